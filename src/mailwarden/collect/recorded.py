@@ -1,0 +1,186 @@
+"""The recorded tenant directory (SPEC section 4): raw files in Microsoft's own shapes.
+
+This module only moves raw JSON between disk and memory. It is lenient the way
+PowerShell output is (a single object where an array is expected, JSON Lines, a UTF-8
+byte-order mark) and strict about one thing: a file that is absent or failed to collect
+is a *missing source*, never an empty list. Parsing into typed values is `parse.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailwarden.errors import InputError
+
+#: Sources holding a JSON array of objects, by path relative to the directory, without ".json".
+LIST_SOURCES: tuple[str, ...] = (
+    "graph/users",
+    "graph/groups",
+    "graph/roleAssignments",
+    "graph/roleDefinitions",
+    "graph/conditionalAccessPolicies",
+    "graph/settings",
+    "graph/userRegistrationDetails",
+    "exo/Get-Mailbox",
+    "exo/Get-CASMailbox",
+    "exo/Get-MailboxPermission",
+    "exo/Get-RecipientPermission",
+    "exo/Get-User",
+    "exo/Get-InboxRule",
+    "exo/Get-MailboxAuditBypassAssociation",
+    "exo/Get-AuthenticationPolicy",
+)
+#: Sources holding one JSON object.
+OBJECT_SOURCES: tuple[str, ...] = (
+    "tenant",
+    "graph/groupMembers",
+    "exo/Get-OrganizationConfig",
+    "exo/Get-TransportConfig",
+)
+ALL_SOURCES: tuple[str, ...] = OBJECT_SOURCES + LIST_SOURCES
+
+#: Where failed sources are recorded, with the error each one met.
+ERRORS_FILE = "errors.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedTenant:
+    """Raw content of a recorded tenant: source name -> decoded JSON, plus failed sources.
+
+    A source absent from `data` is missing; a source in `errors` failed to collect
+    (and is absent from `data`).
+    """
+
+    data: Mapping[str, Any]
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def missing(self, source: str) -> bool:
+        return source not in self.data
+
+    def problem(self, source: str) -> str | None:
+        """Why a source cannot be used, or None when it is present."""
+        if source in self.errors:
+            return self.errors[source]
+        if source not in self.data:
+            return f"{source}.json was not collected"
+        return None
+
+
+def _decode(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc}); re-export it as UTF-8") from exc
+    stripped = text.strip()
+    if not stripped:
+        raise InputError(f"{path}: the file is empty; re-collect it or delete it")
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as whole_error:
+        # JSON Lines: one value per line.
+        values = []
+        for number, line in enumerate(stripped.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                if number == 1:
+                    raise InputError(
+                        f"{path}: line {whole_error.lineno}, column {whole_error.colno}: "
+                        f"not valid JSON ({whole_error.msg}); fix or re-export the file"
+                    ) from whole_error
+                raise InputError(
+                    f"{path}: line {number}: not valid JSON ({exc.msg}); "
+                    "fix or re-export the file"
+                ) from exc
+        return values
+
+
+def as_object_list(value: Any) -> list[Any]:
+    """PowerShell's ConvertTo-Json writes a lone object where an array is expected."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("value"), list) and (
+        "@odata.context" in value or len(value) == 1
+    ):
+        return list(value["value"])  # a raw Graph/EXO response page saved as-is
+    return [value]
+
+
+def read_recorded_tenant(directory: Path) -> RecordedTenant:
+    """Read every known source that exists under `directory`."""
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory; pass a recorded tenant directory")
+    data: dict[str, Any] = {}
+    for source in ALL_SOURCES:
+        path = directory / f"{source}.json"
+        if not path.exists():
+            continue
+        value = _decode(path)
+        if source in LIST_SOURCES:
+            value = as_object_list(value)
+        elif isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        data[source] = value
+    errors: dict[str, str] = {}
+    errors_path = directory / ERRORS_FILE
+    if errors_path.exists():
+        raw_errors = _decode(errors_path)
+        if not isinstance(raw_errors, dict):
+            raise InputError(f"{errors_path}: expected an object of source -> error message")
+        for source, detail in raw_errors.items():
+            message = detail.get("error") if isinstance(detail, dict) else detail
+            errors[str(source)] = str(message)
+            data.pop(str(source), None)
+    if not data and not errors:
+        raise InputError(
+            f"{directory}: no recorded tenant files found (expected tenant.json, graph/, exo/)"
+        )
+    return RecordedTenant(data=data, errors=errors)
+
+
+def _open_private(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    return fd
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """Write a file only its owner can read: recorded tenants hold personal data."""
+    with os.fdopen(_open_private(path), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_private_text(path, json.dumps(value, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+def write_json_lines(path: Path, rows: Iterable[Any]) -> None:
+    with os.fdopen(_open_private(path), "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, default=str))
+            handle.write("\n")
+
+
+def write_recorded_tenant(directory: Path, tenant: RecordedTenant) -> None:
+    """Write sources and the errors of failed ones. Files are created 0600."""
+    unknown = set(tenant.data) - set(ALL_SOURCES)
+    if unknown:
+        raise ValueError(f"unknown recorded-tenant sources: {sorted(unknown)}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for source, value in tenant.data.items():
+        write_json(directory / f"{source}.json", value)
+    if tenant.errors:
+        write_json(
+            directory / ERRORS_FILE,
+            {source: {"error": message} for source, message in sorted(tenant.errors.items())},
+        )

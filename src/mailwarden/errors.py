@@ -1,0 +1,46 @@
+"""Typed errors. Each carries a message a person can act on; the CLI maps them to exit codes."""
+
+from __future__ import annotations
+
+
+class MailwardenError(Exception):
+    """Base of every error mailwarden raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(MailwardenError):
+    """A file or directory given to mailwarden cannot be read as what it should be."""
+
+    exit_code = 2
+
+
+class ConfigError(MailwardenError):
+    """Settings, flags or credentials are missing or contradict each other."""
+
+    exit_code = 2
+
+
+class AuthError(MailwardenError):
+    """A token could not be obtained or was refused."""
+
+    exit_code = 3
+
+
+class ServiceError(MailwardenError):
+    """Microsoft Graph or Exchange Online answered with an error we cannot recover from."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, status: int | None = None, service: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.service = service
+
+
+class PermissionDeniedError(ServiceError):
+    """The app lacks a permission the call needs (HTTP 403)."""
+
+
+class RetriesExhaustedError(ServiceError):
+    """Throttling or transient failures outlasted the retry policy."""

@@ -96,8 +96,7 @@ def _decode(path: Path) -> Any:
                         f"not valid JSON ({whole_error.msg}); fix or re-export the file"
                     ) from whole_error
                 raise InputError(
-                    f"{path}: line {number}: not valid JSON ({exc.msg}); "
-                    "fix or re-export the file"
+                    f"{path}: line {number}: not valid JSON ({exc.msg}); fix or re-export the file"
                 ) from exc
         return values
 
@@ -108,8 +107,10 @@ def as_object_list(value: Any) -> list[Any]:
         return []
     if isinstance(value, list):
         return value
-    if isinstance(value, dict) and isinstance(value.get("value"), list) and (
-        "@odata.context" in value or len(value) == 1
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("value"), list)
+        and ("@odata.context" in value or len(value) == 1)
     ):
         return list(value["value"])  # a raw Graph/EXO response page saved as-is
     return [value]

@@ -1,0 +1,349 @@
+"""What a tenant looks like to mailwarden: typed, immutable records and the `Snapshot`.
+
+Every field that the source did not provide is `None` (unknown), never a default such as
+False or an empty tuple: a check must be able to tell "off" from "not collected".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantInfo:
+    tenant_id: str
+    display_name: str | None = None
+    default_domain: str | None = None
+    verified_domains: tuple[str, ...] = ()
+    collected_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """An Entra ID user (Graph `user`)."""
+
+    id: str
+    user_principal_name: str
+    display_name: str | None = None
+    mail: str | None = None
+    mail_nickname: str | None = None
+    account_enabled: bool | None = None
+    user_type: str | None = None  # "Member" | "Guest"
+    created: datetime | None = None
+    last_password_change: datetime | None = None
+    last_sign_in: datetime | None = None
+    last_non_interactive_sign_in: datetime | None = None
+    last_successful_sign_in: datetime | None = None
+    licenses: tuple[str, ...] | None = None  # skuIds; None = not collected
+    on_premises_sid: str | None = None
+    security_identifier: str | None = None
+    department: str | None = None
+    job_title: str | None = None
+    leave_date: datetime | None = None
+    external_user_state: str | None = None
+
+    @property
+    def upn(self) -> str:
+        return self.user_principal_name.lower()
+
+    @property
+    def is_guest(self) -> bool:
+        return (self.user_type or "").lower() == "guest" or "#ext#" in self.upn
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Group:
+    id: str
+    display_name: str | None = None
+    mail: str | None = None
+    mail_nickname: str | None = None
+    security_enabled: bool | None = None
+    mail_enabled: bool | None = None
+    group_types: tuple[str, ...] = ()
+    security_identifier: str | None = None
+    on_premises_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectoryObjectRef:
+    """A member of a group: a user, a group, a service principal, a contact, a device."""
+
+    id: str
+    object_type: str  # "user" | "group" | "servicePrincipal" | "orgContact" | "device" | ...
+    display_name: str | None = None
+    user_principal_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupMembers:
+    group_id: str
+    members: tuple[DirectoryObjectRef, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleDefinition:
+    id: str
+    display_name: str | None = None
+    template_id: str | None = None
+    is_built_in: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleAssignment:
+    id: str
+    principal_id: str
+    role_definition_id: str
+    directory_scope_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsersCondition:
+    include_users: tuple[str, ...] = ()  # ids, or "All", "GuestsOrExternalUsers", "None"
+    exclude_users: tuple[str, ...] = ()
+    include_groups: tuple[str, ...] = ()
+    exclude_groups: tuple[str, ...] = ()
+    include_roles: tuple[str, ...] = ()  # role template ids
+    exclude_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConditionalAccessPolicy:
+    id: str
+    display_name: str | None = None
+    state: str | None = None  # "enabled" | "disabled" | "enabledForReportingButNotEnforced"
+    users: UsersCondition = field(default_factory=UsersCondition)
+    client_app_types: tuple[str, ...] = ()
+    include_applications: tuple[str, ...] = ()
+    exclude_applications: tuple[str, ...] = ()
+    grant_operator: str | None = None
+    built_in_controls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectorySetting:
+    id: str
+    display_name: str | None = None
+    template_id: str | None = None
+    values: tuple[tuple[str, str | None], ...] = ()
+
+    def value(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.values if k.lower() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRegistration:
+    """Graph `userRegistrationDetails`: which authentication methods a user registered."""
+
+    id: str
+    user_principal_name: str | None = None
+    is_mfa_registered: bool | None = None
+    is_mfa_capable: bool | None = None
+    methods_registered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mailbox:
+    """Exchange `Get-Mailbox` output."""
+
+    identity: str | None = None
+    name: str | None = None
+    alias: str | None = None
+    display_name: str | None = None
+    user_principal_name: str | None = None
+    primary_smtp_address: str | None = None
+    guid: str | None = None
+    external_directory_object_id: str | None = None
+    distinguished_name: str | None = None
+    recipient_type_details: str | None = None
+    audit_enabled: bool | None = None
+    audit_owner: tuple[str, ...] | None = None
+    audit_delegate: tuple[str, ...] | None = None
+    audit_admin: tuple[str, ...] | None = None
+    forwarding_smtp_address: str | None = None
+    forwarding_address: str | None = None
+    deliver_to_mailbox_and_forward: bool | None = None
+    grant_send_on_behalf_to: tuple[str, ...] | None = None
+    account_disabled: bool | None = None
+    room_mailbox_account_enabled: bool | None = None
+    when_created: datetime | None = None
+    email_addresses: tuple[str, ...] = ()
+
+    def keys(self) -> tuple[str, ...]:
+        """Every string Exchange accepts as this mailbox's identity, lower case."""
+        values = (
+            self.identity,
+            self.name,
+            self.alias,
+            self.display_name,
+            self.user_principal_name,
+            self.primary_smtp_address,
+            self.guid,
+            self.external_directory_object_id,
+            self.distinguished_name,
+        )
+        return tuple(dict.fromkeys(v.lower() for v in values if v))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CasMailbox:
+    """Exchange `Get-CASMailbox` output: client access protocols of one mailbox."""
+
+    identity: str | None = None
+    name: str | None = None
+    primary_smtp_address: str | None = None
+    guid: str | None = None
+    external_directory_object_id: str | None = None
+    imap_enabled: bool | None = None
+    pop_enabled: bool | None = None
+    ews_enabled: bool | None = None
+    activesync_enabled: bool | None = None
+    mapi_enabled: bool | None = None
+    owa_enabled: bool | None = None
+    smtp_client_authentication_disabled: bool | None = None  # None: the organisation decides
+
+    def keys(self) -> tuple[str, ...]:
+        values = (
+            self.identity,
+            self.name,
+            self.primary_smtp_address,
+            self.guid,
+            self.external_directory_object_id,
+        )
+        return tuple(dict.fromkeys(v.lower() for v in values if v))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxPermission:
+    """One `Get-MailboxPermission` entry: `user` holds `access_rights` on mailbox `identity`."""
+
+    identity: str
+    user: str
+    access_rights: tuple[str, ...]
+    is_inherited: bool = False
+    deny: bool = False
+    inheritance_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientPermission:
+    """One `Get-RecipientPermission` entry (SendAs)."""
+
+    identity: str
+    trustee: str
+    access_rights: tuple[str, ...]
+    access_control_type: str = "Allow"
+    is_inherited: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExoUser:
+    """Exchange `Get-User` output."""
+
+    identity: str | None = None
+    user_principal_name: str | None = None
+    external_directory_object_id: str | None = None
+    remote_powershell_enabled: bool | None = None
+    authentication_policy: str | None = None
+    recipient_type_details: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxRule:
+    """Exchange `Get-InboxRule` output (only the parts that matter for abuse)."""
+
+    mailbox: str  # MailboxOwnerId, or the mailbox part of Identity
+    identity: str | None = None
+    name: str | None = None
+    enabled: bool | None = None
+    forward_to: tuple[str, ...] = ()
+    forward_as_attachment_to: tuple[str, ...] = ()
+    redirect_to: tuple[str, ...] = ()
+    delete_message: bool | None = None
+    soft_delete_message: bool | None = None
+    mark_as_read: bool | None = None
+    move_to_folder: str | None = None
+    stop_processing_rules: bool | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditBypass:
+    """Exchange `Get-MailboxAuditBypassAssociation` output."""
+
+    identity: str
+    audit_bypass_enabled: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthenticationPolicy:
+    """Exchange `Get-AuthenticationPolicy`: `allow_basic` maps a protocol to allowed or not."""
+
+    identity: str
+    allow_basic: tuple[tuple[str, bool | None], ...] = ()
+
+    def allows_basic(self, protocol: str) -> bool | None:
+        wanted = protocol.lower()
+        return next((v for k, v in self.allow_basic if k.lower() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrganizationConfig:
+    audit_disabled: bool | None = None
+    default_authentication_policy: str | None = None
+    oauth2_client_profile_enabled: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportConfig:
+    smtp_client_authentication_disabled: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """A tenant as read at one moment. `problems` lists every source that cannot be used."""
+
+    tenant: TenantInfo
+    accounts: tuple[Account, ...] = ()
+    groups: tuple[Group, ...] = ()
+    group_members: tuple[GroupMembers, ...] = ()
+    role_definitions: tuple[RoleDefinition, ...] = ()
+    role_assignments: tuple[RoleAssignment, ...] = ()
+    ca_policies: tuple[ConditionalAccessPolicy, ...] = ()
+    directory_settings: tuple[DirectorySetting, ...] = ()
+    registrations: tuple[UserRegistration, ...] = ()
+    mailboxes: tuple[Mailbox, ...] = ()
+    cas_mailboxes: tuple[CasMailbox, ...] = ()
+    mailbox_permissions: tuple[MailboxPermission, ...] = ()
+    recipient_permissions: tuple[RecipientPermission, ...] = ()
+    exo_users: tuple[ExoUser, ...] = ()
+    inbox_rules: tuple[InboxRule, ...] = ()
+    audit_bypass: tuple[AuditBypass, ...] = ()
+    authentication_policies: tuple[AuthenticationPolicy, ...] = ()
+    organization_config: OrganizationConfig | None = None
+    transport_config: TransportConfig | None = None
+    problems: Mapping[str, str] = field(default_factory=dict)
+    skipped: tuple[SkippedRecord, ...] = ()
+
+    def available(self, source: str) -> bool:
+        return source not in self.problems
+
+    def problem(self, source: str) -> str | None:
+        return self.problems.get(source)
+
+    @property
+    def collected_at(self) -> datetime | None:
+        return self.tenant.collected_at
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkippedRecord:
+    """A record the reader could not use, with where it was and why."""
+
+    source: str
+    index: int  # position in the source's array (0-based)
+    reason: str
+    sample: Mapping[str, Any] | None = None

@@ -1,0 +1,69 @@
+"""The mailwarden command line: the only place that prints, prompts, or sets exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+from mailwarden import __version__
+from mailwarden.cli.ui import err_console
+from mailwarden.errors import MailwardenError
+
+app = typer.Typer(
+    name="mailwarden",
+    help="Find, harden and watch the Microsoft 365 mailboxes nobody owns.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Find, harden and watch the Microsoft 365 mailboxes nobody owns."""
+    _state["debug"] = debug
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to `app`.
+    from mailwarden.cli import tenant  # noqa: F401
+
+
+def main() -> None:
+    _register()
+    try:
+        app()  # usage errors and --help are handled (and exit) inside
+    except MailwardenError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, show the traceback with --debug
+        if _state["debug"]:
+            traceback.print_exc()
+        else:
+            err_console.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                "(run again with --debug for the traceback)",
+                markup=True,
+                soft_wrap=True,
+            )
+        sys.exit(70)

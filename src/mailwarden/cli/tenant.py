@@ -1,0 +1,1 @@
+"""Commands that produce or read a recorded tenant."""

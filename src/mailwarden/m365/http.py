@@ -1,0 +1,360 @@
+"""The wire: one async httpx client per run, with the one retry and throttling policy.
+
+Every Graph and Exchange call goes through `M365Http.send`, which
+- caps concurrency per service (Exchange limits concurrent requests per tenant),
+- attaches a bearer token for the service's scope,
+- on 429/503 (and Exchange's concurrency refusal) honours `Retry-After` for the whole
+  service, so the other requests in flight wait too instead of being throttled in turn,
+- retries 5xx answers, timeouts, dropped connections and malformed bodies with
+  exponential backoff and jitter, a bounded number of times,
+- turns 401/403/other errors into typed errors whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import ssl
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from mailwarden import __version__
+from mailwarden.errors import AuthError, PermissionDeniedError, RetriesExhaustedError, ServiceError
+from mailwarden.m365.auth import TokenSource
+from mailwarden.m365.permissions import EXCHANGE_PERMISSION, graph_permission
+from mailwarden.settings import Settings
+
+
+class Service(StrEnum):
+    GRAPH = "graph"
+    EXCHANGE = "exchange"
+
+
+_LABEL = {Service.GRAPH: "Microsoft Graph", Service.EXCHANGE: "Exchange Online"}
+
+
+@dataclass(slots=True)
+class ServiceCounters:
+    """What one service cost: requests sent (retries included), retries, throttles."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    reason: str
+    throttled: bool
+    retry_after: float | None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: seconds (maybe fractional) or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def error_detail(body: Any) -> str:
+    """`code: message` from a Graph or Exchange error body (Exchange puts the cmdlet's
+    own message in error.details[0].message)."""
+    if not isinstance(body, Mapping):
+        return ""
+    error = body.get("error")
+    if not isinstance(error, Mapping):
+        return str(body.get("message") or "")[:300]
+    code = str(error.get("code") or "").strip()
+    message = str(error.get("message") or "").strip()
+    details = error.get("details")
+    if isinstance(details, list) and details and isinstance(details[0], Mapping):
+        inner = str(details[0].get("message") or "").strip()
+        if inner and inner not in message:
+            message = f"{message} {inner}".strip()
+    text = f"{code}: {message}" if code and message else code or message
+    return text[:500]
+
+
+def _decode(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def is_concurrency_refusal(status: int, detail: str) -> bool:
+    """Exchange refuses work beyond its per-tenant concurrency limit; that is a throttle."""
+    lowered = detail.lower()
+    return (
+        status in {400, 429, 500, 503}
+        and "concurren" in lowered
+        and ("maximum" in lowered or "limit" in lowered or "exceed" in lowered)
+    )
+
+
+def _short(url: str) -> str:
+    return url if len(url) <= 160 else url[:157] + "..."
+
+
+class M365Http:
+    """Sends requests to Graph and Exchange Online for one run; see the module docstring."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        tokens: TokenSource,
+        settings: Settings,
+        *,
+        concurrency: Mapping[Service, int] | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self._tokens = tokens
+        limits = concurrency or {
+            Service.GRAPH: settings.graph_concurrency,
+            Service.EXCHANGE: settings.exo_concurrency,
+        }
+        self._slots = {service: asyncio.Semaphore(limits[service]) for service in Service}
+        self._paused_until = dict.fromkeys(Service, 0.0)
+        self._sleep = sleep
+        self._jitter = jitter
+        self._clock = clock
+        self.counters = {service: ServiceCounters() for service in Service}
+        self.connection_id = str(uuid.uuid4())
+
+    def scope(self, service: Service) -> str:
+        return self.settings.graph_scope if service is Service.GRAPH else self.settings.exo_scope
+
+    async def send(
+        self,
+        service: Service,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect_collection: bool = False,
+    ) -> Any:
+        """Send with retries; return the decoded JSON body (None for an empty success)."""
+        policy = self.settings.retry
+        last: _Retry | None = None
+        for attempt in range(1, policy.max_attempts + 1):
+            await self._wait_while_paused(service)
+            async with self._slots[service]:
+                outcome = await self._attempt(
+                    service, method, url, json_body, headers, expect_collection
+                )
+            if not isinstance(outcome, _Retry):
+                return outcome.body
+            last = outcome
+            if attempt == policy.max_attempts:
+                break
+            self.counters[service].retries += 1
+            delay = self.delay_for(outcome.retry_after, attempt)
+            if outcome.retry_after is not None:
+                self.pause(service, delay)
+            await self._sleep(delay)
+        assert last is not None
+        raise self.exhausted(service, method, url, last.reason, last.throttled)
+
+    def delay_for(self, retry_after: float | None, attempt: int) -> float:
+        """Seconds before attempt `attempt + 1`: the server's word, else backoff with jitter."""
+        policy = self.settings.retry
+        if retry_after is not None:
+            return min(retry_after, policy.retry_after_max)
+        ceiling = min(policy.backoff_max, policy.backoff_base * 2.0 ** (attempt - 1))
+        return ceiling / 2 + self._jitter() * ceiling / 2
+
+    def pause(self, service: Service, seconds: float) -> None:
+        """Hold every new request to `service` for `seconds` (the server said so)."""
+        until = self._clock() + seconds
+        if until > self._paused_until[service]:
+            self._paused_until[service] = until
+
+    async def wait(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
+    async def _wait_while_paused(self, service: Service) -> None:
+        while (remaining := self._paused_until[service] - self._clock()) > 0:
+            await self._sleep(remaining)
+
+    def exhausted(
+        self, service: Service, method: str, url: str, reason: str, throttled: bool
+    ) -> RetriesExhaustedError:
+        attempts = self.settings.retry.max_attempts
+        advice = (
+            "the tenant is throttling this application; wait a few minutes, or lower the "
+            "concurrency (--graph-concurrency / --exo-concurrency), then run again"
+            if throttled
+            else "the service or the network keeps failing; check connectivity and the "
+            "Microsoft 365 service health page, then run again"
+        )
+        return RetriesExhaustedError(
+            f"{_LABEL[service]}: {method} {_short(url)} failed {attempts} times "
+            f"(last: {reason}); {advice}",
+            service=service.value,
+        )
+
+    async def _attempt(
+        self,
+        service: Service,
+        method: str,
+        url: str,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        expect_collection: bool,
+    ) -> _Retry | _Success:
+        token = await self._tokens.token(self.scope(service))
+        request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        self.counters[service].requests += 1
+        try:
+            response = await self.client.request(
+                method, url, json=json_body, headers=request_headers
+            )
+        except httpx.TimeoutException as exc:
+            return _Retry(f"timed out ({type(exc).__name__})", False, None)
+        except httpx.TransportError as exc:
+            return _Retry(f"connection failed ({type(exc).__name__})", False, None)
+        return self._classify(service, method, url, response, expect_collection)
+
+    def _classify(
+        self,
+        service: Service,
+        method: str,
+        url: str,
+        response: httpx.Response,
+        expect_collection: bool,
+    ) -> _Retry | _Success:
+        status = response.status_code
+        if 200 <= status < 300:
+            if not response.content:
+                return _Success(None)
+            body = _decode(response)
+            if body is None or (expect_collection and not _is_collection(body)):
+                return _Retry(f"HTTP {status} with a malformed body", False, None)
+            return _Success(body)
+        detail = error_detail(_decode(response))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status in {429, 503} or is_concurrency_refusal(status, detail):
+            self.counters[service].throttled += 1
+            reason = f"HTTP {status} throttled" + (f" ({detail})" if detail else "")
+            return _Retry(reason, True, retry_after)
+        if status >= 500 or status == 408:
+            return _Retry(f"HTTP {status}" + (f" ({detail})" if detail else ""), False, retry_after)
+        raise self.refusal(service, method, url, status, detail)
+
+    def refusal(
+        self, service: Service, method: str, url: str, status: int, detail: str
+    ) -> AuthError | ServiceError:
+        """The typed error for a non-retryable answer."""
+        label = _LABEL[service]
+        what = f"{label} refused {method} {_short(url)}"
+        said = f" ({detail})" if detail else ""
+        if status == 401:
+            return AuthError(
+                f"{what}: HTTP 401{said}. The token was not accepted: check that the app "
+                "has admin consent in this tenant, that --cloud matches the tenant, and "
+                "that the certificate or secret is current"
+            )
+        if status == 403:
+            needed = EXCHANGE_PERMISSION if service is Service.EXCHANGE else graph_permission(url)
+            return PermissionDeniedError(
+                f"{what}: HTTP 403{said}. Grant the application {needed}, then run again",
+                status=403,
+                service=service.value,
+            )
+        return ServiceError(f"{what}: HTTP {status}{said}", status=status, service=service.value)
+
+    async def pages(
+        self,
+        service: Service,
+        url: str,
+        *,
+        method: str = "GET",
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """Yield each page (a body whose `value` is a list), following `@odata.nextLink`;
+        for Exchange the same body is POSTed to the next link."""
+        origin = _origin(url)
+        next_url: str | None = url
+        while next_url is not None:
+            body = await self.send(
+                service,
+                method,
+                next_url,
+                json_body=json_body,
+                headers=headers,
+                expect_collection=True,
+            )
+            yield body
+            link = body.get("@odata.nextLink")
+            if link is not None and _origin(str(link)) != origin:
+                raise ServiceError(
+                    f"{_LABEL[service]} sent a next-page link to another host ({_origin(link)}); "
+                    "refusing to send the token there",
+                    service=service.value,
+                )
+            next_url = str(link) if link else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Success:
+    body: Any
+
+
+def page_items(page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [item for item in page["value"] if isinstance(item, dict)]
+
+
+def _is_collection(body: Any) -> bool:
+    return isinstance(body, Mapping) and isinstance(body.get("value"), list)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def build_async_client(settings: Settings) -> httpx.AsyncClient:
+    """The one HTTP client of a run: keep-alive pool sized to the concurrency, HTTP/1.1."""
+    verify: ssl.SSLContext | bool = True
+    if settings.ca_bundle is not None:
+        verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
+    connections = settings.graph_concurrency + settings.exo_concurrency + 2
+    return httpx.AsyncClient(
+        verify=verify,
+        # A custom CA means a private endpoint (the emulator): no proxies from the environment.
+        trust_env=settings.ca_bundle is None,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=None,  # the semaphores already bound the requests in flight
+        ),
+        headers={"User-Agent": f"mailwarden/{__version__}"},
+    )

@@ -1,0 +1,250 @@
+"""Frozen settings: which tenant, which cloud, how to authenticate, how hard to push.
+
+Values come from, in rising priority: built-in defaults, a TOML file, `MAILWARDEN_*`
+environment variables, and keyword overrides (the CLI's flags). The client secret is
+deliberately not a setting: it is read from `MAILWARDEN_CLIENT_SECRET` when a token is
+needed, so it never sits in a settings object, a repr, or a config file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from mailwarden.errors import ConfigError
+
+SECRET_ENV = "MAILWARDEN_CLIENT_SECRET"
+CERTIFICATE_PASSWORD_ENV = "MAILWARDEN_CERTIFICATE_PASSWORD"
+
+
+class Cloud(StrEnum):
+    GLOBAL = "global"
+    USGOV = "usgov"  # GCC High
+    DOD = "dod"
+    CHINA = "china"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloudEndpoints:
+    login_url: str
+    graph_url: str
+    exo_url: str
+    graph_resource: str  # the token audience; stays the same when URLs are overridden
+    exo_resource: str
+
+
+CLOUDS: Mapping[Cloud, CloudEndpoints] = {
+    Cloud.GLOBAL: CloudEndpoints(
+        login_url="https://login.microsoftonline.com",
+        graph_url="https://graph.microsoft.com",
+        exo_url="https://outlook.office365.com",
+        graph_resource="https://graph.microsoft.com",
+        exo_resource="https://outlook.office365.com",
+    ),
+    Cloud.USGOV: CloudEndpoints(
+        login_url="https://login.microsoftonline.us",
+        graph_url="https://graph.microsoft.us",
+        exo_url="https://outlook.office365.us",
+        graph_resource="https://graph.microsoft.us",
+        exo_resource="https://outlook.office365.us",
+    ),
+    Cloud.DOD: CloudEndpoints(
+        login_url="https://login.microsoftonline.us",
+        graph_url="https://dod-graph.microsoft.us",
+        exo_url="https://outlook-dod.office365.us",
+        graph_resource="https://dod-graph.microsoft.us",
+        exo_resource="https://outlook-dod.office365.us",
+    ),
+    Cloud.CHINA: CloudEndpoints(
+        login_url="https://login.chinacloudapi.cn",
+        graph_url="https://microsoftgraph.chinacloudapi.cn",
+        exo_url="https://partner.outlook.cn",
+        graph_resource="https://microsoftgraph.chinacloudapi.cn",
+        exo_resource="https://partner.outlook.cn",
+    ),
+}
+
+
+class AuthMethod(StrEnum):
+    CERTIFICATE = "certificate"
+    SECRET = "secret"
+    DEVICE_CODE = "device-code"
+
+
+class CollectMode(StrEnum):
+    """`fast` is the real collector; `sequential` is the naive baseline it is measured against:
+    one request at a time, server-default page sizes, no `$select`, no `$batch`."""
+
+    FAST = "fast"
+    SEQUENTIAL = "sequential"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    max_attempts: int = 6  # per request, the first try included
+    backoff_base: float = 0.5  # seconds; doubled per attempt, with full jitter
+    backoff_max: float = 30.0
+    retry_after_max: float = 300.0  # a Retry-After longer than this is capped, not obeyed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    tenant: str | None = None  # tenant id (GUID) or a verified domain
+    client_id: str | None = None
+    cloud: Cloud = Cloud.GLOBAL
+    auth: AuthMethod | None = None  # None: certificate when one is given, else secret
+    certificate_path: Path | None = None  # PEM holding the certificate and its private key
+    login_url: str | None = None  # overrides of the cloud's endpoints (emulator, proxies)
+    graph_url: str | None = None
+    exo_url: str | None = None
+    ca_bundle: Path | None = None  # trust this CA (and only it) for every HTTPS call
+    graph_concurrency: int = 16
+    exo_concurrency: int = 3
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0  # Exchange cmdlets over large tenants answer slowly
+    collect_mode: CollectMode = CollectMode.FAST
+
+    @property
+    def endpoints(self) -> CloudEndpoints:
+        base = CLOUDS[self.cloud]
+        return replace(
+            base,
+            login_url=(self.login_url or base.login_url).rstrip("/"),
+            graph_url=(self.graph_url or base.graph_url).rstrip("/"),
+            exo_url=(self.exo_url or base.exo_url).rstrip("/"),
+        )
+
+    @property
+    def graph_scope(self) -> str:
+        return CLOUDS[self.cloud].graph_resource + "/.default"
+
+    @property
+    def exo_scope(self) -> str:
+        return CLOUDS[self.cloud].exo_resource + "/.default"
+
+    @property
+    def uses_custom_login(self) -> bool:
+        """True when the login host is not the cloud's own (an emulator or a test double)."""
+        return (
+            self.login_url is not None
+            and self.login_url.rstrip("/") != CLOUDS[self.cloud].login_url
+        )
+
+    def effective_auth(self) -> AuthMethod:
+        if self.auth is not None:
+            return self.auth
+        return AuthMethod.CERTIFICATE if self.certificate_path else AuthMethod.SECRET
+
+    def require_tenant(self) -> str:
+        if not self.tenant:
+            raise ConfigError(
+                "no tenant given: pass --tenant or set MAILWARDEN_TENANT "
+                "(the tenant id, or a verified domain such as contoso.onmicrosoft.com)"
+            )
+        return self.tenant
+
+    def require_client_id(self) -> str:
+        if not self.client_id:
+            raise ConfigError(
+                "no application (client) id given: pass --client-id or set "
+                "MAILWARDEN_CLIENT_ID to the app registration that mailwarden signs in as"
+            )
+        return self.client_id
+
+
+_ENV = {
+    "tenant": "MAILWARDEN_TENANT",
+    "client_id": "MAILWARDEN_CLIENT_ID",
+    "cloud": "MAILWARDEN_CLOUD",
+    "auth": "MAILWARDEN_AUTH",
+    "certificate_path": "MAILWARDEN_CERTIFICATE",
+    "login_url": "MAILWARDEN_LOGIN_URL",
+    "graph_url": "MAILWARDEN_GRAPH_URL",
+    "exo_url": "MAILWARDEN_EXO_URL",
+    "ca_bundle": "MAILWARDEN_CA_BUNDLE",
+    "graph_concurrency": "MAILWARDEN_GRAPH_CONCURRENCY",
+    "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
+}
+_SECRET_LIKE = {"client_secret", "secret", "password", "token"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a TOML/env/flag value into the field's type, or raise a ConfigError."""
+    try:
+        if name == "cloud":
+            return Cloud(str(value).lower())
+        if name == "auth":
+            return AuthMethod(str(value).lower())
+        if name == "collect_mode":
+            return CollectMode(str(value).lower())
+        if name in {"certificate_path", "ca_bundle"}:
+            return Path(str(value)).expanduser()
+        if name in {"graph_concurrency", "exo_concurrency"}:
+            number = int(value)
+            if number < 1:
+                raise ValueError("must be at least 1")
+            return number
+        if name in {"connect_timeout", "read_timeout"}:
+            seconds = float(value)
+            if seconds <= 0:
+                raise ValueError("must be positive")
+            return seconds
+        if name == "retry":
+            if isinstance(value, RetryPolicy):
+                return value
+            if not isinstance(value, Mapping):
+                raise ValueError("must be a table")
+            known = {f.name for f in fields(RetryPolicy)}
+            unknown = set(value) - known
+            if unknown:
+                raise ValueError(f"unknown keys {sorted(unknown)}")
+            return RetryPolicy(**{k: type(getattr(RetryPolicy(), k))(v) for k, v in value.items()})
+    except ValueError as exc:
+        raise ConfigError(f"setting {name!r}: {value!r} is not valid ({exc})") from exc
+    return None if value is None else str(value)
+
+
+def load_settings(
+    *,
+    toml_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Defaults < TOML (`[mailwarden]` table or top level) < environment < overrides.
+
+    An override of None means "not given" and leaves the lower layers in place.
+    """
+    environ = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    known = {f.name for f in fields(Settings)}
+    if toml_path is not None:
+        try:
+            document = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{toml_path}: cannot read settings ({exc})") from exc
+        table = document.get("mailwarden", document)
+        secrets = _SECRET_LIKE & {str(k).lower() for k in table}
+        if secrets:
+            raise ConfigError(
+                f"{toml_path}: remove {sorted(secrets)}; secrets are read only from the "
+                f"environment variable {SECRET_ENV}"
+            )
+        unknown = set(table) - known
+        if unknown:
+            raise ConfigError(f"{toml_path}: unknown settings {sorted(unknown)}")
+        values.update(table)
+    for name, variable in _ENV.items():
+        if environ.get(variable):
+            values[name] = environ[variable]
+    for name, value in overrides.items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = value
+    return Settings(**{name: _coerce(name, value) for name, value in values.items()})

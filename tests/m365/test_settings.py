@@ -1,0 +1,84 @@
+"""Settings: clouds, overrides keep the token audience, layering, and no secrets in files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailwarden.errors import ConfigError
+from mailwarden.settings import AuthMethod, Cloud, CollectMode, Settings, load_settings
+
+
+def test_sovereign_clouds_have_their_own_endpoints_and_scopes() -> None:
+    gcc_high = Settings(cloud=Cloud.USGOV)
+    assert gcc_high.endpoints.graph_url == "https://graph.microsoft.us"
+    assert gcc_high.endpoints.exo_url == "https://outlook.office365.us"
+    assert gcc_high.exo_scope == "https://outlook.office365.us/.default"
+    dod = Settings(cloud=Cloud.DOD)
+    assert dod.endpoints.graph_url == "https://dod-graph.microsoft.us"
+    assert dod.exo_scope == "https://outlook-dod.office365.us/.default"
+    china = Settings(cloud=Cloud.CHINA)
+    assert china.endpoints.login_url == "https://login.chinacloudapi.cn"
+    assert china.graph_scope == "https://microsoftgraph.chinacloudapi.cn/.default"
+
+
+def test_overridden_urls_keep_the_resource_scopes() -> None:
+    settings = Settings(
+        graph_url="https://127.0.0.1:8443/",
+        exo_url="https://127.0.0.1:8443",
+        login_url="https://127.0.0.1:8443",
+    )
+    assert settings.endpoints.graph_url == "https://127.0.0.1:8443"
+    assert settings.graph_scope == "https://graph.microsoft.com/.default"
+    assert settings.exo_scope == "https://outlook.office365.com/.default"
+    assert settings.uses_custom_login
+    assert not Settings().uses_custom_login
+
+
+def test_layers_toml_then_environment_then_flags(tmp_path: Path) -> None:
+    toml = tmp_path / "mailwarden.toml"
+    toml.write_text(
+        '[mailwarden]\ntenant = "from-toml"\nclient_id = "toml-app"\nexo_concurrency = 2\n'
+        'collect_mode = "sequential"\n[mailwarden.retry]\nmax_attempts = 9\n',
+        encoding="utf-8",
+    )
+    env = {"MAILWARDEN_CLIENT_ID": "env-app", "MAILWARDEN_CLOUD": "USGOV"}
+    settings = load_settings(toml_path=toml, env=env, tenant="flag-tenant", client_id=None)
+    assert settings.tenant == "flag-tenant"
+    assert settings.client_id == "env-app"
+    assert settings.cloud is Cloud.USGOV
+    assert settings.exo_concurrency == 2
+    assert settings.collect_mode is CollectMode.SEQUENTIAL
+    assert settings.retry.max_attempts == 9
+
+
+def test_certificate_is_preferred_over_a_secret() -> None:
+    assert Settings().effective_auth() is AuthMethod.SECRET
+    assert Settings(certificate_path=Path("c.pem")).effective_auth() is AuthMethod.CERTIFICATE
+    assert Settings(auth=AuthMethod.DEVICE_CODE).effective_auth() is AuthMethod.DEVICE_CODE
+
+
+def test_secrets_are_refused_in_settings_files(tmp_path: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text('tenant = "t"\nclient_secret = "hunter2"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(toml_path=toml, env={})
+    assert "MAILWARDEN_CLIENT_SECRET" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("cloud", "mars"), ("graph_concurrency", "0"), ("read_timeout", "-1"), ("nope", "1")],
+)
+def test_bad_values_are_config_errors(key: str, value: str) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(env={}, **{key: value})
+
+
+def test_missing_tenant_and_client_id_say_how_to_fix() -> None:
+    with pytest.raises(ConfigError, match="MAILWARDEN_TENANT"):
+        Settings().require_tenant()
+    with pytest.raises(ConfigError, match="MAILWARDEN_CLIENT_ID"):
+        Settings().require_client_id()

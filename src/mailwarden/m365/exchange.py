@@ -56,8 +56,13 @@ class ExchangeClient:
         select: Sequence[str] | None = None,
         page_size: int | None = EXO_MAX_PAGE_SIZE,
         on_page: Progress | None = None,
+        on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
+        priority: int = 0,
     ) -> list[dict[str, Any]]:
-        """Run a read cmdlet and return every row of every page."""
+        """Run a read cmdlet and return every row of every page.
+
+        `page_size` None leaves the page size to the service (no Prefer header).
+        """
         body = {"CmdletInput": {"CmdletName": cmdlet, "Parameters": dict(parameters or {})}}
         url = self.url
         if select:
@@ -69,8 +74,12 @@ class ExchangeClient:
             method="POST",
             json_body=body,
             headers=self.headers(cmdlet, page_size),
+            priority=priority,
         ):
-            rows.extend(page_items(page))
+            items = page_items(page)
+            rows.extend(items)
+            if on_rows is not None:
+                on_rows(items)
             warnings = page.get("@adminapi.warnings")
             if isinstance(warnings, list):
                 self.warnings.extend(f"{cmdlet}: {w}" for w in warnings)

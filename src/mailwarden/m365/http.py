@@ -13,6 +13,8 @@ Every Graph and Exchange call goes through `M365Http.send`, which
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import random
 import ssl
@@ -116,6 +118,40 @@ def _short(url: str) -> str:
     return url if len(url) <= 160 else url[:157] + "..."
 
 
+class PrioritySlots:
+    """A semaphore whose waiters are served lowest priority number first, then in order.
+
+    The collector gives next-page requests priority 0 and per-mailbox calls 1, so the
+    serial page chains (the critical path) never queue behind a thousand mailbox calls.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, priority: int = 0) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed to us just as we were cancelled
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)  # hand the slot straight to the next waiter
+                return
+        self._free += 1
+
+
 class M365Http:
     """Sends requests to Graph and Exchange Online for one run; see the module docstring."""
 
@@ -137,7 +173,7 @@ class M365Http:
             Service.GRAPH: settings.graph_concurrency,
             Service.EXCHANGE: settings.exo_concurrency,
         }
-        self._slots = {service: asyncio.Semaphore(limits[service]) for service in Service}
+        self._slots = {service: PrioritySlots(limits[service]) for service in Service}
         self._paused_until = dict.fromkeys(Service, 0.0)
         self._sleep = sleep
         self._jitter = jitter
@@ -157,16 +193,24 @@ class M365Http:
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         expect_collection: bool = False,
+        priority: int = 0,
     ) -> Any:
-        """Send with retries; return the decoded JSON body (None for an empty success)."""
+        """Send with retries; return the decoded JSON body (None for an empty success).
+
+        Lower `priority` numbers get a free connection slot first.
+        """
         policy = self.settings.retry
         last: _Retry | None = None
+        slots = self._slots[service]
         for attempt in range(1, policy.max_attempts + 1):
             await self._wait_while_paused(service)
-            async with self._slots[service]:
+            await slots.acquire(priority)
+            try:
                 outcome = await self._attempt(
                     service, method, url, json_body, headers, expect_collection
                 )
+            finally:
+                slots.release()
             if not isinstance(outcome, _Retry):
                 return outcome.body
             last = outcome
@@ -296,6 +340,7 @@ class M365Http:
         method: str = "GET",
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        priority: int = 0,
     ) -> AsyncIterator[Mapping[str, Any]]:
         """Yield each page (a body whose `value` is a list), following `@odata.nextLink`;
         for Exchange the same body is POSTed to the next link."""
@@ -309,6 +354,7 @@ class M365Http:
                 json_body=json_body,
                 headers=headers,
                 expect_collection=True,
+                priority=priority,
             )
             yield body
             link = body.get("@odata.nextLink")

@@ -45,8 +45,15 @@ def graph_permission(url: str) -> str:
     if needed is None:
         return "a Microsoft Graph application permission for this resource"
     query = unquote(parts.query).lower()
-    if path.startswith("/users") and "signinactivity" in query:
-        return "User.Read.All and AuditLog.Read.All (signInActivity also needs Entra ID P1 or P2)"
-    if path.startswith("/users") and "employeeleavedatetime" in query:
-        return "User.Read.All and User-LifeCycleInfo.Read.All (for employeeLeaveDateTime)"
+    if path.startswith("/users"):
+        extra = [perm for name, perm in _USER_PROPERTIES if name in query]
+        if extra:
+            return " and ".join([needed, *extra])
     return needed
+
+
+#: Selecting these user properties needs more than User.Read.All.
+_USER_PROPERTIES = (
+    ("signinactivity", "AuditLog.Read.All (signInActivity also needs Entra ID P1 or P2)"),
+    ("employeeleavedatetime", "User-LifeCycleInfo.Read.All (for employeeLeaveDateTime)"),
+)

@@ -1,0 +1,124 @@
+"""The properties a live collection asks for (`$select`), per source.
+
+These lists are what `parse.py` reads, plus identity properties: keep them in step with
+it, or collected tenants will lack what the checks need. The round-trip test (collect an
+emulated tenant, parse, compare with the original) fails when they drift apart.
+"""
+
+from __future__ import annotations
+
+USER = (
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "mail",
+    "mailNickname",
+    "accountEnabled",
+    "userType",
+    "createdDateTime",
+    "lastPasswordChangeDateTime",
+    "signInActivity",
+    "assignedLicenses",
+    "onPremisesSecurityIdentifier",
+    "securityIdentifier",
+    "department",
+    "jobTitle",
+    "employeeLeaveDateTime",
+    "externalUserState",
+)
+GROUP = (
+    "id",
+    "displayName",
+    "mail",
+    "mailNickname",
+    "securityEnabled",
+    "mailEnabled",
+    "groupTypes",
+    "securityIdentifier",
+    "onPremisesSecurityIdentifier",
+)
+MEMBER = ("id", "displayName", "userPrincipalName")  # Graph adds @odata.type itself
+ROLE_ASSIGNMENT = ("id", "principalId", "roleDefinitionId", "directoryScopeId")
+ROLE_DEFINITION = ("id", "displayName", "templateId", "isBuiltIn")
+CONDITIONAL_ACCESS = ("id", "displayName", "state", "conditions", "grantControls")
+DIRECTORY_SETTING = ("id", "displayName", "templateId", "values")
+REGISTRATION = ("id", "userPrincipalName", "isMfaRegistered", "isMfaCapable", "methodsRegistered")
+ORGANIZATION = ("id", "displayName", "verifiedDomains")
+
+MAILBOX = (
+    "Identity",
+    "Name",
+    "Alias",
+    "DisplayName",
+    "UserPrincipalName",
+    "PrimarySmtpAddress",
+    "Guid",
+    "ExchangeGuid",
+    "ExternalDirectoryObjectId",
+    "DistinguishedName",
+    "RecipientTypeDetails",
+    "AuditEnabled",
+    "AuditOwner",
+    "AuditDelegate",
+    "AuditAdmin",
+    "ForwardingSmtpAddress",
+    "ForwardingAddress",
+    "DeliverToMailboxAndForward",
+    "GrantSendOnBehalfTo",
+    "AccountDisabled",
+    "RoomMailboxAccountEnabled",
+    "WhenCreated",
+    "WhenMailboxCreated",
+    "EmailAddresses",
+)
+CAS_MAILBOX = (
+    "Identity",
+    "Name",
+    "PrimarySmtpAddress",
+    "Guid",
+    "ExchangeGuid",
+    "ExternalDirectoryObjectId",
+    "ImapEnabled",
+    "PopEnabled",
+    "EwsEnabled",
+    "ActiveSyncEnabled",
+    "MAPIEnabled",
+    "OWAEnabled",
+    "SmtpClientAuthenticationDisabled",
+)
+MAILBOX_PERMISSION = ("Identity", "User", "AccessRights", "IsInherited", "Deny", "InheritanceType")
+RECIPIENT_PERMISSION = ("Identity", "Trustee", "AccessRights", "AccessControlType", "IsInherited")
+EXO_USER = (
+    "Identity",
+    "Name",
+    "UserPrincipalName",
+    "ExternalDirectoryObjectId",
+    "RemotePowerShellEnabled",
+    "AuthenticationPolicy",
+    "RecipientTypeDetails",
+)
+INBOX_RULE = (
+    "MailboxOwnerId",
+    "Identity",
+    "Name",
+    "Enabled",
+    "ForwardTo",
+    "ForwardAsAttachmentTo",
+    "RedirectTo",
+    "DeleteMessage",
+    "SoftDeleteMessage",
+    "MarkAsRead",
+    "MoveToFolder",
+    "StopProcessingRules",
+    "Description",
+)
+AUDIT_BYPASS = ("Identity", "Name", "ObjectId", "AuditBypassEnabled")
+ORGANIZATION_CONFIG = (
+    "Identity",
+    "Name",
+    "AuditDisabled",
+    "DefaultAuthenticationPolicy",
+    "OAuth2ClientProfileEnabled",
+)
+TRANSPORT_CONFIG = ("Identity", "SmtpClientAuthenticationDisabled")
+# Get-AuthenticationPolicy: no $select; its AllowBasicAuth* properties are all needed and few.

@@ -1,0 +1,303 @@
+"""Live collection: read a tenant through Graph and Exchange Online into a `RecordedTenant`.
+
+Every source is read concurrently (Graph and Exchange each within their own concurrency
+limit), at the largest page size each endpoint allows, with `$select` so only what the
+recorded tenant keeps travels, and group members through `$batch`. A source that fails
+is recorded in `errors` with its message and left out of `data`; the others complete.
+
+`CollectMode.SEQUENTIAL` is the naive baseline, kept as a real mode so benchmarks measure
+against something honest: one request at a time, server-default page sizes, no `$batch`,
+and no `$select` except on users, where Graph returns the needed properties only when
+they are named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from mailwarden.collect import fields
+from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
+from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
+from mailwarden.collect.recorded import RecordedTenant
+from mailwarden.errors import MailwardenError, ServiceError
+from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
+from mailwarden.m365.exchange import EXO_MAX_PAGE_SIZE, ExchangeClient
+from mailwarden.m365.graph import (
+    DIRECTORY_MAX_TOP,
+    USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP,
+    GraphClient,
+)
+from mailwarden.m365.http import M365Http, Service, build_async_client
+from mailwarden.settings import CollectMode, Settings
+
+
+class Progress(Protocol):
+    def __call__(self, step: str, done: int, total: int | None = None) -> None: ...
+
+
+def _silent(step: str, done: int, total: int | None = None) -> None:
+    return None
+
+
+#: Graph list sources: name -> (path, $select, largest $top, Graph version).
+GRAPH_LISTS: dict[str, tuple[str, tuple[str, ...], int | None, str]] = {
+    "graph/users": ("/users", fields.USER, USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP, "v1.0"),
+    "graph/roleAssignments": (
+        "/roleManagement/directory/roleAssignments",
+        fields.ROLE_ASSIGNMENT,
+        None,
+        "v1.0",
+    ),
+    "graph/roleDefinitions": (
+        "/roleManagement/directory/roleDefinitions",
+        fields.ROLE_DEFINITION,
+        None,
+        "v1.0",
+    ),
+    "graph/conditionalAccessPolicies": (
+        "/identity/conditionalAccess/policies",
+        fields.CONDITIONAL_ACCESS,
+        None,
+        "v1.0",
+    ),
+    "graph/settings": ("/settings", fields.DIRECTORY_SETTING, None, "beta"),
+    "graph/userRegistrationDetails": (
+        "/reports/authenticationMethods/userRegistrationDetails",
+        fields.REGISTRATION,
+        DIRECTORY_MAX_TOP,
+        "v1.0",
+    ),
+}
+#: Organisation-wide Exchange cmdlets: name -> (cmdlet, parameters, $select or None).
+EXO_LISTS: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {
+    "exo/Get-CASMailbox": ("Get-CASMailbox", {"ResultSize": "Unlimited"}, fields.CAS_MAILBOX),
+    "exo/Get-User": ("Get-User", {"ResultSize": "Unlimited"}, fields.EXO_USER),
+    "exo/Get-RecipientPermission": (
+        "Get-RecipientPermission",
+        {"ResultSize": "Unlimited"},
+        fields.RECIPIENT_PERMISSION,
+    ),
+    "exo/Get-MailboxAuditBypassAssociation": (
+        "Get-MailboxAuditBypassAssociation",
+        {"ResultSize": "Unlimited"},
+        fields.AUDIT_BYPASS,
+    ),
+    "exo/Get-AuthenticationPolicy": ("Get-AuthenticationPolicy", {}, None),
+    "exo/Get-OrganizationConfig": ("Get-OrganizationConfig", {}, fields.ORGANIZATION_CONFIG),
+    "exo/Get-TransportConfig": ("Get-TransportConfig", {}, fields.TRANSPORT_CONFIG),
+}
+_SINGLE_OBJECT = {"exo/Get-OrganizationConfig", "exo/Get-TransportConfig"}
+
+
+class _Collection:
+    def __init__(self, http: M365Http, settings: Settings, progress: Progress) -> None:
+        self.fast = settings.collect_mode is CollectMode.FAST
+        self.graph = GraphClient(http)
+        self.exo = ExchangeClient(http, settings.require_tenant())
+        self.progress = progress
+        self.started = datetime.now(UTC)
+        self.data: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self.mailboxes = PerMailbox(
+            self.exo,
+            concurrent=self.fast,
+            select=self.fast,
+            page_size=EXO_MAX_PAGE_SIZE if self.fast else None,
+            report=progress,
+        )
+
+    async def source(self, name: str, fetch: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one source; record its value, or its error (and return None)."""
+        try:
+            value = await fetch()
+        except MailwardenError as exc:
+            self.errors[name] = str(exc)
+            return None
+        self.data[name] = value
+        return value
+
+    def counter(self, name: str) -> Callable[[int], None]:
+        return lambda done: self.progress(name, done, None)
+
+    async def tenant(self) -> dict[str, Any]:
+        organizations = await self.graph.collection(
+            "/organization", select=fields.ORGANIZATION if self.fast else None
+        )
+        if not organizations:
+            raise ServiceError("Microsoft Graph returned no organization object", status=200)
+        org = organizations[0]
+        domains = [d for d in org.get("verifiedDomains") or () if isinstance(d, dict)]
+        default = next((d.get("name") for d in domains if d.get("isDefault")), None)
+        return {
+            "tenantId": org.get("id"),
+            "displayName": org.get("displayName"),
+            "defaultDomain": default,
+            "verifiedDomains": [d.get("name") for d in domains if d.get("name")],
+            "collectedAt": self.started.isoformat().replace("+00:00", "Z"),
+        }
+
+    async def graph_list(self, name: str) -> list[dict[str, Any]]:
+        path, select, top, version = GRAPH_LISTS[name]
+        # Users' needed properties are not in Graph's default set: even the baseline names them.
+        wanted = select if self.fast or name == "graph/users" else None
+        client = self.graph if version == "v1.0" else self.graph.at(version)
+        return await client.collection(
+            path, select=wanted, top=top if self.fast else None, on_page=self.counter(name)
+        )
+
+    async def group_members(self, groups: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        ids = [str(g["id"]) for g in groups if g.get("id")]
+        name = "graph/groupMembers"
+        if not self.fast:
+            members: dict[str, Any] = {}
+            for done, gid in enumerate(ids, start=1):
+                members[gid] = await self.graph.collection(f"/groups/{gid}/members")
+                self.progress(name, done, len(ids))
+            return members
+        query = f"?$select={','.join(fields.MEMBER)}&$top={DIRECTORY_MAX_TOP}"
+        answers = await self.graph.batch_list(
+            {gid: f"/groups/{gid}/members{query}" for gid in ids},
+            on_done=lambda done: self.progress(name, done, len(ids)),
+        )
+        failures = {
+            gid: answer
+            for gid, answer in answers.items()
+            if isinstance(answer, MailwardenError)
+            and not (isinstance(answer, ServiceError) and answer.status == 404)
+        }
+        if failures:
+            first = next(iter(failures.values()))
+            raise type(first)(f"members of {len(failures)} of {len(ids)} groups: {first}")
+        return {gid: answer for gid, answer in answers.items() if isinstance(answer, list)}
+
+    async def groups_and_members(self) -> None:
+        groups = await self.source(
+            "graph/groups",
+            lambda: self.graph.collection(
+                "/groups",
+                select=fields.GROUP if self.fast else None,
+                top=DIRECTORY_MAX_TOP if self.fast else None,
+                on_page=self.counter("graph/groups"),
+            ),
+        )
+        if groups is None:
+            self.errors["graph/groupMembers"] = "not collected: the group list failed"
+            return
+        await self.source("graph/groupMembers", lambda: self.group_members(groups))
+
+    async def exo_list(self, name: str) -> Any:
+        cmdlet, parameters, select = EXO_LISTS[name]
+        rows = await self.exo.invoke(
+            cmdlet,
+            parameters,
+            select=select if self.fast else None,
+            page_size=EXO_MAX_PAGE_SIZE if self.fast else None,
+            on_page=self.counter(name),
+        )
+        if name in _SINGLE_OBJECT:
+            if not rows:
+                raise ServiceError(f"{cmdlet} returned nothing", status=200)
+            return rows[0]
+        return rows
+
+    async def mailboxes_and_details(self, users: Awaitable[Any]) -> None:
+        """Get-Mailbox, then the per-mailbox cmdlets for the ownerless ones."""
+
+        def offer(rows: list[dict[str, Any]]) -> None:
+            self.mailboxes.add(r for r in rows if ownerless_by_type(r))
+
+        mailboxes = await self.source(
+            "exo/Get-Mailbox",
+            lambda: self.exo.invoke(
+                "Get-Mailbox",
+                {"ResultSize": "Unlimited"},
+                select=fields.MAILBOX if self.fast else None,
+                page_size=EXO_MAX_PAGE_SIZE if self.fast else None,
+                on_page=self.counter("exo/Get-Mailbox"),
+                on_rows=offer,
+            ),
+        )
+        await users
+        if mailboxes is None:
+            for item in self.mailboxes.sources:
+                self.errors[item.name] = "not collected: Get-Mailbox failed"
+            return
+        licensed = licensed_accounts(self.data.get("graph/users"))
+        self.mailboxes.add(r for r in mailboxes if _unlicensed(r, licensed))
+        for name, outcome in (await self.mailboxes.finish()).items():
+            if isinstance(outcome, str):
+                self.errors[name] = outcome
+            else:
+                self.data[name] = outcome
+
+    def steps(self, users_done: asyncio.Event) -> list[Callable[[], Awaitable[Any]]]:
+        async def users() -> None:
+            await self.source("graph/users", lambda: self.graph_list("graph/users"))
+            users_done.set()
+
+        steps: list[Callable[[], Awaitable[Any]]] = [
+            lambda: self.source("tenant", self.tenant),
+            users,
+            self.groups_and_members,
+        ]
+        steps += [_bind(self.source, n, self.graph_list) for n in GRAPH_LISTS if n != "graph/users"]
+        steps += [_bind(self.source, n, self.exo_list) for n in EXO_LISTS]
+        steps.append(lambda: self.mailboxes_and_details(users_done.wait()))
+        return steps
+
+
+def _bind(
+    source: Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]],
+    name: str,
+    fetch: Callable[[str], Awaitable[Any]],
+) -> Callable[[], Awaitable[Any]]:
+    return lambda: source(name, lambda: fetch(name))
+
+
+async def collect_tenant(
+    http: M365Http, settings: Settings, *, progress: Progress | None = None
+) -> RecordedTenant:
+    """Read everything the checks need from the tenant `settings` names."""
+    run = _Collection(http, settings, progress or _silent)
+    users_done = asyncio.Event()
+    steps = run.steps(users_done)
+    if run.fast:
+        await asyncio.gather(*(step() for step in steps))
+    else:
+        for step in steps:
+            await step()
+    return RecordedTenant(data=run.data, errors=run.errors)
+
+
+@asynccontextmanager
+async def open_m365(settings: Settings, tokens: TokenSource) -> AsyncIterator[M365Http]:
+    """The run's one HTTP client, wrapped with the retry policy; closed on exit."""
+    sequential = settings.collect_mode is CollectMode.SEQUENTIAL
+    async with build_async_client(settings) as client:
+        yield M365Http(
+            client,
+            tokens,
+            settings,
+            concurrency={Service.GRAPH: 1, Service.EXCHANGE: 1} if sequential else None,
+        )
+
+
+def collect_live(
+    settings: Settings,
+    *,
+    tokens: TokenSource | None = None,
+    on_device_code: DeviceCodePrompt | None = None,
+    progress: Progress | None = None,
+) -> RecordedTenant:
+    """Synchronous entry for the CLI: build the client and the token source, collect, close."""
+    source = tokens or token_source_from_settings(settings, on_device_code=on_device_code)
+
+    async def main() -> RecordedTenant:
+        async with open_m365(settings, source) as http:
+            return await collect_tenant(http, settings, progress=progress)
+
+    return asyncio.run(main())

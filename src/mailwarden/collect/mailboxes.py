@@ -1,0 +1,162 @@
+"""Per-mailbox Exchange cmdlets (Get-MailboxPermission, Get-InboxRule) for ownerless mailboxes.
+
+These are the bulk of a collection's Exchange calls (two per ownerless mailbox), so they
+start as soon as each page of Get-Mailbox arrives, at a lower priority than the paged
+cmdlets whose next pages are the critical path. User mailboxes join once Graph has said
+which accounts have no licence; when that is unknown they are all included, because a
+larger answer loses nothing and a smaller one could hide an ownerless mailbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailwarden.collect import fields
+from mailwarden.collect.lenient import Record, to_enum
+from mailwarden.collect.parse import RECIPIENT_TYPE_DETAILS
+from mailwarden.errors import MailwardenError, ServiceError
+from mailwarden.m365.exchange import ExchangeClient
+
+OWNERLESS_TYPES = frozenset(
+    {"sharedmailbox", "roommailbox", "equipmentmailbox", "schedulingmailbox"}
+)
+#: The calls after the paged list cmdlets in the queue for a connection.
+PER_MAILBOX_PRIORITY = 1
+
+
+def recipient_type(row: Mapping[str, Any]) -> str:
+    return (to_enum(Record(row).get("RecipientTypeDetails"), RECIPIENT_TYPE_DETAILS) or "").lower()
+
+
+def ownerless_by_type(row: Mapping[str, Any]) -> bool:
+    return recipient_type(row) in OWNERLESS_TYPES
+
+
+def licensed_accounts(users: Sequence[Mapping[str, Any]] | None) -> dict[str, bool] | None:
+    """Account id (lower case) -> has at least one licence; None when users are unknown."""
+    if users is None:
+        return None
+    result: dict[str, bool] = {}
+    for user in users:
+        record = Record(user)
+        user_id = record.text("id")
+        licences = record.get("assignedLicenses")
+        if user_id and licences is not None:
+            result[user_id.lower()] = bool(licences)
+    return result
+
+
+def unlicensed_user_mailbox(row: Mapping[str, Any], licensed: Mapping[str, bool] | None) -> bool:
+    """A UserMailbox whose account has no licence, or whose licence state is unknown."""
+    if recipient_type(row) != "usermailbox":
+        return False
+    account = (Record(row).text("ExternalDirectoryObjectId") or "").lower()
+    if licensed is None or account not in licensed:
+        return True
+    return not licensed[account]
+
+
+def mailbox_key(row: Mapping[str, Any]) -> str | None:
+    """The identity to pass to per-mailbox cmdlets: an address is unambiguous everywhere."""
+    return Record(row).text("PrimarySmtpAddress", "UserPrincipalName", "Guid", "Identity")
+
+
+def _vanished(exc: MailwardenError) -> bool:
+    """The mailbox was deleted between Get-Mailbox and this call: not a failure to report."""
+    text = str(exc)
+    return (isinstance(exc, ServiceError) and exc.status == 404) or (
+        "ManagementObjectNotFoundException" in text or "couldn't be found" in text
+    )
+
+
+@dataclass(slots=True)
+class _Source:
+    name: str
+    cmdlet: str
+    parameter: str
+    select: tuple[str, ...]
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    error: str | None = None
+    done: int = 0
+
+
+Report = Callable[[str, int, int | None], None]
+
+
+class PerMailbox:
+    def __init__(
+        self,
+        exo: ExchangeClient,
+        *,
+        concurrent: bool,
+        select: bool,
+        page_size: int | None,
+        report: Report,
+    ) -> None:
+        self._exo = exo
+        self._concurrent = concurrent
+        self._select = select
+        self._page_size = page_size
+        self._report = report
+        self.sources = (
+            _Source(
+                "exo/Get-MailboxPermission",
+                "Get-MailboxPermission",
+                "Identity",
+                fields.MAILBOX_PERMISSION,
+            ),
+            _Source("exo/Get-InboxRule", "Get-InboxRule", "Mailbox", fields.INBOX_RULE),
+        )
+        self._keys: list[str] = []
+        self._seen: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Queue these mailboxes (started at once when concurrent)."""
+        for row in rows:
+            key = mailbox_key(row)
+            if key is None or key.lower() in self._seen:
+                continue
+            self._seen.add(key.lower())
+            self._keys.append(key)
+            if self._concurrent:
+                for source in self.sources:
+                    self._tasks.append(asyncio.create_task(self._one(source, key)))
+
+    async def finish(self) -> dict[str, list[dict[str, Any]] | str]:
+        """Each source's rows (in mailbox order), or the message of the error that failed it."""
+        if self._concurrent:
+            await asyncio.gather(*self._tasks)
+        else:
+            for key in self._keys:
+                for source in self.sources:
+                    await self._one(source, key)
+        result: dict[str, list[dict[str, Any]] | str] = {}
+        for source in self.sources:
+            if source.error is not None:
+                result[source.name] = source.error
+            else:
+                result[source.name] = [r for k in self._keys for r in source.rows.get(k, ())]
+        return result
+
+    async def _one(self, source: _Source, key: str) -> None:
+        if source.error is not None:
+            return  # the source already failed; more calls would only fail the same way
+        try:
+            rows = await self._exo.invoke(
+                source.cmdlet,
+                {source.parameter: key},
+                select=source.select if self._select else None,
+                page_size=self._page_size,
+                priority=PER_MAILBOX_PRIORITY,
+            )
+        except MailwardenError as exc:
+            if not _vanished(exc) and source.error is None:
+                source.error = f"{source.cmdlet} -{source.parameter} {key}: {exc}"
+            return
+        source.rows[key] = rows
+        source.done += 1
+        self._report(source.name, source.done, len(self._keys))

@@ -1,0 +1,281 @@
+"""The live collector against a small scripted tenant (httpx.MockTransport).
+
+The emulator end-to-end tests live in test_live_emulator.py; these pin the collector's own
+decisions: what it asks for, which mailboxes get per-mailbox calls, and that a failed
+source is recorded rather than hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from mailwarden.collect.live import collect_tenant
+from mailwarden.collect.recorded import ALL_SOURCES, RecordedTenant
+from mailwarden.m365.http import M365Http
+from mailwarden.settings import CollectMode, RetryPolicy, Settings
+
+GRAPH = "https://graph.test"
+EXO = "https://exo.test"
+TENANT = "contoso.onmicrosoft.com"
+
+USERS = [
+    {"id": "u-shared", "userPrincipalName": "hr@contoso.com", "assignedLicenses": []},
+    {
+        "id": "u-alice",
+        "userPrincipalName": "alice@contoso.com",
+        "assignedLicenses": [{"skuId": "E3"}],
+    },
+    {"id": "u-ghost", "userPrincipalName": "ghost@contoso.com", "assignedLicenses": []},
+]
+MAILBOXES = [
+    {
+        "PrimarySmtpAddress": "hr@contoso.com",
+        "RecipientTypeDetails": "SharedMailbox",
+        "ExternalDirectoryObjectId": "u-shared",
+    },
+    {
+        "PrimarySmtpAddress": "alice@contoso.com",
+        "RecipientTypeDetails": "UserMailbox",
+        "ExternalDirectoryObjectId": "u-alice",
+    },
+    {
+        "PrimarySmtpAddress": "ghost@contoso.com",
+        "RecipientTypeDetails": "UserMailbox",
+        "ExternalDirectoryObjectId": "u-ghost",
+    },
+    {"PrimarySmtpAddress": "room1@contoso.com", "RecipientTypeDetails": "RoomMailbox"},
+    {"PrimarySmtpAddress": "gone@contoso.com", "RecipientTypeDetails": "EquipmentMailbox"},
+]
+GRAPH_COLLECTIONS: dict[str, list[dict[str, Any]]] = {
+    "/v1.0/organization": [
+        {
+            "id": "tid",
+            "displayName": "Contoso",
+            "verifiedDomains": [
+                {"name": "contoso.com", "isDefault": True},
+                {"name": TENANT, "isDefault": False},
+            ],
+        }
+    ],
+    "/v1.0/users": USERS,
+    "/v1.0/groups": [{"id": "g1"}, {"id": "g2"}],
+    "/v1.0/roleManagement/directory/roleAssignments": [{"id": "ra", "principalId": "u-alice"}],
+    "/v1.0/roleManagement/directory/roleDefinitions": [{"id": "rd"}],
+    "/v1.0/identity/conditionalAccess/policies": [{"id": "ca"}],
+    "/beta/settings": [{"id": "s"}],
+    "/v1.0/reports/authenticationMethods/userRegistrationDetails": [{"id": "u-alice"}],
+}
+
+
+class Tenant:
+    """Answers Graph lists (paged by $top), $batch, and InvokeCommand from the data above."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.in_flight = 0
+        self.peak = 0
+        self.fail: dict[str, int] = {}  # path or cmdlet -> HTTP status to answer
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(0.001)
+            return self.answer(request)
+        finally:
+            self.in_flight -= 1
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        url = urlsplit(str(request.url))
+        if url.netloc == "exo.test":
+            return self.exchange(json.loads(request.content)["CmdletInput"])
+        if url.path == "/v1.0/$batch":
+            answers = [
+                {"id": r["id"], "status": 200, "body": self.members(r["url"])}
+                for r in json.loads(request.content)["requests"]
+            ]
+            return httpx.Response(200, json={"responses": answers})
+        if url.path in self.fail:
+            return httpx.Response(self.fail[url.path], json={"error": {"code": "Denied"}})
+        if url.path.startswith("/v1.0/groups/"):
+            return httpx.Response(200, json=self.members(url.path[len("/v1.0") :]))
+        return httpx.Response(200, json={"value": GRAPH_COLLECTIONS[url.path]})
+
+    def members(self, relative: str) -> dict[str, Any]:
+        group = relative.split("/")[2]
+        return {"value": [{"@odata.type": "#microsoft.graph.user", "id": f"{group}-m"}]}
+
+    def exchange(self, cmdlet_input: dict[str, Any]) -> httpx.Response:
+        name, parameters = cmdlet_input["CmdletName"], cmdlet_input["Parameters"]
+        if name in self.fail:
+            return httpx.Response(self.fail[name], json={"error": {"code": "Forbidden"}})
+        if name == "Get-Mailbox":
+            return httpx.Response(200, json={"value": MAILBOXES})
+        if name in {"Get-MailboxPermission", "Get-InboxRule"}:
+            target = parameters.get("Identity") or parameters.get("Mailbox")
+            if target == "gone@contoso.com":
+                return httpx.Response(
+                    404,
+                    json={
+                        "error": {
+                            "code": "NotFound",
+                            "message": "ManagementObjectNotFoundException",
+                        }
+                    },
+                )
+            return httpx.Response(200, json={"value": [{"Identity": target, "Cmdlet": name}]})
+        if name in {"Get-OrganizationConfig", "Get-TransportConfig"}:
+            return httpx.Response(200, json={"value": [{"Identity": name}]})
+        return httpx.Response(200, json={"value": [{"Identity": name}]})
+
+    def cmdlets(self) -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        for request in self.requests:
+            if request.url.host == "exo.test":
+                body = json.loads(request.content)["CmdletInput"]
+                found.append((body["CmdletName"], body["Parameters"]))
+        return found
+
+
+class Tokens:
+    async def token(self, scope: str) -> str:
+        return "t"
+
+
+def collect(
+    tenant: Tenant,
+    mode: CollectMode = CollectMode.FAST,
+    progress: Callable[..., None] | None = None,
+) -> RecordedTenant:
+    settings = Settings(
+        tenant=TENANT,
+        graph_url=GRAPH,
+        exo_url=EXO,
+        collect_mode=mode,
+        retry=RetryPolicy(max_attempts=2, backoff_base=0.001),
+    )
+
+    async def main() -> RecordedTenant:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(tenant)) as client:
+            http = M365Http(client, Tokens(), settings)
+            return await collect_tenant(http, settings, progress=progress)
+
+    return asyncio.run(main())
+
+
+def test_every_source_is_collected_and_only_ownerless_mailboxes_get_detail_calls() -> None:
+    tenant = Tenant()
+    steps: set[str] = set()
+    recorded = collect(tenant, progress=lambda step, done, total=None: steps.add(step))
+    assert recorded.errors == {}
+    assert set(recorded.data) == set(ALL_SOURCES)
+    assert recorded.data["tenant"]["verifiedDomains"] == ["contoso.com", TENANT]
+    assert recorded.data["tenant"]["defaultDomain"] == "contoso.com"
+    assert recorded.data["graph/groupMembers"] == {
+        "g1": [{"@odata.type": "#microsoft.graph.user", "id": "g1-m"}],
+        "g2": [{"@odata.type": "#microsoft.graph.user", "id": "g2-m"}],
+    }
+    assert recorded.data["exo/Get-OrganizationConfig"] == {"Identity": "Get-OrganizationConfig"}
+    detail_targets = {
+        p.get("Identity") or p.get("Mailbox")
+        for name, p in tenant.cmdlets()
+        if name in {"Get-MailboxPermission", "Get-InboxRule"}
+    }
+    # Shared, room, equipment and the unlicensed user; never the licensed user.
+    assert detail_targets == {
+        "hr@contoso.com",
+        "room1@contoso.com",
+        "gone@contoso.com",
+        "ghost@contoso.com",
+    }
+    # The mailbox deleted meanwhile (404) is skipped, not an error.
+    permissions = recorded.data["exo/Get-MailboxPermission"]
+    assert {row["Identity"] for row in permissions} == {
+        "hr@contoso.com",
+        "room1@contoso.com",
+        "ghost@contoso.com",
+    }
+    assert {"graph/users", "exo/Get-Mailbox", "exo/Get-InboxRule"} <= steps
+
+
+def test_fast_mode_selects_pages_at_the_maximum_and_batches_members() -> None:
+    tenant = Tenant()
+    collect(tenant)
+    users = next(r for r in tenant.requests if r.url.path == "/v1.0/users")
+    query = parse_qs(urlsplit(str(users.url)).query)
+    assert query["$top"] == ["500"]  # signInActivity caps the page size
+    assert "signInActivity" in query["$select"][0] and "assignedLicenses" in query["$select"][0]
+    assert not any(r.url.path.startswith("/v1.0/groups/") for r in tenant.requests)
+    exo = [r for r in tenant.requests if r.url.host == "exo.test"]
+    assert all(r.headers["Prefer"] == "odata.maxpagesize=1000" for r in exo)
+    mailbox_call = next(r for r in exo if r.headers["X-CmdletName"] == "Get-Mailbox")
+    assert "RecipientTypeDetails" in mailbox_call.url.params["$select"]
+    assert tenant.peak > 1
+
+
+def test_a_failed_source_is_recorded_and_the_rest_complete() -> None:
+    tenant = Tenant()
+    tenant.fail["/v1.0/identity/conditionalAccess/policies"] = 403
+    tenant.fail["Get-TransportConfig"] = 500
+    recorded = collect(tenant)
+    assert "graph/conditionalAccessPolicies" not in recorded.data
+    assert "Policy.Read.All" in recorded.errors["graph/conditionalAccessPolicies"]
+    assert "exo/Get-TransportConfig" not in recorded.data
+    assert "failed 2 times" in recorded.errors["exo/Get-TransportConfig"]
+    assert set(recorded.data) == set(ALL_SOURCES) - set(recorded.errors)
+    assert recorded.problem("graph/conditionalAccessPolicies") is not None
+
+
+def test_without_get_mailbox_the_per_mailbox_sources_are_errors_not_empty() -> None:
+    tenant = Tenant()
+    tenant.fail["Get-Mailbox"] = 403
+    recorded = collect(tenant)
+    for source in ("exo/Get-Mailbox", "exo/Get-MailboxPermission", "exo/Get-InboxRule"):
+        assert source not in recorded.data
+        assert source in recorded.errors
+
+
+def test_a_failed_per_mailbox_call_fails_its_source() -> None:
+    tenant = Tenant()
+    tenant.fail["Get-InboxRule"] = 403
+    recorded = collect(tenant)
+    assert "exo/Get-InboxRule" not in recorded.data
+    assert "Exchange.ManageAsApp" in recorded.errors["exo/Get-InboxRule"]
+    assert "exo/Get-MailboxPermission" in recorded.data
+
+
+def test_without_users_every_user_mailbox_counts_as_possibly_ownerless() -> None:
+    tenant = Tenant()
+    tenant.fail["/v1.0/users"] = 403
+    recorded = collect(tenant)
+    assert "graph/users" in recorded.errors
+    targets = {p.get("Identity") for n, p in tenant.cmdlets() if n == "Get-MailboxPermission"}
+    assert "alice@contoso.com" in targets
+
+
+@pytest.mark.parametrize("mode", [CollectMode.SEQUENTIAL])
+def test_sequential_baseline_is_one_request_at_a_time_without_select_or_batch(
+    mode: CollectMode,
+) -> None:
+    tenant = Tenant()
+    recorded = collect(tenant, mode)
+    assert recorded.errors == {}
+    assert tenant.peak == 1
+    assert not any(r.url.path.endswith("$batch") for r in tenant.requests)
+    member_calls = [r for r in tenant.requests if r.url.path.startswith("/v1.0/groups/")]
+    assert len(member_calls) == 2
+    groups = next(r for r in tenant.requests if r.url.path == "/v1.0/groups")
+    assert "$select" not in str(groups.url) and "$top" not in str(groups.url)
+    exo = [r for r in tenant.requests if r.url.host == "exo.test"]
+    assert all("Prefer" not in r.headers and "$select" not in str(r.url) for r in exo)
+    assert recorded.data["graph/groupMembers"]["g2"] == [
+        {"@odata.type": "#microsoft.graph.user", "id": "g2-m"}
+    ]

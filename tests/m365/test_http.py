@@ -287,3 +287,34 @@ def _policy(attempts: int) -> object:
     from mailwarden.settings import RetryPolicy
 
     return RetryPolicy(max_attempts=attempts, backoff_base=0.1, backoff_max=1.0)
+
+
+def test_priority_slots_serve_lower_numbers_first_and_survive_cancellation() -> None:
+    from mailwarden.m365.http import PrioritySlots
+
+    async def scenario() -> list[str]:
+        slots = PrioritySlots(1)
+        order: list[str] = []
+        await slots.acquire()  # held by the scenario
+
+        async def waiter(name: str, priority: int) -> None:
+            await slots.acquire(priority)
+            order.append(name)
+            await asyncio.sleep(0)
+            slots.release()
+
+        tasks = [
+            asyncio.create_task(waiter("mailbox-1", 1)),
+            asyncio.create_task(waiter("mailbox-2", 1)),
+            asyncio.create_task(waiter("cancelled", 0)),
+            asyncio.create_task(waiter("next-page", 0)),
+        ]
+        await asyncio.sleep(0)
+        tasks[2].cancel()
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await slots.acquire()  # the slot came back: nothing leaked
+        return order
+
+    assert run(scenario()) == ["next-page", "mailbox-1", "mailbox-2"]

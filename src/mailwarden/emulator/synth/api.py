@@ -1,0 +1,118 @@
+"""Generate a synthetic tenant and write it as a recorded tenant directory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailwarden.collect.recorded import (
+    RecordedTenant,
+    write_private_text,
+    write_recorded_tenant,
+)
+from mailwarden.emulator.synth.build import build_tenant
+from mailwarden.emulator.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
+from mailwarden.emulator.synth.ids import graph_date
+from mailwarden.emulator.synth.model import Custodian, Tenant
+from mailwarden.emulator.synth.render_exo import render_exo
+from mailwarden.emulator.synth.render_graph import render_graph
+from mailwarden.emulator.synth.truth import GroundTruth, ground_truth
+from mailwarden.errors import ConfigError
+
+PLANTED_SCHEMA = "mailwarden.planted/1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyntheticTenant:
+    """A generated tenant: its recorded files, what is wrong in it, and who answers for
+    each ownerless mailbox."""
+
+    size: str | int
+    seed: int
+    recorded: RecordedTenant
+    planted: GroundTruth
+    custodians: tuple[Custodian, ...]
+
+    def planted_document(self) -> dict[str, Any]:
+        """planted.json's content."""
+        return {
+            "schema": PLANTED_SCHEMA,
+            "size": self.size,
+            "seed": self.seed,
+            "users": len(self.recorded.data["graph/users"]),
+            "collectedAt": graph_date(COLLECTED_AT),
+            "planted": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
+                        for f in self.planted.findings],
+            "clean": list(self.planted.clean),
+        }
+
+    def custodians_csv(self) -> str:
+        """custodians.csv's content: mailbox,custodian,team."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("mailbox", "custodian", "team"))
+        for row in sorted(self.custodians, key=lambda r: r.mailbox):
+            writer.writerow((row.mailbox, row.custodian, row.team))
+        return buffer.getvalue()
+
+
+def user_count(size: str | int) -> int:
+    """The number of users a size stands for: small, medium, large, or a number."""
+    if isinstance(size, str) and size.strip().isdigit():
+        size = int(size.strip())
+    if isinstance(size, bool) or not isinstance(size, int | str):
+        raise ConfigError(f"size {size!r}: use small, medium, large or a number of users")
+    if isinstance(size, str):
+        if size not in SIZES:
+            raise ConfigError(
+                f"unknown size {size!r}: use small (~200 users), medium (~5,000), "
+                f"large (~50,000) or a number of users")
+        return SIZES[size]
+    if size < MIN_USERS:
+        raise ConfigError(f"size {size}: a synthetic tenant needs at least {MIN_USERS} users")
+    return size
+
+
+def _recorded(tenant: Tenant) -> RecordedTenant:
+    data: dict[str, Any] = {
+        "tenant": {
+            "tenantId": tenant.tenant_id,
+            "displayName": tenant.display_name,
+            "defaultDomain": tenant.default_domain,
+            "verifiedDomains": list(tenant.verified_domains),
+            "collectedAt": graph_date(COLLECTED_AT),
+        },
+    }
+    data.update(render_graph(tenant))
+    data.update(render_exo(tenant))
+    return RecordedTenant(data=data)
+
+
+def generate(size: str | int, seed: int = 0) -> SyntheticTenant:
+    """A tenant of `size` users, the same for the same seed (byte for byte once written)."""
+    tenant = build_tenant(user_count(size), seed)
+    return SyntheticTenant(size=size, seed=seed, recorded=_recorded(tenant),
+                           planted=ground_truth(tenant), custodians=tenant.custodians)
+
+
+def planted_text(document: dict[str, Any]) -> str:
+    """planted.json spelled for people: one finding, one clean mailbox per line."""
+    lines = ["{"]
+    lines += [f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},"
+              for key, value in document.items() if key not in {"planted", "clean"}]
+    for key in ("planted", "clean"):
+        items = [f"  {json.dumps(item, ensure_ascii=False)}" for item in document[key]]
+        body = "[\n" + ",\n".join(items) + "\n ]" if items else "[]"
+        lines.append(f" {json.dumps(key)}: {body}" + ("," if key == "planted" else ""))
+    return "\n".join(lines) + "\n}\n"
+
+
+def write_synthetic(tenant: SyntheticTenant, out_dir: Path) -> None:
+    """Write the recorded tenant, planted.json and custodians.csv, each file 0600."""
+    write_recorded_tenant(out_dir, tenant.recorded)
+    write_private_text(out_dir / "planted.json", planted_text(tenant.planted_document()))
+    write_private_text(out_dir / "custodians.csv", tenant.custodians_csv())

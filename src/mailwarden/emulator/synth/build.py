@@ -1,0 +1,108 @@
+"""Assemble a whole tenant, in the generator's own terms, from a size and a seed."""
+
+from __future__ import annotations
+
+import random
+
+from mailwarden.emulator.synth import names, people, policies
+from mailwarden.emulator.synth.access import Pools
+from mailwarden.emulator.synth.context import Context
+from mailwarden.emulator.synth.groups import build_groups, with_users
+from mailwarden.emulator.synth.ids import domain_sid
+from mailwarden.emulator.synth.mailboxes import plan_mailboxes
+from mailwarden.emulator.synth.model import Account, Tenant
+
+
+def _shared(ctx: Context, count: int) -> list[Account]:
+    candidates: list[tuple[str, str, str]] = []
+    for department, (_teams, _titles, functions) in names.DEPARTMENTS.items():
+        for function in functions:
+            title = function.replace("-", " ").title()
+            candidates.append((function, f"{department} - {title}", department))
+            candidates += [(f"{function}.{region}", f"{department} - {title} ({region.upper()})",
+                            department) for region in names.REGIONS]
+    # The plain names (info@, hr@, invoices@) exist first; regional copies follow.
+    plain = [c for c in candidates if "." not in c[0]]
+    regional = [c for c in candidates if "." in c[0]]
+    ctx.rng.shuffle(plain)
+    ctx.rng.shuffle(regional)
+    ordered = plain + regional
+    result = []
+    for index in range(count):
+        nickname, display, department = ordered[index % len(ordered)]
+        result.append(people.resource(ctx, "shared", nickname, display, department))
+    return result
+
+
+def _resources(ctx: Context, counts: people.Counts) -> list[Account]:
+    rng = ctx.rng
+    result = _shared(ctx, counts.shared)
+    for _ in range(counts.rooms):
+        office = rng.choice(names.OFFICES)
+        floor, number, seats = rng.randrange(1, 12), rng.randrange(1, 40), rng.choice((4, 6, 8, 12))
+        result.append(people.resource(
+            ctx, "room", f"room-{office.lower()}-{floor}-{number:02d}",
+            f"{office} Room {floor}.{number:02d} ({seats} seats)"))
+    for _ in range(counts.equipment):
+        office, kind = rng.choice(names.OFFICES), rng.choice(names.EQUIPMENT)
+        slug = kind.lower().replace(" ", "")
+        result.append(people.resource(ctx, "equipment", f"equip-{slug}-{office.lower()}",
+                                      f"{kind} ({office})"))
+    for business in ("ITSupport", "CustomerSuccess")[: counts.scheduling]:
+        result.append(people.resource(ctx, "scheduling", f"{business}Bookings",
+                                      f"{business} Bookings"))
+    return result
+
+
+def build_tenant(total: int, seed: int) -> Tenant:
+    rng = random.Random(seed)
+    organisation, slug = rng.choice(names.ORGANISATIONS)
+    domain = f"{slug}.com"
+    initial = f"{slug.replace('-', '')}.onmicrosoft.com"
+    verified = (domain, f"{slug}.co.uk", initial)
+    ctx = Context(rng, domain, initial)
+    tenant_id = ctx.guid()
+    counts = people.Counts.for_total(total)
+    staff = people.members_and_leavers(ctx, counts, domain_sid(rng))
+    guests = people.guests(ctx, counts.guests)
+    admins = people.administrators(ctx, counts.admins)
+    service = people.service_accounts(ctx, counts.service)
+    accounts = staff + guests + admins + service + _resources(ctx, counts)
+    layout = build_groups(ctx, staff, guests)
+    members = [p for p in staff if p.kind == "member"]
+    leavers = [p for p in staff if p.kind == "leaver"]
+    pools = Pools(
+        active=tuple(members), leavers=tuple(leavers),
+        leavers_with_mailbox=tuple(p for p in leavers if p.recipient_type),
+        guests=tuple(guests), unlicensed=tuple(service), teams=layout.teams,
+    )
+    plan = plan_mailboxes(ctx, accounts, layout, pools)
+    layout = with_users(layout, layout.exceptions, plan.exceptions)
+    breakglass = admins[-1]
+    threshold, duration = rng.choice(((10, 60), (20, 60), (10, 30), (15, 60)))
+    return Tenant(
+        tenant_id=tenant_id, display_name=organisation, default_domain=domain,
+        initial_domain=initial, verified_domains=verified, exo_forest=ctx.forest,
+        exo_domain_sid=ctx.exo_sid, accounts=plan.accounts, groups=layout.groups,
+        ownerless=plan.ownerless,
+        orphan_sids=tuple(sorted({g.principal for box in plan.ownerless for g in box.grants
+                                  if g.principal_kind == "sid"})),
+        role_assignments=policies.role_assignments(ctx, admins[:-1], breakglass, members,
+                                                   plan.privileged_account),
+        policies=policies.conditional_access(ctx, breakglass, layout.exceptions),
+        auth_policies=policies.authentication_policies(),
+        default_auth_policy=policies.DEFAULT_AUTH_POLICY, transport_smtp_auth_disabled=True,
+        audit_disabled_org=False, bypass_account_ids=frozenset({plan.bypass_account}),
+        lockout_threshold=threshold, lockout_duration_seconds=duration,
+        custodians=plan.custodians, user_send_as=_assistants(ctx, members),
+    )
+
+
+def _assistants(ctx: Context, members: list[Account]) -> tuple[tuple[str, str], ...]:
+    """A few staff may send as a manager: grants on licensed mailboxes, which no check of
+    ownerless mailboxes may count."""
+    pairs = []
+    for _ in range(max(1, len(members) // 200)):
+        manager, assistant = ctx.rng.sample(members, 2)
+        pairs.append((manager.id, assistant.id))
+    return tuple(pairs)

@@ -1,0 +1,192 @@
+"""Decisions per ownerless mailbox: which are hardened, which carry which problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from mailwarden.emulator.synth import access, posture, rules
+from mailwarden.emulator.synth.context import Context
+from mailwarden.emulator.synth.groups import GroupLayout
+from mailwarden.emulator.synth.model import Account, Custodian, Grant, InboxRule, OwnerlessMailbox
+
+BASIC_AUTH_POLICY = "Allow Basic Auth for Devices"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxPlan:
+    accounts: tuple[Account, ...]
+    ownerless: tuple[OwnerlessMailbox, ...]
+    custodians: tuple[Custodian, ...]
+    exceptions: tuple[str, ...]  # account ids the legacy-auth block excludes
+    bypass_account: str
+    privileged_account: str
+
+
+@dataclass(slots=True)
+class _Roles:
+    """Which mailbox plays which planted part (several parts may share a mailbox)."""
+
+    privileged: str
+    external_forwarding: set[str]
+    internal_forwarding: str
+    verified_forwarding: str
+    everyone: str
+    all_staff: str
+    partners: str
+    bypass_target: str
+    mfa_registered: str
+    smtp_auth: set[str]
+    basic_auth: str
+    exceptions: set[str]
+    leaver_grants: str
+    inferable: str
+    no_owner: str | None
+    hostile_rules: set[str]
+    ordinary_rules: set[str]
+    disabled_rule: str
+    deny_trap: str
+
+
+def _cycle(ids: list[str], index: int) -> str:
+    return ids[index % len(ids)]
+
+
+def _roles(ctx: Context, ownerless: list[Account], clean: set[str]) -> _Roles:
+    rng = ctx.rng
+    loose = [a.id for a in ownerless if a.id not in clean]
+    shared = [a.id for a in ownerless if a.kind == "shared" and a.id not in clean]
+    rng.shuffle(shared)
+    others = [a.id for a in ownerless if a.kind in {"room", "equipment"} and a.id not in clean]
+    rooms = [a.id for a in ownerless if a.kind == "room" and a.id not in clean]
+    services = {a.id for a in ownerless if a.kind == "service"}
+    rule_count = max(3, len(loose) // 150)
+    clean_shared = sorted(a.id for a in ownerless if a.kind == "shared" and a.id in clean)
+    no_owner = rng.choice(others) if others else None
+    exceptions = {_cycle(shared, 15), _cycle(shared, 16)} | services | set(rooms[:1])
+    return _Roles(
+        privileged=_cycle(shared, 0), external_forwarding={_cycle(shared, 1), _cycle(shared, 2)},
+        internal_forwarding=_cycle(shared, 3), verified_forwarding=_cycle(shared, 4),
+        everyone=_cycle(shared, 5), all_staff=_cycle(shared, 6), partners=_cycle(shared, 9),
+        bypass_target=_cycle(shared, 10), mfa_registered=_cycle(shared, 7),
+        smtp_auth={_cycle(shared, 8), _cycle(shared, 11)} | services,
+        basic_auth=_cycle(shared, 12), exceptions=exceptions,
+        leaver_grants=_cycle(shared, 13), inferable=_cycle(shared, 14), no_owner=no_owner,
+        hostile_rules=set(rng.sample(loose, min(rule_count, len(loose)))),
+        ordinary_rules=set(rng.sample(loose, min(max(2, rule_count // 2), len(loose)))),
+        disabled_rule=rng.choice(loose), deny_trap=rng.choice(clean_shared),
+    )
+
+
+def plan_mailboxes(ctx: Context, accounts: list[Account], layout: GroupLayout,
+                   pools: access.Pools) -> MailboxPlan:
+    rng = ctx.rng
+    people = {account.id: account for account in accounts}
+    ownerless = [account for account in accounts if account.ownerless]
+    shared = [a.id for a in ownerless if a.kind == "shared"]
+    rooms = [a.id for a in ownerless if a.kind == "room"]
+    clean = set(rng.sample(shared, max(2, round(len(shared) * 0.12))))
+    clean |= set(rng.sample(rooms, max(1, round(len(rooms) * 0.25))))
+    roles = _roles(ctx, ownerless, clean)
+    it_staff = [p for p in pools.active if p.department == "IT"] or list(pools.active)
+    bypass = rng.choice(it_staff)
+
+    updated: dict[str, Account] = {}
+    configs: list[OwnerlessMailbox] = []
+    custodians: list[Custodian] = []
+    for mailbox in ownerless:
+        team = mailbox.department or ("Facilities" if mailbox.kind in {"room", "equipment"}
+                                      else "Operations")
+        if mailbox.id in clean:
+            account = posture.hardened_account(mailbox)
+            grants = access.clean_grants(ctx, pools, frozenset({bypass.id}))
+            if mailbox.id == roles.deny_trap and pools.leavers:
+                grants += (access.user("FullAccess", rng.choice(pools.leavers), deny=True),)
+            config = OwnerlessMailbox(
+                account_id=mailbox.id, settings=posture.hardened_settings(ctx), grants=grants,
+                rules=(), system_rows=mailbox.created.year < 2020, hardened=True)
+            candidates = access.direct_custodian_candidates(grants, people)
+            custodians.append(access.custodian(ctx, mailbox, team, candidates, people, pools))
+        else:
+            account, config, has_custodian = _loose(ctx, mailbox, roles, layout, pools, people,
+                                                    bypass)
+            if has_custodian:
+                candidates = access.direct_custodian_candidates(config.grants, people)
+                custodians.append(access.custodian(ctx, mailbox, team, candidates, people, pools))
+        updated[account.id] = account
+        configs.append(config)
+    accounts_out = tuple(updated.get(account.id, account) for account in accounts)
+    return MailboxPlan(accounts=accounts_out, ownerless=tuple(configs),
+                       custodians=tuple(custodians), exceptions=tuple(sorted(roles.exceptions)),
+                       bypass_account=bypass.id, privileged_account=roles.privileged)
+
+
+def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
+           pools: access.Pools, people: dict[str, Account],
+           bypass: Account) -> tuple[Account, OwnerlessMailbox, bool]:
+    rng = ctx.rng
+    box = mailbox.id
+    account = posture.loose_account(ctx, mailbox)
+    settings = posture.loose_settings(ctx, mailbox)
+    grants = list(access.loose_grants(ctx, pools, mailbox))
+    if box == roles.mfa_registered:
+        account = replace(account, enabled=True, mfa_methods=("microsoftAuthenticatorPush",))
+    if box in roles.exceptions and account.kind == "room":
+        account = replace(account, enabled=True)
+    if box == roles.basic_auth or account.kind == "service":
+        account = replace(account, auth_policy=BASIC_AUTH_POLICY)
+    if box in roles.smtp_auth:
+        settings = replace(settings, smtp_auth_disabled=False)
+    if box in roles.external_forwarding:
+        target = rules.external_target(ctx).address
+        settings = replace(settings, forwarding_smtp=f"smtp:{target}",
+                           deliver_and_forward=rng.random() < 0.5)
+    if box == roles.internal_forwarding:
+        colleague = rng.choice(pools.active)
+        settings = replace(settings, forwarding_address=colleague.exo_name,
+                           deliver_and_forward=True)
+    if box == roles.verified_forwarding:
+        colleague = rng.choice(pools.active)
+        settings = replace(settings, forwarding_smtp=f"smtp:{colleague.upn}",
+                           deliver_and_forward=True)
+    if box == roles.no_owner:
+        inferable = set(access.direct_custodian_candidates(grants, people))
+        grants = [g for g in grants if g.right != "FullAccess" or g.principal not in inferable]
+    grants += _planted_grants(ctx, box, roles, layout, pools, bypass)
+    rule_list: list[InboxRule] = []
+    if box in roles.hostile_rules:
+        rule_list += rules.hostile_rules(ctx, mailbox)
+    if box in roles.ordinary_rules:
+        rule_list += rules.ordinary_rules(ctx, mailbox, rng.choice(pools.active))
+    if box == roles.disabled_rule:
+        rule_list.append(rules.disabled_hiding_rule(ctx))
+    has_custodian = box not in {roles.no_owner, roles.inferable} and rng.random() < 0.85
+    config = OwnerlessMailbox(
+        account_id=box, settings=settings, grants=tuple(grants), rules=tuple(rule_list),
+        system_rows=mailbox.created.year < 2020, hardened=False)
+    return account, config, has_custodian
+
+
+def _planted_grants(ctx: Context, box: str, roles: _Roles, layout: GroupLayout,
+                    pools: access.Pools, bypass: Account) -> list[Grant]:
+    rng = ctx.rng
+    grants: list[Grant] = []
+    if box == roles.everyone:
+        grants.append(Grant(right="FullAccess", principal_kind="special", principal="Everyone"))
+    if box == roles.all_staff:
+        grants.append(Grant(right="FullAccess", principal_kind="group",
+                            principal=layout.all_staff))
+    if box == roles.partners:
+        grants.append(Grant(right="FullAccess", principal_kind="group", principal=layout.partners))
+        if pools.guests:
+            grants.append(access.user("SendAs", rng.choice(pools.guests)))
+    if box == roles.bypass_target:
+        grants.append(access.user("FullAccess", bypass))
+    if box == roles.inferable:
+        grants.append(access.user("FullAccess", rng.choice(pools.active)))
+    if box == roles.leaver_grants and pools.leavers:
+        grants.append(access.user("FullAccess", rng.choice(pools.leavers)))
+        grants.append(access.user("SendAs", rng.choice(pools.leavers)))
+        holders = pools.leavers_with_mailbox or pools.leavers
+        grants.append(access.user("SendOnBehalf", rng.choice(holders)))
+        grants.append(Grant(right="FullAccess", principal_kind="sid", principal=ctx.sid()))
+    return grants

@@ -1,0 +1,78 @@
+"""Inbox rules: the ones attackers leave behind (forward out, delete, hide) and the
+ordinary ones people make, so that a detector has to tell them apart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mailwarden.emulator.synth import names
+from mailwarden.emulator.synth.context import Context
+from mailwarden.emulator.synth.model import Account, InboxRule, RuleTarget
+
+LEGACY_DN = "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn="
+
+
+def internal_target(ctx: Context, person: Account) -> RuleTarget:
+    """How Exchange shows an internal recipient in ForwardTo: by legacyExchangeDN."""
+    suffix = f"{ctx.rng.getrandbits(128):032x}-{person.mail_nickname[:8]}"
+    return RuleTarget(display_name=person.display_name, address=person.upn,
+                      internal_dn=LEGACY_DN + suffix)
+
+
+def external_target(ctx: Context) -> RuleTarget:
+    given = ctx.rng.choice(names.FIRST_NAMES).lower()
+    address = f"{given}.{ctx.rng.randrange(70, 99)}{ctx.rng.randrange(10, 99)}@" \
+        f"{ctx.rng.choice(names.FREEMAIL_DOMAINS)}"
+    return RuleTarget(display_name=address, address=address)
+
+
+def folder(mailbox: Account, name: str) -> str:
+    return f"{mailbox.exo_name}:\\{name}"
+
+
+def _rule(ctx: Context, name: str, priority: int, **fields: Any) -> InboxRule:
+    return InboxRule(name=name, enabled=True, priority=priority,
+                     rule_identity=ctx.rng.getrandbits(64), **fields)
+
+
+def hostile_rules(ctx: Context, mailbox: Account) -> tuple[InboxRule, ...]:
+    """One or two rules that forward mail out or hide it (SPEC: external-forwarding,
+    hiding-inbox-rule). Names are the short, meaningless ones intruders pick."""
+    makers: Sequence[Callable[[int], InboxRule]] = (
+        lambda p: _rule(ctx, ".", p, forward_to=(external_target(ctx),),
+                        subject_contains=("invoice", "payment")),
+        lambda p: _rule(ctx, "..", p, redirect_to=(external_target(ctx),)),
+        lambda p: _rule(ctx, "sync", p, forward_as_attachment_to=(external_target(ctx),)),
+        lambda p: _rule(ctx, "x", p, delete=True, stop_processing=True,
+                        subject_contains=("password", "sign-in", "security alert")),
+        lambda p: _rule(ctx, "rss", p, mark_as_read=True,
+                        move_to_folder=folder(mailbox, "RSS Feeds")),
+        lambda p: _rule(ctx, "History", p, move_to_folder=folder(mailbox, "Conversation History"),
+                        from_contains=("microsoft.com",)),
+        lambda p: _rule(ctx, "a", p, soft_delete=True, from_contains=("helpdesk", "it-support")),
+        lambda p: _rule(ctx, "Archive old", p, mark_as_read=True,
+                        move_to_folder=folder(mailbox, "Archive")),
+    )
+    chosen = ctx.rng.sample(range(len(makers)), ctx.rng.choice((1, 1, 2)))
+    return tuple(makers[index](priority) for priority, index in enumerate(chosen, start=1))
+
+
+def ordinary_rules(ctx: Context, mailbox: Account, colleague: Account) -> tuple[InboxRule, ...]:
+    """Rules that file or share mail inside the organisation; none of them hides mail."""
+    options = (
+        _rule(ctx, "Invoices to folder", 1, move_to_folder=folder(mailbox, "Invoices 2026"),
+              subject_contains=("invoice",)),
+        _rule(ctx, "Copy to team lead", 1, forward_to=(internal_target(ctx, colleague),),
+              subject_contains=("urgent",)),
+        _rule(ctx, "Newsletters", 1, move_to_folder=folder(mailbox, "Newsletters"),
+              from_contains=("newsletter",)),
+    )
+    return (ctx.rng.choice(options),)
+
+
+def disabled_hiding_rule(ctx: Context) -> InboxRule:
+    """A hiding rule someone turned off: it acts on nothing, so it hides nothing."""
+    return InboxRule(name="Clean up", enabled=False, priority=2,
+                     rule_identity=ctx.rng.getrandbits(64), delete=True,
+                     from_contains=("alerts",))

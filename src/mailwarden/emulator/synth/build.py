@@ -80,6 +80,7 @@ def build_tenant(total: int, seed: int) -> Tenant:
     layout = with_users(layout, layout.exceptions, plan.exceptions)
     breakglass = admins[-1]
     threshold, duration = rng.choice(((10, 60), (20, 60), (10, 30), (15, 60)))
+    audit_disabled_org = rng.random() < 0.15  # rare, and a tenant-wide blind spot
     return Tenant(
         tenant_id=tenant_id, display_name=organisation, default_domain=domain,
         initial_domain=initial, verified_domains=verified, exo_forest=ctx.forest,
@@ -92,7 +93,7 @@ def build_tenant(total: int, seed: int) -> Tenant:
         policies=policies.conditional_access(ctx, breakglass, layout.exceptions),
         auth_policies=policies.authentication_policies(),
         default_auth_policy=policies.DEFAULT_AUTH_POLICY, transport_smtp_auth_disabled=True,
-        audit_disabled_org=False, bypass_account_ids=frozenset({plan.bypass_account}),
+        audit_disabled_org=audit_disabled_org, bypass_account_ids=frozenset({plan.bypass_account}),
         lockout_threshold=threshold, lockout_duration_seconds=duration,
         custodians=plan.custodians, user_send_as=_assistants(ctx, members),
     )

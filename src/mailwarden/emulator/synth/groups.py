@@ -103,9 +103,9 @@ def build_groups(ctx: Context, staff: Sequence[Account], guests: Sequence[Accoun
     all_staff = builder.add(_Draft("All Staff", "Every employee", groups=department_ids))
 
     largest = max(teams_by_department.values(), key=len)
-    if len(largest) < 3:
-        raise AssertionError("a department needs three teams to hold the membership cycle")
-    first, second, third = largest[:3]
+    # Three teams of one department; a tiny tenant may need teams of several. Even the
+    # smallest tenant (MIN_USERS) has more staff than two teams of 15 can hold.
+    first, second, third = (largest if len(largest) >= 3 else team_ids)[:3]
     # Someone nested teams into each other to "share" access; it closes a loop.
     builder.drafts[first].groups.append(second)
     builder.drafts[second].groups.append(third)

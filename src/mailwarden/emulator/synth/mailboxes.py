@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from mailwarden.emulator.synth import access, posture, rules
+from mailwarden.emulator.synth.constants import COLLECTED_AT
 from mailwarden.emulator.synth.context import Context
 from mailwarden.emulator.synth.groups import GroupLayout
 from mailwarden.emulator.synth.model import Account, Custodian, Grant, InboxRule, OwnerlessMailbox
@@ -45,6 +47,8 @@ class _Roles:
     ordinary_rules: set[str]
     disabled_rule: str
     deny_trap: str
+    audit_off: str
+    audit_legacy: str
 
 
 def _cycle(ids: list[str], index: int) -> str:
@@ -74,6 +78,7 @@ def _roles(ctx: Context, ownerless: list[Account], clean: set[str]) -> _Roles:
         hostile_rules=set(rng.sample(loose, min(rule_count, len(loose)))),
         ordinary_rules=set(rng.sample(loose, min(max(2, rule_count // 2), len(loose)))),
         disabled_rule=rng.choice(loose), deny_trap=rng.choice(clean_shared),
+        audit_off=_cycle(shared, 17), audit_legacy=_cycle(shared, 18),
     )
 
 
@@ -129,7 +134,16 @@ def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
     settings = posture.loose_settings(ctx, mailbox)
     grants = list(access.loose_grants(ctx, pools, mailbox))
     if box == roles.mfa_registered:
-        account = replace(account, enabled=True, mfa_methods=("microsoftAuthenticatorPush",))
+        # Someone registered the authenticator app on the shared account, after an admin
+        # reset its password so the team could sign in to it.
+        reset = ctx.moment(account.created + timedelta(days=2), COLLECTED_AT - timedelta(days=1))
+        used = ctx.moment(reset, COLLECTED_AT)
+        account = replace(account, enabled=True, mfa_methods=("microsoftAuthenticatorPush",),
+                          password_changed=reset, last_sign_in=used, last_success=used)
+    if box == roles.audit_off:
+        settings = replace(settings, audit_enabled=False)
+    if box == roles.audit_legacy:
+        settings = replace(settings, **posture.legacy_audit())
     if box in roles.exceptions and account.kind == "room":
         account = replace(account, enabled=True)
     if box == roles.basic_auth or account.kind == "service":

@@ -62,6 +62,14 @@ def loose_settings(ctx: Context, account: Account) -> MailboxSettings:
     return replace(settings, **changes)
 
 
+def legacy_audit() -> dict[str, Any]:
+    """MailboxSettings changes for a mailbox whose three audit sets an old script replaced."""
+    changes: dict[str, Any] = {_field(name): actions for name, actions in
+                               LEGACY_AUDIT_ACTIONS.items()}
+    changes["default_audit_set"] = ()
+    return changes
+
+
 def _field(logon_type: str) -> str:
     return {"AuditOwner": "audit_owner", "AuditDelegate": "audit_delegate",
             "AuditAdmin": "audit_admin"}[logon_type]

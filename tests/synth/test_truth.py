@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from synth_reference import Reading
 
-from mailwarden.emulator.synth import CHECK_IDS, SyntheticTenant, generate
+from mailwarden.emulator.synth import CHECK_IDS, COLLECTED_AT, SyntheticTenant, generate
 
 TENANT_SCOPE = {"audit-disabled-org", "weak-smart-lockout"}
 
@@ -150,3 +151,30 @@ def test_forwarding_and_rules_are_planted_with_decoys(medium: SyntheticTenant) -
     rules = data["exo/Get-InboxRule"]
     assert any(not r["Enabled"] for r in rules)  # a disabled rule hides nothing
     assert any(r["ForwardTo"] and "[EX:" in r["ForwardTo"][0] for r in rules)
+
+
+def test_leavers_and_guests_keep_access(medium: SyntheticTenant) -> None:
+    reading = _reading(medium)
+    data = medium.recorded.data
+    leavers = {u["id"]: u for u in data["graph/users"] if u["employeeLeaveDateTime"]}
+    guests = {u["id"] for u in data["graph/users"] if u["userType"] == "Guest"}
+    holders: dict[str, set[str]] = {"direct": set(), "group": set()}
+    rights_by_leavers: set[str] = set()
+    guest_access = False
+    for mailbox in reading.ownerless():
+        for right, trustee in reading.grants(mailbox):
+            kind, value = reading.resolve(trustee)
+            if kind == "user" and value in leavers:
+                holders["direct"].add(value)
+                rights_by_leavers.add(right)
+            if kind == "group":
+                holders["group"] |= reading.expand(value) & set(leavers)
+            members = reading.expand(value) if kind == "group" else {value}
+            guest_access |= bool(members & guests)
+    assert rights_by_leavers == {"FullAccess", "SendAs", "SendOnBehalf"}
+    assert holders["group"]  # through (nested) groups nobody cleaned up
+    assert guest_access
+    left = [datetime.fromisoformat(leavers[i]["employeeLeaveDateTime"].replace("Z", "+00:00"))
+            for i in holders["direct"] | holders["group"]]
+    assert any(COLLECTED_AT - when < timedelta(days=90) for when in left)
+    assert any(COLLECTED_AT - when > timedelta(days=180) for when in left)

@@ -54,7 +54,7 @@ class Counts:
             equipment=max(1, round(total / 300)),
             scheduling=1 if total < 2_000 else 2,
             guests=max(3, round(total * 0.04)),
-            recent_leavers=max(2, round(total * 0.012)),
+            recent_leavers=max(4, round(total * 0.015)),
             old_leavers=max(4, round(total * 0.03)),
             service=max(2, round(total * 0.002)),
             admins=2 + total // 10_000,
@@ -108,8 +108,10 @@ def _person(ctx: Context, department: str, ad_sid: str,
 
 
 def members_and_leavers(ctx: Context, counts: Counts, ad_sid: str) -> list[Account]:
-    """Staff spread over departments, then leavers. Recent leavers keep licence and
-    mailbox; old ones lost the licence, and half of those still have the mailbox."""
+    """Staff spread over departments, then leavers, all disabled. Some recent leavers
+    keep their licence while a manager reviews their mail; for the others the licence was
+    removed and the mailbox stays, unlicensed, for Exchange's 30 days of grace. Old
+    leavers have neither licence nor mailbox, but their accounts (and grants) remain."""
     departments = tuple(names.DEPARTMENTS)
     cumulative = list(itertools.accumulate((12, 6, 16, 8, 20, 8, 4, 10, 16)))
 
@@ -117,13 +119,15 @@ def members_and_leavers(ctx: Context, counts: Counts, ad_sid: str) -> list[Accou
         return departments[bisect.bisect(cumulative, ctx.rng.random() * cumulative[-1])]
 
     people = [_person(ctx, department(), ad_sid) for _ in range(counts.members)]
-    for index in range(counts.recent_leavers + counts.old_leavers):
-        if index < counts.recent_leavers:
-            people.append(_person(ctx, department(), ad_sid, ctx.days_ago(2, 60)))
+    for index in range(counts.recent_leavers):
+        if index % 2:
+            people.append(_person(ctx, department(), ad_sid, ctx.days_ago(31, 60)))
             continue
+        leaver = _person(ctx, department(), ad_sid, ctx.days_ago(2, 29))
+        people.append(replace(leaver, skus=()))
+    for _ in range(counts.old_leavers):
         leaver = _person(ctx, department(), ad_sid, ctx.days_ago(200, 1_000))
-        mailbox = "UserMailbox" if index % 2 else None
-        people.append(replace(leaver, skus=(), recipient_type=mailbox))
+        people.append(replace(leaver, skus=(), recipient_type=None))
     return people
 
 

@@ -60,15 +60,15 @@ def hostile_rules(ctx: Context, mailbox: Account) -> tuple[InboxRule, ...]:
 
 def ordinary_rules(ctx: Context, mailbox: Account, colleague: Account) -> tuple[InboxRule, ...]:
     """Rules that file or share mail inside the organisation; none of them hides mail."""
-    options = (
-        _rule(ctx, "Invoices to folder", 1, move_to_folder=folder(mailbox, "Invoices 2026"),
+    filing = (
+        _rule(ctx, "Invoices to folder", 2, move_to_folder=folder(mailbox, "Invoices 2026"),
               subject_contains=("invoice",)),
-        _rule(ctx, "Copy to team lead", 1, forward_to=(internal_target(ctx, colleague),),
-              subject_contains=("urgent",)),
-        _rule(ctx, "Newsletters", 1, move_to_folder=folder(mailbox, "Newsletters"),
+        _rule(ctx, "Newsletters", 2, move_to_folder=folder(mailbox, "Newsletters"),
               from_contains=("newsletter",)),
     )
-    return (ctx.rng.choice(options),)
+    sharing = _rule(ctx, "Copy to team lead", 1, forward_to=(internal_target(ctx, colleague),),
+                    subject_contains=("urgent",))
+    return (sharing, ctx.rng.choice(filing))
 
 
 def disabled_hiding_rule(ctx: Context) -> InboxRule:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +33,17 @@ def test_same_seed_writes_identical_bytes(tmp_path: Path) -> None:
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert first == second
     assert "graph/users.json" in first and "planted.json" in first
+
+
+def test_same_seed_is_identical_across_processes(tmp_path: Path) -> None:
+    """String hashing differs per process; nothing may depend on set or hash order."""
+    script = ("import sys; from pathlib import Path; "
+              "from mailwarden.emulator.synth import generate, write_synthetic; "
+              "write_synthetic(generate('small', seed=9), Path(sys.argv[1]))")
+    for name, hash_seed in (("a", "1"), ("b", "2")):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
 
 
 def test_different_seed_gives_a_different_tenant(tmp_path: Path) -> None:

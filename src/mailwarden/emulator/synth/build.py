@@ -86,8 +86,6 @@ def build_tenant(total: int, seed: int) -> Tenant:
         initial_domain=initial, verified_domains=verified, exo_forest=ctx.forest,
         exo_domain_sid=ctx.exo_sid, accounts=plan.accounts, groups=layout.groups,
         ownerless=plan.ownerless,
-        orphan_sids=tuple(sorted({g.principal for box in plan.ownerless for g in box.grants
-                                  if g.principal_kind == "sid"})),
         role_assignments=policies.role_assignments(ctx, admins[:-1], breakglass, members,
                                                    plan.privileged_account),
         policies=policies.conditional_access(ctx, breakglass, layout.exceptions),

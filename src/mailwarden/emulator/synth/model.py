@@ -199,7 +199,6 @@ class Tenant:
     accounts: tuple[Account, ...]
     groups: tuple[Group, ...]
     ownerless: tuple[OwnerlessMailbox, ...]
-    orphan_sids: tuple[str, ...]
     role_assignments: tuple[tuple[str, str], ...]  # (principal id, role display name)
     policies: tuple[ConditionalAccess, ...]
     auth_policies: Mapping[str, frozenset[str]] = field(default_factory=dict)

@@ -12,10 +12,12 @@ DiscoveryMailbox is out of scope.
 A *grant* is a Get-MailboxPermission row with FullAccess, a Get-RecipientPermission
 row with SendAs, or a GrantSendOnBehalfTo entry, that is allowed (Deny false,
 AccessControlType Allow), explicit (IsInherited false) and not NT AUTHORITY\\SELF.
-Its trustee resolves to a user (UPN, Exchange Name), a group (display name; expanded
-through graph/groupMembers transitively, cycles visited once), a bare SID that matches
-no object (deleted), or a broad principal (Everyone, Default, Anonymous,
-NT AUTHORITY\\Authenticated Users).
+Its trustee resolves to a user (by UPN in the permission rows; by Exchange Name, i.e.
+the Identity of Get-User, in GrantSendOnBehalfTo), a group (by display name; expanded
+through graph/groupMembers transitively, a cycle walked once), a bare S-1-5-21 SID that
+matches no object (deleted), or a broad principal (Everyone, Default, Anonymous,
+NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since September
+2022 by their ExternalDirectoryObjectId and older ones by their alias; both occur.
 
 - sign-in-enabled: accountEnabled is true.
 - direct-sign-in-observed: signInActivity.lastSuccessfulSignInDateTime is not null

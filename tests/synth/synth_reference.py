@@ -70,7 +70,7 @@ class Reading:
             self.rules.setdefault(row["MailboxOwnerId"], []).append(row)
         self._expanded: dict[str, set[str]] = {}
 
-    # -- helpers --------------------------------------------------------------------------
+    # -- lookups ---------------------------------------------------------------------------
 
     def ownerless(self) -> list[dict[str, Any]]:
         result = []

@@ -103,6 +103,9 @@ def test_permission_rows(small: SyntheticTenant) -> None:
         assert set(row) >= {"Identity", "User", "AccessRights", "IsInherited", "Deny",
                             "InheritanceType"}
         assert isinstance(row["AccessRights"], list) and isinstance(row["Deny"], bool)
+    keys = [(r["Identity"], r["User"], tuple(r["AccessRights"]), r["Deny"], r["IsInherited"])
+            for r in rows]
+    assert len(keys) == len(set(keys))  # one entry per trustee and right
     selves = [r for r in rows if r["User"] == "NT AUTHORITY\\SELF"]
     assert selves and all(r["AccessRights"] == ["FullAccess, ReadPermission"] for r in selves)
     assert any(EXO_SID.match(r["User"]) and not r["IsInherited"] for r in rows)  # orphaned

@@ -93,15 +93,15 @@ def build_tenant(total: int, seed: int) -> Tenant:
         default_auth_policy=policies.DEFAULT_AUTH_POLICY, transport_smtp_auth_disabled=True,
         audit_disabled_org=audit_disabled_org, bypass_account_ids=frozenset({plan.bypass_account}),
         lockout_threshold=threshold, lockout_duration_seconds=duration,
-        custodians=plan.custodians, user_send_as=_assistants(ctx, members),
+        custodians=plan.custodians, user_send_as=_deputies(ctx, members),
     )
 
 
-def _assistants(ctx: Context, members: list[Account]) -> tuple[tuple[str, str], ...]:
+def _deputies(ctx: Context, members: list[Account]) -> tuple[tuple[str, str], ...]:
     """A few staff may send as a manager: grants on licensed mailboxes, which no check of
     ownerless mailboxes may count."""
     pairs = []
     for _ in range(max(1, len(members) // 200)):
-        manager, assistant = ctx.rng.sample(members, 2)
-        pairs.append((manager.id, assistant.id))
+        manager, deputy = ctx.rng.sample(members, 2)
+        pairs.append((manager.id, deputy.id))
     return tuple(pairs)

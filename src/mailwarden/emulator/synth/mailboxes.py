@@ -175,7 +175,9 @@ def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
         rule_list.append(rules.disabled_hiding_rule(ctx))
     has_custodian = box not in {roles.no_owner, roles.inferable} and rng.random() < 0.85
     config = OwnerlessMailbox(
-        account_id=box, settings=settings, grants=tuple(grants), rules=tuple(rule_list),
+        # Exchange keeps one entry per trustee and right, however often it was granted.
+        account_id=box, settings=settings, grants=tuple(dict.fromkeys(grants)),
+        rules=tuple(rule_list),
         system_rows=mailbox.created.year < 2020, hardened=False)
     return account, config, has_custodian
 

@@ -209,5 +209,5 @@ class Tenant:
     lockout_threshold: int = 10
     lockout_duration_seconds: int = 60
     custodians: tuple[Custodian, ...] = ()
-    #: SendAs between licensed users' own mailboxes (assistants): (mailbox, trustee) ids.
+    #: SendAs between licensed users' own mailboxes (deputies): (mailbox, trustee) ids.
     user_send_as: tuple[tuple[str, str], ...] = ()

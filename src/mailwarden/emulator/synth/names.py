@@ -95,7 +95,7 @@ DEPARTMENTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, 
     ),
     "Customer Support": (
         ("Tier 1", "Tier 2", "Customer Success"),
-        ("Support Agent", "Support Lead", "Customer Success Manager"),
+        ("Support Specialist", "Support Lead", "Customer Success Manager"),
         ("support", "info", "contact", "complaints", "returns"),
     ),
 }

@@ -135,9 +135,9 @@ def render_access(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
     Get-RecipientPermission for every mailbox (read for the whole organisation)."""
     principals = _Principals(tenant)
     boxes = {box.account_id: box for box in tenant.ownerless}
-    assistants: dict[str, list[str]] = {}
+    deputies: dict[str, list[str]] = {}
     for mailbox_id, trustee in tenant.user_send_as:
-        assistants.setdefault(mailbox_id, []).append(trustee)
+        deputies.setdefault(mailbox_id, []).append(trustee)
     full: list[dict[str, Any]] = []
     send_as: list[dict[str, Any]] = []
     inbox_rules: list[dict[str, Any]] = []
@@ -146,7 +146,7 @@ def render_access(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
             continue
         identity = account.exo_name
         send_as.append(_send_as(identity, SELF_PRINCIPAL, SELF_SID))
-        for trustee in assistants.get(account.id, ()):
+        for trustee in deputies.get(account.id, ()):
             delegate = principals.accounts[trustee]
             send_as.append(_send_as(identity, delegate.upn, delegate.exo_sid))
         box = boxes.get(account.id)

@@ -318,3 +318,34 @@ def test_priority_slots_serve_lower_numbers_first_and_survive_cancellation() -> 
         return order
 
     assert run(scenario()) == ["next-page", "mailbox-1", "mailbox-2"]
+
+
+def test_concurrency_refusals_shrink_the_exchange_limit_to_what_the_service_allows() -> None:
+    allowed = 3
+    in_flight = {"n": 0}
+    peak_after_settling = {"n": 0}
+    refusals = {"n": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if in_flight["n"] >= allowed:
+            refusals["n"] += 1
+            return error(429, "TooManyRequests", "Maximum number of concurrent requests exceeded")
+        in_flight["n"] += 1
+        if refusals["n"]:
+            peak_after_settling["n"] = max(peak_after_settling["n"], in_flight["n"])
+        await asyncio.sleep(0.003)
+        in_flight["n"] -= 1
+        return page([])
+
+    http, _, _ = make_http(handler, exo_concurrency=8, retry=_policy(10))
+    exchange = ExchangeClient(http, "t")
+
+    async def many() -> None:
+        await asyncio.gather(
+            *(exchange.invoke("Get-InboxRule", {"Mailbox": str(i)}) for i in range(40))
+        )
+
+    run(many())
+    assert http.concurrency(Service.EXCHANGE) == allowed
+    assert refusals["n"] == 5  # only the first burst overshot
+    assert peak_after_settling["n"] <= allowed

@@ -123,12 +123,25 @@ class PrioritySlots:
 
     The collector gives next-page requests priority 0 and per-mailbox calls 1, so the
     serial page chains (the critical path) never queue behind a thousand mailbox calls.
+    The limit can shrink at run time, when the service says it allows fewer.
     """
 
     def __init__(self, limit: int) -> None:
+        self.limit = limit
         self._free = limit
+        self._retire = 0  # slots to take out of circulation as they come back
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+
+    def shrink(self) -> None:
+        """Allow one request fewer in flight (never fewer than one)."""
+        if self.limit <= 1:
+            return
+        self.limit -= 1
+        if self._free > 0:
+            self._free -= 1
+        else:
+            self._retire += 1
 
     async def acquire(self, priority: int = 0) -> None:
         if self._free > 0 and not self._waiters:
@@ -144,6 +157,9 @@ class PrioritySlots:
             raise
 
     def release(self) -> None:
+        if self._retire:
+            self._retire -= 1
+            return
         while self._waiters:
             _, _, future = heapq.heappop(self._waiters)
             if not future.done():
@@ -180,6 +196,10 @@ class M365Http:
         self._clock = clock
         self.counters = {service: ServiceCounters() for service in Service}
         self.connection_id = str(uuid.uuid4())
+
+    def concurrency(self, service: Service) -> int:
+        """Requests allowed in flight now (it shrinks when the service refuses concurrency)."""
+        return self._slots[service].limit
 
     def scope(self, service: Service) -> str:
         return self.settings.graph_scope if service is Service.GRAPH else self.settings.exo_scope
@@ -302,7 +322,11 @@ class M365Http:
             return _Success(body)
         detail = error_detail(_decode(response))
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status in {429, 503} or is_concurrency_refusal(status, detail):
+        refused = is_concurrency_refusal(status, detail)
+        if refused:
+            # The service allows fewer requests in flight than we sent: settle below its limit.
+            self._slots[service].shrink()
+        if status in {429, 503} or refused:
             self.counters[service].throttled += 1
             reason = f"HTTP {status} throttled" + (f" ({detail})" if detail else "")
             return _Retry(reason, True, retry_after)

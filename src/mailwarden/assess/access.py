@@ -1,0 +1,252 @@
+"""The access map of one mailbox: every grant, resolved, expanded to people.
+
+Which entries count:
+- FullAccess, ChangePermission, ChangeOwner and DeleteItem from Get-MailboxPermission,
+  SendAs from Get-RecipientPermission, and each GrantSendOnBehalfTo entry of Get-Mailbox.
+  ReadPermission alone reads the permissions, not the mail, and is left out.
+- NT AUTHORITY\\SELF (and the mailbox naming its own account) is the owner, not a delegate.
+- Inherited entries are Exchange's own (SYSTEM, Exchange Servers, the forest's
+  administrators, denied by default): they come from the organisation's container, not
+  from a grant on this mailbox, and are counted as ignored. An inherited entry that names
+  a user or group of the tenant is kept, marked inherited.
+- Deny removes what it denies: a person denied FullAccess holds no FullAccess, whether
+  the allow and the deny name them directly or through groups.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailwarden.assess.index import TenantIndex
+from mailwarden.assess.options import AssessOptions
+from mailwarden.assess.trustees import TrusteeResolver
+from mailwarden.model.findings import Grant, MailboxAccess, PersonAccess, Right, TrusteeKind
+from mailwarden.model.inventory import Account, Mailbox
+
+MAILBOX_RIGHTS = frozenset(
+    {Right.FULL_ACCESS, Right.CHANGE_PERMISSION, Right.CHANGE_OWNER, Right.DELETE_ITEM}
+)
+PERMISSIONS = "exo/Get-MailboxPermission"
+RECIPIENT_PERMISSIONS = "exo/Get-RecipientPermission"
+MAILBOXES = "exo/Get-Mailbox"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Entry:
+    right: str
+    trustee: str
+    source: str
+    deny: bool = False
+    inherited: bool = False
+
+
+def _entries(index: TenantIndex, position: int, mailbox: Mailbox) -> Iterator[_Entry]:
+    for row in index.permissions.get(position, ()):
+        for right in row.access_rights:
+            if right in MAILBOX_RIGHTS:
+                yield _Entry(
+                    right=right,
+                    trustee=row.user,
+                    source=PERMISSIONS,
+                    deny=row.deny,
+                    inherited=row.is_inherited,
+                )
+    for send_as in index.send_as.get(position, ()):
+        if Right.SEND_AS in send_as.access_rights:
+            yield _Entry(
+                right=Right.SEND_AS,
+                trustee=send_as.trustee,
+                source=RECIPIENT_PERMISSIONS,
+                deny=send_as.access_control_type.lower() == "deny",
+                inherited=send_as.is_inherited,
+            )
+    for trustee in mailbox.grant_send_on_behalf_to or ():
+        yield _Entry(right=Right.SEND_ON_BEHALF, trustee=trustee, source=MAILBOXES)
+
+
+class AccessMapper:
+    def __init__(self, index: TenantIndex, options: AssessOptions) -> None:
+        self.index = index
+        self.options = options
+        self.resolver = TrusteeResolver(index)
+        self.collected_at = index.snapshot.collected_at
+        self._bases: dict[str, PersonAccess | None] = {}
+        self._people_cache: dict[tuple[str, tuple[str, ...], tuple[str, ...]], PersonAccess] = {}
+
+    def map(
+        self, position: int, mailbox: Mailbox, upn: str, owner: Account | None
+    ) -> MailboxAccess:
+        snapshot = self.index.snapshot
+        unknown = [
+            f"{source} was not collected ({snapshot.problem(source)})"
+            for source in (PERMISSIONS, RECIPIENT_PERMISSIONS)
+            if not snapshot.available(source)
+        ]
+        grants: list[Grant] = []
+        ignored = 0
+        allow: dict[str, list[tuple[str, str]]] = defaultdict(list)  # id -> (right, via)
+        deny: dict[str, set[str]] = defaultdict(set)
+        for entry in _entries(self.index, position, mailbox):
+            trustee = self.resolver.resolve(entry.trustee)
+            own = owner is not None and trustee.object_id == owner.id.lower()
+            if (
+                trustee.kind in {TrusteeKind.SELF, TrusteeKind.SYSTEM}
+                or own
+                or (entry.inherited and trustee.kind not in {TrusteeKind.USER, TrusteeKind.GROUP})
+            ):
+                ignored += 1
+                continue
+            people: int | None = None
+            members: frozenset[str] = frozenset()
+            via = "direct"
+            if trustee.kind is TrusteeKind.USER and trustee.object_id:
+                members = frozenset({trustee.object_id})
+            elif trustee.kind is TrusteeKind.GROUP and trustee.object_id:
+                expansion = self.index.group_graph.expand(trustee.object_id)
+                members, people, via = expansion.users, len(expansion.users), trustee.name or "?"
+                if not expansion.complete:
+                    unknown.append(f"members of group '{via}' were not all collected")
+            broad = self._broad_reason(trustee.kind, trustee.name, people)
+            grants.append(
+                Grant(
+                    right=entry.right,
+                    trustee=entry.trustee,
+                    kind=trustee.kind,
+                    source=entry.source,
+                    name=trustee.name,
+                    object_id=trustee.object_id,
+                    deny=entry.deny,
+                    inherited=entry.inherited,
+                    people=people,
+                    broad_reason=None if entry.deny else broad,
+                    note=trustee.note,
+                )
+            )
+            if entry.deny:
+                for member in members:
+                    deny[member].add(entry.right)
+            else:
+                pair = (entry.right, via)
+                for member in members:
+                    allow[member].append(pair)
+        people_access, missing = self._people(allow, deny)
+        if missing:
+            unknown.append(f"{missing} delegate(s) are not in graph/users")
+        allowed = [g for g in grants if not g.deny]
+        return MailboxAccess(
+            upn=upn,
+            grants=tuple(grants),
+            people=people_access,
+            orphaned=tuple(g for g in allowed if g.kind is TrusteeKind.ORPHANED),
+            broad=tuple(g for g in allowed if g.broad_reason),
+            ignored=ignored,
+            unknown=tuple(dict.fromkeys(unknown)),
+        )
+
+    def _broad_reason(self, kind: TrusteeKind, name: str | None, people: int | None) -> str | None:
+        if kind is TrusteeKind.BROAD:
+            return f"{name} stands for everyone"
+        if kind is TrusteeKind.GROUP and (people or 0) >= self.options.broad_group_min:
+            return f"group '{name}' reaches {people} people"
+        return None
+
+    def _people(
+        self, allow: dict[str, list[tuple[str, str]]], deny: dict[str, set[str]]
+    ) -> tuple[tuple[PersonAccess, ...], int]:
+        people = []
+        missing = 0
+        for account_id, pairs in allow.items():
+            denied = deny.get(account_id)
+            if denied:
+                pairs = [pair for pair in pairs if pair[0] not in denied]
+                if not pairs:
+                    continue
+            base = self._base(account_id)
+            if base is None:
+                missing += 1
+                continue
+            rights: tuple[str, ...]
+            via: tuple[str, ...]
+            if len(pairs) == 1:  # the common case: one grant, directly or through one group
+                rights, via = (pairs[0][0],), (pairs[0][1],)
+            else:
+                rights = tuple(sorted({right for right, _ in pairs}))
+                via = tuple(sorted({v for _, v in pairs}, key=lambda v: (v != "direct", v.lower())))
+            people.append(self._with(base, rights, via))
+        return tuple(sorted(people, key=lambda p: p.upn)), missing
+
+    def _with(
+        self, base: PersonAccess, rights: tuple[str, ...], via: tuple[str, ...]
+    ) -> PersonAccess:
+        key = (base.account_id, rights, via)
+        found = self._people_cache.get(key)
+        if found is None:
+            # Spelled out: dataclasses.replace costs several times more, per person.
+            found = PersonAccess(
+                upn=base.upn,
+                account_id=base.account_id,
+                display_name=base.display_name,
+                rights=rights,
+                via=via,
+                enabled=base.enabled,
+                guest=base.guest,
+                external=base.external,
+                licensed=base.licensed,
+                left_recently=base.left_recently,
+                left_at=base.left_at,
+                last_sign_in=base.last_sign_in,
+            )
+            self._people_cache[key] = found
+        return found
+
+    def _base(self, account_id: str) -> PersonAccess | None:
+        """A person's account-derived facts, computed once per account (large groups put
+        the same people on many mailboxes)."""
+        if account_id in self._bases:
+            return self._bases[account_id]
+        account = self.index.account_by_id.get(account_id)
+        base = None if account is None else self.person(account, (), ())
+        self._bases[account_id] = base
+        return base
+
+    def person(
+        self, account: Account, rights: tuple[str, ...], via: tuple[str, ...]
+    ) -> PersonAccess:
+        upn = account.user_principal_name.lower()
+        guest = (account.user_type or "").lower() == "guest" or "#ext#" in upn
+        domains = self.index.verified_domains
+        if guest or not domains:
+            external = guest
+        else:
+            external = (account.mail or upn).rsplit("@", 1)[-1].lower() not in domains
+        return PersonAccess(
+            upn=upn,
+            account_id=account.id.lower(),
+            display_name=account.display_name,
+            rights=rights,
+            via=via,
+            enabled=account.account_enabled,
+            guest=guest,
+            external=external,
+            licensed=None if account.licenses is None else bool(account.licenses),
+            left_recently=self._left_recently(account),
+            left_at=account.leave_date,
+            last_sign_in=account.last_successful_sign_in,
+        )
+
+    def _left_recently(self, account: Account) -> bool:
+        if account.account_enabled is not False or self.collected_at is None:
+            return False
+        moment = account.leave_date or account.last_successful_sign_in
+        if moment is None:
+            return False
+        return self.collected_at - moment <= timedelta(days=self.options.left_recently_days)
+
+
+def days_before(moment: datetime | None, now: datetime | None) -> int | None:
+    if moment is None or now is None:
+        return None
+    return max(0, (now - moment).days)

@@ -1,0 +1,87 @@
+"""How a check is declared: its `CheckInfo` plus a pure rule that returns a `Verdict`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.findings import CheckInfo, Severity, Status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    status: Status
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None  # None: the check's own severity
+    commands: tuple[str, ...] = ()  # PowerShell specific to this finding
+
+
+MailboxRule = Callable[[MailboxFacts, Context], Verdict]
+TenantRule = Callable[[Context], Verdict]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    info: CheckInfo
+    mailbox: MailboxRule | None = None
+    tenant: TenantRule | None = None
+
+
+def passed(message: str, evidence: Mapping[str, Any] | None = None, **more: Any) -> Verdict:
+    return Verdict(status=Status.PASS, message=message, evidence={**(evidence or {}), **more})
+
+
+def failed(
+    message: str,
+    evidence: Mapping[str, Any] | None = None,
+    *,
+    severity: Severity | None = None,
+    commands: tuple[str, ...] = (),
+    **more: Any,
+) -> Verdict:
+    return Verdict(
+        status=Status.FAIL,
+        message=message,
+        evidence={**(evidence or {}), **more},
+        severity=severity,
+        commands=commands,
+    )
+
+
+def errored(message: str, evidence: Mapping[str, Any] | None = None, **more: Any) -> Verdict:
+    return Verdict(status=Status.ERROR, message=message, evidence={**(evidence or {}), **more})
+
+
+def not_applicable(message: str, evidence: Mapping[str, Any] | None = None, **more: Any) -> Verdict:
+    return Verdict(
+        status=Status.NOT_APPLICABLE, message=message, evidence={**(evidence or {}), **more}
+    )
+
+
+def no_account(facts: MailboxFacts) -> Verdict:
+    """The error verdict for a mailbox no Entra account backs."""
+    mailbox = facts.subject.mailbox
+    return errored(
+        f"No Entra account matches {facts.subject.upn}, so its account settings are unknown.",
+        external_directory_object_id=mailbox.external_directory_object_id,
+    )
+
+
+def when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def days_ago(moment: datetime | None, context: Context) -> int | None:
+    now = context.snapshot.collected_at
+    if moment is None or now is None:
+        return None
+    return max(0, (now - moment).days)
+
+
+def quoted(value: str) -> str:
+    """A PowerShell single-quoted string."""
+    return "'" + value.replace("'", "''") + "'"

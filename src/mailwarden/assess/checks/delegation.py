@@ -1,0 +1,205 @@
+"""Who holds access to the mailbox, and who answers for it."""
+
+from __future__ import annotations
+
+from mailwarden.assess.checks.base import (
+    Check,
+    Verdict,
+    errored,
+    failed,
+    passed,
+    quoted,
+)
+from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.findings import CheckInfo, Grant, Remediation, Right, Scope, Severity
+
+ACCESS_CONTROLS = ("CIS Controls v8 6.2", "CIS Controls v8 5.3")
+REMOVE_GRANTS = Remediation(
+    summary="Remove the grants; if people still need the mailbox, grant them directly.",
+    powershell=(),
+    note="Graph has no API for mailbox permissions; run these in Exchange Online PowerShell.",
+)
+_SHOWN = 5
+
+
+def removal(upn: str, right: str, trustee: str) -> str:
+    """The PowerShell that removes one grant."""
+    if right == Right.SEND_AS:
+        return (
+            f"Remove-RecipientPermission -Identity {quoted(upn)} -Trustee {quoted(trustee)} "
+            "-AccessRights SendAs -Confirm:$false"
+        )
+    if right == Right.SEND_ON_BEHALF:
+        return (
+            f"Set-Mailbox -Identity {quoted(upn)} -GrantSendOnBehalfTo "
+            f"@{{Remove = {quoted(trustee)}}}"
+        )
+    return (
+        f"Remove-MailboxPermission -Identity {quoted(upn)} -User {quoted(trustee)} "
+        f"-AccessRights {right} -InheritanceType All -Confirm:$false"
+    )
+
+
+def _summary(items: list[str]) -> str:
+    unique = list(dict.fromkeys(items))
+    shown = "; ".join(unique[:_SHOWN])
+    return shown + (f"; and {len(unique) - _SHOWN} more" if len(unique) > _SHOWN else "")
+
+
+STALE = CheckInfo(
+    id="stale-delegate",
+    title="Someone who should not keep access still holds it",
+    severity=Severity.HIGH,
+    scope=Scope.MAILBOX,
+    passes="Every delegate (direct or through groups) is an enabled, licensed member of staff.",
+    fails="A delegate is disabled (left), a guest or external, unlicensed, or a deleted object "
+    "whose SID is all that remains.",
+    needs=("exo/Get-Mailbox", "graph/users"),
+    controls=ACCESS_CONTROLS,
+    remediation=REMOVE_GRANTS,
+    risk="People who left keep reading or sending as the mailbox; a deleted account's SID is "
+    "re-usable access nobody reviews.",
+)
+
+
+def stale(facts: MailboxFacts, context: Context) -> Verdict:
+    access = facts.access
+    upn = facts.subject.upn
+    reasons: list[str] = []
+    people: list[dict[str, object]] = []
+    commands: list[str] = []
+    for person in access.people:
+        why = person.stale_reasons()
+        if not why:
+            continue
+        via = "directly" if person.direct else "via " + ", ".join(f"'{v}'" for v in person.via)
+        reasons.append(f"{'/'.join(person.rights)} to {person.upn} ({', '.join(why)}) {via}")
+        people.append(
+            {
+                "upn": person.upn,
+                "reasons": list(why),
+                "rights": list(person.rights),
+                "via": list(person.via),
+            }
+        )
+        if person.direct:
+            commands += [removal(upn, right, person.upn) for right in person.rights]
+    for grant in access.orphaned:
+        reasons.append(f"{grant.right} to deleted object {grant.trustee}")
+        commands.append(removal(upn, grant.right, grant.trustee))
+    evidence = {"stale": people, "orphaned": [g.trustee for g in access.orphaned]}
+    if reasons:
+        return failed(
+            f"{len(people) + len(access.orphaned)} stale delegate(s) hold access to {upn}: "
+            f"{_summary(reasons)}.",
+            evidence,
+            commands=tuple(dict.fromkeys(commands)),
+            incomplete=list(access.unknown),
+        )
+    if access.unknown:
+        return errored(f"The delegates of {upn} are not fully known.", unknown=list(access.unknown))
+    return passed(
+        f"Every delegate of {upn} is an enabled, licensed member of staff.",
+        delegates=len(access.people),
+    )
+
+
+BROAD = CheckInfo(
+    id="broad-delegation",
+    title="Access to the mailbox is granted too broadly",
+    severity=Severity.HIGH,
+    scope=Scope.MAILBOX,
+    passes="No grant goes to an everyone-like principal or a large group, and the number of "
+    "delegates is within the threshold.",
+    fails="A grant goes to Default/Anonymous/Everyone or a group above the size threshold, or "
+    "the mailbox has more delegates than the threshold.",
+    needs=("exo/Get-Mailbox",),
+    controls=("CIS Controls v8 3.3", "CIS Controls v8 6.8"),
+    remediation=REMOVE_GRANTS,
+    risk="Everybody who can read the mailbox is one phished password away from its data.",
+)
+
+
+def broad(facts: MailboxFacts, context: Context) -> Verdict:
+    access = facts.access
+    upn = facts.subject.upn
+    reasons = [f"{g.right} to {g.broad_reason}" for g in access.broad]
+    commands = [removal(upn, g.right, g.trustee) for g in access.broad]
+    delegates = len(access.people) + len({g.trustee.lower() for g in access.orphaned})
+    limit = context.options.max_delegates
+    if delegates > limit:
+        reasons.append(f"{delegates} delegates (more than {limit})")
+    evidence = {"broad_grants": [_grant(g) for g in access.broad], "delegates": delegates}
+    if reasons:
+        return failed(
+            f"Access to {upn} is too broad: {_summary(reasons)}.",
+            evidence,
+            commands=tuple(dict.fromkeys(commands)),
+        )
+    if access.unknown:
+        return errored(f"The delegates of {upn} are not fully known.", unknown=list(access.unknown))
+    return passed(f"Access to {upn} is limited to {delegates} delegate(s).", evidence)
+
+
+def _grant(grant: Grant) -> dict[str, object]:
+    return {
+        "right": grant.right,
+        "trustee": grant.trustee,
+        "people": grant.people,
+        "reason": grant.broad_reason,
+    }
+
+
+NO_CUSTODIAN = CheckInfo(
+    id="no-custodian",
+    title="Nobody is answerable for the mailbox",
+    severity=Severity.MEDIUM,
+    scope=Scope.MAILBOX,
+    passes="A custodian is mapped in the custodians file, or one is inferred from an enabled, "
+    "licensed member of staff holding FullAccess directly.",
+    fails="No custodian is mapped and none can be inferred.",
+    needs=("exo/Get-Mailbox",),
+    controls=("CIS Controls v8 5.1",),
+    remediation=Remediation(
+        summary="Name a custodian for the mailbox in the custodians file (mailbox,custodian,team),"
+        " so alerts and reviews reach a person.",
+        powershell=(
+            "Get-MailboxPermission -Identity '<upn>' | Where-Object { -not $_.IsInherited }",
+        ),
+        note="Microsoft sends security alerts about the account to the mailbox itself; a "
+        "custodian is how mailwarden routes them to a person.",
+    ),
+    risk="Alerts about an ownerless mailbox reach nobody, and nobody reviews who has access.",
+)
+
+
+def no_custodian(facts: MailboxFacts, context: Context) -> Verdict:
+    upn = facts.subject.upn
+    custodian = facts.custodian
+    note = {"note": facts.custodian_note} if facts.custodian_note else {}
+    if custodian is not None:
+        return passed(
+            f"{custodian.person} answers for {upn} ({custodian.source.value}).",
+            note,
+            custodian=custodian.person,
+            team=custodian.team,
+            source=custodian.source.value,
+            reason=custodian.reason,
+        )
+    if facts.access.unknown:
+        return errored(
+            f"No custodian is mapped for {upn}, and its delegates are not known well enough to "
+            "infer one.",
+            note,
+            unknown=list(facts.access.unknown),
+        )
+    return failed(
+        f"Nobody answers for {upn}: no custodian is mapped and none can be inferred.", note
+    )
+
+
+CHECKS = (
+    Check(info=STALE, mailbox=stale),
+    Check(info=BROAD, mailbox=broad),
+    Check(info=NO_CUSTODIAN, mailbox=no_custodian),
+)

@@ -1,0 +1,106 @@
+"""What the account can do beyond the mailbox: remote PowerShell and directory roles."""
+
+from __future__ import annotations
+
+from mailwarden.assess.checks.base import (
+    Check,
+    Verdict,
+    errored,
+    failed,
+    no_account,
+    passed,
+    quoted,
+)
+from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
+
+REMOTE_POWERSHELL = CheckInfo(
+    id="remote-powershell-enabled",
+    title="The ownerless account may use Exchange remote PowerShell",
+    severity=Severity.LOW,
+    scope=Scope.MAILBOX,
+    passes="RemotePowerShellEnabled is false for the account.",
+    fails="RemotePowerShellEnabled is true for the account (Get-User).",
+    needs=("exo/Get-User",),
+    controls=("CIS Controls v8 4.8",),
+    remediation=Remediation(
+        summary="Turn remote PowerShell off for the account.",
+        powershell=("Set-User -Identity '<upn>' -RemotePowerShellEnabled $false",),
+        exchange_api=(
+            "POST https://outlook.office365.com/adminapi/beta/<tenant>/InvokeCommand "
+            '{"CmdletInput": {"CmdletName": "Set-User", "Parameters": '
+            '{"Identity": "<upn>", "RemotePowerShellEnabled": false}}}',
+        ),
+        note="Graph has no API for this setting; the call goes to the Exchange Online admin API.",
+    ),
+    risk="Whoever signs in as the account can enumerate the organisation's recipients and "
+    "settings from a script.",
+)
+
+
+def remote_powershell(facts: MailboxFacts, context: Context) -> Verdict:
+    user = facts.subject.exo_user
+    upn = facts.subject.upn
+    if user is None:
+        return errored(f"No Get-User row for {upn} was collected.")
+    if user.remote_powershell_enabled is None:
+        return errored(f"RemotePowerShellEnabled of {upn} is unknown.")
+    if user.remote_powershell_enabled:
+        return failed(f"{upn} may use Exchange remote PowerShell.", remote_powershell_enabled=True)
+    return passed(f"{upn} may not use Exchange remote PowerShell.", remote_powershell_enabled=False)
+
+
+PRIVILEGED = CheckInfo(
+    id="privileged-account",
+    title="The ownerless account holds a directory role",
+    severity=Severity.HIGH,
+    scope=Scope.MAILBOX,
+    passes="The account holds no directory role, directly or through a group.",
+    fails="The account holds a directory role (a unifiedRoleAssignment names it or a group it "
+    "is in).",
+    needs=("graph/roleAssignments",),
+    controls=("CIS Controls v8 5.4",),
+    remediation=Remediation(
+        summary="Remove the role assignments; administer from a named admin account.",
+        powershell=(
+            "Get-MgRoleManagementDirectoryRoleAssignment -Filter \"principalId eq '<id>'\"",
+        ),
+        graph=(
+            "GET https://graph.microsoft.com/v1.0/roleManagement/directory/roleAssignments"
+            "?$filter=principalId eq '<id>'",
+        ),
+    ),
+    risk="A shared account with an admin role is an admin nobody owns; if it can sign in, its "
+    "password is an admin password several people know.",
+)
+
+
+def privileged(facts: MailboxFacts, context: Context) -> Verdict:
+    account = facts.subject.account
+    if account is None:
+        return no_account(facts)
+    held = context.index.roles_of(account.id)
+    upn = facts.subject.upn
+    if not held:
+        return passed(f"{upn} holds no directory role.")
+    roles = sorted({name for _, _, name in held})
+    commands = tuple(
+        f"Remove-MgRoleManagementDirectoryRoleAssignment -UnifiedRoleAssignmentId "
+        f"{quoted(assignment.id)}"
+        for assignment, _, _ in held
+        if assignment.principal_id.lower() == account.id.lower()
+    )
+    severity = Severity.CRITICAL if facts.sign_in_enabled else None
+    return failed(
+        f"{upn} holds {', '.join(roles)}.",
+        roles=roles,
+        assignments=[assignment.id for assignment, _, _ in held],
+        severity=severity,
+        commands=commands,
+    )
+
+
+CHECKS = (
+    Check(info=REMOTE_POWERSHELL, mailbox=remote_powershell),
+    Check(info=PRIVILEGED, mailbox=privileged),
+)

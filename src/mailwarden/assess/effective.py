@@ -1,0 +1,262 @@
+"""Effective settings: what actually applies to one account, after inheritance.
+
+- SMTP AUTH: the mailbox's SmtpClientAuthenticationDisabled, or when it is null (unset)
+  the organisation's Get-TransportConfig value.
+- Basic authentication: the authentication policy assigned to the account (Get-User),
+  else the organisation's default (OrganizationConfig.DefaultAuthenticationPolicy). With
+  neither, Microsoft's retirement applies: basic auth is off for every Exchange Online
+  protocol except SMTP AUTH, which Microsoft still accepts with a password where SMTP AUTH
+  is enabled (its retirement has been postponed repeatedly), so SMTP AUTH is judged by
+  the `smtp-auth-enabled` check.
+- Conditional access: see `legacy_coverage`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailwarden.assess.index import TenantIndex
+from mailwarden.model.inventory import (
+    Account,
+    AuthenticationPolicy,
+    CasMailbox,
+    ConditionalAccessPolicy,
+    ExoUser,
+    Snapshot,
+)
+
+LEGACY_CLIENTS = frozenset({"exchangeactivesync", "other"})
+#: Applications a legacy-block policy must target to cover Exchange Online.
+EXCHANGE_APPS = frozenset({"all", "office365", "00000002-0000-0ff1-ce00-000000000000"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpAuth:
+    enabled: bool | None
+    source: str  # "mailbox", "organisation" or "unknown"
+    reason: str
+
+
+def smtp_auth(snapshot: Snapshot, cas: CasMailbox | None) -> SmtpAuth:
+    if not snapshot.available("exo/Get-CASMailbox"):
+        return SmtpAuth(
+            enabled=None, source="unknown", reason=_missing(snapshot, "exo/Get-CASMailbox")
+        )
+    if cas is None:
+        return SmtpAuth(enabled=None, source="unknown", reason="no Get-CASMailbox row for it")
+    if cas.smtp_client_authentication_disabled is not None:
+        return SmtpAuth(
+            enabled=not cas.smtp_client_authentication_disabled,
+            source="mailbox",
+            reason=f"SmtpClientAuthenticationDisabled is {cas.smtp_client_authentication_disabled}"
+            " on the mailbox",
+        )
+    transport = snapshot.transport_config
+    if not snapshot.available("exo/Get-TransportConfig") or transport is None:
+        return SmtpAuth(
+            enabled=None,
+            source="unknown",
+            reason="the mailbox leaves SMTP AUTH to the organisation, and "
+            + _missing(snapshot, "exo/Get-TransportConfig"),
+        )
+    if transport.smtp_client_authentication_disabled is None:
+        return SmtpAuth(
+            enabled=None,
+            source="unknown",
+            reason="neither the mailbox nor Get-TransportConfig sets "
+            "SmtpClientAuthenticationDisabled",
+        )
+    return SmtpAuth(
+        enabled=not transport.smtp_client_authentication_disabled,
+        source="organisation",
+        reason="the mailbox inherits SmtpClientAuthenticationDisabled "
+        f"{transport.smtp_client_authentication_disabled} from Get-TransportConfig",
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BasicAuth:
+    policy: str | None
+    source: str  # "account", "organisation", "none" or "unknown"
+    allowed: tuple[str, ...] | None  # protocols basic auth is allowed for; None: unknown
+    reason: str
+
+    def allows(self, protocol: str) -> bool | None:
+        if self.allowed is None:
+            return None
+        return protocol.lower() in {p.lower() for p in self.allowed}
+
+
+def _policy(snapshot: Snapshot, name: str) -> AuthenticationPolicy | None:
+    wanted = name.lower()
+    for policy in snapshot.authentication_policies:
+        if policy.identity.lower() == wanted or policy.identity.lower().endswith("\\" + wanted):
+            return policy
+    return None
+
+
+def basic_auth(snapshot: Snapshot, exo_user: ExoUser | None) -> BasicAuth:
+    if not snapshot.available("exo/Get-User"):
+        return BasicAuth(
+            policy=None, source="unknown", allowed=None, reason=_missing(snapshot, "exo/Get-User")
+        )
+    if exo_user is None:
+        return BasicAuth(
+            policy=None, source="unknown", allowed=None, reason="no Get-User row for the account"
+        )
+    name, source = exo_user.authentication_policy, "account"
+    if not name:
+        org = snapshot.organization_config
+        if not snapshot.available("exo/Get-OrganizationConfig") or org is None:
+            return BasicAuth(
+                policy=None,
+                source="unknown",
+                allowed=None,
+                reason="the account has no policy of its own, and "
+                + _missing(snapshot, "exo/Get-OrganizationConfig"),
+            )
+        name, source = org.default_authentication_policy, "organisation"
+    if not name:
+        return BasicAuth(
+            policy=None,
+            source="none",
+            allowed=(),
+            reason="no authentication policy applies: Microsoft has retired basic auth for "
+            "every Exchange Online protocol except SMTP AUTH (judged by smtp-auth-enabled)",
+        )
+    if not snapshot.available("exo/Get-AuthenticationPolicy"):
+        return BasicAuth(
+            policy=name,
+            source=source,
+            allowed=None,
+            reason=_missing(snapshot, "exo/Get-AuthenticationPolicy"),
+        )
+    policy = _policy(snapshot, name)
+    if policy is None:
+        return BasicAuth(
+            policy=name,
+            source=source,
+            allowed=None,
+            reason=f"policy '{name}' is not in Get-AuthenticationPolicy",
+        )
+    allowed = tuple(sorted(protocol for protocol, on in policy.allow_basic if on))
+    return BasicAuth(
+        policy=name,
+        source=source,
+        allowed=allowed,
+        reason=f"policy '{name}' ({source}) allows basic auth for "
+        + (", ".join(allowed) if allowed else "no protocol"),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegacyCoverage:
+    """How conditional access treats legacy clients (exchangeActiveSync + other) for one
+    account. `blocked_by` lists enabled policies that block them for it."""
+
+    blocked_by: tuple[str, ...]
+    excluded_from: tuple[str, ...]  # blocking policies that exclude the account
+    report_only: tuple[str, ...]
+    disabled: tuple[str, ...]
+    unknown: tuple[str, ...]  # why coverage by some policy could not be decided
+
+    @property
+    def blocked(self) -> bool | None:
+        if self.blocked_by:
+            return True
+        return None if self.unknown else False
+
+
+def blocks_legacy_clients(policy: ConditionalAccessPolicy) -> bool:
+    """Does the policy, whatever its state, block legacy clients from Exchange Online?"""
+    controls = {c.lower() for c in policy.built_in_controls}
+    clients = {c.lower() for c in policy.client_app_types}
+    apps = {a.lower() for a in policy.include_applications}
+    return (
+        "block" in controls
+        and (clients >= LEGACY_CLIENTS or "all" in clients)
+        and bool(apps & EXCHANGE_APPS)
+    )
+
+
+class _Membership:
+    """Answers "is this account among these users, groups or roles" for one account:
+    True, False, or None when a group's members or the role assignments were not read."""
+
+    def __init__(self, index: TenantIndex, account: Account) -> None:
+        self.index = index
+        self.account = account
+        self._roles: set[str] | None = None
+
+    def roles(self) -> set[str]:
+        if self._roles is None:
+            self._roles = {template for _, template, _ in self.index.roles_of(self.account.id)}
+        return self._roles
+
+    def hits(
+        self, users: tuple[str, ...], groups: tuple[str, ...], roles: tuple[str, ...]
+    ) -> tuple[bool | None, str | None]:
+        wanted = {u.lower() for u in users}
+        if "all" in wanted or self.account.id.lower() in wanted:
+            return True, None
+        if "guestsorexternalusers" in wanted and self.account.is_guest:
+            return True, None
+        unknown: str | None = None
+        for group in groups:
+            inside = self.index.group_graph.contains(group, self.account.id)
+            if inside:
+                return True, None
+            if inside is None:
+                unknown = f"members of group {group} were not collected"
+        if roles:
+            if self.roles() & {r.lower() for r in roles}:
+                return True, None
+            if not self.index.snapshot.available("graph/roleAssignments"):
+                unknown = "graph/roleAssignments was not collected"
+        return (None, unknown) if unknown else (False, None)
+
+
+def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
+    membership = _Membership(index, account)
+    found: dict[str, list[str]] = {
+        "blocked": [],
+        "excluded": [],
+        "report_only": [],
+        "disabled": [],
+        "unknown": [],
+    }
+    for policy in index.snapshot.ca_policies:
+        if not blocks_legacy_clients(policy):
+            continue
+        name = policy.display_name or policy.id
+        users = policy.users
+        included, why_in = membership.hits(
+            users.include_users, users.include_groups, users.include_roles
+        )
+        if included is False:
+            continue
+        excluded, why_out = membership.hits(
+            users.exclude_users, users.exclude_groups, users.exclude_roles
+        )
+        state = (policy.state or "").lower()
+        if excluded:
+            found["excluded"].append(name)
+        elif state == "disabled":
+            found["disabled"].append(name)
+        elif state == "enabledforreportingbutnotenforced":
+            found["report_only"].append(name)
+        elif included is None or excluded is None:
+            found["unknown"].append(f"'{name}': {why_in or why_out}")
+        else:
+            found["blocked"].append(name)
+    return LegacyCoverage(
+        blocked_by=tuple(found["blocked"]),
+        excluded_from=tuple(found["excluded"]),
+        report_only=tuple(found["report_only"]),
+        disabled=tuple(found["disabled"]),
+        unknown=tuple(found["unknown"]),
+    )
+
+
+def _missing(snapshot: Snapshot, source: str) -> str:
+    return f"{source} was not collected ({snapshot.problem(source) or 'missing'})"

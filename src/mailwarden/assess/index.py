@@ -1,0 +1,328 @@
+"""Lookups built once per snapshot, so that no per-mailbox question scans a whole source."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, TypeVar
+
+from mailwarden.assess.groups import GroupGraph
+from mailwarden.model.findings import Problem, ProblemKind
+from mailwarden.model.inventory import (
+    Account,
+    CasMailbox,
+    ExoUser,
+    Group,
+    InboxRule,
+    Mailbox,
+    MailboxPermission,
+    RecipientPermission,
+    RoleAssignment,
+    Snapshot,
+    UserRegistration,
+)
+
+_Row = TypeVar("_Row", MailboxPermission, RecipientPermission, InboxRule)
+T = TypeVar("T")
+#: An attribute holding one key, or a function giving an item's several keys.
+Keys = str | Callable[[T], Iterable[str | None]]
+
+
+def _single_valued(values: list[str | None]) -> dict[str, int]:
+    keys = [value.lower() if value else None for value in values]
+    built = {key: position for position, key in enumerate(keys) if key}
+    present = sum(1 for key in keys if key)
+    if len(built) != present:  # some key is carried twice: it identifies nobody
+        for key, count in Counter(key for key in keys if key).items():
+            if count > 1:
+                del built[key]
+    return built
+
+
+def _multi_valued(values: Iterable[Iterable[str | None]]) -> dict[str, int]:
+    built: dict[str, int] = {}
+    clashes = set()
+    for position, item_values in enumerate(values):
+        for value in item_values:
+            if value:
+                key = value.lower()
+                if built.setdefault(key, position) != position:
+                    clashes.add(key)
+    for key in clashes:
+        del built[key]
+    return built
+
+
+class KeyedLookup(Generic[T]):
+    """Finds an item by any of several keys, tried in order (the first is the strongest).
+
+    Each key's map is built the first time a lookup needs it, so keys nobody asks about
+    cost nothing. A value that several items carry finds none of them: an ambiguous name
+    must not silently pick one.
+    """
+
+    def __init__(self, items: Sequence[T], keys: Sequence[Keys[T]]) -> None:
+        self.items = items
+        self._keys = keys
+        self._maps: list[dict[str, int] | None] = [None] * len(keys)
+        self._answers: dict[str, int | None] = {}  # the same names come up again and again
+
+    def _build(self, number: int) -> dict[str, int]:
+        spec = self._keys[number]
+        if isinstance(spec, str):
+            built = _single_valued([getattr(item, spec) for item in self.items])
+        else:
+            built = _multi_valued(spec(item) for item in self.items)
+        self._maps[number] = built
+        return built
+
+    def position(self, key: str | None) -> int | None:
+        if not key:
+            return None
+        wanted = key.lower()
+        if wanted in self._answers:
+            return self._answers[wanted]
+        answer = None
+        for number, built in enumerate(self._maps):
+            found = (self._build(number) if built is None else built).get(wanted)
+            if found is not None:
+                answer = found
+                break
+        self._answers[wanted] = answer
+        return answer
+
+    def find(self, key: str | None) -> T | None:
+        position = self.position(key)
+        return None if position is None else self.items[position]
+
+
+def _address(value: str) -> str:
+    """`smtp:a@b` / `SMTP:a@b` -> `a@b`."""
+    return value.split(":", 1)[1] if value.lower().startswith("smtp:") else value
+
+
+class TenantIndex:
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.problems: list[Problem] = []
+        self.verified_domains = frozenset(d.lower() for d in snapshot.tenant.verified_domains)
+        self._index_accounts(snapshot.accounts)
+        self._index_groups(snapshot.groups)
+        self.group_graph = GroupGraph(
+            snapshot.group_members, available=snapshot.available("graph/groupMembers")
+        )
+        self._index_mailboxes(snapshot.mailboxes)
+        self._cas: KeyedLookup[CasMailbox] = KeyedLookup(
+            snapshot.cas_mailboxes,
+            (
+                "external_directory_object_id",
+                "guid",
+                "primary_smtp_address",
+                lambda r: (r.identity, r.name),
+            ),
+        )
+        self._exo_users: KeyedLookup[ExoUser] = KeyedLookup(
+            snapshot.exo_users,
+            (
+                "external_directory_object_id",
+                "user_principal_name",
+                "identity",
+            ),
+        )
+        self.registrations: dict[str, UserRegistration] = {
+            r.id.lower(): r for r in snapshot.registrations
+        }
+        self._index_roles(snapshot)
+        self.permissions = self._per_mailbox(
+            "exo/Get-MailboxPermission", snapshot.mailbox_permissions, lambda p: p.identity
+        )
+        self.send_as = self._per_mailbox(
+            "exo/Get-RecipientPermission", snapshot.recipient_permissions, lambda p: p.identity
+        )
+        self.rules = self._per_mailbox(
+            "exo/Get-InboxRule", snapshot.inbox_rules, lambda r: r.mailbox
+        )
+
+    # -- accounts and groups ----------------------------------------------------------------
+
+    def _index_accounts(self, accounts: tuple[Account, ...]) -> None:
+        self.accounts = accounts
+        self.account_by_id = {a.id.lower(): a for a in accounts}
+        self._accounts = KeyedLookup(
+            accounts,
+            (
+                "id",
+                "user_principal_name",
+                "mail",
+                "on_premises_sid",
+                "security_identifier",
+                "mail_nickname",
+            ),
+        )
+        self._account_names: dict[str, list[int]] | None = None
+
+    def _index_groups(self, groups: tuple[Group, ...]) -> None:
+        self.groups = groups
+        self.group_by_id = {g.id.lower(): g for g in groups}
+        self._groups = KeyedLookup(
+            groups,
+            (
+                "id",
+                "mail",
+                "security_identifier",
+                "on_premises_sid",
+                "mail_nickname",
+            ),
+        )
+        self._group_names: dict[str, list[int]] | None = None
+
+    @staticmethod
+    def _names(names: Iterable[str | None]) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = defaultdict(list)
+        for position, name in enumerate(names):
+            if name:
+                found[name.lower()].append(position)
+        return dict(found)
+
+    def account(self, key: str | None) -> Account | None:
+        """An account by id, UPN, mail, SID or mailNickname."""
+        return self._accounts.find(key)
+
+    def group(self, key: str | None) -> Group | None:
+        """A group by id, mail, SID or mailNickname."""
+        return self._groups.find(key)
+
+    def accounts_named(self, name: str) -> list[Account]:
+        if self._account_names is None:
+            self._account_names = self._names(a.display_name for a in self.accounts)
+        return [self.accounts[i] for i in self._account_names.get(name.lower(), ())]
+
+    def groups_named(self, name: str) -> list[Group]:
+        if self._group_names is None:
+            self._group_names = self._names(g.display_name for g in self.groups)
+        return [self.groups[i] for i in self._group_names.get(name.lower(), ())]
+
+    # -- Exchange objects -------------------------------------------------------------------
+
+    def _index_mailboxes(self, mailboxes: tuple[Mailbox, ...]) -> None:
+        self.mailboxes = mailboxes
+        self._mailboxes = KeyedLookup(
+            mailboxes,
+            (
+                "guid",
+                "external_directory_object_id",
+                "user_principal_name",
+                "primary_smtp_address",
+                "identity",
+                "distinguished_name",
+                lambda m: (m.name, m.alias),
+                lambda m: (_address(a) for a in m.email_addresses),
+            ),
+        )
+        self._mailbox_display = KeyedLookup(mailboxes, ("display_name",))
+
+    def mailbox_position(self, key: str | None) -> int | None:
+        """By an Exchange identity, else by display name (when only one mailbox has it)."""
+        found = self._mailboxes.position(key)
+        return found if found is not None else self._mailbox_display.position(key)
+
+    def mailbox_by_name(self, key: str) -> Mailbox | None:
+        """A mailbox by an Exchange identity (not by display name, which need not be unique)."""
+        return self._mailboxes.find(key)
+
+    def mailbox(self, key: str | None) -> Mailbox | None:
+        position = self.mailbox_position(key)
+        return None if position is None else self.mailboxes[position]
+
+    def account_of_mailbox(self, mailbox: Mailbox) -> Account | None:
+        """The Entra account behind a mailbox: by ExternalDirectoryObjectId, else UPN."""
+        if mailbox.external_directory_object_id:
+            found = self.account_by_id.get(mailbox.external_directory_object_id.lower())
+            if found is not None:
+                return found
+        for key in (mailbox.user_principal_name, mailbox.primary_smtp_address):
+            if key:
+                found = self.account(key)
+                if found is not None and found.upn == key.lower():
+                    return found
+        return None
+
+    def cas_of(self, mailbox: Mailbox) -> CasMailbox | None:
+        for key in (
+            mailbox.external_directory_object_id,
+            mailbox.guid,
+            mailbox.primary_smtp_address,
+            mailbox.identity,
+            mailbox.name,
+        ):
+            found = self._cas.find(key)
+            if found is not None:
+                return found
+        return None
+
+    def exo_user_of(self, mailbox: Mailbox, account: Account | None) -> ExoUser | None:
+        keys = (
+            account.id if account else None,
+            mailbox.external_directory_object_id,
+            mailbox.user_principal_name,
+            account.upn if account else None,
+            mailbox.identity,
+            mailbox.name,
+        )
+        for key in keys:
+            found = self._exo_users.find(key)
+            if found is not None:
+                return found
+        return None
+
+    def _per_mailbox(
+        self, source: str, rows: tuple[_Row, ...], identity: Callable[[_Row], str]
+    ) -> dict[int, list[_Row]]:
+        """Rows grouped by the position of the mailbox they belong to. A row naming no
+        known mailbox is reported, not dropped silently."""
+        grouped: dict[int, list[_Row]] = defaultdict(list)
+        unmatched: dict[str, int] = {}
+        for row in rows:
+            position = self.mailbox_position(identity(row))
+            if position is None:
+                unmatched[identity(row)] = unmatched.get(identity(row), 0) + 1
+            else:
+                grouped[position].append(row)
+        for name, count in sorted(unmatched.items()):
+            self.problems.append(
+                Problem(
+                    kind=ProblemKind.UNMATCHED_OBJECT,
+                    source=source,
+                    subject=name,
+                    detail=f"{count} row(s) name a mailbox that Get-Mailbox does not list",
+                )
+            )
+        return dict(grouped)
+
+    # -- roles ------------------------------------------------------------------------------
+
+    def _index_roles(self, snapshot: Snapshot) -> None:
+        """Directory roles by principal, named by template id (what CA policies use)."""
+        templates = {
+            d.id.lower(): ((d.template_id or d.id).lower(), d.display_name or d.id)
+            for d in snapshot.role_definitions
+        }
+        self.roles_by_principal: dict[str, list[tuple[RoleAssignment, str, str]]] = defaultdict(
+            list
+        )
+        for assignment in snapshot.role_assignments:
+            template, name = templates.get(
+                assignment.role_definition_id.lower(),
+                (assignment.role_definition_id.lower(), assignment.role_definition_id),
+            )
+            self.roles_by_principal[assignment.principal_id.lower()].append(
+                (assignment, template, name)
+            )
+
+    def roles_of(self, account_id: str) -> list[tuple[RoleAssignment, str, str]]:
+        """(assignment, role template id, role name) held directly or through a group."""
+        held = list(self.roles_by_principal.get(account_id.lower(), ()))
+        for principal, assignments in self.roles_by_principal.items():
+            if principal in self.group_by_id and self.group_graph.contains(principal, account_id):
+                held.extend(assignments)
+        return held

@@ -1,0 +1,159 @@
+"""What a check is (its metadata) and what it says about one resource (a `Finding`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"  # the input the check needs was missing or unreadable
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """4 for critical down to 0 for info: larger is worse."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Scope(StrEnum):
+    MAILBOX = "mailbox"
+    TENANT = "tenant"
+
+
+class MailboxKind(StrEnum):
+    SHARED = "shared"
+    ROOM = "room"
+    EQUIPMENT = "equipment"
+    SCHEDULING = "scheduling"
+    UNLICENSED_USER = "unlicensed-user"
+    OWNED = "owned"  # a licensed person's own mailbox: out of mailwarden's scope
+
+    @property
+    def ownerless(self) -> bool:
+        return self is not MailboxKind.OWNED
+
+
+#: Placeholders a remediation template may hold; `Remediation.bind` fills them in.
+UPN_PLACEHOLDER = "<upn>"
+ID_PLACEHOLDER = "<id>"
+TENANT_PLACEHOLDER = "<tenant>"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Remediation:
+    """How to fix a failure. Commands are complete lines a person can paste.
+
+    `powershell` uses the ExchangeOnlineManagement and Microsoft Graph PowerShell modules;
+    `graph` holds Microsoft Graph REST calls; `exchange_api` holds calls to the Exchange
+    Online admin API (`InvokeCommand`), for settings Graph cannot change.
+    """
+
+    summary: str
+    powershell: tuple[str, ...] = ()
+    graph: tuple[str, ...] = ()
+    exchange_api: tuple[str, ...] = ()
+    note: str | None = None
+
+    def bind(
+        self, *, upn: str | None, account_id: str | None, tenant: str | None = None
+    ) -> Remediation:
+        """The same remediation with the mailbox's UPN, account id and tenant filled in."""
+        values = {UPN_PLACEHOLDER: upn, ID_PLACEHOLDER: account_id, TENANT_PLACEHOLDER: tenant}
+
+        def fill(lines: tuple[str, ...]) -> tuple[str, ...]:
+            out = []
+            for line in lines:
+                for placeholder, value in values.items():
+                    if value:
+                        line = line.replace(placeholder, value)
+                out.append(line)
+            return tuple(out)
+
+        return replace(
+            self,
+            powershell=fill(self.powershell),
+            graph=fill(self.graph),
+            exchange_api=fill(self.exchange_api),
+        )
+
+    def extended(self, powershell: tuple[str, ...]) -> Remediation:
+        """Add commands specific to one finding (e.g. the exact delegates to remove)."""
+        return replace(self, powershell=self.powershell + powershell)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "summary": self.summary,
+            "powershell": list(self.powershell),
+            "graph": list(self.graph),
+            "exchange_api": list(self.exchange_api),
+        }
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckInfo:
+    """A check's metadata, declared next to its code."""
+
+    id: str
+    title: str
+    severity: Severity  # the base severity; a finding may be raised (see `Finding.severity`)
+    scope: Scope
+    passes: str  # what a pass means, in one sentence
+    fails: str  # what a fail means, in one sentence
+    needs: tuple[str, ...]  # the snapshot sources it reads, e.g. "exo/Get-CASMailbox"
+    controls: tuple[str, ...]  # "CIS M365 5.0.0 1.2.2", "CISA SCuBA MS.AAD.1.1v1", ...
+    remediation: Remediation
+    risk: str  # why a failure matters
+    tenant_summary: bool = False  # a mailbox check that also reports once for the tenant
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
+    type: Scope
+    upn: str | None = None  # lower case; None for the tenant
+    kind: MailboxKind | None = None
+    display_name: str | None = None
+    account_id: str | None = None
+
+
+TENANT_RESOURCE = Resource(type=Scope.TENANT)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    check_id: str
+    status: Status
+    severity: Severity
+    resource: Resource
+    message: str  # one sentence a person understands
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    controls: tuple[str, ...] = ()
+    remediation: Remediation | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAIL

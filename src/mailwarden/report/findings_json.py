@@ -1,0 +1,137 @@
+"""findings.json (SPEC section 8): a pure renderer of a `ScanResult`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from mailwarden.model.findings import (
+    AttackPath,
+    Custodian,
+    Finding,
+    MailboxAssessment,
+    Problem,
+    ScanResult,
+)
+from mailwarden.model.inventory import TenantInfo
+
+SCHEMA = "mailwarden.findings/1"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """Evidence as JSON values: datetimes in ISO 8601 UTC, enums by value, tuples as lists."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value.value if isinstance(value, Enum) else value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+def _tenant(tenant: TenantInfo) -> dict[str, Any]:
+    return {
+        "id": tenant.tenant_id,
+        "display_name": tenant.display_name,
+        "default_domain": tenant.default_domain,
+        "verified_domains": list(tenant.verified_domains),
+        "collected_at": _iso(tenant.collected_at) if tenant.collected_at else None,
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    resource = finding.resource
+    return {
+        "check_id": finding.check_id,
+        "status": finding.status.value,
+        "severity": finding.severity.value,
+        "resource": {
+            "type": resource.type.value,
+            "upn": resource.upn.lower() if resource.upn else None,
+            "kind": resource.kind.value if resource.kind else None,
+            "display_name": resource.display_name,
+        },
+        "message": finding.message,
+        "evidence": _plain(finding.evidence),
+        "controls": list(finding.controls),
+        "remediation": finding.remediation.as_dict() if finding.remediation else {},
+    }
+
+
+def _custodian(custodian: Custodian | None) -> dict[str, Any] | None:
+    if custodian is None:
+        return None
+    return {
+        "person": custodian.person,
+        "team": custodian.team,
+        "source": custodian.source.value,
+        "reason": custodian.reason,
+    }
+
+
+def _path(path: AttackPath) -> dict[str, Any]:
+    return {
+        "title": path.title,
+        "severity": path.severity.value,
+        "steps": list(path.steps),
+        "text": path.text,
+    }
+
+
+def _mailbox(item: MailboxAssessment) -> dict[str, Any]:
+    return {
+        "upn": item.upn,
+        "kind": item.kind.value,
+        "display_name": item.display_name,
+        "risk_score": item.risk_score,
+        "failing": list(item.failing),
+        "errors": list(item.errors),
+        "attack_paths": [_path(p) for p in item.attack_paths],
+        "custodian": _custodian(item.custodian),
+    }
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    return {
+        "kind": problem.kind.value,
+        "source": problem.source,
+        "subject": problem.subject,
+        "detail": problem.detail,
+    }
+
+
+def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, Any]:
+    """findings.json as a JSON-ready dict."""
+    if generated_at.tzinfo is None:
+        raise ValueError("generated_at must be timezone-aware")
+    return {
+        "schema": SCHEMA,
+        "tenant": _tenant(result.tenant),
+        "generated_at": _iso(generated_at),
+        "summary": {
+            "statuses": result.status_counts(),
+            "mailboxes": dict(result.mailbox_counts),
+            "ownerless": len(result.inventory),
+            "checks": [info.id for info in result.checks],
+        },
+        "findings": [_finding(f) for f in result.findings],
+        "mailboxes": [_mailbox(a) for a in result.assessments],
+        "problems": [_problem(p) for p in result.problems],
+    }
+
+
+def render_findings_json(result: ScanResult, generated_at: datetime) -> str:
+    """findings.json's text. Pure: the caller writes it (0600: it holds personal data)."""
+    return json.dumps(findings_document(result, generated_at), ensure_ascii=False) + "\n"

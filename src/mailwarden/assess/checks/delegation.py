@@ -15,8 +15,15 @@ from mailwarden.model.findings import CheckInfo, Grant, Remediation, Right, Scop
 
 ACCESS_CONTROLS = ("CIS Controls v8 6.2", "CIS Controls v8 5.3")
 REMOVE_GRANTS = Remediation(
-    summary="Remove the grants; if people still need the mailbox, grant them directly.",
-    powershell=(),
+    summary="Remove the grants; if people still need the mailbox, grant them directly. The "
+    "commands after the first three remove exactly the grants this finding names.",
+    powershell=(
+        "Remove-MailboxPermission -Identity '<upn>' -User '<delegate>' -AccessRights FullAccess "
+        "-InheritanceType All -Confirm:$false",
+        "Remove-RecipientPermission -Identity '<upn>' -Trustee '<delegate>' -AccessRights SendAs "
+        "-Confirm:$false",
+        "Set-Mailbox -Identity '<upn>' -GrantSendOnBehalfTo @{Remove = '<delegate>'}",
+    ),
     note="Graph has no API for mailbox permissions; run these in Exchange Online PowerShell.",
 )
 _SHOWN = 5

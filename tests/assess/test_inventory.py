@@ -1,0 +1,119 @@
+"""The ownerless inventory: classification, joins, and what could not be joined."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from assess_factory import (
+    HR,
+    account_of,
+    adding,
+    exo_user,
+    full_access,
+    hardened,
+    mailbox,
+    mailbox_of,
+    person,
+    run,
+    service_account,
+)
+
+from mailwarden.assess import classify
+from mailwarden.model.findings import MailboxKind, ProblemKind
+from mailwarden.model.inventory import SkippedRecord
+
+
+@pytest.mark.parametrize(
+    ("kind", "licensed", "expected"),
+    [
+        ("SharedMailbox", False, MailboxKind.SHARED),
+        ("RoomMailbox", False, MailboxKind.ROOM),
+        ("EquipmentMailbox", False, MailboxKind.EQUIPMENT),
+        ("SchedulingMailbox", False, MailboxKind.SCHEDULING),
+        ("UserMailbox", False, MailboxKind.UNLICENSED_USER),
+        ("UserMailbox", True, MailboxKind.OWNED),
+        ("DiscoveryMailbox", False, None),
+    ],
+)
+def test_classify(kind: str, licensed: bool, expected: MailboxKind | None) -> None:
+    account = person("x", licensed=licensed)
+    assert classify(mailbox(account, kind), account).kind is expected
+
+
+def test_system_mailboxes_by_name_and_unknown_licences_are_not_assessed() -> None:
+    account = person("y")
+    search = mailbox(account, "UserMailbox", name="DiscoverySearchMailbox{D919BA05-46A6}")
+    assert classify(search, account).kind is None
+    unknown = replace(account, licenses=None)
+    assert "not collected" in classify(mailbox(unknown, "UserMailbox"), unknown).reason
+
+
+def test_ownerless_mailboxes_are_inventoried_and_owned_ones_counted() -> None:
+    leaver = service_account("old.user")
+    snapshot = adding(
+        hardened(),
+        accounts=(leaver,),
+        mailboxes=(mailbox(leaver, "UserMailbox"),),
+        exo_users=(exo_user(leaver),),
+    )
+    result = run(snapshot)
+    kinds = {entry.upn: entry.kind for entry in result.inventory}
+    assert kinds == {HR: MailboxKind.SHARED, leaver.upn: MailboxKind.UNLICENSED_USER}
+    assert result.mailbox_counts == {"owned": 1, "shared": 1, "unlicensed-user": 1}
+    entry = next(e for e in result.inventory if e.upn == HR)
+    assert entry.account_enabled is False and entry.licensed is False
+    assert entry.protocols["IMAP"] is False and entry.smtp_auth_enabled is False
+    assert entry.legacy_blocked_by == ("Block legacy authentication",)
+    assert entry.custodian is not None and entry.custodian.person == "alice@contoso.com"
+
+
+def test_a_mailbox_joins_its_account_by_upn_when_the_object_id_is_absent() -> None:
+    snapshot = hardened()
+    boxes = tuple(
+        replace(m, external_directory_object_id=None) if m.name == "hr" else m
+        for m in snapshot.mailboxes
+    )
+    result = run(replace(snapshot, mailboxes=boxes))
+    entry = next(e for e in result.inventory if e.upn == HR)
+    assert entry.account_id == account_of(snapshot, "hr").id.lower()
+
+
+def test_unmatched_objects_are_reported_not_dropped() -> None:
+    ghost = service_account("ghost")  # Exchange has its mailbox; Entra has no account
+    stray = person("stray")  # Entra account that Get-User does not list
+    snapshot = adding(
+        hardened(),
+        mailboxes=(mailbox(ghost),),
+        accounts=(stray,),
+        exo_users=(exo_user(person("nobody")),),
+    )
+    result = run(snapshot)
+    problems = {
+        (p.source, p.subject) for p in result.problems if p.kind is ProblemKind.UNMATCHED_OBJECT
+    }
+    assert ("exo/Get-Mailbox", ghost.upn) in problems
+    assert ("graph/users", stray.upn) in problems
+    assert ("exo/Get-User", "nobody@contoso.com") in problems
+    # The unmatched shared mailbox is still assessed; account checks say error.
+    assert any(e.upn == ghost.upn and e.account_id is None for e in result.inventory)
+
+
+def test_missing_sources_and_skipped_records_become_problems() -> None:
+    snapshot = replace(
+        hardened(),
+        problems={"exo/Get-InboxRule": "timed out"},
+        skipped=(SkippedRecord(source="graph/users", index=7, reason="no id"),),
+    )
+    result = run(snapshot)
+    kinds = {(p.kind, p.source) for p in result.problems}
+    assert (ProblemKind.MISSING_SOURCE, "exo/Get-InboxRule") in kinds
+    assert (ProblemKind.SKIPPED_RECORD, "graph/users") in kinds
+
+
+def test_per_mailbox_rows_for_unknown_mailboxes_are_reported() -> None:
+    stray_row = replace(full_access(mailbox_of(hardened()), "alice@contoso.com"), identity="gone")
+    result = run(adding(hardened(), mailbox_permissions=(stray_row,)))
+    assert any(
+        p.subject == "gone" and p.source == "exo/Get-MailboxPermission" for p in result.problems
+    )

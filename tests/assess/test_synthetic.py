@@ -1,0 +1,62 @@
+"""Against the synthetic tenants: every planted misconfiguration is found, no clean
+mailbox fails anything, and nothing is reported that was not planted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mailwarden.assess import assess, load_custodians
+from mailwarden.collect.parse import load_snapshot
+from mailwarden.emulator.synth import generate, write_synthetic
+from mailwarden.model.findings import ScanResult, Status
+
+
+def scan(tmp_path: Path, size: str, seed: int) -> tuple[ScanResult, dict[str, object]]:
+    directory = tmp_path / f"{size}-{seed}"
+    write_synthetic(generate(size, seed=seed), directory)
+    result = assess(
+        load_snapshot(directory), custodians=load_custodians(directory / "custodians.csv")
+    )
+    planted = json.loads((directory / "planted.json").read_text(encoding="utf-8"))
+    return result, planted
+
+
+def verdicts(result: ScanResult, planted: dict[str, object]) -> None:
+    rows = planted["planted"]
+    assert isinstance(rows, list)
+    want = {(row["check_id"], row["upn"]) for row in rows}
+    got = {(f.check_id, f.resource.upn) for f in result.findings if f.status is Status.FAIL}
+    missed = sorted(want - got, key=str)
+    assert not missed, f"planted but not found: {missed[:10]}"
+    clean = set(planted["clean"])  # type: ignore[arg-type]
+    assert clean, "the tenant has hardened mailboxes"
+    dirty = sorted((c, u) for c, u in got if u in clean)
+    assert not dirty, f"clean mailboxes failing: {dirty[:10]}"
+    extra = sorted(got - want, key=str)
+    assert not extra, f"found but not planted: {extra[:10]}"
+    errors = [f for f in result.findings if f.status is Status.ERROR]
+    assert not errors, errors[:3]
+    assert not result.problems, result.problems[:3]
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_small_tenant(tmp_path: Path, seed: int) -> None:
+    verdicts(*scan(tmp_path, "small", seed))
+
+
+@pytest.mark.slow
+def test_medium_tenant(tmp_path: Path) -> None:
+    verdicts(*scan(tmp_path, "medium", 3))
+
+
+def test_a_failed_source_turns_its_checks_into_errors(tmp_path: Path) -> None:
+    directory = tmp_path / "small"
+    write_synthetic(generate("small", seed=5), directory)
+    (directory / "exo" / "Get-CASMailbox.json").unlink()
+    result = assess(load_snapshot(directory))
+    imap = [f for f in result.findings if f.check_id == "imap-enabled"]
+    assert imap and all(f.status is Status.ERROR for f in imap)
+    assert any(p.source == "exo/Get-CASMailbox" for p in result.problems)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 from assess_factory import (
+    GLOBAL_ADMIN,
     HR,
     account_of,
     adding,
@@ -21,7 +22,7 @@ from assess_factory import (
 
 from mailwarden.assess import classify
 from mailwarden.model.findings import MailboxKind, ProblemKind
-from mailwarden.model.inventory import SkippedRecord
+from mailwarden.model.inventory import RoleAssignment, SkippedRecord
 
 
 @pytest.mark.parametrize(
@@ -66,6 +67,16 @@ def test_ownerless_mailboxes_are_inventoried_and_owned_ones_counted() -> None:
     assert entry.protocols["IMAP"] is False and entry.smtp_auth_enabled is False
     assert entry.legacy_blocked_by == ("Block legacy authentication",)
     assert entry.custodian is not None and entry.custodian.person == "alice@contoso.com"
+    assert entry.roles == ()
+
+
+def test_the_inventory_lists_the_roles_the_account_holds() -> None:
+    base = hardened()
+    hr = account_of(base, "hr")
+    assignment = RoleAssignment(id="r1", principal_id=hr.id, role_definition_id=GLOBAL_ADMIN)
+    result = run(adding(base, role_assignments=(assignment,)))
+    entry = next(e for e in result.inventory if e.upn == HR)
+    assert entry.roles == ("Global Administrator",)
 
 
 def test_a_mailbox_joins_its_account_by_upn_when_the_object_id_is_absent() -> None:

@@ -119,6 +119,9 @@ def _facts(
         legacy=legacy,
         custodian=custodian,
         custodian_note=note,
+        roles=tuple(sorted({name for _, _, name in context.index.roles_of(subject.account.id)}))
+        if subject.account is not None
+        else (),
     )
 
 

@@ -43,6 +43,7 @@ class MailboxFacts:
     legacy: LegacyCoverage | None  # None: no Entra account to evaluate
     custodian: Custodian | None
     custodian_note: str | None  # e.g. why a file's custodian was not accepted
+    roles: tuple[str, ...] = ()  # directory roles the account holds (names)
 
     @property
     def sign_in_enabled(self) -> bool | None:

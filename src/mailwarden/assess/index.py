@@ -159,6 +159,7 @@ class TenantIndex:
                 "mail_nickname",
             ),
         )
+        self._account_sids = KeyedLookup(accounts, ("on_premises_sid", "security_identifier"))
         self._account_names: dict[str, list[int]] | None = None
 
     def _index_groups(self, groups: tuple[Group, ...]) -> None:
@@ -174,6 +175,7 @@ class TenantIndex:
                 "mail_nickname",
             ),
         )
+        self._group_sids = KeyedLookup(groups, ("security_identifier", "on_premises_sid"))
         self._group_names: dict[str, list[int]] | None = None
 
     @staticmethod
@@ -191,6 +193,12 @@ class TenantIndex:
     def group(self, key: str | None) -> Group | None:
         """A group by id, mail, SID or mailNickname."""
         return self._groups.find(key)
+
+    def account_by_sid(self, sid: str) -> Account | None:
+        return self._account_sids.find(sid)
+
+    def group_by_sid(self, sid: str) -> Group | None:
+        return self._group_sids.find(sid)
 
     def accounts_named(self, name: str) -> list[Account]:
         if self._account_names is None:

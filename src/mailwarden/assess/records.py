@@ -95,7 +95,7 @@ def inventory_entry(facts: MailboxFacts) -> InventoryEntry:
         else facts.legacy.blocked_by,
         mfa_registered=registration.is_mfa_registered if registration else None,
         audit_enabled=subject.mailbox.audit_enabled,
-        roles=(),
+        roles=facts.roles,
         forwarding=_forwarding(facts),
         inbox_rules=len(subject.rules),
         delegates=len(facts.access.people),

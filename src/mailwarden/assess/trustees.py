@@ -112,13 +112,10 @@ class TrusteeResolver:
         if key in WELL_KNOWN_SIDS:
             kind, name = WELL_KNOWN_SIDS[key]
             return Trustee(kind=kind, name=name)
-        account = self._index.account(key)
-        if account is not None and key in {
-            (account.on_premises_sid or "").lower(),
-            (account.security_identifier or "").lower(),
-        }:
+        account = self._index.account_by_sid(key)
+        if account is not None:
             return _user(account)
-        group = self._index.group(key)
+        group = self._index.group_by_sid(key)
         if group is not None:
             return _group(group)
         return Trustee(
@@ -129,13 +126,12 @@ class TrusteeResolver:
 
     def _qualified(self, text: str, key: str) -> Trustee:
         domain, _, name = key.partition("\\")
-        if domain == "nt authority":
+        # Exchange Online's forest prefixes its own groups; no tenant object is meant.
+        if domain == "nt authority" or name in EXCHANGE_SYSTEM_NAMES:
             return Trustee(kind=TrusteeKind.SYSTEM, name=text)
         found = self._by_identity(name) or self._by_unique_display_name(name)
         if found is not None:
             return found
-        if name in EXCHANGE_SYSTEM_NAMES:
-            return Trustee(kind=TrusteeKind.SYSTEM, name=text)
         return Trustee(kind=TrusteeKind.ORPHANED, name=text, note="no object answers to this name")
 
     def _by_identity(self, key: str) -> Trustee | None:

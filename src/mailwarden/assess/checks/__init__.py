@@ -1,4 +1,11 @@
-"""The check catalogue (SPEC section 5), registered explicitly, in the SPEC's order."""
+"""The check catalogue (SPEC section 5), registered explicitly, in the SPEC's order.
+
+Each module declares its checks' `CheckInfo` next to their rules. A finding carries the
+check's severity unless the rule raises it: `sign-in-enabled` and `legacy-auth-not-blocked`
+become critical on the sprayable path (sign-in enabled with a legacy protocol that takes a
+password), `privileged-account` when the account can sign in, and the protocol checks
+high when it can.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from assess_factory import (
     HR,
     account_of,
     adding,
+    cas,
     exo_user,
     full_access,
     hardened,
@@ -93,11 +94,13 @@ def test_a_mailbox_joins_its_account_by_upn_when_the_object_id_is_absent() -> No
 def test_unmatched_objects_are_reported_not_dropped() -> None:
     ghost = service_account("ghost")  # Exchange has its mailbox; Entra has no account
     stray = person("stray")  # Entra account that Get-User does not list
+    orphan_cas = cas(mailbox(person("gone")))  # a client access row for no mailbox
     snapshot = adding(
         hardened(),
         mailboxes=(mailbox(ghost),),
         accounts=(stray,),
         exo_users=(exo_user(person("nobody")),),
+        cas_mailboxes=(orphan_cas,),
     )
     result = run(snapshot)
     problems = {
@@ -106,6 +109,7 @@ def test_unmatched_objects_are_reported_not_dropped() -> None:
     assert ("exo/Get-Mailbox", ghost.upn) in problems
     assert ("graph/users", stray.upn) in problems
     assert ("exo/Get-User", "nobody@contoso.com") in problems
+    assert ("exo/Get-CASMailbox", "gone@contoso.com") in problems
     # The unmatched shared mailbox is still assessed; account checks say error.
     assert any(e.upn == ghost.upn and e.account_id is None for e in result.inventory)
 

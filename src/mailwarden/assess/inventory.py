@@ -113,12 +113,9 @@ def ownerless_subjects(
     subjects: list[Subject] = []
     counts: dict[str, int] = {}
     problems: list[Problem] = []
-    matched_accounts: set[str] = set()
     not_assessed: dict[str, list[str]] = {}
     for position, mailbox in enumerate(index.mailboxes):
         account = index.account_of_mailbox(mailbox)
-        if account is not None:
-            matched_accounts.add(account.id.lower())
         verdict = classify(mailbox, account)
         label = verdict.kind.value if verdict.kind else "not assessed"
         counts[label] = counts.get(label, 0) + 1
@@ -169,7 +166,7 @@ def ownerless_subjects(
                 detail=f"{len(upns)} mailbox(es) not assessed, {reason}: {examples}",
             )
         )
-    problems += _unmatched_exo_users(index)
+    problems += _unmatched_exo_users(index) + _unmatched_cas(index)
     return tuple(sorted(subjects, key=lambda s: s.upn)), counts, problems
 
 
@@ -204,6 +201,23 @@ def _unmatched_exo_users(index: TenantIndex) -> list[Problem]:
                     source="graph/users",
                     subject=account.upn,
                     detail="Get-User has no row for this account",
+                )
+            )
+    return problems
+
+
+def _unmatched_cas(index: TenantIndex) -> list[Problem]:
+    """Get-CASMailbox rows that name no mailbox Get-Mailbox listed."""
+    problems = []
+    for row in index.snapshot.cas_mailboxes:
+        keys = (row.external_directory_object_id, row.guid, row.identity, row.primary_smtp_address)
+        if all(index.mailbox_position(key) is None for key in keys):
+            problems.append(
+                Problem(
+                    kind=ProblemKind.UNMATCHED_OBJECT,
+                    source="exo/Get-CASMailbox",
+                    subject=(row.primary_smtp_address or row.identity or "?").lower(),
+                    detail="no mailbox in Get-Mailbox matches this client access row",
                 )
             )
     return problems

@@ -265,3 +265,31 @@ def test_a_missing_source_never_passes() -> None:
                 if item.check_id == check.info.id:
                     assert item.status is Status.ERROR, (source, item)
                     assert source in item.evidence.get("missing_sources", {})
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("hr:\\RSS Feeds", "fail"),
+        ("hr:\\Inbox\\Archive", "fail"),
+        ("hr:\\Conversation History\\2026", "fail"),
+        ("hr:\\Inbox\\Invoices", "pass"),
+    ],
+)
+def test_rules_that_move_mail_out_of_sight(folder: str, expected: str) -> None:
+    snapshot = adding(hardened(), inbox_rules=(rule(move_to_folder=folder),))
+    assert finding(run(snapshot), "hiding-inbox-rule").status.value == expected
+
+
+def test_disabled_rules_and_internal_forwards_do_not_fail() -> None:
+    internal = '"Alice" [EX:/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn=a]'
+    rules = (
+        rule(delete_message=True, enabled=False),
+        rule(identity="hr\\2", forward_to=(internal, '"Bob" [SMTP:bob@contoso.com]')),
+    )
+    result = run(adding(hardened(), inbox_rules=rules))
+    assert finding(result, "hiding-inbox-rule").status is Status.PASS
+    assert finding(result, "external-forwarding").status is Status.PASS
+    outside = adding(hardened(), inbox_rules=(rule(redirect_to=('"x" [SMTP:x@gmail.com]',)),))
+    got = finding(run(outside), "external-forwarding")
+    assert got.status is Status.FAIL and "x@gmail.com" in got.message

@@ -79,7 +79,8 @@ class _Facts:
         self.lockout = None
         if lockout is not None:
             threshold = lockout.evidence.get("lockout_threshold")
-            self.lockout = f"smart lockout allows {threshold} guesses per window"
+            duration = lockout.evidence.get("lockout_duration_seconds")
+            self.lockout = f"smart lockout allows {threshold} guesses per {duration} s"
 
     def legacy_gate(self) -> str | None:
         legacy = self.facts.legacy

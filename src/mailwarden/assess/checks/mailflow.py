@@ -161,9 +161,11 @@ def _hides(rule: InboxRule) -> list[str]:
         actions.append("deletes")
     if rule.mark_as_read:
         actions.append("marks as read")
-    folder = (rule.move_to_folder or "").split(":\\")[-1].strip().lower()
-    if folder in OBSCURE_FOLDERS:
-        actions.append(f"moves to '{folder}'")
+    # "mailbox:\Folder\Sub": an obscure folder at the top, or as the destination itself.
+    path = (rule.move_to_folder or "").split(":\\")[-1].strip().lower()
+    segments = [part for part in path.split("\\") if part]
+    if segments and (segments[0] in OBSCURE_FOLDERS or segments[-1] in OBSCURE_FOLDERS):
+        actions.append(f"moves to '{path}'")
     return actions
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.assess.checks.base import Check, Verdict, errored, failed, passed
+from mailwarden.assess.checks.base import Check, Verdict, errored, failed, passed, quoted
 from mailwarden.assess.facts import Context
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 
@@ -86,7 +86,16 @@ def weak_lockout(context: Context) -> Verdict:
             f"LockoutDurationInSeconds {duration} (under {options.lockout_duration_min_seconds})"
         )
     if weak:
-        return failed(f"Smart lockout is weaker than the defaults: {'; '.join(weak)}.", evidence)
+        exact = (
+            f"Update-MgBetaDirectorySetting -DirectorySettingId {quoted(setting.id)} -Values "
+            "@(@{Name = 'LockoutThreshold'; Value = '10'}, "
+            "@{Name = 'LockoutDurationInSeconds'; Value = '60'})"
+        )
+        return failed(
+            f"Smart lockout is weaker than the defaults: {'; '.join(weak)}.",
+            evidence,
+            commands=(exact,),
+        )
     return passed(
         f"Smart lockout locks after {threshold} failures for {duration} seconds.", evidence
     )

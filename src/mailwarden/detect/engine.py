@@ -1,0 +1,231 @@
+"""The analytical engine: the only module that talks to DuckDB.
+
+One connection per detection run. Log files are read by DuckDB itself (CSV and JSON
+readers, gzip-aware) into the normalized tables of `tables.py`, in a database file
+under a temporary directory with a memory limit, so files larger than memory spill to
+disk instead of failing. The tenant context becomes small `ctx_*` tables, and each rule
+is one parameterised query over those tables.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+
+from mailwarden.detect.context import DetectContext
+from mailwarden.detect.inputs.build import REJECTS_SCAN, REJECTS_TABLE, normalize_query
+from mailwarden.detect.inputs.jsonsplit import write_lines
+from mailwarden.detect.results import BadRow, ReaderReport
+from mailwarden.detect.sniff import Sniffed, sniff
+from mailwarden.detect.tables import TABLES, Table
+from mailwarden.errors import InputError, MailwardenError
+
+#: Bad rows kept as samples per file; all of them are counted.
+BAD_SAMPLES = 20
+
+_CONTEXT_TABLES = (
+    "CREATE TABLE ctx_ownerless (upn VARCHAR, id VARCHAR, kind VARCHAR)",
+    # Every name a log may use for an ownerless mailbox, lower case, -> its UPN.
+    "CREATE TABLE ctx_ownerless_keys (key VARCHAR, upn VARCHAR)",
+    "CREATE TABLE ctx_departed (upn VARCHAR, id VARCHAR, since TIMESTAMP)",
+    "CREATE TABLE ctx_guests (upn VARCHAR, id VARCHAR)",
+    "CREATE TABLE ctx_domains (domain VARCHAR)",
+    "CREATE TABLE ctx_grants (mailbox VARCHAR, trustee VARCHAR, access_right VARCHAR, "
+    "active BOOLEAN, removed_at TIMESTAMP)",
+    "CREATE TABLE mw_codes (code INTEGER, class VARCHAR)",
+)
+
+
+class EngineError(MailwardenError):
+    """The analytical engine failed on something other than a bad input row."""
+
+
+class Engine:
+    """A DuckDB connection holding the normalized tables of one detection run."""
+
+    def __init__(self, *, memory_limit: str = "1GB", threads: int | None = None,
+                 work_dir: Path | None = None):
+        self._tmp = tempfile.TemporaryDirectory(prefix="mailwarden-detect-", dir=work_dir)
+        base = Path(self._tmp.name)
+        self.connection = duckdb.connect(str(base / "detect.duckdb"))
+        self._set("memory_limit", memory_limit)
+        self._set("temp_directory", str(base / "spill"))
+        self._set("TimeZone", "UTC")
+        self._set("preserve_insertion_order", "false")
+        if threads:
+            self.connection.execute(f"SET threads = {int(threads)}")
+        self.connection.execute(resources.files("mailwarden.detect").joinpath(
+            "macros.sql").read_text(encoding="utf-8"))
+        self.connection.execute("CREATE SEQUENCE mw_event_seq START 1")
+        for table in TABLES:
+            self.connection.execute(table.create_sql())
+        for statement in _CONTEXT_TABLES:
+            self.connection.execute(statement)
+
+    def _set(self, name: str, value: str) -> None:
+        self.connection.execute(f"SET {name} = '{value.replace(chr(39), '')}'")
+
+    def close(self) -> None:
+        self.connection.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    # -- queries -------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        cursor = self.connection.execute(sql, dict(params or {}))
+        names = [column[0] for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def count(self, table: str) -> int:
+        row = self.connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- loading logs --------------------------------------------------------------------
+
+    def load_file(self, path: Path, *, display_name: str | None = None) -> ReaderReport:
+        """Read one log file into its normalized table. Never raises for bad content."""
+        name = display_name or str(path)
+        try:
+            sniffed = sniff(path)
+        except InputError as exc:
+            return ReaderReport(path=path, format="unrecognised", table=None, error=str(exc))
+        try:
+            return self._load(sniffed, name, path, as_lines=False, notes=())
+        except duckdb.Error as exc:
+            if sniffed.container in ("json_array", "json_stream", "json_page"):
+                return self._load_recovered(sniffed, name, exc)
+            return ReaderReport(path=path, format=sniffed.format_name, table=None,
+                                error=f"{name}: could not be read ({_first_line(exc)}); "
+                                "check that the file is a complete export")
+
+    def _load_recovered(self, sniffed: Sniffed, name: str, exc: duckdb.Error) -> ReaderReport:
+        lines = Path(self._tmp.name) / f"recovered-{abs(hash(name))}.jsonl"
+        with lines.open("w", encoding="utf-8") as out:
+            write_lines(sniffed.path, sniffed.gzip, out)
+        as_lines = Sniffed(path=lines, gzip=False, container="jsonl", kind=sniffed.kind,
+                           format_name=sniffed.format_name, keys=sniffed.keys)
+        note = (f"the JSON is malformed ({_first_line(exc)}); its elements were read one "
+                "by one and the broken ones counted as bad rows (row = element number)")
+        try:
+            return self._load(as_lines, name, sniffed.path, as_lines=True, notes=(note,))
+        finally:
+            lines.unlink(missing_ok=True)
+
+    def _load(self, sniffed: Sniffed, name: str, original: Path, *, as_lines: bool,
+              notes: tuple[str, ...]) -> ReaderReport:
+        query, table, skip_reason = normalize_query(sniffed, as_lines=as_lines)
+        for leftover in (REJECTS_TABLE, REJECTS_SCAN):
+            self.connection.execute(f"DROP TABLE IF EXISTS {leftover}")
+        self.connection.execute("DROP TABLE IF EXISTS mw_stage")
+        params = {"path": str(sniffed.path), "source_file": name}
+        self.connection.execute(f"CREATE TEMP TABLE mw_stage AS {query}", params)
+        columns = ", ".join(c for c in table.column_names if c != "event_id")
+        self.connection.execute(
+            f"INSERT INTO {table.name} (event_id, {columns}) "
+            f"SELECT nextval('mw_event_seq'), {columns} FROM mw_stage "
+            "WHERE _bad IS NULL AND NOT _skip"
+        )
+        counts = self.query(
+            "SELECT count(*) FILTER (WHERE _bad IS NULL AND NOT _skip) AS rows, "
+            "count(*) FILTER (WHERE _bad IS NOT NULL) AS bad, "
+            "count(*) FILTER (WHERE _bad IS NULL AND _skip) AS skipped, "
+            "count(*) FILTER (WHERE _bad IS NULL AND NOT _skip AND time IS NULL) AS no_time "
+            "FROM mw_stage")[0]
+        samples = [BadRow(file=name, row=row["source_row"], reason=row["_bad"],
+                          sample=row["_raw"] or "")
+                   for row in self.query("SELECT source_row, _bad, _raw FROM mw_stage "
+                                         "WHERE _bad IS NOT NULL ORDER BY source_row "
+                                         f"LIMIT {BAD_SAMPLES}")]
+        rejected, rejected_samples = self._rejects(name)
+        self.connection.execute("DROP TABLE mw_stage")
+        return ReaderReport(
+            path=original, format=sniffed.format_name, table=table.name,
+            rows=int(counts["rows"]), bad_rows=int(counts["bad"]) + rejected,
+            bad_samples=tuple((rejected_samples + samples)[:BAD_SAMPLES]),
+            skipped_rows=int(counts["skipped"]),
+            skipped_reason=skip_reason if counts["skipped"] else "",
+            rows_without_time=int(counts["no_time"]), notes=notes,
+        )
+
+    def _rejects(self, name: str) -> tuple[int, list[BadRow]]:
+        exists = self.connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t",
+            {"t": REJECTS_TABLE}).fetchone()
+        if not exists or not exists[0]:
+            return 0, []
+        total = self.count(REJECTS_TABLE)
+        rows = self.query(f"SELECT line, error_type, error_message, csv_line FROM {REJECTS_TABLE} "
+                          f"ORDER BY line LIMIT {BAD_SAMPLES}")
+        samples = [BadRow(file=name, row=int(row["line"]) if row["line"] is not None else None,
+                          reason=f"{row['error_type']}: {row['error_message']}".lower()
+                          .replace("_", " ").strip(),
+                          sample=str(row["csv_line"] or "")[:300]) for row in rows]
+        return total, samples
+
+    # -- tenant context ------------------------------------------------------------------
+
+    def load_context(self, context: DetectContext, codes: Iterable[tuple[int, str]]) -> None:
+        insert = self.connection.executemany
+        insert("INSERT INTO mw_codes VALUES (?, ?)", [list(code) for code in codes])
+        for account in context.ownerless or ():
+            upn = account.upn.lower()
+            insert("INSERT INTO ctx_ownerless VALUES (?, ?, ?)", [[upn, account.id, account.kind]])
+            keys = {upn, upn.split("@")[0], *(a.lower() for a in account.aliases if a)}
+            if account.id:
+                keys.add(account.id.lower())
+            insert("INSERT INTO ctx_ownerless_keys VALUES (?, ?)", [[k, upn] for k in sorted(keys)])
+        insert("INSERT INTO ctx_departed VALUES (?, ?, ?)",
+               [[d.upn.lower(), d.id, _naive(d.since)] for d in context.departed or ()] or [])
+        insert("INSERT INTO ctx_guests VALUES (?, ?)",
+               [[g.upn.lower(), g.id] for g in context.guests or ()] or [])
+        insert("INSERT INTO ctx_domains VALUES (?)",
+               [[d.lower().lstrip("@")] for d in context.verified_domains or ()] or [])
+        insert("INSERT INTO ctx_grants VALUES (?, ?, ?, ?, ?)",
+               [[g.mailbox.lower(), g.trustee.lower(), g.right, g.active, _naive(g.removed_at)]
+                for g in context.grants or ()] or [])
+
+    # -- evidence ------------------------------------------------------------------------
+
+    def evidence(self, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Normalized rows by event id, each with the name of its table."""
+        found: dict[int, dict[str, Any]] = {}
+        if not event_ids:
+            return found
+        ids = sorted(set(event_ids))
+        for table in TABLES:
+            for row in self.query(f"SELECT * FROM {table.name} "
+                                  "WHERE event_id IN (SELECT unnest($ids))", {"ids": ids}):
+                found[int(row["event_id"])] = {"table": table.name, **row}
+        return found
+
+    def table_has_rows(self, table: Table | str) -> bool:
+        name = table if isinstance(table, str) else table.name
+        row = self.connection.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()
+        return bool(row and row[0])
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    """DuckDB TIMESTAMP columns hold UTC without a zone."""
+    if moment is None or moment.utcoffset() is None:
+        return moment
+    offset = moment.utcoffset()
+    assert offset is not None
+    return moment.replace(tzinfo=None) - offset
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__

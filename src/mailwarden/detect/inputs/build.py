@@ -1,0 +1,170 @@
+"""Build the SQL that reads one sniffed file into rows of a normalized table.
+
+The query yields the table's columns (without `event_id`) plus `_bad` (why the row
+cannot be used, or NULL), `_raw` (a short sample of a bad row) and `_skip` (a
+well-formed row that is out of scope). The file path and its display name are bound
+parameters (`$path`, `$source_file`); everything else in the SQL is a constant of this
+package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailwarden.detect.inputs.access import (
+    Accessor,
+    CsvAccessor,
+    JsonAccessor,
+    LayeredAccessor,
+    sql_string,
+)
+from mailwarden.detect.inputs.directory import directory_columns
+from mailwarden.detect.inputs.signins import signin_columns, signin_derived
+from mailwarden.detect.inputs.ual import SKIP_CONDITION, SKIP_REASON, ual_columns, ual_derived
+from mailwarden.detect.sniff import Kind, Sniffed
+from mailwarden.detect.tables import DIRECTORY_AUDITS, MAILBOX_AUDITS, SIGNINS, Table
+
+#: Longest line or JSON value accepted; longer ones are bad rows, not a failed run.
+MAX_RECORD_BYTES = 64 << 20
+REJECTS_TABLE = "mw_rejects"
+REJECTS_SCAN = "mw_rejects_scan"
+SAMPLE_CHARS = 300
+
+Mapping = Callable[[Accessor], tuple[str, dict[str, str]]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindSpec:
+    table: Table
+    columns: Mapping
+    derived: Callable[[], dict[str, str]]
+    skip_condition: str = "false"
+    skip_reason: str = ""
+    layered: bool = False
+
+
+KINDS: dict[Kind, KindSpec] = {
+    "signins": KindSpec(table=SIGNINS, columns=signin_columns, derived=signin_derived),
+    "directory_audits": KindSpec(table=DIRECTORY_AUDITS, columns=directory_columns,
+                                 derived=dict),
+    "ual": KindSpec(table=MAILBOX_AUDITS, columns=ual_columns, derived=ual_derived,
+                    skip_condition=SKIP_CONDITION, skip_reason=SKIP_REASON, layered=True),
+}
+
+
+def _compression(sniffed: Sniffed) -> str:
+    return "gzip" if sniffed.gzip else "none"
+
+
+def _csv_columns(count: int) -> str:
+    return "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(count)) + "}"
+
+
+def source_relation(sniffed: Sniffed, *, as_lines: bool = False) -> str:
+    """Rows of the file: (src_row, c0..cN) for CSV, (src_row, d) for JSON."""
+    compression = sql_string(_compression(sniffed))
+    if sniffed.container == "csv" and not as_lines:
+        return (
+            f"SELECT ordinality AS src_row, * EXCLUDE (ordinality) FROM read_csv($path, "
+            f"columns={_csv_columns(len(sniffed.header))}, header=true, "
+            f"delim={sql_string(sniffed.delimiter)}, quote='\"', escape='\"', "
+            f"auto_detect=false, strict_mode=true, null_padding=false, "
+            f"max_line_size={MAX_RECORD_BYTES}, compression={compression}, "
+            f"store_rejects=true, rejects_table='{REJECTS_TABLE}', "
+            f"rejects_scan='{REJECTS_SCAN}') WITH ORDINALITY"
+        )
+    if sniffed.container == "jsonl" or as_lines:
+        # Every line as text: a malformed line is then a bad row, not a failed file.
+        return (
+            "SELECT ordinality AS src_row, line AS d FROM read_csv($path, "
+            "columns={'line': 'VARCHAR'}, header=false, delim=chr(1), quote='', escape='', "
+            f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, compression={compression}, "
+            f"store_rejects=true, rejects_table='{REJECTS_TABLE}', "
+            f"rejects_scan='{REJECTS_SCAN}') WITH ORDINALITY "
+            "WHERE line IS NOT NULL AND trim(line) <> ''"
+        )
+    options = (f"records=false, columns={{'json': 'JSON'}}, "
+               f"maximum_object_size={MAX_RECORD_BYTES}, compression={compression}")
+    if sniffed.container == "json_array":
+        return (f"SELECT ordinality AS src_row, CAST(json AS VARCHAR) AS d FROM "
+                f"read_json($path, format='array', {options}) WITH ORDINALITY")
+    if sniffed.container == "json_stream":
+        return (f"SELECT ordinality AS src_row, CAST(json AS VARCHAR) AS d FROM "
+                f"read_json($path, format='unstructured', {options}) WITH ORDINALITY")
+    return (  # json_page: one or more saved Graph response pages
+        "SELECT row_number() OVER (ORDER BY page, element) AS src_row, d FROM ("
+        "SELECT page, generate_subscripts(items, 1) AS element, "
+        "CAST(unnest(items) AS VARCHAR) AS d FROM ("
+        "SELECT ordinality AS page, mw_jlist_json(CAST(json AS VARCHAR), '$.value[*]') AS items "
+        f"FROM read_json($path, format='unstructured', {options}) WITH ORDINALITY))"
+    )
+
+
+def normalize_query(sniffed: Sniffed, *, as_lines: bool = False) -> tuple[str, Table, str]:
+    """(query, target table, reason rows are skipped) for one file."""
+    spec = KINDS[sniffed.kind]
+    is_csv = sniffed.container == "csv" and not as_lines
+    outer: Accessor
+    outer_json: JsonAccessor | None = None
+    if is_csv:
+        outer = CsvAccessor(sniffed.header)
+    else:
+        outer_json = JsonAccessor("_o")
+        outer = outer_json
+    inner: JsonAccessor | None = None
+    inner_document = "NULL"
+    accessor: Accessor = outer
+    if spec.layered:
+        inner_document = outer.text("AuditData")
+        inner = JsonAccessor("_i")
+        accessor = LayeredAccessor(inner, outer)
+    time_raw, columns = spec.columns(accessor)
+    pre_bad = "NULL::VARCHAR"
+    pre_raw = "NULL::VARCHAR"
+    if not is_csv:
+        pre_bad = ("CASE WHEN NOT json_valid(d) THEN 'not valid JSON' "
+                   "WHEN json_type(d) <> 'OBJECT' THEN 'not a JSON object' END")
+        pre_raw = f"CASE WHEN _pre_bad IS NOT NULL THEN left(d, {SAMPLE_CHARS}) END"
+    inner_bad = "NULL::VARCHAR"
+    if inner is not None:
+        inner_bad = (f"CASE WHEN {inner_document} IS NOT NULL AND NOT json_valid({inner_document}) "
+                     "THEN 'AuditData is not valid JSON' END")
+    stage1 = outer_json.extraction("d") if outer_json else "NULL AS _o"
+    stage2 = inner.extraction(inner_document) if inner else "NULL AS _i"
+    projections = ",\n  ".join(f"{expr} AS {name}" for name, expr in columns.items())
+    derived_sql = "".join(f", {expr} AS {name}" for name, expr in spec.derived().items())
+    time_error = "_time_raw IS NOT NULL AND time IS NULL"
+    query = f"""
+WITH src AS ({source_relation(sniffed, as_lines=as_lines)}),
+s0 AS (SELECT *, {pre_bad} AS _pre_bad FROM src),
+s1 AS (SELECT *, {stage1} FROM s0),
+s2 AS (SELECT *, {stage2} FROM s1),
+s3 AS (SELECT src_row, _pre_bad, {pre_raw} AS _pre_raw, {inner_bad} AS _inner_bad,
+  {time_raw} AS _time_raw,
+  {projections}
+  FROM s2),
+s4 AS (SELECT *, mw_ts(_time_raw) AS time{derived_sql} FROM s3)
+SELECT {', '.join(_final_columns(spec.table))},
+  coalesce(_pre_bad, _inner_bad, CASE WHEN {time_error} THEN 'unreadable time' END) AS _bad,
+  coalesce(_pre_raw, CASE WHEN _inner_bad IS NOT NULL OR {time_error}
+                          THEN left(_time_raw, {SAMPLE_CHARS}) END) AS _raw,
+  coalesce(({spec.skip_condition}), false) AS _skip
+FROM s4
+"""
+    return query, spec.table, spec.skip_reason
+
+
+def _final_columns(table: Table) -> list[str]:
+    columns = []
+    for name in table.column_names:
+        if name == "event_id":
+            continue
+        if name == "source_file":
+            columns.append("$source_file AS source_file")
+        elif name == "source_row":
+            columns.append("src_row AS source_row")
+        else:
+            columns.append(name)
+    return columns
+

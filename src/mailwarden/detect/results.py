@@ -1,0 +1,81 @@
+"""Values detection returns: per-file reader reports, rule runs and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadRow:
+    """A row that could not be read: where it is, why, and what it looked like."""
+
+    file: str
+    row: int | None
+    reason: str
+    sample: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReaderReport:
+    """What reading one file produced."""
+
+    path: Path
+    format: str
+    table: str | None
+    rows: int = 0
+    bad_rows: int = 0
+    bad_samples: tuple[BadRow, ...] = ()
+    #: Well-formed rows that are not for this product (e.g. SharePoint records of the UAL).
+    skipped_rows: int = 0
+    skipped_reason: str = ""
+    rows_without_time: int = 0
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleRun:
+    rule_id: str
+    ran: bool
+    reason: str = ""
+    alerts: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alert:
+    id: str
+    category: str
+    rule_id: str
+    severity: Severity
+    target: str | None
+    targets: tuple[str, ...]
+    source_ips: tuple[str, ...]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    event_count: int
+    summary: str
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    mitre: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectionResult:
+    alerts: tuple[Alert, ...]
+    readers: tuple[ReaderReport, ...]
+    rule_runs: tuple[RuleRun, ...]
+
+    @property
+    def rules_not_run(self) -> tuple[RuleRun, ...]:
+        return tuple(run for run in self.rule_runs if not run.ran)
+
+    @property
+    def bad_rows(self) -> int:
+        return sum(report.bad_rows for report in self.readers)

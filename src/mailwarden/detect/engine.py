@@ -179,7 +179,10 @@ class Engine:
     # -- tenant context ------------------------------------------------------------------
 
     def load_context(self, context: DetectContext, codes: Iterable[tuple[int, str]]) -> None:
-        insert = self.connection.executemany
+        def insert(sql: str, rows: list[list[Any]]) -> None:
+            if rows:
+                self.connection.executemany(sql, rows)
+
         insert("INSERT INTO mw_codes VALUES (?, ?)", [list(code) for code in codes])
         for account in context.ownerless or ():
             upn = account.upn.lower()
@@ -189,14 +192,14 @@ class Engine:
                 keys.add(account.id.lower())
             insert("INSERT INTO ctx_ownerless_keys VALUES (?, ?)", [[k, upn] for k in sorted(keys)])
         insert("INSERT INTO ctx_departed VALUES (?, ?, ?)",
-               [[d.upn.lower(), d.id, _naive(d.since)] for d in context.departed or ()] or [])
+               [[d.upn.lower(), d.id, _naive(d.since)] for d in context.departed or ()])
         insert("INSERT INTO ctx_guests VALUES (?, ?)",
-               [[g.upn.lower(), g.id] for g in context.guests or ()] or [])
+               [[g.upn.lower(), g.id] for g in context.guests or ()])
         insert("INSERT INTO ctx_domains VALUES (?)",
-               [[d.lower().lstrip("@")] for d in context.verified_domains or ()] or [])
+               [[d.lower().lstrip("@")] for d in context.verified_domains or ()])
         insert("INSERT INTO ctx_grants VALUES (?, ?, ?, ?, ?)",
                [[g.mailbox.lower(), g.trustee.lower(), g.right, g.active, _naive(g.removed_at)]
-                for g in context.grants or ()] or [])
+                for g in context.grants or ()])
 
     # -- evidence ------------------------------------------------------------------------
 

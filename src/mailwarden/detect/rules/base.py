@@ -1,0 +1,88 @@
+"""What a detection rule is: metadata next to one SQL query over the normalized tables.
+
+A rule's query returns one row per alert with these columns: target (UPN or NULL),
+targets (VARCHAR[]), source_ips (VARCHAR[]), first_seen, last_seen (TIMESTAMP, UTC),
+event_count (BIGINT), severity (NULL for the rule's default), group_key (what, besides
+the target, separates alerts, e.g. the source IP), window_start (TIMESTAMP), facts (a
+JSON object the summary is written from) and evidence (BIGINT[] of event ids).
+Thresholds are bound as named parameters (`$min_accounts`), never formatted into SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mailwarden.detect.results import Severity
+
+CATEGORIES: tuple[str, ...] = (
+    "password-spray", "brute-force", "ownerless-sign-in", "legacy-protocol-auth",
+    "leaver-access", "malicious-inbox-rule", "external-forwarding-set",
+    "mailbox-permission-change", "non-owner-access", "mass-send", "password-reset",
+    "sign-in-unblocked", "audit-tampering",
+)
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "target", "targets", "source_ips", "first_seen", "last_seen", "event_count", "severity",
+    "group_key", "window_start", "facts", "evidence",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Threshold:
+    name: str
+    default: float | int | bool
+    doc: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    id: str
+    category: str
+    severity: Severity
+    title: str
+    description: str
+    mitre: tuple[str, ...]
+    #: Normalized tables the rule reads; it cannot run when they are all empty.
+    tables: tuple[str, ...]
+    #: Context parts the rule cannot run without.
+    needs: tuple[str, ...] = ()
+    #: Context parts that sharpen the rule when present (it runs without them).
+    uses: tuple[str, ...] = ()
+    thresholds: tuple[Threshold, ...] = ()
+    sql: str
+    #: `str.format` template over the facts and the alert's own fields.
+    summary: str
+
+    def parameters(self, overrides: dict[str, float | int | bool] | None = None,
+                   *, evidence_limit: int = 50) -> dict[str, object]:
+        """The bound parameters the query uses, with defaults unless overridden."""
+        values: dict[str, object] = {t.name: t.default for t in self.thresholds}
+        for name, value in (overrides or {}).items():
+            if name in values:
+                values[name] = value
+        values["evidence_limit"] = evidence_limit
+        used = set(re.findall(r"\$([a-z_]+)", self.sql))
+        return {name: value for name, value in values.items() if name in used}
+
+
+def threshold(name: str, default: float | int | bool, doc: str) -> Threshold:
+    return Threshold(name=name, default=default, doc=doc)
+
+
+#: Entra sign-in result codes by what they say about the password.
+RESULT_CODE_CLASSES: dict[str, tuple[int, ...]] = {
+    # A guess that failed: bad password, unknown user, locked, disabled.
+    "attempt": (50126, 50034, 50053, 50056, 50057),
+    # The password was right, and something else stopped the sign-in: MFA required or
+    # to be registered, keep-me-signed-in interrupt, expired password, conditional
+    # access or device requirements, external security challenge.
+    "password_ok": (50055, 50072, 50074, 50076, 50079, 50140, 50144, 50158,
+                    53000, 53001, 53002, 53003, 53004),
+    "lockout": (50053,),
+    "disabled": (50057,),
+}
+
+
+def code_rows() -> list[tuple[int, str]]:
+    return [(code, name) for name, codes in RESULT_CODE_CLASSES.items() for code in codes]

@@ -14,7 +14,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from mailwarden.errors import InputError
 
@@ -71,7 +71,7 @@ def _first_json_value(text: str, start: int) -> object | None:
         value, _ = decoder.raw_decode(text, index)
     except json.JSONDecodeError:
         return None
-    return value
+    return cast(object, value)
 
 
 def _keys(value: object) -> frozenset[str]:

@@ -58,6 +58,8 @@ def directory_columns(f: Accessor) -> tuple[str, dict[str, str]]:
         upns = _json_list(targets, "$[*].userPrincipalName")
         ids = _json_list(targets, "$[*].id")
         names = _json_list(targets, "$[*].displayName")
+    actor = f.text("ActorUserPrincipalName", "ActorServicePrincipalName", "InitiatingUserOrApp",
+                   "ActorDisplayName")
     columns = {
         "activity": f"trim({f.text('activityDisplayName', 'OperationName', 'Activity')})",
         "category": f.text("category"),
@@ -67,7 +69,7 @@ def directory_columns(f: Accessor) -> tuple[str, dict[str, str]]:
         "initiator": "mw_upn(coalesce("
                      f"mw_null({nested(initiated_by, '$.user.userPrincipalName')}), "
                      f"mw_null({nested(initiated_by, '$.app.displayName')}), "
-                     f"{f.text('ActorUserPrincipalName', 'ActorServicePrincipalName', 'InitiatingUserOrApp', 'ActorDisplayName')}))",
+                     f"{actor}))",
         "initiator_id": "coalesce("
                         f"mw_null({nested(initiated_by, '$.user.id')}), "
                         f"mw_null({nested(initiated_by, '$.app.servicePrincipalId')}), "

@@ -8,10 +8,11 @@ from mailwarden.detect.inputs.access import Accessor, nested
 
 def signin_columns(f: Accessor) -> tuple[str, dict[str, str]]:
     """(raw time expression, normalized column -> SQL expression)."""
-    time_raw = (
-        f"coalesce({f.text('createdDateTime', 'CreatedDateTime [UTC]', 'TimeGenerated', 'TimeGenerated [UTC]', 'Date (UTC)', 'Date')}, "
-        f"{nested(f.text('authenticationDetails', 'AuthenticationDetails'), '$[0].authenticationStepDateTime')})"
-    )
+    stated = f.text("createdDateTime", "CreatedDateTime [UTC]", "TimeGenerated",
+                    "TimeGenerated [UTC]", "Date (UTC)", "Date")
+    # Some exports keep the time only inside the authentication steps.
+    first_step = nested(f.text("authenticationDetails"), "$[0].authenticationStepDateTime")
+    time_raw = f"coalesce({stated}, {first_step})"
     status = f.text("status", "Status_dynamic", "Status_string")
     code_text = (
         f"coalesce({f.text('ResultType', 'Sign-in error code', 'errorCode')}, "
@@ -23,7 +24,8 @@ def signin_columns(f: Accessor) -> tuple[str, dict[str, str]]:
         f"CASE WHEN {status_word} IN ('success', 'succeeded') THEN 0 END)"
     )
     client_app = f.text("clientAppUsed", "Client app")
-    location = f.text("location", "LocationDetails", "LocationDetails_dynamic", "LocationDetails_string")
+    location = f.text("location", "LocationDetails", "LocationDetails_dynamic",
+                      "LocationDetails_string")
     portal_location = f.text("Location")
     device = f.text("deviceDetail", "DeviceDetail", "DeviceDetail_dynamic", "DeviceDetail_string")
     log_type = f.text("Type", "Category")

@@ -27,6 +27,8 @@ def ual_columns(f: Accessor) -> tuple[str, dict[str, str]]:
     send_as = f"lower({f.text('SendAsUserSmtp')})"
     send_on_behalf = f"lower({f.text('SendOnBehalfOfUserSmtp')})"
     mailbox_upn = f"lower({f.text('MailboxOwnerUPN')})"
+    client_ip = f.text("ClientIP", "ClientIPAddress", "Client_IPAddress", "clientIp",
+                       "ActorIpAddress")
     columns = {
         "operation": operation,
         "workload": f.text("Workload", "OfficeWorkload", "service"),
@@ -34,7 +36,7 @@ def ual_columns(f: Accessor) -> tuple[str, dict[str, str]]:
         "actor": actor,
         "actor_sid": f.text("LogonUserSid"),
         "mailbox_upn": mailbox_upn,
-        "client_ip": f"mw_ip({f.text('ClientIP', 'ClientIPAddress', 'Client_IPAddress', 'clientIp', 'ActorIpAddress')})",
+        "client_ip": f"mw_ip({client_ip})",
         "client_info": f.text("ClientInfoString"),
         "app_id": f.text("AppId"),
         "client_app_id": f.text("ClientAppId"),

@@ -11,8 +11,9 @@ PASSWORD_RESET = Rule(
     "knows it. Critical when the account changed its own password (someone signed in as it).",
     mitre=("T1098",), tables=("directory_audits",), needs=("ownerless",),
     sql="""
-SELECT ownerless_upn AS target, list_distinct(list_filter(list_prepend(ownerless_upn, list(initiator)),
-                                                         lambda x: x IS NOT NULL)) AS targets,
+SELECT ownerless_upn AS target,
+       list_distinct(list_filter(list_prepend(ownerless_upn, list(initiator)),
+                                 lambda x: x IS NOT NULL)) AS targets,
        list(DISTINCT initiator_ip) FILTER (WHERE initiator_ip IS NOT NULL) AS source_ips,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        CASE WHEN bool_or(initiator = ownerless_upn) THEN 'critical' END AS severity,
@@ -40,8 +41,9 @@ SIGN_IN_UNBLOCKED = Rule(
     "account of an ownerless mailbox: it can sign in again.",
     mitre=("T1098",), tables=("directory_audits",), needs=("ownerless",),
     sql="""
-SELECT ownerless_upn AS target, list_distinct(list_filter(list_prepend(ownerless_upn, list(initiator)),
-                                                         lambda x: x IS NOT NULL)) AS targets,
+SELECT ownerless_upn AS target,
+       list_distinct(list_filter(list_prepend(ownerless_upn, list(initiator)),
+                                 lambda x: x IS NOT NULL)) AS targets,
        list(DISTINCT initiator_ip) FILTER (WHERE initiator_ip IS NOT NULL) AS source_ips,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        NULL AS severity, NULL AS group_key, date_trunc('day', min(time)) AS window_start,

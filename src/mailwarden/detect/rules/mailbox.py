@@ -190,7 +190,8 @@ SELECT CASE WHEN operation IN ('Set-Mailbox', 'Set-MailboxAuditBypassAssociation
        change AS group_key, date_trunc('day', min(time)) AS window_start,
        to_json({'change': change, 'actor': any_value(actor),
                 'scope': CASE WHEN operation IN ('Set-Mailbox', 'Set-MailboxAuditBypassAssociation')
-                              THEN ' on ' || coalesce(any_value(ownerless_upn), any_value(target_mailbox), '?')
+                              THEN ' on ' || coalesce(any_value(ownerless_upn),
+                                                      any_value(target_mailbox), '?')
                               ELSE '' END}) AS facts,
        list(event_id ORDER BY time)[1:$evidence_limit] AS evidence
 FROM t WHERE change IS NOT NULL

@@ -66,7 +66,8 @@ WITH att AS (
   FROM per_account GROUP BY k, cid
 )
 SELECT NULL::VARCHAR AS target,
-       list_distinct(list_concat(coalesce(s.failed_accounts, []), coalesce(s.proven, []))) AS targets,
+       list_distinct(list_concat(coalesce(s.failed_accounts, []), coalesce(s.proven, [])))
+         AS targets,
        c.ips AS source_ips, c.first_seen, c.last_seen, c.attempts AS event_count,
        CASE WHEN len(coalesce(s.proven, [])) > 0 THEN 'critical' END AS severity,
        c.k AS group_key, c.first_seen AS window_start,
@@ -177,7 +178,8 @@ LOCKOUT = Rule(
     "High when the account is ownerless.",
     mitre=("T1110",), tables=("signins",), uses=("ownerless",),
     sql="""
-SELECT upn AS target, [upn] AS targets, list(DISTINCT ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
+SELECT upn AS target, [upn] AS targets,
+       list(DISTINCT ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        CASE WHEN bool_or(is_ownerless) THEN 'high' END AS severity,
        NULL AS group_key, date_trunc('day', min(time)) AS window_start,

@@ -167,9 +167,14 @@ class Engine:
             {"t": REJECTS_TABLE}).fetchone()
         if not exists or not exists[0]:
             return 0, []
-        total = self.count(REJECTS_TABLE)
-        rows = self.query(f"SELECT line, error_type, error_message, csv_line FROM {REJECTS_TABLE} "
-                          f"ORDER BY line LIMIT {BAD_SAMPLES}")
+        # DuckDB reports each missing column of a short row separately: one row, one count.
+        counted = self.connection.execute(
+            f"SELECT count(DISTINCT (scan_id, file_id, line)) FROM {REJECTS_TABLE}").fetchone()
+        total = int(counted[0]) if counted else 0
+        rows = self.query(f"SELECT line, arg_min(error_type, column_idx) AS error_type, "
+                          f"arg_min(error_message, column_idx) AS error_message, "
+                          f"any_value(csv_line) AS csv_line FROM {REJECTS_TABLE} "
+                          f"GROUP BY scan_id, file_id, line ORDER BY line LIMIT {BAD_SAMPLES}")
         samples = [BadRow(file=name, row=int(row["line"]) if row["line"] is not None else None,
                           reason=f"{row['error_type']}: {row['error_message']}".lower()
                           .replace("_", " ").strip(),

@@ -26,7 +26,9 @@ from mailwarden.detect.sniff import Kind, Sniffed
 from mailwarden.detect.tables import DIRECTORY_AUDITS, MAILBOX_AUDITS, SIGNINS, Table
 
 #: Longest line or JSON value accepted; longer ones are bad rows, not a failed run.
-MAX_RECORD_BYTES = 64 << 20
+MAX_RECORD_BYTES = 16 << 20
+#: DuckDB reads in buffers; a record must fit in one.
+BUFFER_BYTES = 2 * MAX_RECORD_BYTES
 REJECTS_TABLE = "mw_rejects"
 REJECTS_SCAN = "mw_rejects_scan"
 SAMPLE_CHARS = 300
@@ -70,7 +72,8 @@ def source_relation(sniffed: Sniffed, *, as_lines: bool = False) -> str:
             f"columns={_csv_columns(len(sniffed.header))}, header=true, "
             f"delim={sql_string(sniffed.delimiter)}, quote='\"', escape='\"', "
             f"auto_detect=false, strict_mode=true, null_padding=false, "
-            f"max_line_size={MAX_RECORD_BYTES}, compression={compression}, "
+            f"max_line_size={MAX_RECORD_BYTES}, buffer_size={BUFFER_BYTES}, "
+            f"compression={compression}, "
             f"store_rejects=true, rejects_table='{REJECTS_TABLE}', "
             f"rejects_scan='{REJECTS_SCAN}') WITH ORDINALITY"
         )
@@ -79,7 +82,8 @@ def source_relation(sniffed: Sniffed, *, as_lines: bool = False) -> str:
         return (
             "SELECT ordinality AS src_row, line AS d FROM read_csv($path, "
             "columns={'line': 'VARCHAR'}, header=false, delim=chr(1), quote='', escape='', "
-            f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, compression={compression}, "
+            f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, buffer_size={BUFFER_BYTES}, "
+            f"compression={compression}, "
             f"store_rejects=true, rejects_table='{REJECTS_TABLE}', "
             f"rejects_scan='{REJECTS_SCAN}') WITH ORDINALITY "
             "WHERE line IS NOT NULL AND trim(line) <> ''"

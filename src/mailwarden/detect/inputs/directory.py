@@ -40,6 +40,8 @@ def directory_columns(f: Accessor) -> tuple[str, dict[str, str]]:
                       "TimeGenerated [UTC]", "Date (UTC)", "Date")
     initiated_by = f.text("initiatedBy")
     targets = f.text("targetResources")
+    if targets == "NULL::VARCHAR":  # a CSV without the column: no JSON lists to read
+        targets = "'[]'"
     json_properties = (
         f"list_transform(mw_jlist_json({targets}, '$[*].modifiedProperties[*]'), "
         "lambda p: {'name': json_extract_string(p, '$.displayName'), "

@@ -40,7 +40,7 @@ def signin_columns(f: Accessor) -> tuple[str, dict[str, str]]:
         "legacy_protocol": f"mw_is_legacy({client_app})",
         "auth_protocol": f.text("authenticationProtocol", "Authentication Protocol"),
         "resource": f.text("resourceDisplayName", "Resource"),
-        "ip": f"mw_ip({f.text('ipAddress', 'IP address')})",
+        "ip": f"mw_ip({f.text('ipAddress', 'IPAddress', 'IP address')})",
         "user_agent": f.text("userAgent", "User agent"),
         "result_code": result_code,
         "failure_reason": f"coalesce({f.text('ResultDescription', 'Failure reason')}, "

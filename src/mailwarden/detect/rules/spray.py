@@ -6,7 +6,7 @@ IPs) into campaigns: failed guesses from the source with no gap longer than
 stays one campaign. A campaign is a spray when enough accounts failed there without
 a quick success from the same source (a typo followed by the right password is not a
 guess) and those accounts are a large share of everyone signing in from the source
-(an office NAT, where hundreds sign in and a few mistype, is not a spray). A success
+(an office NAT, where hundreds sign in in the same week and a few mistype, is not a spray). A success
 or a code that shows the password was right (MFA required, blocked by conditional
 access, ...) from the source during or after the campaign escalates it.
 """
@@ -40,26 +40,29 @@ WITH att AS (
   HAVING count(DISTINCT upn) >= $min_accounts AND count(DISTINCT ip) >= $min_ips
 ), act AS (
   SELECT c.k, c.cid, s.event_id, s.upn, s.time, s.success, s.is_password_ok, s.is_attempt,
-         s.time <= c.last_seen AS in_campaign,
+         s.time BETWEEN c.first_seen AND c.last_seen AS in_campaign,
+         s.time BETWEEN c.first_seen
+                    AND c.last_seen + to_seconds($followup_hours * 3600) AS in_followup,
          min(CASE WHEN s.success OR s.is_password_ok THEN s.time END) OVER (
              PARTITION BY c.k, c.cid, s.upn ORDER BY s.time, s.event_id
              ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_ok
   FROM c JOIN v_signin s ON s.{key} = c.k
-   AND s.time BETWEEN c.first_seen AND c.last_seen + to_seconds($followup_hours * 3600)
+   AND s.time BETWEEN c.first_seen - to_seconds($population_hours * 3600)
+                  AND c.last_seen + to_seconds(greatest($population_hours,
+                                                        $followup_hours) * 3600)
   WHERE s.upn IS NOT NULL
 ), per_account AS (
   SELECT k, cid, upn,
-         bool_or(is_attempt AND in_campaign) AS failed,
-         bool_or(is_attempt AND in_campaign
-                 AND next_ok <= time + to_seconds($typo_minutes * 60)) AS resolved,
-         bool_or(in_campaign) AS seen,
-         bool_or(success OR is_password_ok) AS ok,
-         list(event_id) FILTER (WHERE success OR is_password_ok) AS ok_events
+         coalesce(bool_or(is_attempt AND in_campaign), false) AS failed,
+         coalesce(bool_or(is_attempt AND in_campaign
+                 AND next_ok <= time + to_seconds($typo_minutes * 60)), false) AS resolved,
+         coalesce(bool_or(in_followup AND (success OR is_password_ok)), false) AS ok,
+         list(event_id) FILTER (WHERE in_followup AND (success OR is_password_ok)) AS ok_events
   FROM act GROUP BY k, cid, upn
 ), stats AS (
   SELECT k, cid,
          count(*) FILTER (WHERE failed AND NOT resolved) AS unresolved,
-         count(*) FILTER (WHERE seen) AS seen_accounts,
+         count(*) AS seen_accounts,
          list(upn ORDER BY upn) FILTER (WHERE failed) AS failed_accounts,
          list(upn ORDER BY upn) FILTER (WHERE ok) AS proven,
          flatten(list(ok_events) FILTER (WHERE ok)) AS proof_events
@@ -91,6 +94,8 @@ _SPRAY_THRESHOLDS = (
     threshold("min_failed_share", 0.3, "share of the source's accounts that failed"),
     threshold("typo_minutes", 30, "a success this soon after a failure makes it a typo"),
     threshold("followup_hours", 72, "how long after the campaign a success still counts"),
+    threshold("population_hours", 168, "the source's other users are counted this long "
+              "before and after the campaign"),
 )
 _SPRAY_SUMMARY = (
     "Password spray from {source_kind} {source}: {accounts} accounts failed "

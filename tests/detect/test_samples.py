@@ -108,7 +108,10 @@ def test_inbox_rule_sample(loaded: Any) -> None:
     assert first["actor"] == "adelev@contoso.onmicrosoft.com"
     second = {p["name"]: p["value"] for p in by_name["rule2"]["parameters"]}
     assert second["movetofolder"] == "Junk Email"
-    assert by_name["rule2"]["target_mailbox"] == "adelev"
+    # No -Mailbox/-Identity parameter: New-InboxRule acted on the caller's own mailbox,
+    # which the record names in full through UserId (its ObjectId only says "AdeleV\\rule2").
+    assert by_name["rule2"]["target_mailbox"] == "adelev@contoso.onmicrosoft.com"
+    assert by_name["rule2"]["object_id"].endswith("/AdeleV\\rule2")
 
 
 def test_hunting_audit_logs(loaded: Any) -> None:

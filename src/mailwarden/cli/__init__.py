@@ -44,6 +44,12 @@ def _register() -> None:
     from mailwarden.cli import tenant  # noqa: F401
 
 
+def command_app() -> typer.Typer:
+    """The app with every command registered (tests drive it with typer's CliRunner)."""
+    _register()
+    return app
+
+
 def main() -> None:
     _register()
     try:

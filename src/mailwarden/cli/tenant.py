@@ -1,1 +1,208 @@
-"""Commands that produce or read a recorded tenant."""
+"""Commands that produce or read a tenant: synth, collect, inventory, scan, checks."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailwarden.assess import list_checks
+from mailwarden.cli import app
+from mailwarden.cli.connect import (
+    CaBundleOpt,
+    CertificateOpt,
+    ClientIdOpt,
+    CloudOpt,
+    ConfigOpt,
+    Connection,
+    DeviceCodeOpt,
+    ExoUrlOpt,
+    GraphUrlOpt,
+    LoginUrlOpt,
+    SequentialOpt,
+    TenantOpt,
+    collect_with_progress,
+    report_failed_sources,
+)
+from mailwarden.cli.ui import console, err_console
+from mailwarden.cli.views import (
+    checks_document,
+    checks_table,
+    failures_table,
+    inventory_document,
+    inventory_table,
+    kinds_line,
+    riskiest_table,
+    status_line,
+)
+from mailwarden.errors import ConfigError
+from mailwarden.pipeline import (
+    Scan,
+    scan_directory,
+    scan_snapshot,
+    snapshot_of,
+    write_findings,
+)
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+CustodiansOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--custodians",
+        help="CSV or YAML mapping mailbox -> custodian (and team). Default: custodians.csv "
+        "or custodians.yaml beside the recorded tenant, else custodians are inferred.",
+    ),
+]
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the tenant to.")],
+    size: Annotated[
+        str, typer.Option("--size", help="small (~200 users), medium (~5,000), large (~50,000) "
+                          "or a number of users.")
+    ] = "small",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same tenant.")] = 0,
+) -> None:
+    """Write a synthetic recorded tenant, with planted.json (what is wrong in it) and
+    custodians.csv."""
+    from mailwarden.emulator.synth import generate, write_synthetic
+
+    started = time.perf_counter()
+    with err_console.status(f"generating a {size} tenant (seed {seed})"):
+        tenant = generate(size, seed=seed)
+        write_synthetic(tenant, out)
+    data = tenant.recorded.data
+    console.print(
+        f"wrote {out}: {len(data['graph/users'])} users, {len(data['exo/Get-Mailbox'])} "
+        f"mailboxes, {len(tenant.planted.findings)} planted findings "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+
+
+@app.command()
+def collect(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the recorded tenant to.")],
+    tenant: TenantOpt = None,
+    client_id: ClientIdOpt = None,
+    certificate: CertificateOpt = None,
+    device_code: DeviceCodeOpt = False,
+    cloud: CloudOpt = None,
+    login_url: LoginUrlOpt = None,
+    graph_url: GraphUrlOpt = None,
+    exo_url: ExoUrlOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    config: ConfigOpt = None,
+    sequential: SequentialOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Read a tenant through Graph and Exchange Online into a recorded tenant directory.
+
+    The client secret, when used, is read from MAILWARDEN_CLIENT_SECRET only."""
+    connection = Connection(
+        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
+        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
+        ca_bundle=ca_bundle, config=config, sequential=sequential,
+    )
+    started = time.perf_counter()
+    recorded = collect_with_progress(connection, out, quiet=quiet)
+    report_failed_sources(recorded)
+    console.print(
+        f"wrote {out}: {len(recorded.data)} sources collected, {len(recorded.errors)} failed "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+
+
+@app.command()
+def inventory(
+    directory: Annotated[Path, typer.Argument(help="A recorded tenant directory.")],
+    custodians: CustodiansOpt = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="table or json.")
+    ] = "table",
+) -> None:
+    """List the ownerless mailboxes of a recorded tenant with their backing accounts."""
+    scan = scan_directory(directory, custodians_file=custodians)
+    if output_format == "json":
+        typer.echo(json.dumps(inventory_document(scan.result), indent=1, ensure_ascii=False))
+        return
+    if output_format != "table":
+        raise ConfigError(f"--format {output_format!r}: use table or json")
+    console.print(inventory_table(scan.result))
+    console.print(f"by kind: {kinds_line(scan.result)}")
+
+
+def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 10) -> None:
+    result = scan.result
+    name = result.tenant.display_name or result.tenant.tenant_id or "tenant"
+    console.print(
+        f"[bold]{name}[/]: {len(result.inventory)} ownerless mailboxes ({kinds_line(result)})"
+    )
+    console.print(f"findings: {status_line(result)}")
+    if scan.snapshot.problems:
+        console.print(
+            f"[magenta]sources not read:[/] {', '.join(sorted(scan.snapshot.problems))} "
+            "(checks that need them report error)"
+        )
+    console.print(failures_table(result))
+    console.print(riskiest_table(result, limit=limit))
+    if findings_path is not None:
+        console.print(f"findings: {findings_path}")
+
+
+@app.command()
+def scan(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write findings.json to.")],
+    from_dir: Annotated[
+        Path | None, typer.Option("--from-dir", help="Assess a recorded tenant (offline).")
+    ] = None,
+    custodians: CustodiansOpt = None,
+    top: Annotated[int, typer.Option("--top", help="Riskiest mailboxes to print.")] = 10,
+    tenant: TenantOpt = None,
+    client_id: ClientIdOpt = None,
+    certificate: CertificateOpt = None,
+    device_code: DeviceCodeOpt = False,
+    cloud: CloudOpt = None,
+    login_url: LoginUrlOpt = None,
+    graph_url: GraphUrlOpt = None,
+    exo_url: ExoUrlOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Assess a tenant against the check catalogue and write OUT/findings.json.
+
+    Offline with --from-dir, or live with --tenant (collects first into OUT/tenant)."""
+    if (from_dir is None) == (tenant is None and config is None):
+        raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
+    if from_dir is not None:
+        with err_console.status("assessing"):
+            result = scan_directory(from_dir, custodians_file=custodians)
+    else:
+        connection = Connection(
+            tenant=tenant, client_id=client_id, certificate=certificate,
+            device_code=device_code, cloud=cloud, login_url=login_url, graph_url=graph_url,
+            exo_url=exo_url, ca_bundle=ca_bundle, config=config,
+        )
+        recorded = collect_with_progress(connection, out / "tenant", quiet=quiet)
+        report_failed_sources(recorded)
+        result = scan_snapshot(snapshot_of(recorded), custodians_file=custodians)
+    path = write_findings(result.result, out)
+    print_scan_summary(result, path, limit=top)
+
+
+@app.command()
+def checks(
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """List the check catalogue: ids, severities, what fails, and the controls they map to."""
+    catalogue = list_checks()
+    if output_format == "json":
+        typer.echo(json.dumps(checks_document(catalogue), indent=1, ensure_ascii=False))
+    elif output_format == "table":
+        console.print(checks_table(catalogue))
+    else:
+        raise ConfigError(f"--format {output_format!r}: use table or json")

@@ -1,0 +1,138 @@
+"""The options that say how to reach a tenant, shared by `collect` and `scan --tenant`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailwarden.cli.ui import err_console
+from mailwarden.collect.recorded import RecordedTenant
+from mailwarden.errors import ConfigError
+from mailwarden.pipeline import collect_to_directory
+from mailwarden.settings import AuthMethod, CollectMode, Settings, load_settings
+
+_CONNECT = "Connection"
+
+TenantOpt = Annotated[
+    str | None,
+    typer.Option("--tenant", help="Tenant id or verified domain.", rich_help_panel=_CONNECT),
+]
+ClientIdOpt = Annotated[
+    str | None,
+    typer.Option("--client-id", help="Application (client) id.", rich_help_panel=_CONNECT),
+]
+CertificateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--certificate",
+        help="PEM file with the app's certificate and private key (preferred). Without it, "
+        "the client secret is read from the environment variable MAILWARDEN_CLIENT_SECRET.",
+        rich_help_panel=_CONNECT,
+    ),
+]
+DeviceCodeOpt = Annotated[
+    bool,
+    typer.Option("--device-code", help="Sign in as a person with a device code.",
+                 rich_help_panel=_CONNECT),
+]
+CloudOpt = Annotated[
+    str | None,
+    typer.Option("--cloud", help="global, usgov, dod or china.", rich_help_panel=_CONNECT),
+]
+LoginUrlOpt = Annotated[
+    str | None, typer.Option("--login-url", help="Override the login endpoint.",
+                             rich_help_panel=_CONNECT)
+]
+GraphUrlOpt = Annotated[
+    str | None, typer.Option("--graph-url", help="Override the Graph endpoint.",
+                             rich_help_panel=_CONNECT)
+]
+ExoUrlOpt = Annotated[
+    str | None, typer.Option("--exo-url", help="Override the Exchange Online endpoint.",
+                             rich_help_panel=_CONNECT)
+]
+CaBundleOpt = Annotated[
+    Path | None,
+    typer.Option("--ca-bundle", help="Trust only this CA certificate file for HTTPS.",
+                 rich_help_panel=_CONNECT),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="A TOML settings file (no secrets in it).",
+                 rich_help_panel=_CONNECT),
+]
+SequentialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sequential",
+        help="Collect one request at a time with default page sizes and no $select or "
+        "$batch: the naive baseline that benchmarks compare against.",
+        rich_help_panel=_CONNECT,
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connection:
+    tenant: str | None = None
+    client_id: str | None = None
+    certificate: Path | None = None
+    device_code: bool = False
+    cloud: str | None = None
+    login_url: str | None = None
+    graph_url: str | None = None
+    exo_url: str | None = None
+    ca_bundle: Path | None = None
+    config: Path | None = None
+    sequential: bool = False
+
+    def settings(self) -> Settings:
+        if self.certificate is not None and self.device_code:
+            raise ConfigError("choose one of --certificate and --device-code")
+        if self.ca_bundle is not None and not self.ca_bundle.is_file():
+            raise ConfigError(f"{self.ca_bundle}: CA bundle not found")
+        if self.config is not None and not self.config.is_file():
+            raise ConfigError(f"{self.config}: settings file not found")
+        settings = load_settings(
+            toml_path=self.config,
+            tenant=self.tenant,
+            client_id=self.client_id,
+            cloud=self.cloud,
+            certificate_path=self.certificate,
+            auth=AuthMethod.DEVICE_CODE if self.device_code else None,
+            login_url=self.login_url,
+            graph_url=self.graph_url,
+            exo_url=self.exo_url,
+            ca_bundle=self.ca_bundle,
+            collect_mode=CollectMode.SEQUENTIAL if self.sequential else None,
+        )
+        settings.require_tenant()
+        settings.require_client_id()
+        return settings
+
+
+def show_device_code(message: str) -> None:
+    err_console.print(message, soft_wrap=True)
+
+
+def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> RecordedTenant:
+    from mailwarden.cli.ui import progress_board
+
+    settings = connection.settings()
+    with progress_board(enabled=not quiet) as board:
+        return collect_to_directory(
+            settings, out, on_device_code=show_device_code, progress=board
+        )
+
+
+def report_failed_sources(recorded: RecordedTenant) -> None:
+    for source, message in sorted(recorded.errors.items()):
+        err_console.print(f"[yellow]not collected:[/] {source}: {message}", soft_wrap=True)
+    if recorded.errors:
+        err_console.print(
+            f"{len(recorded.errors)} source(s) failed; they are recorded in errors.json and "
+            "the checks that need them report error, not pass."
+        )

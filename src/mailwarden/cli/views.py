@@ -1,0 +1,158 @@
+"""Rich renderings of results for the terminal."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from mailwarden.assess import riskiest
+from mailwarden.model.findings import CheckInfo, ScanResult, Severity, Status
+from mailwarden.model.findings.scan import InventoryEntry
+
+_SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def _yes_no(value: bool | None, *, bad: bool) -> Text:
+    if value is None:
+        return Text("?", style="magenta")
+    return Text("yes" if value else "no", style="red" if value is bad else "")
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "-"
+
+
+def _protocols(entry: InventoryEntry) -> str:
+    on = [name for name, enabled in entry.protocols.items() if enabled and name != "MAPI"]
+    if entry.smtp_auth_enabled:
+        on.append("SMTP AUTH")
+    return ", ".join(on) or "-"
+
+
+def inventory_table(result: ScanResult, *, limit: int | None = None) -> Table:
+    entries = sorted(result.inventory, key=lambda e: (e.kind.value, e.upn))
+    shown = entries if limit is None else entries[:limit]
+    title = f"{len(entries)} ownerless mailboxes in {result.tenant.display_name or 'the tenant'}"
+    if len(shown) < len(entries):
+        title += f" (first {len(shown)})"
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in ("mailbox", "kind", "sign-in", "licence", "last sign-in", "protocols",
+                   "delegates", "custodian"):
+        table.add_column(column, overflow="fold")
+    for e in shown:
+        table.add_row(
+            Text(e.upn),
+            e.kind.value,
+            _yes_no(e.account_enabled, bad=True),
+            _yes_no(e.licensed, bad=False),
+            _date(e.last_successful_sign_in),
+            _protocols(e),
+            str(e.delegates),
+            Text(e.custodian.person if e.custodian else "-"),
+        )
+    return table
+
+
+def kinds_line(result: ScanResult) -> str:
+    counts = Counter(e.kind.value for e in result.inventory)
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none"
+
+
+def status_line(result: ScanResult) -> str:
+    counts = result.status_counts()
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def failures_table(result: ScanResult) -> Table:
+    failing = Counter(f.check_id for f in result.findings if f.status is Status.FAIL)
+    errors = Counter(f.check_id for f in result.findings if f.status is Status.ERROR)
+    table = Table(title="Checks that fail or could not run", title_justify="left")
+    for column in ("check", "severity", "fail", "error"):
+        table.add_column(column)
+    for info in result.checks:
+        if failing[info.id] or errors[info.id]:
+            table.add_row(
+                info.id,
+                Text(info.severity.value, style=_SEVERITY_STYLE[info.severity]),
+                str(failing[info.id]),
+                Text(str(errors[info.id]), style="magenta" if errors[info.id] else ""),
+            )
+    return table
+
+
+def riskiest_table(result: ScanResult, *, limit: int = 10) -> Table:
+    table = Table(title=f"Riskiest {limit} mailboxes", title_justify="left", show_lines=True)
+    table.add_column("risk", justify="right")
+    table.add_column("mailbox", overflow="fold")
+    table.add_column("how it can be taken", overflow="fold")
+    for item in riskiest(result, limit):
+        paths = Text()
+        for i, path in enumerate(item.paths[:2]):
+            if i:
+                paths.append("\n")
+            paths.append(f"{path.title}: ", style=_SEVERITY_STYLE[path.severity])
+            paths.append(path.text)
+        if not item.paths:
+            paths.append(", ".join(item.failing[:4]))
+        table.add_row(str(item.risk_score), Text(f"{item.upn}\n{item.kind}"), paths)
+    return table
+
+
+def checks_table(checks: tuple[CheckInfo, ...]) -> Table:
+    table = Table(title=f"{len(checks)} checks", title_justify="left")
+    for column in ("id", "severity", "scope", "fails when", "controls"):
+        table.add_column(column, overflow="fold")
+    for info in checks:
+        table.add_row(
+            info.id,
+            Text(info.severity.value, style=_SEVERITY_STYLE[info.severity]),
+            info.scope.value,
+            info.fails,
+            "\n".join(info.controls),
+        )
+    return table
+
+
+def checks_document(checks: tuple[CheckInfo, ...]) -> list[dict[str, object]]:
+    return [
+        {
+            "id": info.id,
+            "title": info.title,
+            "severity": info.severity.value,
+            "scope": info.scope.value,
+            "passes": info.passes,
+            "fails": info.fails,
+            "needs": list(info.needs),
+            "controls": list(info.controls),
+            "risk": info.risk,
+            "remediation": info.remediation.as_dict(),
+        }
+        for info in checks
+    ]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def inventory_document(result: ScanResult) -> list[dict[str, Any]]:
+    """The ownerless inventory as JSON-ready dicts, sorted by kind and UPN."""
+    entries = sorted(result.inventory, key=lambda e: (e.kind.value, e.upn))
+    return [_plain(asdict(entry)) for entry in entries]

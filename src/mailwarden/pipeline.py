@@ -1,0 +1,126 @@
+"""Wires one run: where a tenant comes from, what is assessed, what is written.
+
+The CLI calls these; they know every layer so the layers need not know each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mailwarden.assess import AssessOptions, CustodianMap, assess, load_custodians
+from mailwarden.collect.live import Progress, collect_live
+from mailwarden.collect.parse import load_snapshot, snapshot_from_recorded
+from mailwarden.collect.recorded import (
+    ALL_SOURCES,
+    ERRORS_FILE,
+    RecordedTenant,
+    write_private_text,
+    write_recorded_tenant,
+)
+from mailwarden.errors import InputError
+from mailwarden.m365.auth import DeviceCodePrompt, TokenSource
+from mailwarden.model.findings import ScanResult
+from mailwarden.model.inventory import Snapshot
+from mailwarden.report.findings_json import render_findings_json
+from mailwarden.settings import Settings
+
+#: Custodian files looked for beside a recorded tenant when none is named.
+CUSTODIAN_FILES = ("custodians.csv", "custodians.yaml", "custodians.yml")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scan:
+    snapshot: Snapshot
+    result: ScanResult
+    custodians_file: Path | None
+
+
+def require_tenant_dir(directory: Path) -> Path:
+    if not directory.is_dir():
+        raise InputError(
+            f"{directory}: no such directory; give a recorded tenant directory "
+            "(from `mailwarden collect` or `mailwarden synth`)"
+        )
+    if not (directory / "tenant.json").exists() and not (directory / "exo").is_dir():
+        raise InputError(
+            f"{directory}: not a recorded tenant (no tenant.json and no exo/ folder); "
+            "give the directory that `mailwarden collect --out` wrote"
+        )
+    return directory
+
+
+def find_custodians(directory: Path, explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.exists():
+            raise InputError(f"{explicit}: custodians file not found")
+        return explicit
+    return next((directory / n for n in CUSTODIAN_FILES if (directory / n).exists()), None)
+
+
+def scan_snapshot(
+    snapshot: Snapshot,
+    *,
+    custodians_file: Path | None = None,
+    options: AssessOptions | None = None,
+) -> Scan:
+    custodians: CustodianMap | None = (
+        load_custodians(custodians_file) if custodians_file is not None else None
+    )
+    result = assess(snapshot, custodians=custodians, options=options)
+    return Scan(snapshot=snapshot, result=result, custodians_file=custodians_file)
+
+
+def scan_directory(
+    directory: Path,
+    *,
+    custodians_file: Path | None = None,
+    options: AssessOptions | None = None,
+) -> Scan:
+    """Load a recorded tenant and assess it (custodians from beside it unless named)."""
+    require_tenant_dir(directory)
+    snapshot = load_snapshot(directory)
+    return scan_snapshot(
+        snapshot, custodians_file=find_custodians(directory, custodians_file), options=options
+    )
+
+
+def collect_to_directory(
+    settings: Settings,
+    out: Path,
+    *,
+    tokens: TokenSource | None = None,
+    on_device_code: DeviceCodePrompt | None = None,
+    progress: Progress | None = None,
+) -> RecordedTenant:
+    """Collect a live tenant and write it as a recorded tenant directory."""
+    recorded = collect_live(
+        settings, tokens=tokens, on_device_code=on_device_code, progress=progress
+    )
+    write_tenant_directory(out, recorded)
+    return recorded
+
+
+def write_tenant_directory(out: Path, recorded: RecordedTenant) -> None:
+    """Write a recorded tenant, removing what an earlier run left for sources this run did
+    not read: a stale file would otherwise be read as this run's data."""
+    for source in ALL_SOURCES:
+        stale = out / f"{source}.json"
+        if source not in recorded.data and stale.exists():
+            stale.unlink()
+    if not recorded.errors and (out / ERRORS_FILE).exists():
+        (out / ERRORS_FILE).unlink()
+    write_recorded_tenant(out, recorded)
+
+
+def snapshot_of(recorded: RecordedTenant) -> Snapshot:
+    return snapshot_from_recorded(recorded)
+
+
+def write_findings(result: ScanResult, out: Path, *, generated_at: datetime | None = None) -> Path:
+    """Write `out/findings.json` (0600) and return its path."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "findings.json"
+    write_private_text(path, render_findings_json(result, generated_at or datetime.now(UTC)))
+    return path

@@ -1,0 +1,98 @@
+"""The offline commands, driven through the real command line."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mailwarden.assess import list_checks
+from mailwarden.cli import command_app
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(command_app(), list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def tenant_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "tenant"
+    invoke("synth", "--size", "small", "--seed", "3", "--out", str(out))
+    return out
+
+
+def test_synth_writes_a_private_recorded_tenant(tenant_dir: Path) -> None:
+    for name in ("tenant.json", "graph/users.json", "exo/Get-Mailbox.json", "planted.json"):
+        mode = stat.S_IMODE((tenant_dir / name).stat().st_mode)
+        assert mode == 0o600, name
+
+
+def test_scan_writes_findings_matching_planted(tenant_dir: Path, tmp_path: Path) -> None:
+    output = invoke("scan", "--from-dir", str(tenant_dir), "--out", str(tmp_path))
+    assert "Riskiest" in output
+    path = tmp_path / "findings.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    document = json.loads(path.read_text())
+    assert document["schema"] == "mailwarden.findings/1"
+    failed = {(f["check_id"], f["resource"].get("upn")) for f in document["findings"]
+              if f["status"] == "fail"}
+    planted = json.loads((tenant_dir / "planted.json").read_text())["planted"]
+    assert failed == {(p["check_id"], p["upn"]) for p in planted}
+
+
+def test_scan_of_a_tenant_missing_a_source_reports_error(tenant_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in tenant_dir.rglob("*.json"):
+        target = broken / path.relative_to(tenant_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.name != "Get-CASMailbox.json":
+            target.write_bytes(path.read_bytes())
+    invoke("scan", "--from-dir", str(broken), "--out", str(tmp_path / "out"))
+    document = json.loads((tmp_path / "out" / "findings.json").read_text())
+    imap = [f["status"] for f in document["findings"] if f["check_id"] == "imap-enabled"]
+    assert imap and set(imap) == {"error"}
+
+
+def test_inventory_lists_every_ownerless_mailbox(tenant_dir: Path) -> None:
+    rows = json.loads(invoke("inventory", str(tenant_dir), "--format", "json"))
+    kinds = {row["kind"] for row in rows}
+    assert {"shared", "room", "equipment", "unlicensed-user"} <= kinds
+    assert all(row["upn"] == row["upn"].lower() for row in rows)
+    assert "ownerless mailboxes" in invoke("inventory", str(tenant_dir))
+
+
+def test_checks_lists_the_catalogue_as_json() -> None:
+    document = json.loads(invoke("checks", "--format", "json"))
+    assert [c["id"] for c in document] == [c.id for c in list_checks()]
+    assert all(c["controls"] and c["remediation"]["powershell"] for c in document)
+
+
+def test_errors_are_one_line_with_an_exit_code(tmp_path: Path) -> None:
+    result = runner.invoke(
+        command_app(), ["scan", "--from-dir", str(tmp_path / "nope"), "--out", str(tmp_path)]
+    )
+    assert result.exit_code != 0
+    assert isinstance(result.exception, Exception)
+    assert "no such directory" in str(result.exception)
+
+
+def test_main_prints_one_readable_line_and_the_exit_code(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mailwarden", "scan", "--from-dir", str(tmp_path / "nope"),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in done.stderr

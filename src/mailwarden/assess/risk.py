@@ -43,6 +43,14 @@ def risk_score(failing: list[Finding], sprayable: bool) -> int:
     return min(100, max(score, SPRAYABLE_FLOOR if sprayable else 0))
 
 
+def _ago(days: int | None) -> str:
+    if days is None:
+        return "at an unknown time"
+    if days <= 0:
+        return "today"
+    return "1 day ago" if days == 1 else f"{days} days ago"
+
+
 class _Facts:
     """The step texts a path is built from, each present only when true."""
 
@@ -53,17 +61,19 @@ class _Facts:
         self.reset = None
         if "password-reset-by-admin" in fails and account is not None:
             days = days_ago(account.last_password_change, context)
-            self.reset = f"password reset by an admin {days} days ago"
+            self.reset = f"password reset by an admin {_ago(days)}"
         self.signed_in = None
         if "direct-sign-in-observed" in fails and account is not None:
             days = days_ago(account.last_successful_sign_in, context)
-            self.signed_in = f"someone signed in directly {days} days ago"
+            self.signed_in = f"someone signed in directly {_ago(days)}"
         self.no_mfa = "no MFA method registered" if "no-mfa-on-enabled-account" in fails else None
         stale = [p for p in facts.access.people if p.stale_reasons()]
         leavers = [p for p in stale if p.enabled is False]
         self.leavers = None
         if leavers:
-            self.leavers = f"{len(leavers)} people who left still hold access"
+            who = "1 person who left still holds" if len(leavers) == 1 else (
+                f"{len(leavers)} people who left still hold")
+            self.leavers = f"{who} access"
         elif stale or facts.access.orphaned:
             count = len(stale) + len(facts.access.orphaned)
             self.leavers = f"{count} stale delegate(s) still hold access"

@@ -151,7 +151,8 @@ def test_search_unified_audit_log_json(engine: Engine, tmp_path: Path) -> None:
 
 def test_graph_audit_log_query_records(engine: Engine, tmp_path: Path) -> None:
     record = {"id": "g1", "createdDateTime": iso(at(5)), "auditLogRecordType": "exchangeItem",
-              "operation": "Send", "service": "Exchange", "userPrincipalName": "eve@contoso.example",
+              "operation": "Send", "service": "Exchange",
+              "userPrincipalName": "eve@contoso.example",
               "clientIp": "192.0.2.44", "auditData": {"MailboxOwnerUPN": "hr@contoso.example",
                                                       "LogonType": 2, "Item": {"Subject": "hi"}}}
     path = tmp_path / "query.json"

@@ -152,11 +152,17 @@ def test_audit_tampering_works_without_a_tenant(tmp_path: Path) -> None:
                ual(at(1), "Set-OrganizationConfig", upn("admin"), logon=1,
                    parameters=[("AuditDisabled", "True")]),
                ual(at(2), "Set-Mailbox", upn("admin"), logon=1,
-                   parameters=[("Identity", "hr"), ("AuditEnabled", "True")])]
+                   parameters=[("Identity", "hr"), ("AuditEnabled", "True")]),
+               # Some exports keep the value as it was typed on the command line.
+               ual(at(3), "Set-MailboxAuditBypassAssociation", upn("admin"), logon=1,
+                   parameters=[("Identity", "svc"), ("AuditBypassEnabled", "$true")]),
+               ual(at(4), "Set-MailboxAuditBypassAssociation", upn("admin"), logon=1,
+                   parameters=[("Identity", "svc2"), ("AuditBypassEnabled", "$false")])]
     alerts = alerts_of(run(tmp_path, DetectContext(), mailbox=records), "audit-tampering")
     by_change = {a.facts["change"]: a for a in alerts}
-    assert set(by_change) == {"turned mailbox auditing off",
+    assert set(by_change) == {"turned mailbox auditing off", "added an audit bypass",
                               "turned mailbox auditing off for the organisation"}
+    assert by_change["added an audit bypass"].target == "svc"
     assert by_change["turned mailbox auditing off for the organisation"].severity == "critical"
     assert by_change["turned mailbox auditing off"].severity == "high"
 
@@ -174,3 +180,12 @@ def test_password_reset_and_unblock_of_ownerless_accounts(tmp_path: Path) -> Non
     assert resets[HR].severity == "high" and resets[ROOM].severity == "critical"
     [unblocked] = alerts_of(result, "sign-in-unblocked")
     assert unblocked.target == HR and "admin@contoso.example" in unblocked.summary
+
+
+def test_leaver_sign_in_after_departure_only(tmp_path: Path) -> None:
+    records = [signin(at(days=1), LEAVER, "198.51.100.44"),  # before leaving
+               signin(at(days=4), LEAVER, "198.51.100.44", 50057),
+               signin(at(days=8), LEAVER, "198.51.100.45")]
+    [alert] = alerts_of(run(tmp_path, CONTEXT, signins=records), "leaver-sign-in")
+    assert alert.target == LEAVER and alert.event_count == 1
+    assert alert.source_ips == ("198.51.100.45",)

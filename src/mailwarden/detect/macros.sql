@@ -7,9 +7,10 @@ CREATE OR REPLACE MACRO mw_jlist_json(x, p) AS
     coalesce(CASE WHEN json_valid(x) THEN json_extract(x, p) END, []::JSON[]);
 CREATE OR REPLACE MACRO mw_clean_list(l) AS
     list_distinct(list_filter(l, lambda v: v IS NOT NULL AND trim(v) <> ''));
+-- Booleans as JSON, CSV and PowerShell write them ('$false' when a cmdlet line is logged).
 CREATE OR REPLACE MACRO mw_bool(x) AS CASE
-    WHEN lower(x) IN ('true', 'yes', '1') THEN true
-    WHEN lower(x) IN ('false', 'no', '0') THEN false END;
+    WHEN ltrim(lower(trim(x)), '$') IN ('true', 'yes', '1') THEN true
+    WHEN ltrim(lower(trim(x)), '$') IN ('false', 'no', '0') THEN false END;
 CREATE OR REPLACE MACRO mw_upn(x) AS CASE WHEN contains(x, '@') THEN lower(x) ELSE x END;
 
 -- Times: ISO 8601 (any offset), PowerShell's /Date(ms)/, the Azure portal's display format.

@@ -22,11 +22,11 @@ MALICIOUS_INBOX_RULE = Rule(
     sql=f"""
 WITH r AS (
   SELECT *,
-    lower(coalesce(mw_param(parameters, 'deletemessage'), '')) = 'true'
-      OR lower(coalesce(mw_param(parameters, 'softdeletemessage'), '')) = 'true'
+    coalesce(mw_bool(mw_param(parameters, 'deletemessage')), false)
+      OR coalesce(mw_bool(mw_param(parameters, 'softdeletemessage')), false)
       OR regexp_matches(coalesce(mw_param(parameters, 'ruleactions'), ''), '(?i)delete')
       AS deletes,
-    lower(coalesce(mw_param(parameters, 'markasread'), '')) = 'true'
+    coalesce(mw_bool(mw_param(parameters, 'markasread')), false)
       OR regexp_matches(coalesce(mw_param(parameters, 'ruleactions'), ''), '(?i)markasread')
       AS marks_read,
     list_contains({_FOLDER_LIST},
@@ -164,17 +164,17 @@ AUDIT_TAMPERING = Rule(
 WITH t AS (
   SELECT *, CASE
     WHEN operation = 'Set-Mailbox'
-         AND lower(mw_param(parameters, 'auditenabled')) IN ('false', '$false', '0')
+         AND mw_bool(mw_param(parameters, 'auditenabled')) = false
       THEN 'turned mailbox auditing off'
     WHEN operation = 'Set-MailboxAuditBypassAssociation'
-         AND lower(mw_param(parameters, 'auditbypassenabled')) IN ('true', '$true', '1')
+         AND mw_bool(mw_param(parameters, 'auditbypassenabled'))
       THEN 'added an audit bypass'
     WHEN operation = 'Set-OrganizationConfig'
-         AND lower(mw_param(parameters, 'auditdisabled')) IN ('true', '$true', '1')
+         AND mw_bool(mw_param(parameters, 'auditdisabled'))
       THEN 'turned mailbox auditing off for the organisation'
     WHEN operation = 'Set-AdminAuditLogConfig' AND (
-         lower(mw_param(parameters, 'unifiedauditlogingestionenabled')) IN ('false', '$false', '0')
-      OR lower(mw_param(parameters, 'adminauditlogenabled')) IN ('false', '$false', '0'))
+         mw_bool(mw_param(parameters, 'unifiedauditlogingestionenabled')) = false
+      OR mw_bool(mw_param(parameters, 'adminauditlogenabled')) = false)
       THEN 'turned audit log ingestion off'
     END AS change
   FROM v_mailbox

@@ -6,9 +6,9 @@ IPs) into campaigns: failed guesses from the source with no gap longer than
 stays one campaign. A campaign is a spray when enough accounts failed there without
 a quick success from the same source (a typo followed by the right password is not a
 guess) and those accounts are a large share of everyone signing in from the source
-(an office NAT, where hundreds sign in in the same week and a few mistype, is not a spray). A success
-or a code that shows the password was right (MFA required, blocked by conditional
-access, ...) from the source during or after the campaign escalates it.
+(an office NAT, where hundreds sign in in the same week and a few mistype, is not a
+spray). A success or a code that shows the password was right (MFA required, blocked
+by conditional access, ...) from the source during or after the campaign escalates it.
 """
 
 from __future__ import annotations

@@ -82,6 +82,7 @@ class Tenant:
         self.in_flight = 0
         self.peak = 0
         self.fail: dict[str, int] = {}  # path or cmdlet -> HTTP status to answer
+        self.exo_calls: list[tuple[str, dict[str, Any]]] = []  # cmdlets, batched or not
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -95,6 +96,13 @@ class Tenant:
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         url = urlsplit(str(request.url))
+        if url.netloc == "exo.test" and url.path.endswith("/$batch"):
+            answers = []
+            for sub in json.loads(request.content)["requests"]:
+                answer = self.exchange(sub["body"]["CmdletInput"])
+                answers.append({"id": sub["id"], "status": answer.status_code,
+                                "body": json.loads(answer.content)})
+            return httpx.Response(200, json={"responses": answers})
         if url.netloc == "exo.test":
             return self.exchange(json.loads(request.content)["CmdletInput"])
         if url.path == "/v1.0/$batch":
@@ -115,6 +123,7 @@ class Tenant:
 
     def exchange(self, cmdlet_input: dict[str, Any]) -> httpx.Response:
         name, parameters = cmdlet_input["CmdletName"], cmdlet_input["Parameters"]
+        self.exo_calls.append((name, parameters))
         if name in self.fail:
             return httpx.Response(self.fail[name], json={"error": {"code": "Forbidden"}})
         if name == "Get-Mailbox":
@@ -137,12 +146,7 @@ class Tenant:
         return httpx.Response(200, json={"value": [{"Identity": name}]})
 
     def cmdlets(self) -> list[tuple[str, dict[str, Any]]]:
-        found = []
-        for request in self.requests:
-            if request.url.host == "exo.test":
-                body = json.loads(request.content)["CmdletInput"]
-                found.append((body["CmdletName"], body["Parameters"]))
-        return found
+        return list(self.exo_calls)
 
 
 class Tokens:
@@ -219,6 +223,14 @@ def test_fast_mode_selects_pages_at_the_maximum_and_batches_members() -> None:
     mailbox_call = next(r for r in exo if r.headers["X-CmdletName"] == "Get-Mailbox")
     assert "RecipientTypeDetails" in mailbox_call.url.params["$select"]
     assert tenant.peak > 1
+    # Two per-mailbox cmdlets for each of four possibly ownerless mailboxes: one $batch.
+    [batch] = [r for r in exo if r.url.path.endswith("/$batch")]
+    subs = json.loads(batch.content)["requests"]
+    assert len(subs) == 8
+    assert {s["body"]["CmdletInput"]["CmdletName"] for s in subs} == {
+        "Get-MailboxPermission", "Get-InboxRule"}
+    assert all("$select=" in s["url"] and s["method"] == "POST" for s in subs)
+    assert not any(r.headers["X-CmdletName"] == "Get-InboxRule" for r in exo)
 
 
 def test_a_failed_source_is_recorded_and_the_rest_complete() -> None:

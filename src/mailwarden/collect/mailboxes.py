@@ -1,10 +1,11 @@
 """Per-mailbox Exchange cmdlets (Get-MailboxPermission, Get-InboxRule) for ownerless mailboxes.
 
 These are the bulk of a collection's Exchange calls (two per ownerless mailbox), so they
-start as soon as each page of Get-Mailbox arrives, at a lower priority than the paged
-cmdlets whose next pages are the critical path. User mailboxes join once Graph has said
-which accounts have no licence; when that is unknown they are all included, because a
-larger answer loses nothing and a smaller one could hide an ownerless mailbox.
+start as soon as each page of Get-Mailbox arrives, ten to a `$batch` request, at a lower
+priority than the paged cmdlets whose next pages are the critical path. User mailboxes
+join once Graph has said which accounts have no licence; when that is unknown they are
+all included, because a larger answer loses nothing and a smaller one could hide an
+ownerless mailbox.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mailwarden.collect import fields
 from mailwarden.collect.lenient import Record, to_enum
 from mailwarden.collect.parse import RECIPIENT_TYPE_DETAILS
 from mailwarden.errors import MailwardenError, ServiceError
-from mailwarden.m365.exchange import ExchangeClient
+from mailwarden.m365.exchange import EXO_BATCH_LIMIT, Call, ExchangeClient, invoke_many
 
 OWNERLESS_TYPES = frozenset(
     {"sharedmailbox", "roommailbox", "equipmentmailbox", "schedulingmailbox"}
@@ -113,6 +114,7 @@ class PerMailbox:
         self._keys: list[str] = []
         self._seen: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._queued: list[tuple[_Source, str]] = []  # calls waiting to fill a batch
 
     def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Queue these mailboxes (started at once when concurrent)."""
@@ -123,12 +125,20 @@ class PerMailbox:
             self._seen.add(key.lower())
             self._keys.append(key)
             if self._concurrent:
-                for source in self.sources:
-                    self._tasks.append(asyncio.create_task(self._one(source, key)))
+                self._queued += [(source, key) for source in self.sources]
+                while len(self._queued) >= EXO_BATCH_LIMIT:
+                    self._dispatch(self._queued[:EXO_BATCH_LIMIT])
+                    del self._queued[:EXO_BATCH_LIMIT]
+
+    def _dispatch(self, calls: list[tuple[_Source, str]]) -> None:
+        self._tasks.append(asyncio.create_task(self._batch(calls)))
 
     async def finish(self) -> dict[str, list[dict[str, Any]] | str]:
         """Each source's rows (in mailbox order), or the message of the error that failed it."""
         if self._concurrent:
+            if self._queued:
+                self._dispatch(self._queued)
+                self._queued = []
             await asyncio.gather(*self._tasks)
         else:
             for key in self._keys:
@@ -142,6 +152,38 @@ class PerMailbox:
                 result[source.name] = [r for k in self._keys for r in source.rows.get(k, ())]
         return result
 
+    async def _batch(self, calls: list[tuple[_Source, str]]) -> None:
+        wanted = {f"{source.name}|{key}": (source, key) for source, key in calls
+                  if source.error is None}
+        outcomes = await invoke_many(
+            self._exo,
+            {
+                name: Call(
+                    cmdlet=source.cmdlet,
+                    parameters={source.parameter: key},
+                    select=source.select if self._select else None,
+                )
+                for name, (source, key) in wanted.items()
+            },
+            page_size=self._page_size,
+            priority=PER_MAILBOX_PRIORITY,
+        )
+        for name, outcome in outcomes.items():
+            source, key = wanted[name]
+            if isinstance(outcome, MailwardenError):
+                self._failed(source, key, outcome)
+            else:
+                self._done(source, key, outcome)
+
+    def _failed(self, source: _Source, key: str, exc: MailwardenError) -> None:
+        if not _vanished(exc) and source.error is None:
+            source.error = f"{source.cmdlet} -{source.parameter} {key}: {exc}"
+
+    def _done(self, source: _Source, key: str, rows: list[dict[str, Any]]) -> None:
+        source.rows[key] = rows
+        source.done += 1
+        self._report(source.name, source.done, len(self._keys))
+
     async def _one(self, source: _Source, key: str) -> None:
         if source.error is not None:
             return  # the source already failed; more calls would only fail the same way
@@ -154,9 +196,6 @@ class PerMailbox:
                 priority=PER_MAILBOX_PRIORITY,
             )
         except MailwardenError as exc:
-            if not _vanished(exc) and source.error is None:
-                source.error = f"{source.cmdlet} -{source.parameter} {key}: {exc}"
+            self._failed(source, key, exc)
             return
-        source.rows[key] = rows
-        source.done += 1
-        self._report(source.name, source.done, len(self._keys))
+        self._done(source, key, rows)

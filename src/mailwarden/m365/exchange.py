@@ -3,19 +3,28 @@
 `POST {exo}/adminapi/beta/{tenant}/InvokeCommand` with
 `{"CmdletInput": {"CmdletName": ..., "Parameters": {...}}}`; results come in OData pages,
 and the next page is fetched by POSTing the same body to `@odata.nextLink`.
+
+Many small calls (one per mailbox) go through the API's JSON batch endpoint,
+`POST {exo}/adminapi/beta/{tenant}/$batch`, ten InvokeCommand sub-requests per batch (the
+size that established multi-tenant tools use), each answered on its own.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from mailwarden.errors import MailwardenError
+from mailwarden.m365.batching import Batcher, SubRequest, answers_by_key
 from mailwarden.m365.http import M365Http, Service, page_items
 
 #: The most rows Exchange returns per page (`Prefer: odata.maxpagesize`).
 EXO_MAX_PAGE_SIZE = 1000
+#: InvokeCommand sub-requests per `$batch` request.
+EXO_BATCH_LIMIT = 10
 #: The organisation's system mailbox that app-only calls are routed to.
 SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
 
@@ -24,10 +33,12 @@ Progress = Callable[[int], None]
 
 class ExchangeClient:
     def __init__(self, http: M365Http, tenant: str) -> None:
-        self._http = http
+        self.http = http
         self.tenant = tenant
         exo = http.settings.endpoints.exo_url
-        self.url = f"{exo}/adminapi/beta/{quote(tenant, safe='')}/InvokeCommand"
+        base = f"{exo}/adminapi/beta/{quote(tenant, safe='')}"
+        self.url = f"{base}/InvokeCommand"
+        self.batch_url = f"{base}/$batch"
         self.warnings: list[str] = []  # "@adminapi.warnings" the service attached to answers
 
     def headers(self, cmdlet: str, page_size: int | None) -> dict[str, str]:
@@ -38,7 +49,7 @@ class ExchangeClient:
             "Content-Type": "application/json",
             "X-CmdletName": cmdlet,
             "client-request-id": str(uuid.uuid4()),
-            "connection-id": self._http.connection_id,
+            "connection-id": self.http.connection_id,
             "X-AnchorMailbox": f"APP:{SYSTEM_MAILBOX}@{self.tenant}",
             "X-ResponseFormat": "json",
             "X-SerializationLevel": "Partial",
@@ -68,7 +79,7 @@ class ExchangeClient:
         if select:
             url += "?$select=" + quote(",".join(select), safe=",")
         rows: list[dict[str, Any]] = []
-        async for page in self._http.pages(
+        async for page in self.http.pages(
             Service.EXCHANGE,
             url,
             method="POST",
@@ -86,3 +97,74 @@ class ExchangeClient:
             if on_page is not None:
                 on_page(len(rows))
         return rows
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """One cmdlet run, for `ExchangeClient.invoke_many`."""
+
+    cmdlet: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    select: Sequence[str] | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {"CmdletInput": {"CmdletName": self.cmdlet, "Parameters": dict(self.parameters)}}
+
+
+class ExchangeBatch:
+    """Runs many calls through `$batch`; see `ExchangeClient.invoke_many`."""
+
+    def __init__(self, client: ExchangeClient, calls: Mapping[str, Call], page_size: int | None,
+                 priority: int) -> None:
+        self.client = client
+        self.calls = calls
+        self.page_size = page_size
+        self.priority = priority
+
+    def url(self, call: Call) -> str:
+        if not call.select:
+            return self.client.url
+        return self.client.url + "?$select=" + quote(",".join(call.select), safe=",")
+
+    async def send_chunk(self, chunk: Sequence[SubRequest]) -> dict[str, Any]:
+        ids = {str(index): sub for index, sub in enumerate(chunk, start=1)}
+        requests = []
+        for rid, sub in ids.items():
+            call = self.calls[sub.key]
+            requests.append({
+                "id": rid,
+                "method": "POST",
+                "url": sub.url,
+                "body": call.body(),
+                "headers": self.client.headers(call.cmdlet, self.page_size),
+            })
+        headers = self.client.headers("$batch", self.page_size)
+        answer = await self.client.http.send(
+            Service.EXCHANGE, "POST", self.client.batch_url, json_body={"requests": requests},
+            headers=headers, priority=self.priority,
+        )
+        return answers_by_key(answer, ids)
+
+
+async def invoke_many(
+    client: ExchangeClient,
+    calls: Mapping[str, Call],
+    *,
+    page_size: int | None = EXO_MAX_PAGE_SIZE,
+    priority: int = 0,
+    on_done: Callable[[int], None] | None = None,
+) -> dict[str, list[dict[str, Any]] | MailwardenError]:
+    """Run keyed calls ten to a `$batch` request; each key gets its rows (every page) or the
+    error that stopped it."""
+    batch = ExchangeBatch(client, calls, page_size, priority)
+    batcher = Batcher(
+        http=client.http,
+        service=Service.EXCHANGE,
+        limit=EXO_BATCH_LIMIT,
+        send_chunk=batch.send_chunk,
+        next_url=lambda link: link,  # the next page is the same body POSTed to the link
+        full_url=lambda sub: sub.url,
+        method="POST",
+    )
+    pending = [SubRequest(key=key, url=batch.url(call)) for key, call in calls.items()]
+    return await batcher.run(pending, on_done=on_done)

@@ -1,0 +1,73 @@
+"""Exchange `$batch`: ten InvokeCommand calls a request, each settled on its own."""
+
+from __future__ import annotations
+
+import httpx
+from m365_fakes import EXO, TENANT, VirtualTime, body_of, make_http, run
+
+from mailwarden.errors import PermissionDeniedError, ServiceError
+from mailwarden.m365.exchange import Call, ExchangeClient, invoke_many
+from mailwarden.m365.http import Service
+
+BATCH = f"{EXO}/adminapi/beta/{TENANT}/$batch"
+
+
+def test_calls_go_ten_to_a_batch_and_pages_and_retries_are_followed() -> None:
+    throttled_once: set[str] = set()
+    batches: list[list[dict[str, object]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert str(request.url) == BATCH
+        subs = body_of(request)["requests"]
+        batches.append(subs)
+        answers = []
+        for sub in subs:
+            who = sub["body"]["CmdletInput"]["Parameters"]["Identity"]
+            if who == "busy@c.test" and who not in throttled_once:
+                throttled_once.add(who)
+                answers.append({"id": sub["id"], "status": 429,
+                                "headers": {"Retry-After": "2"}, "body": {}})
+            elif who == "denied@c.test":
+                answers.append({"id": sub["id"], "status": 403,
+                                "body": {"error": {"code": "Forbidden", "message": "no"}}})
+            elif who == "long@c.test" and "page=2" not in sub["url"]:
+                answers.append({"id": sub["id"], "status": 200, "body": {
+                    "value": [{"n": 1}], "@odata.nextLink": sub["url"] + "&page=2"}})
+            else:
+                answers.append({"id": sub["id"], "status": 200,
+                                "body": {"value": [{"Identity": who, "n": 2}]}})
+        return httpx.Response(200, json={"responses": answers})
+
+    time = VirtualTime()
+    http, _, _ = make_http(handler, time=time)
+    client = ExchangeClient(http, TENANT)
+    names = [f"m{i}@c.test" for i in range(12)] + ["busy@c.test", "denied@c.test", "long@c.test"]
+    calls = {n: Call(cmdlet="Get-MailboxPermission", parameters={"Identity": n},
+                     select=("User", "AccessRights")) for n in names}
+    results = run(invoke_many(client, calls, page_size=1000))
+
+    assert [len(b) for b in batches[:2]] == [10, 5]
+    assert all("$select=User,AccessRights" in s["url"] for s in batches[0])
+    assert all(s["body"]["CmdletInput"]["CmdletName"] == "Get-MailboxPermission"
+               for s in batches[0])
+    assert results["m0@c.test"] == [{"Identity": "m0@c.test", "n": 2}]
+    assert results["busy@c.test"] == [{"Identity": "busy@c.test", "n": 2}]
+    assert http.counters[Service.EXCHANGE].throttled == 1
+    assert 2.0 in time.sleeps  # the sub-response's Retry-After was honoured
+    assert isinstance(results["denied@c.test"], PermissionDeniedError)
+    assert "Exchange.ManageAsApp" in str(results["denied@c.test"])
+    assert results["long@c.test"] == [{"n": 1}, {"Identity": "long@c.test", "n": 2}]
+
+
+def test_a_sub_request_that_keeps_failing_gets_a_clear_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        subs = body_of(request)["requests"]
+        return httpx.Response(200, json={"responses": [
+            {"id": s["id"], "status": 500, "body": {"error": {"message": "boom"}}} for s in subs]})
+
+    http, _, _ = make_http(handler)
+    client = ExchangeClient(http, TENANT)
+    results = run(invoke_many(client, {"a": Call(cmdlet="Get-InboxRule",
+                                                 parameters={"Mailbox": "a@c.test"})}))
+    assert isinstance(results["a"], ServiceError)
+    assert "failed 4 times" in str(results["a"])

@@ -17,6 +17,7 @@ from mailwarden.model.findings import (
     ScanResult,
 )
 from mailwarden.model.inventory import TenantInfo
+from mailwarden.model.run import Run
 
 SCHEMA = "mailwarden.findings/1"
 
@@ -39,6 +40,10 @@ def _plain(value: Any) -> Any:
         items = [_plain(v) for v in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items
     return str(value)
+
+
+#: Evidence as JSON-ready values, for the other renderers.
+plain_value = _plain
 
 
 def _tenant(tenant: TenantInfo) -> dict[str, Any]:
@@ -135,3 +140,8 @@ def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, A
 def render_findings_json(result: ScanResult, generated_at: datetime) -> str:
     """findings.json's text. Pure: the caller writes it (0600: it holds personal data)."""
     return json.dumps(findings_document(result, generated_at), ensure_ascii=False) + "\n"
+
+
+def render(run: Run) -> str:
+    """findings.json for a `Run`."""
+    return render_findings_json(run.result, run.generated_at)

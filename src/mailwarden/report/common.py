@@ -1,0 +1,40 @@
+"""Small helpers the renderers share."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mailwarden.model.findings import Finding, Severity, Status
+
+SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def failures_worst_first(findings: Iterable[Finding]) -> list[Finding]:
+    """Failed findings, worst severity first, then by check and mailbox (stable output)."""
+    failed = [f for f in findings if f.status is Status.FAIL]
+    return sorted(failed, key=lambda f: (-f.severity.rank, f.check_id, f.resource.upn or ""))
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """Failures per severity, every severity present (worst first)."""
+    counts = Counter(f.severity.value for f in findings if f.status is Status.FAIL)
+    return {s.value: counts.get(s.value, 0) for s in SEVERITY_ORDER}
+
+
+def alert_counts(alerts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Alerts per category, most frequent first (ties by name)."""
+    counts = Counter(str(a.get("category")) for a in alerts)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

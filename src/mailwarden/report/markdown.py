@@ -1,0 +1,115 @@
+"""summary.md: a short Markdown summary for tickets and chat.
+
+Tenant and log strings are attacker-controlled: they are escaped so that they show as
+text and cannot add links, images, HTML or table cells.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mailwarden.assess.summary import riskiest
+from mailwarden.model.run import Drift, FindingChangeKind, Run
+from mailwarden.report.common import alert_counts, iso, severity_counts
+
+#: Characters that start inline markup. Every value is placed mid-line and newlines are
+#: folded, so line-start markers (#, -, +, 1.) cannot take effect and are left alone.
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+RISKIEST_SHOWN = 10
+
+
+def md(text: object) -> str:
+    """Text as Markdown that renders literally, on one line."""
+    flat = " ".join(str(text).split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;")
+    return _SPECIAL.sub(r"\\\1", flat)
+
+
+def _table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _summary(run: Run) -> list[str]:
+    result = run.result
+    kinds: dict[str, int] = {}
+    for entry in result.inventory:
+        kinds[entry.kind.value] = kinds.get(entry.kind.value, 0) + 1
+    lines = ["## Summary", ""]
+    lines += _table(("ownerless mailboxes", "count"),
+                    ((md(k), str(n)) for k, n in sorted(kinds.items())))
+    lines += ["", f"Total ownerless: {len(result.inventory)}", ""]
+    lines += _table(("failed findings by severity", "count"),
+                    ((s, str(n)) for s, n in severity_counts(result.findings).items()))
+    errors = result.status_counts().get("error", 0)
+    if errors:
+        lines += ["", f"{errors} check(s) could not be judged (input missing): see findings.json."]
+    if run.snapshot.missing_sources:
+        lines += ["", "Sources not collected: "
+                  + ", ".join(md(s) for s in run.snapshot.missing_sources) + "."]
+    return lines
+
+
+def _riskiest(run: Run) -> list[str]:
+    top = riskiest(run.result, RISKIEST_SHOWN)
+    lines = ["", "## Riskiest mailboxes", ""]
+    if not top:
+        return [*lines, "No mailbox has a risk above zero."]
+    for item in top:
+        lines.append(f"- **{md(item.upn)}** ({md(item.kind)}), risk {item.risk_score}: "
+                     f"{len(item.failing)} failing check(s)")
+        lines += [f"  - {md(path.severity.value)}: {md(path.text)}" for path in item.paths]
+    return lines
+
+
+def _alerts(run: Run) -> list[str]:
+    if run.detection is None:
+        return ["", "## Alerts", "", "No logs were analysed in this run."]
+    lines = ["", "## Alerts", ""]
+    counts = alert_counts(run.alerts)
+    if not counts:
+        return [*lines, "No alerts."]
+    lines += _table(("category", "alerts"), ((md(c), str(n)) for c, n in counts.items()))
+    return lines
+
+
+def _changes(drift: Drift | None) -> list[str]:
+    lines = ["", "## Changes since the previous run", ""]
+    if drift is None:
+        return [*lines, "No previous run of this tenant is stored."]
+    lines.append(f"Compared with run {drift.before.id} ({iso(drift.before.generated_at)}).")
+    if drift.empty:
+        return [*lines, "", "Nothing changed."]
+    lines.append("")
+    for kind in FindingChangeKind:
+        for change in drift.findings_of(kind):
+            lines.append(f"- {kind.value}: {md(change.check_id)} on "
+                         f"{md(change.upn or 'the tenant')}")
+    lines += [f"- new ownerless mailbox: {md(m.upn)} ({md(m.kind)})"
+              for m in drift.mailboxes_added]
+    lines += [f"- ownerless mailbox gone: {md(m.upn)}" for m in drift.mailboxes_removed]
+    lines += [f"- delegate added: {md(d.principal)} {md(d.right)} on {md(d.mailbox)}"
+              for d in drift.delegates_added]
+    lines += [f"- delegate removed: {md(d.principal)} {md(d.right)} on {md(d.mailbox)}"
+              for d in drift.delegates_removed]
+    lines += [f"- {md(s.setting)} on {md(s.mailbox or 'the tenant')}: "
+              f"{md(s.before)} -> {md(s.after)}" for s in drift.settings_changed]
+    return lines
+
+
+def render(run: Run) -> str:
+    tenant = run.tenant
+    title = tenant.display_name or tenant.default_domain or tenant.tenant_id
+    lines = [
+        f"# mailwarden report: {md(title)}",
+        "",
+        f"Tenant {md(tenant.tenant_id)}, generated {iso(run.generated_at)}.",
+        "",
+        *_summary(run),
+        *_riskiest(run),
+        *_alerts(run),
+        *_changes(run.changes),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,165 @@
+"""OCSF 1.3.0 events: a Compliance Finding (class 2003) per judged check and mailbox, and a
+Detection Finding (class 2004) per alert. The file is a JSON array of events.
+
+Not-applicable findings are left out: they say nothing about the tenant's posture.
+Values OCSF has no attribute for (evidence, commands) go in `unmapped`, as the schema asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from mailwarden.model.findings import CheckInfo, Finding, Status
+from mailwarden.model.run import Run
+from mailwarden.report.common import parse_iso
+from mailwarden.report.findings_json import plain_value
+
+OCSF_VERSION = "1.3.0"
+_FINDINGS_CATEGORY = 2
+COMPLIANCE_FINDING = 2003
+DETECTION_FINDING = 2004
+_CREATE = 1  # activity_id: a new finding
+_STATUS_NEW = 1
+_SEVERITY = {  # OCSF severity_id and its caption
+    "critical": (5, "Critical"),
+    "high": (4, "High"),
+    "medium": (3, "Medium"),
+    "low": (2, "Low"),
+    "info": (1, "Informational"),
+}
+_COMPLIANCE_STATUS = {  # compliance.status_id and its caption
+    Status.PASS: (1, "Pass"),
+    Status.FAIL: (3, "Fail"),
+    Status.ERROR: (0, "Unknown"),
+}
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _base(run: Run, class_uid: int, class_name: str, severity: str, when: int) -> dict[str, Any]:
+    severity_id, severity_name = _SEVERITY.get(severity, (0, "Unknown"))
+    return {
+        "activity_id": _CREATE,
+        "activity_name": "Create",
+        "category_uid": _FINDINGS_CATEGORY,
+        "category_name": "Findings",
+        "class_uid": class_uid,
+        "class_name": class_name,
+        "type_uid": class_uid * 100 + _CREATE,
+        "type_name": f"{class_name}: Create",
+        "severity_id": severity_id,
+        "severity": severity_name,
+        "status_id": _STATUS_NEW,
+        "status": "New",
+        "time": when,
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": {
+                "name": "mailwarden",
+                "vendor_name": "mailwarden",
+                "version": run.version or "0",
+            },
+            "tenant_uid": run.tenant.tenant_id,
+        },
+    }
+
+
+def _standards(controls: tuple[str, ...]) -> list[str]:
+    """"CIS M365 5.0.0 1.2.2" -> "CIS M365 5.0.0": the benchmark without the control number."""
+    names = {control.rsplit(" ", 1)[0] if " " in control else control for control in controls}
+    return sorted(names) or ["mailwarden"]
+
+
+def _uid(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def compliance_event(run: Run, finding: Finding, info: CheckInfo | None) -> dict[str, Any]:
+    resource = finding.resource
+    tenant = run.tenant.tenant_id
+    status_id, status = _COMPLIANCE_STATUS[finding.status]
+    event = _base(run, COMPLIANCE_FINDING, "Compliance Finding", finding.severity.value,
+                  _ms(run.generated_at))
+    event["message"] = finding.message
+    event["finding_info"] = {
+        "uid": _uid(tenant, finding.check_id, resource.upn or ""),
+        "title": info.title if info else finding.check_id,
+        "desc": finding.message,
+        "types": [finding.check_id],
+    }
+    event["compliance"] = {
+        "control": finding.check_id,
+        "standards": _standards(finding.controls),
+        "requirements": list(finding.controls),
+        "status_id": status_id,
+        "status": status,
+    }
+    event["resources"] = [{
+        "uid": resource.account_id or resource.upn or tenant,
+        "name": resource.upn or run.tenant.default_domain or tenant,
+        "type": f"mailbox/{resource.kind.value}" if resource.kind else resource.type.value,
+    }]
+    unmapped: dict[str, Any] = {"evidence": plain_value(finding.evidence)}
+    if finding.remediation is not None:
+        event["remediation"] = {"desc": finding.remediation.summary}
+        unmapped["remediation"] = finding.remediation.as_dict()
+    event["unmapped"] = unmapped
+    return event
+
+
+def detection_event(run: Run, alert: Mapping[str, Any]) -> dict[str, Any]:
+    first = parse_iso(alert.get("first_seen"))
+    last = parse_iso(alert.get("last_seen"))
+    when = _ms(last or run.generated_at)
+    event = _base(run, DETECTION_FINDING, "Detection Finding", str(alert.get("severity")), when)
+    info: dict[str, Any] = {
+        "uid": str(alert["id"]),
+        "title": str(alert["category"]),
+        "desc": str(alert.get("summary") or ""),
+        "types": [str(alert["category"])],
+        "analytic": {"uid": str(alert["rule_id"]), "name": str(alert["rule_id"]),
+                     "type_id": 1, "type": "Rule"},
+    }
+    if first:
+        info["first_seen_time"] = _ms(first)
+        event["start_time"] = _ms(first)
+    if last:
+        info["last_seen_time"] = _ms(last)
+        event["end_time"] = _ms(last)
+    event.update(message=str(alert.get("summary") or ""), finding_info=info,
+                 count=int(alert.get("event_count") or 0), is_alert=True)
+    targets = [alert["target"]] if alert.get("target") else list(alert.get("targets") or ())
+    if targets:
+        event["resources"] = [{"name": str(t), "type": "mailbox"} for t in targets]
+    ips = list(alert.get("source_ips") or ())
+    if ips:
+        event["observables"] = [
+            {"name": "source_ip", "type_id": 2, "type": "IP Address", "value": str(ip)}
+            for ip in ips
+        ]
+    if alert.get("evidence"):
+        event["evidences"] = [{"data": row} for row in alert["evidence"]]
+    event["unmapped"] = {"facts": alert.get("facts") or {}, "mitre": alert.get("mitre") or []}
+    return event
+
+
+def ocsf_events(run: Run) -> list[dict[str, Any]]:
+    checks = {info.id: info for info in run.result.checks}
+    events = [
+        compliance_event(run, finding, checks.get(finding.check_id))
+        for finding in run.result.findings
+        if finding.status in _COMPLIANCE_STATUS
+    ]
+    events += [detection_event(run, alert) for alert in run.alerts]
+    return events
+
+
+def render(run: Run) -> str:
+    return json.dumps(ocsf_events(run), indent=2, ensure_ascii=False) + "\n"
+

@@ -1,0 +1,124 @@
+"""SARIF 2.1.0: checks as rules, failed and unjudgeable findings as results.
+
+Mailboxes are not source files, so each result is located by a logical location (the
+mailbox UPN, or the tenant). A finding that could not be judged (`error`) is reported
+with kind "open": SARIF's word for "the tool could not tell pass from fail".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from mailwarden.model.findings import CheckInfo, Finding, Severity, Status
+from mailwarden.model.run import Run
+from mailwarden.report.common import iso
+from mailwarden.report.findings_json import plain_value
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+#: GitHub code scanning reads `security-severity` (0.0-10.0) to rank security results.
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "0.0",
+}
+
+
+def _rule(info: CheckInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "name": info.title,
+        "shortDescription": {"text": info.title},
+        "fullDescription": {"text": f"{info.fails} {info.risk}"},
+        "help": {"text": info.remediation.summary},
+        "defaultConfiguration": {"level": _LEVEL[info.severity]},
+        "properties": {
+            "tags": ["security", *info.controls],
+            "security-severity": _SECURITY_SEVERITY[info.severity],
+            "scope": info.scope.value,
+        },
+    }
+
+
+def _fingerprint(finding: Finding, tenant: str) -> str:
+    material = "\x1f".join((tenant, finding.check_id, finding.resource.upn or ""))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def _result(finding: Finding, rule_index: int, tenant: str) -> dict[str, Any]:
+    resource = finding.resource
+    name = resource.upn or tenant
+    result: dict[str, Any] = {
+        "ruleId": finding.check_id,
+        "ruleIndex": rule_index,
+        "kind": "fail" if finding.status is Status.FAIL else "open",
+        "level": _LEVEL[finding.severity] if finding.status is Status.FAIL else "none",
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "logicalLocations": [
+                    {
+                        "name": name,
+                        "fullyQualifiedName": f"{tenant}/{name}",
+                        "kind": resource.type.value,
+                    }
+                ]
+            }
+        ],
+        "partialFingerprints": {"mailwardenFinding/v1": _fingerprint(finding, tenant)},
+        "properties": {
+            "severity": finding.severity.value,
+            "status": finding.status.value,
+            "mailboxKind": resource.kind.value if resource.kind else None,
+            "evidence": plain_value(finding.evidence),
+        },
+    }
+    if finding.remediation is not None:
+        fix = finding.remediation
+        result["properties"]["remediation"] = fix.as_dict()
+    return result
+
+
+def sarif_document(run: Run) -> dict[str, Any]:
+    result = run.result
+    tenant = run.tenant.default_domain or run.tenant.tenant_id
+    index = {info.id: i for i, info in enumerate(result.checks)}
+    reported = [
+        f
+        for f in result.findings
+        if f.status in (Status.FAIL, Status.ERROR) and f.check_id in index
+    ]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mailwarden",
+                        "version": run.version or "0",
+                        "rules": [_rule(info) for info in result.checks],
+                    }
+                },
+                "invocations": [
+                    {"executionSuccessful": True, "endTimeUtc": iso(run.generated_at)}
+                ],
+                "automationDetails": {"id": f"mailwarden/{run.tenant.tenant_id}/"},
+                "results": [_result(f, index[f.check_id], tenant) for f in reported],
+            }
+        ],
+    }
+
+
+def render(run: Run) -> str:
+    return json.dumps(sarif_document(run), indent=2, ensure_ascii=False) + "\n"

@@ -44,3 +44,9 @@ class PermissionDeniedError(ServiceError):
 
 class RetriesExhaustedError(ServiceError):
     """Throttling or transient failures outlasted the retry policy."""
+
+
+class StoreError(MailwardenError):
+    """The history database cannot be opened, migrated, read or written."""
+
+    exit_code = 5

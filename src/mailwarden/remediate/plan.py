@@ -1,0 +1,174 @@
+"""Findings -> a remediation plan. Pure: no network, no clock (the caller passes `now`).
+
+Guard rails live here, so that `plan`, `export` and `apply` show and do the same thing:
+- a snapshot older than `max_age` (or of unknown age) is refused unless `force`;
+- excluded mailboxes are never touched;
+- a mailbox whose account holds a directory role is touched only when named with
+  `mailboxes` (disabling an admin is a decision, not a side effect);
+- EWS and ActiveSync are turned off only when asked: they serve legitimate clients.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailwarden.errors import ConfigError
+from mailwarden.model.findings import Finding, InventoryEntry, ScanResult, Scope, Status
+from mailwarden.model.inventory import InboxRule, Mailbox, Snapshot
+from mailwarden.remediate.builders import AUTOMATED, BUILDERS, Target
+from mailwarden.remediate.errors import StaleSnapshotError
+from mailwarden.remediate.model import Action, Plan, Reason, Skipped
+
+DEFAULT_MAX_AGE = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    checks: tuple[str, ...] = ()  # only these check ids (empty: every automated check)
+    mailboxes: tuple[str, ...] = ()  # only these mailboxes; also admits privileged ones
+    exclude: tuple[str, ...] = ()  # never these mailboxes
+    include_ews: bool = False
+    include_activesync: bool = False
+    max_age: timedelta = DEFAULT_MAX_AGE
+    force: bool = False  # act on a snapshot older than max_age
+
+
+def check_age(snapshot: Snapshot, *, now: datetime, max_age: timedelta, force: bool) -> None:
+    collected = snapshot.collected_at
+    if force:
+        return
+    if collected is None:
+        raise StaleSnapshotError(
+            "the snapshot does not say when it was collected, so its findings may be out of "
+            "date; collect the tenant again, or pass --force to act on it anyway"
+        )
+    age = now - collected
+    if age > max_age:
+        hours = age.total_seconds() / 3600
+        raise StaleSnapshotError(
+            f"the snapshot was collected {hours:.1f} hours ago ({collected.isoformat()}), more "
+            f"than the {max_age.total_seconds() / 3600:g} hours allowed; collect the tenant "
+            "again, raise --max-age, or pass --force to act on it anyway"
+        )
+
+
+def build_plan(
+    result: ScanResult, snapshot: Snapshot, options: PlanOptions, *, now: datetime
+) -> Plan:
+    """The actions that fix the failing findings `options` selects, worst mailboxes first
+    within a stable order (by mailbox, then kind)."""
+    check_age(snapshot, now=now, max_age=options.max_age, force=options.force)
+    _require_known(options, result)
+    failing: dict[str, dict[str, Finding]] = defaultdict(dict)
+    manual: list[tuple[str, Reason]] = []
+    for finding in result.findings:
+        if finding.status is not Status.FAIL:
+            continue
+        if options.checks and finding.check_id not in options.checks:
+            continue
+        if finding.resource.type is Scope.TENANT or not finding.resource.upn:
+            manual.append(("", Reason(check_id=finding.check_id, message=finding.message)))
+            continue
+        failing[finding.resource.upn][finding.check_id] = finding
+    actions: list[Action] = []
+    skipped: list[Skipped] = []
+    entries = {e.upn: e for e in result.inventory}
+    lookups = _Lookups(result, snapshot)
+    for upn in sorted(failing):
+        refusal = _refusal(upn, entries.get(upn), options)
+        if refusal is not None:
+            if refusal:
+                skipped.append(Skipped(upn=upn, reason=refusal))
+            continue
+        target = lookups.target(upn, entries.get(upn), failing[upn], options)
+        built = [action for builder in BUILDERS for action in builder(target)]
+        actions += built
+        answered = {check for action in built for check in action.check_ids}
+        manual += [
+            (upn, Reason(check_id=check, message=finding.message))
+            for check, finding in failing[upn].items()
+            if check not in answered
+        ]
+    tenant = result.tenant
+    return Plan(
+        tenant_id=tenant.tenant_id,
+        tenant_name=tenant.display_name,
+        default_domain=tenant.default_domain,
+        collected_at=snapshot.collected_at,
+        actions=tuple(actions),
+        skipped=tuple(skipped),
+        manual=tuple(reason for _, reason in manual),
+        manual_upns=tuple(upn for upn, _ in manual),
+    )
+
+
+def _require_known(options: PlanOptions, result: ScanResult) -> None:
+    known = {e.upn for e in result.inventory}
+    unknown = [m for m in options.mailboxes if m.lower() not in known]
+    if unknown:
+        raise ConfigError(
+            f"--mailbox {', '.join(unknown)}: not an ownerless mailbox of this tenant; "
+            "`mailwarden inventory` lists them"
+        )
+
+
+def _refusal(upn: str, entry: InventoryEntry | None, options: PlanOptions) -> str | None:
+    """Why the mailbox is left out: a reason to show, "" to leave it out silently (not
+    selected), or None to plan it."""
+    named = {m.lower() for m in options.mailboxes}
+    if upn in {m.lower() for m in options.exclude}:
+        return "excluded (--exclude)"
+    if named and upn not in named:
+        return ""
+    if entry is not None and entry.roles and upn not in named:
+        return (
+            f"its account holds {', '.join(entry.roles)}; name it with --mailbox {upn} to "
+            "include it"
+        )
+    return None
+
+
+class _Lookups:
+    """The snapshot's records indexed by mailbox, built once per plan."""
+
+    def __init__(self, result: ScanResult, snapshot: Snapshot) -> None:
+        self.access = {a.upn: a for a in result.access}
+        self.domains = frozenset(d.lower() for d in result.tenant.verified_domains)
+        self.mailboxes: dict[str, Mailbox] = {}
+        for mailbox in snapshot.mailboxes:
+            identities = mailbox.keys()  # every name Exchange answers to, not a dict's keys
+            for key in identities:
+                self.mailboxes.setdefault(key, mailbox)
+        self.rules: dict[int, list[InboxRule]] = defaultdict(list)
+        for rule in snapshot.inbox_rules:
+            owner = self.mailboxes.get(rule.mailbox.lower())
+            if owner is not None:
+                self.rules[id(owner)].append(rule)
+
+    def target(
+        self,
+        upn: str,
+        entry: InventoryEntry | None,
+        failing: dict[str, Finding],
+        options: PlanOptions,
+    ) -> Target:
+        mailbox = self.mailboxes.get(upn)
+        account_id = entry.account_id if entry is not None else None
+        if account_id is None:
+            account_id = next((f.resource.account_id for f in failing.values()), None)
+        return Target(
+            upn=upn,
+            account_id=account_id,
+            failing=failing,
+            access=self.access.get(upn),
+            mailbox=mailbox,
+            rules=tuple(self.rules.get(id(mailbox), ())) if mailbox is not None else (),
+            domains=self.domains,
+            include_ews=options.include_ews,
+            include_activesync=options.include_activesync,
+        )
+
+
+__all__ = ["AUTOMATED", "DEFAULT_MAX_AGE", "PlanOptions", "build_plan", "check_age"]

@@ -161,3 +161,18 @@ def test_rules_needing_the_tenant_report_they_could_not_run(tmp_path: Path) -> N
     assert not runs["audit-tampering"].ran
     assert "no mailbox audit" in runs["audit-tampering"].reason
     assert result.alerts == ()
+
+
+def test_a_leavers_unlicensed_mailbox_counts_from_the_day_they_left(tmp_path: Path) -> None:
+    from mailwarden.detect import DepartedAccount
+
+    ann = upn("ann")
+    context = DetectContext(
+        ownerless=(OwnerlessAccount(upn=ann, kind="unlicensed-user"),),
+        departed=(DepartedAccount(upn=ann, since=at(days=2)),), guests=(),
+        verified_domains=("contoso.example",), grants=())
+    records = [signin(at(days=1), ann, "198.51.100.4"),  # her own mailbox, before she left
+               signin(at(days=3), ann, "198.51.100.9", client="IMAP4")]
+    [alert] = alerts_of(run(tmp_path, context, signins=records), "ownerless-sign-in")
+    assert alert.event_count == 1 and alert.source_ips == ("198.51.100.9",)
+    assert alert.severity == "critical"

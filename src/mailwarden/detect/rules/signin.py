@@ -8,8 +8,9 @@ OWNERLESS_SIGN_IN = Rule(
     id="ownerless-sign-in", category="ownerless-sign-in", severity="high",
     title="Successful sign-in by an ownerless mailbox's account",
     description="Nobody should sign in as a shared, room or equipment mailbox or an unlicensed "
-    "account. Critical over a legacy protocol (IMAP, POP, SMTP, EWS, ...), the sprayable path.",
-    mitre=("T1078",), tables=("signins",), needs=("ownerless",),
+    "account. Critical over a legacy protocol (IMAP, POP, SMTP, EWS, ...), the sprayable path. "
+    "A leaver's unlicensed mailbox counts from the day they left.",
+    mitre=("T1078",), tables=("signins",), needs=("ownerless",), uses=("departed",),
     sql="""
 SELECT ownerless_upn AS target, [ownerless_upn] AS targets,
        list(DISTINCT ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
@@ -22,6 +23,9 @@ SELECT ownerless_upn AS target, [ownerless_upn] AS targets,
                 'legacy': bool_or(legacy_protocol)}) AS facts,
        list(event_id ORDER BY time)[1:$evidence_limit] AS evidence
 FROM v_signin WHERE is_ownerless AND success AND time IS NOT NULL
+  -- A leaver's unlicensed mailbox was their own until they left.
+  AND NOT EXISTS (SELECT 1 FROM ctx_departed d WHERE d.upn = v_signin.ownerless_upn
+                  AND d.since IS NOT NULL AND v_signin.time <= d.since)
 GROUP BY ownerless_upn, date_trunc('day', time)
 """,
     summary="{event_count} successful sign-ins as ownerless account {target} on {window_day} "
@@ -34,7 +38,7 @@ OWNERLESS_OWNER_LOGON = Rule(
     description="The mailbox audit shows an owner logon to an ownerless mailbox by the "
     "mailbox's own account (not a delegate, not calendar processing): someone holds its "
     "password or a token for it.",
-    mitre=("T1078",), tables=("mailbox_audits",), needs=("ownerless",),
+    mitre=("T1078",), tables=("mailbox_audits",), needs=("ownerless",), uses=("departed",),
     sql="""
 SELECT ownerless_upn AS target, [ownerless_upn] AS targets,
        list(DISTINCT client_ip) FILTER (WHERE client_ip IS NOT NULL) AS source_ips,
@@ -48,6 +52,8 @@ FROM v_mailbox
 WHERE ownerless_upn IS NOT NULL AND NOT is_system AND time IS NOT NULL
   AND logon_type = 'owner'
   AND actor IN (SELECT key FROM ctx_ownerless_keys k WHERE k.upn = v_mailbox.ownerless_upn)
+  AND NOT EXISTS (SELECT 1 FROM ctx_departed d WHERE d.upn = v_mailbox.ownerless_upn
+                  AND d.since IS NOT NULL AND v_mailbox.time <= d.since)
 GROUP BY ownerless_upn, date_trunc('day', time)
 """,
     summary="{target} was used as its own account on {window_day}: {operations} from "

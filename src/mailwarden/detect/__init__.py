@@ -2,8 +2,8 @@
 
 Entry points: `detect_files` (read files, run rules), `detect_directory` (a recorded
 tenant's `logs/`) with `context_from_scan` (what the rules know of the tenant),
-`render_alerts_json` / `alerts_document` (alerts.json), `list_rules` (the catalogue). The normalized tables
-are documented in `tables.py`, the tenant context in `context.py`.
+`render_alerts_json` / `alerts_document` (alerts.json), `list_rules` (the catalogue).
+The normalized tables are documented in `tables.py`, the tenant context in `context.py`.
 """
 
 from mailwarden.detect.context import (

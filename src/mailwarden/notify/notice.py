@@ -1,0 +1,128 @@
+"""A notice: one alert or one newly failing finding, ready to be rendered for a channel.
+
+Notices are plain values that survive a trip through JSON, so the outbox can hold them
+between "stored" and "sent" and resend them after a crash without the original inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from mailwarden.notify.actions import actions_for_category
+
+NoticeKind = Literal["alert", "finding"]
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+#: Evidence rows shown in a message; the full set stays in alerts.json.
+EVIDENCE_ROWS = 5
+#: Evidence columns worth a person's attention, in the order shown.
+EVIDENCE_COLUMNS = ("time", "upn", "actor", "mailbox", "operation", "activity", "ip",
+                    "client_app", "protocol", "result_code", "failure_reason", "user_agent",
+                    "country", "rule_name", "forward_to", "trustee", "rights")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    key: str  # what de-duplication compares: one alert (rule, target, window) or finding
+    kind: NoticeKind
+    severity: str
+    title: str
+    summary: str  # what happened, in a sentence or two
+    mailboxes: tuple[str, ...]  # the mailboxes it is about (recipients derive from these)
+    actions: tuple[str, ...]  # the one or two things to do now
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    category: str | None = None
+    rule_id: str | None = None
+    check_id: str | None = None
+    source_ips: tuple[str, ...] = ()
+    first_seen: str | None = None
+    last_seen: str | None = None
+    #: Facts that make a still-open alert worse than what was sent (e.g. a proven password).
+    marks: tuple[str, ...] = ()
+    escalation: bool = False
+    #: The alert as in alerts.json, or the finding as in findings.json.
+    document: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK.get(self.severity, 0)
+
+    @property
+    def subject(self) -> str:
+        prefix = "ESCALATED " if self.escalation else ""
+        return f"[mailwarden] {prefix}{self.severity.upper()}: {self.title}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def notice_from_dict(data: Mapping[str, Any]) -> Notice:
+    tuples = ("mailboxes", "actions", "evidence", "source_ips", "marks")
+    values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items()}
+    return Notice(**values)
+
+
+def escalation_marks(alert: Mapping[str, Any]) -> tuple[str, ...]:
+    """What, in an alert's facts, shows an attack got further than a failed attempt."""
+    facts = alert.get("facts") or {}
+    marks = []
+    if facts.get("proven"):
+        marks.append("password-proven")
+    if facts.get("succeeded") is True:
+        marks.append("succeeded")
+    if facts.get("escalated"):
+        marks.append("escalated")
+    return tuple(marks)
+
+
+def _evidence(rows: Any) -> tuple[dict[str, Any], ...]:
+    shown = []
+    for row in list(rows or ())[:EVIDENCE_ROWS]:
+        if isinstance(row, Mapping):
+            picked = {c: row[c] for c in EVIDENCE_COLUMNS if row.get(c) not in (None, "", [])}
+            shown.append(picked or dict(list(row.items())[:6]))
+    return tuple(shown)
+
+
+def alert_notice(alert: Mapping[str, Any]) -> Notice:
+    """A notice for one alert of alerts.json (SPEC section 8)."""
+    target = alert.get("target")
+    mailboxes = (target,) if target else tuple(alert.get("targets") or ())
+    category = str(alert.get("category") or "")
+    return Notice(
+        key=f"alert:{alert['id']}", kind="alert", severity=str(alert.get("severity", "info")),
+        title=f"{category} on {target or _several(mailboxes)}",
+        summary=str(alert.get("summary") or ""), mailboxes=tuple(m.lower() for m in mailboxes),
+        actions=actions_for_category(category), evidence=_evidence(alert.get("evidence")),
+        category=category, rule_id=alert.get("rule_id"),
+        source_ips=tuple(alert.get("source_ips") or ()), first_seen=alert.get("first_seen"),
+        last_seen=alert.get("last_seen"), marks=escalation_marks(alert), document=dict(alert),
+    )
+
+
+def finding_notice(finding: Mapping[str, Any], *, since: str) -> Notice:
+    """A notice for a newly failing finding; `since` (the run that saw it fail first) makes
+    a later fail-pass-fail drift a new notice rather than a repeat."""
+    resource = finding.get("resource") or {}
+    upn = resource.get("upn")
+    check_id = str(finding["check_id"])
+    remediation = (finding.get("remediation") or {}).get("summary")
+    actions = (str(remediation),) if remediation else ("Review the failing check and fix it.",)
+    evidence = finding.get("evidence") or {}
+    return Notice(
+        key=f"finding:{check_id}:{upn or 'tenant'}:{since}", kind="finding",
+        severity=str(finding.get("severity", "info")),
+        title=f"{check_id} newly failing on {upn or 'the tenant'}",
+        summary=str(finding.get("message") or ""), mailboxes=(upn,) if upn else (),
+        actions=actions, evidence=(dict(evidence),) if evidence else (), check_id=check_id,
+        document=dict(finding),
+    )
+
+
+def _several(mailboxes: tuple[str, ...]) -> str:
+    if not mailboxes:
+        return "the tenant"
+    if len(mailboxes) == 1:
+        return mailboxes[0]
+    return f"{mailboxes[0]} and {len(mailboxes) - 1} more accounts"

@@ -1,0 +1,234 @@
+"""The routing file: which alerts and findings go to which channels, and who receives them.
+
+    # routing.yaml
+    security_team: [secops@contoso.com]   # copied (Cc) on high and critical notices
+    fallback: [it-admins@contoso.com]     # receives mail for mailboxes without a custodian
+    channels:
+      mail:                               # email: To the mailbox's custodian
+        type: email
+        url: mailtos://alerts%40contoso.com:PASSWORD@smtp.contoso.com:587?from=alerts@contoso.com
+      soc-teams:                          # a Teams workflow / incoming-webhook URL
+        type: teams
+        url: https://contoso.webhook.office.com/webhookb2/...
+      soc-slack:
+        type: slack
+        url: https://hooks.slack.com/services/T000/B000/XXXX
+      siem:                               # CEF over syslog (RFC 5424), udp:// or tcp://
+        type: syslog
+        url: udp://siem.contoso.com:514
+        facility: local4                  # optional, default local0
+      ticketing:                          # the alert as in alerts.json plus routing info
+        type: json
+        url: https://tickets.contoso.com/hooks/mailwarden?token=SECRET
+    routes:                               # every matching route adds its channels
+      - match: {severities: [critical, high]}
+        channels: [mail, soc-teams, siem]
+      - match: {categories: [password-spray, brute-force]}
+        channels: [soc-slack]
+      - match: {checks: [sign-in-enabled, external-forwarding]}
+        channels: [mail, ticketing]
+
+A route's `match` may name `categories` (alert categories, SPEC section 7), `rules` (alert
+rule ids), `checks` (check ids, for posture findings) and `severities`; every field given
+must match, and an empty or absent `match` matches everything. Alerts never match a route
+that names only checks, and findings never match one that names categories or rules.
+
+Email goes To the custodian of each mailbox the notice is about; when none is known (the
+`no-custodian` check), To the `fallback` list, else to the security team. The security
+team is copied on high and critical notices. Channel URLs hold credentials: they are shown
+only through `redact_url`, never logged, and never part of a repr or an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from mailwarden.errors import InputError
+from mailwarden.notify.redact import Redactor, redact_url
+from mailwarden.notify.yamlnodes import Located, located, scalar_list
+
+SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
+COPY_SECURITY_AT = frozenset({"critical", "high"})
+_FACILITIES = {"kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5,
+               "authpriv": 10, **{f"local{n}": 16 + n for n in range(8)}}
+_SCHEMES = {
+    "email": ("mailto", "mailtos"),
+    "teams": ("https", "http"),
+    "slack": ("https", "http"),
+    "json": ("https", "http"),
+    "syslog": ("udp", "tcp"),
+}
+
+
+class ChannelType(StrEnum):
+    EMAIL = "email"
+    TEAMS = "teams"
+    SLACK = "slack"
+    JSON = "json"
+    SYSLOG = "syslog"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Channel:
+    name: str
+    type: ChannelType
+    url: str = field(repr=False)
+    facility: int = 16
+    origin: str = ""
+
+    @property
+    def shown_url(self) -> str:
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"Channel(name={self.name!r}, type={self.type.value}, url={self.shown_url!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    categories: frozenset[str] | None = None
+    rules: frozenset[str] | None = None
+    checks: frozenset[str] | None = None
+    severities: frozenset[str] | None = None
+
+    def accepts(self, *, kind: str, category: str | None, rule_id: str | None,
+                check_id: str | None, severity: str) -> bool:
+        if self.severities is not None and severity not in self.severities:
+            return False
+        if kind == "alert":
+            if self.checks is not None and self.categories is None and self.rules is None:
+                return False
+            return (self.categories is None or category in self.categories) and (
+                self.rules is None or rule_id in self.rules)
+        if self.categories is not None or self.rules is not None:
+            return False
+        return self.checks is None or check_id in self.checks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    match: Match
+    channels: tuple[str, ...]
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Routing:
+    source: str
+    channels: Mapping[str, Channel]
+    routes: tuple[Route, ...]
+    security_team: tuple[str, ...] = ()
+    fallback: tuple[str, ...] = ()
+
+    def channels_for(self, *, kind: str, category: str | None, rule_id: str | None,
+                     check_id: str | None, severity: str) -> tuple[Channel, ...]:
+        """The channels of every matching route, each once, in file order."""
+        names: dict[str, None] = {}
+        for route in self.routes:
+            if route.match.accepts(kind=kind, category=category, rule_id=rule_id,
+                                   check_id=check_id, severity=severity):
+                names.update(dict.fromkeys(route.channels))
+        return tuple(self.channels[name] for name in names)
+
+    @property
+    def redactor(self) -> Redactor:
+        return Redactor.for_urls(channel.url for channel in self.channels.values())
+
+
+def load_routing(path: Path, *, categories: tuple[str, ...], checks: tuple[str, ...]) -> Routing:
+    """Read and validate a routing file; every problem names the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the routing file ({exc.strerror})") from exc
+    return parse_routing(text, str(path), categories=categories, checks=checks)
+
+
+def parse_routing(text: str, source: str, *, categories: tuple[str, ...],
+                  checks: tuple[str, ...]) -> Routing:
+    root = located(text, source)
+    fields = root.mapping({"channels", "routes", "security_team", "fallback"},
+                          required={"channels", "routes"})
+    channels = {name: _channel(name, node) for name, node in fields["channels"].items_of()}
+    if not channels:
+        raise fields["channels"].error("name at least one channel")
+    routes = tuple(_route(node, channels, categories, checks)
+                   for node in fields["routes"].sequence())
+    if not routes:
+        raise fields["routes"].error("give at least one route")
+    return Routing(
+        source=source, channels=channels, routes=routes,
+        security_team=_addresses(fields.get("security_team")),
+        fallback=_addresses(fields.get("fallback")),
+    )
+
+
+def _addresses(node: Located | None) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    values = scalar_list(node)
+    for value in values:
+        if "@" not in value.text or " " in value.text.strip():
+            raise value.error(f"{value.text!r} is not an email address")
+    return tuple(v.text.strip().lower() for v in values)
+
+
+def _channel(name: str, node: Located) -> Channel:
+    fields = node.mapping({"type", "url", "facility"}, required={"type", "url"})
+    kind_text = fields["type"].text
+    try:
+        kind = ChannelType(kind_text)
+    except ValueError:
+        allowed = ", ".join(t.value for t in ChannelType)
+        raise fields["type"].error(f"channel {name}: type {kind_text!r} is not one of {allowed}"
+                                   ) from None
+    url = fields["url"].text.strip()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in _SCHEMES[kind.value]:
+        schemes = " or ".join(f"{s}://" for s in _SCHEMES[kind.value])
+        raise fields["url"].error(f"channel {name}: a {kind.value} URL starts with {schemes} "
+                                  f"(got {redact_url(url)})")
+    facility = 16
+    if "facility" in fields:
+        if kind is not ChannelType.SYSLOG:
+            raise fields["facility"].error(f"channel {name}: only syslog channels take facility")
+        text = fields["facility"].text.lower()
+        if text not in _FACILITIES:
+            raise fields["facility"].error(f"channel {name}: unknown facility {text!r} "
+                                           f"(use one of {', '.join(_FACILITIES)})")
+        facility = _FACILITIES[text]
+    return Channel(name=name, type=kind, url=url, facility=facility, origin=node.where)
+
+
+def _route(node: Located, channels: Mapping[str, Channel], categories: tuple[str, ...],
+           checks: tuple[str, ...]) -> Route:
+    fields = node.mapping({"match", "channels"}, required={"channels"})
+    names = scalar_list(fields["channels"])
+    for name in names:
+        if name.text not in channels:
+            raise name.error(f"route names channel {name.text!r}, which is not defined "
+                             f"(defined: {', '.join(channels)})")
+    match = _match(fields["match"], categories, checks) if "match" in fields else Match()
+    return Route(match=match, channels=tuple(n.text for n in names), origin=node.where)
+
+
+def _match(node: Located, categories: tuple[str, ...], checks: tuple[str, ...]) -> Match:
+    if node.is_null:
+        return Match()
+    known: dict[str, tuple[str, ...] | None] = {
+        "categories": categories, "checks": checks, "severities": SEVERITY_NAMES, "rules": None}
+    fields = node.mapping(set(known))
+    values: dict[str, Any] = {}
+    for key, child in fields.items():
+        items = scalar_list(child)
+        allowed = known[key]
+        for item in items:
+            if allowed is not None and item.text not in allowed:
+                raise item.error(f"unknown {key[:-1] if key != 'categories' else 'category'} "
+                                 f"{item.text!r}")
+        values[key] = frozenset(item.text for item in items)
+    return Match(**values)

@@ -1,0 +1,223 @@
+"""The run history: store runs, list them, read one back as facts for `diff`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy.engine import URL, Connection, RowMapping
+from sqlalchemy.exc import SQLAlchemyError
+
+from mailwarden.errors import StoreError
+from mailwarden.model.findings import Status
+from mailwarden.model.run import MailboxChange, Run, RunRef
+from mailwarden.report.common import parse_iso
+from mailwarden.report.findings_json import plain_value
+from mailwarden.store import tables
+from mailwarden.store.facts import (
+    FindingFact,
+    StoredRun,
+    delegate_facts,
+    mailbox_settings,
+)
+from mailwarden.store.location import prepare_sqlite_file, resolve_db_url, shown
+from mailwarden.store.migrate import upgrade
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; they were stored in UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class History:
+    """One open history database, migrated to the current schema on opening."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        try:
+            prepare_sqlite_file(url)
+            self.engine: Engine = create_engine(url)
+            upgrade(self.engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(
+                f"cannot open the history database {shown(url)}: {exc}; check --db / "
+                "MAILWARDEN_DB and that the database server is reachable"
+            ) from exc
+
+    @classmethod
+    def open(cls, db: str | None = None) -> History:
+        return cls(resolve_db_url(db))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _connection(self, what: str, *, write: bool = False) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() if write else self.engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot {what} in {shown(self.url)}: {exc}") from exc
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save(self, run: Run) -> int:
+        """Store a run; returns its id."""
+        with self._connection("store the run", write=True) as connection:
+            run_id = int(connection.execute(insert(tables.runs), [_run_row(run)])
+                         .inserted_primary_key[0])  # type: ignore[index]
+            for table, rows in _child_rows(run):
+                if rows:
+                    connection.execute(insert(table), [{**r, "run_id": run_id} for r in rows])
+        return run_id
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def runs(self, tenant_id: str | None = None) -> tuple[RunRef, ...]:
+        """Stored runs, oldest first."""
+        query = select(tables.runs).order_by(tables.runs.c.generated_at, tables.runs.c.id)
+        if tenant_id is not None:
+            query = query.where(tables.runs.c.tenant_id == tenant_id)
+        with self._connection("list runs") as connection:
+            return tuple(_ref(row) for row in connection.execute(query).mappings())
+
+    def ref(self, run_id: int) -> RunRef:
+        with self._connection("read run") as connection:
+            row = connection.execute(
+                select(tables.runs).where(tables.runs.c.id == run_id)).mappings().first()
+        if row is None:
+            raise StoreError(f"there is no run {run_id} in {shown(self.url)}; "
+                             "`mailwarden history` lists the stored runs")
+        return _ref(row)
+
+    def count(self) -> int:
+        with self._connection("count runs") as connection:
+            return int(connection.execute(select(func.count()).select_from(tables.runs))
+                       .scalar_one())
+
+    def load(self, run_id: int) -> StoredRun:
+        """A stored run's facts, for `diff`."""
+        ref = self.ref(run_id)
+        with self._connection("read run") as connection:
+            def rows(table: Any) -> list[RowMapping]:
+                query = select(table).where(table.c.run_id == run_id).order_by(table.c.id)
+                return list(connection.execute(query).mappings())
+
+            findings = {(r["check_id"], r["upn"]): FindingFact(
+                status=Status(r["status"]), severity=r["severity"], message=r["message"])
+                for r in rows(tables.findings)}
+            boxes = rows(tables.mailboxes)
+            delegates = {(r["mailbox"], r["principal"], r["access_right"]): tuple(r["via"])
+                         for r in rows(tables.delegates)}
+            tenant = connection.execute(select(tables.runs.c.settings).where(
+                tables.runs.c.id == run_id)).scalar_one()
+        settings: dict[tuple[str | None, str], str | None] = {
+            (None, name): value for name, value in tenant.items()}
+        for box in boxes:
+            settings.update({(box["upn"], name): value for name, value in box["settings"].items()})
+        return StoredRun(
+            ref=ref, findings=findings,
+            mailboxes={b["upn"]: MailboxChange(upn=b["upn"], kind=b["kind"],
+                                               display_name=b["display_name"]) for b in boxes},
+            delegates=delegates, settings=settings,
+        )
+
+
+def _ref(row: RowMapping) -> RunRef:
+    generated = _utc(row["generated_at"])
+    assert generated is not None
+    return RunRef(id=row["id"], tenant_id=row["tenant_id"], tenant_name=row["tenant_name"],
+                  generated_at=generated, ownerless=row["ownerless"], failures=row["failures"],
+                  alerts=row["alerts"])
+
+
+def _run_row(run: Run) -> dict[str, Any]:
+    result, tenant = run.result, run.tenant
+    return {
+        "tenant_id": tenant.tenant_id,
+        "tenant_name": tenant.display_name or tenant.default_domain,
+        "generated_at": run.generated_at.astimezone(UTC),
+        "collected_at": tenant.collected_at.astimezone(UTC) if tenant.collected_at else None,
+        "version": run.version,
+        "ownerless": len(result.inventory),
+        "failures": len(result.failures()),
+        "alerts": len(run.alerts) if run.detection is not None else None,
+        "summary": {
+            "statuses": result.status_counts(),
+            "mailboxes": dict(result.mailbox_counts),
+            "records": dict(run.snapshot.records),
+            "missing_sources": dict(run.snapshot.missing_sources),
+            "skipped_records": run.snapshot.skipped_records,
+        },
+        "settings": dict(run.snapshot.settings),
+    }
+
+
+def _child_rows(run: Run) -> list[tuple[Any, list[dict[str, Any]]]]:
+    result = run.result
+    risk = {a.upn: a.risk_score for a in result.assessments}
+    findings = [{
+        "check_id": f.check_id, "upn": f.resource.upn,
+        "kind": f.resource.kind.value if f.resource.kind else None,
+        "status": f.status.value, "severity": f.severity.value, "message": f.message,
+        "evidence": plain_value(f.evidence), "controls": list(f.controls),
+        "remediation": f.remediation.as_dict() if f.remediation else None,
+    } for f in result.findings]
+    mailboxes = [{
+        "upn": e.upn, "kind": e.kind.value, "display_name": e.display_name,
+        "account_id": e.account_id, "risk_score": risk.get(e.upn, 0),
+        "settings": mailbox_settings(e),
+    } for e in result.inventory]
+    delegates = [{
+        "mailbox": d.mailbox, "principal": d.principal, "access_right": d.right,
+        "via": list(d.via), "state": list(d.state),
+    } for access in result.access for d in delegate_facts(access)]
+    alerts = [{
+        "alert_id": str(a["id"]), "category": str(a["category"]), "rule_id": str(a["rule_id"]),
+        "severity": str(a["severity"]), "target": a.get("target"),
+        "first_seen": parse_iso(a.get("first_seen")), "last_seen": parse_iso(a.get("last_seen")),
+        "event_count": int(a.get("event_count") or 0), "summary": str(a.get("summary") or ""),
+        "document": dict(a),
+    } for a in run.alerts]
+    return [(tables.findings, findings), (tables.mailboxes, mailboxes),
+            (tables.delegates, delegates), (tables.alerts, alerts)]
+
+
+def facts_of(run: Run, ref: RunRef) -> StoredRun:
+    """The facts of a run that is not stored (yet), as `load` would return them."""
+    result = run.result
+    settings: dict[tuple[str | None, str], str | None] = {
+        (None, name): value for name, value in run.snapshot.settings.items()}
+    for entry in result.inventory:
+        settings.update({(entry.upn, k): v for k, v in mailbox_settings(entry).items()})
+    return StoredRun(
+        ref=ref,
+        findings={(f.check_id, f.resource.upn): FindingFact(
+            status=f.status, severity=f.severity.value, message=f.message)
+            for f in result.findings},
+        mailboxes={e.upn: MailboxChange(upn=e.upn, kind=e.kind.value,
+                                        display_name=e.display_name) for e in result.inventory},
+        delegates={(d.mailbox, d.principal, d.right): d.via
+                   for access in result.access for d in delegate_facts(access)},
+        settings=settings,
+    )
+
+
+def run_ref(run: Run, run_id: int = 0) -> RunRef:
+    """A RunRef for a run in memory (id 0 until it is stored)."""
+    return RunRef(id=run_id, tenant_id=run.tenant.tenant_id,
+                  tenant_name=run.tenant.display_name or run.tenant.default_domain,
+                  generated_at=run.generated_at, ownerless=len(run.result.inventory),
+                  failures=len(run.result.failures()),
+                  alerts=len(run.alerts) if run.detection is not None else None)

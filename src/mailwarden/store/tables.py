@@ -1,0 +1,99 @@
+"""The history database's tables (SQLAlchemy Core). Migrations in `migrations/versions`
+create exactly these; a test compares the two."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+METADATA = MetaData()
+
+runs = Table(
+    "runs",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(128), nullable=False, index=True),
+    Column("tenant_name", String(512)),
+    Column("generated_at", DateTime(timezone=True), nullable=False),
+    Column("collected_at", DateTime(timezone=True)),
+    Column("version", String(64), nullable=False),
+    Column("ownerless", Integer, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("alerts", Integer),  # NULL: no logs were analysed
+    Column("summary", JSON, nullable=False),
+    Column("settings", JSON, nullable=False),  # tenant-wide settings
+)
+
+
+def _run_id() -> Column[int]:
+    return Column(
+        "run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+
+
+findings = Table(
+    "findings",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _run_id(),
+    Column("check_id", String(128), nullable=False),
+    Column("upn", String(512)),  # NULL: a tenant-wide finding
+    Column("kind", String(32)),
+    Column("status", String(32), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("controls", JSON, nullable=False),
+    Column("remediation", JSON),
+)
+
+alerts = Table(
+    "alerts",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _run_id(),
+    Column("alert_id", String(128), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("rule_id", String(128), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("target", String(512)),
+    Column("first_seen", DateTime(timezone=True)),
+    Column("last_seen", DateTime(timezone=True)),
+    Column("event_count", Integer, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("document", JSON, nullable=False),  # the alert as alerts.json holds it
+)
+
+mailboxes = Table(
+    "mailboxes",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _run_id(),
+    Column("upn", String(512), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("display_name", String(512)),
+    Column("account_id", String(128)),
+    Column("risk_score", Integer, nullable=False),
+    Column("settings", JSON, nullable=False),
+)
+
+delegates = Table(
+    "delegates",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _run_id(),
+    Column("mailbox", String(512), nullable=False),
+    Column("principal", String(512), nullable=False),
+    Column("access_right", String(64), nullable=False),
+    Column("via", JSON, nullable=False),
+    Column("state", JSON, nullable=False),  # why the principal should not hold access
+)

@@ -1,0 +1,156 @@
+"""Apply a plan: read and journal the state before each change, change only what is not
+already as wanted, and carry on past failures.
+
+Actions on different mailboxes run concurrently (the `M365Http` under the wire keeps each
+service within its limits); actions on the same mailbox run one after the other, because
+Exchange can refuse or lose concurrent writes to one object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from mailwarden.errors import MailwardenError
+from mailwarden.remediate.journal import EntryStatus, Journal, JournalEntry
+from mailwarden.remediate.model import Action, Plan
+from mailwarden.remediate.state import read_state, satisfied
+from mailwarden.remediate.wire import Wire
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutcomeStatus(StrEnum):
+    APPLIED = "applied"
+    ALREADY_DONE = "already-done"
+    WOULD_APPLY = "would-apply"  # dry run: the state differs from what the action wants
+    FAILED = "failed"
+    ROLLED_BACK = "rolled-back"
+    ALREADY_RESTORED = "already-restored"
+    NOT_REVERSIBLE = "not-reversible"
+    NOTHING_TO_UNDO = "nothing-to-undo"
+    ROLLBACK_FAILED = "rollback-failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    action: Action
+    status: OutcomeStatus
+    prior: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    run_id: str | None  # None for a dry run: nothing was journalled
+    outcomes: tuple[Outcome, ...]
+    dry_run: bool = False
+
+    def count(self, status: OutcomeStatus) -> int:
+        return sum(1 for o in self.outcomes if o.status is status)
+
+    @property
+    def failures(self) -> tuple[Outcome, ...]:
+        failed = {OutcomeStatus.FAILED, OutcomeStatus.ROLLBACK_FAILED}
+        return tuple(o for o in self.outcomes if o.status in failed)
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+async def per_mailbox(
+    actions: Sequence[Action], run: Callable[[Action], Awaitable[Outcome]]
+) -> tuple[Outcome, ...]:
+    """Run `run` over the actions: mailboxes concurrently, one mailbox's actions in order.
+    Outcomes come back in the order of `actions`."""
+    groups: dict[str, list[Action]] = defaultdict(list)
+    for action in actions:
+        groups[action.upn].append(action)
+
+    async def one_mailbox(group: list[Action]) -> list[Outcome]:
+        return [await run(action) for action in group]
+
+    results = await asyncio.gather(*(one_mailbox(g) for g in groups.values()))
+    by_id = {o.action.id: o for outcomes in results for o in outcomes}
+    return tuple(by_id[a.id] for a in actions)
+
+
+class _Applier:
+    def __init__(
+        self, wire: Wire, journal: Journal | None, run_id: str | None, clock: Clock
+    ) -> None:
+        self.wire = wire
+        self.journal = journal
+        self.run_id = run_id
+        self.clock = clock
+
+    def record(self, action: Action, status: EntryStatus, prior: Any, error: str | None) -> None:
+        if self.journal is None or self.run_id is None:
+            return
+        entry = JournalEntry(
+            action_id=action.id, status=status, at=self.clock(), prior=prior, error=error
+        )
+        self.journal.record(self.run_id, entry)
+
+    async def run(self, action: Action) -> Outcome:
+        try:
+            prior = await read_state(action, self.wire)
+        except MailwardenError as exc:
+            message = f"could not read the current state: {exc}"
+            self.record(action, EntryStatus.FAILED, None, message)
+            return Outcome(action=action, status=OutcomeStatus.FAILED, error=message)
+        if satisfied(action, prior):
+            self.record(action, EntryStatus.ALREADY_DONE, prior, None)
+            return Outcome(action=action, status=OutcomeStatus.ALREADY_DONE, prior=prior)
+        if self.journal is None:
+            return Outcome(action=action, status=OutcomeStatus.WOULD_APPLY, prior=prior)
+        # The prior state is on disk before the first write: a crash mid-change can still
+        # be rolled back.
+        self.record(action, EntryStatus.PRIOR_RECORDED, prior, None)
+        for call in action.calls:
+            try:
+                await self.wire.send(call)
+            except MailwardenError as exc:
+                self.record(action, EntryStatus.FAILED, prior, str(exc))
+                return Outcome(
+                    action=action, status=OutcomeStatus.FAILED, prior=prior, error=str(exc)
+                )
+        self.record(action, EntryStatus.APPLIED, prior, None)
+        return Outcome(action=action, status=OutcomeStatus.APPLIED, prior=prior)
+
+
+async def apply_plan(
+    plan: Plan,
+    wire: Wire,
+    journal: Journal,
+    *,
+    dry_run: bool = True,
+    run_id: str | None = None,
+    clock: Clock = _now,
+) -> RunReport:
+    """Apply `plan` (or, with `dry_run`, only read what each action would change).
+
+    A dry run writes nothing to the tenant and nothing to the journal. A real run is
+    journalled under `run_id` (a new one when None), which `rollback_run` takes.
+    """
+    if dry_run:
+        applier = _Applier(wire, None, None, clock)
+        return RunReport(
+            run_id=None, outcomes=await per_mailbox(plan.actions, applier.run), dry_run=True
+        )
+    started = clock()
+    run_id = run_id or new_run_id(started)
+    journal.begin(run_id, tenant_id=plan.tenant_id, started_at=started, actions=plan.actions)
+    applier = _Applier(wire, journal, run_id, clock)
+    return RunReport(run_id=run_id, outcomes=await per_mailbox(plan.actions, applier.run))

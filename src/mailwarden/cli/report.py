@@ -1,0 +1,132 @@
+"""`report`, `history` and `diff`: write the report files, list stored runs, show drift."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from mailwarden.assess import assess, load_custodians
+from mailwarden.cli import app
+from mailwarden.cli.ui import console, err_console, progress_board
+from mailwarden.collect.parse import load_snapshot
+from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
+from mailwarden.errors import InputError
+from mailwarden.model.run import Drift, FindingChangeKind
+from mailwarden.report import make_run, parse_formats, with_changes, write_reports
+from mailwarden.store import changes_since_previous, diff_runs, list_runs, store_run
+from mailwarden.store.location import ENV_VAR
+
+_DB_HELP = (f"History database: a SQLite file path or postgresql://USER@HOST/DB "
+            f"(default: ${ENV_VAR}, else the per-user data folder's mailwarden/history.db).")
+DbOpt = Annotated[str | None, typer.Option("--db", help=_DB_HELP)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@app.command()
+def report(
+    from_dir: Annotated[Path, typer.Option("--from-dir", help="A recorded tenant directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the report files into.")],
+    formats: Annotated[str, typer.Option(
+        "--format", help="Comma-separated: html, json, csv, sarif, ocsf, md, or all.")
+    ] = "html,json",
+    custodians: Annotated[
+        Path | None, typer.Option("--custodians", help="Custodians CSV or YAML.")
+    ] = None,
+    db: DbOpt = None,
+    store: Annotated[
+        bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
+    ] = True,
+) -> None:
+    """Assess a recorded tenant (and its logs/, if any), write the reports, store the run."""
+    chosen = parse_formats(formats)
+    if not from_dir.is_dir():
+        raise InputError(f"{from_dir} is not a directory; give a recorded tenant directory")
+    snapshot = load_snapshot(from_dir)
+    result = assess(snapshot, custodians=load_custodians(custodians) if custodians else None)
+    detection = None
+    if log_files(from_dir):
+        with progress_board(enabled=err_console.is_terminal) as board:
+            detection = detect_directory(from_dir, context_from_scan(snapshot, result),
+                                         progress=board)
+    run = make_run(result, generated_at=datetime.now(UTC), snapshot=snapshot,
+                   detection=detection)
+    if store:
+        run = with_changes(run, changes_since_previous(run, db))
+    for path in write_reports(run, out, chosen):
+        console.print(f"wrote {path}")
+    if store:
+        console.print(f"stored as run {store_run(run, db)}")
+
+
+@app.command()
+def history(
+    db: DbOpt = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant id.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the stored runs, oldest first."""
+    runs = list_runs(db, tenant)
+    if as_json:
+        console.print_json(json.dumps([asdict(r) for r in runs], default=str))
+        return
+    if not runs:
+        console.print("no runs stored yet: `mailwarden report` stores one")
+        return
+    table = Table("run", "tenant", "name", "generated", "ownerless", "failures", "alerts")
+    for r in runs:
+        table.add_row(str(r.id), r.tenant_id, r.tenant_name or "", r.generated_at.isoformat(),
+                      str(r.ownerless), str(r.failures), "-" if r.alerts is None else str(r.alerts))
+    console.print(table)
+
+
+def _drift_lines(drift: Drift) -> list[str]:
+    lines = []
+    for kind in FindingChangeKind:
+        lines += [f"{kind.value:10} {c.check_id} on {c.upn or 'the tenant'} "
+                  f"({c.before.value if c.before else 'absent'} -> "
+                  f"{c.after.value if c.after else 'absent'})" for c in drift.findings_of(kind)]
+    lines += [f"mailbox+   {m.upn} ({m.kind})" for m in drift.mailboxes_added]
+    lines += [f"mailbox-   {m.upn} ({m.kind})" for m in drift.mailboxes_removed]
+    lines += [f"delegate+  {d.principal} {d.right} on {d.mailbox}" for d in drift.delegates_added]
+    lines += [f"delegate-  {d.principal} {d.right} on {d.mailbox}"
+              for d in drift.delegates_removed]
+    lines += [f"setting    {s.setting} on {s.mailbox or 'the tenant'}: {s.before} -> {s.after}"
+              for s in drift.settings_changed]
+    return lines
+
+
+@app.command()
+def diff(
+    run_a: Annotated[
+        int | None, typer.Argument(help="The earlier run (default: the one before).")
+    ] = None,
+    run_b: Annotated[
+        int | None, typer.Argument(help="The later run (default: the latest).")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what changed between two runs of a tenant (default: its last two)."""
+    drift = diff_runs(db, run_a, run_b)
+    if as_json:
+        console.print_json(json.dumps(_jsonable(asdict(drift)), default=str))
+        return
+    console.print(f"run {drift.before.id} ({drift.before.generated_at.isoformat()}) -> "
+                  f"run {drift.after.id} ({drift.after.generated_at.isoformat()}), "
+                  f"tenant {drift.after.tenant_id}", markup=False)
+    for line in _drift_lines(drift) or ["no changes"]:
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value.isoformat() if isinstance(value, datetime) else value

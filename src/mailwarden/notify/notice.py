@@ -6,10 +6,12 @@ between "stored" and "sent" and resend them after a crash without the original i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from mailwarden.model.findings import Finding
 from mailwarden.notify.actions import actions_for_category
 
 NoticeKind = Literal["alert", "finding"]
@@ -101,22 +103,38 @@ def alert_notice(alert: Mapping[str, Any]) -> Notice:
     )
 
 
-def finding_notice(finding: Mapping[str, Any], *, since: str) -> Notice:
-    """A notice for a newly failing finding; `since` (the run that saw it fail first) makes
-    a later fail-pass-fail drift a new notice rather than a repeat."""
-    resource = finding.get("resource") or {}
-    upn = resource.get("upn")
-    check_id = str(finding["check_id"])
-    remediation = (finding.get("remediation") or {}).get("summary")
-    actions = (str(remediation),) if remediation else ("Review the failing check and fix it.",)
-    evidence = finding.get("evidence") or {}
+def finding_document(finding: Finding) -> dict[str, Any]:
+    """The finding as findings.json shows it (SPEC section 8), JSON-ready."""
+    resource = finding.resource
+    document = {
+        "check_id": finding.check_id, "status": finding.status.value,
+        "severity": finding.severity.value,
+        "resource": {"type": resource.type.value, "upn": resource.upn,
+                     "kind": resource.kind.value if resource.kind else None,
+                     "display_name": resource.display_name},
+        "message": finding.message, "evidence": finding.evidence,
+        "controls": list(finding.controls),
+        "remediation": finding.remediation.as_dict() if finding.remediation else {},
+    }
+    plain: dict[str, Any] = json.loads(json.dumps(document, default=str))
+    return plain
+
+
+def finding_notice(finding: Finding, *, since: str) -> Notice:
+    """A notice for a newly failing finding; `since` (when the run that saw it fail was
+    made) makes a later fail-pass-fail drift a new notice rather than a repeat."""
+    upn = finding.resource.upn
+    document = finding_document(finding)
+    remediation = finding.remediation.summary if finding.remediation else None
+    actions = (remediation,) if remediation else ("Review the failing check and fix it.",)
+    evidence = document["evidence"]
     return Notice(
-        key=f"finding:{check_id}:{upn or 'tenant'}:{since}", kind="finding",
-        severity=str(finding.get("severity", "info")),
-        title=f"{check_id} newly failing on {upn or 'the tenant'}",
-        summary=str(finding.get("message") or ""), mailboxes=(upn,) if upn else (),
-        actions=actions, evidence=(dict(evidence),) if evidence else (), check_id=check_id,
-        document=dict(finding),
+        key=f"finding:{finding.check_id}:{upn or 'tenant'}:{since}", kind="finding",
+        severity=finding.severity.value,
+        title=f"{finding.check_id} newly failing on {upn or 'the tenant'}",
+        summary=finding.message, mailboxes=(upn,) if upn else (), actions=actions,
+        evidence=(evidence,) if evidence else (), check_id=finding.check_id,
+        document=document,
     )
 
 

@@ -1,0 +1,101 @@
+"""Reading what notify works from: alerts.json, findings.json (SPEC section 8), custodians."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailwarden.errors import InputError
+from mailwarden.model.findings import (
+    Finding,
+    MailboxKind,
+    Remediation,
+    Resource,
+    Scope,
+    Severity,
+    Status,
+)
+
+ALERTS_SCHEMA = "mailwarden.alerts/1"
+FINDINGS_SCHEMA = "mailwarden.findings/1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingsFile:
+    generated_at: str
+    findings: tuple[Finding, ...]
+    custodians: Mapping[str, str]  # mailbox -> custodian, from the run's assessments
+
+
+def _document(path: Path, schema: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror})") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from exc
+    if not isinstance(data, dict) or data.get("schema") != schema:
+        raise InputError(f"{path}: expected a {schema} document (found schema "
+                         f"{data.get('schema') if isinstance(data, dict) else None!r})")
+    return data
+
+
+def load_alerts(path: Path) -> tuple[dict[str, Any], ...]:
+    """The alerts of an alerts.json, each checked for the keys notify relies on."""
+    data = _document(path, ALERTS_SCHEMA)
+    alerts = data.get("alerts")
+    if not isinstance(alerts, list):
+        raise InputError(f"{path}: 'alerts' must be a list")
+    for index, alert in enumerate(alerts):
+        missing = [k for k in ("id", "category", "rule_id", "severity")
+                   if not isinstance(alert, dict) or not alert.get(k)]
+        if missing:
+            raise InputError(f"{path}: alert {index + 1} lacks {', '.join(missing)}")
+        if alert["severity"] not in {s.value for s in Severity}:
+            raise InputError(f"{path}: alert {alert['id']} has unknown severity "
+                             f"{alert['severity']!r}")
+    return tuple(alerts)
+
+
+def _finding(path: Path, index: int, item: Any) -> Finding:
+    try:
+        resource = item.get("resource") or {}
+        remediation = item.get("remediation") or {}
+        upn = resource.get("upn")
+        return Finding(
+            check_id=str(item["check_id"]), status=Status(item["status"]),
+            severity=Severity(item["severity"]),
+            resource=Resource(type=Scope(resource.get("type", "mailbox")),
+                              upn=upn.lower() if upn else None,
+                              kind=MailboxKind(resource["kind"]) if resource.get("kind") else None,
+                              display_name=resource.get("display_name")),
+            message=str(item.get("message") or ""), evidence=item.get("evidence") or {},
+            controls=tuple(item.get("controls") or ()),
+            remediation=Remediation(
+                summary=str(remediation["summary"]),
+                powershell=tuple(remediation.get("powershell") or ()),
+                graph=tuple(remediation.get("graph") or ()),
+                exchange_api=tuple(remediation.get("exchange_api") or ()),
+                note=remediation.get("note"),
+            ) if remediation.get("summary") else None,
+        )
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: finding {index + 1} is malformed ({exc!r})") from exc
+
+
+def load_findings(path: Path) -> FindingsFile:
+    data = _document(path, FINDINGS_SCHEMA)
+    items = data.get("findings")
+    if not isinstance(items, list):
+        raise InputError(f"{path}: 'findings' must be a list")
+    custodians = {}
+    for mailbox in data.get("mailboxes") or ():
+        custodian = (mailbox or {}).get("custodian") or {}
+        if mailbox.get("upn") and custodian.get("person"):
+            custodians[str(mailbox["upn"]).lower()] = str(custodian["person"]).lower()
+    return FindingsFile(generated_at=str(data.get("generated_at") or ""),
+                        findings=tuple(_finding(path, i, f) for i, f in enumerate(items)),
+                        custodians=custodians)

@@ -55,6 +55,24 @@ def test_probe_of_a_disabled_account_then_ownerless_sign_in(tmp_path: Path) -> N
     assert alerts_of(result, "ownerless-sign-in")[0].severity == "critical"
 
 
+def test_a_leaver_whose_own_mailbox_became_ownerless(tmp_path: Path) -> None:
+    """Their licence was removed when they left: their account is now an ownerless
+    (unlicensed) mailbox's, and still theirs for telling where they came from."""
+    context = DetectContext(
+        ownerless=(*(CONTEXT.ownerless or ()), OwnerlessAccount(upn=LEAVER,
+                                                                kind="unlicensed-user")),
+        departed=CONTEXT.departed, guests=(), verified_domains=("contoso.example",), grants=())
+    home = "198.51.100.44"
+    records = [signin(at(days=1), LEAVER, home),  # before leaving (since: day 3)
+               *(signin(at(days=6, minutes=n), LEAVER, home, 50057) for n in range(3)),
+               signin(at(days=6, minutes=30), HR, home, client="IMAP4")]
+    result = run(tmp_path, context, signins=records)
+    [probe] = alerts_of(result, "disabled-probe-then-ownerless")
+    [mark] = alerts_of(result, "leaver-address-on-ownerless")
+    assert probe.target == mark.target == HR and mark.facts["person"] == LEAVER
+    assert alerts_of(result, "ownerless-sign-in")[0].target == HR
+
+
 def test_leaver_in_the_mailbox_audit_after_leaving(tmp_path: Path) -> None:
     records = [ual(at(days=1), "MailItemsAccessed", LEAVER, mailbox=HR),   # before leaving
                ual(at(days=7), "MailItemsAccessed", LEAVER, mailbox=HR),

@@ -59,8 +59,11 @@ LEAVER_ADDRESS_ON_OWNERLESS = Rule(
     thresholds=(threshold("max_ip_accounts", 3, "an IP used by more accounts is shared"),),
     sql="""
 WITH popularity AS (
+  -- A leaver's own sign-ins count even when their mailbox became ownerless.
   SELECT ip, count(DISTINCT upn) AS accounts FROM v_signin
-  WHERE success AND NOT is_ownerless AND ip IS NOT NULL GROUP BY ip
+  WHERE success AND ip IS NOT NULL
+    AND (NOT is_ownerless OR upn IN (SELECT upn FROM ctx_departed))
+  GROUP BY ip
 ), leaver_marks AS (
   SELECT DISTINCT 'ip' AS mark, s.ip AS value, d.upn AS leaver, d.since
   FROM v_signin s JOIN ctx_departed d ON d.upn = s.upn
@@ -73,7 +76,7 @@ WITH popularity AS (
 ), hits AS (
   SELECT o.*, l.leaver, l.mark, l.since FROM v_signin o JOIN leaver_marks l
     ON (l.mark = 'ip' AND o.ip = l.value) OR (l.mark = 'device' AND o.device_id = l.value)
-  WHERE o.is_ownerless AND o.success AND o.time IS NOT NULL
+  WHERE o.is_ownerless AND o.success AND o.time IS NOT NULL AND o.upn <> l.leaver
     AND (l.since IS NULL OR o.time > l.since)
 )
 SELECT ownerless_upn AS target, list_distinct([ownerless_upn, leaver]) AS targets,
@@ -100,13 +103,16 @@ DISABLED_PROBE_THEN_OWNERLESS = Rule(
 WITH probes AS (
   SELECT s.event_id, s.time, s.ip, s.upn FROM v_signin s
   LEFT JOIN ctx_departed d ON d.upn = s.upn
-  WHERE s.ip IS NOT NULL AND s.time IS NOT NULL AND NOT s.is_ownerless
-    AND (s.is_disabled_code OR (d.upn IS NOT NULL AND (d.since IS NULL OR s.time > d.since)))
+  WHERE s.ip IS NOT NULL AND s.time IS NOT NULL
+    -- Shared and resource accounts are disabled by design; a departed person's own
+    -- account counts even when their mailbox became ownerless.
+    AND ((s.is_disabled_code AND NOT s.is_ownerless)
+         OR (d.upn IS NOT NULL AND (d.since IS NULL OR s.time > d.since)))
 ), hits AS (
   SELECT o.event_id AS hit_id, o.time AS hit_time, o.ownerless_upn, o.ip,
          p.event_id AS probe_id, p.time AS probe_time, p.upn AS probed
   FROM v_signin o JOIN probes p ON p.ip = o.ip
-  WHERE o.is_ownerless AND o.success AND o.time >= p.time
+  WHERE o.is_ownerless AND o.success AND o.time >= p.time AND o.upn <> p.upn
     AND o.time <= p.time + to_seconds($window_hours * 3600)
 )
 SELECT ownerless_upn AS target, list_distinct(list_prepend(ownerless_upn, list(probed))) AS targets,

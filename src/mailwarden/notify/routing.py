@@ -139,25 +139,40 @@ class Routing:
         return Redactor.for_urls(channel.url for channel in self.channels.values())
 
 
-def load_routing(path: Path, *, categories: tuple[str, ...], checks: tuple[str, ...]) -> Routing:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalogue:
+    """The names a route may match on; unknown ones are errors, not silent non-matches."""
+
+    categories: tuple[str, ...]
+    rules: tuple[str, ...]
+    checks: tuple[str, ...]
+
+    @classmethod
+    def current(cls) -> Catalogue:
+        from mailwarden.assess import list_checks
+        from mailwarden.detect import ALL_RULES, CATEGORIES
+
+        return cls(categories=CATEGORIES, rules=tuple(r.id for r in ALL_RULES),
+                   checks=tuple(c.id for c in list_checks()))
+
+
+def load_routing(path: Path, catalogue: Catalogue | None = None) -> Routing:
     """Read and validate a routing file; every problem names the file and line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the routing file ({exc.strerror})") from exc
-    return parse_routing(text, str(path), categories=categories, checks=checks)
+    return parse_routing(text, str(path), catalogue or Catalogue.current())
 
 
-def parse_routing(text: str, source: str, *, categories: tuple[str, ...],
-                  checks: tuple[str, ...]) -> Routing:
+def parse_routing(text: str, source: str, catalogue: Catalogue) -> Routing:
     root = located(text, source)
     fields = root.mapping({"channels", "routes", "security_team", "fallback"},
                           required={"channels", "routes"})
     channels = {name: _channel(name, node) for name, node in fields["channels"].items_of()}
     if not channels:
         raise fields["channels"].error("name at least one channel")
-    routes = tuple(_route(node, channels, categories, checks)
-                   for node in fields["routes"].sequence())
+    routes = tuple(_route(node, channels, catalogue) for node in fields["routes"].sequence())
     if not routes:
         raise fields["routes"].error("give at least one route")
     return Routing(
@@ -204,31 +219,33 @@ def _channel(name: str, node: Located) -> Channel:
     return Channel(name=name, type=kind, url=url, facility=facility, origin=node.where)
 
 
-def _route(node: Located, channels: Mapping[str, Channel], categories: tuple[str, ...],
-           checks: tuple[str, ...]) -> Route:
+def _route(node: Located, channels: Mapping[str, Channel], catalogue: Catalogue) -> Route:
     fields = node.mapping({"match", "channels"}, required={"channels"})
     names = scalar_list(fields["channels"])
     for name in names:
         if name.text not in channels:
             raise name.error(f"route names channel {name.text!r}, which is not defined "
                              f"(defined: {', '.join(channels)})")
-    match = _match(fields["match"], categories, checks) if "match" in fields else Match()
+    match = _match(fields["match"], catalogue) if "match" in fields else Match()
     return Route(match=match, channels=tuple(n.text for n in names), origin=node.where)
 
 
-def _match(node: Located, categories: tuple[str, ...], checks: tuple[str, ...]) -> Match:
+def _match(node: Located, catalogue: Catalogue) -> Match:
     if node.is_null:
         return Match()
-    known: dict[str, tuple[str, ...] | None] = {
-        "categories": categories, "checks": checks, "severities": SEVERITY_NAMES, "rules": None}
+    known: dict[str, tuple[str, ...]] = {
+        "categories": catalogue.categories, "checks": catalogue.checks,
+        "severities": SEVERITY_NAMES, "rules": catalogue.rules}
     fields = node.mapping(set(known))
     values: dict[str, Any] = {}
     for key, child in fields.items():
         items = scalar_list(child)
         allowed = known[key]
         for item in items:
-            if allowed is not None and item.text not in allowed:
-                raise item.error(f"unknown {key[:-1] if key != 'categories' else 'category'} "
-                                 f"{item.text!r}")
+            if item.text not in allowed:
+                singular = "category" if key == "categories" else key[:-1]
+                more = ", ..." if len(allowed) > 20 else ""
+                raise item.error(f"unknown {singular} {item.text!r} "
+                                 f"(known: {', '.join(allowed[:20])}{more})")
         values[key] = frozenset(item.text for item in items)
     return Match(**values)

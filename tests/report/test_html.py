@@ -1,0 +1,102 @@
+"""The HTML report opened in headless Chromium (Debian's, driven by playwright): content,
+no script errors, hostile strings shown as text, sorting and filtering work."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_factory import HOSTILE, small_run
+
+from mailwarden.report import ReportFormat, write_reports
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing; bash .ci/chromium installs it"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    (path,) = write_reports(small_run(), out, [ReportFormat.HTML])
+    return path
+
+
+def _open(browser: Any, path: Path) -> tuple[Any, list[str]]:
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on("request", lambda r: problems.append(f"request: {r.url}")
+            if not r.url.startswith("file://") else None)
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, problems
+
+
+def test_report_shows_its_content_without_errors(browser: Any, report: Path) -> None:
+    page, problems = _open(browser, report)
+    assert page.title() == "mailwarden report: Contoso"
+    assert page.inner_text("#count-ownerless") == "2"
+    assert page.inner_text("#count-alerts") == "1"
+    riskiest = page.inner_text("#riskiest")
+    assert "hr@contoso.com" in riskiest and "bob@contoso.com" in riskiest
+    assert "ownerless-sign-in" in page.inner_text("#alerts")
+    assert "Set-CASMailbox" in page.text_content("#remediation")
+    assert page.locator("svg rect").count() >= 5
+    assert problems == []
+    page.close()
+
+
+def test_hostile_strings_render_as_text(browser: Any, report: Path) -> None:
+    page, problems = _open(browser, report)
+    names = page.locator("#mailbox-table td.display-name").all_inner_texts()
+    assert HOSTILE in names
+    assert page.locator("img").count() == 0
+    assert page.locator("#alerts script").count() == 0
+    assert "<script>alert('ua')</script>" in page.text_content("#alerts")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert problems == []
+    page.close()
+
+
+def test_table_sorts_and_filters(browser: Any, report: Path) -> None:
+    page, problems = _open(browser, report)
+
+    def first_column() -> list[str]:
+        cells = page.locator("#mailbox-table tbody tr:not([hidden]) td:first-child")
+        return cells.all_inner_texts()
+
+    assert first_column() == ["hr@contoso.com", "boardroom@contoso.com"]  # riskiest first
+    page.click("#mailbox-table th:first-child")
+    assert first_column() == ["hr@contoso.com", "boardroom@contoso.com"]  # descending
+    page.click("#mailbox-table th:first-child")
+    assert first_column() == ["boardroom@contoso.com", "hr@contoso.com"]
+    page.select_option("#filter-kind", "room")
+    assert first_column() == ["boardroom@contoso.com"]
+    page.select_option("#filter-kind", "")
+    page.fill("#filter-text", "stale-delegate")
+    assert first_column() == ["hr@contoso.com"]
+    assert page.inner_text("#filter-count") == "1"
+    assert problems == []
+    page.close()

@@ -1,1 +1,31 @@
+"""The tenant emulator (SPEC section 3): Entra login, Microsoft Graph and the Exchange Online
+admin API over a recorded or synthetic tenant, in process or on loopback HTTPS.
 
+    app = create_app(generate("small").recorded, config=EmulatorConfig(graph_rate=50))
+"""
+
+from mailwarden.emulator.app import create_app, emulator_of
+from mailwarden.emulator.conditions import EmulatorStats, ServiceStats
+from mailwarden.emulator.config import (
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    FaultKind,
+    Service,
+    TargetedFault,
+)
+from mailwarden.emulator.necessary import necessary_requests
+from mailwarden.emulator.runtime import Emulator
+
+__all__ = [
+    "DEFAULT_CLIENT_SECRET",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorStats",
+    "FaultKind",
+    "Service",
+    "ServiceStats",
+    "TargetedFault",
+    "create_app",
+    "emulator_of",
+    "necessary_requests",
+]

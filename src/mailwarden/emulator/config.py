@@ -1,0 +1,83 @@
+"""How the emulator behaves: credentials it accepts, and the conditions it imposes.
+
+Every condition is off by default, so a plain `EmulatorConfig()` answers every request at
+once and correctly. Turn on latency, throttling and faults to see how a client copes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+#: The client secret the token endpoint accepts unless configured otherwise.
+DEFAULT_CLIENT_SECRET = "emulator-secret"
+
+
+class Service(StrEnum):
+    LOGIN = "login"
+    GRAPH = "graph"
+    EXCHANGE = "exchange"
+
+
+class FaultKind(StrEnum):
+    SERVER_ERROR = "server-error"  # 500, 502, 503 (with Retry-After) or 504
+    TIMEOUT = "timeout"  # no answer within the client's read timeout
+    DROP = "drop"  # the connection closes without a (complete) response
+    MALFORMED = "malformed"  # 200 with a truncated JSON body
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetedFault:
+    """Fail requests whose route matches `pattern` (a regular expression, searched).
+
+    Routes read `graph:/v1.0/users?$top=500`, `graph:/v1.0/groups/{id}/members?...` (also
+    inside `$batch`), `exchange:Get-InboxRule` and `login:/{tenant}/oauth2/v2.0/token`.
+    The `nth` matching request fails (1 = the first), and the `times - 1` after it too.
+    """
+
+    pattern: str
+    nth: int = 1
+    times: int = 1
+    kind: FaultKind = FaultKind.SERVER_ERROR
+    status: int = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmulatorConfig:
+    """Credentials and conditions. Seconds are floats; rates are requests per second."""
+
+    client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
+    #: SHA-1 thumbprints (hex, any case) a client assertion may name; empty: any.
+    certificate_thumbprints: tuple[str, ...] = ()
+    #: Seconds between device-code polls that the device-code answer asks for.
+    device_code_interval: int = 1
+
+    graph_latency: float = 0.0
+    exo_latency: float = 0.0
+    login_latency: float = 0.0
+
+    #: Graph token bucket per tenant: refill rate and size; None turns throttling off.
+    graph_rate: float | None = None
+    graph_burst: int = 100
+    #: Exchange: requests allowed in flight per tenant (None: unlimited) ...
+    exo_concurrency: int | None = None
+    #: ... and an optional token bucket, like Graph's.
+    exo_rate: float | None = None
+    exo_burst: int = 100
+    #: Retry-After (seconds) sent with Exchange's concurrency refusal.
+    exo_retry_after: float = 1.0
+
+    #: Probability that a Graph or Exchange request meets a random fault.
+    fault_rate: float = 0.0
+    fault_kinds: tuple[FaultKind, ...] = tuple(FaultKind)
+    #: How long a timeout fault keeps the client waiting on loopback.
+    timeout_seconds: float = 30.0
+    targeted_faults: tuple[TargetedFault, ...] = ()
+    #: Sources that always fail, with the HTTP status to answer (403 or a 5xx).
+    failing_sources: Mapping[str, int] = field(default_factory=dict)
+    seed: int = 0
+
+    #: Exchange's page size when the client sends no `Prefer: odata.maxpagesize`.
+    exo_default_page_size: int = 100
+

@@ -1,0 +1,118 @@
+"""Exchange's HTTP endpoints: InvokeCommand, and `$batch` of InvokeCommand sub-requests.
+
+A `$batch` request is one request in flight for the concurrency cap; each of its
+sub-requests (at most ten) is throttled, faulted and answered on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mailwarden.emulator.answers import exo_error, exo_error_body, retry_after_text
+from mailwarden.emulator.config import FaultKind, Service
+from mailwarden.emulator.exchange import Answer, Invocation, answer_call
+from mailwarden.emulator.runtime import Emulator
+from mailwarden.emulator.tokens import EXCHANGE_AUDIENCES
+
+BATCH_LIMIT = 10
+_SERVER_ERROR_CODES = {500: "InternalServerError", 502: "BadGateway",
+                       503: "ServiceUnavailable", 504: "GatewayTimeout"}
+
+
+def _refusal(emulator: Emulator, request: Request, tenant: str) -> Response | None:
+    """Why the request is not served (token, tenant), or None."""
+    reason = emulator.tokens.check(request.headers.get("authorization"), EXCHANGE_AUDIENCES)
+    if reason is not None:
+        return exo_error(401, "Unauthorized", reason,
+                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if not emulator.state.knows_tenant(tenant) or tenant.lower() in {"common", "organizations"}:
+        return exo_error(400, "BadRequest", f"The tenant '{tenant}' could not be found.")
+    return None
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def invoke_command(request: Request) -> Response:
+    emulator: Emulator = request.app.state.emulator
+    tenant = str(request.path_params["tenant"])
+    call = Invocation(str(request.url), await _json_body(request),
+                      request.headers.get("prefer", ""))
+
+    async def handle() -> Response:
+        refused = _refusal(emulator, request, tenant)
+        if refused is not None:
+            return refused
+        status, headers, body = answer_call(emulator, call, tenant)
+        return JSONResponse(body, status, headers=headers)
+
+    return await emulator.conditions.guard(Service.EXCHANGE, call.route, handle)
+
+
+async def exchange_batch(request: Request) -> Response:
+    emulator: Emulator = request.app.state.emulator
+    tenant = str(request.path_params["tenant"])
+    payload = await _json_body(request)
+
+    async def handle() -> Response:
+        refused = _refusal(emulator, request, tenant)
+        if refused is not None:
+            return refused
+        items = payload.get("requests") if isinstance(payload, Mapping) else None
+        if not isinstance(items, list):
+            return exo_error(400, "BadRequest", "Invalid batch payload format.")
+        if len(items) > BATCH_LIMIT:
+            return exo_error(400, "BadRequest",
+                             f"The number of batch requests exceeds the limit of {BATCH_LIMIT}.")
+        return JSONResponse({"responses": [_sub(emulator, item, tenant) for item in items]})
+
+    return await emulator.conditions.guard(Service.EXCHANGE, "$batch", handle, throttle=False)
+
+
+def _sub(emulator: Emulator, item: Any, tenant: str) -> dict[str, Any]:
+    if not isinstance(item, Mapping) or "id" not in item or "url" not in item:
+        body = exo_error_body("BadRequest", "A batch request needs an id and a url.")
+        rid = str(item.get("id", "")) if isinstance(item, Mapping) else ""
+        return {"id": rid, "status": 400, "headers": {}, "body": body}
+    sub_headers = item.get("headers")
+    prefer = ""
+    if isinstance(sub_headers, Mapping):
+        prefer = next((str(v) for k, v in sub_headers.items() if str(k).lower() == "prefer"), "")
+    call = Invocation(str(item["url"]), item.get("body"), prefer)
+    status, headers, body = _sub_answer(emulator, call, str(item["url"]), tenant)
+    return {"id": str(item["id"]), "status": status,
+            "headers": {"Content-Type": "application/json", **headers}, "body": body}
+
+
+def _sub_answer(emulator: Emulator, call: Invocation, url: str, tenant: str) -> Answer:
+    conditions = emulator.conditions
+    emulator.stats.add(Service.EXCHANGE, "subrequests")
+    if not urlsplit(url).path.lower().endswith("/invokecommand"):
+        return 404, {}, exo_error_body("NotFound", "Only InvokeCommand can be batched.")
+    wait = conditions.throttle_wait(Service.EXCHANGE)
+    if wait > 0:
+        emulator.stats.add(Service.EXCHANGE, "throttled")
+        return 429, {"Retry-After": retry_after_text(wait)}, exo_error_body(
+            "TooManyRequests", "Too many requests; retry after the time in Retry-After.")
+    fault = conditions.fault_for(Service.EXCHANGE, call.route, kinds=(FaultKind.SERVER_ERROR,))
+    if fault is not None:
+        emulator.stats.add(Service.EXCHANGE, "faulted")
+        headers = {"Retry-After": "1"} if fault.status == 503 else {}
+        fallback = "Forbidden" if fault.status == 403 else "Error"
+        code = _SERVER_ERROR_CODES.get(fault.status, fallback)
+        return fault.status, headers, exo_error_body(code, "An injected failure.")
+    answer = answer_call(emulator, call, tenant)
+    if 400 <= answer[0] < 500:
+        emulator.stats.add(Service.EXCHANGE, "refused")
+    return answer

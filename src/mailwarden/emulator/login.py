@@ -1,0 +1,310 @@
+"""Entra ID's v2.0 endpoints as MSAL uses them: OpenID discovery, the token endpoint
+(client secret, client assertion, device code, refresh token) and device authorization.
+
+Errors come in Entra's shape (error, AADSTS code in the description, error_codes, trace
+and correlation ids), so a client's handling of real sign-in failures can be exercised.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mailwarden.emulator.answers import entra_error
+from mailwarden.emulator.config import Service
+from mailwarden.emulator.runtime import DeviceCode, Emulator
+from mailwarden.emulator.tokens import (
+    EXCHANGE_AUDIENCES,
+    GRAPH_AUDIENCES,
+    TOKEN_LIFETIME,
+    b64url,
+    b64url_decode,
+    decode_jwt_part,
+    resource_of,
+)
+
+GRANT_CLIENT_CREDENTIALS = "client_credentials"
+GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_REFRESH_TOKEN = "refresh_token"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+_RESOURCES = GRAPH_AUDIENCES | EXCHANGE_AUDIENCES
+_DELEGATED_EXTRAS = {"openid", "profile", "offline_access"}
+
+
+def _unknown_tenant(tenant: str) -> JSONResponse:
+    return entra_error(
+        400, "invalid_tenant", 90002,
+        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+        "and are signing into the correct cloud.",
+    )
+
+
+def _endpoints(base: str, tenant: str) -> dict[str, str]:
+    root = f"{base}/{tenant}"
+    return {
+        "token_endpoint": f"{root}/oauth2/v2.0/token",
+        "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+        "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
+        "jwks_uri": f"{root}/discovery/v2.0/keys",
+        "issuer": f"{base}/{tenant}/v2.0",
+    }
+
+
+def _login_route(request: Request) -> tuple[Emulator, str, str]:
+    emulator: Emulator = request.app.state.emulator
+    tenant = str(request.path_params["tenant"])
+    return emulator, tenant, str(request.base_url).rstrip("/")
+
+
+async def openid_configuration(request: Request) -> Response:
+    emulator, tenant, base = _login_route(request)
+
+    async def handle() -> Response:
+        if not emulator.state.knows_tenant(tenant):
+            return _unknown_tenant(tenant)
+        # Entra names the tenant by its id in the endpoints, whatever the authority said.
+        multi = tenant.lower() in {"organizations", "common"}
+        named = tenant if multi else emulator.state.tenant_id
+        return JSONResponse({
+            **_endpoints(base, named),
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
+                                                      "client_secret_basic"],
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "emulator",
+        })
+
+    return await emulator.conditions.guard(Service.LOGIN, request.url.path, handle)
+
+
+async def keys(request: Request) -> Response:
+    """The signing keys; the emulator's tokens are opaque to clients, so there are none."""
+    return JSONResponse({"keys": []})
+
+
+async def device_code(request: Request) -> Response:
+    emulator, tenant, base = _login_route(request)
+
+    async def handle() -> Response:
+        if not emulator.state.knows_tenant(tenant):
+            return _unknown_tenant(tenant)
+        form = await request.form()
+        client_id = str(form.get("client_id") or "")
+        if not client_id:
+            return _missing("client_id")
+        code = secrets.token_urlsafe(32)
+        user_code = secrets.token_hex(4).upper()
+        emulator.sessions.device_codes[code] = DeviceCode(
+            client_id=client_id, scope=str(form.get("scope") or "")
+        )
+        verification = f"{base}/devicelogin"
+        return JSONResponse({
+            "user_code": user_code,
+            "device_code": code,
+            "verification_uri": verification,
+            "expires_in": 900,
+            "interval": emulator.config.device_code_interval,
+            "message": f"To sign in, use a web browser to open the page {verification} and "
+            f"enter the code {user_code} to authenticate. (The emulator approves it by itself.)",
+        })
+
+    return await emulator.conditions.guard(Service.LOGIN, request.url.path, handle)
+
+
+def _missing(parameter: str) -> JSONResponse:
+    return entra_error(400, "invalid_request", 900144,
+                       f"The request body must contain the following parameter: '{parameter}'.")
+
+
+async def token(request: Request) -> Response:
+    emulator, tenant, _ = _login_route(request)
+
+    async def handle() -> Response:
+        if not emulator.state.knows_tenant(tenant):
+            return _unknown_tenant(tenant)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        grant = form.get("grant_type", "")
+        if grant == GRANT_CLIENT_CREDENTIALS:
+            return _client_credentials(emulator, request, form)
+        if grant == GRANT_DEVICE_CODE:
+            return _device_code_grant(emulator, form)
+        if grant == GRANT_REFRESH_TOKEN:
+            return _refresh_grant(emulator, form)
+        if not grant:
+            return _missing("grant_type")
+        return entra_error(400, "unsupported_grant_type", 70003,
+                           f"The app requested an unsupported grant type '{grant}'.")
+
+    return await emulator.conditions.guard(Service.LOGIN, request.url.path, handle)
+
+
+def _app_resource(form: Mapping[str, str]) -> tuple[str | None, JSONResponse | None]:
+    scope = form.get("scope", "")
+    if not scope:
+        return None, _missing("scope")
+    first = scope.split()[0]
+    if not first.endswith("/.default"):
+        return None, entra_error(
+            400, "invalid_scope", 1002012,
+            f"The provided value for scope {scope} is not valid. Client credential flows must "
+            "have a scope value with /.default suffixed to the resource identifier "
+            "(application ID URI).",
+        )
+    resource = resource_of(first)
+    if resource not in _RESOURCES:
+        return None, entra_error(
+            400, "invalid_resource", 500011,
+            f"The resource principal named {resource} was not found in the tenant.",
+        )
+    return resource, None
+
+
+def _client_credentials(emulator: Emulator, request: Request, form: Mapping[str, str]) -> Response:
+    client_id = form.get("client_id", "")
+    if not client_id:
+        return _missing("client_id")
+    resource, problem = _app_resource(form)
+    if problem is not None or resource is None:
+        return problem or _missing("scope")
+    if "client_secret" in form:
+        if not hmac.compare_digest(form["client_secret"], emulator.config.client_secret):
+            return entra_error(
+                401, "invalid_client", 7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request "
+                f"is the client secret value, not the client secret ID, for a secret added to "
+                f"app '{client_id}'.",
+            )
+    elif form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
+        refused = _check_assertion(emulator, form["client_assertion"], client_id,
+                                   f"{str(request.url).split('?', 1)[0]}")
+        if refused is not None:
+            return refused
+    else:
+        return entra_error(
+            401, "invalid_client", 7000218,
+            "The request body must contain the following parameter: 'client_assertion' or "
+            "'client_secret'.",
+        )
+    return JSONResponse({
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME,
+        "ext_expires_in": TOKEN_LIFETIME,
+        "access_token": emulator.tokens.issue(audience=resource, client_id=client_id,
+                                              extra={"idtyp": "app"}),
+    })
+
+
+def _check_assertion(
+    emulator: Emulator, assertion: str, client_id: str, token_url: str
+) -> JSONResponse | None:
+    """A client assertion must be a JWT naming its certificate (x5t or x5t#S256), issued
+    by and about the client, for this token endpoint, and current. Its signature is not
+    checked: the emulator holds no public keys of the apps."""
+    malformed = entra_error(401, "invalid_client", 50027, "JWT token is invalid or is malformed.")
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        return malformed
+    try:
+        header, claims = decode_jwt_part(parts[0]), decode_jwt_part(parts[1])
+    except ValueError:
+        return malformed
+    thumbprint = str(header.get("x5t") or header.get("x5t#S256") or "")
+    if not thumbprint or claims.get("iss") != client_id or claims.get("sub") != client_id:
+        return malformed
+    if str(claims.get("aud", "")).rstrip("/") != token_url.rstrip("/"):
+        return entra_error(401, "invalid_client", 700016,
+                           "The client assertion's audience is not this token endpoint.")
+    now = time.time()
+    if not float(claims.get("nbf", 0)) - 300 <= now < float(claims.get("exp", 0)):
+        return entra_error(401, "invalid_client", 700024,
+                           "Client assertion is not within its valid time range.")
+    allowed = {_thumb_hex(t) for t in emulator.config.certificate_thumbprints}
+    if allowed and _thumb_hex(thumbprint) not in allowed:
+        return entra_error(
+            401, "invalid_client", 700027,
+            f"The certificate with identifier used to sign the client assertion is not "
+            f"registered on application. [Reason - The key was not found., Thumbprint of key "
+            f"used by client: '{_thumb_hex(thumbprint).upper()}']",
+        )
+    return None
+
+
+def _thumb_hex(value: str) -> str:
+    """A thumbprint as hex, whether given as hex or as the base64url of x5t."""
+    text = value.strip().replace(":", "")
+    if len(text) == 40 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return text.lower()
+    try:
+        return b64url_decode(text).hex()
+    except ValueError:
+        return text.lower()
+
+
+def _device_code_grant(emulator: Emulator, form: Mapping[str, str]) -> Response:
+    pending = emulator.sessions.device_codes.get(form.get("device_code", ""))
+    if pending is None:
+        return entra_error(400, "expired_token", 70020,
+                           "The provided device code has expired or is unknown.")
+    pending.polls += 1
+    if pending.polls == 1:
+        return entra_error(400, "authorization_pending", 70016,
+                           "OAuth 2.0 device flow error. Authorization is pending. "
+                           "Continue polling.")
+    del emulator.sessions.device_codes[form["device_code"]]
+    return _delegated(emulator, pending.client_id, pending.scope)
+
+
+def _refresh_grant(emulator: Emulator, form: Mapping[str, str]) -> Response:
+    client_id = emulator.sessions.refresh_tokens.get(form.get("refresh_token", ""))
+    if client_id is None or client_id != form.get("client_id"):
+        return entra_error(400, "invalid_grant", 9002313,
+                           "Invalid request. Request is malformed or invalid.")
+    return _delegated(emulator, client_id, form.get("scope", ""))
+
+
+def _delegated(emulator: Emulator, client_id: str, scope: str) -> Response:
+    """Tokens for the emulated administrator who signed in."""
+    wanted = [s for s in scope.split() if s not in _DELEGATED_EXTRAS]
+    resource = resource_of(wanted[0]) if wanted else ""
+    if resource not in _RESOURCES:
+        return entra_error(400, "invalid_resource", 500011,
+                           f"The resource principal named {resource} was not found in the tenant.")
+    state = emulator.state
+    tenant_id = state.tenant_id
+    object_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}/admin"))
+    domain = state.domains[0] if state.domains else "emulator.test"
+    username = f"admin@{domain}"
+    refresh = secrets.token_urlsafe(48)
+    emulator.sessions.refresh_tokens[refresh] = client_id
+    now = int(time.time())
+    id_claims = {"iss": f"https://login.emulator/{tenant_id}/v2.0", "sub": object_id,
+                 "aud": client_id, "exp": now + TOKEN_LIFETIME, "iat": now, "nbf": now,
+                 "oid": object_id, "tid": tenant_id, "preferred_username": username,
+                 "name": "Emulated Administrator", "ver": "2.0"}
+    id_token = ".".join([b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode()),
+                         b64url(json.dumps(id_claims).encode()), ""])
+    return JSONResponse({
+        "token_type": "Bearer",
+        "scope": " ".join(wanted),
+        "expires_in": TOKEN_LIFETIME,
+        "ext_expires_in": TOKEN_LIFETIME,
+        "access_token": emulator.tokens.issue(
+            audience=resource, client_id=client_id,
+            extra={"oid": object_id, "upn": username, "scp": "user_impersonation"},
+        ),
+        "refresh_token": refresh,
+        "id_token": id_token,
+        "client_info": b64url(json.dumps({"uid": object_id, "utid": tenant_id}).encode()),
+    })

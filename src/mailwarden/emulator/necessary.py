@@ -1,0 +1,117 @@
+"""The fewest requests a perfect client needs to collect a tenant from the emulator.
+
+`necessary_requests(tenant)` counts, per service, what a client that knows every limit
+and wastes nothing would send to read every source of SPEC section 4:
+
+- ``login``: 2, one app-only token for Graph and one for Exchange.
+- ``graph``: 1 for `/organization`; ceil(n / max page) pages of every paged list (users
+  at 500, signInActivity being selected; groups and userRegistrationDetails at 999),
+  at least 1 each; 1 each for roleAssignments, roleDefinitions, conditional-access
+  policies and settings (Graph does not page them); and the `$batch` requests for group
+  members: in round k, the groups with at least k pages of members (999 a page), 20 to
+  a batch — a group's next page cannot ride in the batch that returns its first.
+  Without the group list no member can be asked for, so no batches are counted.
+- ``exchange``: ceil(rows / 1000) pages, at least 1, for each organisation-wide cmdlet
+  (Get-Mailbox, Get-CASMailbox, Get-User, Get-RecipientPermission,
+  Get-MailboxAuditBypassAssociation, Get-AuthenticationPolicy), 1 each for
+  Get-OrganizationConfig and Get-TransportConfig, and the `$batch` requests for the
+  per-mailbox calls: every mailbox that needs detail (shared, room, equipment and
+  scheduling mailboxes, and user mailboxes whose account has no licence or whose
+  licence is unknown) needs one Get-MailboxPermission and one Get-InboxRule call, each
+  ceil(rows / 1000) pages, at least 1; in round k the calls with at least k pages go
+  10 to a batch. Without Get-Mailbox no mailbox is known, so none are counted.
+
+A source the tenant lacks still costs its first request (the one that is refused).
+Retries, throttled requests and faults are never necessary: they are the difference
+between a client's count (see `EmulatorStats`) and these numbers.
+"""
+
+from __future__ import annotations
+
+from mailwarden.collect.mailboxes import (
+    licensed_accounts,
+    mailbox_key,
+    ownerless_by_type,
+    unlicensed_user_mailbox,
+)
+from mailwarden.collect.recorded import RecordedTenant
+from mailwarden.emulator.state import TenantState
+
+GRAPH_BATCH_LIMIT = 20
+EXO_BATCH_LIMIT = 10
+DIRECTORY_PAGE = 999
+USERS_WITH_SIGN_IN_PAGE = 500
+EXO_PAGE = 1000
+
+_UNPAGED_GRAPH = (
+    "graph/roleAssignments",
+    "graph/roleDefinitions",
+    "graph/conditionalAccessPolicies",
+    "graph/settings",
+)
+_EXO_LISTS = (
+    "Get-Mailbox",
+    "Get-CASMailbox",
+    "Get-User",
+    "Get-RecipientPermission",
+    "Get-MailboxAuditBypassAssociation",
+    "Get-AuthenticationPolicy",
+)
+
+
+def pages(count: int, size: int) -> int:
+    """Requests to read `count` items `size` at a time; an empty list still takes one."""
+    return max(1, -(-count // size))
+
+
+def batches(depths: list[int], limit: int) -> int:
+    """`$batch` requests for calls of `depths` pages each: round k carries every call's
+    k-th page, `limit` to a batch (a next page cannot ride with the page that links it)."""
+    waiting = (sum(1 for d in depths if d >= k) for k in range(1, max(depths, default=0) + 1))
+    return sum(-(-count // limit) for count in waiting)
+
+
+def _member_batches(state: TenantState) -> int:
+    if not state.available("graph/groups"):
+        return 0
+    groups = [str(g.get("id")) for g in state.rows("graph/groups") if g.get("id")]
+    depths = [pages(len(state.members(g)), DIRECTORY_PAGE) for g in groups]
+    return batches(depths, GRAPH_BATCH_LIMIT)
+
+
+def _graph(state: TenantState) -> int:
+    count = 1  # /organization
+    count += pages(len(state.rows("graph/users")), USERS_WITH_SIGN_IN_PAGE)
+    count += pages(len(state.rows("graph/groups")), DIRECTORY_PAGE)
+    count += pages(len(state.rows("graph/userRegistrationDetails")), DIRECTORY_PAGE)
+    count += len(_UNPAGED_GRAPH)
+    return count + _member_batches(state)
+
+
+def _exchange(state: TenantState) -> int:
+    count = sum(pages(len(state.cmdlet_rows(c, None)), EXO_PAGE) for c in _EXO_LISTS)
+    count += 2  # Get-OrganizationConfig, Get-TransportConfig
+    if not state.available("exo/Get-Mailbox"):
+        return count
+    users = state.rows("graph/users") if state.available("graph/users") else None
+    licensed = licensed_accounts(users)
+    seen: set[str] = set()
+    depths: list[int] = []
+    for row in state.rows("exo/Get-Mailbox"):
+        key = mailbox_key(row)
+        if key is None or key.lower() in seen:
+            continue
+        if not (ownerless_by_type(row) or unlicensed_user_mailbox(row, licensed)):
+            continue
+        seen.add(key.lower())
+        recipient = state.resolve(key, mailbox=True)
+        for cmdlet in ("Get-MailboxPermission", "Get-InboxRule"):
+            rows = state.cmdlet_rows(cmdlet, recipient) if recipient is not None else []
+            depths.append(pages(len(rows), EXO_PAGE))
+    return count + batches(depths, EXO_BATCH_LIMIT)
+
+
+def necessary_requests(tenant: RecordedTenant) -> dict[str, int]:
+    """Per service ("login", "graph", "exchange"): see the module docstring."""
+    state = TenantState(tenant)
+    return {"login": 2, "graph": _graph(state), "exchange": _exchange(state)}

@@ -1,0 +1,50 @@
+"""One emulator instance: the tenant state, the conditions, the counts and the token issuer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mailwarden.collect.recorded import RecordedTenant
+from mailwarden.emulator.conditions import Conditions, EmulatorStats
+from mailwarden.emulator.config import EmulatorConfig
+from mailwarden.emulator.necessary import necessary_requests
+from mailwarden.emulator.state import TenantState
+from mailwarden.emulator.tokens import TokenIssuer
+
+
+@dataclass(slots=True)
+class DeviceCode:
+    """A device-code sign-in in progress; the emulator approves it after one pending poll."""
+
+    client_id: str
+    scope: str
+    polls: int = 0
+
+
+@dataclass(slots=True)
+class Sessions:
+    """Delegated sign-ins: pending device codes and the refresh tokens handed out."""
+
+    device_codes: dict[str, DeviceCode] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> client id
+
+
+class Emulator:
+    """Everything the routes share. `stats` is what a client cost; `state` is mutable."""
+
+    def __init__(self, tenant: RecordedTenant, config: EmulatorConfig) -> None:
+        self.config = config
+        self.state = TenantState(tenant)
+        self.stats = EmulatorStats(necessary_requests(tenant))
+        self.conditions = Conditions(config, self.stats)
+        self.tokens = TokenIssuer(self.state.tenant_id)
+        self.sessions = Sessions()
+
+    def refusal_status(self, source: str) -> int | None:
+        """The status a source is refused with: configured, or 403 when the tenant lacks it
+        (what the real service answers when the app lacks the permission), else None."""
+        if source in self.config.failing_sources:
+            return self.config.failing_sources[source]
+        if not self.state.available(source):
+            return 403
+        return None

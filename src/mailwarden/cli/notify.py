@@ -1,0 +1,119 @@
+"""`mailwarden notify`: send alerts and newly failing findings to the people answerable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import platformdirs
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from mailwarden.cli import app
+from mailwarden.cli.ui import console, err_console
+from mailwarden.notify import (
+    DeliveryError,
+    DeliveryReport,
+    FileOutbox,
+    Plan,
+    Routing,
+    Senders,
+    load_alerts,
+    load_findings,
+    load_routing,
+    notices_for,
+    notify,
+    plan_notifications,
+)
+from mailwarden.notify.render_text import plain_text
+
+
+def default_state_path() -> Path:
+    return Path(platformdirs.user_state_dir("mailwarden")) / "notify-state.json"
+
+
+def _custodians(findings_custodians: dict[str, str], path: Path | None) -> dict[str, str]:
+    """Custodians named in findings.json, overridden by a custodians file."""
+    mapping = dict(findings_custodians)
+    if path is not None:
+        from mailwarden.assess import load_custodians
+
+        mapping.update({e.mailbox: e.person for e in load_custodians(path).entries})
+    return mapping
+
+
+def deliveries_table(reports: tuple[DeliveryReport, ...]) -> Table:
+    table = Table(title=f"{len(reports)} deliveries", title_justify="left")
+    for column in ("result", "kind", "severity", "notice", "channel", "to", "cc", "why"):
+        table.add_column(column, overflow="fold")
+    for report in reports:
+        delivery = report.delivery
+        result = Text("sent", style="green") if report.ok else Text("FAILED", style="bold red")
+        table.add_row(result, report.decision, delivery.notice.severity,
+                      Text(delivery.notice.title), delivery.channel,
+                      Text(", ".join(delivery.recipients.to) or "-"),
+                      Text(", ".join(delivery.recipients.cc) or "-"), Text(report.error or ""))
+    return table
+
+
+def _show_dry_run(plan: Plan, routing: Routing, pending: int) -> None:
+    for delivery in plan.deliveries:
+        channel = routing.channels[delivery.channel]
+        console.rule(Text(f"{delivery.channel} ({channel.type.value}) -> "
+                          f"{', '.join(delivery.recipients.to) or 'channel'}"))
+        if delivery.recipients.cc:
+            console.print(Text(f"Cc: {', '.join(delivery.recipients.cc)}"))
+        console.print(Text(plain_text(delivery.notice, delivery.recipients)))
+    skipped = sum(1 for v in plan.verdicts if v.decision == "skip")
+    console.print(f"dry run: {len(plan.deliveries)} deliveries would be sent, {skipped} "
+                  f"notices already sent, {len(plan.unrouted)} match no route, {pending} "
+                  "earlier deliveries are pending; nothing was sent or recorded")
+
+
+@app.command("notify")
+def notify_command(
+    alerts: Annotated[Path, typer.Option("--alerts", help="alerts.json from detect.")],
+    routing_path: Annotated[Path, typer.Option(
+        "--routing", help="Routing file (YAML); see routing.example.yaml in mailwarden.notify."
+    )],
+    findings: Annotated[Path | None, typer.Option(
+        "--findings", help="findings.json from scan: notify findings that newly fail, and "
+        "take custodians from it.")] = None,
+    custodians: Annotated[Path | None, typer.Option(
+        "--custodians", help="CSV or YAML mailbox -> custodian; overrides findings.json.")
+    ] = None,
+    state: Annotated[Path | None, typer.Option(
+        "--state", help="Notification state (what was sent). Default: the user state dir.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the messages that would be sent; send and record nothing.")
+    ] = False,
+) -> None:
+    """Send each new or worsened alert, and each newly failing finding, to the mailbox's
+    custodian and the channels the routing file names."""
+    routing = load_routing(routing_path)
+    alert_items = load_alerts(alerts)
+    scan = load_findings(findings) if findings else None
+    people = _custodians(dict(scan.custodians) if scan else {}, custodians)
+    outbox = FileOutbox(state or default_state_path())
+    since = scan.generated_at if scan else ""
+    if dry_run:
+        notices = notices_for(alert_items, scan.findings if scan else None,
+                              previous_failing=outbox.failing_findings(), since=since)
+        plan = plan_notifications(notices, routing, people, outbox.remembered())
+        _show_dry_run(plan, routing, len(outbox.pending()))
+        return
+    with httpx.Client() as client:
+        senders = Senders(client=client, redact=routing.redactor)
+        plan, reports = notify(outbox, routing, senders.send, alerts=alert_items,
+                               findings=scan.findings if scan else None, custodians=people,
+                               since=since)
+    console.print(deliveries_table(reports))
+    if plan.unrouted:
+        err_console.print(f"{len(plan.unrouted)} notices match no route in {routing.source}")
+    failed = [r for r in reports if not r.ok]
+    if failed:
+        raise DeliveryError(f"{len(failed)} of {len(reports)} deliveries failed; they stay "
+                            f"pending in {outbox.path} and are retried on the next run")

@@ -15,6 +15,7 @@ from mailwarden.emulator.config import (
 )
 from mailwarden.emulator.necessary import necessary_requests
 from mailwarden.emulator.runtime import Emulator
+from mailwarden.emulator.serve import Served, run, serve_in_thread
 
 __all__ = [
     "DEFAULT_CLIENT_SECRET",
@@ -22,10 +23,13 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorStats",
     "FaultKind",
+    "Served",
     "Service",
     "ServiceStats",
     "TargetedFault",
     "create_app",
     "emulator_of",
     "necessary_requests",
+    "run",
+    "serve_in_thread",
 ]

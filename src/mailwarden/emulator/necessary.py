@@ -3,7 +3,8 @@
 `necessary_requests(tenant)` counts, per service, what a client that knows every limit
 and wastes nothing would send to read every source of SPEC section 4:
 
-- ``login``: 2, one app-only token for Graph and one for Exchange.
+- ``login``: 2, one app-only token for Graph and one for Exchange (the OpenID
+  discovery document MSAL reads first is not counted: a client may know the endpoint).
 - ``graph``: 1 for `/organization`; ceil(n / max page) pages of every paged list (users
   at 500, signInActivity being selected; groups and userRegistrationDetails at 999),
   at least 1 each; 1 each for roleAssignments, roleDefinitions, conditional-access

@@ -12,25 +12,59 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+#: Marks a property name not yet looked up in a record shape.
+_UNSEEN: Any = object()
+#: Record shape (its keys, in order) -> lower-cased and requested name -> the key that
+#: answers it. Records of one source share a handful of shapes, so lower-casing every key
+#: of every record (most of the time of reading a large tenant) happens once per shape.
+_SHAPES: dict[tuple[Any, ...], dict[str, Any]] = {}
+#: Shapes kept at most; a source whose records all differ only refills the cache.
+_MAX_SHAPES = 4096
+
+
+def _key_map(raw: Mapping[str, Any]) -> dict[str, Any]:
+    shape = tuple(raw)
+    keys = _SHAPES.get(shape)
+    if keys is None:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        # When two keys differ only in case, the later one answers (as a dict built
+        # from the record in order would keep it).
+        keys = {str(key).lower(): key for key in shape}
+        _SHAPES[shape] = keys
+    return keys
+
 
 class Record:
     """Case-insensitive view of one JSON object."""
 
-    __slots__ = ("_lower", "raw")
+    __slots__ = ("_keys", "raw")
 
     def __init__(self, raw: Mapping[str, Any]):
         self.raw = raw
-        self._lower = {str(k).lower(): v for k, v in raw.items()}
+        self._keys = _key_map(raw)
 
     def get(self, *names: str) -> Any:
+        keys, raw = self._keys, self.raw
         for name in names:
-            value = self._lower.get(name.lower())
-            if value is not None:
-                return value
+            key = keys.get(name, _UNSEEN)
+            if key is _UNSEEN:
+                # Remember the answer under the name as asked, so the next record of
+                # this shape finds it without lower-casing. A name with capitals never
+                # collides with a lower-cased key.
+                key = keys.get(name.lower())
+                keys[name] = key
+            if key is not None:
+                value = raw[key]
+                if value is not None:
+                    return value
         return None
 
     def text(self, *names: str) -> str | None:
-        return to_text(self.get(*names))
+        value = self.get(*names)
+        if type(value) is str:  # the common case, without to_text's type checks
+            return value.strip() or None
+        return to_text(value)
 
     def flag(self, *names: str) -> bool | None:
         return to_bool(self.get(*names))
@@ -43,13 +77,20 @@ class Record:
 
     def child(self, *names: str) -> Record:
         value = self.get(*names)
-        return Record(value if isinstance(value, Mapping) else {})
+        return Record(value if _is_mapping(value) else {})
+
+
+def _is_mapping(value: Any) -> bool:
+    # JSON objects are dicts; the abstract check is the slow path for other mappings.
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def to_text(value: Any) -> str | None:
+    if type(value) is str:
+        return value.strip() or None
     if value is None:
         return None
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         # Exchange sometimes serialises identities as objects; their name is the useful part.
         inner = Record(value).get("Name", "DisplayName", "Identity", "Value", "value")
         return to_text(inner) if inner is not None else None
@@ -59,43 +100,52 @@ def to_text(value: Any) -> str | None:
 
 _TRUE = {"true", "$true", "1", "yes", "on", "enabled"}
 _FALSE = {"false", "$false", "0", "no", "off", "disabled"}
+_BOOL_WORDS = dict.fromkeys(_TRUE, True) | dict.fromkeys(_FALSE, False)
 
 
 def to_bool(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
+    if value is None or type(value) is bool:
         return value
     if isinstance(value, int | float):
         return bool(value)
-    lowered = str(value).strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return None
+    return _BOOL_WORDS.get(str(value).strip().lower())
 
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_SPACED_DATE = re.compile(r"^\d{4}-\d\d-\d\d \d")
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_datetime(value: Any) -> datetime | None:
     """Parse ISO 8601 (with or without zone; naive means UTC) or `/Date(ms[+zzzz])/`."""
-    if value is None:
+    if type(value) is str:
+        text = value.strip()
+    elif value is None:
         return None
-    if isinstance(value, datetime):
+    elif isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, Mapping):  # PowerShell 5's {"value": "/Date(..)/", "DateTime": ".."}
+    elif _is_mapping(value):  # PowerShell 5's {"value": "/Date(..)/", "DateTime": ".."}
         return to_datetime(Record(value).get("value", "DateTime"))
-    text = str(value).strip()
-    if not text:
-        return None
-    match = _MS_DATE.match(text)
-    if match:
-        # The offset in /Date(ms+zzzz)/ is informational: the milliseconds are UTC.
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
+    else:
+        text = str(value).strip()
+    return _parse_date_text(text) if text else None
+
+
+def _parse_date_text(text: str) -> datetime | None:
+    # The character tests only skip regular expressions that could not match.
+    if text[0] == "/":
+        match = _MS_DATE.match(text)
+        if match:
+            # The offset in /Date(ms+zzzz)/ is informational: the milliseconds are UTC.
+            return _EPOCH + timedelta(milliseconds=int(match.group(1)))
     if text.startswith("0001-01-01"):
         return None  # .NET's DateTime.MinValue: "never"
-    iso = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d\d-\d\d \d", text) else text
-    iso = re.sub(r"(\.\d{6})\d+", r"\1", iso)  # .NET writes 7 fractional digits
+    iso = text
+    if text[10:11] == " " and _SPACED_DATE.match(text):
+        iso = text.replace(" ", "T", 1)
+    if "." in iso:
+        iso = _LONG_FRACTION.sub(r"\1", iso)  # .NET writes 7 fractional digits
     try:
         parsed = datetime.fromisoformat(iso)
     except ValueError:
@@ -107,10 +157,14 @@ def to_texts(value: Any) -> tuple[str, ...] | None:
     """A list of strings from an array, a lone value, or "a, b" / "{a, b}" text."""
     if value is None:
         return None
-    if isinstance(value, list | tuple):
-        items = [to_text(v) for v in value]
-        return tuple(i for i in items if i)
-    if isinstance(value, Mapping):
+    if type(value) is list or isinstance(value, list | tuple):
+        texts = []
+        for item in value:
+            text = item.strip() if type(item) is str else to_text(item)
+            if text:
+                texts.append(text)
+        return tuple(texts)
+    if _is_mapping(value):
         text = to_text(value)
         return (text,) if text else ()
     text = str(value).strip().strip("{}")

@@ -10,11 +10,19 @@ Records are sorted into a canonical order, so the same tenant read from two plac
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields, is_dataclass
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
 from mailwarden.collect.lenient import Record, to_enum, to_flags, to_text
-from mailwarden.collect.recorded import ALL_SOURCES, RecordedTenant, read_recorded_tenant
+from mailwarden.collect.recorded import (
+    ALL_SOURCES,
+    RecordedTenant,
+    cyclic_gc_paused,
+    read_recorded_tenant,
+)
 from mailwarden.model.inventory import (
     Account,
     AuditBypass,
@@ -82,6 +90,45 @@ def _required(record: Record, *names: str) -> str:
     return value
 
 
+def canonical_order(items: list[T]) -> tuple[T, ...]:
+    """`items` sorted by their repr, without computing most reprs.
+
+    A dataclass repr starts with the repr of its first field, and reprs of strings (and
+    None) are never a prefix of one another, so ordering by that field's repr gives the
+    repr order wherever those differ. Only runs of equal first fields are sorted by the
+    whole repr. Both sorts are stable, so the result is exactly `sorted(items, key=repr)`.
+    """
+    first = _first_repr_field(items)
+    if first is None:
+        return tuple(sorted(items, key=repr))
+    ordered = sorted(items, key=lambda item: repr(getattr(item, first)))
+    result: list[T] = []
+    for _, group in groupby(ordered, key=attrgetter(first)):
+        run = list(group)
+        result.extend(sorted(run, key=repr) if len(run) > 1 else run)
+    return tuple(result)
+
+
+def _first_repr_field(items: list[Any]) -> str | None:
+    """The first field shown in the items' repr, when the shortcut above is sound for them."""
+    if len(items) < 2:
+        return None
+    sample, kind = items[0], type(items[0])
+    if not is_dataclass(sample) or isinstance(sample, type):
+        return None
+    shown = [f.name for f in fields(sample) if f.repr]
+    if not shown or any(type(item) is not kind for item in items):
+        return None
+    name = shown[0]
+    values = map(attrgetter(name), items)
+    if any(not (value is None or type(value) is str) for value in values):
+        return None
+    # A class with its own __repr__ may not start with its first field.
+    if not repr(sample).startswith(f"{kind.__qualname__}({name}={getattr(sample, name)!r}"):
+        return None
+    return name
+
+
 def _parse_list(
     source: str,
     rows: Any,
@@ -90,7 +137,7 @@ def _parse_list(
 ) -> tuple[T, ...]:
     items: list[T] = []
     for index, row in enumerate(rows or ()):
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             skipped.append(SkippedRecord(source=source, index=index, reason="not an object"))
             continue
         try:
@@ -100,7 +147,7 @@ def _parse_list(
             skipped.append(
                 SkippedRecord(source=source, index=index, reason=str(exc), sample=sample)
             )
-    return tuple(sorted(items, key=repr))
+    return canonical_order(items)
 
 
 def parse_tenant(raw: Mapping[str, Any] | None) -> TenantInfo:
@@ -411,6 +458,11 @@ def _object(value: Any) -> Mapping[str, Any] | None:
 
 def snapshot_from_recorded(recorded: RecordedTenant) -> Snapshot:
     """Parse every source; missing and failed sources become `problems`."""
+    with cyclic_gc_paused():
+        return _parse_snapshot(recorded)
+
+
+def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
     data = recorded.data
     skipped: list[SkippedRecord] = []
 
@@ -447,7 +499,8 @@ def snapshot_from_recorded(recorded: RecordedTenant) -> Snapshot:
 
 def load_snapshot(directory: Path) -> Snapshot:
     """Read a recorded tenant directory into a snapshot."""
-    return snapshot_from_recorded(read_recorded_tenant(directory))
+    with cyclic_gc_paused():  # across both steps: the raw data would be rescanned between
+        return snapshot_from_recorded(read_recorded_tenant(directory))
 
 
 def skipped_counts(skipped: Iterable[SkippedRecord]) -> dict[str, int]:

@@ -8,9 +8,11 @@ is a *missing source*, never an empty list. Parsing into typed values is `parse.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,20 @@ class RecordedTenant:
         return None
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Decoding and parsing a large tenant allocate millions of containers and no reference
+    cycles; the cyclic collector would rescan them again and again (half the time of
+    decoding a 50,000-user tenant). Restores the previous state, so it nests."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _decode(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -116,21 +132,25 @@ def as_object_list(value: Any) -> list[Any]:
     return [value]
 
 
+def _read_source(source: str, path: Path) -> Any:
+    value = _decode(path)
+    if source in LIST_SOURCES:
+        return as_object_list(value)
+    if isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
+
+
 def read_recorded_tenant(directory: Path) -> RecordedTenant:
     """Read every known source that exists under `directory`."""
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory; pass a recorded tenant directory")
     data: dict[str, Any] = {}
-    for source in ALL_SOURCES:
-        path = directory / f"{source}.json"
-        if not path.exists():
-            continue
-        value = _decode(path)
-        if source in LIST_SOURCES:
-            value = as_object_list(value)
-        elif isinstance(value, list) and len(value) == 1:
-            value = value[0]
-        data[source] = value
+    with cyclic_gc_paused():
+        for source in ALL_SOURCES:
+            path = directory / f"{source}.json"
+            if path.exists():
+                data[source] = _read_source(source, path)
     errors: dict[str, str] = {}
     errors_path = directory / ERRORS_FILE
     if errors_path.exists():

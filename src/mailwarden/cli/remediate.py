@@ -1,0 +1,317 @@
+"""`mailwarden remediate plan|apply|rollback|export|show`: change the tenant, carefully."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mailwarden.cli import app
+from mailwarden.cli.connect import (
+    CaBundleOpt,
+    CertificateOpt,
+    ClientIdOpt,
+    CloudOpt,
+    ConfigOpt,
+    Connection,
+    DeviceCodeOpt,
+    ExoUrlOpt,
+    GraphUrlOpt,
+    LoginUrlOpt,
+    TenantOpt,
+    report_failed_sources,
+    show_device_code,
+)
+from mailwarden.cli.ui import console, err_console
+from mailwarden.collect.live import collect_live
+from mailwarden.collect.recorded import write_private_text
+from mailwarden.errors import ConfigError
+from mailwarden.pipeline import Scan, scan_directory, scan_snapshot, snapshot_of
+from mailwarden.remediate.apply import OutcomeStatus, RunReport
+from mailwarden.remediate.errors import RemediationFailed
+from mailwarden.remediate.export import export_powershell
+from mailwarden.remediate.journal import FileJournal, default_journal_dir
+from mailwarden.remediate.model import Plan
+from mailwarden.remediate.plan import PlanOptions, build_plan
+from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
+
+remediate_app = typer.Typer(
+    help="Plan, apply, roll back and export changes that fix failing findings.",
+    no_args_is_help=True,
+)
+app.add_typer(remediate_app, name="remediate")
+
+FromDirOpt = Annotated[
+    Path | None, typer.Option("--from-dir", help="Findings from a recorded tenant (offline).")
+]
+CheckOpt = Annotated[list[str] | None, typer.Option("--check", help="Only this check (repeat).")]
+MailboxOpt = Annotated[
+    list[str] | None,
+    typer.Option("--mailbox", help="Only this mailbox (repeat); also admits one whose account "
+                 "holds a directory role."),
+]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Never touch this mailbox (repeat).")
+]
+EwsOpt = Annotated[bool, typer.Option("--include-ews", help="Also turn EWS off.")]
+ActiveSyncOpt = Annotated[
+    bool, typer.Option("--include-activesync", help="Also turn ActiveSync off.")
+]
+MaxAgeOpt = Annotated[
+    float, typer.Option("--max-age", help="Refuse findings older than this many hours.")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Act on findings older than --max-age.")]
+JournalOpt = Annotated[
+    Path | None,
+    typer.Option("--journal-dir", help="Where runs are journalled (default: "
+                 "MAILWARDEN_JOURNAL_DIR, else the user's state directory)."),
+]
+ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
+
+
+def _scan(from_dir: Path | None, connection: Connection) -> Scan:
+    if from_dir is not None:
+        return scan_directory(from_dir)
+    if connection.tenant is None and connection.config is None:
+        raise ConfigError("give --from-dir DIR (a recorded tenant) or --tenant ... (live)")
+    with err_console.status("collecting the tenant"):
+        recorded = collect_live(connection.settings(), on_device_code=show_device_code)
+    report_failed_sources(recorded)
+    return scan_snapshot(snapshot_of(recorded))
+
+
+def _plan(scan: Scan, options: PlanOptions) -> Plan:
+    return build_plan(scan.result, scan.snapshot, options, now=datetime.now(UTC))
+
+
+def _options(
+    check: list[str] | None, mailbox: list[str] | None, exclude: list[str] | None,
+    ews: bool, activesync: bool, max_age: float, force: bool,
+) -> PlanOptions:
+    return PlanOptions(
+        checks=tuple(check or ()), mailboxes=tuple(m.lower() for m in mailbox or ()),
+        exclude=tuple(e.lower() for e in exclude or ()), include_ews=ews,
+        include_activesync=activesync, max_age=timedelta(hours=max_age), force=force,
+    )
+
+
+def plan_table(plan: Plan) -> Table:
+    table = Table(title=f"{len(plan.actions)} action(s)", show_lines=True)
+    for column in ("id", "action", "mailbox", "calls", "why", "might break"):
+        table.add_column(column, overflow="fold")
+    for action in plan.actions:
+        table.add_row(
+            action.id, action.kind.value, action.upn,
+            "\n".join(c.text() for c in action.calls),
+            "\n".join(r.check_id for r in action.reasons), action.breaks,
+        )
+    return table
+
+
+def _print_plan(plan: Plan) -> None:
+    console.print(plan_table(plan))
+    for skipped in plan.skipped:
+        console.print(f"[yellow]left out:[/] {skipped.upn}: {skipped.reason}", soft_wrap=True)
+    if plan.manual:
+        console.print(f"{len(plan.manual)} failing finding(s) need a person, not a script "
+                      "(see the scan's remediation).")
+
+
+def plan_document(plan: Plan) -> dict[str, object]:
+    return {
+        "schema": "mailwarden.remediation-plan/1",
+        "tenant_id": plan.tenant_id,
+        "collected_at": plan.collected_at.isoformat() if plan.collected_at else None,
+        "actions": [a.as_dict() for a in plan.actions],
+        "skipped": [{"upn": s.upn, "reason": s.reason} for s in plan.skipped],
+    }
+
+
+@remediate_app.command("plan")
+def plan_command(
+    from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
+    exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
+    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
+    device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
+    graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the changes that would fix the failing findings, with the exact calls."""
+    connection = Connection(
+        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
+        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
+        ca_bundle=ca_bundle, config=config,
+    )
+    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    plan = _plan(_scan(from_dir, connection), options)
+    if output_format == "json":
+        typer.echo(json.dumps(plan_document(plan), indent=1, ensure_ascii=False))
+    elif output_format == "table":
+        _print_plan(plan)
+    else:
+        raise ConfigError(f"--format {output_format!r}: use table or json")
+
+
+@remediate_app.command("export")
+def export_command(
+    from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
+    exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
+    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    output_format: Annotated[str, typer.Option("--format", help="powershell.")] = "powershell",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the script here (0600).")] =
+    None,
+    tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
+    device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
+    graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the plan as a PowerShell script for change control."""
+    if output_format != "powershell":
+        raise ConfigError(f"--format {output_format!r}: use powershell")
+    connection = Connection(
+        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
+        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
+        ca_bundle=ca_bundle, config=config,
+    )
+    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    script = export_powershell(_plan(_scan(from_dir, connection), options))
+    if out is None:
+        typer.echo(script, nl=False)
+    else:
+        write_private_text(out, script)
+        err_console.print(f"wrote {out}")
+
+
+def _journal(journal_dir: Path | None) -> FileJournal:
+    return FileJournal(journal_dir or default_journal_dir())
+
+
+def _confirmed(yes: bool, question: str) -> bool:
+    """--yes, or a person at a terminal who says yes; anything else is a dry run."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    return typer.confirm(question, default=False)
+
+
+def report_table(report: RunReport) -> Table:
+    table = Table(title=f"run {report.run_id}" if report.run_id else "dry run")
+    for column in ("id", "action", "mailbox", "result", "detail"):
+        table.add_column(column, overflow="fold")
+    for outcome in report.outcomes:
+        style = "red" if outcome.status in {OutcomeStatus.FAILED,
+                                            OutcomeStatus.ROLLBACK_FAILED} else ""
+        table.add_row(outcome.action.id, outcome.action.kind.value, outcome.action.upn,
+                      f"[{style}]{outcome.status.value}[/]" if style else outcome.status.value,
+                      outcome.error or "")
+    return table
+
+
+def _finish(report: RunReport) -> None:
+    console.print(report_table(report))
+    counts = ", ".join(f"{s.value} {report.count(s)}" for s in OutcomeStatus if report.count(s))
+    console.print(counts or "nothing to do")
+    if report.run_id:
+        console.print(f"journal: run {report.run_id} "
+                      f"(`mailwarden remediate rollback {report.run_id}` undoes it)")
+    if report.failures:
+        raise RemediationFailed(
+            f"{len(report.failures)} action(s) failed (listed above); the others went ahead. "
+            "Fix the cause and run the same command again: what is done is skipped."
+        )
+
+
+@remediate_app.command("apply")
+def apply_command(
+    from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
+    exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
+    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False, action: ActionOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Make the changes (else a dry run).")] =
+    False,
+    journal_dir: JournalOpt = None,
+    tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
+    device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
+    graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Apply the plan to the tenant: a dry run unless --yes (or you confirm)."""
+    connection = Connection(
+        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
+        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
+        ca_bundle=ca_bundle, config=config,
+    )
+    settings = connection.settings()
+    scan = _scan(from_dir, connection)
+    require_same_tenant(scan.result.tenant, settings.require_tenant())
+    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    plan = _plan(scan, options)
+    if action:
+        plan = plan.select(tuple(action))
+    _print_plan(plan)
+    live = bool(plan.actions) and _confirmed(
+        yes, f"Make {len(plan.actions)} change(s) in {plan.tenant_name or plan.tenant_id}?")
+    if not live:
+        err_console.print("dry run: nothing is changed (pass --yes to apply)")
+    report = run_apply(plan, settings, _journal(journal_dir), dry_run=not live,
+                       on_device_code=show_device_code)
+    _finish(report)
+
+
+@remediate_app.command("rollback")
+def rollback_command(
+    run_id: Annotated[str, typer.Argument(help="The run id `remediate apply` printed.")],
+    action: ActionOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    journal_dir: JournalOpt = None,
+    tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
+    device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
+    graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Put back the state journalled before each change of RUN_ID (or of --action ids)."""
+    connection = Connection(
+        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
+        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
+        ca_bundle=ca_bundle, config=config,
+    )
+    settings = connection.settings()
+    journal = _journal(journal_dir)
+    run = journal.load(run_id)
+    count = len(action) if action else len(run.actions)
+    if not _confirmed(yes, f"Roll back {count} action(s) of run {run_id}?"):
+        raise ConfigError("rollback not confirmed: pass --yes to roll back without a prompt")
+    report = run_rollback(run_id, settings, journal, action_ids=tuple(action or ()),
+                          on_device_code=show_device_code)
+    _finish(report)
+
+
+@remediate_app.command("show")
+def show_command(
+    run_id: Annotated[str | None, typer.Argument(help="A run id; none lists the runs.")] = None,
+    journal_dir: JournalOpt = None,
+) -> None:
+    """List journalled runs, or one run's actions and what became of them."""
+    journal = _journal(journal_dir)
+    if run_id is None:
+        for known in journal.run_ids():
+            console.print(known)
+        return
+    run = journal.load(run_id)
+    table = Table(title=f"run {run_id} on {run.tenant_id}, {run.started_at.isoformat()}")
+    for column in ("id", "action", "mailbox", "status", "prior state", "error"):
+        table.add_column(column, overflow="fold")
+    for item in run.actions:
+        entry = run.entries.get(item.id)
+        table.add_row(item.id, item.kind.value, item.upn,
+                      entry.status.value if entry else "not started",
+                      json.dumps(dict(entry.prior)) if entry and entry.prior else "",
+                      entry.error or "" if entry else "")
+    console.print(table)

@@ -41,7 +41,7 @@ def _root(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from mailwarden.cli import notify, report, tenant  # noqa: F401
+    from mailwarden.cli import demo, notify, report, tenant  # noqa: F401
     from mailwarden.cli import remediate  # noqa: F401
 
 

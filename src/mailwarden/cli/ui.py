@@ -45,7 +45,7 @@ def progress_board(*, enabled: bool = True) -> Iterator[ProgressBoard]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        transient=False,
+        transient=True,  # finished bars give way to the summary
         disable=not enabled,
     )
     with progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
@@ -39,10 +40,13 @@ def _root(
     _state["debug"] = debug
 
 
+#: Modules that add commands to `app` when imported.
+COMMAND_MODULES = ("demo", "notify", "remediate", "report", "tenant")
+
+
 def _register() -> None:
-    # Imported for their side effect of adding commands to `app`.
-    from mailwarden.cli import demo, notify, report, tenant  # noqa: F401
-    from mailwarden.cli import remediate  # noqa: F401
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"mailwarden.cli.{name}")
 
 
 def command_app() -> typer.Typer:

@@ -12,9 +12,11 @@ carrying RFC 5424 messages (logging's SysLogHandler writes only the older BSD fo
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import socket
+import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -32,6 +34,15 @@ from mailwarden.notify.render_text import html_body
 from mailwarden.notify.routing import Channel, ChannelType
 
 _TIMEOUT = 15.0
+
+
+def _load_apprise_email() -> None:
+    """Import apprise's email plugin before first use with one warning silenced: its PGP
+    helper imports `imghdr`, deprecated since Python 3.11, which is apprise's business and
+    nothing a user of mailwarden can act on (and an error where warnings are errors)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*imghdr.*", category=DeprecationWarning)
+        importlib.import_module("apprise.plugins.email.base")
 
 
 class DeliveryError(MailwardenError):
@@ -87,6 +98,7 @@ class Senders:
             self._syslog(channel, delivery)
 
     def _email(self, channel: Channel, delivery: Delivery) -> None:
+        _load_apprise_email()
         notifier = apprise.Apprise()
         if not notifier.add(email_url(channel, delivery)):
             raise DeliveryError(f"channel {channel.name}: apprise cannot use the URL "

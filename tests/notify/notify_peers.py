@@ -38,7 +38,7 @@ class SmtpInbox:
     messages: list[Any] = field(default_factory=list)
     refuse: bool = False
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return "554 5.7.1 message refused by policy"
         self.messages.append(envelope)
@@ -81,7 +81,7 @@ def http_server() -> Iterator[tuple[HttpInbox, str]]:
     inbox = HttpInbox()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
             path = self.path.split("?", 1)[0]
@@ -95,7 +95,7 @@ def http_server() -> Iterator[tuple[HttpInbox, str]]:
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -100,6 +100,7 @@ def test_a_failing_channel_is_reported_redacted_and_others_still_deliver(tmp_pat
         assert b"no-custodian" in mail.messages[0].content
         # The failed one stays pending and goes out once the receiver is back.
         (pending,) = outbox.pending()
+        assert pending.channel == "slack" and pending.notice.key == "alert:a1"
         web.failing_paths.clear()
         _, again = notify(outbox, routing, Senders(client=client, redact=routing.redactor).send,
                           alerts=[alert()], findings=None, custodians={}, since="")

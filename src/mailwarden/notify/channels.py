@@ -103,14 +103,16 @@ class Senders:
         if not notifier.add(email_url(channel, delivery)):
             raise DeliveryError(f"channel {channel.name}: apprise cannot use the URL "
                                 f"{channel.shown_url}")
-        # apprise reports why a send failed only through its log; capture it for the report.
-        with apprise.LogCapture(level=logging.WARNING) as log:  # type: ignore[no-untyped-call]
+        # apprise reports why a send failed only through its log (the SMTP server's answer
+        # at debug level); capture it for the delivery report.
+        with apprise.LogCapture(level=logging.DEBUG,  # type: ignore[no-untyped-call]
+                                fmt="%(levelname)s|%(message)s") as log:
             sent = notifier.notify(
                 body=html_body(delivery.notice, delivery.recipients),
                 title=delivery.notice.subject, body_format=apprise.NotifyFormat.HTML)
-            reasons = str(log.getvalue()).strip()
+            captured = str(log.getvalue())
         if not sent:
-            why = " ".join(reasons.split()) or "the SMTP server refused the message"
+            why = _apprise_reasons(captured) or "the SMTP server refused the message"
             raise DeliveryError(f"channel {channel.name}: {why}")
 
     def _post(self, channel: Channel, payload: dict[str, Any]) -> None:
@@ -133,6 +135,16 @@ class Senders:
         else:
             with socket.create_connection((host, port), timeout=_TIMEOUT) as sock:
                 sock.sendall(tcp_frame(message))
+
+
+def _apprise_reasons(captured: str) -> str:
+    """The warnings and socket exceptions of an apprise log, in one line."""
+    reasons = []
+    for line in captured.splitlines():
+        level, _, message = line.partition("|")
+        if level in {"WARNING", "ERROR"} or "Exception" in message:
+            reasons.append(" ".join(message.split()))
+    return "; ".join(dict.fromkeys(reasons))
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -8,7 +8,7 @@ import gc
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from mailwarden.collect.recorded import (
 from mailwarden.emulator.synth.build import build_tenant
 from mailwarden.emulator.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
 from mailwarden.emulator.synth.ids import graph_date
+from mailwarden.emulator.synth.logs import synthetic_logs, write_logs
 from mailwarden.emulator.synth.model import Custodian, Tenant
 from mailwarden.emulator.synth.render_exo import render_exo
 from mailwarden.emulator.synth.render_graph import render_graph
@@ -39,6 +40,8 @@ class SyntheticTenant:
     recorded: RecordedTenant
     planted: GroundTruth
     custodians: tuple[Custodian, ...]
+    #: The generator's own model, from which the labelled logs are drawn when written.
+    model: Tenant | None = field(default=None, repr=False, compare=False)
 
     def planted_document(self) -> dict[str, Any]:
         """planted.json's content."""
@@ -115,7 +118,8 @@ def generate(size: str | int, seed: int = 0) -> SyntheticTenant:
     with _cyclic_gc_paused():
         tenant = build_tenant(users, seed)
         return SyntheticTenant(size=label, seed=seed, recorded=_recorded(tenant),
-                               planted=ground_truth(tenant), custodians=tenant.custodians)
+                               planted=ground_truth(tenant), custodians=tenant.custodians,
+                               model=tenant)
 
 
 def planted_text(document: dict[str, Any]) -> str:
@@ -131,7 +135,10 @@ def planted_text(document: dict[str, Any]) -> str:
 
 
 def write_synthetic(tenant: SyntheticTenant, out_dir: Path) -> None:
-    """Write the recorded tenant, planted.json and custodians.csv, each file 0600."""
+    """Write the recorded tenant, planted.json, custodians.csv and, from the generator's
+    model, logs/ and labels.json; each file 0600."""
     write_recorded_tenant(out_dir, tenant.recorded)
     write_private_text(out_dir / "planted.json", planted_text(tenant.planted_document()))
     write_private_text(out_dir / "custodians.csv", tenant.custodians_csv())
+    if tenant.model is not None:
+        write_logs(synthetic_logs(tenant.model, size=tenant.size, seed=tenant.seed), out_dir)

@@ -133,7 +133,9 @@ class FileJournal:
     ) -> None:
         run_dir = self._run_dir(run_id)
         try:
-            (run_dir / "actions").mkdir(parents=True, mode=0o700, exist_ok=False)
+            self.directory.mkdir(parents=True, mode=0o700, exist_ok=True)
+            run_dir.mkdir(mode=0o700)
+            (run_dir / "actions").mkdir(mode=0o700)
         except FileExistsError as exc:
             raise JournalError(f"{run_dir}: a run with this id is already journalled") from exc
         except OSError as exc:

@@ -1,0 +1,156 @@
+"""Plans from the small synthetic tenant: what is planned, what is left out, and why."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from remediate_helpers import SOON_AFTER, plan_for, small_scan
+
+from mailwarden.emulator.synth import COLLECTED_AT
+from mailwarden.errors import ConfigError
+from mailwarden.model.findings import Status
+from mailwarden.remediate.builders import AUTOMATED
+from mailwarden.remediate.errors import StaleSnapshotError, UnknownActionError
+from mailwarden.remediate.model import Action, ActionKind, ExoCall, GraphCall, Plan
+
+
+def failing(check_id: str) -> set[str]:
+    return {
+        f.resource.upn or ""
+        for f in small_scan().result.findings
+        if f.check_id == check_id and f.status is Status.FAIL
+    }
+
+
+def of_kind(plan: Plan, kind: ActionKind) -> list[Action]:
+    return [a for a in plan.actions if a.kind is kind]
+
+
+def test_every_automated_failure_has_an_action_or_a_stated_reason() -> None:
+    plan = plan_for()
+    skipped = {s.upn for s in plan.skipped}
+    answered = {(c, a.upn) for a in plan.actions for c in a.check_ids}
+    manual = set(zip((r.check_id for r in plan.manual), plan.manual_upns, strict=True))
+    for finding in small_scan().result.failures():
+        key = (finding.check_id, finding.resource.upn or "")
+        if finding.resource.upn in skipped:
+            continue
+        assert key in answered or key in manual, key
+        if finding.check_id in {"sign-in-enabled", "imap-enabled", "mailbox-audit-disabled"}:
+            assert key in answered, key
+
+
+def test_block_sign_in_patches_the_account_and_revokes_its_sessions() -> None:
+    plan = plan_for()
+    actions = of_kind(plan, ActionKind.BLOCK_SIGN_IN)
+    assert {a.upn for a in actions} == failing("sign-in-enabled") - {s.upn for s in plan.skipped}
+    for action in actions:
+        patch, revoke = action.calls
+        assert isinstance(patch, GraphCall) and isinstance(revoke, GraphCall)
+        assert (patch.method, patch.path, patch.body) == (
+            "PATCH", f"/users/{action.account_id}", {"accountEnabled": False})
+        assert (revoke.method, revoke.path) == (
+            "POST", f"/users/{action.account_id}/revokeSignInSessions")
+
+
+def test_ews_and_activesync_are_left_alone_unless_asked() -> None:
+    def parameters(plan: Plan) -> set[str]:
+        return {
+            name
+            for a in of_kind(plan, ActionKind.DISABLE_PROTOCOLS)
+            for name in a.detail["parameters"]
+        }
+
+    assert failing("ews-enabled") and failing("activesync-enabled")
+    assert not parameters(plan_for()) & {"EwsEnabled", "ActiveSyncEnabled"}
+    assert "EwsEnabled" in parameters(plan_for(include_ews=True))
+    assert "ActiveSyncEnabled" in parameters(plan_for(include_activesync=True))
+    assert "ActiveSyncEnabled" not in parameters(plan_for(include_ews=True))
+
+
+def test_selection_by_check_and_mailbox() -> None:
+    only_imap = plan_for(checks=("imap-enabled",))
+    assert {a.kind for a in only_imap.actions} == {ActionKind.DISABLE_PROTOCOLS}
+    assert all(a.detail["parameters"] == {"ImapEnabled": False} for a in only_imap.actions)
+    one = sorted(failing("imap-enabled"))[0]
+    assert {a.upn for a in plan_for(mailboxes=(one,)).actions} == {one}
+
+
+def test_excluded_mailboxes_are_never_planned() -> None:
+    victim = sorted(failing("remote-powershell-enabled"))[0]
+    plan = plan_for(exclude=(victim.upper(),))
+    assert victim not in {a.upn for a in plan.actions}
+    assert any(s.upn == victim and "excluded" in s.reason for s in plan.skipped)
+
+
+def test_an_account_with_a_directory_role_only_when_named() -> None:
+    admin = next(e for e in small_scan().result.inventory if e.roles)
+    plan = plan_for()
+    assert admin.upn not in {a.upn for a in plan.actions}
+    skipped = next(s for s in plan.skipped if s.upn == admin.upn)
+    assert admin.roles[0] in skipped.reason and "--mailbox" in skipped.reason
+    named = plan_for(mailboxes=(admin.upn,))
+    assert {a.upn for a in named.actions} == {admin.upn}
+
+
+def test_unknown_mailbox_is_an_error_not_an_empty_plan() -> None:
+    with pytest.raises(ConfigError, match="nobody@example.com"):
+        plan_for(mailboxes=("nobody@example.com",))
+
+
+def test_old_or_undated_snapshots_are_refused_without_force() -> None:
+    late = COLLECTED_AT + timedelta(hours=25)
+    with pytest.raises(StaleSnapshotError, match="--force"):
+        plan_for(now=late)
+    assert plan_for(now=late, force=True).actions
+    assert plan_for(now=late, max_age=timedelta(hours=48)).actions
+    scan = small_scan()
+    undated = type(scan)(
+        snapshot=type(scan.snapshot)(tenant=type(scan.snapshot.tenant)(tenant_id="t")),
+        result=scan.result, custodians_file=None,
+    )
+    with pytest.raises(StaleSnapshotError, match="does not say when"):
+        plan_for(undated)
+
+
+def test_stale_delegates_are_removed_one_grant_at_a_time_by_their_trustee() -> None:
+    plan = plan_for()
+    removals = of_kind(plan, ActionKind.REMOVE_DELEGATE)
+    cmdlets = {c.cmdlet for a in removals for c in a.calls if isinstance(c, ExoCall)}
+    assert cmdlets == {"Remove-MailboxPermission", "Remove-RecipientPermission", "Set-Mailbox"}
+    for action in removals:
+        (call,) = action.calls
+        assert isinstance(call, ExoCall)
+        assert action.detail["trustee"] in str(call.parameters)
+    orphans = [a for a in removals if a.detail["orphaned"]]
+    assert orphans and all(not a.reversible and a.note for a in orphans)
+    # Grants held only through a group are not removed person by person.
+    group_only = {"adam.brown@adventure-works.com"}
+    assert not {a.detail["person"] for a in removals} & group_only
+
+
+def test_action_ids_are_stable_and_unique() -> None:
+    first, second = plan_for(), plan_for(checks=tuple(AUTOMATED))
+    ids = [a.id for a in first.actions]
+    assert len(ids) == len(set(ids))
+    assert {a.id: a for a in second.actions}.keys() <= set(ids)
+    again = plan_for(mailboxes=(first.actions[0].upn,))
+    assert again.actions[0].id == first.actions[0].id
+
+
+def test_select_keeps_named_actions_and_rejects_unknown_ones() -> None:
+    plan = plan_for()
+    chosen = plan.select((plan.actions[2].id,))
+    assert [a.id for a in chosen.actions] == [plan.actions[2].id]
+    with pytest.raises(UnknownActionError, match="nope"):
+        plan.select(("nope",))
+
+
+def test_actions_survive_a_round_trip_through_their_journal_form() -> None:
+    for action in plan_for().actions:
+        assert Action.from_dict(action.as_dict()) == action
+
+
+def test_plan_is_pure_same_input_same_plan() -> None:
+    assert plan_for(now=SOON_AFTER) == plan_for(now=SOON_AFTER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_a_run_id_cannot_be_journalled_twice_or_escape_the_directory(tmp_path: P
 
 
 def test_an_unknown_run_says_which_directory_was_searched(tmp_path: Path) -> None:
-    with pytest.raises(JournalError, match=f"no remediation run missing in {tmp_path}"):
+    with pytest.raises(JournalError, match=re.escape(f"no remediation run missing in {tmp_path}")):
         FileJournal(tmp_path).load("missing")
     assert FileJournal(tmp_path / "absent").run_ids() == ()
 

@@ -95,7 +95,7 @@ def test_an_account_with_a_directory_role_only_when_named() -> None:
 
 
 def test_unknown_mailbox_is_an_error_not_an_empty_plan() -> None:
-    with pytest.raises(ConfigError, match="nobody@example.com"):
+    with pytest.raises(ConfigError, match=r"nobody@example\.com"):
         plan_for(mailboxes=("nobody@example.com",))
 
 

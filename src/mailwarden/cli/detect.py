@@ -1,0 +1,184 @@
+"""Commands that read logs: detect, rules, eval."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mailwarden.cli import app
+from mailwarden.cli.ui import console, err_console, progress_board
+from mailwarden.collect.recorded import write_private_text
+from mailwarden.detect import (
+    EMPTY_CONTEXT,
+    DetectContext,
+    DetectionResult,
+    context_from_scan,
+    detect_directory,
+    list_rules,
+    render_alerts_json,
+)
+from mailwarden.detect.evaluate import Evaluation, evaluate, parse_labels
+from mailwarden.errors import ConfigError, InputError
+from mailwarden.pipeline import scan_directory
+
+FilesOpt = Annotated[list[Path] | None, typer.Option(help="A log file; repeat for more.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def _run(tenant_dir: Path | None, files: Sequence[Path], *, quiet: bool) -> DetectionResult:
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise InputError(f"log file(s) not found: {', '.join(missing)}")
+    context: DetectContext = EMPTY_CONTEXT
+    if tenant_dir is not None:
+        with err_console.status("reading the tenant", spinner="dots"):
+            scan = scan_directory(tenant_dir)
+        context = context_from_scan(scan.snapshot, scan.result)
+    with progress_board(enabled=not quiet) as board:
+        def progress(step: str, done: int, total: int) -> None:
+            board("reading logs" if step.startswith("reading ") else "running rules",
+                  done, total)
+
+        if tenant_dir is not None:
+            return detect_directory(tenant_dir, context, extra_files=files, progress=progress)
+        from mailwarden.detect import detect_files
+        return detect_files(list(files), context, progress=progress)
+
+
+def _inputs_table(result: DetectionResult) -> Table:
+    table = Table(title="log files", title_justify="left")
+    for column in ("file", "format", "rows", "bad rows", "skipped", "note"):
+        table.add_column(column, justify="right" if column in {"rows", "bad rows", "skipped"}
+                         else "left")
+    for report in result.readers:
+        note = report.error or report.skipped_reason or "; ".join(report.notes)
+        if report.bad_samples:
+            sample = report.bad_samples[0]
+            note = f"{note} first bad row {sample.row}: {sample.reason}".strip()
+        table.add_row(report.path.name, report.format, f"{report.rows:,}",
+                      f"{report.bad_rows:,}", f"{report.skipped_rows:,}", note[:80])
+    return table
+
+
+def _alerts_table(result: DetectionResult, limit: int) -> Table:
+    table = Table(title=f"alerts ({len(result.alerts)}; worst first)", title_justify="left")
+    for column in ("severity", "category", "target", "summary"):
+        table.add_column(column)
+    for alert in result.alerts[:limit]:
+        table.add_row(alert.severity, alert.category, alert.target or "-", alert.summary)
+    return table
+
+
+@app.command()
+def detect(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write alerts.json to.")],
+    tenant_dir: Annotated[Path | None, typer.Option(
+        "--tenant-dir", help="A recorded tenant: its snapshot tells which accounts are "
+        "ownerless, departed or guests and who holds grants; its logs/ are read too.")] = None,
+    signins: FilesOpt = None,
+    audit: FilesOpt = None,
+    ual: FilesOpt = None,
+    top: Annotated[int, typer.Option("--top", help="Alerts to print.")] = 20,
+    quiet: QuietOpt = False,
+) -> None:
+    """Read sign-in, directory audit and Unified Audit Log files (format detected from
+    content, gzip welcome) and write OUT/alerts.json."""
+    files = [*(signins or ()), *(audit or ()), *(ual or ())]
+    if tenant_dir is None and not files:
+        raise ConfigError("give --tenant-dir DIR (reads DIR/logs/) or log files with "
+                          "--signins / --audit / --ual")
+    result = _run(tenant_dir, files, quiet=quiet)
+    if not result.readers:
+        raise InputError(f"no log files: {tenant_dir}/logs/ is empty or absent and no file "
+                         "was named; add --signins / --audit / --ual")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "alerts.json"
+    write_private_text(path, render_alerts_json(result, datetime.now(UTC)))
+    console.print(_inputs_table(result))
+    counts = Counter(alert.category for alert in result.alerts)
+    console.print("by category: " + (", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
+                                     or "none"))
+    console.print(_alerts_table(result, top))
+    for run in result.rules_not_run:
+        console.print(f"[magenta]not run[/] {run.rule_id}: {run.reason}")
+    console.print(f"alerts: {path}")
+
+
+@app.command()
+def rules(
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """List the detection rules: id, category, severity, thresholds and ATT&CK techniques."""
+    catalogue = list_rules()
+    if output_format == "json":
+        typer.echo(json.dumps([{
+            "id": r.id, "category": r.category, "severity": r.severity, "title": r.title,
+            "description": r.description, "mitre": list(r.mitre), "tables": list(r.tables),
+            "needs": list(r.needs), "uses": list(r.uses),
+            "thresholds": [{"name": t.name, "default": t.default, "doc": t.doc}
+                           for t in r.thresholds]} for r in catalogue], indent=1))
+        return
+    if output_format != "table":
+        raise ConfigError(f"--format {output_format!r}: use table or json")
+    table = Table(title=f"{len(catalogue)} detection rules", title_justify="left")
+    for column in ("id", "category", "severity", "ATT&CK", "thresholds"):
+        table.add_column(column)
+    for r in catalogue:
+        table.add_row(r.id, r.category, r.severity, ", ".join(r.mitre),
+                      ", ".join(f"{t.name}={t.default}" for t in r.thresholds))
+    console.print(table)
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _evaluation_table(evaluation: Evaluation) -> Table:
+    table = Table(title="detection against labels.json", title_justify="left")
+    for column in ("category", "labels", "found", "alerts", "true", "recall", "precision"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for s in evaluation.scores:
+        table.add_row(s.category, str(s.labels), str(s.found), str(s.alerts),
+                      str(s.true_alerts), _score(s.recall), _score(s.precision))
+    return table
+
+
+@app.command(name="eval")
+def eval_command(
+    directory: Annotated[Path, typer.Argument(help="A synthetic tenant with labels.json.")],
+    min_recall: Annotated[float, typer.Option(help="Fail below this recall.")] = 1.0,
+    min_precision: Annotated[float, typer.Option(help="Fail below this precision.")] = 0.95,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run detection over DIR/logs/ with DIR's snapshot; print precision and recall per
+    category against DIR/labels.json. Exits 1 when a category misses the targets."""
+    labels_path = directory / "labels.json"
+    if not labels_path.is_file():
+        raise InputError(f"{labels_path}: no labels file; `mailwarden synth --out {directory}` "
+                         "writes a tenant with labelled logs")
+    labels = parse_labels(json.loads(labels_path.read_text(encoding="utf-8")),
+                          source=str(labels_path))
+    result = _run(directory, (), quiet=quiet)
+    evaluation = evaluate(result.alerts, labels)
+    console.print(_evaluation_table(evaluation))
+    for s in evaluation.scores:
+        for label in s.missed:
+            console.print(f"[red]missed[/] {s.category} {label.target or label.source_ips} "
+                          f"({label.scenario})")
+        for alert in s.false_alerts:
+            console.print(f"[yellow]unlabelled[/] {alert.rule_id}: {alert.summary}")
+    for label, alert in evaluation.negatives_hit:
+        console.print(f"[yellow]negative hit[/] {label.scenario}: {alert.summary}")
+    if not evaluation.meets(recall=min_recall, precision=min_precision):
+        console.print(f"[bold red]below target[/] (recall {min_recall}, precision "
+                      f"{min_precision})")
+        raise typer.Exit(1)
+    console.print(f"every category meets recall >= {min_recall} and precision >= "
+                  f"{min_precision}")

@@ -240,10 +240,16 @@ class Conditions:
         if fault is None:
             return None
         self.stats.add(Service.GRAPH, "faulted")
-        headers = {"Retry-After": "1"} if fault.status == 503 else {}
+        headers = self.fault_headers(fault.status)
         return fault.status, headers, graph_error_body(
             _ERROR_CODES.get(fault.status, "InternalServerError"), "An injected failure."
         )
+
+    def fault_headers(self, status: int) -> dict[str, str]:
+        """A 503 says when to come back; the other server errors do not."""
+        if status != 503:
+            return {}
+        return {"Retry-After": retry_after_text(self.config.fault_retry_after)}
 
     def _throttled(self, service: Service, wait: float) -> Response:
         self.stats.add(service, "throttled")
@@ -268,7 +274,7 @@ class Conditions:
         if fault.kind is FaultKind.TIMEOUT:
             return TimeoutResponse(seconds=self.config.timeout_seconds, loopback=self.loopback)
         status = fault.status
-        headers = {"Retry-After": "1"} if status == 503 else {}
+        headers = self.fault_headers(status)
         message = "An injected failure."
         if service is Service.EXCHANGE:
             code = _ERROR_CODES.get(status, "Forbidden" if status == 403 else "Error")

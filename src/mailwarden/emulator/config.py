@@ -71,6 +71,8 @@ class EmulatorConfig:
     #: Probability that a Graph or Exchange request meets a random fault.
     fault_rate: float = 0.0
     fault_kinds: tuple[FaultKind, ...] = tuple(FaultKind)
+    #: Retry-After (seconds) sent with an injected 503.
+    fault_retry_after: float = 1.0
     #: How long a timeout fault keeps the client waiting on loopback.
     timeout_seconds: float = 30.0
     targeted_faults: tuple[TargetedFault, ...] = ()

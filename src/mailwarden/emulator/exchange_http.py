@@ -108,7 +108,7 @@ def _sub_answer(emulator: Emulator, call: Invocation, url: str, tenant: str) -> 
     fault = conditions.fault_for(Service.EXCHANGE, call.route, kinds=(FaultKind.SERVER_ERROR,))
     if fault is not None:
         emulator.stats.add(Service.EXCHANGE, "faulted")
-        headers = {"Retry-After": "1"} if fault.status == 503 else {}
+        headers = conditions.fault_headers(fault.status)
         fallback = "Forbidden" if fault.status == 403 else "Error"
         code = _SERVER_ERROR_CODES.get(fault.status, fallback)
         return fault.status, headers, exo_error_body(code, "An injected failure.")

@@ -1,0 +1,84 @@
+"""Shared pieces of the emulator tests: one small synthetic tenant, an in-process client,
+tokens from the emulator's own token endpoint, and settings that point at it."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import httpx
+from starlette.applications import Starlette
+
+from mailwarden.collect.recorded import RecordedTenant
+from mailwarden.emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig, create_app
+from mailwarden.emulator.synth import SyntheticTenant, generate
+from mailwarden.settings import RetryPolicy, Settings
+
+T = TypeVar("T")
+BASE = "https://emulator.test"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+EXO_SCOPE = "https://outlook.office365.com/.default"
+
+
+@functools.cache
+def small() -> SyntheticTenant:
+    return generate("small", seed=3)
+
+
+def tenant_id(recorded: RecordedTenant | None = None) -> str:
+    return str((recorded or small().recorded).data["tenant"]["tenantId"])
+
+
+def app_for(recorded: RecordedTenant | None = None, **config: Any) -> Starlette:
+    return create_app(recorded or small().recorded, config=EmulatorConfig(**config))
+
+
+def client_for(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
+
+
+async def token(client: httpx.AsyncClient, scope: str, tenant: str | None = None) -> str:
+    response = await client.post(
+        f"/{tenant or tenant_id()}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": "app",
+              "client_secret": DEFAULT_CLIENT_SECRET, "scope": scope},
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+async def bearer(client: httpx.AsyncClient, scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await token(client, scope)}"}
+
+
+class EmulatorTokens:
+    """A TokenSource that asks the in-process emulator's token endpoint."""
+
+    def __init__(self, client: httpx.AsyncClient, tenant: str) -> None:
+        self.client = client
+        self.tenant = tenant
+        self.cache: dict[str, str] = {}
+
+    async def token(self, scope: str) -> str:
+        if scope not in self.cache:
+            self.cache[scope] = await token(self.client, scope, self.tenant)
+        return self.cache[scope]
+
+
+def settings_for(base: str, tenant: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "tenant": tenant,
+        "client_id": "app",
+        "login_url": base,
+        "graph_url": base,
+        "exo_url": base,
+        "retry": RetryPolicy(max_attempts=8, backoff_base=0.01, backoff_max=0.05),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)

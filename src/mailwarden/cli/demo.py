@@ -23,8 +23,10 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic tenant.")] = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Serve a synthetic tenant with the emulator on 127.0.0.1, collect it through the real
-    client path (MSAL, Graph, Exchange), assess it, and write the results to --out."""
+    """Run everything on a built-in synthetic tenant, on 127.0.0.1 only.
+
+    The emulator serves the tenant; it is collected through the real client path (MSAL,
+    Graph, Exchange), assessed, and the results are written to --out."""
     from mailwarden.demo import run_demo
 
     started = time.perf_counter()

@@ -67,8 +67,9 @@ def synth(
     ] = "small",
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same tenant.")] = 0,
 ) -> None:
-    """Write a synthetic recorded tenant, with planted.json (what is wrong in it) and
-    custodians.csv."""
+    """Write a synthetic recorded tenant with planted.json and custodians.csv.
+
+    planted.json lists what is wrong in the tenant (the ground truth that `scan` must find)."""
     from mailwarden.emulator.synth import generate, write_synthetic
 
     started = time.perf_counter()

@@ -58,20 +58,28 @@ class Batcher:
     ) -> Results:
         results: Results = {sub.key: [] for sub in pending}
         finished = 0
+        window: int | None = None  # sub-requests per round once the service has throttled
         while pending:
-            chunks = [pending[i : i + self.limit] for i in range(0, len(pending), self.limit)]
+            sending = list(pending if window is None else pending[:window])
+            held = list(pending[len(sending):])
+            chunks = [sending[i : i + self.limit] for i in range(0, len(sending), self.limit)]
             answers = await asyncio.gather(*(self.send_chunk(chunk) for chunk in chunks))
+            accepted = sum(1 for answer in answers for r in answer.values() if _succeeded(r))
             again: list[_Again] = []
             for chunk, answer in zip(chunks, answers, strict=True):
                 for sub in chunk:
-                    outcome = self.settle(sub, answer.get(sub.key), results)
+                    # While the service takes some of each round, being told to wait is
+                    # pacing, not failure: only rounds that get nothing through count.
+                    outcome = self.settle(sub, answer.get(sub.key), results, progress=accepted > 0)
                     if outcome is None:
                         finished += 1
                         if on_done is not None:
                             on_done(finished)
                     else:
                         again.append(outcome)
-            pending = [a.sub for a in again]
+            if any(a.throttled for a in again):
+                window = max(self.limit, accepted)  # send what it took last time
+            pending = [a.sub for a in again] + held
             wait = max((a.wait for a in again), default=0.0)
             if wait > 0 and any(a.throttled for a in again):
                 self.http.pause(self.service, wait)
@@ -80,7 +88,12 @@ class Batcher:
         return results
 
     def settle(
-        self, sub: SubRequest, response: Mapping[str, Any] | None, results: Results
+        self,
+        sub: SubRequest,
+        response: Mapping[str, Any] | None,
+        results: Results,
+        *,
+        progress: bool = False,
     ) -> _Again | None:
         """Record one sub-response; return what to send again, or None when `sub.key` is done."""
         status = as_int(response.get("status")) if response is not None else None
@@ -111,7 +124,8 @@ class Batcher:
         counters = self.http.counters[self.service]
         if throttled:
             counters.throttled += 1
-        if sub.attempt >= self.http.settings.retry.max_attempts:
+        charged = not (throttled and progress)
+        if charged and sub.attempt >= self.http.settings.retry.max_attempts:
             results[sub.key] = self.http.exhausted(
                 self.service, self.method, self.full_url(sub), reason, throttled
             )
@@ -120,10 +134,15 @@ class Batcher:
         headers = response.get("headers") if response is not None else None
         retry_after = parse_retry_after(header(headers, "Retry-After"))
         return _Again(
-            sub=SubRequest(key=sub.key, url=sub.url, attempt=sub.attempt + 1),
+            sub=SubRequest(key=sub.key, url=sub.url, attempt=sub.attempt + int(charged)),
             wait=self.http.delay_for(retry_after, sub.attempt),
             throttled=throttled and retry_after is not None,
         )
+
+
+def _succeeded(response: Any) -> bool:
+    status = as_int(response.get("status")) if isinstance(response, Mapping) else None
+    return status is not None and 200 <= status < 300
 
 
 def answers_by_key(

@@ -24,6 +24,7 @@ from mailwarden.emulator.state import (
     SINGLE_OBJECT_CMDLETS,
 )
 from mailwarden.emulator.tokens import b64url, b64url_decode
+from mailwarden.emulator.writes_exo import WRITE_CMDLETS, write_cmdlet
 
 MAX_PAGE_SIZE = 1000
 #: The domain controller Exchange names in "couldn't be found on" messages.
@@ -153,6 +154,8 @@ def answer_call(emulator: Emulator, call: Invocation, tenant: str) -> Answer:
     """An InvokeCommand call as Exchange answers it: status, headers, body."""
     if not call.valid or not call.cmdlet:
         return _error(400, "BadRequest", "The request body must hold CmdletInput.CmdletName.")
+    if call.cmdlet in WRITE_CMDLETS:
+        return write_cmdlet(emulator, call.cmdlet, call.parameters)
     if call.cmdlet not in CMDLET_SOURCES:
         return _error(
             400, "BadRequest", "Error executing cmdlet",

@@ -19,6 +19,7 @@ from mailwarden.emulator.answers import graph_error, graph_error_body
 from mailwarden.emulator.config import Service
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
+from mailwarden.emulator.writes_graph import WRITE_METHODS, answer_write
 
 BATCH_LIMIT = 20
 VERSIONS = ("v1.0", "beta")
@@ -238,6 +239,8 @@ async def graph_endpoint(request: Request) -> Response:
             return _unauthorized(reason)
         if request.method == "POST" and path.strip("/") == "$batch":
             return await _batch(emulator, request, base, version)
+        if request.method in WRITE_METHODS:
+            return await answer_write(emulator, request, path)
         if request.method != "GET":
             return graph_error(405, "Request_BadRequest", "The method is not allowed here.")
         query = dict(request.query_params)

@@ -20,12 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from starlette.responses import Response
-
-from mailwarden.emulator.answers import exo_error
 from mailwarden.emulator.config import Service
 from mailwarden.emulator.runtime import Emulator
-from mailwarden.emulator.writes_permissions import PERMISSION_CMDLETS, WriteError, ok, principal
+from mailwarden.emulator.writes_permissions import (
+    PERMISSION_CMDLETS,
+    Answer,
+    WriteError,
+    ok,
+    principal,
+)
 
 #: `failing_sources` key that refuses every Exchange write.
 EXO_WRITE_SOURCE = "exo/write"
@@ -68,17 +71,16 @@ WRITE_CMDLETS = frozenset(SETTERS) | frozenset(PERMISSION_CMDLETS)
 _IGNORED = {"identity", "confirm"}
 
 
-def write_cmdlet(emulator: Emulator, cmdlet: str, parameters: Mapping[str, Any]) -> Response:
-    """Run one write cmdlet against the emulator's state."""
+def write_cmdlet(emulator: Emulator, cmdlet: str, parameters: Mapping[str, Any]) -> Answer:
+    """Run one write cmdlet against the emulator's state: status, headers, body."""
     emulator.stats.add(Service.EXCHANGE, "writes")
     status = emulator.config.failing_sources.get(EXO_WRITE_SOURCE)
     if status is not None:
-        return exo_error(
+        return WriteError(
             status, "Forbidden" if status == 403 else "InternalServerError",
-            "Error executing cmdlet",
-            f"|Microsoft.Exchange.Management.Tasks.AccessDeniedException|The application "
+            "|Microsoft.Exchange.Management.Tasks.AccessDeniedException|The application "
             f"doesn't have the permissions required to run '{cmdlet}'.",
-        )
+        ).answer()
     try:
         with emulator.state.lock:
             if cmdlet in SETTERS:
@@ -86,7 +88,7 @@ def write_cmdlet(emulator: Emulator, cmdlet: str, parameters: Mapping[str, Any])
             else:
                 warnings = PERMISSION_CMDLETS[cmdlet](emulator, parameters)
     except WriteError as exc:
-        return exc.response()
+        return exc.answer()
     return ok(warnings)
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
-
-from mailwarden.emulator.answers import EXO_NOT_FOUND, exo_error
+from mailwarden.emulator.answers import EXO_NOT_FOUND, exo_error_body
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.state import Recipient
 
+#: An answer: status, headers, body (as `mailwarden.emulator.exchange.Answer`).
+Answer = tuple[int, dict[str, str], dict[str, Any]]
 #: The domain controller Exchange names in "couldn't be found on" messages.
 _SERVER = "AM0PR01A001DC001.EURPR01A001.PROD.OUTLOOK.COM"
 
@@ -29,8 +29,8 @@ class WriteError(Exception):
         self.code = code
         self.detail = detail
 
-    def response(self) -> Response:
-        return exo_error(self.status, self.code, "Error executing cmdlet", self.detail)
+    def answer(self) -> Answer:
+        return self.status, {}, exo_error_body(self.code, "Error executing cmdlet", self.detail)
 
     @classmethod
     def not_found(cls, identity: str) -> WriteError:
@@ -65,16 +65,15 @@ class WriteError(Exception):
         )
 
 
-def ok(warnings: list[str]) -> Response:
+def ok(warnings: list[str]) -> Answer:
     """A write cmdlet's success: no rows, perhaps warnings."""
-    return JSONResponse(
-        {
-            "@odata.context": "$metadata#Collection(Exchange.GenericHashTable)",
-            "adminapi.warnings@odata.type": "#Collection(String)",
-            "@adminapi.warnings": warnings,
-            "value": [],
-        }
-    )
+    body = {
+        "@odata.context": "$metadata#Collection(Exchange.GenericHashTable)",
+        "adminapi.warnings@odata.type": "#Collection(String)",
+        "@adminapi.warnings": warnings,
+        "value": [],
+    }
+    return 200, {}, body
 
 
 def principal(emulator: Emulator, who: str) -> Recipient | dict[str, Any] | None:

@@ -91,3 +91,18 @@ def test_catalogue_rejects_unknown_rule_ids() -> None:
     with pytest.raises(InputError, match="unknown rule 'nope'"):
         routing_of(text)
     assert CATALOGUE.rules
+
+
+def test_a_spray_goes_to_the_custodians_of_its_ownerless_targets() -> None:
+    from notify_peers import alert
+
+    from mailwarden.notify import alert_notice, recipients_for
+
+    routing = routing_of(routing_text("https://hooks.example", 25))
+    spray = alert("s", category="password-spray", rule_id="spray-ip", severity="medium",
+                  target=None, targets=("bob@x.example", "hr@x.example", "it@x.example"),
+                  facts={"ownerless_targets": ["hr@x.example", "it@x.example"]})
+    recipients = recipients_for(alert_notice(spray), routing, {"hr@x.example": "jane@x.example"})
+    assert recipients.to == ("jane@x.example",) and recipients.cc == ()
+    assert recipients.note and "it@x.example" in recipients.note
+    assert "bob@x.example" not in recipients.note

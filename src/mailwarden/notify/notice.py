@@ -90,7 +90,10 @@ def _evidence(rows: Any) -> tuple[dict[str, Any], ...]:
 def alert_notice(alert: Mapping[str, Any]) -> Notice:
     """A notice for one alert of alerts.json (SPEC section 8)."""
     target = alert.get("target")
-    mailboxes = (target,) if target else tuple(alert.get("targets") or ())
+    # A spray names every account it tried; the ownerless ones among them are the mailboxes
+    # this product answers for, and whose custodians should hear of it.
+    ownerless = tuple((alert.get("facts") or {}).get("ownerless_targets") or ())
+    mailboxes = (target,) if target else ownerless or tuple(alert.get("targets") or ())
     category = str(alert.get("category") or "")
     return Notice(
         key=f"alert:{alert['id']}", kind="alert", severity=str(alert.get("severity", "info")),

@@ -63,7 +63,7 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
     if notice.escalation:
         rows.append(("Escalated", "worse than the earlier notice: " + (
             ", ".join(notice.marks) or "severity raised")))
-    return [(label, one_line(value)) for label, value in rows]
+    return [(label, one_line(value, 1000)) for label, value in rows]
 
 
 def evidence_lines(notice: Notice) -> list[str]:

@@ -59,6 +59,8 @@ class Engine:
         self._set("temp_directory", str(base / "spill"))
         self._set("TimeZone", "UTC")
         self._set("preserve_insertion_order", "false")
+        # DuckDB's own progress bar would write into the command's output.
+        self.connection.execute("SET enable_progress_bar = false")
         if threads:
             self.connection.execute(f"SET threads = {int(threads)}")
         self.connection.execute(resources.files("mailwarden.detect").joinpath(

@@ -206,12 +206,17 @@ class Conditions:
         """The fault this request meets: a targeted one, else maybe a random one."""
         if service is Service.LOGIN and not self._targeted:
             return None
+        hit: Fault | None = None
         for index, (pattern, target) in enumerate(self._targeted):
             if pattern.search(f"{service.value}:{route}"):
+                # Every matching fault counts the request, so `nth` means the nth request
+                # to match its pattern, whichever fault took the ones before.
                 self._targeted_seen[index] += 1
                 seen = self._targeted_seen[index]
-                if target.nth <= seen < target.nth + target.times:
-                    return Fault(target.kind, target.status)
+                if hit is None and target.nth <= seen < target.nth + target.times:
+                    hit = Fault(target.kind, target.status)
+        if hit is not None:
+            return hit
         if service is Service.LOGIN or self.config.fault_rate <= 0:
             return None
         key = f"{service.value}:{route}"

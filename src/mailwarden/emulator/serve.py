@@ -10,6 +10,7 @@ that is removed on stop. Only 127.0.0.1 is ever bound.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -111,6 +112,25 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Run the server on its own loop; on exit, abort connections still closing.
+
+    Clients keep connections alive, and a TLS close waits for the peer's reply, which a
+    stopped loop never reads: without the abort their sockets outlive the server.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(server.serve(sockets=[sock]))
+        for connection in list(server.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        sock.close()
+        loop.close()
+
+
 def serve_in_thread(
     app_or_tenant: Starlette | RecordedTenant,
     *,
@@ -142,7 +162,7 @@ def serve_in_thread(
         )
     )
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="mailwarden-emulator", daemon=True
+        target=_serve, args=(server, sock), name="mailwarden-emulator", daemon=True
     )
     thread.start()
     served = Served(base_url=f"https://{LOOPBACK}:{bound}", ca_file=ca_file, app=app,

@@ -41,7 +41,7 @@ def _root(
 
 
 #: Modules that add commands to `app` when imported.
-COMMAND_MODULES = ("demo", "detect", "notify", "remediate", "report", "tenant")
+COMMAND_MODULES = ("demo", "detect", "emulator", "notify", "remediate", "report", "tenant")
 
 
 def _register() -> None:

@@ -1,0 +1,113 @@
+"""`mailwarden emulator`: serve a recorded or synthetic tenant on 127.0.0.1 over HTTPS."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailwarden.cli import app
+from mailwarden.cli.ui import console, err_console
+from mailwarden.collect.recorded import RecordedTenant, read_recorded_tenant
+from mailwarden.errors import ConfigError
+
+#: What --throttle turns on: a busy tenant's limits, low enough to be met by one client.
+THROTTLE_GRAPH_RATE = 50.0
+THROTTLE_GRAPH_BURST = 50
+THROTTLE_EXO_CONCURRENCY = 3
+
+
+@app.command()
+def emulator(
+    tenant_dir: Annotated[
+        Path | None,
+        typer.Option("--tenant-dir", help="A recorded tenant directory to serve."),
+    ] = None,
+    synthetic: Annotated[
+        str | None,
+        typer.Option("--synthetic", help="Serve a synthetic tenant: small, medium or large."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the synthetic tenant and of the faults.")
+    ] = 0,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks a free one.")] = 0,
+    ca_out: Annotated[
+        Path | None,
+        typer.Option("--ca-out", help="Write the CA certificate that clients must trust here."),
+    ] = None,
+    latency_graph: Annotated[
+        float, typer.Option("--latency-graph", help="Milliseconds added to each Graph answer.")
+    ] = 0.0,
+    latency_exo: Annotated[
+        float,
+        typer.Option("--latency-exo", help="Milliseconds added to each Exchange answer."),
+    ] = 0.0,
+    throttle: Annotated[
+        bool,
+        typer.Option(
+            "--throttle",
+            help=f"Throttle like a busy tenant: Graph at {THROTTLE_GRAPH_RATE:g} requests/s "
+            f"(429 + Retry-After), Exchange at {THROTTLE_EXO_CONCURRENCY} requests in flight.",
+        ),
+    ] = False,
+    faults: Annotated[
+        float,
+        typer.Option(
+            "--faults",
+            help="Probability (0-1) that a request fails: 5xx, timeout, dropped connection "
+            "or truncated page.",
+        ),
+    ] = 0.0,
+) -> None:
+    """Serve a tenant as Entra ID, Microsoft Graph and Exchange Online on 127.0.0.1.
+
+    The first line printed is the base URL: use it as --login-url, --graph-url and
+    --exo-url, and trust the CA written to --ca-out (--ca-bundle). The token endpoint
+    accepts any client id with the client secret "emulator-secret" (put it in
+    MAILWARDEN_CLIENT_SECRET), a certificate assertion, or a device-code sign-in that
+    approves itself. GET /_emulator/stats shows the requests served. Stops on Ctrl-C."""
+    from mailwarden.emulator import EmulatorConfig, run
+
+    if not 0.0 <= faults <= 1.0:
+        raise ConfigError(f"--faults {faults}: give a probability between 0 and 1")
+    if latency_graph < 0 or latency_exo < 0:
+        raise ConfigError("--latency-graph and --latency-exo take milliseconds, 0 or more")
+    recorded = _tenant(tenant_dir, synthetic, seed)
+    config = EmulatorConfig(
+        graph_latency=latency_graph / 1000,
+        exo_latency=latency_exo / 1000,
+        graph_rate=THROTTLE_GRAPH_RATE if throttle else None,
+        graph_burst=THROTTLE_GRAPH_BURST,
+        exo_concurrency=THROTTLE_EXO_CONCURRENCY if throttle else None,
+        fault_rate=faults,
+        seed=seed,
+    )
+    info = recorded.data.get("tenant")
+    tenant_id = info.get("tenantId") if isinstance(info, dict) else None
+
+    def ready(base_url: str) -> None:
+        console.print(base_url, markup=False, highlight=False, soft_wrap=True)
+        sys.stdout.flush()  # whoever started us reads the URL before anything else
+        err_console.print(f"serving tenant {tenant_id or '(no tenant.json)'}", markup=False)
+        if ca_out is not None:
+            err_console.print(f"CA certificate: {ca_out}", markup=False)
+        err_console.print('client secret: "emulator-secret"; stop with Ctrl-C', markup=False)
+
+    try:
+        run(recorded, port=port, config=config, ca_out=ca_out, on_ready=ready)
+    except KeyboardInterrupt:
+        err_console.print("emulator stopped")
+
+
+def _tenant(tenant_dir: Path | None, synthetic: str | None, seed: int) -> RecordedTenant:
+    from mailwarden.emulator.synth import generate
+
+    if (tenant_dir is None) == (synthetic is None):
+        raise ConfigError("give exactly one of --tenant-dir DIR and --synthetic SIZE")
+    if tenant_dir is not None:
+        return read_recorded_tenant(tenant_dir)
+    assert synthetic is not None
+    with err_console.status(f"generating a {synthetic} tenant (seed {seed})"):
+        return generate(synthetic, seed=seed).recorded

@@ -20,11 +20,13 @@ from mailwarden.emulator.synth import generate
 from mailwarden.m365.auth import secret_token_source
 from mailwarden.pipeline import (
     Scan,
+    report_and_store,
     scan_snapshot,
     snapshot_of,
     write_findings,
     write_tenant_directory,
 )
+from mailwarden.report import ReportFormat
 from mailwarden.settings import SECRET_ENV, Settings
 
 #: The application id the demo signs in as (the emulator accepts any).
@@ -38,6 +40,7 @@ class DemoRun:
     recorded: RecordedTenant | None = None
     scan: Scan | None = None
     files: list[Path] = field(default_factory=list)
+    run_id: int | None = None
     requests: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -47,6 +50,7 @@ def run_demo(
     *,
     size: str = "small",
     seed: int = 0,
+    db_url: str | None = None,
     progress: Progress | None = None,
     step: Callable[[str], None] = lambda message: None,
 ) -> DemoRun:
@@ -90,4 +94,10 @@ def run_demo(
     run.scan = scan_snapshot(snapshot_of(recorded), custodians_file=custodians)
     run.seconds["assess"] = time.perf_counter() - started
     run.files.append(write_findings(run.scan.result, out))
+
+    step("writing the reports and keeping the run in the history")
+    reports, run.run_id = report_and_store(
+        run.scan, out, detection=None, formats=tuple(ReportFormat), db_url=db_url
+    )
+    run.files.extend(p for p in reports if p not in run.files)
     return run

@@ -5,6 +5,7 @@ The CLI calls these; they know every layer so the layers need not know each othe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +20,17 @@ from mailwarden.collect.recorded import (
     write_private_text,
     write_recorded_tenant,
 )
+from mailwarden.detect.document import render_alerts_json
+from mailwarden.detect.results import DetectionResult
+from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
 from mailwarden.errors import InputError
 from mailwarden.m365.auth import DeviceCodePrompt, TokenSource
 from mailwarden.model.findings import ScanResult
 from mailwarden.model.inventory import Snapshot
+from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
 from mailwarden.report.findings_json import render_findings_json
 from mailwarden.settings import Settings
+from mailwarden.store import changes_since_previous, store_run
 
 #: Custodian files looked for beside a recorded tenant when none is named.
 CUSTODIAN_FILES = ("custodians.csv", "custodians.yaml", "custodians.yml")
@@ -124,3 +130,44 @@ def write_findings(result: ScanResult, out: Path, *, generated_at: datetime | No
     path = out / "findings.json"
     write_private_text(path, render_findings_json(result, generated_at or datetime.now(UTC)))
     return path
+
+
+def detect_logs(
+    directory: Path, scan: Scan, *, progress: Progress | None = None
+) -> DetectionResult | None:
+    """Detection over `directory/logs/` with the scan's context; None when there are no logs."""
+    if not log_files(directory):
+        return None
+    context = context_from_scan(scan.snapshot, scan.result)
+    return detect_directory(directory, context, progress=progress)
+
+
+def write_alerts(detection: DetectionResult, out: Path, *, generated_at: datetime) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "alerts.json"
+    write_private_text(path, render_alerts_json(detection, generated_at))
+    return path
+
+
+def report_and_store(
+    scan: Scan,
+    out: Path,
+    *,
+    detection: DetectionResult | None,
+    formats: Sequence[ReportFormat] = DEFAULT_FORMATS,
+    db_url: str | None = None,
+    store: bool = True,
+    generated_at: datetime | None = None,
+) -> tuple[list[Path], int | None]:
+    """Write the reports (with the changes since the tenant's previous stored run) and keep
+    the run in the history; returns the files written and the stored run's id."""
+    run = make_run(
+        scan.result,
+        generated_at=generated_at or datetime.now(UTC),
+        snapshot=scan.snapshot,
+        detection=detection,
+    )
+    if store:
+        run = with_changes(run, changes_since_previous(run, db_url))
+    paths = write_reports(run, out, formats)
+    return paths, store_run(run, db_url) if store else None

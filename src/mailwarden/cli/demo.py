@@ -21,6 +21,11 @@ def demo(
     ] = Path("mailwarden-demo"),
     size: Annotated[str, typer.Option("--size", help="small, medium or large.")] = "small",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic tenant.")] = 0,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="History database (default: OUT/history.db, so each demo "
+                     "run shows what changed since the last)."),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run everything on a built-in synthetic tenant, on 127.0.0.1 only.
@@ -32,7 +37,7 @@ def demo(
     started = time.perf_counter()
     with progress_board(enabled=not quiet) as board:
         run = run_demo(
-            out, size=size, seed=seed, progress=board,
+            out, size=size, seed=seed, progress=board, db_url=db or str(out / "history.db"),
             step=lambda message: err_console.print(f"[bold]>[/] {message}"),
         )
     assert run.scan is not None and run.recorded is not None
@@ -46,4 +51,10 @@ def demo(
     console.print(f"\nrecorded tenant: {out / 'tenant'}")
     for path in run.files:
         console.print(f"wrote {path}")
+    if run.run_id is not None:
+        where = db or out / "history.db"
+        console.print(f"stored as run {run.run_id}; see `mailwarden history --db {where}`")
+    report = out / "report.html"
+    if report.exists():
+        console.print(f"[bold]open the report:[/] {report.resolve()}")
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from mailwarden.assess import assess, load_custodians
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console, progress_board
-from mailwarden.collect.parse import load_snapshot
-from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
-from mailwarden.errors import InputError
 from mailwarden.model.run import Drift, FindingChangeKind
-from mailwarden.report import make_run, parse_formats, with_changes, write_reports
-from mailwarden.store import changes_since_previous, diff_runs, list_runs, store_run
+from mailwarden.pipeline import detect_logs, report_and_store, scan_directory
+from mailwarden.report import parse_formats
+from mailwarden.store import diff_runs, list_runs
 from mailwarden.store.location import ENV_VAR
 
 _DB_HELP = (f"History database: a SQLite file path or postgresql://USER@HOST/DB "
@@ -36,7 +33,9 @@ def report(
         "--format", help="Comma-separated: html, json, csv, sarif, ocsf, md, or all.")
     ] = "html,json",
     custodians: Annotated[
-        Path | None, typer.Option("--custodians", help="Custodians CSV or YAML.")
+        Path | None,
+        typer.Option("--custodians", help="Custodians CSV or YAML (default: custodians.csv "
+                     "or custodians.yaml beside the recorded tenant)."),
     ] = None,
     db: DbOpt = None,
     store: Annotated[
@@ -45,23 +44,16 @@ def report(
 ) -> None:
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run."""
     chosen = parse_formats(formats)
-    if not from_dir.is_dir():
-        raise InputError(f"{from_dir} is not a directory; give a recorded tenant directory")
-    snapshot = load_snapshot(from_dir)
-    result = assess(snapshot, custodians=load_custodians(custodians) if custodians else None)
-    detection = None
-    if log_files(from_dir):
-        with progress_board(enabled=err_console.is_terminal) as board:
-            detection = detect_directory(from_dir, context_from_scan(snapshot, result),
-                                         progress=board)
-    run = make_run(result, generated_at=datetime.now(UTC), snapshot=snapshot,
-                   detection=detection)
-    if store:
-        run = with_changes(run, changes_since_previous(run, db))
-    for path in write_reports(run, out, chosen):
+    scan = scan_directory(from_dir, custodians_file=custodians)
+    with progress_board(enabled=err_console.is_terminal) as board:
+        detection = detect_logs(from_dir, scan, progress=board)
+    paths, run_id = report_and_store(
+        scan, out, detection=detection, formats=chosen, db_url=db, store=store
+    )
+    for path in paths:
         console.print(f"wrote {path}")
-    if store:
-        console.print(f"stored as run {store_run(run, db)}")
+    if run_id is not None:
+        console.print(f"stored as run {run_id}")
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -27,10 +28,11 @@ from mailwarden.cli.connect import (
     collect_with_progress,
     report_failed_sources,
 )
-from mailwarden.cli.ui import console, err_console
+from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
     checks_table,
+    detection_table,
     failures_table,
     inventory_document,
     inventory_table,
@@ -38,12 +40,15 @@ from mailwarden.cli.views import (
     riskiest_table,
     status_line,
 )
+from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
 from mailwarden.pipeline import (
     Scan,
+    detect_logs,
     scan_directory,
     scan_snapshot,
     snapshot_of,
+    write_alerts,
     write_findings,
 )
 
@@ -154,6 +159,12 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
         console.print(f"findings: {findings_path}")
 
 
+def print_detection_summary(detection: DetectionResult, alerts_path: Path | None) -> None:
+    console.print(detection_table(detection))
+    if alerts_path is not None:
+        console.print(f"alerts: {alerts_path}")
+
+
 @app.command()
 def scan(
     out: Annotated[Path, typer.Option("--out", help="Directory to write findings.json to.")],
@@ -176,12 +187,16 @@ def scan(
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
-    Offline with --from-dir, or live with --tenant (collects first into OUT/tenant)."""
+    Offline with --from-dir, or live with --tenant (collects first into OUT/tenant). When
+    the recorded tenant has logs/, they are analysed too and OUT/alerts.json is written."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
+    detection = None
     if from_dir is not None:
         with err_console.status("assessing"):
             result = scan_directory(from_dir, custodians_file=custodians)
+        with progress_board(enabled=not quiet) as board:
+            detection = detect_logs(from_dir, result, progress=board)
     else:
         connection = Connection(
             tenant=tenant, client_id=client_id, certificate=certificate,
@@ -193,6 +208,9 @@ def scan(
         result = scan_snapshot(snapshot_of(recorded), custodians_file=custodians)
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
+    if detection is not None:
+        alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
+        print_detection_summary(detection, alerts)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwarden.assess import riskiest
+from mailwarden.detect.results import SEVERITIES, DetectionResult
 from mailwarden.model.findings import CheckInfo, ScanResult, Severity, Status
 from mailwarden.model.findings.scan import InventoryEntry
 
@@ -156,3 +157,26 @@ def inventory_document(result: ScanResult) -> list[dict[str, Any]]:
     """The ownerless inventory as JSON-ready dicts, sorted by kind and UPN."""
     entries = sorted(result.inventory, key=lambda e: (e.kind.value, e.upn))
     return [_plain(asdict(entry)) for entry in entries]
+
+
+def detection_table(detection: DetectionResult, *, limit: int = 15) -> Table:
+    """The alerts, worst first, and a caption with what the readers took in."""
+    rank = {severity: i for i, severity in enumerate(SEVERITIES)}
+    alerts = sorted(detection.alerts, key=lambda a: (rank[a.severity], a.category, a.target or ""))
+    rows = sum(r.rows for r in detection.readers)
+    caption = (f"{len(detection.alerts)} alerts from {rows} log rows in "
+               f"{len(detection.readers)} files; {detection.bad_rows} bad rows")
+    table = Table(title="Alerts", title_justify="left", caption=caption, caption_justify="left")
+    for column in ("severity", "category", "target", "events", "summary"):
+        table.add_column(column, overflow="fold")
+    for alert in alerts[:limit]:
+        table.add_row(
+            Text(alert.severity, style=_SEVERITY_STYLE[Severity(alert.severity)]),
+            alert.category,
+            Text(alert.target or "-"),
+            str(alert.event_count),
+            Text(alert.summary),
+        )
+    if len(alerts) > limit:
+        table.add_row("", f"... {len(alerts) - limit} more", "", "", "")
+    return table

@@ -1,18 +1,34 @@
 """The recorded tenant reader: lenient where PowerShell is, strict about missing sources."""
 
+from __future__ import annotations
+
 import json
+import random
+import re
 import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mailwarden.collect.parse import load_snapshot, skipped_counts, snapshot_from_recorded
+from mailwarden.collect import lenient, parse
+from mailwarden.collect.parse import (
+    canonical_order,
+    load_snapshot,
+    skipped_counts,
+    snapshot_from_recorded,
+)
 from mailwarden.collect.recorded import (
     RecordedTenant,
     read_recorded_tenant,
     write_recorded_tenant,
 )
+from mailwarden.emulator.synth import generate
 from mailwarden.errors import InputError
+from mailwarden.model.inventory import Snapshot
 
 USER_ID = "6f1c1d2e-0000-4000-8000-000000000001"
 
@@ -167,3 +183,174 @@ def test_record_order_does_not_change_the_snapshot() -> None:
     forward = snapshot_from_recorded(RecordedTenant(data={"graph/users": users}))
     backward = snapshot_from_recorded(RecordedTenant(data={"graph/users": users[::-1]}))
     assert forward == backward
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Row:
+    key: str | None
+    rest: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _NumberedRow:
+    key: int
+    rest: str = ""
+
+
+def test_canonical_order_is_the_order_of_reprs() -> None:
+    # Quotes, backslashes, prefixes of one another, non-ASCII, None, and ties.
+    keys = ["a", "ab", "a'", 'a"', "a'\"", "a\\", "a\\'", "", None, "Z", "é", "a b", "a\n"]
+    rng = random.Random(5)
+    rows = [_Row(key=rng.choice(keys), rest=rng.randrange(4)) for _ in range(400)]
+    assert canonical_order(rows) == tuple(sorted(rows, key=repr))
+    numbered = [_NumberedRow(key=rng.randrange(200), rest=str(i)) for i in range(50)]
+    assert canonical_order(numbered) == tuple(sorted(numbered, key=repr))
+    mixed: list[object] = [_Row(key="b"), _NumberedRow(key=1), _Row(key="a"), "text"]
+    assert canonical_order(mixed) == tuple(sorted(mixed, key=repr))
+
+
+class _ReferenceRecord:
+    """The case-insensitive record as first written (a lower-cased copy of every record)
+    with its plain converters: the oracle the faster reader must agree with."""
+
+    def __init__(self, raw: Mapping[str, Any]):
+        self.raw = raw
+        self._lower = {str(k).lower(): v for k, v in raw.items()}
+
+    def get(self, *names: str) -> Any:
+        for name in names:
+            value = self._lower.get(name.lower())
+            if value is not None:
+                return value
+        return None
+
+    def text(self, *names: str) -> str | None:
+        return _reference_text(self.get(*names))
+
+    def flag(self, *names: str) -> bool | None:
+        return _reference_bool(self.get(*names))
+
+    def when(self, *names: str) -> datetime | None:
+        value = self.get(*names)
+        if isinstance(value, Mapping):
+            value = _ReferenceRecord(value).get("value", "DateTime")
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text:
+            return None
+        match = re.match(r"^/Date\((-?\d+)([+-]\d{4})?\)/$", text)
+        if match:
+            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
+        if text.startswith("0001-01-01"):
+            return None
+        iso = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d\d-\d\d \d", text) else text
+        try:
+            parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", iso))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def texts(self, *names: str) -> tuple[str, ...] | None:
+        return _reference_texts(self.get(*names))
+
+    def child(self, *names: str) -> _ReferenceRecord:
+        value = self.get(*names)
+        return _ReferenceRecord(value if isinstance(value, Mapping) else {})
+
+
+def _reference_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        inner = _ReferenceRecord(value).get("Name", "DisplayName", "Identity", "Value", "value")
+        return _reference_text(inner) if inner is not None else None
+    return str(value).strip() or None
+
+
+def _reference_bool(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    lowered = str(value).strip().lower()
+    if lowered in {"true", "$true", "1", "yes", "on", "enabled"}:
+        return True
+    if lowered in {"false", "$false", "0", "no", "off", "disabled"}:
+        return False
+    return None
+
+
+def _reference_texts(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        items = [_reference_text(v) for v in value]
+        return tuple(i for i in items if i)
+    if isinstance(value, Mapping):
+        text = _reference_text(value)
+        return (text,) if text else ()
+    text = str(value).strip().strip("{}")
+    return tuple(p.strip() for p in text.split(",") if p.strip()) if text else ()
+
+
+def _reference_snapshot(recorded: RecordedTenant, monkeypatch: pytest.MonkeyPatch) -> Snapshot:
+    with monkeypatch.context() as patch:
+        patch.setattr(parse, "Record", _ReferenceRecord)
+        patch.setattr(parse, "to_text", _reference_text)
+        patch.setattr(lenient, "to_texts", _reference_texts)  # inside to_flags
+        patch.setattr(parse, "canonical_order", lambda items: tuple(sorted(items, key=repr)))
+        return snapshot_from_recorded(recorded)
+
+
+def _recase(key: str, rng: random.Random) -> str:
+    return rng.choice([key, key.lower(), key.upper(), key.swapcase()])
+
+
+def _perturbed(data: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The same tenant spelled every way SPEC section 4 allows, plus unusable records."""
+    rng = random.Random(seed)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    codes = {name: number for number, name in parse.RECIPIENT_TYPE_DETAILS.items()}
+    result: dict[str, Any] = {}
+    for source, rows in data.items():
+        if not isinstance(rows, list):
+            result[source] = rows
+            continue
+        changed: list[Any] = []
+        for row in rows:
+            row = {_recase(k, rng): v for k, v in row.items()}
+            for key, value in list(row.items()):
+                lowered = key.lower()
+                if lowered == "recipienttypedetails" and value in codes and rng.random() < 0.5:
+                    row[key] = codes[value] if rng.random() < 0.5 else str(codes[value])
+                elif lowered.startswith("when") and isinstance(value, str) and rng.random() < 0.5:
+                    millis = (datetime.fromisoformat(value) - epoch) // timedelta(milliseconds=1)
+                    row[key] = f"/Date({millis})/"
+                elif lowered.startswith("audit") and isinstance(value, list) and value:
+                    row[key] = ", ".join(value) if rng.random() < 0.5 else value
+                elif lowered == "accessrights" and value == ["FullAccess"]:
+                    row[key] = rng.choice([[1], 1, "1", "FullAccess"])
+            if rng.random() < 0.02:
+                row[_recase("DisplayName", rng).swapcase()] = "a second spelling"
+            changed.append(row)
+        if rows and rng.random() < 0.5:
+            changed.insert(rng.randrange(len(changed)), "not an object")
+            changed.append({"Unrelated": True})
+        result[source] = changed
+    return result
+
+
+def test_a_medium_tenant_reads_as_the_plain_reader_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorded = generate("medium", seed=3).recorded
+    fast = snapshot_from_recorded(recorded)
+    assert len(fast.accounts) == 5000 and fast.mailboxes and fast.mailbox_permissions
+    assert fast == _reference_snapshot(recorded, monkeypatch)
+
+    lenient_spelling = RecordedTenant(data=_perturbed(recorded.data, seed=11))
+    fast_lenient = snapshot_from_recorded(lenient_spelling)
+    assert fast_lenient == _reference_snapshot(lenient_spelling, monkeypatch)
+    assert sum(skipped_counts(fast_lenient.skipped).values()) >= 5
+    assert len(fast_lenient.accounts) == len(fast.accounts)

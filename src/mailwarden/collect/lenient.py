@@ -12,17 +12,25 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-#: Marks a property name not yet looked up in a record shape.
+#: Marks a lookup not yet made in a record shape.
 _UNSEEN: Any = object()
-#: Record shape (its keys, in order) -> lower-cased and requested name -> the key that
-#: answers it. Records of one source share a handful of shapes, so lower-casing every key
-#: of every record (most of the time of reading a large tenant) happens once per shape.
-_SHAPES: dict[tuple[Any, ...], dict[str, Any]] = {}
+#: Record shape (its keys, in order) -> lookups answered for that shape: each lower-cased
+#: key -> the key itself, and each tuple of names asked -> the keys that answer it.
+#: Records of one source share a handful of shapes, so lower-casing every key of every
+#: record (most of the time of reading a large tenant) happens once per shape.
+_SHAPES: dict[tuple[Any, ...], dict[Any, Any]] = {}
 #: Shapes kept at most; a source whose records all differ only refills the cache.
 _MAX_SHAPES = 4096
 
 
-def _key_map(raw: Mapping[str, Any]) -> dict[str, Any]:
+class _Keys(tuple[Any, ...]):
+    """The keys of a record answering one lookup, when there are none or several; the
+    first non-null value wins. A lone key is stored as itself."""
+
+    __slots__ = ()
+
+
+def _key_map(raw: Mapping[str, Any]) -> dict[Any, Any]:
     shape = tuple(raw)
     keys = _SHAPES.get(shape)
     if keys is None:
@@ -45,38 +53,45 @@ class Record:
         self._keys = _key_map(raw)
 
     def get(self, *names: str) -> Any:
-        keys, raw = self._keys, self.raw
-        for name in names:
-            key = keys.get(name, _UNSEEN)
-            if key is _UNSEEN:
-                # Remember the answer under the name as asked, so the next record of
-                # this shape finds it without lower-casing. A name with capitals never
-                # collides with a lower-cased key.
-                key = keys.get(name.lower())
-                keys[name] = key
-            if key is not None:
-                value = raw[key]
+        return self._value(names)
+
+    def _value(self, names: tuple[str, ...]) -> Any:
+        # Names tuples and lower-cased keys share the shape's map: they never compare equal.
+        found = self._keys.get(names, _UNSEEN)
+        if found is _UNSEEN:
+            found = self._learn(names)
+        if type(found) is _Keys:
+            for key in found:
+                value = self.raw[key]
                 if value is not None:
                     return value
-        return None
+            return None
+        return self.raw[found]
+
+    def _learn(self, names: tuple[str, ...]) -> Any:
+        keys = self._keys
+        present = [key for name in names if (key := keys.get(name.lower(), _UNSEEN)) is not _UNSEEN]
+        found = present[0] if len(present) == 1 else _Keys(present)
+        keys[names] = found
+        return found
 
     def text(self, *names: str) -> str | None:
-        value = self.get(*names)
+        value = self._value(names)
         if type(value) is str:  # the common case, without to_text's type checks
             return value.strip() or None
         return to_text(value)
 
     def flag(self, *names: str) -> bool | None:
-        return to_bool(self.get(*names))
+        return to_bool(self._value(names))
 
     def when(self, *names: str) -> datetime | None:
-        return to_datetime(self.get(*names))
+        return to_datetime(self._value(names))
 
     def texts(self, *names: str) -> tuple[str, ...] | None:
-        return to_texts(self.get(*names))
+        return to_texts(self._value(names))
 
     def child(self, *names: str) -> Record:
-        value = self.get(*names)
+        value = self._value(names)
         return Record(value if _is_mapping(value) else {})
 
 
@@ -144,12 +159,17 @@ def _parse_date_text(text: str) -> datetime | None:
     iso = text
     if text[10:11] == " " and _SPACED_DATE.match(text):
         iso = text.replace(" ", "T", 1)
-    if "." in iso:
-        iso = _LONG_FRACTION.sub(r"\1", iso)  # .NET writes 7 fractional digits
     try:
+        # Python 3.11 reads any number of fractional digits and keeps six, as the
+        # truncation below does, so a string it accepts needs no rewriting.
         parsed = datetime.fromisoformat(iso)
     except ValueError:
-        return None
+        if "." not in iso:
+            return None
+        try:  # .NET writes 7 fractional digits; older parsers wanted at most six
+            parsed = datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", iso))
+        except ValueError:
+            return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -158,12 +178,11 @@ def to_texts(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     if type(value) is list or isinstance(value, list | tuple):
-        texts = []
-        for item in value:
-            text = item.strip() if type(item) is str else to_text(item)
-            if text:
-                texts.append(text)
-        return tuple(texts)
+        try:
+            # Arrays of strings, the usual content, in one pass of C loops.
+            return tuple(filter(None, map(str.strip, value)))
+        except TypeError:  # some item is not a string
+            return tuple(text for item in value if (text := to_text(item)))
     if _is_mapping(value):
         text = to_text(value)
         return (text,) if text else ()

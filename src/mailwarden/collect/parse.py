@@ -101,7 +101,10 @@ def canonical_order(items: list[T]) -> tuple[T, ...]:
     first = _first_repr_field(items)
     if first is None:
         return tuple(sorted(items, key=repr))
-    ordered = sorted(items, key=lambda item: repr(getattr(item, first)))
+    keys = list(map(repr, map(attrgetter(first), items)))
+    ordered = [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
+    if len(set(keys)) == len(keys):
+        return tuple(ordered)
     result: list[T] = []
     for _, group in groupby(ordered, key=attrgetter(first)):
         run = list(group)

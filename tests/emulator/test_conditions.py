@@ -155,3 +155,15 @@ def test_stats_count_by_service_and_reset() -> None:
     assert before["services"]["login"]["requests"] == 1
     assert after["services"]["graph"]["requests"] == 0
     assert after["necessary"] == before["necessary"]
+
+
+def test_exchange_can_also_have_a_rate_budget() -> None:
+    async def main() -> list[httpx.Response]:
+        async with client_for(app_for(exo_rate=1.0, exo_burst=2)) as client:
+            headers = await bearer(client, EXO_SCOPE)
+            return [await client.post(INVOKE, json=ORG_CONFIG, headers=headers)
+                    for _ in range(3)]
+
+    answers = run(main())
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["Retry-After"] == "1"

@@ -47,6 +47,8 @@ def test_users_page_by_top_and_every_user_arrives_once_with_only_the_selected_pr
     assert pages == -(-len(expected) // 30)
     assert [u["id"] for u in users] == [u["id"] for u in expected]
     assert all(set(u) <= {"id", "userPrincipalName", "signInActivity"} for u in users)
+    odd = _get("/v1.0/groups?$select=displayName,noSuchProperty&$top=1").json()["value"][0]
+    assert set(odd) == {"id", "displayName"}  # unknown names are ignored
     assert any("signInActivity" in u for u in users)
 
 

@@ -29,9 +29,10 @@ def _now() -> str:
 def retry_after_text(seconds: float) -> str:
     """Retry-After as the services send it: whole seconds, or tenths below one second
     (clients must cope with both)."""
-    if seconds >= 1:
-        return str(int(-(-seconds // 1)))
-    return f"{max(0.1, -(-seconds * 10 // 1) / 10):.1f}"
+    tenths = max(1, -(-seconds * 10 // 1))
+    if tenths >= 10:
+        return str(int(-(-tenths // 10)))
+    return f"0.{int(tenths)}"
 
 
 def graph_error_body(code: str, message: str) -> dict[str, Any]:

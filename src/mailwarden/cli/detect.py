@@ -106,8 +106,11 @@ def detect(
     console.print("by category: " + (", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
                                      or "none"))
     console.print(_alerts_table(result, top))
+    reasons: dict[str, list[str]] = {}
     for run in result.rules_not_run:
-        console.print(f"[magenta]not run[/] {run.rule_id}: {run.reason}")
+        reasons.setdefault(run.reason, []).append(run.rule_id)
+    for reason, rule_ids in reasons.items():
+        console.print(f"[magenta]not run[/] {', '.join(rule_ids)}: {reason}")
     console.print(f"alerts: {path}")
 
 

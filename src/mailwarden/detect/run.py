@@ -56,7 +56,7 @@ def _why_not(rule: Rule, engine: Engine, context: DetectContext) -> str | None:
     missing = [part for part in rule.needs if context.missing(part)]
     if missing:
         return (f"needs the tenant's {' and '.join(_PART_WORDS[p] for p in missing)}; "
-                "run it with a recorded tenant (--tenant)")
+                "run it with a recorded tenant (--tenant-dir)")
     if not any(engine.table_has_rows(TABLES_BY_NAME[t]) for t in rule.tables):
         words = " or ".join(_TABLE_WORDS[t] for t in rule.tables)
         return f"no {words} records in the input"

@@ -52,8 +52,12 @@ class Record:
         self.raw = raw
         self._keys = _key_map(raw)
 
+    # Each reader below inlines the usual case: `names` answered by one string key of
+    # this shape (a saved call per property read; a large tenant reads millions).
+
     def get(self, *names: str) -> Any:
-        return self._value(names)
+        found = self._keys.get(names)
+        return self.raw[found] if type(found) is str else self._value(names)
 
     def _value(self, names: tuple[str, ...]) -> Any:
         # Names tuples and lower-cased keys share the shape's map: they never compare equal.
@@ -76,19 +80,26 @@ class Record:
         return found
 
     def text(self, *names: str) -> str | None:
-        value = self._value(names)
+        found = self._keys.get(names)
+        value = self.raw[found] if type(found) is str else self._value(names)
         if type(value) is str:  # the common case, without to_text's type checks
             return value.strip() or None
         return to_text(value)
 
     def flag(self, *names: str) -> bool | None:
-        return to_bool(self._value(names))
+        found = self._keys.get(names)
+        value = self.raw[found] if type(found) is str else self._value(names)
+        if value is None or type(value) is bool:
+            return value
+        return to_bool(value)
 
     def when(self, *names: str) -> datetime | None:
-        return to_datetime(self._value(names))
+        found = self._keys.get(names)
+        return to_datetime(self.raw[found] if type(found) is str else self._value(names))
 
     def texts(self, *names: str) -> tuple[str, ...] | None:
-        return to_texts(self._value(names))
+        found = self._keys.get(names)
+        return to_texts(self.raw[found] if type(found) is str else self._value(names))
 
     def child(self, *names: str) -> Record:
         value = self._value(names)

@@ -112,19 +112,22 @@ def canonical_order(items: list[T]) -> tuple[T, ...]:
     return tuple(result)
 
 
+#: Below this many items, checking whether the shortcut applies costs more than it saves.
+_SHORTCUT_FROM = 32
+
+
 def _first_repr_field(items: list[Any]) -> str | None:
     """The first field shown in the items' repr, when the shortcut above is sound for them."""
-    if len(items) < 2:
+    if len(items) < _SHORTCUT_FROM:
         return None
     sample, kind = items[0], type(items[0])
     if not is_dataclass(sample) or isinstance(sample, type):
         return None
     shown = [f.name for f in fields(sample) if f.repr]
-    if not shown or any(type(item) is not kind for item in items):
+    if not shown or set(map(type, items)) != {kind}:
         return None
     name = shown[0]
-    values = map(attrgetter(name), items)
-    if any(not (value is None or type(value) is str) for value in values):
+    if not set(map(type, map(attrgetter(name), items))) <= {str, type(None)}:
         return None
     # A class with its own __repr__ may not start with its first field.
     if not repr(sample).startswith(f"{kind.__qualname__}({name}={getattr(sample, name)!r}"):
@@ -327,7 +330,8 @@ def parse_mailbox(r: Record) -> Mailbox:
         when_created=r.when("WhenCreated", "WhenMailboxCreated"),
         email_addresses=r.texts("EmailAddresses") or (),
     )
-    if not mailbox.keys():
+    # Identity is one of the keys; building all of them is only needed without it.
+    if not mailbox.identity and not mailbox.keys():
         raise RecordError("no identity (Identity, Name, Guid, UserPrincipalName ...)")
     return mailbox
 
@@ -347,7 +351,7 @@ def parse_cas_mailbox(r: Record) -> CasMailbox:
         owa_enabled=r.flag("OWAEnabled"),
         smtp_client_authentication_disabled=r.flag("SmtpClientAuthenticationDisabled"),
     )
-    if not cas.keys():
+    if not cas.identity and not cas.keys():
         raise RecordError("no identity (Identity, Name, Guid, PrimarySmtpAddress ...)")
     return cas
 

@@ -18,6 +18,7 @@ import pytest
 
 from mailwarden.collect.live import collect_tenant
 from mailwarden.collect.recorded import ALL_SOURCES, RecordedTenant
+from mailwarden.errors import AuthError
 from mailwarden.m365.http import M365Http
 from mailwarden.settings import CollectMode, RetryPolicy, Settings
 
@@ -291,3 +292,26 @@ def test_sequential_baseline_is_one_request_at_a_time_without_select_or_batch(
     assert recorded.data["graph/groupMembers"]["g2"] == [
         {"@odata.type": "#microsoft.graph.user", "id": "g2-m"}
     ]
+
+
+class RefusedTokens:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def token(self, scope: str) -> str:
+        self.calls += 1
+        raise AuthError("AADSTS7000215: Invalid client secret provided.")
+
+
+def test_a_sign_in_failure_ends_the_collection_instead_of_failing_every_source() -> None:
+    tenant = Tenant()
+    settings = Settings(tenant=TENANT, graph_url=GRAPH, exo_url=EXO)
+    tokens = RefusedTokens()
+
+    async def main() -> RecordedTenant:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(tenant)) as client:
+            return await collect_tenant(M365Http(client, tokens, settings), settings)
+
+    with pytest.raises(AuthError, match="AADSTS7000215"):
+        asyncio.run(main())
+    assert tenant.requests == []

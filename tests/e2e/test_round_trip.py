@@ -45,21 +45,21 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
     done = mailwarden("synth", "--size", "small", "--seed", "5", "--out", str(tenant_dir))
     assert done.returncode == 0, done.stderr
     ca_file = tmp_path / "ca.pem"
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "mailwarden", "emulator", "--tenant-dir", str(tenant_dir),
          "--port", "0", "--ca-out", str(ca_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        base_url = first_line(process)
-        assert base_url.startswith("https://127.0.0.1:")
-        yield tenant_dir, base_url, ca_file
-    finally:
-        process.terminate()
+    ) as process:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            base_url = first_line(process)
+            assert base_url.startswith("https://127.0.0.1:")
+            yield tenant_dir, base_url, ca_file
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def without_collection_time(snapshot: Snapshot) -> Snapshot:

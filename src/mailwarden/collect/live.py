@@ -23,7 +23,7 @@ from mailwarden.collect import fields
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
 from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
 from mailwarden.collect.recorded import RecordedTenant
-from mailwarden.errors import MailwardenError, ServiceError
+from mailwarden.errors import AuthError, MailwardenError, ServiceError
 from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
 from mailwarden.m365.exchange import EXO_MAX_PAGE_SIZE, ExchangeClient
 from mailwarden.m365.graph import (
@@ -111,9 +111,14 @@ class _Collection:
         )
 
     async def source(self, name: str, fetch: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one source; record its value, or its error (and return None)."""
+        """Run one source; record its value, or its error (and return None).
+
+        An authentication failure is not one source's problem: every other call would fail
+        the same way, so it ends the collection with its own message."""
         try:
             value = await fetch()
+        except AuthError:
+            raise
         except MailwardenError as exc:
             self.errors[name] = str(exc)
             return None
@@ -204,7 +209,7 @@ class _Collection:
             return rows[0]
         return rows
 
-    async def mailboxes_and_details(self, users: Awaitable[Any]) -> None:
+    async def mailboxes_and_details(self, users: asyncio.Event) -> None:
         """Get-Mailbox, then the per-mailbox cmdlets for the ownerless ones."""
 
         def offer(rows: list[dict[str, Any]]) -> None:
@@ -221,7 +226,7 @@ class _Collection:
                 on_rows=offer,
             ),
         )
-        await users
+        await users.wait()
         if mailboxes is None:
             for item in self.mailboxes.sources:
                 self.errors[item.name] = "not collected: Get-Mailbox failed"
@@ -246,7 +251,7 @@ class _Collection:
         ]
         steps += [_bind(self.source, n, self.graph_list) for n in GRAPH_LISTS if n != "graph/users"]
         steps += [_bind(self.source, n, self.exo_list) for n in EXO_LISTS]
-        steps.append(lambda: self.mailboxes_and_details(users_done.wait()))
+        steps.append(lambda: self.mailboxes_and_details(users_done))
         return steps
 
 

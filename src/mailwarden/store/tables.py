@@ -97,3 +97,30 @@ delegates = Table(
     Column("via", JSON, nullable=False),
     Column("state", JSON, nullable=False),  # why the principal should not hold access
 )
+
+# The remediation journal (`mailwarden.remediate.journal_db`): one row per applied run,
+# one per action with the state read before its change.
+remediation_runs = Table(
+    "remediation_runs",
+    METADATA,
+    Column("run_id", String(64), primary_key=True),
+    Column("tenant_id", String(128), nullable=False, index=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("actions", JSON, nullable=False),  # the planned actions, as Action.as_dict()
+)
+
+remediation_entries = Table(
+    "remediation_entries",
+    METADATA,
+    Column(
+        "run_id",
+        String(64),
+        ForeignKey("remediation_runs.run_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("action_id", String(64), primary_key=True),
+    Column("status", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("prior", JSON),  # the state before the change; NULL when it could not be read
+    Column("error", Text),
+)

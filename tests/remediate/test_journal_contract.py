@@ -1,0 +1,97 @@
+"""What every journal must do, for the file journal and the history database (SQLite
+always; PostgreSQL when MAILWARDEN_TEST_POSTGRES_URL names a server)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from remediate_helpers import app_for, plan_for, rescan, wire_to
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mailwarden.remediate.apply import OutcomeStatus, apply_plan
+from mailwarden.remediate.errors import JournalError
+from mailwarden.remediate.journal import EntryStatus, FileJournal, Journal, JournalEntry
+from mailwarden.remediate.journal_db import DatabaseJournal
+from mailwarden.remediate.rollback import rollback_run
+
+NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
+POSTGRES_ENV = "MAILWARDEN_TEST_POSTGRES_URL"
+
+
+def _postgres() -> Iterator[str]:
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    schema = f"mw_journal_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["file", "sqlite", "postgresql"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Journal]:
+    if request.param == "file":
+        yield FileJournal(tmp_path / "journal")
+        return
+    urls = [str(tmp_path / "history.db")] if request.param == "sqlite" else _postgres()
+    for url in urls:  # the PostgreSQL schema is dropped when the generator finishes
+        with DatabaseJournal(url) as database:
+            yield database
+
+
+def test_entries_replace_each_other_and_read_back(journal: Journal) -> None:
+    actions = plan_for().actions[:2]
+    journal.begin("run-a", tenant_id="t1", started_at=NOW, actions=actions)
+    for status in (EntryStatus.PRIOR_RECORDED, EntryStatus.APPLIED):
+        journal.record("run-a", JournalEntry(action_id=actions[0].id, status=status, at=NOW,
+                                             prior={"AuditOwner": ["Update", "Move"]}))
+    run = journal.load("run-a")
+    assert run.actions == actions and run.tenant_id == "t1" and run.started_at == NOW
+    assert list(run.entries) == [actions[0].id]
+    entry = run.entries[actions[0].id]
+    assert entry.status is EntryStatus.APPLIED and entry.at == NOW
+    assert entry.prior == {"AuditOwner": ["Update", "Move"]}
+    assert journal.run_ids() == ("run-a",)
+
+
+def test_a_run_is_begun_once_and_an_unknown_run_is_an_error(journal: Journal) -> None:
+    journal.begin("run-b", tenant_id="t", started_at=NOW, actions=())
+    with pytest.raises(JournalError, match="already journalled"):
+        journal.begin("run-b", tenant_id="t", started_at=NOW, actions=())
+    with pytest.raises(JournalError, match="no remediation run nothing"):
+        journal.load("nothing")
+
+
+def test_apply_and_rollback_through_the_journal(journal: Journal) -> None:
+    app = app_for()
+    plan = plan_for(checks=("audit-actions-missing", "external-forwarding"))
+
+    async def main() -> None:
+        async with wire_to(app) as wire:
+            before = await rescan(wire)
+            report = await apply_plan(plan, wire, journal, dry_run=False)
+            assert {o.status for o in report.outcomes} == {OutcomeStatus.APPLIED}
+            back = await rollback_run(report.run_id or "", wire, journal)
+            assert {o.status for o in back.outcomes} == {OutcomeStatus.ROLLED_BACK}
+            after = await rescan(wire)
+        assert after.snapshot.mailboxes == before.snapshot.mailboxes
+        assert after.snapshot.inbox_rules == before.snapshot.inbox_rules
+        statuses = {e.status for e in journal.load(report.run_id or "").entries.values()}
+        assert statuses == {EntryStatus.ROLLED_BACK}
+
+    asyncio.run(main())

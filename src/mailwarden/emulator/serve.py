@@ -11,6 +11,7 @@ that is removed on stop. Only 127.0.0.1 is ever bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -44,6 +45,7 @@ class Served:
     ca_file: Path
     app: Starlette
     _server: uvicorn.Server = field(repr=False)
+    _loop: asyncio.AbstractEventLoop = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _directory: Path = field(repr=False)
 
@@ -56,8 +58,10 @@ class Served:
         return int(self.base_url.rsplit(":", 1)[1])
 
     def stop(self) -> None:
-        self._server.should_exit = True
         if self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop may have closed meanwhile
+                self._loop.call_soon_threadsafe(_drop_connections, self._server)
+            self._server.should_exit = True
             self._thread.join(timeout=_START_TIMEOUT)
         shutil.rmtree(self._directory, ignore_errors=True)
 
@@ -112,19 +116,20 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Run the server on its own loop; on exit, abort connections still closing.
+def _drop_connections(server: uvicorn.Server) -> None:
+    """Abort the connections clients keep alive. Closing them politely would wait for each
+    client's TLS close reply, which an idle client never sends, and their sockets would
+    outlive the server."""
+    for connection in list(server.server_state.connections):
+        transport = getattr(connection, "transport", None)
+        if transport is not None:
+            transport.abort()  # also those closing politely (e.g. after keep-alive expiry)
 
-    Clients keep connections alive, and a TLS close waits for the peer's reply, which a
-    stopped loop never reads: without the abort their sockets outlive the server.
-    """
-    loop = asyncio.new_event_loop()
+
+def _serve(server: uvicorn.Server, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
     try:
         loop.run_until_complete(server.serve(sockets=[sock]))
-        for connection in list(server.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
+        _drop_connections(server)
         loop.run_until_complete(asyncio.sleep(0))
     finally:
         sock.close()
@@ -161,12 +166,13 @@ def serve_in_thread(
             timeout_graceful_shutdown=1,
         )
     )
+    loop = asyncio.new_event_loop()
     thread = threading.Thread(
-        target=_serve, args=(server, sock), name="mailwarden-emulator", daemon=True
+        target=_serve, args=(server, sock, loop), name="mailwarden-emulator", daemon=True
     )
     thread.start()
     served = Served(base_url=f"https://{LOOPBACK}:{bound}", ca_file=ca_file, app=app,
-                    _server=server, _thread=thread, _directory=directory)
+                    _server=server, _loop=loop, _thread=thread, _directory=directory)
     deadline = time.monotonic() + _START_TIMEOUT
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:

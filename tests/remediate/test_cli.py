@@ -74,3 +74,12 @@ def test_show_lists_no_runs_in_an_empty_journal(tmp_path: Path) -> None:
     assert code == 0 and output == ""
     error = refusal("remediate", "show", "missing-run", "--journal-dir", str(tmp_path))
     assert isinstance(error, JournalError) and str(tmp_path) in str(error)
+
+
+def test_show_reads_the_history_database_unless_a_directory_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "history.db"
+    code, output = run("remediate", "show", "--db", str(db))
+    assert code == 0 and output == ""
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    error = refusal("remediate", "show", "missing-run", "--db", str(db))
+    assert isinstance(error, JournalError) and "--db" in str(error)

@@ -25,7 +25,8 @@ from mailwarden.emulator import DEFAULT_CLIENT_SECRET, Served, Service, serve_in
 from mailwarden.model.findings import Status
 from mailwarden.model.inventory import Snapshot
 from mailwarden.pipeline import Scan, scan_snapshot
-from mailwarden.remediate.journal import EntryStatus, FileJournal
+from mailwarden.remediate.journal import EntryStatus
+from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import ActionKind
 from mailwarden.settings import Settings
 
@@ -83,7 +84,7 @@ def comparable(snapshot: Snapshot, *, drop_trustees: frozenset[str] = frozenset(
 
 
 def test_apply_then_rollback_over_loopback(served: Served, tmp_path: Path) -> None:
-    journal_dir = tmp_path / "journal"
+    db = tmp_path / "history.db"  # the journal lives in the history database
     original = collect(served)
     assert original.result.failures()
 
@@ -95,13 +96,12 @@ def test_apply_then_rollback_over_loopback(served: Served, tmp_path: Path) -> No
     cli("remediate", "apply", "--include-ews", *connection(served))  # no --yes: a dry run
     assert served.stats.service(Service.GRAPH).writes == 0
     assert served.stats.service(Service.EXCHANGE).writes == 0
-    assert not journal_dir.exists()
+    assert not db.exists()
 
-    cli("remediate", "apply", "--include-ews", "--yes", "--journal-dir", str(journal_dir),
-        *connection(served))
-    journal = FileJournal(journal_dir)
-    (run_id,) = journal.run_ids()
-    run = journal.load(run_id)
+    cli("remediate", "apply", "--include-ews", "--yes", "--db", str(db), *connection(served))
+    with DatabaseJournal(str(db)) as journal:
+        (run_id,) = journal.run_ids()
+        run = journal.load(run_id)
     assert {e.status for e in run.entries.values()} == {EntryStatus.APPLIED}
     assert len(run.entries) == len(run.actions) > 20
 
@@ -118,8 +118,7 @@ def test_apply_then_rollback_over_loopback(served: Served, tmp_path: Path) -> No
     still |= {(m.upn, g.trustee.lower()) for m in after.result.access for g in m.orphaned}
     assert removed and not removed & still
 
-    rolled = cli("remediate", "rollback", run_id, "--yes", "--journal-dir", str(journal_dir),
-                 *connection(served))
+    rolled = cli("remediate", "rollback", run_id, "--yes", "--db", str(db), *connection(served))
     assert "not-reversible" in rolled  # the deleted objects' grants cannot come back
     irreversible = frozenset(a.detail["trustee"].lower() for a in run.actions
                              if not a.reversible)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -35,7 +38,8 @@ from mailwarden.pipeline import Scan, scan_directory, scan_snapshot, snapshot_of
 from mailwarden.remediate.apply import OutcomeStatus, RunReport
 from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.export import export_powershell
-from mailwarden.remediate.journal import FileJournal, default_journal_dir
+from mailwarden.remediate.journal import JOURNAL_ENV, FileJournal, Journal
+from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
@@ -68,8 +72,13 @@ MaxAgeOpt = Annotated[
 ForceOpt = Annotated[bool, typer.Option("--force", help="Act on findings older than --max-age.")]
 JournalOpt = Annotated[
     Path | None,
-    typer.Option("--journal-dir", help="Where runs are journalled (default: "
-                 "MAILWARDEN_JOURNAL_DIR, else the user's state directory)."),
+    typer.Option("--journal-dir", help="Journal runs as JSON files in this directory instead "
+                 "of the history database (also MAILWARDEN_JOURNAL_DIR)."),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="History database holding the journal: a path or a "
+                 "postgresql:// URL (default: MAILWARDEN_DB, else the per-user history.db)."),
 ]
 ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
 
@@ -189,8 +198,16 @@ def export_command(
         err_console.print(f"wrote {out}")
 
 
-def _journal(journal_dir: Path | None) -> FileJournal:
-    return FileJournal(journal_dir or default_journal_dir())
+@contextmanager
+def _journal(journal_dir: Path | None, db: str | None) -> Iterator[Journal]:
+    """The file journal when a directory is named, else the history database."""
+    directory = journal_dir or (Path(os.environ[JOURNAL_ENV]) if os.environ.get(JOURNAL_ENV)
+                                else None)
+    if directory is not None:
+        yield FileJournal(directory)
+        return
+    with DatabaseJournal(db) as journal:
+        yield journal
 
 
 def _confirmed(yes: bool, question: str) -> bool:
@@ -236,7 +253,7 @@ def apply_command(
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False, action: ActionOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Make the changes (else a dry run).")] =
     False,
-    journal_dir: JournalOpt = None,
+    journal_dir: JournalOpt = None, db: DbOpt = None,
     tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
     device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
@@ -260,8 +277,12 @@ def apply_command(
         yes, f"Make {len(plan.actions)} change(s) in {plan.tenant_name or plan.tenant_id}?")
     if not live:
         err_console.print("dry run: nothing is changed (pass --yes to apply)")
-    report = run_apply(plan, settings, _journal(journal_dir), dry_run=not live,
-                       on_device_code=show_device_code)
+    if not live:  # a dry run journals nothing, so it opens no journal
+        report = run_apply(plan, settings, None, dry_run=True, on_device_code=show_device_code)
+    else:
+        with _journal(journal_dir, db) as journal:
+            report = run_apply(plan, settings, journal, dry_run=False,
+                               on_device_code=show_device_code)
     _finish(report)
 
 
@@ -270,7 +291,7 @@ def rollback_command(
     run_id: Annotated[str, typer.Argument(help="The run id `remediate apply` printed.")],
     action: ActionOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
-    journal_dir: JournalOpt = None,
+    journal_dir: JournalOpt = None, db: DbOpt = None,
     tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
     device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
@@ -283,28 +304,28 @@ def rollback_command(
         ca_bundle=ca_bundle, config=config,
     )
     settings = connection.settings()
-    journal = _journal(journal_dir)
-    run = journal.load(run_id)
-    count = len(action) if action else len(run.actions)
-    if not _confirmed(yes, f"Roll back {count} action(s) of run {run_id}?"):
-        raise ConfigError("rollback not confirmed: pass --yes to roll back without a prompt")
-    report = run_rollback(run_id, settings, journal, action_ids=tuple(action or ()),
-                          on_device_code=show_device_code)
+    with _journal(journal_dir, db) as journal:
+        run = journal.load(run_id)
+        count = len(action) if action else len(run.actions)
+        if not _confirmed(yes, f"Roll back {count} action(s) of run {run_id}?"):
+            raise ConfigError("rollback not confirmed: pass --yes to roll back without a prompt")
+        report = run_rollback(run_id, settings, journal, action_ids=tuple(action or ()),
+                              on_device_code=show_device_code)
     _finish(report)
 
 
 @remediate_app.command("show")
 def show_command(
     run_id: Annotated[str | None, typer.Argument(help="A run id; none lists the runs.")] = None,
-    journal_dir: JournalOpt = None,
+    journal_dir: JournalOpt = None, db: DbOpt = None,
 ) -> None:
     """List journalled runs, or one run's actions and what became of them."""
-    journal = _journal(journal_dir)
-    if run_id is None:
-        for known in journal.run_ids():
-            console.print(known)
-        return
-    run = journal.load(run_id)
+    with _journal(journal_dir, db) as journal:
+        if run_id is None:
+            for known in journal.run_ids():
+                console.print(known)
+            return
+        run = journal.load(run_id)
     table = Table(title=f"run {run_id} on {run.tenant_id}, {run.started_at.isoformat()}")
     for column in ("id", "action", "mailbox", "status", "prior state", "error"):
         table.add_column(column, overflow="fold")

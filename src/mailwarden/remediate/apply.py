@@ -133,7 +133,7 @@ class _Applier:
 async def apply_plan(
     plan: Plan,
     wire: Wire,
-    journal: Journal,
+    journal: Journal | None,
     *,
     dry_run: bool = True,
     run_id: str | None = None,
@@ -149,6 +149,8 @@ async def apply_plan(
         return RunReport(
             run_id=None, outcomes=await per_mailbox(plan.actions, applier.run), dry_run=True
         )
+    if journal is None:
+        raise ValueError("a run that changes the tenant needs a journal")
     started = clock()
     run_id = run_id or new_run_id(started)
     journal.begin(run_id, tenant_id=plan.tenant_id, started_at=started, actions=plan.actions)

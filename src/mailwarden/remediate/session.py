@@ -55,13 +55,14 @@ def _run(
 def run_apply(
     plan: Plan,
     settings: Settings,
-    journal: Journal,
+    journal: Journal | None,
     *,
     dry_run: bool,
     tokens: TokenSource | None = None,
     on_device_code: DeviceCodePrompt | None = None,
 ) -> RunReport:
-    """Apply (or dry-run) `plan` against the tenant `settings` reaches."""
+    """Apply (or dry-run) `plan` against the tenant `settings` reaches. A dry run needs
+    no journal."""
     return _run(
         settings,
         lambda wire: apply_plan(plan, wire, journal, dry_run=dry_run),

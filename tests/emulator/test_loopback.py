@@ -3,12 +3,15 @@ the collector over real sockets, and faults that act on the connection."""
 
 from __future__ import annotations
 
+import gc
 import ssl
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import requests
 import trustme
 from emulator_helpers import EXO_SCOPE, GRAPH_SCOPE, run, settings_for, small, tenant_id
 
@@ -119,3 +122,18 @@ def test_the_collector_reads_the_tenant_over_loopback() -> None:
     collected = snapshot_from_recorded(recorded)
     assert collected.mailboxes == snapshot_from_recorded(small().recorded).mailboxes
     assert stats["services"]["graph"]["requests"] == stats["necessary"]["graph"]
+
+
+def test_stopping_closes_connections_that_clients_keep_alive() -> None:
+    session = requests.Session()
+    with serve_in_thread(small().recorded) as running:
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would win over verify
+        session.verify = str(running.ca_file)
+        url = f"{running.base_url}/{tenant_id()}/v2.0/.well-known/openid-configuration"
+        assert session.get(url).status_code == 200
+    del running  # the server and its connections are garbage now; unclosed ones would warn
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    session.close()
+    assert not [w for w in caught if "unclosed transport" in str(w.message)]

@@ -208,7 +208,9 @@ def _removal(t: Target, grant: Grant, reason: Reason, *, orphaned: bool) -> Acti
         account_id=t.account_id,
         calls=(call,),
         reasons=(Reason(check_id=reason.check_id, message=f"{right} to {who}: {reason.message}"),),
-        breaks=f"{who} loses {right} on the mailbox; if they still need it, grant it again "
+        breaks="Nothing: the grant belongs to a deleted object, of which only the SID is left."
+        if orphaned
+        else f"{who} loses {right} on the mailbox; if they still need it, grant it again "
         "to their current account.",
         detail={"right": right, "trustee": trustee, "person": grant.name, "orphaned": orphaned},
         reversible=not orphaned,

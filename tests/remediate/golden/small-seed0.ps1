@@ -89,7 +89,7 @@ Set-Mailbox -Identity 'info@adventure-works.com' -GrantSendOnBehalfTo @{Remove =
 
 # [f2d3703c76] remove-delegate info@adventure-works.com
 #   why: stale-delegate: FullAccess to S-1-5-21-3195908194-3087043557-2739178872-1967312: 4 stale delegate(s) hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
-#   might break: S-1-5-21-3195908194-3087043557-2739178872-1967312 loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
+#   might break: Nothing: the grant belongs to a deleted object, of which only the SID is left.
 #   note: The trustee is a deleted object: Exchange cannot grant it access again.
 Remove-MailboxPermission -Identity 'info@adventure-works.com' -User 'S-1-5-21-3195908194-3087043557-2739178872-1967312' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 

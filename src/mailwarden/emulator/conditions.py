@@ -218,6 +218,8 @@ class Conditions:
         if hit is not None:
             return hit
         if service is Service.LOGIN or self.config.fault_rate <= 0:
+            # Random faults spare sign-in: MSAL does not retry, so they would only end runs
+            # early; a targeted fault can still fail the token endpoint on purpose.
             return None
         key = f"{service.value}:{route}"
         count = self._seen.get(key, 0) + 1

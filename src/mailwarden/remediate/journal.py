@@ -9,8 +9,9 @@ what became of it. A rollback reads it back.
 Each file is replaced atomically (written beside, flushed, renamed), so a crash leaves
 either the old entry or the new one, never half of one; one file per action keeps every
 write small however large the run. Files are 0600 and directories 0700: prior states
-hold addresses and names. The default directory is `default_journal_dir()`, overridden
-by MAILWARDEN_JOURNAL_DIR or `--journal-dir`.
+hold addresses and names. The command line keeps its journal in the history database
+(`journal_db.DatabaseJournal`) unless `--journal-dir` or MAILWARDEN_JOURNAL_DIR names a
+directory; `default_journal_dir()` is the per-user directory for library callers.
 """
 
 from __future__ import annotations

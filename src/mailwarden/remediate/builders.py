@@ -154,6 +154,8 @@ def add_audit_actions(t: Target) -> Iterator[Action]:
         breaks="Nothing; the mailbox stops following Microsoft's default audit set, so later "
         "additions to that set must be added by hand.",
         detail={"add": add},
+        note="A rollback restores the lists of actions; Set-Mailbox -DefaultAuditSet puts a "
+        "mailbox back on Microsoft's defaults.",
     )
 
 

@@ -23,6 +23,7 @@ Set-CASMailbox -Identity 'builds@adventure-works.com' -PopEnabled $false
 # [9da0cb0235] add-audit-actions builds@adventure-works.com
 #   why: audit-actions-missing: builds@adventure-works.com does not audit everything: AuditOwner lacks MailItemsAccessed, Send, UpdateInboxRules; AuditDelegate lacks MailItemsAccessed, UpdateInboxRules; AuditAdmin lacks MailItemsAccessed, Send, UpdateInboxRules.
 #   might break: Nothing; the mailbox stops following Microsoft's default audit set, so later additions to that set must be added by hand.
+#   note: A rollback restores the lists of actions; Set-Mailbox -DefaultAuditSet puts a mailbox back on Microsoft's defaults.
 Set-Mailbox -Identity 'builds@adventure-works.com' -AuditOwner @{Add = 'MailItemsAccessed', 'Send', 'UpdateInboxRules'} -AuditDelegate @{Add = 'MailItemsAccessed', 'UpdateInboxRules'} -AuditAdmin @{Add = 'MailItemsAccessed', 'Send', 'UpdateInboxRules'}
 
 # [310567f9dd] remove-forwarding builds@adventure-works.com
@@ -44,6 +45,7 @@ Set-CASMailbox -Identity 'equip-van-paris@adventure-works.com' -ImapEnabled $fal
 # [9c99edc96d] add-audit-actions equip-van-paris@adventure-works.com
 #   why: audit-actions-missing: equip-van-paris@adventure-works.com does not audit everything: AuditDelegate lacks MailItemsAccessed, UpdateInboxRules.
 #   might break: Nothing; the mailbox stops following Microsoft's default audit set, so later additions to that set must be added by hand.
+#   note: A rollback restores the lists of actions; Set-Mailbox -DefaultAuditSet puts a mailbox back on Microsoft's defaults.
 Set-Mailbox -Identity 'equip-van-paris@adventure-works.com' -AuditDelegate @{Add = 'MailItemsAccessed', 'UpdateInboxRules'}
 
 # [65abc1fad0] disable-remote-powershell equip-van-paris@adventure-works.com
@@ -60,6 +62,7 @@ Set-CASMailbox -Identity 'hana.sato@adventure-works.com' -ImapEnabled $false -Po
 # [bd7bdcca4b] add-audit-actions hana.sato@adventure-works.com
 #   why: audit-actions-missing: hana.sato@adventure-works.com does not audit everything: AuditAdmin lacks MailItemsAccessed, Send, UpdateInboxRules.
 #   might break: Nothing; the mailbox stops following Microsoft's default audit set, so later additions to that set must be added by hand.
+#   note: A rollback restores the lists of actions; Set-Mailbox -DefaultAuditSet puts a mailbox back on Microsoft's defaults.
 Set-Mailbox -Identity 'hana.sato@adventure-works.com' -AuditAdmin @{Add = 'MailItemsAccessed', 'Send', 'UpdateInboxRules'}
 
 # [51de1e5141] disable-remote-powershell hana.sato@adventure-works.com
@@ -308,6 +311,7 @@ Set-CASMailbox -Identity 'yusuf.nielsen@adventure-works.com' -ImapEnabled $false
 # [8d3fa4f426] add-audit-actions yusuf.nielsen@adventure-works.com
 #   why: audit-actions-missing: yusuf.nielsen@adventure-works.com does not audit everything: AuditOwner lacks MailItemsAccessed, Send, UpdateInboxRules; AuditDelegate lacks MailItemsAccessed, UpdateInboxRules; AuditAdmin lacks MailItemsAccessed, Send, UpdateInboxRules.
 #   might break: Nothing; the mailbox stops following Microsoft's default audit set, so later additions to that set must be added by hand.
+#   note: A rollback restores the lists of actions; Set-Mailbox -DefaultAuditSet puts a mailbox back on Microsoft's defaults.
 Set-Mailbox -Identity 'yusuf.nielsen@adventure-works.com' -AuditOwner @{Add = 'MailItemsAccessed', 'Send', 'UpdateInboxRules'} -AuditDelegate @{Add = 'MailItemsAccessed', 'UpdateInboxRules'} -AuditAdmin @{Add = 'MailItemsAccessed', 'Send', 'UpdateInboxRules'}
 
 # [9bf818001f] disable-remote-powershell yusuf.nielsen@adventure-works.com

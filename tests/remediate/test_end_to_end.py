@@ -21,11 +21,18 @@ from typer.testing import CliRunner
 from mailwarden.cli import command_app
 from mailwarden.collect.live import collect_live
 from mailwarden.collect.parse import snapshot_from_recorded
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, Served, Service, serve_in_thread
+from mailwarden.emulator import (
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    Served,
+    Service,
+    serve_in_thread,
+)
 from mailwarden.model.findings import Status
 from mailwarden.model.inventory import Snapshot
 from mailwarden.pipeline import Scan, scan_snapshot
-from mailwarden.remediate.journal import EntryStatus
+from mailwarden.remediate.errors import RemediationFailed
+from mailwarden.remediate.journal import EntryStatus, FileJournal
 from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import ActionKind
 from mailwarden.settings import Settings
@@ -125,3 +132,26 @@ def test_apply_then_rollback_over_loopback(served: Served, tmp_path: Path) -> No
     back = collect(served)
     assert comparable(back.snapshot) == comparable(original.snapshot,
                                                    drop_trustees=irreversible)
+
+
+def test_an_app_without_write_permission_is_told_what_to_grant(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MAILWARDEN_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    config = EmulatorConfig(failing_sources={"graph/write": 403, "exo/write": 403})
+    with serve_in_thread(small().recorded, config=config) as running:
+        result = runner.invoke(command_app(), [
+            "remediate", "apply", "--check", "sign-in-enabled", "--check", "pop-enabled",
+            "--yes", "--journal-dir", str(tmp_path), *connection(running)])
+        gc.collect()
+        time.sleep(0.1)
+    assert isinstance(result.exception, RemediationFailed)
+    assert "failed" in str(result.exception) and "run the same command again" in str(
+        result.exception)
+    assert "failed" in result.output  # each failure is listed in the run's table
+    (run_id,) = FileJournal(tmp_path).run_ids()
+    entries = FileJournal(tmp_path).load(run_id).entries.values()
+    assert {e.status for e in entries} == {EntryStatus.FAILED}
+    assert all(e.prior is not None and "403" in (e.error or "") for e in entries)
+    assert any("Exchange.ManageAsApp" in (e.error or "") for e in entries)
+    assert any("User.EnableDisableAccount.All" in (e.error or "") for e in entries)

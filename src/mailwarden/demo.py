@@ -10,19 +10,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mailwarden.collect.live import Progress, collect_live
 from mailwarden.collect.recorded import RecordedTenant, write_private_text
+from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator.config import DEFAULT_CLIENT_SECRET
 from mailwarden.emulator.serve import serve_in_thread
 from mailwarden.emulator.synth import generate
+from mailwarden.emulator.synth.logs import synthetic_logs, write_logs
 from mailwarden.m365.auth import secret_token_source
 from mailwarden.pipeline import (
     Scan,
+    detect_logs,
     report_and_store,
     scan_snapshot,
     snapshot_of,
+    write_alerts,
     write_findings,
     write_tenant_directory,
 )
@@ -41,6 +46,7 @@ class DemoRun:
     scan: Scan | None = None
     files: list[Path] = field(default_factory=list)
     run_id: int | None = None
+    detection: DetectionResult | None = None
     requests: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -95,9 +101,20 @@ def run_demo(
     run.seconds["assess"] = time.perf_counter() - started
     run.files.append(write_findings(run.scan.result, out))
 
+    if synthetic.model is not None:
+        # The tenant's sign-in, directory-audit and audit-log exports, as an administrator
+        # downloads them; detection reads them with the collected tenant as its context.
+        step("analysing the tenant's sign-in and audit logs")
+        write_logs(synthetic_logs(synthetic.model, size=size, seed=seed), tenant_dir)
+        started = time.perf_counter()
+        run.detection = detect_logs(tenant_dir, run.scan, progress=progress)
+        run.seconds["detect"] = time.perf_counter() - started
+        if run.detection is not None:
+            run.files.append(write_alerts(run.detection, out, generated_at=datetime.now(UTC)))
+
     step("writing the reports and keeping the run in the history")
     reports, run.run_id = report_and_store(
-        run.scan, out, detection=None, formats=tuple(ReportFormat), db_url=db_url
+        run.scan, out, detection=run.detection, formats=tuple(ReportFormat), db_url=db_url
     )
     run.files.extend(p for p in reports if p not in run.files)
     return run

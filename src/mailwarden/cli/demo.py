@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from mailwarden.cli import app
-from mailwarden.cli.tenant import QuietOpt, print_scan_summary
+from mailwarden.cli.tenant import QuietOpt, print_detection_summary, print_scan_summary
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import inventory_table
 
@@ -48,6 +48,8 @@ def demo(
     )
     console.print(inventory_table(run.scan.result, limit=15))
     print_scan_summary(run.scan, None)
+    if run.detection is not None:
+        print_detection_summary(run.detection, None)
     console.print(f"\nrecorded tenant: {out / 'tenant'}")
     for path in run.files:
         console.print(f"wrote {path}")

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwarden.assess import riskiest
-from mailwarden.detect.results import SEVERITIES, DetectionResult
+from mailwarden.detect.results import SEVERITIES, Alert, DetectionResult
 from mailwarden.model.findings import CheckInfo, ScanResult, Severity, Status
 from mailwarden.model.findings.scan import InventoryEntry
 
@@ -159,24 +159,36 @@ def inventory_document(result: ScanResult) -> list[dict[str, Any]]:
     return [_plain(asdict(entry)) for entry in entries]
 
 
-def detection_table(detection: DetectionResult, *, limit: int = 15) -> Table:
-    """The alerts, worst first, and a caption with what the readers took in."""
+def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
+    """Alerts grouped by category and target (a daily rule raises one a day), worst first,
+    with a caption saying what the readers took in."""
     rank = {severity: i for i, severity in enumerate(SEVERITIES)}
-    alerts = sorted(detection.alerts, key=lambda a: (rank[a.severity], a.category, a.target or ""))
+    groups: dict[tuple[str, str], list[Alert]] = {}
+    for alert in detection.alerts:
+        groups.setdefault((alert.category, alert.target or "-"), []).append(alert)
+
+    def order(item: tuple[tuple[str, str], list[Alert]]) -> tuple[int, int, str, str]:
+        (category, target), alerts = item
+        worst = min(rank[a.severity] for a in alerts)
+        return (worst, -sum(a.event_count for a in alerts), category, target)
+
+    ranked = sorted(groups.items(), key=order)
     rows = sum(r.rows for r in detection.readers)
-    caption = (f"{len(detection.alerts)} alerts from {rows} log rows in "
-               f"{len(detection.readers)} files; {detection.bad_rows} bad rows")
+    caption = (f"{len(detection.alerts)} alerts ({len(groups)} category/target pairs) from "
+               f"{rows} log rows in {len(detection.readers)} files; {detection.bad_rows} bad rows")
     table = Table(title="Alerts", title_justify="left", caption=caption, caption_justify="left")
-    for column in ("severity", "category", "target", "events", "summary"):
+    for column in ("severity", "category", "target", "alerts", "latest"):
         table.add_column(column, overflow="fold")
-    for alert in alerts[:limit]:
+    for (category, target), alerts in ranked[:limit]:
+        worst = min(alerts, key=lambda a: rank[a.severity])
+        latest = max(alerts, key=lambda a: (a.last_seen is not None, a.last_seen or 0, a.id))
         table.add_row(
-            Text(alert.severity, style=_SEVERITY_STYLE[Severity(alert.severity)]),
-            alert.category,
-            Text(alert.target or "-"),
-            str(alert.event_count),
-            Text(alert.summary),
+            Text(worst.severity, style=_SEVERITY_STYLE[Severity(worst.severity)]),
+            category,
+            Text(target),
+            str(len(alerts)),
+            Text(latest.summary),
         )
-    if len(alerts) > limit:
-        table.add_row("", f"... {len(alerts) - limit} more", "", "", "")
+    if len(ranked) > limit:
+        table.add_row("", f"... {len(ranked) - limit} more pairs", "", "", "")
     return table

@@ -1,0 +1,39 @@
+"""`mailwarden demo`, the first command a new user runs, end to end as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def demo(out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mailwarden", "demo", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+
+
+def test_demo_collects_assesses_detects_reports_and_remembers(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    first = demo(out)
+    assert first.returncode == 0, first.stderr
+    assert "Riskiest" in first.stdout and "Alerts" in first.stdout
+    assert "emulator-secret" not in first.stdout + first.stderr
+    for name in ("findings.json", "alerts.json", "report.html", "findings.sarif", "ocsf.json",
+                 "findings.csv", "summary.md", "history.db", "tenant/exo/Get-Mailbox.json"):
+        path = out / name
+        assert path.exists(), name
+        assert path.stat().st_mode & 0o077 == 0, f"{name} is readable by others"
+    findings = json.loads((out / "findings.json").read_text())
+    assert findings["schema"] == "mailwarden.findings/1"
+    assert {f["status"] for f in findings["findings"]} >= {"pass", "fail"}
+    assert not [f for f in findings["findings"] if f["status"] == "error"]
+    alerts = json.loads((out / "alerts.json").read_text())
+    assert alerts["schema"] == "mailwarden.alerts/1"
+    assert {"password-spray", "leaver-access"} <= {a["category"] for a in alerts["alerts"]}
+
+    second = demo(out)
+    assert second.returncode == 0, second.stderr
+    assert "stored as run 2" in second.stdout

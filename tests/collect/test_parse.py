@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import re
@@ -354,3 +355,18 @@ def test_a_medium_tenant_reads_as_the_plain_reader_reads_it(
     assert fast_lenient == _reference_snapshot(lenient_spelling, monkeypatch)
     assert sum(skipped_counts(fast_lenient.skipped).values()) >= 5
     assert len(fast_lenient.accounts) == len(fast.accounts)
+
+
+def test_loading_leaves_the_cyclic_collector_as_it_found_it(exported: Path) -> None:
+    assert gc.isenabled()
+    load_snapshot(exported)
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        load_snapshot(exported / "graph")  # no tenant files there
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_snapshot(exported)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

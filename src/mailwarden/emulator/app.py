@@ -19,6 +19,7 @@ from mailwarden.emulator import login
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.exchange_http import exchange_batch, invoke_command
 from mailwarden.emulator.graph import graph_endpoint
+from mailwarden.emulator.logs_api import LogsApi, logs_routes
 from mailwarden.emulator.runtime import Emulator
 
 DEFAULT_CONFIG = EmulatorConfig()
@@ -45,6 +46,7 @@ def create_app(tenant: RecordedTenant, *, config: EmulatorConfig = DEFAULT_CONFI
         Route("/_emulator/stats/reset", _reset, methods=["POST"]),
         Route("/adminapi/beta/{tenant}/InvokeCommand", invoke_command, methods=["POST"]),
         Route("/adminapi/beta/{tenant}/$batch", exchange_batch, methods=["POST"]),
+        *logs_routes(),
         Route("/v1.0/{path:path}", graph_endpoint, methods=["GET", "POST", "PATCH"]),
         Route("/beta/{path:path}", graph_endpoint, methods=["GET", "POST", "PATCH"]),
         Route("/{tenant}/v2.0/.well-known/openid-configuration", login.openid_configuration,
@@ -55,4 +57,5 @@ def create_app(tenant: RecordedTenant, *, config: EmulatorConfig = DEFAULT_CONFI
     ]
     app = Starlette(routes=routes)
     app.state.emulator = Emulator(tenant, config)
+    app.state.logs_api = LogsApi(config)
     return app

@@ -83,3 +83,10 @@ class EmulatorConfig:
     #: Exchange's page size when the client sends no `Prefer: odata.maxpagesize`.
     exo_default_page_size: int = 100
 
+    #: Graph's reports throttle on sign-in and directory-audit logs: requests allowed per
+    #: `reports_window` seconds per tenant (Graph: 5 per 10 s); None turns it off.
+    reports_limit: int | None = None
+    reports_window: float = 10.0
+    #: Reads of a new audit log query that answer "running" before it has "succeeded".
+    audit_query_polls: int = 1
+

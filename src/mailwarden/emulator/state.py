@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailwarden.collect.recorded import RecordedTenant, as_object_list
+from mailwarden.emulator.logs_store import LogKind, LogRecords
 
 #: Recipient properties Exchange accepts as an identity, in the order they are indexed.
 IDENTITY_FIELDS: tuple[str, ...] = (
@@ -98,6 +99,8 @@ class TenantState:
         self.lock = threading.RLock()
         self.data: dict[str, Any] = dict(tenant.data)
         self.errors: dict[str, str] = dict(tenant.errors)
+        #: Sign-ins, directory audits and UAL records, served by the log endpoints.
+        self.logs = LogRecords()
         self._reindex()
 
     # -- sources -----------------------------------------------------------------------
@@ -114,6 +117,10 @@ class TenantState:
             self.data[source] = value
             self.errors.pop(source, None)
             self._reindex()
+
+    def add_log_records(self, kind: LogKind, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Add log records (at start, or between a client's reads); returns how many."""
+        return self.logs.add(kind, rows)
 
     def recorded(self) -> RecordedTenant:
         with self.lock:

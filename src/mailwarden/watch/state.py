@@ -1,0 +1,45 @@
+"""The watcher's own bookkeeping: `STATE/watch-state.json` (0600, replaced atomically).
+
+It holds when the posture was last collected, whether the log window has ever dropped
+old days (from then on an alert that starts at the window's edge may be a cut-off view of
+one already raised), and a count of completed cycles. Nothing in it is needed for
+correctness after a crash: the checkpoint, the window and the outbox carry that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from mailwarden.watch.files import read_state_json, write_atomic_json
+
+SCHEMA = "mailwarden.watch-state/1"
+FILE_NAME = "watch-state.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchState:
+    posture_at: datetime | None = None
+    window_truncated: bool = False
+    cycles: int = 0
+
+    def with_posture(self, at: datetime) -> WatchState:
+        return replace(self, posture_at=at)
+
+
+def load_state(state_dir: Path) -> WatchState:
+    data = read_state_json(state_dir / FILE_NAME, SCHEMA, "watch state")
+    if data is None:
+        return WatchState()
+    posture = data.get("posture_at")
+    return WatchState(posture_at=datetime.fromisoformat(posture) if posture else None,
+                      window_truncated=bool(data.get("window_truncated")),
+                      cycles=int(data.get("cycles") or 0))
+
+
+def save_state(state_dir: Path, state: WatchState) -> None:
+    posture = state.posture_at.isoformat() if state.posture_at else None
+    write_atomic_json(state_dir / FILE_NAME, {
+        "schema": SCHEMA, "posture_at": posture, "window_truncated": state.window_truncated,
+        "cycles": state.cycles})

@@ -1,0 +1,131 @@
+"""The rolling window of log records the watcher keeps under `STATE/tenant/logs/`.
+
+Records are kept as JSON Lines, one file per log and UTC day (`signIns.2026-10-02.jsonl`),
+so detection reads them like any recorded tenant's `logs/` and old days are dropped by
+deleting whole files. Windowed rules need history, not just the new records: a spray's
+campaign may pause for two days and its population is counted over a week, a mass-send
+baseline needs days of sends; so the window keeps `history` (default eight days) before
+its newest day.
+
+Appending is idempotent: a record whose id is already in its day's file is not written
+again, so a cycle that is repeated after a crash (the checkpoint had not moved) reads
+every record exactly once. A line cut short by a crash mid-write is removed before the
+next append; its record is fetched again because the checkpoint did not move past it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+from pathlib import Path
+
+from mailwarden.watch.files import fsync_directory
+from mailwarden.watch.records import LOG_KINDS, LogRecord
+
+DEFAULT_HISTORY = timedelta(days=8)
+
+
+def _day_of(path: Path) -> date | None:
+    parts = path.name.split(".")
+    if len(parts) != 3 or parts[0] not in LOG_KINDS or parts[2] != "jsonl":
+        return None
+    try:
+        return date.fromisoformat(parts[1])
+    except ValueError:
+        return None
+
+
+class LogWindow:
+    """Day files of log records in one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def __repr__(self) -> str:
+        return f"LogWindow({str(self.directory)!r})"
+
+    def files(self) -> tuple[Path, ...]:
+        if not self.directory.is_dir():
+            return ()
+        return tuple(sorted(p for p in self.directory.iterdir() if _day_of(p) is not None))
+
+    def newest_day(self) -> date | None:
+        days = [d for p in self.files() if (d := _day_of(p)) is not None]
+        return max(days) if days else None
+
+    def append(self, records: Iterable[LogRecord]) -> int:
+        """Write the records not already kept; returns how many were written."""
+        by_file: dict[Path, list[LogRecord]] = defaultdict(list)
+        for record in records:
+            name = f"{record.kind}.{record.time.date().isoformat()}.jsonl"
+            by_file[self.directory / name].append(record)
+        written = 0
+        for path, batch in sorted(by_file.items()):
+            written += _append_new(path, batch)
+        if by_file:
+            fsync_directory(self.directory)
+        return written
+
+    def prune(self, history: timedelta) -> tuple[Path, ...]:
+        """Delete the days older than `history` before the newest kept day."""
+        newest = self.newest_day()
+        if newest is None:
+            return ()
+        oldest_kept = newest - timedelta(days=max(history.days, 1))
+        dropped = tuple(p for p in self.files() if (d := _day_of(p)) and d < oldest_kept)
+        for path in dropped:
+            path.unlink()
+        return dropped
+
+    def record_count(self) -> int:
+        total = 0
+        for path in self.files():
+            with path.open("rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+        return total
+
+
+def _kept_ids(path: Path) -> set[str]:
+    """Ids already in a day file, after cutting off a line a crash left unfinished."""
+    if not path.exists():
+        return set()
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with path.open("r+b") as handle:
+            handle.truncate(cut)
+        data = data[:cut]
+    ids = set()
+    for line in data.splitlines():
+        if line.strip():
+            ids.add(str(json.loads(line)["_watch_id"]))
+    return ids
+
+
+def _append_new(path: Path, records: list[LogRecord]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept = _kept_ids(path)
+    lines = []
+    for record in records:
+        if record.id in kept:
+            continue
+        kept.add(record.id)
+        # The id travels with the row: a record without an id of its own is known by the
+        # digest it was given, which cannot be recomputed once the key is added.
+        lines.append(json.dumps({**record.data, "_watch_id": record.id}, ensure_ascii=False,
+                                default=str) + "\n")
+    if not lines:
+        return 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        data = memoryview("".join(lines).encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return len(lines)

@@ -1,0 +1,68 @@
+"""Appending collected log records to a recorded tenant's `logs/` folder.
+
+Records go, as JSON Lines in the shapes Graph returned them, to `logs/signIns.json`,
+`logs/directoryAudits.json` and `logs/ual.json` (Graph audit log query records), the
+files `detect` reads from a recorded tenant. Files are created 0600. A file that holds a
+JSON array cannot take appended lines: that is refused with what to do, never mangled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailwarden.collect.logs_checkpoint import LOG_KINDS, LogKind
+from mailwarden.errors import InputError
+
+if TYPE_CHECKING:
+    from mailwarden.collect.logs import LogBatch
+
+LOG_FILE_NAMES: Mapping[LogKind, str] = {kind: f"{kind}.json" for kind in LOG_KINDS}
+
+
+def _check_appendable(path: Path) -> bool:
+    """True when the existing file ends without a newline (one must be written first)."""
+    size = path.stat().st_size
+    if size == 0:
+        return False
+    with path.open("rb") as handle:
+        head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+        handle.seek(size - 1)
+        last = handle.read(1)
+    if head.startswith(b"["):
+        raise InputError(f"{path}: holds a JSON array, so records cannot be appended to it; "
+                         "collect into another directory, or convert it to JSON Lines")
+    return last != b"\n"
+
+
+def append_records(path: Path, rows: tuple[dict[str, Any], ...]) -> None:
+    """Append `rows` as JSON Lines; the file is created 0600 if new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    needs_newline = path.exists() and _check_appendable(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        if needs_newline:
+            handle.write("\n")
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, default=str))
+            handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def append_log_batch(directory: Path, batch: LogBatch) -> dict[LogKind, Path]:
+    """Append each kind's new records to `directory/logs/`; returns the files written to
+    (kinds without new records are not touched)."""
+    written: dict[LogKind, Path] = {}
+    for kind in LOG_KINDS:
+        rows = batch.records.get(kind, ())
+        if not rows:
+            continue
+        path = directory / "logs" / LOG_FILE_NAMES[kind]
+        append_records(path, rows)
+        written[kind] = path
+    return written

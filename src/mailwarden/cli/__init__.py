@@ -41,7 +41,8 @@ def _root(
 
 
 #: Modules that add commands to `app` when imported.
-COMMAND_MODULES = ("demo", "detect", "emulator", "notify", "remediate", "report", "tenant")
+COMMAND_MODULES = ("demo", "detect", "emulator", "notify", "remediate", "report", "tenant",
+                   "watch")
 
 
 def _register() -> None:

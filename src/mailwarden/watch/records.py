@@ -2,7 +2,8 @@
 
 The three logs of a recorded tenant (SPEC section 4) are `signIns`, `directoryAudits` and
 `ual`. A record's time is its `createdDateTime`, `activityDateTime` or `CreationTime`
-(the Unified Audit Log's has no zone: it is UTC); its identity is its `id` / `Id`, or,
+(the Unified Audit Log's has no zone: it is UTC; a UAL record read through Graph's audit
+log query has `createdDateTime`); its identity is its `id` / `Id`, or,
 for a record without one, a digest of its content, so the same record is recognised
 however often it is read.
 """
@@ -20,9 +21,11 @@ from typing import Any, Literal
 
 LogKind = Literal["signIns", "directoryAudits", "ual"]
 LOG_KINDS: tuple[LogKind, ...] = ("signIns", "directoryAudits", "ual")
-_TIME_KEYS: Mapping[str, str] = {"signIns": "createdDateTime",
-                                 "directoryAudits": "activityDateTime", "ual": "CreationTime"}
-_ID_KEYS: Mapping[str, str] = {"signIns": "id", "directoryAudits": "id", "ual": "Id"}
+_TIME_KEYS: Mapping[str, tuple[str, ...]] = {
+    "signIns": ("createdDateTime",), "directoryAudits": ("activityDateTime",),
+    "ual": ("CreationTime", "createdDateTime")}
+#: `_field` ignores case, so "id" also finds the UAL's "Id".
+_ID_KEY = "id"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,10 +59,11 @@ def record_of(kind: LogKind, row: Any) -> LogRecord | None:
     """The record, or None when the row is no object or has no readable time."""
     if not isinstance(row, Mapping):
         return None
-    moment = parse_time(_field(row, _TIME_KEYS[kind]))
+    moment = next((m for key in _TIME_KEYS[kind]
+                   if (m := parse_time(_field(row, key))) is not None), None)
     if moment is None:
         return None
-    ident = _field(row, _ID_KEYS[kind])
+    ident = _field(row, _ID_KEY)
     if not isinstance(ident, str) or not ident:
         text = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
         ident = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

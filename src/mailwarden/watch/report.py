@@ -41,6 +41,7 @@ class CycleReport:
     bad_rows: int = 0
     rules_not_run: int = 0
     run_id: int | None = None
+    notes: tuple[str, ...] = ()  # e.g. a log kind the source could not read this cycle
 
     @classmethod
     def build(cls, *, started: datetime, finished: datetime, source: str, pull: Pull,
@@ -61,7 +62,8 @@ class CycleReport:
             deliveries_sent=sum(1 for r in reports if r.ok),
             deliveries_failed=sum(1 for r in reports if not r.ok), failing_findings=failing,
             bad_rows=detection.bad_rows if detection else 0,
-            rules_not_run=len(detection.rules_not_run) if detection else 0, run_id=run_id)
+            rules_not_run=len(detection.rules_not_run) if detection else 0, run_id=run_id,
+            notes=pull.notes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"event": "watch-cycle", "ok": True, **asdict(self)}

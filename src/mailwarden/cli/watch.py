@@ -1,0 +1,182 @@
+"""`mailwarden watch` (new log records every cycle, routed alerts) and `mailwarden alerts`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import platformdirs
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from mailwarden.cli import app
+from mailwarden.cli.connect import (
+    CaBundleOpt,
+    CertificateOpt,
+    ClientIdOpt,
+    CloudOpt,
+    ConfigOpt,
+    Connection,
+    DeviceCodeOpt,
+    ExoUrlOpt,
+    GraphUrlOpt,
+    LoginUrlOpt,
+    TenantOpt,
+)
+from mailwarden.cli.ui import console
+from mailwarden.notify import Senders, load_routing
+from mailwarden.pipeline import find_custodians
+from mailwarden.watch import (
+    DIRECTORY_CHECKPOINT,
+    AlertRegistry,
+    DirectorySource,
+    LoopOptions,
+    TenantSource,
+    WatchConfig,
+    watch_loop,
+)
+from mailwarden.watch.durations import parse_duration
+
+StateDirOpt = Annotated[Path | None, typer.Option(
+    "--state-dir", help="Where the watcher keeps its state (default: the user state dir).")]
+
+
+def default_state_dir() -> Path:
+    return Path(platformdirs.user_state_dir("mailwarden")) / "watch"
+
+
+@contextmanager
+def _log_writer(path: Path | None) -> Iterator[Callable[[str], None]]:
+    """Cycle lines to a file (appended, 0600) or to stderr."""
+    if path is None:
+        yield lambda line: print(line, file=sys.stderr, flush=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        def write(line: str) -> None:
+            handle.write(line + "\n")
+            handle.flush()
+        yield write
+
+
+def _source(from_dir: Path | None, state_dir: Path, connection: Connection) -> TenantSource:
+    if from_dir is not None:
+        return DirectorySource(from_dir, state_dir / DIRECTORY_CHECKPOINT)
+    from mailwarden.watch.api import ApiSource
+
+    return ApiSource(connection.settings(), state_dir)
+
+
+@app.command("watch")
+def watch_command(
+    routing_path: Annotated[Path, typer.Option(
+        "--routing", help="Routing file (YAML); see routing.example.yaml in mailwarden.notify.")],
+    state_dir: StateDirOpt = None,
+    interval: Annotated[str, typer.Option(
+        "--interval", help="Time between cycles: 90s, 15m, 1h.")] = "15m",
+    once: Annotated[bool, typer.Option(
+        "--once", help="Run one cycle and exit (cron, systemd timers).")] = False,
+    posture_every: Annotated[str, typer.Option(
+        "--posture-every", help="Re-collect the posture (mailboxes, settings) this often.")
+    ] = "24h",
+    history: Annotated[str, typer.Option(
+        "--history", help="Log history kept for windowed rules (spray, baselines).")] = "8d",
+    from_dir: Annotated[Path | None, typer.Option(
+        "--from-dir", help="Read a recorded tenant directory whose logs/ grow between cycles "
+        "instead of the APIs.")] = None,
+    custodians: Annotated[Path | None, typer.Option(
+        "--custodians", help="CSV or YAML mailbox -> custodian (default: custodians.csv "
+        "beside the tenant).")] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="History database (path or URL; default STATE/history.db).")] = None,
+    log_file: Annotated[Path | None, typer.Option(
+        "--log-file", help="Append the one JSON line per cycle here instead of stderr.")
+    ] = None,
+    tenant: TenantOpt = None,
+    client_id: ClientIdOpt = None,
+    certificate: CertificateOpt = None,
+    device_code: DeviceCodeOpt = False,
+    cloud: CloudOpt = None,
+    login_url: LoginUrlOpt = None,
+    graph_url: GraphUrlOpt = None,
+    exo_url: ExoUrlOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Pull new log records every cycle, detect, check, store the run, and send each new
+    or worsened alert to the people answerable; restart-safe."""
+    routing = load_routing(routing_path)
+    state = state_dir or default_state_dir()
+    options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once)
+    connection = Connection(tenant=tenant, client_id=client_id, certificate=certificate,
+                            device_code=device_code, cloud=cloud, login_url=login_url,
+                            graph_url=graph_url, exo_url=exo_url, ca_bundle=ca_bundle,
+                            config=config)
+    source = _source(from_dir, state, connection)
+    watch_config = WatchConfig(
+        state_dir=state, routing=routing,
+        posture_every=parse_duration(posture_every, what="--posture-every"),
+        history=parse_duration(history, what="--history"),
+        custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
+        db_url=db)
+    with _log_writer(log_file) as log, httpx.Client() as client:
+        senders = Senders(client=client, redact=routing.redactor)
+        watch_loop(watch_config, source, senders.send, options=options, log=log)
+
+
+alerts_app = typer.Typer(help="Alerts the watcher raised: list open ones, acknowledge one.",
+                         invoke_without_command=True, no_args_is_help=False)
+app.add_typer(alerts_app, name="alerts")
+
+
+def _alerts_table(registry: AlertRegistry, *, show_all: bool) -> Table:
+    tracked = registry.alerts(include_acknowledged=show_all)
+    word = "known" if show_all else "open"
+    table = Table(title=f"{len(tracked)} {word} alerts", title_justify="left")
+    for column in ("id", "status", "severity", "category", "target", "last seen", "summary"):
+        table.add_column(column, overflow="fold")
+    for item in tracked:
+        status = item.status + (" (reopened)" if item.reopened else "")
+        table.add_row(item.id, status, item.severity, Text(str(item.alert.get("category"))),
+                      Text(str(item.alert.get("target") or "-")),
+                      str(item.alert.get("last_seen") or "-"),
+                      Text(str(item.alert.get("summary") or "")))
+    return table
+
+
+@alerts_app.callback()
+def alerts_command(
+    ctx: typer.Context,
+    state_dir: StateDirOpt = None,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="Include acknowledged alerts.")] = False,
+) -> None:
+    """List the open alerts (with --all, acknowledged ones too)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = state_dir
+        return
+    registry = AlertRegistry(state_dir or default_state_dir())
+    console.print(_alerts_table(registry, show_all=show_all))
+
+
+@alerts_app.command("ack")
+def ack_command(
+    ctx: typer.Context,
+    ident: Annotated[str, typer.Argument(help="The alert's id (or a unique start of it).")],
+    state_dir: StateDirOpt = None,
+) -> None:
+    """Acknowledge an alert: it is not notified again unless it gets worse."""
+    chosen = state_dir or ctx.obj or default_state_dir()
+    registry = AlertRegistry(chosen)
+    tracked = registry.acknowledge(ident, datetime.now(UTC))
+    console.print(Text(f"acknowledged {tracked.id}: {tracked.alert.get('category')} on "
+                       f"{tracked.alert.get('target') or 'several accounts'} "
+                       f"({tracked.severity})"))

@@ -41,8 +41,8 @@ def _root(
 
 
 #: Modules that add commands to `app` when imported.
-COMMAND_MODULES = ("demo", "detect", "emulator", "notify", "remediate", "report", "tenant",
-                   "watch")
+COMMAND_MODULES = ("demo", "detect", "emulator", "logs", "notify", "remediate", "report",
+                   "tenant", "watch")
 
 
 def _register() -> None:

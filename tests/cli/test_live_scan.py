@@ -1,0 +1,33 @@
+"""`scan --tenant`: collect first, then assess, through the real client path on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mailwarden.cli import command_app
+from mailwarden.emulator import serve_in_thread
+from mailwarden.emulator.synth import generate
+
+
+def test_live_scan_collects_into_out_and_assesses(tmp_path: Path) -> None:
+    synthetic = generate("small", seed=2)
+    tenant_id = str(synthetic.recorded.data["tenant"]["tenantId"])
+    with serve_in_thread(synthetic.recorded) as served:
+        result = CliRunner().invoke(
+            command_app(),
+            ["scan", "--tenant", tenant_id, "--client-id", "live-scan-test",
+             "--login-url", served.base_url, "--graph-url", served.base_url,
+             "--exo-url", served.base_url, "--ca-bundle", str(served.ca_file),
+             "--out", str(tmp_path), "--quiet"],
+            env={"MAILWARDEN_CLIENT_SECRET": "emulator-secret"},
+            catch_exceptions=False,
+        )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "tenant" / "exo" / "Get-Mailbox.json").exists()
+    document = json.loads((tmp_path / "findings.json").read_text())
+    statuses = {f["status"] for f in document["findings"]}
+    assert "fail" in statuses and "error" not in statuses
+    assert "emulator-secret" not in result.output

@@ -107,11 +107,11 @@ def _edge_suppressed(alerts: Sequence[Mapping[str, Any]], *, window: LogWindow,
 
 
 def _detect(config: WatchConfig, window: LogWindow, scan: Scan) -> DetectionResult | None:
-    files = window.files()
-    if not files:
-        return None
-    context = context_from_scan(scan.snapshot, scan.result)
-    return detect_files(files, context, options=config.detect_options)
+    with window.combined() as files:
+        if not files:
+            return None
+        context = context_from_scan(scan.snapshot, scan.result)
+        return detect_files(files, context, options=config.detect_options)
 
 
 def run_cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,

@@ -1,0 +1,177 @@
+"""A small synthetic tenant cut into log slices, a recording sender, local HTTP and SMTP
+receivers: what the watch tests share."""
+
+from __future__ import annotations
+
+import functools
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from mailwarden.collect.recorded import write_private_text, write_recorded_tenant
+from mailwarden.emulator.synth import SyntheticTenant, generate
+from mailwarden.emulator.synth.logs import SyntheticLogs, synthetic_logs
+from mailwarden.notify import Channel, Delivery, load_routing
+from mailwarden.notify.routing import Routing
+from mailwarden.watch.records import LOG_KINDS, record_of
+
+#: The synthetic logs run through October 2026; the watch tests read a few days of them.
+FIRST_CUT = datetime(2026, 10, 4, tzinfo=UTC)  # cycle 1 sees the logs before this
+SPRAY_CUT = datetime(2026, 10, 6, tzinfo=UTC)  # cycle 2 adds the fast spray of 5 October
+
+
+@functools.cache
+def tenant() -> SyntheticTenant:
+    return generate("small", seed=1)
+
+
+@functools.cache
+def logs() -> SyntheticLogs:
+    model = tenant().model
+    assert model is not None
+    return synthetic_logs(model, size=tenant().size, seed=tenant().seed)
+
+
+def rows_of(kind: str) -> list[dict[str, Any]]:
+    found = {"signIns": logs().signins, "directoryAudits": logs().directory_audits,
+             "ual": logs().ual}[kind]
+    return list(found)
+
+
+def slice_of(kind: str, start: datetime | None, end: datetime) -> list[dict[str, Any]]:
+    """The records of one log with start <= time < end."""
+    chosen = []
+    for row in rows_of(kind):
+        record = record_of(kind, row)  # type: ignore[arg-type]
+        assert record is not None
+        if (start is None or record.time >= start) and record.time < end:
+            chosen.append(row)
+    return chosen
+
+
+def slice_ids(start: datetime | None, end: datetime) -> set[str]:
+    return {record.id for kind in LOG_KINDS for row in slice_of(kind, start, end)
+            if (record := record_of(kind, row)) is not None}
+
+
+def write_tenant(directory: Path, *, until: datetime) -> Path:
+    """A recorded tenant with custodians.csv and logs/ (JSON Lines) before `until`."""
+    write_recorded_tenant(directory, tenant().recorded)
+    write_private_text(directory / "custodians.csv", tenant().custodians_csv())
+    for kind in LOG_KINDS:
+        append_logs(directory, kind, slice_of(kind, None, until))
+    return directory
+
+
+def append_logs(directory: Path, kind: str, rows: list[dict[str, Any]]) -> None:
+    path = directory / "logs" / f"{kind}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
+
+
+def append_slice(directory: Path, start: datetime, end: datetime) -> None:
+    for kind in LOG_KINDS:
+        append_logs(directory, kind, slice_of(kind, start, end))
+
+
+@dataclass
+class Recorder:
+    """A send function that keeps what it was given."""
+
+    sent: list[Delivery] = field(default_factory=list)
+
+    def __call__(self, channel: Channel, delivery: Delivery) -> None:
+        self.sent.append(delivery)
+
+    def keys(self) -> list[str]:
+        return [d.notice.key for d in self.sent]
+
+    def alert_ids(self) -> list[str]:
+        return [d.notice.key.removeprefix("alert:") for d in self.sent
+                if d.notice.kind == "alert"]
+
+
+def routing(directory: Path, text: str | None = None) -> Routing:
+    """A routing file with one JSON webhook that every notice matches (unless given)."""
+    path = directory / "routing.yaml"
+    path.write_text(text or """\
+security_team: [secops@contoso.example]
+channels:
+  hook:
+    type: json
+    url: http://127.0.0.1:9/hook
+routes:
+  - match: {}
+    channels: [hook]
+""", encoding="utf-8")
+    return load_routing(path)
+
+
+@dataclass
+class HttpInbox:
+    received: list[tuple[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bodies(self, path: str) -> list[Any]:
+        with self.lock:
+            return [body for p, body in self.received if p == path]
+
+
+@contextmanager
+def http_receiver() -> Iterator[tuple[HttpInbox, str]]:
+    inbox = HttpInbox()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            with inbox.lock:
+                inbox.received.append((self.path.split("?", 1)[0], body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield inbox, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@dataclass
+class SmtpInbox:
+    messages: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[tuple[SmtpInbox, int]]:
+    inbox = SmtpInbox()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()

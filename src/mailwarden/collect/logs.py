@@ -72,7 +72,9 @@ class LogOptions:
     #: Graph's reports throttle: requests per window (seconds) per tenant.
     reports_limit: int = 5
     reports_window: float = 10.0
-    #: Audit log query: seconds between polls, and how long to wait for it at most.
+    #: Audit log query: the first wait between polls doubles up to `poll_interval`
+    #: (small queries finish in seconds, large ones in minutes); the longest wait overall.
+    first_poll: float = 0.5
     poll_interval: float = 10.0
     query_timeout: float = 1800.0
     record_types: tuple[str, ...] = EXCHANGE_RECORD_TYPES
@@ -193,7 +195,8 @@ class _Run:
                     "the audit log is busy or the window is large: run again later, or read "
                     "a shorter window", service=Service.GRAPH.value)
             if polls:
-                await self.http.wait(self.options.poll_interval)
+                pause = self.options.first_poll * 2.0 ** (polls - 1)
+                await self.http.wait(min(self.options.poll_interval, pause))
             polls += 1
             answer = await self.http.send(Service.GRAPH, "GET", query_url)
             status = str(answer.get("status") if isinstance(answer, Mapping) else "")

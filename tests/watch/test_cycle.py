@@ -1,0 +1,133 @@
+"""Whole cycles over a growing recorded tenant: a kill between storing and sending (and
+one while sending), records that arrive meanwhile; alerts cut off at the window's edge.
+New records between cycles on the emulator: test_emulator.py; acknowledgement and real
+delivery through the command line: test_cli.py."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from watch_helpers import (
+    FIRST_CUT,
+    SPRAY_CUT,
+    Recorder,
+    append_slice,
+    routing,
+    slice_ids,
+    write_tenant,
+)
+
+from mailwarden.detect import context_from_scan, detect_directory
+from mailwarden.notify import Channel, Delivery, FileOutbox
+from mailwarden.pipeline import scan_directory
+from mailwarden.watch import DIRECTORY_CHECKPOINT, DirectorySource, WatchConfig
+from mailwarden.watch.cycle import OUTBOX_FILE, _edge_suppressed, run_cycle
+from mailwarden.watch.records import record_of
+from mailwarden.watch.source import Pull
+from mailwarden.watch.window import LogWindow
+
+CLOCK = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+class Killed(BaseException):
+    """Stands for the process being killed: nothing below the test catches it."""
+
+
+def kill_at(name: str) -> object:
+    def hook(phase: str) -> None:
+        if phase == name:
+            raise Killed(phase)
+    return hook
+
+
+def window_ids(state: Path) -> list[str]:
+    return [json.loads(line)["_watch_id"] for path in LogWindow(state / "tenant" / "logs").files()
+            for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def alert_ids_of(directory: Path) -> set[str]:
+    """What detection over the whole source directory raises: the alerts that must reach
+    someone, judged independently of the watcher."""
+    scan = scan_directory(directory)
+    detection = detect_directory(directory, context_from_scan(scan.snapshot, scan.result))
+    return {alert.id for alert in detection.alerts}
+
+
+def setup(tmp_path: Path) -> tuple[Path, WatchConfig, DirectorySource]:
+    source_dir = write_tenant(tmp_path / "source", until=FIRST_CUT)
+    state = tmp_path / "state"
+    config = WatchConfig(state_dir=state, routing=routing(tmp_path))
+    return source_dir, config, DirectorySource(source_dir, state / DIRECTORY_CHECKPOINT)
+
+
+def test_a_kill_between_storing_and_sending_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    source_dir, config, source = setup(tmp_path)
+    sent = Recorder()
+
+    with pytest.raises(Killed):
+        run_cycle(config, source, sent, clock=lambda: CLOCK, on_phase=kill_at("stored-notices"))
+    assert sent.sent == []
+    assert not (config.state_dir / DIRECTORY_CHECKPOINT).exists()  # not moved
+    stored = FileOutbox(config.state_dir / OUTBOX_FILE).pending()
+    assert stored
+
+    # New records arrive while the watcher is down; on restart it is killed again while
+    # sending (after two deliveries reached their channel), then runs through.
+    append_slice(source_dir, FIRST_CUT, SPRAY_CUT)
+    accepted = 0
+
+    def dies_on_third(channel: Channel, delivery: Delivery) -> None:
+        nonlocal accepted
+        if accepted == 2:
+            raise Killed("mid-send")
+        accepted += 1
+        sent(channel, delivery)
+
+    restarted = DirectorySource(source_dir, config.state_dir / DIRECTORY_CHECKPOINT)
+    with pytest.raises(Killed):
+        run_cycle(config, restarted, dies_on_third, clock=lambda: CLOCK + timedelta(minutes=15))
+    assert len(sent.sent) == 2
+    report = run_cycle(config, restarted, sent, clock=lambda: CLOCK + timedelta(minutes=30))
+    assert report.deliveries_failed == 0
+    assert report.records_written == 0  # the killed cycle had already kept them
+
+    # Every notice reached its channel exactly once, and every alert was among them.
+    assert [k for k, n in Counter(d.id for d in sent.sent).items() if n > 1] == []
+    assert {d.id for d in stored} <= {d.id for d in sent.sent}
+    assert set(sent.alert_ids()) == alert_ids_of(source_dir)
+    # Every record was read, none twice; the checkpoint moved past all of them.
+    kept = window_ids(config.state_dir)
+    assert len(kept) == len(set(kept))
+    assert set(kept) == slice_ids(None, SPRAY_CUT)
+    assert restarted.pull().records == ()
+
+    quiet = run_cycle(config, restarted, sent, clock=lambda: CLOCK + timedelta(minutes=45))
+    assert (quiet.records_new, quiet.deliveries_sent) == (0, 0)
+    assert quiet.notices == {"skip": quiet.alerts}
+
+
+def test_an_unknown_alert_cut_off_at_the_window_edge_is_held_back(tmp_path: Path) -> None:
+    window = LogWindow(tmp_path / "logs")
+    old = record_of("signIns", {"id": "x", "createdDateTime": "2026-10-02T00:00:00Z"})
+    new = record_of("signIns", {"id": "y", "createdDateTime": "2026-10-09T00:00:00Z"})
+    assert old is not None and new is not None
+    window.append([old, new])
+    cut = {"id": "cut", "first_seen": "2026-10-02T01:00:00Z", "last_seen": "2026-10-03T00:00:00Z"}
+    fresh = {"id": "fresh", "first_seen": "2026-10-02T01:00:00Z",
+             "last_seen": "2026-10-09T00:00:00Z"}
+    later = {"id": "later", "first_seen": "2026-10-06T00:00:00Z",
+             "last_seen": "2026-10-06T00:00:00Z"}
+    batch = Pull(records=(new,), checkpoint=None)
+    kept, dropped = _edge_suppressed([cut, fresh, later], window=window, truncated=True,
+                                     batch=batch, known=lambda ident: False)
+    assert ([a["id"] for a in kept], dropped) == (["fresh", "later"], 1)
+    known, _ = _edge_suppressed([cut], window=window, truncated=True, batch=batch,
+                                known=lambda ident: True)
+    assert known == [cut]  # already raised: de-duplication decides
+    untouched, _ = _edge_suppressed([cut], window=window, truncated=False, batch=batch,
+                                    known=lambda ident: False)
+    assert untouched == [cut]  # nothing was ever dropped: the edge is the real start

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from mailwarden.collect.recorded import write_private_text, write_recorded_tenant
 from mailwarden.emulator.synth import SyntheticTenant, generate
@@ -169,7 +170,9 @@ def smtp_receiver() -> Iterator[tuple[SmtpInbox, int]]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    # Any login is accepted without TLS: the channel URL carries one, as a real one would.
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False,
+                            authenticator=lambda *args: AuthResult(success=True))
     controller.start()
     try:
         yield inbox, port

@@ -1,0 +1,124 @@
+"""`mailwarden watch --once --from-dir` delivering to real local peers (SMTP, Teams, Slack and
+JSON webhooks on 127.0.0.1), attacker-controlled strings escaped; `mailwarden alerts`
+listing and acknowledging, and an acknowledged alert not sent again."""
+
+from __future__ import annotations
+
+import email
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+from watch_helpers import (
+    FIRST_CUT,
+    append_logs,
+    http_receiver,
+    rows_of,
+    smtp_receiver,
+    write_tenant,
+)
+
+from mailwarden.cli import command_app
+from mailwarden.watch import AlertRegistry
+from mailwarden.watch.cycle import OUTBOX_FILE
+
+HOSTILE_AGENT = "<img src=x onerror=alert(1)> <!channel>"
+TARGET = "partners@northwindtraders.com"
+CUSTODIAN = "tariq.fischer@northwindtraders.com"
+
+
+def hostile_sign_in() -> dict[str, Any]:
+    """The ownerless mailbox's IMAP sign-in of 13 October, moved into the first days and
+    carrying a user agent meant to break the messages it ends up in."""
+    (row,) = [r for r in rows_of("signIns") if r["userPrincipalName"] == TARGET]
+    return {**row, "id": "hostile-1", "createdDateTime": "2026-10-03T23:00:00Z",
+            "userAgent": HOSTILE_AGENT}
+
+
+def routing_file(tmp_path: Path, base: str, smtp_port: int) -> Path:
+    path = tmp_path / "routing.yaml"
+    path.write_text(f"""\
+security_team: [secops@northwindtraders.com]
+channels:
+  mail:
+    type: email
+    url: mailto://alerts:SMTPPASS@127.0.0.1:{smtp_port}?from=alerts@northwindtraders.com&mode=insecure
+  teams:
+    type: teams
+    url: {base}/teams/webhookb2/TEAMSTOKEN
+  slack:
+    type: slack
+    url: {base}/slack/T000/B000/SLACKTOKEN
+  hook:
+    type: json
+    url: {base}/hook?token=HOOKTOKEN
+routes:
+  - match: {{categories: [ownerless-sign-in]}}
+    channels: [mail, teams, slack, hook]
+""", encoding="utf-8")
+    return path
+
+
+def html_of(message: email.message.Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode("utf-8")
+    raise AssertionError("no HTML part")
+
+
+def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> None:
+    source = write_tenant(tmp_path / "source", until=FIRST_CUT)
+    append_logs(source, "signIns", [hostile_sign_in()])
+    state, log = tmp_path / "state", tmp_path / "watch.log"
+    runner = CliRunner()
+    with smtp_receiver() as (mail, smtp_port), http_receiver() as (web, base):
+        args = ["watch", "--once", "--from-dir", str(source), "--state-dir", str(state),
+                "--routing", str(routing_file(tmp_path, base, smtp_port)),
+                "--log-file", str(log)]
+        result = runner.invoke(command_app(), args)
+        assert result.exit_code == 0, result.output
+
+        (line,) = log.read_text(encoding="utf-8").splitlines()
+        cycle = json.loads(line)
+        assert cycle["ok"] and cycle["deliveries_failed"] == 0
+        assert cycle["records_new"] > 0 and cycle["unrouted"] > 0  # findings: no route
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+        for secret in ("SMTPPASS", "TEAMSTOKEN", "SLACKTOKEN", "HOOKTOKEN"):
+            assert secret not in line
+
+        hooks = web.bodies("/hook")
+        (hostile,) = [h for h in hooks if h["alert"]["target"] == TARGET]
+        assert hostile["alert"]["category"] == "ownerless-sign-in"
+        assert hostile["notification"]["custodians"] == [CUSTODIAN]
+        assert hostile["notification"]["copied"] == ["secops@northwindtraders.com"]
+        assert len(web.bodies("/teams/webhookb2/TEAMSTOKEN")) == len(hooks)
+        slack = [json.dumps(b) for b in web.bodies("/slack/T000/B000/SLACKTOKEN")]
+        assert any("&lt;!channel&gt;" in body for body in slack)
+        assert not any("<!channel>" in body or "<img" in body for body in slack)
+        (envelope,) = [m for m in mail.messages if CUSTODIAN in m.rcpt_tos]
+        html = html_of(email.message_from_bytes(envelope.content))
+        assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+        listed = runner.invoke(command_app(), ["alerts", "--state-dir", str(state)])
+        # Every alert is listed, also those no route sends anywhere.
+        assert listed.exit_code == 0 and f"{cycle['alerts']} open alerts" in listed.output
+        ident = hostile["alert"]["id"]
+        acked = runner.invoke(command_app(), ["alerts", "ack", ident[:10],
+                                              "--state-dir", str(state)])
+        assert acked.exit_code == 0 and f"acknowledged {ident}" in acked.output
+
+        # Even with what was sent forgotten, the acknowledged alert is not sent again.
+        (state / OUTBOX_FILE).unlink()
+        again = runner.invoke(command_app(), args)
+        assert again.exit_code == 0, again.output
+        resent = web.bodies("/hook")[len(hooks):]
+        assert sorted(h["alert"]["id"] for h in resent) == sorted(
+            h["alert"]["id"] for h in hooks if h["alert"]["id"] != ident)
+    second = json.loads(log.read_text(encoding="utf-8").splitlines()[1])
+    assert second["alerts_acknowledged"] == 1 and second["records_new"] == 0
+    assert [t.id for t in AlertRegistry(state).alerts(include_acknowledged=True)
+            if t.status == "acknowledged"] == [ident]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from mailwarden.collect.logs import (
@@ -213,11 +214,34 @@ def test_pacer_waits_for_the_window() -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
         now[0] += seconds
+        await asyncio.sleep(0)
 
     async def main() -> None:
         pacer = Pacer(2, 10.0, sleep=sleep, clock=lambda: now[0])
         for _ in range(5):
-            await pacer.ready()
+            pacer.settle(await pacer.ready())
+        assert waits == [10.0, 10.0]
+        # A request still in flight holds its place until its answer comes, however long.
+        held = Pacer(1, 10.0, sleep=sleep, clock=lambda: now[0])
+        first = await held.ready()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(held.ready(), timeout=0.05)
+        assert now[0] > 100.0
+        held.settle(first)
+        started = now[0]
+        await held.ready()
+        assert now[0] == pytest.approx(started + 10.0)
 
     asyncio.run(main())
-    assert waits == [10.0, 10.0]
+
+
+def test_nothing_is_asked_when_the_window_is_empty() -> None:
+    app = app_with_logs()
+
+    async def body(session: Session) -> None:
+        batch = await session(LogCheckpoint.starting(END), END, FAST)
+        assert batch.records == {"signIns": (), "directoryAudits": (), "ual": ()}
+        assert not batch.errors
+
+    with_session(app, body)
+    assert emulator_of(app).stats.service("graph").requests == 0

@@ -15,7 +15,7 @@ from mailwarden.collect.logs import LogCheckpoint, LogOptions, append_log_batch,
 from mailwarden.collect.recorded import write_recorded_tenant
 from mailwarden.detect import context_from_scan, detect_directory
 from mailwarden.detect.results import DetectionResult
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, create_app, emulator_of
+from mailwarden.emulator import DEFAULT_CLIENT_SECRET, create_app
 from mailwarden.emulator.logs_store import read_log_directory
 from mailwarden.emulator.synth import generate, write_synthetic
 from mailwarden.m365.http import M365Http
@@ -47,9 +47,7 @@ def test_collected_logs_give_the_same_alerts(tmp_path: Path) -> None:
     original, collected = tmp_path / "synthetic", tmp_path / "collected"
     write_synthetic(tenant, original)
     write_recorded_tenant(collected, tenant.recorded)
-    app = create_app(tenant.recorded)
-    for kind, rows in read_log_directory(original).items():
-        emulator_of(app).state.add_log_records(kind, rows)
+    app = create_app(tenant.recorded, logs=read_log_directory(original))
     tenant_id = str(tenant.recorded.data["tenant"]["tenantId"])
     settings = Settings(tenant=tenant_id, client_id="app", graph_url=BASE, login_url=BASE,
                         exo_url=BASE, retry=RetryPolicy(backoff_base=0.01, backoff_max=0.05))

@@ -17,8 +17,8 @@ keeps its old mark; it is never returned as an empty read.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,7 @@ from mailwarden.settings import Settings
 
 __all__ = [
     "LOG_FILE_NAMES", "LOG_KINDS", "KindMark", "LogBatch", "LogCheckpoint", "LogKind",
-    "LogOptions", "Pacer", "append_log_batch", "collect_logs", "load_checkpoint",
+    "LogOptions", "Pacer", "Sent", "append_log_batch", "collect_logs", "load_checkpoint",
     "save_checkpoint",
 ]
 
@@ -96,9 +96,20 @@ class LogBatch:
         return len(self.records.get(kind, ()))
 
 
+@dataclass(slots=True)
+class Sent:
+    """One paced request: in flight until `at` is set to when its answer came."""
+
+    at: float = math.inf
+
+
 class Pacer:
     """At most `limit` requests in any `window` seconds: waits before sending, so the
-    service's throttle is not met instead of being met and obeyed."""
+    service's throttle is not met instead of being met and obeyed.
+
+    A request counts from when its answer came back, not from when it was sent: the
+    service counted it on arrival, somewhere in between, so counting from the answer
+    never lets the window close early, whatever the network's delays."""
 
     def __init__(self, limit: int, window: float, *, sleep: Callable[[float], Awaitable[Any]],
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -106,21 +117,27 @@ class Pacer:
         self.window = window
         self._sleep = sleep
         self._clock = clock
-        self._sent: deque[float] = deque()
+        self._sent: list[Sent] = []
         self._lock = asyncio.Lock()
 
-    async def ready(self) -> None:
+    async def ready(self) -> Sent:
+        """Wait for a free place in the window; `settle` the returned request when answered."""
+        sent = Sent()
         if self.limit <= 0 or self.window <= 0:
-            return
+            return sent
         async with self._lock:
             while True:
                 now = self._clock()
-                while self._sent and self._sent[0] <= now - self.window:
-                    self._sent.popleft()
+                self._sent = [s for s in self._sent if s.at > now - self.window]
                 if len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
-                await self._sleep(self._sent[0] + self.window - now)
+                    self._sent.append(sent)
+                    return sent
+                soonest = min(s.at for s in self._sent)
+                finite = soonest != math.inf
+                await self._sleep(soonest + self.window - now if finite else self.window / 10)
+
+    def settle(self, sent: Sent) -> None:
+        sent.at = self._clock()
 
 
 def _floor(moment: datetime) -> str:
@@ -152,11 +169,13 @@ class _Run:
         rows: list[dict[str, Any]] = []
         pages = self.http.pages(Service.GRAPH, url)
         while True:
-            await self.pacer.ready()
+            sent = await self.pacer.ready()
             try:
                 page = await anext(pages)
             except StopAsyncIteration:
                 return rows
+            finally:
+                self.pacer.settle(sent)
             rows += page_items(page)
             self.report(kind, len(rows))
 
@@ -202,6 +221,8 @@ class _Run:
             status = str(answer.get("status") if isinstance(answer, Mapping) else "")
 
     async def read(self, kind: LogKind) -> list[dict[str, Any]]:
+        if self.checkpoint.since(kind, self.options.overlap) >= self.until:
+            return []  # read up to `until` already: an empty window is no request
         return await (self.audit_query() if kind == "ual" else self.reports(kind))
 
 

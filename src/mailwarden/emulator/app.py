@@ -9,6 +9,9 @@ at one base URL. `emulator_of(app)` gives the state, the conditions and the coun
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +23,7 @@ from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.exchange_http import exchange_batch, invoke_command
 from mailwarden.emulator.graph import graph_endpoint
 from mailwarden.emulator.logs_api import LogsApi, logs_routes
+from mailwarden.emulator.logs_store import LogKind
 from mailwarden.emulator.runtime import Emulator
 
 DEFAULT_CONFIG = EmulatorConfig()
@@ -39,8 +43,14 @@ async def _reset(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def create_app(tenant: RecordedTenant, *, config: EmulatorConfig = DEFAULT_CONFIG) -> Starlette:
-    """An emulator serving `tenant` under `config` (default: no latency, throttling or faults)."""
+def create_app(
+    tenant: RecordedTenant,
+    *,
+    config: EmulatorConfig = DEFAULT_CONFIG,
+    logs: Mapping[LogKind, Iterable[Mapping[str, Any]]] | None = None,
+) -> Starlette:
+    """An emulator serving `tenant` under `config` (default: no latency, throttling or faults),
+    and `logs` (sign-ins, directory audits, UAL records; e.g. `read_log_directory(DIR)`)."""
     routes = [
         Route("/_emulator/stats", _stats, methods=["GET"]),
         Route("/_emulator/stats/reset", _reset, methods=["POST"]),
@@ -58,4 +68,6 @@ def create_app(tenant: RecordedTenant, *, config: EmulatorConfig = DEFAULT_CONFI
     app = Starlette(routes=routes)
     app.state.emulator = Emulator(tenant, config)
     app.state.logs_api = LogsApi(config)
+    for kind, rows in (logs or {}).items():
+        app.state.emulator.state.add_log_records(kind, rows)
     return app

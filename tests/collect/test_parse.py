@@ -370,3 +370,16 @@ def test_loading_leaves_the_cyclic_collector_as_it_found_it(exported: Path) -> N
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_whitespace_around_the_json_is_ignored_and_lines_count_from_the_content(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, "graph/groups.json", '\n\n  [{"id": "g"}]\n\u00a0\u2028')
+    assert read_recorded_tenant(tmp_path).data["graph/groups"] == [{"id": "g"}]
+    _write(tmp_path, "graph/users.json", '\n\n{"id": "a"}\n{"id": broken}\n')
+    with pytest.raises(InputError, match=r"users\.json: line 2"):
+        read_recorded_tenant(tmp_path)
+    _write(tmp_path, "graph/users.json", " \n\t\n")
+    with pytest.raises(InputError, match="the file is empty"):
+        read_recorded_tenant(tmp_path)

@@ -92,9 +92,15 @@ def _decode(path: Path) -> Any:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc}); re-export it as UTF-8") from exc
-    stripped = text.strip()
-    if not stripped:
+    if not text or text.isspace():
         raise InputError(f"{path}: the file is empty; re-collect it or delete it")
+    try:
+        # Whole-file JSON, without first copying hundreds of megabytes to strip them: a
+        # text json accepts differs from its stripped copy only by JSON whitespace.
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    stripped = text.strip()  # as before, for the same values and line numbers
     try:
         return json.loads(stripped)
     except json.JSONDecodeError as whole_error:

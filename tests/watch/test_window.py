@@ -67,3 +67,14 @@ def test_combined_gives_one_file_per_log_and_cleans_up(tmp_path: Path) -> None:
     assert not folder.exists()
     with LogWindow(tmp_path / "empty").combined() as nothing:
         assert nothing == ()
+
+
+def test_ids_are_read_back_whatever_the_record_holds(tmp_path: Path) -> None:
+    window = LogWindow(tmp_path / "logs")
+    tricky = record_of("signIns", {"id": "real", "createdDateTime": T0.isoformat(),
+                                   "userAgent": '"_watch_id": "evil"}',
+                                   "nested": {"_watch_id": "also-evil"}})
+    assert tricky is not None
+    window.append([tricky])
+    assert window.append([tricky]) == 0
+    assert kept_ids(window) == ["real"]

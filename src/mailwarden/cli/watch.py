@@ -29,6 +29,7 @@ from mailwarden.cli.connect import (
     GraphUrlOpt,
     LoginUrlOpt,
     TenantOpt,
+    show_device_code,
 )
 from mailwarden.cli.ui import console
 from mailwarden.notify import Senders, load_routing
@@ -72,7 +73,7 @@ def _source(from_dir: Path | None, state_dir: Path, connection: Connection) -> T
         return DirectorySource(from_dir, state_dir / DIRECTORY_CHECKPOINT)
     from mailwarden.watch.api import ApiSource
 
-    return ApiSource(connection.settings(), state_dir)
+    return ApiSource(connection.settings(), state_dir, on_device_code=show_device_code)
 
 
 @app.command("watch")

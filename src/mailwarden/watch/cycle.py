@@ -8,7 +8,12 @@ repeats on restart from the old checkpoint: the records it re-reads are already 
 window and not written twice, the alerts it raises again are already in the outbox and
 not stored twice, and the deliveries still pending are sent once. (A crash after a
 channel accepted a message but before the outbox marked it sent can repeat that one
-message: see `mailwarden.notify.outbox`.)
+message: see `mailwarden.notify.outbox`.) A repeated cycle stores its run again: the
+history then holds two runs a few minutes apart, which drift between them shows as such.
+
+The checkpoint moves once every delivery was stored and tried. A delivery its channel
+refused stays pending in the outbox and is tried again first thing in the next cycle;
+holding the checkpoint back for it would only read the same records again.
 """
 
 from __future__ import annotations
@@ -94,11 +99,11 @@ def _edge_suppressed(alerts: Sequence[Mapping[str, Any]], *, window: LogWindow,
         return list(alerts), 0
     oldest = min(f.name.split(".")[1] for f in files)
     edge = _iso(datetime.fromisoformat(oldest).replace(tzinfo=UTC) + EDGE)
-    newest_new = _iso(min(r.time for r in batch.records)) if batch.records else None
+    first_new = _iso(min(r.time for r in batch.records)) if batch.records else None
     kept, dropped = [], 0
     for alert in alerts:
         old_start = str(alert.get("first_seen") or "") < edge
-        nothing_new = newest_new is None or str(alert.get("last_seen") or "") < newest_new
+        nothing_new = first_new is None or str(alert.get("last_seen") or "") < first_new
         if old_start and nothing_new and not known(str(alert["id"])):
             dropped += 1
         else:

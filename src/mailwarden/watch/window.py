@@ -125,11 +125,22 @@ def _kept_ids(path: Path) -> set[str]:
         with path.open("r+b") as handle:
             handle.truncate(cut)
         data = data[:cut]
-    ids = set()
-    for line in data.splitlines():
-        if line.strip():
-            ids.add(str(json.loads(line)["_watch_id"]))
-    return ids
+    return {_watch_id(line) for line in data.splitlines() if line.strip()}
+
+
+_ID_KEY = b'"_watch_id": '
+
+
+def _watch_id(line: bytes) -> str:
+    """The id `_append_new` wrote as the line's last key, read without parsing the whole
+    record (a day of sign-ins is read on every append)."""
+    at = line.rfind(_ID_KEY)
+    if at >= 0:
+        try:
+            return str(json.loads(line[at + len(_ID_KEY):].rstrip().removesuffix(b"}")))
+        except json.JSONDecodeError:
+            pass
+    return str(json.loads(line)["_watch_id"])
 
 
 def _append_new(path: Path, records: list[LogRecord]) -> int:

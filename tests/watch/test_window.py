@@ -78,3 +78,13 @@ def test_ids_are_read_back_whatever_the_record_holds(tmp_path: Path) -> None:
     window.append([tricky])
     assert window.append([tricky]) == 0
     assert kept_ids(window) == ["real"]
+
+
+def test_a_torn_day_does_not_swallow_the_next_days_first_record(tmp_path: Path) -> None:
+    window = LogWindow(tmp_path / "logs")
+    window.append([record("a", T0), record("b", T0 + timedelta(days=1))])
+    with window.files()[0].open("a", encoding="utf-8") as out:
+        out.write('{"id": "torn"')
+    with window.combined() as (joined,):
+        lines = joined.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(lines[i])["id"] for i in (0, 2)] == ["a", "b"]

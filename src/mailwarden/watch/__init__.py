@@ -11,7 +11,7 @@ Everything lives in the state directory (files 0600, state files replaced atomic
     STATE/tenant/              the posture as a recorded tenant (re-collected when due)
     STATE/tenant/logs/         the rolling window of log records, one JSON Lines file per
                                log and day (`window`), what detection reads
-    STATE/checkpoint.json      how far the logs were read from the API (`collect.logs`)
+    STATE/checkpoint.json      how far the logs were read from the API (`api`, `collect.logs`)
     STATE/from-dir-checkpoint.json   the same for a directory source (`source`)
     STATE/notify-state.json    the outbox: what is to be sent and what was (`notify`)
     STATE/alerts-state.json    raised alerts, open or acknowledged (`registry`)
@@ -24,6 +24,7 @@ the run, stores the notices in the outbox, sends them, and only then moves the
 checkpoint; see `cycle` for why a kill at any point loses and duplicates nothing.
 """
 
+from mailwarden.watch.api import CHECKPOINT_FILE as API_CHECKPOINT
 from mailwarden.watch.cycle import WatchConfig, run_cycle
 from mailwarden.watch.loop import LoopOptions, backoff, retryable, watch_loop
 from mailwarden.watch.registry import AlertRegistry, TrackedAlert
@@ -32,8 +33,6 @@ from mailwarden.watch.source import DirectorySource, Pull, TenantSource
 
 #: The directory source's checkpoint file in the state directory.
 DIRECTORY_CHECKPOINT = "from-dir-checkpoint.json"
-#: The API source's checkpoint file in the state directory.
-API_CHECKPOINT = "checkpoint.json"
 
 __all__ = [
     "API_CHECKPOINT",

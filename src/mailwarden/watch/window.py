@@ -104,6 +104,9 @@ class LogWindow:
                     for part in parts:
                         with part.open("rb") as source:
                             shutil.copyfileobj(source, out)
+                        # A line torn by a crash must not swallow the next file's first.
+                        if part.stat().st_size and not _ends_with_newline(part):
+                            out.write(b"\n")
                 joined.append(target)
             yield tuple(joined)
 
@@ -113,6 +116,12 @@ class LogWindow:
             with path.open("rb") as handle:
                 total += sum(1 for line in handle if line.strip())
         return total
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
 
 
 def _kept_ids(path: Path) -> set[str]:

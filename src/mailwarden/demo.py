@@ -10,19 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mailwarden.collect.live import Progress, collect_live
+from mailwarden.collect.logs import LogBatch
 from mailwarden.collect.recorded import RecordedTenant, write_private_text
 from mailwarden.detect.results import DetectionResult
+from mailwarden.emulator.app import create_app
 from mailwarden.emulator.config import DEFAULT_CLIENT_SECRET
 from mailwarden.emulator.serve import serve_in_thread
 from mailwarden.emulator.synth import generate
-from mailwarden.emulator.synth.logs import synthetic_logs, write_logs
+from mailwarden.emulator.synth.constants import COLLECTED_AT
+from mailwarden.emulator.synth.logs import synthetic_logs
 from mailwarden.m365.auth import secret_token_source
 from mailwarden.pipeline import (
     Scan,
+    collect_logs_to_directory,
     detect_logs,
     report_and_store,
     scan_snapshot,
@@ -34,6 +38,8 @@ from mailwarden.pipeline import (
 from mailwarden.report import ReportFormat
 from mailwarden.settings import SECRET_ENV, Settings
 
+#: Days of sign-in and audit records the demo reads (the synthetic tenant holds 30).
+LOG_DAYS = 35
 #: The application id the demo signs in as (the emulator accepts any).
 DEMO_CLIENT_ID = "00000000-0000-0000-0000-00000000d3m0"
 
@@ -47,6 +53,7 @@ class DemoRun:
     files: list[Path] = field(default_factory=list)
     run_id: int | None = None
     detection: DetectionResult | None = None
+    logs: LogBatch | None = None
     requests: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -68,7 +75,9 @@ def run_demo(
     run.seconds["generate"] = time.perf_counter() - started
 
     tenant_dir = out / "tenant"
-    with serve_in_thread(synthetic.recorded) as served:
+    logs = synthetic_logs(synthetic.model, size=size, seed=seed) if synthetic.model else None
+    app = create_app(synthetic.recorded, logs=logs.by_kind() if logs else None)
+    with serve_in_thread(app) as served:
         run.base_url = served.base_url
         step(f"emulator serving on {served.base_url}; collecting through MSAL, Graph and Exchange")
         settings = Settings(
@@ -83,13 +92,21 @@ def run_demo(
         started = time.perf_counter()
         recorded = collect_live(settings, tokens=tokens, progress=progress)
         run.seconds["collect"] = time.perf_counter() - started
+        write_tenant_directory(tenant_dir, recorded)
+        if logs is not None:
+            step("reading sign-ins, directory audits and the Unified Audit Log from the APIs")
+            started = time.perf_counter()
+            run.logs = collect_logs_to_directory(
+                settings, tenant_dir, checkpoint_file=tenant_dir / "logs" / ".checkpoint.json",
+                start=COLLECTED_AT - timedelta(days=LOG_DAYS), tokens=tokens, progress=progress,
+            )
+            run.seconds["collect_logs"] = time.perf_counter() - started
         stats = served.stats.as_dict()
     run.requests = {
         name: int(values.get("requests", 0))
         for name, values in stats.get("services", {}).items()
         if isinstance(values, dict)
     }
-    write_tenant_directory(tenant_dir, recorded)
     # The custodians file an administrator keeps beside the tenant: mailbox -> person, team.
     custodians = tenant_dir / "custodians.csv"
     write_private_text(custodians, synthetic.custodians_csv())
@@ -101,16 +118,12 @@ def run_demo(
     run.seconds["assess"] = time.perf_counter() - started
     run.files.append(write_findings(run.scan.result, out))
 
-    if synthetic.model is not None:
-        # The tenant's sign-in, directory-audit and audit-log exports, as an administrator
-        # downloads them; detection reads them with the collected tenant as its context.
-        step("analysing the tenant's sign-in and audit logs")
-        write_logs(synthetic_logs(synthetic.model, size=size, seed=seed), tenant_dir)
-        started = time.perf_counter()
-        run.detection = detect_logs(tenant_dir, run.scan, progress=progress)
-        run.seconds["detect"] = time.perf_counter() - started
-        if run.detection is not None:
-            run.files.append(write_alerts(run.detection, out, generated_at=datetime.now(UTC)))
+    step("analysing the sign-in and audit records with the tenant as context")
+    started = time.perf_counter()
+    run.detection = detect_logs(tenant_dir, run.scan, progress=progress)
+    run.seconds["detect"] = time.perf_counter() - started
+    if run.detection is not None:
+        run.files.append(write_alerts(run.detection, out, generated_at=datetime.now(UTC)))
 
     step("writing the reports and keeping the run in the history")
     reports, run.run_id = report_and_store(

@@ -5,13 +5,22 @@ The CLI calls these; they know every layer so the layers need not know each othe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mailwarden.assess import AssessOptions, CustodianMap, assess, load_custodians
-from mailwarden.collect.live import Progress, collect_live
+from mailwarden.collect.live import Progress, collect_live, open_m365
+from mailwarden.collect.logs import (
+    LogBatch,
+    LogCheckpoint,
+    append_log_batch,
+    collect_logs,
+    load_checkpoint,
+    save_checkpoint,
+)
 from mailwarden.collect.parse import load_snapshot, snapshot_from_recorded
 from mailwarden.collect.recorded import (
     ALL_SOURCES,
@@ -24,7 +33,7 @@ from mailwarden.detect.document import render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
 from mailwarden.errors import InputError
-from mailwarden.m365.auth import DeviceCodePrompt, TokenSource
+from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
 from mailwarden.model.findings import ScanResult
 from mailwarden.model.inventory import Snapshot
 from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
@@ -171,3 +180,31 @@ def report_and_store(
         run = with_changes(run, changes_since_previous(run, db_url))
     paths = write_reports(run, out, formats)
     return paths, store_run(run, db_url) if store else None
+
+
+def collect_logs_to_directory(
+    settings: Settings,
+    out: Path,
+    *,
+    checkpoint_file: Path,
+    start: datetime,
+    until: datetime | None = None,
+    tokens: TokenSource | None = None,
+    on_device_code: DeviceCodePrompt | None = None,
+    progress: Progress | None = None,
+) -> LogBatch:
+    """Read the log records since the checkpoint (or `start` on a first run), append them to
+    `out/logs/`, then move the checkpoint past them."""
+    source = tokens or token_source_from_settings(settings, on_device_code=on_device_code)
+    checkpoint = load_checkpoint(checkpoint_file) or LogCheckpoint.starting(start)
+
+    async def main() -> LogBatch:
+        async with open_m365(settings, source) as http:
+            return await collect_logs(
+                http, settings, checkpoint=checkpoint, until=until, progress=progress
+            )
+
+    batch = asyncio.run(main())
+    append_log_batch(out, batch)
+    save_checkpoint(checkpoint_file, batch.checkpoint)  # the records are on disk: move past them
+    return batch

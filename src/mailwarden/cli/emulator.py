@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,12 +70,13 @@ def emulator(
     MAILWARDEN_CLIENT_SECRET), a certificate assertion, or a device-code sign-in that
     approves itself. GET /_emulator/stats shows the requests served. Stops on Ctrl-C."""
     from mailwarden.emulator import EmulatorConfig, run
+    from mailwarden.emulator.app import create_app
 
     if not 0.0 <= faults <= 1.0:
         raise ConfigError(f"--faults {faults}: give a probability between 0 and 1")
     if latency_graph < 0 or latency_exo < 0:
         raise ConfigError("--latency-graph and --latency-exo take milliseconds, 0 or more")
-    recorded = _tenant(tenant_dir, synthetic, seed)
+    recorded, logs = _tenant(tenant_dir, synthetic, seed)
     config = EmulatorConfig(
         graph_latency=latency_graph / 1000,
         exo_latency=latency_exo / 1000,
@@ -96,18 +98,31 @@ def emulator(
         err_console.print('client secret: "emulator-secret"; stop with Ctrl-C', markup=False)
 
     try:
-        run(recorded, port=port, config=config, ca_out=ca_out, on_ready=ready)
+        run(create_app(recorded, config=config, logs=logs), port=port, ca_out=ca_out,
+            on_ready=ready)
     except KeyboardInterrupt:
         err_console.print("emulator stopped")
 
 
-def _tenant(tenant_dir: Path | None, synthetic: str | None, seed: int) -> RecordedTenant:
+Logs = Mapping[Any, Iterable[Mapping[str, Any]]]
+
+
+def _tenant(
+    tenant_dir: Path | None, synthetic: str | None, seed: int
+) -> tuple[RecordedTenant, Logs]:
+    """The tenant to serve and its sign-in, directory-audit and audit-log records."""
+    from mailwarden.emulator.logs_store import read_log_directory
     from mailwarden.emulator.synth import generate
+    from mailwarden.emulator.synth.logs import synthetic_logs
 
     if (tenant_dir is None) == (synthetic is None):
         raise ConfigError("give exactly one of --tenant-dir DIR and --synthetic SIZE")
     if tenant_dir is not None:
-        return read_recorded_tenant(tenant_dir)
+        return read_recorded_tenant(tenant_dir), read_log_directory(tenant_dir)
     assert synthetic is not None
     with err_console.status(f"generating a {synthetic} tenant (seed {seed})"):
-        return generate(synthetic, seed=seed).recorded
+        tenant = generate(synthetic, seed=seed)
+        logs: Logs = {}
+        if tenant.model is not None:
+            logs = synthetic_logs(tenant.model, size=tenant.size, seed=seed).by_kind()
+        return tenant.recorded, logs

@@ -3,7 +3,6 @@ records from the APIs into a recorded tenant's logs/, from a checkpoint."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -30,14 +29,11 @@ from mailwarden.collect.logs import (
     LABELS,
     LOG_KINDS,
     LogBatch,
-    LogCheckpoint,
-    append_log_batch,
-    collect_logs,
     load_checkpoint,
-    save_checkpoint,
 )
 from mailwarden.collect.logs_checkpoint import parse_time
 from mailwarden.errors import ConfigError, ServiceError
+from mailwarden.pipeline import collect_logs_to_directory
 
 #: Where the checkpoint lives unless --checkpoint says otherwise; detect skips dot files.
 DEFAULT_CHECKPOINT = Path("logs") / ".checkpoint.json"
@@ -104,9 +100,6 @@ def collect_logs_command(
 
     Needs AuditLog.Read.All and AuditLogsQuery.Read.All. A kind that fails keeps its
     checkpoint, so the next run reads it again; the command then exits with code 4."""
-    from mailwarden.collect.live import open_m365
-    from mailwarden.m365.auth import token_source_from_settings
-
     connection = Connection(
         tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
         cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
@@ -114,23 +107,15 @@ def collect_logs_command(
     settings = connection.settings()
     path = checkpoint_file or out / DEFAULT_CHECKPOINT
     start = _start(since, days)
-    checkpoint = load_checkpoint(path)
-    if checkpoint is not None and (since is not None or days is not None):
+    if load_checkpoint(path) is not None and (since is not None or days is not None):
         err_console.print(f"continuing from the checkpoint {path}; --since/--days apply "
                           "only to a first run", soft_wrap=True)
     end = _moment(until, "--until")
-    tokens = token_source_from_settings(settings, on_device_code=show_device_code)
-
-    async def main() -> LogBatch:
-        async with open_m365(settings, tokens) as http:
-            with progress_board(enabled=not quiet) as board:
-                return await collect_logs(http, settings,
-                                          checkpoint=checkpoint or LogCheckpoint.starting(start),
-                                          until=end, progress=board)
-
-    batch = asyncio.run(main())
-    append_log_batch(out, batch)
-    save_checkpoint(path, batch.checkpoint)  # the records are on disk: move past them
+    with progress_board(enabled=not quiet) as board:
+        batch = collect_logs_to_directory(
+            settings, out, checkpoint_file=path, start=start, until=end,
+            on_device_code=show_device_code, progress=board,
+        )
     for line in _summary(batch):
         console.print(line, markup=False, soft_wrap=True)
     if batch.errors:

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
+from mailwarden.collect.logs_checkpoint import LogKind
 from mailwarden.collect.recorded import as_object_list
 from mailwarden.errors import InputError
 
-LogKind = Literal["signIns", "directoryAudits", "ual"]
 LOG_KINDS: tuple[LogKind, ...] = get_args(LogKind)
 #: The property holding each kind's time.
 TIME_FIELDS: Mapping[LogKind, str] = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailwarden.collect.logs_checkpoint import LogKind
 from mailwarden.collect.recorded import write_json_lines, write_private_text
 from mailwarden.emulator.synth import logs_attacks as attacks
 from mailwarden.emulator.synth import logs_background as background
@@ -33,6 +34,11 @@ class SyntheticLogs:
     directory_audits: tuple[dict[str, Any], ...]
     ual: tuple[dict[str, Any], ...]
     labels: dict[str, Any]
+
+    def by_kind(self) -> dict[LogKind, tuple[dict[str, Any], ...]]:
+        """The records under the names the emulator serves them by."""
+        return {"signIns": self.signins, "directoryAudits": self.directory_audits,
+                "ual": self.ual}
 
 
 def _leaver(book: LogBook) -> Account | None:

@@ -86,3 +86,43 @@ def test_diff_shows_exactly_what_changed(db_url: str) -> None:
     assert [(c.kind, c.check_id) for c in back.findings] == [
         (FindingChangeKind.REGRESSED, "imap-enabled")]
     assert [d.principal for d in back.delegates_added] == [person]
+
+
+def test_diff_of_two_collections_around_a_change_in_the_emulator(db_url: str) -> None:
+    """Collect the served tenant, change the emulator's state through its Exchange write
+    cmdlets, collect again: the diff of the two stored runs is exactly that change."""
+    from mailwarden.collect.live import collect_live
+    from mailwarden.emulator import serve_in_thread
+    from mailwarden.emulator.app import create_app, emulator_of
+    from mailwarden.emulator.writes_exo import write_cmdlet
+    from mailwarden.m365.auth import secret_token_source
+    from mailwarden.settings import SECRET_ENV, Settings
+
+    recorded = generate(60, seed=1).recorded
+    app = create_app(recorded)
+    with serve_in_thread(app) as served:
+        settings = Settings(
+            tenant=str(recorded.data["tenant"]["tenantId"]), client_id="drift-test",
+            login_url=served.base_url, graph_url=served.base_url, exo_url=served.base_url,
+            ca_bundle=served.ca_file)
+        tokens = secret_token_source(settings, env={SECRET_ENV: "emulator-secret"})
+        first = _run(collect_live(settings, tokens=tokens), 1)
+        imap_upn = _imap_target(first.result)
+        mailbox_upn, person = _delegate_target(first.result)
+        emulator = emulator_of(app)
+        assert write_cmdlet(emulator, "Set-CASMailbox",
+                            {"Identity": imap_upn, "ImapEnabled": False})[0] == 200
+        assert write_cmdlet(emulator, "Remove-MailboxPermission",
+                            {"Identity": mailbox_upn, "User": person,
+                             "AccessRights": ["FullAccess"], "Confirm": False})[0] == 200
+        second = _run(collect_live(settings, tokens=tokens), 2)
+
+    a, b = store_run(first, db_url), store_run(second, db_url)
+    drift = diff_runs(db_url, a, b)
+    assert [(c.kind, c.check_id, c.upn) for c in drift.findings] == [
+        (FindingChangeKind.FIXED, "imap-enabled", imap_upn)]
+    assert drift.settings_changed == (
+        SettingChange(mailbox=imap_upn, setting="IMAP", before="true", after="false"),)
+    assert [(d.mailbox, d.principal, d.right) for d in drift.delegates_removed] == [
+        (mailbox_upn, person, "FullAccess")]
+    assert drift.delegates_added == drift.mailboxes_added == drift.mailboxes_removed == ()

@@ -20,9 +20,9 @@ from mailwarden.collect.lenient import Record, to_enum, to_flags, to_text
 from mailwarden.collect.recorded import (
     ALL_SOURCES,
     RecordedTenant,
-    cyclic_gc_paused,
     read_recorded_tenant,
 )
+from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.model.inventory import (
     Account,
     AuditBypass,

@@ -8,16 +8,15 @@ is a *missing source*, never an empty list. Parsing into typed values is `parse.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
+from mailwarden.gcpause import cyclic_gc_paused
 
 #: Sources holding a JSON array of objects, by path relative to the directory, without ".json".
 LIST_SOURCES: tuple[str, ...] = (
@@ -71,20 +70,6 @@ class RecordedTenant:
         if source not in self.data:
             return f"{source}.json was not collected"
         return None
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Decoding and parsing a large tenant allocate millions of containers and no reference
-    cycles; the cyclic collector would rescan them again and again (half the time of
-    decoding a 50,000-user tenant). Restores the previous state, so it nests."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _decode(path: Path) -> Any:

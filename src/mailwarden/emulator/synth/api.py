@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import gc
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from mailwarden.emulator.synth.render_exo import render_exo
 from mailwarden.emulator.synth.render_graph import render_graph
 from mailwarden.emulator.synth.truth import GroundTruth, ground_truth
 from mailwarden.errors import ConfigError
+from mailwarden.gcpause import cyclic_gc_paused
 
 PLANTED_SCHEMA = "mailwarden.planted/1"
 
@@ -98,24 +96,11 @@ def _recorded(tenant: Tenant) -> RecordedTenant:
     return RecordedTenant(data=data)
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """A large tenant is millions of freshly allocated containers and no reference cycles;
-    the cyclic collector would rescan them over and over (nearly half the run time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def generate(size: str | int, seed: int = 0) -> SyntheticTenant:
     """A tenant of `size` users, the same for the same seed (byte for byte once written)."""
     users = user_count(size)
     label = size.strip() if isinstance(size, str) and size.strip() in SIZES else users
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         tenant = build_tenant(users, seed)
         return SyntheticTenant(size=label, seed=seed, recorded=_recorded(tenant),
                                planted=ground_truth(tenant), custodians=tenant.custodians,

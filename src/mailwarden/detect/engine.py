@@ -10,7 +10,8 @@ is one parameterised query over those tables.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -20,7 +21,14 @@ from typing import Any
 import duckdb
 
 from mailwarden.detect.context import DetectContext
-from mailwarden.detect.inputs.build import REJECTS_SCAN, REJECTS_TABLE, normalize_query
+from mailwarden.detect.inputs.build import (
+    REJECTS_SCAN,
+    REJECTS_TABLE,
+    ReadMode,
+    ReadPlan,
+    direct_readable,
+    normalize_query,
+)
 from mailwarden.detect.inputs.jsonsplit import write_lines
 from mailwarden.detect.results import BadRow, ReaderReport
 from mailwarden.detect.sniff import Sniffed, sniff
@@ -29,6 +37,8 @@ from mailwarden.errors import InputError, MailwardenError
 
 #: Bad rows kept as samples per file; all of them are counted.
 BAD_SAMPLES = 20
+#: A staged row's number: as the reader gave it, else its position in the file order.
+STAGE_ROW = "coalesce(source_row, rowid + 1)"
 
 _CONTEXT_TABLES = (
     "CREATE TABLE ctx_ownerless (upn VARCHAR, id VARCHAR, kind VARCHAR)",
@@ -105,8 +115,16 @@ class Engine:
             sniffed = sniff(path)
         except InputError as exc:
             return ReaderReport(path=path, format="unrecognised", table=None, error=str(exc))
+        if direct_readable(sniffed):
+            for fast_read in (self._insert_typed, self._stage_direct):
+                try:
+                    report = fast_read(sniffed, name)
+                except duckdb.Error:
+                    continue  # something in the file is off: a more tolerant read follows
+                if report is not None:
+                    return report
         try:
-            return self._load(sniffed, name, path, as_lines=False, notes=())
+            return self._load_tolerant(sniffed, name, path, as_lines=False, notes=())
         except duckdb.Error as exc:
             if sniffed.container in ("json_array", "json_stream", "json_page"):
                 return self._load_recovered(sniffed, name, exc)
@@ -123,35 +141,133 @@ class Engine:
         note = (f"the JSON is malformed ({_first_line(exc)}); its elements were read one "
                 "by one and the broken ones counted as bad rows (row = element number)")
         try:
-            return self._load(as_lines, name, sniffed.path, as_lines=True, notes=(note,))
+            return self._load_tolerant(as_lines, name, sniffed.path, as_lines=True,
+                                       notes=(note,))
         finally:
             lines.unlink(missing_ok=True)
 
-    def _load(self, sniffed: Sniffed, name: str, original: Path, *, as_lines: bool,
-              notes: tuple[str, ...]) -> ReaderReport:
-        query, table, skip_reason = normalize_query(sniffed, as_lines=as_lines)
-        for leftover in (REJECTS_TABLE, REJECTS_SCAN):
-            self.connection.execute(f"DROP TABLE IF EXISTS {leftover}")
-        self.connection.execute("DROP TABLE IF EXISTS mw_stage")
-        params = {"path": str(sniffed.path), "source_file": name}
-        self.connection.execute(f"CREATE TEMP TABLE mw_stage AS {query}", params)
+    @contextmanager
+    def _in_file_order(self) -> Iterator[None]:
+        """Store a query's rows in the order of the file while still reading in parallel
+        (numbering them in the query would read on one thread): a row's position in the
+        stored rows is then its row number."""
+        self.connection.execute("SET preserve_insertion_order = true")
+        try:
+            yield
+        finally:
+            self.connection.execute("SET preserve_insertion_order = false")
+
+    def _insert_typed(self, sniffed: Sniffed, name: str) -> ReaderReport | None:
+        """The fastest read, shaped by the file's first records. A gzip file is read on one
+        thread, so the fields are first stored as read (in file order: a row's position
+        is its number), then normalized on every thread straight into the table, in one
+        transaction that is undone (returning None) if any record needs a closer look."""
+        plan = normalize_query(sniffed, mode="typed")
+        if plan is None:
+            return None
+        self.connection.execute("DROP TABLE IF EXISTS mw_raw")
+        with self._in_file_order():
+            self.connection.execute(f"CREATE TEMP TABLE mw_raw AS {plan.source}",
+                                    {"path": str(sniffed.path)})
+        try:
+            return self._insert_raw(sniffed, name, plan)
+        finally:
+            self.connection.execute("DROP TABLE mw_raw")
+
+    def _reserve_event_ids(self, count: int) -> int:
+        """Take `count` event ids at once (nextval row by row would serialize the insert);
+        return the first."""
+        row = self.query("SELECT min(id) AS first, max(id) AS last FROM "
+                         "(SELECT nextval('mw_event_seq') AS id FROM range($n))", {"n": count})[0]
+        if count and row["last"] - row["first"] + 1 != count:
+            raise EngineError("event ids were not reserved as one block; run again")
+        return int(row["first"] or 0)
+
+    def _insert_raw(self, sniffed: Sniffed, name: str, plan: ReadPlan) -> ReaderReport | None:
+        table = plan.table
+        stored = self.query("SELECT count(*) AS n, count(*) FILTER (WHERE _recheck) AS recheck "
+                            "FROM mw_raw")[0]
+        if stored["recheck"]:
+            return None
+        first_id = self._reserve_event_ids(stored["n"])
+        numbered = "SELECT rowid + 1 AS src_row, * EXCLUDE (src_row) FROM mw_raw"
         columns = ", ".join(c for c in table.column_names if c != "event_id")
-        self.connection.execute(
-            f"INSERT INTO {table.name} (event_id, {columns}) "
-            f"SELECT nextval('mw_event_seq'), {columns} FROM mw_stage "
-            "WHERE _bad IS NULL AND NOT _skip"
-        )
+        # Bad and skipped rows are marked by a negative row number, counted, then removed.
+        marked = columns.replace(
+            "source_row", "CASE WHEN _bad IS NOT NULL THEN -2 WHEN _skip THEN -1 "
+            "ELSE source_row END")
+        ours = f"FROM {table.name} WHERE event_id >= $first"
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            self.connection.execute(
+                f"INSERT INTO {table.name} (event_id, {columns}) "
+                f"SELECT $first - 1 + source_row, {marked} FROM ({plan.over(numbered)})",
+                {"source_file": name, "first": first_id})
+            counts = self.query(
+                "SELECT count(*) FILTER (WHERE source_row > 0) AS rows, "
+                "count(*) FILTER (WHERE source_row = -2) AS bad, "
+                "count(*) FILTER (WHERE source_row = -1) AS skipped, "
+                f"count(*) FILTER (WHERE source_row > 0 AND time IS NULL) AS no_time {ours}",
+                {"first": first_id})[0]
+            if counts["bad"]:  # the staged read keeps samples of them
+                self.connection.execute("ROLLBACK")
+                return None
+            self.connection.execute(f"DELETE {ours} AND source_row < 0", {"first": first_id})
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        return ReaderReport(path=sniffed.path, format=sniffed.format_name, table=table.name,
+                            rows=counts["rows"], skipped_rows=counts["skipped"],
+                            skipped_reason=plan.skip_reason if counts["skipped"] else "",
+                            rows_without_time=counts["no_time"])
+
+    def _stage_direct(self, sniffed: Sniffed, name: str) -> ReaderReport | None:
+        return self._load(sniffed, name, sniffed.path, as_lines=False, notes=(), mode="direct")
+
+    def _load_tolerant(self, sniffed: Sniffed, name: str, original: Path, *, as_lines: bool,
+                       notes: tuple[str, ...]) -> ReaderReport:
+        report = self._load(sniffed, name, original, as_lines=as_lines, notes=notes,
+                            mode="tolerant")
+        if report is None:  # only a direct read leaves records for another look
+            raise EngineError(f"{name}: the tolerant reader left records unread")
+        return report
+
+    def _load(self, sniffed: Sniffed, name: str, original: Path, *, as_lines: bool,
+              notes: tuple[str, ...], mode: ReadMode) -> ReaderReport | None:
+        """Read one file through a staging table into its table. A direct read returns
+        None, having stored nothing, when a record must be looked at the tolerant way."""
+        plan = normalize_query(sniffed, as_lines=as_lines, mode=mode)
+        if plan is None:
+            return None
+        table, skip_reason = plan.table, plan.skip_reason
+        for leftover in (REJECTS_TABLE, REJECTS_SCAN, "mw_stage"):
+            self.connection.execute(f"DROP TABLE IF EXISTS {leftover}")
+        params = {"path": str(sniffed.path), "source_file": name}
+        with self._in_file_order() if mode == "direct" else nullcontext():
+            self.connection.execute(f"CREATE TEMP TABLE mw_stage AS {plan.query}", params)
         counts = self.query(
             "SELECT count(*) FILTER (WHERE _bad IS NULL AND NOT _skip) AS rows, "
             "count(*) FILTER (WHERE _bad IS NOT NULL) AS bad, "
             "count(*) FILTER (WHERE _bad IS NULL AND _skip) AS skipped, "
-            "count(*) FILTER (WHERE _bad IS NULL AND NOT _skip AND time IS NULL) AS no_time "
+            "count(*) FILTER (WHERE _bad IS NULL AND NOT _skip AND time IS NULL) AS no_time, "
+            "count(*) FILTER (WHERE _recheck) AS recheck "
             "FROM mw_stage")[0]
+        if counts["recheck"]:
+            self.connection.execute("DROP TABLE mw_stage")
+            return None
+        columns = ", ".join(c for c in table.column_names if c != "event_id")
+        values = columns.replace("source_row", f"{STAGE_ROW} AS source_row")
+        self.connection.execute(
+            f"INSERT INTO {table.name} (event_id, {columns}) "
+            f"SELECT nextval('mw_event_seq'), {values} FROM mw_stage "
+            "WHERE _bad IS NULL AND NOT _skip"
+        )
         samples = [BadRow(file=name, row=row["source_row"], reason=row["_bad"],
                           sample=row["_raw"] or "")
-                   for row in self.query("SELECT source_row, _bad, _raw FROM mw_stage "
-                                         "WHERE _bad IS NOT NULL ORDER BY source_row "
-                                         f"LIMIT {BAD_SAMPLES}")]
+                   for row in self.query(f"SELECT {STAGE_ROW} AS source_row, _bad, _raw "
+                                         "FROM mw_stage WHERE _bad IS NOT NULL "
+                                         f"ORDER BY source_row LIMIT {BAD_SAMPLES}")]
         rejected, rejected_samples = self._rejects(name)
         self.connection.execute("DROP TABLE mw_stage")
         return ReaderReport(

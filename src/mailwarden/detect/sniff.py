@@ -38,6 +38,11 @@ class Sniffed:
     delimiter: str = ","
     #: Lower-cased keys of the first record (or the CSV header, lower-cased).
     keys: frozenset[str] = frozenset()
+    #: JSON Lines and arrays: lower-cased keys of every record in the first megabyte, and
+    #: those whose values there were all objects (or null). A hint for a faster read,
+    #: never trusted: records further on may differ.
+    prefix_keys: frozenset[str] = frozenset()
+    object_keys: frozenset[str] = frozenset()
 
 
 def is_gzip(path: Path) -> bool:
@@ -138,6 +143,49 @@ def _sniff_json(path: Path, text: str, compressed: bool) -> tuple[Container, fro
     return "json_stream", _keys(value)
 
 
+def _prefix_records(text: str, container: Container) -> list[dict[str, object]]:
+    """The complete records at the start of a JSON Lines file or JSON array."""
+    if container == "jsonl":
+        lines = text.split("\n")[:-1]  # the last line may be cut off
+        values = []
+        for line in lines:
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return [value for value in values if isinstance(value, dict)]
+    records: list[dict[str, object]] = []
+    decoder = json.JSONDecoder()
+    index = text.find("[") + 1
+    while True:
+        while index < len(text) and text[index] in " \t\r\n,":
+            index += 1
+        try:
+            value, index = decoder.raw_decode(text, index)
+        except json.JSONDecodeError:
+            return records
+        if isinstance(value, dict):
+            records.append(value)
+
+
+def _prefix_shapes(text: str, container: Container) -> tuple[frozenset[str], frozenset[str]]:
+    """(keys seen, keys whose values were all objects or null) in the prefix's records."""
+    if container not in ("jsonl", "json_array"):
+        return frozenset(), frozenset()
+    seen: set[str] = set()
+    objects: set[str] = set()
+    plain: set[str] = set()
+    for record in _prefix_records(text, container):
+        for key, value in record.items():
+            name = str(key).lower()
+            seen.add(name)
+            if isinstance(value, dict):
+                objects.add(name)
+            elif value is not None:
+                plain.add(name)
+    return frozenset(seen), frozenset(objects - plain)
+
+
 def _sniff_csv(path: Path, text: str) -> tuple[tuple[str, ...], str]:
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
@@ -174,6 +222,8 @@ def sniff(path: Path) -> Sniffed:
     kind, name = found
     container_name = {"csv": "CSV", "jsonl": "JSON Lines", "json_array": "JSON array",
                       "json_page": "Graph response page", "json_stream": "JSON"}[container]
+    prefix_keys, object_keys = _prefix_shapes(text, container)
     return Sniffed(path=path, gzip=compressed, container=container, kind=kind,
                    format_name=f"{name}, {container_name}" + (", gzip" if compressed else ""),
-                   header=header, delimiter=delimiter, keys=keys)
+                   header=header, delimiter=delimiter, keys=keys, prefix_keys=prefix_keys,
+                   object_keys=object_keys)

@@ -19,7 +19,13 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _coalesce(parts: list[str]) -> str:
+def quote_identifier(name: str) -> str:
+    """A SQL identifier for a field name of this package (may hold spaces, dashes)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def coalesce(parts: list[str]) -> str:
+    """The first non-NULL of several SQL expressions."""
     if not parts:
         return "NULL::VARCHAR"
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
@@ -33,6 +39,10 @@ class Accessor(Protocol):
 
     def has(self, name: str) -> bool:
         """Whether the field can exist in this source (CSV: is in the header)."""
+
+    def inner(self, names: tuple[str, ...], path: str) -> str:
+        """A value inside the first non-empty candidate field, which holds JSON (an object,
+        or a string holding JSON); `path` is a JSON path such as '$.errorCode'."""
 
 
 def nested(value_sql: str, path: str) -> str:
@@ -58,7 +68,10 @@ class CsvAccessor:
 
     def text(self, *names: str) -> str:
         columns = [column for column in (self.column(name) for name in names) if column]
-        return _coalesce([f"mw_null({column})" for column in columns])
+        return coalesce([f"mw_null({column})" for column in columns])
+
+    def inner(self, names: tuple[str, ...], path: str) -> str:
+        return nested(self.text(*names), path)
 
 
 def _variants(name: str) -> list[str]:
@@ -91,7 +104,10 @@ class JsonAccessor:
         slots: list[str] = []
         for name in names:
             slots.extend(self._slot(variant) for variant in _variants(name))
-        return _coalesce([f"mw_null({slot})" for slot in slots])
+        return coalesce([f"mw_null({slot})" for slot in slots])
+
+    def inner(self, names: tuple[str, ...], path: str) -> str:
+        return nested(self.text(*names), path)
 
     def extraction(self, document_sql: str) -> str:
         """The projection that fills `alias`; add it after every field was asked for."""
@@ -106,8 +122,8 @@ class LayeredAccessor:
     """A record whose details sit in an inner JSON document (the UAL's AuditData):
     the inner document is asked first, the outer record second."""
 
-    def __init__(self, inner: JsonAccessor, outer: Accessor):
-        self.inner = inner
+    def __init__(self, details: JsonAccessor, outer: Accessor):
+        self.details = details
         self.outer = outer
         self.is_csv = outer.is_csv
 
@@ -115,4 +131,7 @@ class LayeredAccessor:
         return True
 
     def text(self, *names: str) -> str:
-        return _coalesce([self.inner.text(*names), self.outer.text(*names)])
+        return coalesce([self.details.text(*names), self.outer.text(*names)])
+
+    def inner(self, names: tuple[str, ...], path: str) -> str:
+        return nested(self.text(*names), path)

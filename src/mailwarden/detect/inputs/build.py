@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from mailwarden.detect.inputs.access import (
     Accessor,
@@ -20,7 +21,8 @@ from mailwarden.detect.inputs.access import (
     sql_string,
 )
 from mailwarden.detect.inputs.directory import directory_columns
-from mailwarden.detect.inputs.signins import signin_columns, signin_derived
+from mailwarden.detect.inputs.fields import FieldAccessor
+from mailwarden.detect.inputs.signins import OBJECT_FIELDS, signin_columns, signin_derived
 from mailwarden.detect.inputs.ual import SKIP_CONDITION, SKIP_REASON, ual_columns, ual_derived
 from mailwarden.detect.sniff import Kind, Sniffed
 from mailwarden.detect.tables import DIRECTORY_AUDITS, MAILBOX_AUDITS, SIGNINS, Table
@@ -34,6 +36,10 @@ REJECTS_SCAN = "mw_rejects_scan"
 SAMPLE_CHARS = 300
 
 Mapping = Callable[[Accessor], tuple[str, dict[str, str]]]
+#: tolerant: each record read as text, its fields extracted by path, bad records counted;
+#: direct: DuckDB's JSON reader projects every candidate field (JSON Lines and arrays);
+#: typed: likewise, shaped by the file's first records (see `inputs.fields`).
+ReadMode = Literal["tolerant", "direct", "typed"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,10 +50,13 @@ class KindSpec:
     skip_condition: str = "false"
     skip_reason: str = ""
     layered: bool = False
+    #: Object fields a typed read may hand the mapping as STRUCTs.
+    object_fields: frozenset[str] = frozenset()
 
 
 KINDS: dict[Kind, KindSpec] = {
-    "signins": KindSpec(table=SIGNINS, columns=signin_columns, derived=signin_derived),
+    "signins": KindSpec(table=SIGNINS, columns=signin_columns, derived=signin_derived,
+                         object_fields=OBJECT_FIELDS),
     "directory_audits": KindSpec(table=DIRECTORY_AUDITS, columns=directory_columns,
                                  derived=dict),
     "ual": KindSpec(table=MAILBOX_AUDITS, columns=ual_columns, derived=ual_derived,
@@ -105,14 +114,84 @@ def source_relation(sniffed: Sniffed, *, as_lines: bool = False) -> str:
     )
 
 
-def normalize_query(sniffed: Sniffed, *, as_lines: bool = False) -> tuple[str, Table, str]:
-    """(query, target table, reason rows are skipped) for one file."""
+#: Containers DuckDB's JSON reader can project into columns directly.
+DIRECT_CONTAINERS = {"jsonl": "newline_delimited", "json_array": "array"}
+
+
+def direct_readable(sniffed: Sniffed) -> bool:
+    return sniffed.container in DIRECT_CONTAINERS
+
+
+def direct_relation(sniffed: Sniffed, fields: FieldAccessor) -> str:
+    """Rows of a JSON Lines file or JSON array as (src_row, _f0.._fN, _recheck), one
+    column per mapped field.
+
+    Strict on purpose: a malformed record, a record that is not an object, or one key in
+    two casings makes the read fail, and the caller reads the file the tolerant way.
+    `src_row` is NULL: numbering rows here (WITH ORDINALITY) would run the whole read on
+    one thread, so the caller stores the rows in file order and numbers them by position.
+    """
+    return (
+        f"SELECT NULL::BIGINT AS src_row, {fields.mapped_columns()}, "
+        f"({fields.recheck()}) AS _recheck FROM (SELECT {fields.renamed()} FROM read_json("
+        f"$path, format='{DIRECT_CONTAINERS[sniffed.container]}', records=true, "
+        f"columns={fields.columns_struct()}, case_insensitive_keys=true, auto_detect=false, "
+        f"maximum_object_size={MAX_RECORD_BYTES}, compression={sql_string(_compression(sniffed))}"
+        "))"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadPlan:
+    """How one file becomes rows of a normalized table."""
+
+    table: Table
+    #: Why rows are skipped, when they are.
+    skip_reason: str
+    #: The file's rows as read: `src_row` and the fields (see `source_relation`).
+    source: str
+    #: The normalization over a relation named `src` shaped like `source` (CTEs).
+    normalization: str
+
+    @property
+    def query(self) -> str:
+        return self.over(self.source)
+
+    def over(self, relation: str) -> str:
+        """The normalized rows of `relation` (e.g. `source` stored as a table)."""
+        return f"WITH src AS ({relation}),{self.normalization}"
+
+
+def _field_accessor(sniffed: Sniffed, spec: KindSpec, mode: ReadMode) -> FieldAccessor:
+    if mode == "direct":
+        return FieldAccessor()
+    present = sniffed.prefix_keys
+    return FieldAccessor(present=present, objects=spec.object_fields & sniffed.object_keys)
+
+
+def normalize_query(sniffed: Sniffed, *, as_lines: bool = False,
+                    mode: ReadMode = "tolerant") -> ReadPlan | None:
+    """How to read one file; None when the file's first records rule out a typed read.
+
+    A direct or typed read is for JSON Lines and arrays only, and strict: a malformed
+    record fails the query. All modes give the same rows, except that a direct or typed
+    query marks `_recheck` the records it cannot tell from a bad or differently shaped
+    one, and numbers no rows (`source_row` is NULL: see `direct_relation`).
+    """
     spec = KINDS[sniffed.kind]
     is_csv = sniffed.container == "csv" and not as_lines
+    if as_lines or not direct_readable(sniffed):
+        mode = "tolerant"
+    if mode == "typed" and not sniffed.prefix_keys:
+        return None  # no complete record in the first megabyte to shape the read by
     outer: Accessor
     outer_json: JsonAccessor | None = None
+    fields: FieldAccessor | None = None
     if is_csv:
         outer = CsvAccessor(sniffed.header)
+    elif mode != "tolerant":
+        fields = _field_accessor(sniffed, spec, mode)
+        outer = fields
     else:
         outer_json = JsonAccessor("_o")
         outer = outer_json
@@ -124,9 +203,12 @@ def normalize_query(sniffed: Sniffed, *, as_lines: bool = False) -> tuple[str, T
         inner = JsonAccessor("_i")
         accessor = LayeredAccessor(inner, outer)
     time_raw, columns = spec.columns(accessor)
+    if fields is not None and fields.conflict:
+        return None
     pre_bad = "NULL::VARCHAR"
     pre_raw = "NULL::VARCHAR"
-    if not is_csv:
+    recheck = ", false AS _recheck" if fields is None else ""  # else the source says
+    if fields is None and not is_csv:
         pre_bad = ("CASE WHEN NOT json_valid(d) THEN 'not valid JSON' "
                    "WHEN json_type(d) <> 'OBJECT' THEN 'not a JSON object' END")
         pre_raw = f"CASE WHEN _pre_bad IS NOT NULL THEN left(d, {SAMPLE_CHARS}) END"
@@ -139,12 +221,13 @@ def normalize_query(sniffed: Sniffed, *, as_lines: bool = False) -> tuple[str, T
     projections = ",\n  ".join(f"{expr} AS {name}" for name, expr in columns.items())
     derived_sql = "".join(f", {expr} AS {name}" for name, expr in spec.derived().items())
     time_error = "_time_raw IS NOT NULL AND time IS NULL"
-    query = f"""
-WITH src AS ({source_relation(sniffed, as_lines=as_lines)}),
-s0 AS (SELECT *, {pre_bad} AS _pre_bad FROM src),
+    source = (direct_relation(sniffed, fields) if fields is not None
+              else source_relation(sniffed, as_lines=as_lines))
+    normalization = f"""
+s0 AS (SELECT *, {pre_bad} AS _pre_bad{recheck} FROM src),
 s1 AS (SELECT *, {stage1} FROM s0),
 s2 AS (SELECT *, {stage2} FROM s1),
-s3 AS (SELECT src_row, _pre_bad, {pre_raw} AS _pre_raw, {inner_bad} AS _inner_bad,
+s3 AS (SELECT src_row, _recheck, _pre_bad, {pre_raw} AS _pre_raw, {inner_bad} AS _inner_bad,
   {time_raw} AS _time_raw,
   {projections}
   FROM s2),
@@ -153,10 +236,12 @@ SELECT {', '.join(_final_columns(spec.table))},
   coalesce(_pre_bad, _inner_bad, CASE WHEN {time_error} THEN 'unreadable time' END) AS _bad,
   coalesce(_pre_raw, CASE WHEN _inner_bad IS NOT NULL OR {time_error}
                           THEN left(_time_raw, {SAMPLE_CHARS}) END) AS _raw,
-  coalesce(({spec.skip_condition}), false) AS _skip
+  coalesce(({spec.skip_condition}), false) AS _skip,
+  _recheck
 FROM s4
 """
-    return query, spec.table, spec.skip_reason
+    return ReadPlan(table=spec.table, skip_reason=spec.skip_reason, source=source,
+                    normalization=normalization)
 
 
 def _final_columns(table: Table) -> list[str]:

@@ -82,8 +82,10 @@ def generate(events: int, cache: Path) -> Path:
     if not path.exists():
         partial = path.with_suffix(".partial.gz")
         sql = _GENERATE.replace("{path}", str(partial).replace("'", "''"))
-        subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect().execute("
-                        "sys.argv[1], {'n': int(sys.argv[2])})", sql, str(events)], check=True)
+        subprocess.run([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(); "
+                        "c.execute('SET enable_progress_bar = false'); "
+                        "c.execute(sys.argv[1], {'n': int(sys.argv[2])})", sql, str(events)],
+                       check=True)
         partial.rename(path)
     return path
 

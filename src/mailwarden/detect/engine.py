@@ -161,13 +161,15 @@ class Engine:
         """The fastest read, shaped by the file's first records. A gzip file is read on one
         thread, so the fields are first stored as read (in file order: a row's position
         is its number), then normalized on every thread straight into the table, in one
-        transaction that is undone (returning None) if any record needs a closer look."""
+        transaction that is undone (returning None) if any record needs a closer look.
+        The stored fields live in the database file, not in a temporary table: there they
+        are compressed (less to spill), and repeated values are normalized once."""
         plan = normalize_query(sniffed, mode="typed")
         if plan is None:
             return None
         self.connection.execute("DROP TABLE IF EXISTS mw_raw")
         with self._in_file_order():
-            self.connection.execute(f"CREATE TEMP TABLE mw_raw AS {plan.source}",
+            self.connection.execute(f"CREATE TABLE mw_raw AS {plan.source}",
                                     {"path": str(sniffed.path)})
         try:
             return self._insert_raw(sniffed, name, plan)

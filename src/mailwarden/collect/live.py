@@ -179,7 +179,7 @@ class _Collection:
             raise type(first)(f"members of {len(failures)} of {len(ids)} groups: {first}")
         return {gid: answer for gid, answer in answers.items() if isinstance(answer, list)}
 
-    async def groups_and_members(self) -> None:
+    async def groups_and_members(self, users: asyncio.Event) -> None:
         groups = await self.source(
             "graph/groups",
             lambda: self.graph.collection(
@@ -192,6 +192,10 @@ class _Collection:
         if groups is None:
             self.errors["graph/groupMembers"] = "not collected: the group list failed"
             return
+        # Member batches are one sub-request per group, each charged to the tenant's Graph
+        # throttling budget: started beside the user pages they would starve the users,
+        # which the per-mailbox Exchange calls of unlicensed mailboxes wait for.
+        await users.wait()
         await self.source("graph/groupMembers", lambda: self.group_members(groups))
 
     async def exo_list(self, name: str) -> Any:
@@ -247,7 +251,7 @@ class _Collection:
         steps: list[Callable[[], Awaitable[Any]]] = [
             lambda: self.source("tenant", self.tenant),
             users,
-            self.groups_and_members,
+            lambda: self.groups_and_members(users_done),
         ]
         steps += [_bind(self.source, n, self.graph_list) for n in GRAPH_LISTS if n != "graph/users"]
         steps += [_bind(self.source, n, self.exo_list) for n in EXO_LISTS]

@@ -173,6 +173,9 @@ def scan(
     ] = None,
     custodians: CustodiansOpt = None,
     top: Annotated[int, typer.Option("--top", help="Riskiest mailboxes to print.")] = 10,
+    logs: Annotated[
+        bool, typer.Option("--logs/--no-logs", help="Analyse DIR/logs/ when it is there.")
+    ] = True,
     tenant: TenantOpt = None,
     client_id: ClientIdOpt = None,
     certificate: CertificateOpt = None,
@@ -195,8 +198,9 @@ def scan(
     if from_dir is not None:
         with err_console.status("assessing"):
             result = scan_directory(from_dir, custodians_file=custodians)
-        with progress_board(enabled=not quiet) as board:
-            detection = detect_logs(from_dir, result, progress=board)
+        if logs:
+            with progress_board(enabled=not quiet) as board:
+                detection = detect_logs(from_dir, result, progress=board)
     else:
         connection = Connection(
             tenant=tenant, client_id=client_id, certificate=certificate,

@@ -13,8 +13,6 @@ crash leaves either the old checkpoint or the new one, never half of one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from mailwarden.errors import InputError
+from mailwarden.files import write_private_atomic
 
 LogKind = Literal["signIns", "directoryAudits", "ual"]
 LOG_KINDS: tuple[LogKind, ...] = get_args(LogKind)
@@ -140,16 +139,5 @@ def load_checkpoint(path: Path) -> LogCheckpoint | None:
 
 def save_checkpoint(path: Path, checkpoint: LogCheckpoint) -> None:
     """Write atomically (temporary file in the same folder, then rename), 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(checkpoint_document(checkpoint), indent=1, sort_keys=True) + "\n"
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_private_atomic(path, text)

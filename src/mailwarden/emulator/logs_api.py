@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mailwarden.collect.logs_checkpoint import LogKind
+from mailwarden.collect.logs_checkpoint import LogKind, parse_time
 from mailwarden.emulator import logs_query
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.logs_odata import (
@@ -37,7 +37,7 @@ from mailwarden.emulator.logs_odata import (
     parse_top,
     refused,
 )
-from mailwarden.emulator.logs_store import TIME_FIELDS, parse_time
+from mailwarden.emulator.logs_store import TIME_FIELDS
 from mailwarden.emulator.runtime import Emulator
 
 #: Largest `$top` for sign-ins and directory audits; the page size when none is asked.

@@ -20,10 +20,9 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mailwarden.collect.logs_checkpoint import LogKind
+from mailwarden.collect.logs_checkpoint import LogKind, parse_time
 from mailwarden.emulator.answers import graph_error, retry_after_text
 from mailwarden.emulator.config import Service
-from mailwarden.emulator.logs_store import parse_time
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES
 

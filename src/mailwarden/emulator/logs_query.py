@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mailwarden.collect.logs_checkpoint import parse_time
 from mailwarden.emulator.answers import graph_error
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.logs_odata import (
@@ -34,7 +35,6 @@ from mailwarden.emulator.logs_odata import (
     parse_top,
     refused,
 )
-from mailwarden.emulator.logs_store import parse_time
 from mailwarden.emulator.runtime import Emulator
 
 RECORDS_MAX_TOP = 1000

@@ -15,11 +15,11 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, get_args
 
-from mailwarden.collect.logs_checkpoint import LogKind
+from mailwarden.collect.logs_checkpoint import LogKind, parse_time
 from mailwarden.collect.recorded import as_object_list
 from mailwarden.errors import InputError
 
@@ -36,15 +36,6 @@ OrderKey = tuple[datetime, int]
 _LAST = 2**62
 
 
-def parse_time(text: Any) -> datetime | None:
-    """A Graph or UAL timestamp as an aware UTC datetime (the UAL writes no zone: UTC)."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def as_kind(name: str) -> LogKind:

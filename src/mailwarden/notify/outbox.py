@@ -14,11 +14,8 @@ back the same `Outbox` protocol later.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mailwarden.errors import InputError
+from mailwarden.files import write_private_atomic
 from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
@@ -113,20 +111,7 @@ class FileOutbox:
         return data
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            os.fchmod(handle, 0o600)
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(self._data, out, ensure_ascii=False, default=str)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-        _fsync_directory(self.path.parent)
+        write_private_atomic(self.path, json.dumps(self._data, ensure_ascii=False, default=str))
 
     def remembered(self) -> Mapping[str, SentState]:
         return {key: SentState(key=key, severity=v["severity"], marks=tuple(v["marks"]))
@@ -182,16 +167,3 @@ class FileOutbox:
             ident: d for ident, d in self._data["deliveries"].items()
             if d["status"] != "sent" or d.get("sent_at", "") >= cutoff}
 
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); platforms without directory fds skip it."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
+from mailwarden.files import write_private_atomic
 from mailwarden.remediate.errors import JournalError
 from mailwarden.remediate.model import Action
 
@@ -105,17 +106,7 @@ def default_journal_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step, 0600."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_private_atomic(path, text)
 
 
 class FileJournal:

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
+from mailwarden.files import write_private_atomic
 
 
 def write_atomic_json(path: Path, value: Any) -> None:
-    """Write `value` as JSON to a temp file beside `path`, fsync it, then rename it over
-    `path`: a crash leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(value, out, ensure_ascii=False, default=str, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    fsync_directory(path.parent)
+    """Write `value` as JSON, atomically and privately (see `write_private_atomic`)."""
+    write_private_atomic(path, json.dumps(value, ensure_ascii=False, default=str, indent=1))
 
 
 def read_state_json(path: Path, schema: str, what: str) -> dict[str, Any] | None:
@@ -49,15 +33,3 @@ def read_state_json(path: Path, schema: str, what: str) -> dict[str, Any] | None
     return data
 
 
-def fsync_directory(directory: Path) -> None:
-    """Make a rename or a new file durable (POSIX); platforms without directory fds skip."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from mailwarden.watch.files import fsync_directory
+from mailwarden.files import fsync_directory
 from mailwarden.watch.records import LOG_KINDS, LogRecord
 
 DEFAULT_HISTORY = timedelta(days=8)

@@ -6,31 +6,47 @@ exactly the unsent ones. The one window this cannot close is a crash after a cha
 accepted a message but before it was marked: that message is sent again on restart
 (at-least-once); no channel here offers a way to ask whether it already has it.
 
-`FileOutbox` keeps it all in one JSON file, created 0600 and replaced atomically (a temp
-file in the same directory, fsynced, then renamed), so a crash leaves the old or the new
-file, never half of one. One process at a time may use a file. The history database can
-back the same `Outbox` protocol later.
+`FileOutbox` keeps a snapshot in one JSON file, created 0600 and replaced atomically (a
+temp file in the same directory, fsynced, then renamed), so a crash leaves the old or the
+new file, never half of one; `store` writes it. A mark (sent or failed) appends one fsynced
+JSON line to a 0600 journal beside it (`<file>.journal`), so it costs the same however
+many deliveries are held (rewriting the snapshot per mark made sending quadratic). Loading
+replays the journal over the snapshot; a last line cut short was never fsynced, so no mark
+returned on it, and it is ignored (and counted). The next `store` folds the journal into a
+new snapshot, as does a mark that leaves nothing pending or makes the journal as long as
+the snapshot (O(1) amortised). Each snapshot names its journal by a random token, so a
+journal of an older snapshot (a crash between the two, or a snapshot moved away) is never
+applied twice. One process at a time may use a file. The history database can back the
+same `Outbox` protocol later.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from mailwarden.errors import InputError
-from mailwarden.files import write_private_atomic
+from mailwarden.files import fsync_directory, write_private_atomic
 from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
 
 SCHEMA = "mailwarden.outbox/1"
+JOURNAL_SCHEMA = "mailwarden.outbox-journal/1"
 #: Sent deliveries are kept (without their message) this long, for the record.
 KEEP_SENT = timedelta(days=90)
+#: The journal is folded into the snapshot once it holds this many marks, or as many as
+#: the snapshot has deliveries if that is more: each fold (one snapshot write) is paid for
+#: by at least as many cheap marks.
+FOLD_AT_LEAST = 256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +59,15 @@ class Delivery:
     recipients: Recipients
     attempts: int = 0
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Replay:
+    """What loading found in the journal."""
+
+    applied: int = 0  # marks replayed over the snapshot
+    torn: int = 0  # a last line cut short by a crash mid-append (ignored)
+    stale: bool = False  # a journal of an older snapshot, already folded in (ignored)
 
 
 def delivery_id(notice: Notice, channel: str) -> str:
@@ -81,12 +106,50 @@ def _delivery_of(ident: str, data: Mapping[str, Any]) -> Delivery:
                     attempts=int(data.get("attempts", 0)), last_error=data.get("last_error"))
 
 
+def _journal_records(raw: bytes, where: Path) -> tuple[list[Any], int, bool]:
+    """The journal's whole lines, the bytes they span, and whether the last line was torn.
+
+    Each mark is fsynced before the next is written, so only the last line can be damaged
+    by a crash: cut short, or (when the file's new size reached the disk before its data)
+    padded. Damage anywhere else was not done by a crash and is refused."""
+    *lines, tail = raw.split(b"\n")
+    records: list[Any] = []
+    length = 0
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except ValueError:  # also a UnicodeDecodeError
+            if number == len(lines) and not tail:
+                return records, length, True
+            raise InputError(f"{where}:{number}: the notification journal is damaged (move "
+                             "it away to keep the last snapshot: the deliveries it marked "
+                             "are then sent again)") from None
+        length += len(line) + 1
+    return records, length, bool(tail)
+
+
+def _sent_entry(entry: Mapping[str, Any], at: str) -> dict[str, Any]:
+    # The message itself is dropped once sent: the state file should not grow into an
+    # archive of personal data.
+    return {"status": "sent", "stored_at": entry["stored_at"], "sent_at": at,
+            "channel": entry["channel"], "key": entry["key"],
+            "attempts": int(entry.get("attempts", 0)) + 1}
+
+
 class FileOutbox:
-    """An `Outbox` in one JSON file."""
+    """An `Outbox` in a JSON snapshot and an append-only journal of marks beside it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.journal_path = path.with_name(f"{path.name}.journal")
         self._data = self._load()
+        self._latest_sent: datetime | None = None  # what pruning measures age against
+        self._journal_length: int | None = None  # bytes of this snapshot's journal, if any
+        self._journal_torn = False
+        self._marks = 0
+        self._pending = sum(1 for d in self._data["deliveries"].values()
+                            if d["status"] == "stored")
+        self.replay = self._replay()
 
     def __repr__(self) -> str:
         return f"FileOutbox({str(self.path)!r})"
@@ -110,8 +173,83 @@ class FileOutbox:
                              f"(expected schema {SCHEMA})")
         return data
 
+    def _replay(self) -> Replay:
+        try:
+            raw = self.journal_path.read_bytes()
+        except FileNotFoundError:
+            return Replay()
+        except OSError as exc:
+            raise InputError(f"{self.journal_path}: cannot read the notification journal "
+                             f"({exc.strerror})") from exc
+        records, length, torn = _journal_records(raw, self.journal_path)
+        if not records:
+            return Replay(torn=int(torn))
+        header = records[0]
+        if not isinstance(header, dict) or header.get("journal") != JOURNAL_SCHEMA:
+            raise InputError(f"{self.journal_path}: not a mailwarden notification journal "
+                             f"(expected {JOURNAL_SCHEMA}); move it away")
+        token = header.get("snapshot")
+        if token is None or token != self._data.get("journal"):
+            return Replay(torn=int(torn), stale=True)
+        for number, record in enumerate(records[1:], 2):
+            self._replay_one(record, number)
+        self._journal_length, self._journal_torn = length, torn
+        self._marks = len(records) - 1
+        self._prune()
+        return Replay(applied=self._marks, torn=int(torn))
+
+    def _replay_one(self, record: Any, number: int) -> None:
+        try:
+            entry = self._data["deliveries"][record["id"]]
+            if record["op"] == "sent":
+                self._apply_sent(record["id"], entry, datetime.fromisoformat(record["at"]))
+            elif record["op"] == "failed":
+                self._apply_failed(entry, str(record["reason"]))
+            else:
+                raise ValueError(record["op"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{self.journal_path}:{number}: a mark the notification state "
+                             "cannot take (move the journal away to keep the last snapshot: "
+                             "the deliveries it marked are then sent again)") from exc
+
     def _save(self) -> None:
+        """Write a new snapshot that holds every mark, then drop the journal it replaces."""
+        self._prune()
+        self._data["journal"] = secrets.token_hex(8)
         write_private_atomic(self.path, json.dumps(self._data, ensure_ascii=False, default=str))
+        # The new token already disowns the old journal: removing it is only tidiness.
+        with suppress(FileNotFoundError):
+            self.journal_path.unlink()
+        self._journal_length, self._journal_torn, self._marks = None, False, 0
+
+    def _append(self, record: Mapping[str, Any]) -> None:
+        """Add one mark to the journal and make it durable before returning."""
+        if self._data.get("journal") is None:  # a snapshot from before journals: name one
+            self._save()
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        fresh = self._journal_length is None
+        if fresh:  # the first mark since this snapshot: a new journal naming it
+            header = {"journal": JOURNAL_SCHEMA, "snapshot": self._data.get("journal")}
+            data = (json.dumps(header) + "\n").encode("utf-8") + data
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else 0)
+        fd = os.open(self.journal_path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            if self._journal_torn:  # write over the line a crash cut short
+                os.ftruncate(fd, self._journal_length or 0)
+                self._journal_torn = False
+            offset = self._journal_length or 0
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if fresh:
+            fsync_directory(self.journal_path.parent)
+        self._journal_length = offset
+        self._marks += 1
 
     def remembered(self) -> Mapping[str, SentState]:
         return {key: SentState(key=key, severity=v["severity"], marks=tuple(v["marks"]))
@@ -120,11 +258,12 @@ class FileOutbox:
     def store(self, deliveries: Sequence[Delivery], remember: Sequence[SentState], *,
               failing_findings: Collection[str] | None = None) -> None:
         """Record deliveries as stored, what their keys said and (when given) the findings
-        failing now, in one atomic write."""
+        failing now, in one atomic write (which also folds in the journal)."""
         now = _iso(datetime.now(UTC))
         for delivery in deliveries:
             if delivery.id not in self._data["deliveries"]:
                 self._data["deliveries"][delivery.id] = _delivery_dict(delivery, now)
+                self._pending += 1
         for state in remember:
             self._data["sent"][state.key] = {"severity": state.severity,
                                              "marks": list(state.marks), "at": now}
@@ -139,20 +278,15 @@ class FileOutbox:
 
     def mark_sent(self, delivery: Delivery, at: datetime) -> None:
         entry = self._data["deliveries"][delivery.id]
-        # The message itself is dropped once sent: the state file should not grow into an
-        # archive of personal data.
-        self._data["deliveries"][delivery.id] = {
-            "status": "sent", "stored_at": entry["stored_at"], "sent_at": _iso(at),
-            "channel": entry["channel"], "key": entry["key"],
-            "attempts": int(entry.get("attempts", 0)) + 1}
-        self._prune(at)
-        self._save()
+        self._append({"op": "sent", "id": delivery.id, "at": _iso(at)})
+        self._apply_sent(delivery.id, entry, at)
+        self._fold_if_due()
 
     def mark_failed(self, delivery: Delivery, reason: str) -> None:
         entry = self._data["deliveries"][delivery.id]
-        entry["attempts"] = int(entry.get("attempts", 0)) + 1
-        entry["last_error"] = reason
-        self._save()
+        self._append({"op": "failed", "id": delivery.id, "reason": reason})
+        self._apply_failed(entry, reason)
+        self._fold_if_due()
 
     def sent_count(self) -> int:
         return sum(1 for d in self._data["deliveries"].values() if d["status"] == "sent")
@@ -161,9 +295,29 @@ class FileOutbox:
         failing = self._data.get("failing")
         return None if failing is None else frozenset(failing)
 
-    def _prune(self, now: datetime) -> None:
-        cutoff = _iso(now - KEEP_SENT)
+    def _apply_sent(self, ident: str, entry: Mapping[str, Any], at: datetime) -> None:
+        if entry["status"] == "stored":
+            self._pending -= 1
+        self._data["deliveries"][ident] = _sent_entry(entry, _iso(at))
+        if self._latest_sent is None or at > self._latest_sent:
+            self._latest_sent = at
+
+    @staticmethod
+    def _apply_failed(entry: dict[str, Any], reason: str) -> None:
+        entry["attempts"] = int(entry.get("attempts", 0)) + 1
+        entry["last_error"] = reason
+
+    def _fold_if_due(self) -> None:
+        # With nothing pending the snapshot alone tells the whole story (for anyone reading
+        # the file); a long journal is folded so that replay stays short.
+        if self._pending <= 0 or self._marks >= max(FOLD_AT_LEAST,
+                                                    len(self._data["deliveries"])):
+            self._save()
+
+    def _prune(self) -> None:
+        if self._latest_sent is None:
+            return
+        cutoff = _iso(self._latest_sent - KEEP_SENT)
         self._data["deliveries"] = {
             ident: d for ident, d in self._data["deliveries"].items()
             if d["status"] != "sent" or d.get("sent_at", "") >= cutoff}
-

@@ -14,6 +14,7 @@ Everything lives in the state directory (files 0600, state files replaced atomic
     STATE/checkpoint.json      how far the logs were read from the API (`api`, `collect.logs`)
     STATE/from-dir-checkpoint.json   the same for a directory source (`source`)
     STATE/notify-state.json    the outbox: what is to be sent and what was (`notify`)
+    STATE/notify-state.json.journal   marks since that snapshot, one line each
     STATE/alerts-state.json    raised alerts, open or acknowledged (`registry`)
     STATE/watch-state.json     when the posture was collected, cycle count (`state`)
     STATE/history.db           the run history, unless --db names another

@@ -304,27 +304,36 @@ class Engine:
     # -- tenant context ------------------------------------------------------------------
 
     def load_context(self, context: DetectContext, codes: Iterable[tuple[int, str]]) -> None:
-        def insert(sql: str, rows: list[list[Any]]) -> None:
-            if rows:
-                self.connection.executemany(sql, rows)
-
-        insert("INSERT INTO mw_codes VALUES (?, ?)", [list(code) for code in codes])
+        keys: list[tuple[str, str]] = []
         for account in context.ownerless or ():
             upn = account.upn.lower()
-            insert("INSERT INTO ctx_ownerless VALUES (?, ?, ?)", [[upn, account.id, account.kind]])
-            keys = {upn, upn.split("@")[0], *(a.lower() for a in account.aliases if a)}
+            names = {upn, upn.split("@")[0], *(a.lower() for a in account.aliases if a)}
             if account.id:
-                keys.add(account.id.lower())
-            insert("INSERT INTO ctx_ownerless_keys VALUES (?, ?)", [[k, upn] for k in sorted(keys)])
-        insert("INSERT INTO ctx_departed VALUES (?, ?, ?)",
-               [[d.upn.lower(), d.id, _naive(d.since)] for d in context.departed or ()])
-        insert("INSERT INTO ctx_guests VALUES (?, ?)",
-               [[g.upn.lower(), g.id] for g in context.guests or ()])
-        insert("INSERT INTO ctx_domains VALUES (?)",
-               [[d.lower().lstrip("@")] for d in context.verified_domains or ()])
-        insert("INSERT INTO ctx_grants VALUES (?, ?, ?, ?, ?)",
-               [[g.mailbox.lower(), g.trustee.lower(), g.right, g.active, _naive(g.removed_at)]
-                for g in context.grants or ()])
+                names.add(account.id.lower())
+            keys += [(name, upn) for name in sorted(names)]
+        self._insert_rows("mw_codes", ("INTEGER", "VARCHAR"), list(codes))
+        self._insert_rows("ctx_ownerless", ("VARCHAR",) * 3,
+                          [(a.upn.lower(), a.id, a.kind) for a in context.ownerless or ()])
+        self._insert_rows("ctx_ownerless_keys", ("VARCHAR", "VARCHAR"), keys)
+        self._insert_rows("ctx_departed", ("VARCHAR", "VARCHAR", "TIMESTAMP"),
+                          [(d.upn.lower(), d.id, _naive(d.since)) for d in context.departed or ()])
+        self._insert_rows("ctx_guests", ("VARCHAR", "VARCHAR"),
+                          [(g.upn.lower(), g.id) for g in context.guests or ()])
+        self._insert_rows("ctx_domains", ("VARCHAR",),
+                          [(d.lower().lstrip("@"),) for d in context.verified_domains or ()])
+        self._insert_rows("ctx_grants", ("VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN", "TIMESTAMP"),
+                          [(g.mailbox.lower(), g.trustee.lower(), g.right, g.active,
+                            _naive(g.removed_at)) for g in context.grants or ()])
+
+    def _insert_rows(self, table: str, types: Sequence[str],
+                     rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows as one statement over column lists: a large tenant has tens of
+        thousands of grants, and a statement per row took minutes."""
+        if not rows:
+            return
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        values = ", ".join(f"unnest(${n + 1}::{kind}[])" for n, kind in enumerate(types))
+        self.connection.execute(f"INSERT INTO {table} SELECT {values}", columns)
 
     # -- evidence ------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from detect_factory import at, signin
+from detect_factory import at, signin, ual
 
 from mailwarden.detect.engine import Engine
 
@@ -117,3 +117,48 @@ def test_rows_keep_their_line_numbers_across_row_groups(engine: Engine, tmp_path
                               "WHERE CAST(request_id AS BIGINT) <> source_row")[0]["n"]
     ids = engine.query("SELECT count(DISTINCT event_id) AS n FROM signins")[0]["n"]
     assert (mismatched, ids) == (0, count)
+
+
+def _audit_rows(engine: Engine) -> list[dict[str, Any]]:
+    rows = engine.query("SELECT * EXCLUDE (event_id, source_file) FROM mailbox_audits "
+                        "ORDER BY source_row")
+    engine.connection.execute("DELETE FROM mailbox_audits")
+    return rows
+
+
+def test_fields_first_seen_late_widen_the_fast_read_instead_of_reading_again(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [ual(at(n / 60), "MailItemsAccessed", f"user{n % 7}@contoso.example",
+                   mailbox="shared@contoso.example") for n in range(_MANY)]
+    records[-3] = ual(at(90), "SendAs", "bob@contoso.example",
+                      SendAsUserSmtp="Shared@Contoso.example",
+                      Item={"Subject": "invoice", "ParentFolder": {"Path": "\\Sent Items"}})
+    records[-1] = {**records[-1], "OperationProperties": [{"Name": "Mailbox", "Value": "x"}]}
+    slow = tmp_path / "slow.json"
+    tolerant = engine.load_file(_as_stream(slow, records))
+    tolerant_rows = _audit_rows(engine)
+
+    def read_again(*_: Any) -> None:
+        raise AssertionError("the file was read a second time")
+
+    monkeypatch.setattr(Engine, "_stage_direct", read_again)
+    fast = engine.load_file(_as_lines(tmp_path / "fast.jsonl", records))
+    assert (fast.rows, fast.bad_rows) == (tolerant.rows, tolerant.bad_rows) == (_MANY, 0)
+    fast_rows = _audit_rows(engine)
+    assert fast_rows == tolerant_rows
+    assert (fast_rows[-3]["send_as_upn"], fast_rows[-3]["item_subject"]) == (
+        "shared@contoso.example", "invoice")
+    assert fast_rows[-1]["parameters"] == [{"name": "mailbox", "value": "x"}]
+
+
+def test_a_record_with_none_of_the_fields_still_gets_a_closer_look(
+        engine: Engine, tmp_path: Path) -> None:
+    records: list[Any] = [ual(at(n / 60), "Send", "ann@contoso.example") for n in range(_MANY)]
+    records[-2] = {"Unrelated": 1, "SendAsUserSmtp": "x@contoso.example"}
+    records[-1] = {"Unrelated": 2}
+    fast = engine.load_file(_as_lines(tmp_path / "fast.jsonl", records))
+    fast_rows = _audit_rows(engine)
+    tolerant = engine.load_file(_as_stream(tmp_path / "slow.json", records))
+    assert (fast.rows, fast.bad_rows, fast.rows_without_time) == (
+        tolerant.rows, tolerant.bad_rows, tolerant.rows_without_time)
+    assert fast_rows == _audit_rows(engine)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -172,9 +173,41 @@ class Engine:
             self.connection.execute(f"CREATE TABLE mw_raw AS {plan.source}",
                                     {"path": str(sniffed.path)})
         try:
-            return self._insert_raw(sniffed, name, plan)
+            fitted = self._fit_to_raw(sniffed, plan)
+            return self._insert_raw(sniffed, name, *fitted) if fitted else None
         finally:
             self.connection.execute("DROP TABLE mw_raw")
+
+    def _fit_to_raw(self, sniffed: Sniffed, plan: ReadPlan) -> tuple[ReadPlan, str] | None:
+        """The plan that maps every stored record, and the stored fields it reads that
+        the first plan did not; None when a record needs a closer look. A field missing
+        from the file's first records but present further on (a Unified Audit Log's
+        `SendAsUserSmtp`) only widens the plan: the stored rows hold every field asked
+        for, so they are normalized again instead of read again."""
+        fields = plan.fields
+        assert fields is not None  # a typed read always asks for its fields
+        absent = list(fields.absent_columns().items())
+        checks = ", ".join([
+            "count(*) FILTER (WHERE _recheck) AS recheck",
+            # Rechecked without a field assumed absent: a record without any field.
+            "count(*) FILTER (WHERE _recheck AND _absent IS NULL) AS empty",
+            *(f"bool_or(_absent[{n}] IS NOT NULL) AS {column}"
+              for n, (column, _) in enumerate(absent, start=1))])
+        found = self.query(f"SELECT {checks} FROM mw_raw")[0]
+        if not found["recheck"]:
+            return plan, ""
+        if found["empty"]:
+            return None
+        seen = {column: key for column, key in absent if found[column]}
+        wider = normalize_query(
+            replace(sniffed, prefix_keys=sniffed.prefix_keys | frozenset(seen.values())),
+            mode="typed")
+        if (wider is None or wider.fields is None
+                or wider.fields.columns_struct() != fields.columns_struct()):
+            return None
+        unpacked = "".join(f", _absent[{n}] AS {column}"
+                           for n, (column, _) in enumerate(absent, start=1) if column in seen)
+        return wider, unpacked
 
     def _reserve_event_ids(self, count: int) -> int:
         """Take `count` event ids at once (nextval row by row would serialize the insert);
@@ -185,14 +218,12 @@ class Engine:
             raise EngineError("event ids were not reserved as one block; run again")
         return int(row["first"] or 0)
 
-    def _insert_raw(self, sniffed: Sniffed, name: str, plan: ReadPlan) -> ReaderReport | None:
+    def _insert_raw(self, sniffed: Sniffed, name: str, plan: ReadPlan,
+                    unpacked: str) -> ReaderReport | None:
         table = plan.table
-        stored = self.query("SELECT count(*) AS n, count(*) FILTER (WHERE _recheck) AS recheck "
-                            "FROM mw_raw")[0]
-        if stored["recheck"]:
-            return None
-        first_id = self._reserve_event_ids(stored["n"])
-        numbered = "SELECT rowid + 1 AS src_row, * EXCLUDE (src_row) FROM mw_raw"
+        first_id = self._reserve_event_ids(self.count("mw_raw"))
+        numbered = (f"SELECT rowid + 1 AS src_row, * EXCLUDE (src_row, _absent){unpacked} "
+                    "FROM mw_raw")
         columns = ", ".join(c for c in table.column_names if c != "event_id")
         # Bad and skipped rows are marked by a negative row number, counted, then removed.
         marked = columns.replace(

@@ -123,8 +123,9 @@ def direct_readable(sniffed: Sniffed) -> bool:
 
 
 def direct_relation(sniffed: Sniffed, fields: FieldAccessor) -> str:
-    """Rows of a JSON Lines file or JSON array as (src_row, _f0.._fN, _recheck), one
-    column per mapped field.
+    """Rows of a JSON Lines file or JSON array as (src_row, _f0.._fN, _absent,
+    _recheck): one column per mapped field, and the fields assumed absent as one list
+    (see `FieldAccessor.absent_values`).
 
     Strict on purpose: a malformed record, a record that is not an object, or one key in
     two casings makes the read fail, and the caller reads the file the tolerant way.
@@ -133,6 +134,7 @@ def direct_relation(sniffed: Sniffed, fields: FieldAccessor) -> str:
     """
     return (
         f"SELECT NULL::BIGINT AS src_row, {fields.mapped_columns()}, "
+        f"{fields.absent_values()} AS _absent, "
         f"({fields.recheck()}) AS _recheck FROM (SELECT {fields.renamed()} FROM read_json("
         f"$path, format='{DIRECT_CONTAINERS[sniffed.container]}', records=true, "
         f"columns={fields.columns_struct()}, case_insensitive_keys=true, auto_detect=false, "
@@ -152,6 +154,8 @@ class ReadPlan:
     source: str
     #: The normalization over a relation named `src` shaped like `source` (CTEs).
     normalization: str
+    #: The fields a direct or typed read asks the JSON reader for.
+    fields: FieldAccessor | None = None
 
     @property
     def query(self) -> str:
@@ -241,7 +245,7 @@ SELECT {', '.join(_final_columns(spec.table))},
 FROM s4
 """
     return ReadPlan(table=spec.table, skip_reason=spec.skip_reason, source=source,
-                    normalization=normalization)
+                    normalization=normalization, fields=fields)
 
 
 def _final_columns(table: Table) -> list[str]:

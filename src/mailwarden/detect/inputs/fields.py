@@ -109,11 +109,26 @@ class FieldAccessor:
         return ", ".join(f"_f{index}" for index, key in enumerate(self.fields)
                          if self._mapped(key)) or "NULL AS _f"
 
+    def absent_columns(self) -> dict[str, str]:
+        """Column -> key of the fields assumed absent (read only to check they stay empty)."""
+        return {f"_f{index}": key for index, key in enumerate(self.fields)
+                if not self._mapped(key)}
+
+    def absent_values(self) -> str:
+        """The fields assumed absent as one list, NULL when all are empty: kept with the
+        mapped fields, they let a read whose assumption failed be normalized again
+        without reading the file again. One list rather than a column each, as a column
+        of NULLs per absent field costs as much to store as a field read."""
+        columns = list(self.absent_columns())
+        if not columns:
+            return "NULL::VARCHAR[]"
+        held = " OR ".join(f"{column} IS NOT NULL" for column in columns)
+        return f"CASE WHEN {held} THEN [{', '.join(columns)}]::VARCHAR[] END"
+
     def recheck(self) -> str:
         """True for a record the mapping may misread: one without any of the fields
         (also a JSON `null`), or one holding a field that was assumed absent."""
         columns = [f"_f{index}" for index in range(len(self.fields))]
         empty = " AND ".join(f"{column} IS NULL" for column in columns) or "true"
-        unmapped = [f"_f{index} IS NOT NULL" for index, key in enumerate(self.fields)
-                    if not self._mapped(key)]
+        unmapped = [f"{column} IS NOT NULL" for column in self.absent_columns()]
         return " OR ".join([f"({empty})", *unmapped])

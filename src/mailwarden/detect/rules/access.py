@@ -34,7 +34,8 @@ SELECT ownerless_upn AS target, list_distinct([ownerless_upn, actor]) AS targets
        list(DISTINCT client_ip) FILTER (WHERE client_ip IS NOT NULL) AS source_ips,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        NULL AS severity, actor AS group_key, date_trunc('day', min(time)) AS window_start,
-       to_json({'actor': actor, 'operations': array_to_string(list(DISTINCT operation), ', '),
+       to_json({'actor': actor,
+                'operations': array_to_string(list(DISTINCT operation ORDER BY operation), ', '),
                 'why': CASE WHEN bool_or(had_grant) THEN 'whose grant was removed'
                             ELSE 'who holds no grant' END}) AS facts,
        list(event_id ORDER BY time)[1:$evidence_limit] AS evidence
@@ -67,7 +68,7 @@ WITH sends AS (
   SELECT ownerless_upn, date_trunc('day', time) AS day, count(*) AS n,
          max(recipient_count) AS max_recipients, min(time) AS first_seen, max(time) AS last_seen,
          list(DISTINCT client_ip) FILTER (WHERE client_ip IS NOT NULL) AS ips,
-         list(DISTINCT actor) FILTER (WHERE actor IS NOT NULL) AS actors,
+         list(DISTINCT actor ORDER BY actor) FILTER (WHERE actor IS NOT NULL) AS actors,
          list(event_id ORDER BY time) AS ev
   FROM sends GROUP BY ownerless_upn, date_trunc('day', time)
 ), based AS (

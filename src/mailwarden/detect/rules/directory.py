@@ -18,8 +18,9 @@ SELECT ownerless_upn AS target,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        CASE WHEN bool_or(initiator = ownerless_upn) THEN 'critical' END AS severity,
        NULL AS group_key, date_trunc('day', min(time)) AS window_start,
-       to_json({'activities': array_to_string(list(DISTINCT activity), ', '),
-                'by': coalesce(array_to_string(list(DISTINCT initiator), ', '), 'unknown')})
+       to_json({'activities': array_to_string(list(DISTINCT activity ORDER BY activity), ', '),
+                'by': coalesce(array_to_string(list(DISTINCT initiator ORDER BY initiator), ', '),
+                               'unknown')})
          AS facts,
        list(event_id ORDER BY time)[1:$evidence_limit] AS evidence
 FROM v_directory_target
@@ -47,7 +48,8 @@ SELECT ownerless_upn AS target,
        list(DISTINCT initiator_ip) FILTER (WHERE initiator_ip IS NOT NULL) AS source_ips,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        NULL AS severity, NULL AS group_key, date_trunc('day', min(time)) AS window_start,
-       to_json({'by': coalesce(array_to_string(list(DISTINCT initiator), ', '), 'unknown')})
+       to_json({'by': coalesce(array_to_string(list(DISTINCT initiator ORDER BY initiator), ', '),
+                               'unknown')})
          AS facts,
        list(event_id ORDER BY time)[1:$evidence_limit] AS evidence
 FROM v_directory_target

@@ -18,7 +18,7 @@ SELECT coalesce(m.target_mailbox, m.actor) AS target,
        min(m.time) AS first_seen, max(m.time) AS last_seen, count(*) AS event_count,
        CASE WHEN bool_or(m.ownerless_upn IS NOT NULL) THEN 'critical' END AS severity,
        m.actor AS group_key, date_trunc('day', min(m.time)) AS window_start,
-       to_json({'person': m.actor, 'operations': list(DISTINCT m.operation),
+       to_json({'person': m.actor, 'operations': list(DISTINCT m.operation ORDER BY m.operation),
                 'since': any_value(d.since)}) AS facts,
        list(m.event_id ORDER BY m.time)[1:$evidence_limit] AS evidence
 FROM v_mailbox m JOIN ctx_departed d ON d.upn = m.actor
@@ -39,7 +39,7 @@ SELECT s.upn AS target, [s.upn] AS targets,
        list(DISTINCT s.ip) FILTER (WHERE s.ip IS NOT NULL) AS source_ips,
        min(s.time) AS first_seen, max(s.time) AS last_seen, count(*) AS event_count,
        NULL AS severity, NULL AS group_key, date_trunc('day', min(s.time)) AS window_start,
-       to_json({'apps': list(DISTINCT s.app) FILTER (WHERE s.app IS NOT NULL),
+       to_json({'apps': list(DISTINCT s.app ORDER BY s.app) FILTER (WHERE s.app IS NOT NULL),
                 'since': any_value(d.since)}) AS facts,
        list(s.event_id ORDER BY s.time)[1:$evidence_limit] AS evidence
 FROM v_signin s JOIN ctx_departed d ON d.upn = s.upn
@@ -83,7 +83,7 @@ SELECT ownerless_upn AS target, list_distinct([ownerless_upn, leaver]) AS target
        list(DISTINCT ip) FILTER (WHERE ip IS NOT NULL) AS source_ips,
        min(time) AS first_seen, max(time) AS last_seen, count(DISTINCT event_id) AS event_count,
        NULL AS severity, leaver AS group_key, date_trunc('day', min(time)) AS window_start,
-       to_json({'person': leaver, 'marks': list(DISTINCT mark)}) AS facts,
+       to_json({'person': leaver, 'marks': list(DISTINCT mark ORDER BY mark)}) AS facts,
        list(DISTINCT event_id)[1:$evidence_limit] AS evidence
 FROM hits GROUP BY ownerless_upn, leaver, date_trunc('day', time)
 """,
@@ -119,7 +119,7 @@ SELECT ownerless_upn AS target, list_distinct(list_prepend(ownerless_upn, list(p
        list(DISTINCT ip) AS source_ips, min(probe_time) AS first_seen, max(hit_time) AS last_seen,
        count(DISTINCT hit_id) + count(DISTINCT probe_id) AS event_count, NULL AS severity,
        NULL AS group_key, date_trunc('day', min(hit_time)) AS window_start,
-       to_json({'probed': list(DISTINCT probed)}) AS facts,
+       to_json({'probed': list(DISTINCT probed ORDER BY probed)}) AS facts,
        list_concat(list(DISTINCT probe_id)[1:10], list(DISTINCT hit_id))[1:$evidence_limit]
          AS evidence
 FROM hits GROUP BY ownerless_upn, date_trunc('day', hit_time)

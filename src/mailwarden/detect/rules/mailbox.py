@@ -141,7 +141,7 @@ SELECT ownerless_upn AS target, list_distinct([ownerless_upn, trustee]) AS targe
        CASE WHEN bool_or(guest OR departed OR external) THEN 'high' END AS severity,
        coalesce(trustee, '') AS group_key, date_trunc('day', min(time)) AS window_start,
        to_json({'trustee': coalesce(trustee, 'an unnamed trustee'),
-                'rights': array_to_string(list(DISTINCT access_right), ', '),
+                'rights': array_to_string(list(DISTINCT access_right ORDER BY access_right), ', '),
                 'actor': any_value(actor),
                 'trustee_kind': CASE WHEN bool_or(guest) THEN ' (a guest)'
                                      WHEN bool_or(departed) THEN ' (a departed person)'

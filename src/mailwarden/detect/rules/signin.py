@@ -17,9 +17,11 @@ SELECT ownerless_upn AS target, [ownerless_upn] AS targets,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        CASE WHEN bool_or(legacy_protocol) THEN 'critical' END AS severity,
        NULL AS group_key, date_trunc('day', min(time)) AS window_start,
-       to_json({'protocols': list(DISTINCT coalesce(client_app, 'unknown client')),
-                'apps': list(DISTINCT app) FILTER (WHERE app IS NOT NULL),
-                'countries': list(DISTINCT country) FILTER (WHERE country IS NOT NULL),
+       to_json({'protocols': list(DISTINCT coalesce(client_app, 'unknown client')
+                                  ORDER BY coalesce(client_app, 'unknown client')),
+                'apps': list(DISTINCT app ORDER BY app) FILTER (WHERE app IS NOT NULL),
+                'countries': list(DISTINCT country ORDER BY country)
+                             FILTER (WHERE country IS NOT NULL),
                 'legacy': bool_or(legacy_protocol)}) AS facts,
        list(event_id ORDER BY time)[1:$evidence_limit] AS evidence
 FROM v_signin WHERE is_ownerless AND success AND time IS NOT NULL
@@ -44,8 +46,9 @@ SELECT ownerless_upn AS target, [ownerless_upn] AS targets,
        list(DISTINCT client_ip) FILTER (WHERE client_ip IS NOT NULL) AS source_ips,
        min(time) AS first_seen, max(time) AS last_seen, count(*) AS event_count,
        NULL AS severity, NULL AS group_key, date_trunc('day', min(time)) AS window_start,
-       to_json({'operations': list(DISTINCT operation),
-                'clients': list(DISTINCT client_info) FILTER (WHERE client_info IS NOT NULL)})
+       to_json({'operations': list(DISTINCT operation ORDER BY operation),
+                'clients': list(DISTINCT client_info ORDER BY client_info)
+                           FILTER (WHERE client_info IS NOT NULL)})
          AS facts,
        list(event_id ORDER BY time)[1:$evidence_limit] AS evidence
 FROM v_mailbox

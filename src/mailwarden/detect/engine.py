@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +21,7 @@ from typing import Any
 import duckdb
 
 from mailwarden.detect.context import DetectContext
+from mailwarden.detect.context_tables import CONTEXT_TABLES, context_rows
 from mailwarden.detect.inputs.build import (
     REJECTS_SCAN,
     REJECTS_TABLE,
@@ -41,17 +41,6 @@ BAD_SAMPLES = 20
 #: A staged row's number: as the reader gave it, else its position in the file order.
 STAGE_ROW = "coalesce(source_row, rowid + 1)"
 
-_CONTEXT_TABLES = (
-    "CREATE TABLE ctx_ownerless (upn VARCHAR, id VARCHAR, kind VARCHAR)",
-    # Every name a log may use for an ownerless mailbox, lower case, -> its UPN.
-    "CREATE TABLE ctx_ownerless_keys (key VARCHAR, upn VARCHAR)",
-    "CREATE TABLE ctx_departed (upn VARCHAR, id VARCHAR, since TIMESTAMP)",
-    "CREATE TABLE ctx_guests (upn VARCHAR, id VARCHAR)",
-    "CREATE TABLE ctx_domains (domain VARCHAR)",
-    "CREATE TABLE ctx_grants (mailbox VARCHAR, trustee VARCHAR, access_right VARCHAR, "
-    "active BOOLEAN, removed_at TIMESTAMP)",
-    "CREATE TABLE mw_codes (code INTEGER, class VARCHAR)",
-)
 
 
 class EngineError(MailwardenError):
@@ -79,7 +68,7 @@ class Engine:
         self.connection.execute("CREATE SEQUENCE mw_event_seq START 1")
         for table in TABLES:
             self.connection.execute(table.create_sql())
-        for statement in _CONTEXT_TABLES:
+        for statement in CONTEXT_TABLES:
             self.connection.execute(statement)
 
     def _set(self, name: str, value: str) -> None:
@@ -335,36 +324,12 @@ class Engine:
     # -- tenant context ------------------------------------------------------------------
 
     def load_context(self, context: DetectContext, codes: Iterable[tuple[int, str]]) -> None:
-        keys: list[tuple[str, str]] = []
-        for account in context.ownerless or ():
-            upn = account.upn.lower()
-            names = {upn, upn.split("@")[0], *(a.lower() for a in account.aliases if a)}
-            if account.id:
-                names.add(account.id.lower())
-            keys += [(name, upn) for name in sorted(names)]
-        self._insert_rows("mw_codes", ("INTEGER", "VARCHAR"), list(codes))
-        self._insert_rows("ctx_ownerless", ("VARCHAR",) * 3,
-                          [(a.upn.lower(), a.id, a.kind) for a in context.ownerless or ()])
-        self._insert_rows("ctx_ownerless_keys", ("VARCHAR", "VARCHAR"), keys)
-        self._insert_rows("ctx_departed", ("VARCHAR", "VARCHAR", "TIMESTAMP"),
-                          [(d.upn.lower(), d.id, _naive(d.since)) for d in context.departed or ()])
-        self._insert_rows("ctx_guests", ("VARCHAR", "VARCHAR"),
-                          [(g.upn.lower(), g.id) for g in context.guests or ()])
-        self._insert_rows("ctx_domains", ("VARCHAR",),
-                          [(d.lower().lstrip("@"),) for d in context.verified_domains or ()])
-        self._insert_rows("ctx_grants", ("VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN", "TIMESTAMP"),
-                          [(g.mailbox.lower(), g.trustee.lower(), g.right, g.active,
-                            _naive(g.removed_at)) for g in context.grants or ()])
-
-    def _insert_rows(self, table: str, types: Sequence[str],
-                     rows: Sequence[Sequence[Any]]) -> None:
-        """Insert rows as one statement over column lists: a large tenant has tens of
-        thousands of grants, and a statement per row took minutes."""
-        if not rows:
-            return
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        values = ", ".join(f"unnest(${n + 1}::{kind}[])" for n, kind in enumerate(types))
-        self.connection.execute(f"INSERT INTO {table} SELECT {values}", columns)
+        """Fill the `ctx_*` tables and the error code classes, one insert per table."""
+        for table, (types, rows) in context_rows(context, codes).items():
+            if rows:
+                columns = [list(column) for column in zip(*rows, strict=True)]
+                values = ", ".join(f"unnest(${n + 1}::{kind}[])" for n, kind in enumerate(types))
+                self.connection.execute(f"INSERT INTO {table} SELECT {values}", columns)
 
     # -- evidence ------------------------------------------------------------------------
 
@@ -384,15 +349,6 @@ class Engine:
         name = table if isinstance(table, str) else table.name
         row = self.connection.execute(f"SELECT EXISTS (SELECT 1 FROM {name})").fetchone()
         return bool(row and row[0])
-
-
-def _naive(moment: datetime | None) -> datetime | None:
-    """DuckDB TIMESTAMP columns hold UTC without a zone."""
-    if moment is None or moment.utcoffset() is None:
-        return moment
-    offset = moment.utcoffset()
-    assert offset is not None
-    return moment.replace(tzinfo=None) - offset
 
 
 def _first_line(exc: BaseException) -> str:

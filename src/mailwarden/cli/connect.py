@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -88,6 +89,13 @@ class Connection:
     ca_bundle: Path | None = None
     config: Path | None = None
     sequential: bool = False
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> Connection:
+        """The connection a command's options describe (pass the command's `locals()`):
+        every command that reaches a tenant takes the same options under the same names."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{name: value for name, value in options.items() if name in names})
 
     def settings(self) -> Settings:
         if self.certificate is not None and self.device_code:

@@ -100,10 +100,7 @@ def collect_logs_command(
 
     Needs AuditLog.Read.All and AuditLogsQuery.Read.All. A kind that fails keeps its
     checkpoint, so the next run reads it again; the command then exits with code 4."""
-    connection = Connection(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
-        ca_bundle=ca_bundle, config=config)
+    connection = Connection.of(locals())
     settings = connection.settings()
     path = checkpoint_file or out / DEFAULT_CHECKPOINT
     start = _start(since, days)

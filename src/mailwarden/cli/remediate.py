@@ -153,11 +153,7 @@ def plan_command(
     config: ConfigOpt = None,
 ) -> None:
     """Show the changes that would fix the failing findings, with the exact calls."""
-    connection = Connection(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
-        ca_bundle=ca_bundle, config=config,
-    )
+    connection = Connection.of(locals())
     options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
     plan = _plan(_scan(from_dir, connection), options)
     if output_format == "json":
@@ -184,11 +180,7 @@ def export_command(
     """Write the plan as a PowerShell script for change control."""
     if output_format != "powershell":
         raise ConfigError(f"--format {output_format!r}: use powershell")
-    connection = Connection(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
-        ca_bundle=ca_bundle, config=config,
-    )
+    connection = Connection.of(locals())
     options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
     script = export_powershell(_plan(_scan(from_dir, connection), options))
     if out is None:
@@ -260,11 +252,7 @@ def apply_command(
     config: ConfigOpt = None,
 ) -> None:
     """Apply the plan to the tenant: a dry run unless --yes (or you confirm)."""
-    connection = Connection(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
-        ca_bundle=ca_bundle, config=config,
-    )
+    connection = Connection.of(locals())
     settings = connection.settings()
     scan = _scan(from_dir, connection)
     require_same_tenant(scan.result.tenant, settings.require_tenant())
@@ -298,11 +286,7 @@ def rollback_command(
     config: ConfigOpt = None,
 ) -> None:
     """Put back the state journalled before each change of RUN_ID (or of --action ids)."""
-    connection = Connection(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
-        ca_bundle=ca_bundle, config=config,
-    )
+    connection = Connection.of(locals())
     settings = connection.settings()
     with _journal(journal_dir, db) as journal:
         run = journal.load(run_id)

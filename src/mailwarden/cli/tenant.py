@@ -108,11 +108,7 @@ def collect(
     """Read a tenant through Graph and Exchange Online into a recorded tenant directory.
 
     The client secret, when used, is read from MAILWARDEN_CLIENT_SECRET only."""
-    connection = Connection(
-        tenant=tenant, client_id=client_id, certificate=certificate, device_code=device_code,
-        cloud=cloud, login_url=login_url, graph_url=graph_url, exo_url=exo_url,
-        ca_bundle=ca_bundle, config=config, sequential=sequential,
-    )
+    connection = Connection.of(locals())
     started = time.perf_counter()
     recorded = collect_with_progress(connection, out, quiet=quiet)
     report_failed_sources(recorded)
@@ -202,11 +198,7 @@ def scan(
             with progress_board(enabled=not quiet) as board:
                 detection = detect_logs(from_dir, result, progress=board)
     else:
-        connection = Connection(
-            tenant=tenant, client_id=client_id, certificate=certificate,
-            device_code=device_code, cloud=cloud, login_url=login_url, graph_url=graph_url,
-            exo_url=exo_url, ca_bundle=ca_bundle, config=config,
-        )
+        connection = Connection.of(locals())
         recorded = collect_with_progress(connection, out / "tenant", quiet=quiet)
         report_failed_sources(recorded)
         result = scan_snapshot(snapshot_of(recorded), custodians_file=custodians)

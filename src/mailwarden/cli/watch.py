@@ -117,10 +117,7 @@ def watch_command(
     routing = load_routing(routing_path)
     state = state_dir or default_state_dir()
     options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once)
-    connection = Connection(tenant=tenant, client_id=client_id, certificate=certificate,
-                            device_code=device_code, cloud=cloud, login_url=login_url,
-                            graph_url=graph_url, exo_url=exo_url, ca_bundle=ca_bundle,
-                            config=config)
+    connection = Connection.of(locals())
     source = _source(from_dir, state, connection)
     watch_config = WatchConfig(
         state_dir=state, routing=routing,

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from notify_peers import alert, http_server, smtp_server
+from notify_peers import alert
+from peers import http_server, smtp_server
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app

@@ -8,16 +8,8 @@ from email.message import Message
 from pathlib import Path
 
 import httpx
-from notify_peers import (
-    HOSTILE_NAME,
-    SLACK_BREAKER,
-    alert,
-    http_server,
-    routing_of,
-    routing_text,
-    smtp_server,
-    udp_listener,
-)
+from notify_peers import HOSTILE_NAME, SLACK_BREAKER, alert, routing_of, routing_text
+from peers import http_server, smtp_server, udp_listener
 
 from mailwarden.notify import FileOutbox, Senders, notify
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from notify_peers import alert, http_server, routing_of
+from notify_peers import alert, routing_of
+from peers import http_server
 
 from mailwarden.errors import InputError
 from mailwarden.notify import Channel, Delivery, FileOutbox, Senders, notify

@@ -10,15 +10,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from peers import http_server, smtp_server
 from typer.testing import CliRunner
-from watch_helpers import (
-    FIRST_CUT,
-    append_logs,
-    http_receiver,
-    rows_of,
-    smtp_receiver,
-    write_tenant,
-)
+from watch_helpers import FIRST_CUT, append_logs, rows_of, write_tenant
 
 from mailwarden.cli import command_app
 from mailwarden.watch import AlertRegistry
@@ -75,7 +69,7 @@ def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> 
     append_logs(source, "signIns", [hostile_sign_in()])
     state, log = tmp_path / "state", tmp_path / "watch.log"
     runner = CliRunner()
-    with smtp_receiver() as (mail, smtp_port), http_receiver() as (web, base):
+    with smtp_server(b"SMTPPASS") as (mail, smtp_port), http_server() as (web, base):
         args = ["watch", "--once", "--from-dir", str(source), "--state-dir", str(state),
                 "--routing", str(routing_file(tmp_path, base, smtp_port)),
                 "--log-file", str(log)]

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import functools
 import json
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 
 from mailwarden.collect.recorded import write_private_text, write_recorded_tenant
 from mailwarden.emulator.synth import SyntheticTenant, generate
@@ -119,62 +111,3 @@ routes:
     return load_routing(path)
 
 
-@dataclass
-class HttpInbox:
-    received: list[tuple[str, Any]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def bodies(self, path: str) -> list[Any]:
-        with self.lock:
-            return [body for p, body in self.received if p == path]
-
-
-@contextmanager
-def http_receiver() -> Iterator[tuple[HttpInbox, str]]:
-    inbox = HttpInbox()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-            with inbox.lock:
-                inbox.received.append((self.path.split("?", 1)[0], body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield inbox, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@dataclass
-class SmtpInbox:
-    messages: list[Any] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@contextmanager
-def smtp_receiver() -> Iterator[tuple[SmtpInbox, int]]:
-    inbox = SmtpInbox()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    # Any login is accepted without TLS: the channel URL carries one, as a real one would.
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False,
-                            authenticator=lambda *args: AuthResult(success=True))
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()

@@ -7,6 +7,7 @@ import asyncio
 import functools
 from collections.abc import Coroutine
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -65,6 +66,25 @@ class EmulatorTokens:
         if scope not in self.cache:
             self.cache[scope] = await token(self.client, scope, self.tenant)
         return self.cache[scope]
+
+
+async def all_pages(client: httpx.AsyncClient, url: str) -> tuple[list[dict[str, Any]], int]:
+    """Every item of a Graph collection, following next links (which must stay on this
+    host), and the number of pages it took."""
+    headers = await bearer(client, GRAPH_SCOPE)
+    items: list[dict[str, Any]] = []
+    pages = 0
+    next_url: str | None = url
+    while next_url:
+        response = await client.get(next_url, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["value"]
+        pages += 1
+        next_url = body.get("@odata.nextLink")
+        if next_url:
+            assert urlsplit(next_url).netloc == urlsplit(BASE).netloc
+    return items, pages
 
 
 def settings_for(base: str, tenant: str, **overrides: Any) -> Settings:

@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from emulator_helpers import BASE, GRAPH_SCOPE, app_for, bearer, client_for, run, small
+from emulator_helpers import BASE, GRAPH_SCOPE, all_pages, app_for, bearer, client_for, run, small
 
 from mailwarden.collect.recorded import RecordedTenant
-
-
-async def _get_all(client: httpx.AsyncClient, url: str) -> tuple[list[dict[str, Any]], int]:
-    headers = await bearer(client, GRAPH_SCOPE)
-    items: list[dict[str, Any]] = []
-    pages = 0
-    next_url: str | None = url
-    while next_url:
-        response = await client.get(next_url, headers=headers)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        items += body["value"]
-        pages += 1
-        next_url = body.get("@odata.nextLink")
-        if next_url:
-            assert urlsplit(next_url).netloc == urlsplit(BASE).netloc
-    return items, pages
 
 
 def _get(url: str, recorded: RecordedTenant | None = None, **config: Any) -> httpx.Response:
@@ -39,7 +21,7 @@ def _get(url: str, recorded: RecordedTenant | None = None, **config: Any) -> htt
 def test_users_page_by_top_and_every_user_arrives_once_with_only_the_selected_properties() -> None:
     async def main() -> tuple[list[dict[str, Any]], int]:
         async with client_for(app_for()) as client:
-            return await _get_all(client, "/v1.0/users?$select=userPrincipalName,signInActivity"
+            return await all_pages(client, "/v1.0/users?$select=userPrincipalName,signInActivity"
                                           "&$top=30")
 
     users, pages = run(main())

@@ -6,9 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import httpx
 import pytest
-from emulator_helpers import GRAPH_SCOPE, bearer, client_for, run, small
+from emulator_helpers import GRAPH_SCOPE, all_pages, bearer, client_for, run, small
 from starlette.applications import Starlette
 
 from mailwarden.emulator import EmulatorConfig, create_app, emulator_of
@@ -28,27 +27,8 @@ def logs() -> SyntheticLogs:
 
 
 def app_with_logs(**config: Any) -> Starlette:
-    app = create_app(small().recorded, config=EmulatorConfig(**config))
-    state = emulator_of(app).state
-    state.add_log_records("signIns", logs().signins)
-    state.add_log_records("directoryAudits", logs().directory_audits)
-    state.add_log_records("ual", logs().ual)
-    return app
+    return create_app(small().recorded, config=EmulatorConfig(**config), logs=logs().by_kind())
 
-
-async def _all_pages(client: httpx.AsyncClient, url: str) -> tuple[list[dict[str, Any]], int]:
-    headers = await bearer(client, GRAPH_SCOPE)
-    rows: list[dict[str, Any]] = []
-    pages = 0
-    next_url: str | None = url
-    while next_url:
-        response = await client.get(next_url, headers=headers)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        rows += body["value"]
-        pages += 1
-        next_url = body.get("@odata.nextLink")
-    return rows, pages
 
 
 def _in_window(row: dict[str, Any]) -> bool:
@@ -60,7 +40,7 @@ def _in_window(row: dict[str, Any]) -> bool:
 def test_sign_ins_filtered_paged_newest_first() -> None:
     async def main() -> None:
         async with client_for(app_with_logs()) as client:
-            rows, pages = await _all_pages(
+            rows, pages = await all_pages(
                 client, f"/v1.0/auditLogs/signIns?$filter={FILTER}&$top=50")
             expected = [r for r in logs().signins if _in_window(r)]
             assert {r["id"] for r in rows} == {r["id"] for r in expected}
@@ -68,7 +48,7 @@ def test_sign_ins_filtered_paged_newest_first() -> None:
             assert pages == -(-len(expected) // 50)
             times = [r["createdDateTime"] for r in rows]
             assert times == sorted(times, reverse=True)
-            ascending, _ = await _all_pages(
+            ascending, _ = await all_pages(
                 client, f"/beta/auditLogs/signIns?$filter={FILTER}&$orderby=createdDateTime asc"
                         "&$top=1000")
             assert [r["id"] for r in ascending] == [r["id"] for r in reversed(rows)]
@@ -102,7 +82,7 @@ def test_paging_neither_repeats_nor_skips_when_records_arrive_meanwhile() -> Non
                                       headers=headers)).json()
             newest = dict(first["value"][0], id="arrived-later")
             emulator_of(app).state.add_log_records("signIns", [newest])
-            rest, _ = await _all_pages(client, first["@odata.nextLink"])
+            rest, _ = await all_pages(client, first["@odata.nextLink"])
             ids = [r["id"] for r in first["value"] + rest]
             assert len(ids) == len(set(ids))
             assert len(ids) == len([r for r in logs().signins if _in_window(r)])
@@ -184,7 +164,7 @@ def test_audit_query_lifecycle_and_records() -> None:
             statuses = [(await client.get(url, headers=headers)).json()["status"]
                         for _ in range(3)]
             assert statuses == ["running", "running", "succeeded"]
-            records, pages = await _all_pages(client, url + "/records?$top=500")
+            records, pages = await all_pages(client, url + "/records?$top=500")
             wanted = [r for r in logs().ual if r["RecordType"] in (1, 2)]
             assert {r["id"] for r in records} == {r["Id"] for r in wanted}
             assert pages == -(-len(wanted) // 500)

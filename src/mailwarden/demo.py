@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mailwarden.collect.live import Progress, collect_live
 from mailwarden.collect.logs import LogBatch
+from mailwarden.collect.parse import snapshot_from_recorded
 from mailwarden.collect.recorded import RecordedTenant, write_private_text
 from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator.app import create_app
@@ -30,7 +31,6 @@ from mailwarden.pipeline import (
     detect_logs,
     report_and_store,
     scan_snapshot,
-    snapshot_of,
     write_alerts,
     write_findings,
     write_tenant_directory,
@@ -114,7 +114,7 @@ def run_demo(
 
     step("assessing the collected tenant")
     started = time.perf_counter()
-    run.scan = scan_snapshot(snapshot_of(recorded), custodians_file=custodians)
+    run.scan = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
     run.seconds["assess"] = time.perf_counter() - started
     run.files.append(write_findings(run.scan.result, out))
 

@@ -21,7 +21,7 @@ from mailwarden.collect.logs import (
     load_checkpoint,
     save_checkpoint,
 )
-from mailwarden.collect.parse import load_snapshot, snapshot_from_recorded
+from mailwarden.collect.parse import load_snapshot
 from mailwarden.collect.recorded import (
     ALL_SOURCES,
     ERRORS_FILE,
@@ -128,9 +128,6 @@ def write_tenant_directory(out: Path, recorded: RecordedTenant) -> None:
         (out / ERRORS_FILE).unlink()
     write_recorded_tenant(out, recorded)
 
-
-def snapshot_of(recorded: RecordedTenant) -> Snapshot:
-    return snapshot_from_recorded(recorded)
 
 
 def write_findings(result: ScanResult, out: Path, *, generated_at: datetime | None = None) -> Path:

@@ -32,9 +32,10 @@ from mailwarden.cli.connect import (
 )
 from mailwarden.cli.ui import console, err_console
 from mailwarden.collect.live import collect_live
+from mailwarden.collect.parse import snapshot_from_recorded
 from mailwarden.collect.recorded import write_private_text
 from mailwarden.errors import ConfigError
-from mailwarden.pipeline import Scan, scan_directory, scan_snapshot, snapshot_of
+from mailwarden.pipeline import Scan, scan_directory, scan_snapshot
 from mailwarden.remediate.apply import OutcomeStatus, RunReport
 from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.export import export_powershell
@@ -91,7 +92,7 @@ def _scan(from_dir: Path | None, connection: Connection) -> Scan:
     with err_console.status("collecting the tenant"):
         recorded = collect_live(connection.settings(), on_device_code=show_device_code)
     report_failed_sources(recorded)
-    return scan_snapshot(snapshot_of(recorded))
+    return scan_snapshot(snapshot_from_recorded(recorded))
 
 
 def _plan(scan: Scan, options: PlanOptions) -> Plan:

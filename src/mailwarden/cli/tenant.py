@@ -40,6 +40,7 @@ from mailwarden.cli.views import (
     riskiest_table,
     status_line,
 )
+from mailwarden.collect.parse import snapshot_from_recorded
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
 from mailwarden.pipeline import (
@@ -47,7 +48,6 @@ from mailwarden.pipeline import (
     detect_logs,
     scan_directory,
     scan_snapshot,
-    snapshot_of,
     write_alerts,
     write_findings,
 )
@@ -201,7 +201,7 @@ def scan(
         connection = Connection.of(locals())
         recorded = collect_with_progress(connection, out / "tenant", quiet=quiet)
         report_failed_sources(recorded)
-        result = scan_snapshot(snapshot_of(recorded), custodians_file=custodians)
+        result = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
     if detection is not None:

@@ -14,6 +14,7 @@ from mailwarden.assess import riskiest
 from mailwarden.detect.results import SEVERITIES, Alert, DetectionResult
 from mailwarden.model.findings import CheckInfo, ScanResult, Severity, Status
 from mailwarden.model.findings.scan import InventoryEntry
+from mailwarden.report.findings_json import plain_value
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -143,20 +144,11 @@ def checks_document(checks: tuple[CheckInfo, ...]) -> list[dict[str, object]]:
     ]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
 
 def inventory_document(result: ScanResult) -> list[dict[str, Any]]:
     """The ownerless inventory as JSON-ready dicts, sorted by kind and UPN."""
     entries = sorted(result.inventory, key=lambda e: (e.kind.value, e.upn))
-    return [_plain(asdict(entry)) for entry in entries]
+    return [plain_value(asdict(entry)) for entry in entries]
 
 
 def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:

@@ -132,7 +132,6 @@ def write_tenant_directory(out: Path, recorded: RecordedTenant) -> None:
 
 def write_findings(result: ScanResult, out: Path, *, generated_at: datetime | None = None) -> Path:
     """Write `out/findings.json` (0600) and return its path."""
-    out.mkdir(parents=True, exist_ok=True)
     path = out / "findings.json"
     write_private_text(path, render_findings_json(result, generated_at or datetime.now(UTC)))
     return path
@@ -149,7 +148,6 @@ def detect_logs(
 
 
 def write_alerts(detection: DetectionResult, out: Path, *, generated_at: datetime) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     path = out / "alerts.json"
     write_private_text(path, render_alerts_json(detection, generated_at))
     return path

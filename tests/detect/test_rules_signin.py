@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from detect_factory import alerts_of, at, run, signin, upn
@@ -92,6 +93,23 @@ def test_office_nat_with_a_few_typos_is_not_a_spray(tmp_path: Path) -> None:
     for n, person in enumerate(people[20:31]):  # gave up: forgot the password
         records.append(signin(at(400 + n * 7), person, office, 50126))
     assert spray_rules(run(tmp_path, CONTEXT, signins=records)) == []
+
+
+def test_a_typo_is_a_failure_followed_by_success_within_typo_minutes(tmp_path: Path) -> None:
+    """Failures spread over the clock (so the typo window straddles the half hours), each
+    followed by the account's success from the same address 29 or 31 minutes later."""
+    for delay, sprayed in ((29, False), (31, True)):
+        records = []
+        for n, user in enumerate(USERS[:12]):
+            failed = at(7 + n * 13)
+            records.append(signin(failed, user, "203.0.113.9", 50126))
+            records.append(signin(failed + timedelta(minutes=delay), user, "203.0.113.9"))
+        (tmp_path / str(delay)).mkdir()
+        alerts = spray_rules(run(tmp_path / str(delay), CONTEXT, signins=records))
+        assert [a.rule_id for a in alerts] == (["spray-ip"] if sprayed else []), delay
+        if sprayed:  # the later successes prove the guesses: escalated
+            assert alerts[0].severity == "critical"
+            assert alerts[0].facts["unresolved"] == 12
 
 
 def test_typos_then_success_is_not_brute_force(tmp_path: Path) -> None:

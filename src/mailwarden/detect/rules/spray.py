@@ -38,35 +38,58 @@ WITH att AS (
          list(event_id ORDER BY time, event_id) AS ev
   FROM camp GROUP BY k, cid
   HAVING count(DISTINCT upn) >= $min_accounts AND count(DISTINCT ip) >= $min_ips
-), act AS (
-  SELECT c.k, c.cid, s.event_id, s.upn, s.time, s.success, s.is_password_ok, s.is_attempt,
-         s.time BETWEEN c.first_seen AND c.last_seen AS in_campaign,
-         s.time BETWEEN c.first_seen
-                    AND c.last_seen + to_seconds($followup_hours * 3600) AS in_followup,
-         min(CASE WHEN s.success OR s.is_password_ok THEN s.time END) OVER (
-             PARTITION BY c.k, c.cid, s.upn ORDER BY s.time, s.event_id
-             ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_ok
+), fails AS (
+  SELECT camp.k, camp.cid, camp.upn, camp.event_id, camp.time
+  FROM camp SEMI JOIN c USING (k, cid)
+), seen AS (
+  SELECT c.k, c.cid, count(DISTINCT s.upn) AS seen_accounts
   FROM c JOIN v_signin s ON s.{key} = c.k
    AND s.time BETWEEN c.first_seen - to_seconds($population_hours * 3600)
                   AND c.last_seen + to_seconds(greatest($population_hours,
                                                         $followup_hours) * 3600)
   WHERE s.upn IS NOT NULL
+  GROUP BY c.k, c.cid
+), oks AS (
+  -- Successes, and answers that show the password was right, from the sources: they
+  -- resolve a typo or prove a guess.
+  SELECT s.{key} AS k, s.upn, s.time, s.event_id
+  FROM v_signin s
+  WHERE (s.success OR s.is_password_ok) AND s.time IS NOT NULL AND s.upn IS NOT NULL
+    AND s.{key} IN (SELECT k FROM c)
+), typos AS (
+  -- A failure followed within typo_minutes by a success of the same account from the
+  -- same source. Joined on the typo window's bucket (the next one may hold the success
+  -- too) rather than on the account alone, which would pair every failure with every
+  -- success of the account.
+  SELECT DISTINCT f.k, f.cid, f.upn
+  FROM (SELECT *, floor(epoch(time) / ($typo_minutes * 60)) + unnest([0, 1]) AS bucket
+        FROM fails) f
+  JOIN (SELECT *, floor(epoch(time) / ($typo_minutes * 60)) AS bucket FROM oks) o
+    ON o.k = f.k AND o.upn = f.upn AND o.bucket = f.bucket
+   AND (o.time > f.time OR (o.time = f.time AND o.event_id > f.event_id))
+   AND o.time <= f.time + to_seconds($typo_minutes * 60)
+), proofs AS (
+  -- Any account the source got into during or after the campaign, failed or not: a
+  -- guess may be right the first time.
+  SELECT c.k, c.cid, o.upn, min_by(o.event_id, o.time, 3) AS ok_events
+  FROM c JOIN oks o ON o.k = c.k
+   AND o.time BETWEEN c.first_seen AND c.last_seen + to_seconds($followup_hours * 3600)
+  GROUP BY c.k, c.cid, o.upn
 ), per_account AS (
-  SELECT k, cid, upn,
-         coalesce(bool_or(is_attempt AND in_campaign), false) AS failed,
-         coalesce(bool_or(is_attempt AND in_campaign
-                 AND next_ok <= time + to_seconds($typo_minutes * 60)), false) AS resolved,
-         coalesce(bool_or(in_followup AND (success OR is_password_ok)), false) AS ok,
-         list(event_id) FILTER (WHERE in_followup AND (success OR is_password_ok)) AS ok_events
-  FROM act GROUP BY k, cid, upn
+  SELECT k, cid, upn, f.upn IS NOT NULL AS failed, t.upn IS NOT NULL AS resolved,
+         p.ok_events
+  FROM (SELECT DISTINCT k, cid, upn FROM fails) f
+  FULL JOIN proofs p USING (k, cid, upn)
+  LEFT JOIN typos t USING (k, cid, upn)
 ), stats AS (
   SELECT k, cid,
          count(*) FILTER (WHERE failed AND NOT resolved) AS unresolved,
-         count(*) AS seen_accounts,
+         any_value(seen.seen_accounts) AS seen_accounts,
          list(upn ORDER BY upn) FILTER (WHERE failed) AS failed_accounts,
-         list(upn ORDER BY upn) FILTER (WHERE ok) AS proven,
-         flatten(list(ok_events) FILTER (WHERE ok)) AS proof_events
-  FROM per_account GROUP BY k, cid
+         list(upn ORDER BY upn) FILTER (WHERE ok_events IS NOT NULL) AS proven,
+         flatten(list(ok_events ORDER BY upn) FILTER (WHERE ok_events IS NOT NULL))
+           AS proof_events
+  FROM per_account JOIN seen USING (k, cid) GROUP BY k, cid
 )
 SELECT NULL::VARCHAR AS target,
        list_distinct(list_concat(coalesce(s.failed_accounts, []), coalesce(s.proven, [])))

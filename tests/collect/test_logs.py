@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from emulator_tokens import EmulatorTokens
 from starlette.applications import Starlette
 
 from mailwarden.collect.logs import (
@@ -21,7 +22,7 @@ from mailwarden.collect.logs import (
     Pacer,
     collect_logs,
 )
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig, create_app, emulator_of
+from mailwarden.emulator import EmulatorConfig, create_app, emulator_of
 from mailwarden.emulator.synth import SyntheticTenant, generate
 from mailwarden.emulator.synth.logs import SyntheticLogs, synthetic_logs
 from mailwarden.m365.http import M365Http
@@ -55,18 +56,6 @@ def app_with_logs(**config: Any) -> Starlette:
     return app
 
 
-class Tokens:
-    def __init__(self, client: httpx.AsyncClient, tenant_id: str) -> None:
-        self.client, self.tenant_id = client, tenant_id
-
-    async def token(self, scope: str) -> str:
-        response = await self.client.post(
-            f"/{self.tenant_id}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": "app",
-                  "client_secret": DEFAULT_CLIENT_SECRET, "scope": scope})
-        return str(response.json()["access_token"])
-
-
 Session = Callable[[LogCheckpoint, datetime, LogOptions], Coroutine[Any, Any, LogBatch]]
 
 
@@ -79,7 +68,7 @@ def with_session(app: Starlette, body: Callable[[Session], Coroutine[Any, Any, N
     async def main() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            http = M365Http(client, Tokens(client, tenant_id), settings)
+            http = M365Http(client, EmulatorTokens(client, tenant_id), settings)
 
             async def session(checkpoint: LogCheckpoint, until: datetime,
                               options: LogOptions) -> LogBatch:

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from emulator_tokens import EmulatorTokens
 
 from mailwarden.collect.logs import LogCheckpoint, LogOptions, append_log_batch, collect_logs
 from mailwarden.collect.recorded import write_recorded_tenant
 from mailwarden.detect import context_from_scan, detect_directory
 from mailwarden.detect.results import DetectionResult
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, create_app
+from mailwarden.emulator import create_app
 from mailwarden.emulator.logs_store import read_log_directory
 from mailwarden.emulator.synth import generate, write_synthetic
 from mailwarden.m365.http import M365Http
@@ -23,18 +24,6 @@ from mailwarden.pipeline import scan_directory
 from mailwarden.settings import RetryPolicy, Settings
 
 BASE = "https://emulator.test"
-
-
-class Tokens:
-    def __init__(self, client: httpx.AsyncClient, tenant_id: str) -> None:
-        self.client, self.tenant_id = client, tenant_id
-
-    async def token(self, scope: str) -> str:
-        response = await self.client.post(
-            f"/{self.tenant_id}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": "app",
-                  "client_secret": DEFAULT_CLIENT_SECRET, "scope": scope})
-        return str(response.json()["access_token"])
 
 
 def _alerts(result: DetectionResult) -> set[tuple[Any, ...]]:
@@ -56,7 +45,7 @@ def test_collected_logs_give_the_same_alerts(tmp_path: Path) -> None:
     async def main() -> list[int]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            http = M365Http(client, Tokens(client, tenant_id), settings)
+            http = M365Http(client, EmulatorTokens(client, tenant_id), settings)
             checkpoint = LogCheckpoint.starting(datetime(2026, 9, 1, tzinfo=UTC))
             counts = []
             for until in (datetime(2026, 10, 17, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)):

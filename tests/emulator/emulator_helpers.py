@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from emulator_tokens import emulator_token
 from starlette.applications import Starlette
 
 from mailwarden.collect.recorded import RecordedTenant
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig, create_app
+from mailwarden.emulator import EmulatorConfig, create_app
 from mailwarden.emulator.synth import SyntheticTenant, generate
 from mailwarden.settings import RetryPolicy, Settings
 
@@ -41,31 +42,11 @@ def client_for(app: Starlette) -> httpx.AsyncClient:
 
 
 async def token(client: httpx.AsyncClient, scope: str, tenant: str | None = None) -> str:
-    response = await client.post(
-        f"/{tenant or tenant_id()}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": "app",
-              "client_secret": DEFAULT_CLIENT_SECRET, "scope": scope},
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    return await emulator_token(client, scope, tenant or tenant_id())
 
 
 async def bearer(client: httpx.AsyncClient, scope: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {await token(client, scope)}"}
-
-
-class EmulatorTokens:
-    """A TokenSource that asks the in-process emulator's token endpoint."""
-
-    def __init__(self, client: httpx.AsyncClient, tenant: str) -> None:
-        self.client = client
-        self.tenant = tenant
-        self.cache: dict[str, str] = {}
-
-    async def token(self, scope: str) -> str:
-        if scope not in self.cache:
-            self.cache[scope] = await token(self.client, scope, self.tenant)
-        return self.cache[scope]
 
 
 async def all_pages(client: httpx.AsyncClient, url: str) -> tuple[list[dict[str, Any]], int]:

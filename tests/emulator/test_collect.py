@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from emulator_helpers import BASE, EmulatorTokens, app_for, client_for, run, settings_for, small
+from emulator_helpers import BASE, app_for, client_for, run, settings_for, small
+from emulator_tokens import EmulatorTokens
 
 from mailwarden.collect.live import collect_tenant
 from mailwarden.collect.parse import snapshot_from_recorded

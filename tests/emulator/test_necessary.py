@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator_helpers import BASE, EmulatorTokens, client_for, run, settings_for
+from emulator_helpers import BASE, client_for, run, settings_for
+from emulator_tokens import EmulatorTokens
 
 from mailwarden.collect.live import collect_tenant
 from mailwarden.collect.recorded import RecordedTenant

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from emulator_tokens import EmulatorTokens
 from starlette.applications import Starlette
 
 from mailwarden.collect.live import collect_tenant
 from mailwarden.collect.parse import snapshot_from_recorded
 from mailwarden.collect.recorded import RecordedTenant
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig, create_app
+from mailwarden.emulator import EmulatorConfig, create_app
 from mailwarden.emulator.synth import COLLECTED_AT, SyntheticTenant, generate
 from mailwarden.m365.http import M365Http
 from mailwarden.model.inventory import Snapshot
@@ -54,25 +55,6 @@ def app_for(recorded: RecordedTenant | None = None, **config: Any) -> Starlette:
     return create_app(recorded or small().recorded, config=EmulatorConfig(**config))
 
 
-class EmulatorTokens:
-    """A TokenSource that asks the in-process emulator's token endpoint."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.cache: dict[str, str] = {}
-
-    async def token(self, scope: str) -> str:
-        if scope not in self.cache:
-            response = await self.client.post(
-                f"{BASE}/{tenant_id()}/oauth2/v2.0/token",
-                data={"grant_type": "client_credentials", "client_id": "app",
-                      "client_secret": DEFAULT_CLIENT_SECRET, "scope": scope},
-            )
-            response.raise_for_status()
-            self.cache[scope] = str(response.json()["access_token"])
-        return self.cache[scope]
-
-
 def settings() -> Settings:
     return Settings(
         tenant=tenant_id(), client_id="app", login_url=BASE, graph_url=BASE, exo_url=BASE,
@@ -84,7 +66,7 @@ def settings() -> Settings:
 async def wire_to(app: Starlette) -> AsyncIterator[Wire]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        http = M365Http(client, EmulatorTokens(client), settings())
+        http = M365Http(client, EmulatorTokens(client, tenant_id()), settings())
         yield Wire(http, tenant_id())
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from remediate_helpers import BASE, EmulatorTokens, app_for, tenant_id
+from emulator_tokens import emulator_token
+from remediate_helpers import BASE, app_for, tenant_id
 from starlette.applications import Starlette
 
 from mailwarden.emulator import Service, emulator_of
@@ -19,8 +20,8 @@ EXO_SCOPE = "https://outlook.office365.com/.default"
 
 
 async def invoke(app: Starlette, cmdlet: str, **parameters: Any) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
-        token = await EmulatorTokens(client).token(EXO_SCOPE)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        token = await emulator_token(client, EXO_SCOPE, tenant_id())
         return await client.post(
             EXO.format(tenant=tenant_id()),
             json={"CmdletInput": {"CmdletName": cmdlet, "Parameters": parameters}},
@@ -29,8 +30,8 @@ async def invoke(app: Starlette, cmdlet: str, **parameters: Any) -> httpx.Respon
 
 
 async def graph(app: Starlette, method: str, path: str, body: Any = None) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
-        token = await EmulatorTokens(client).token(GRAPH_SCOPE)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        token = await emulator_token(client, GRAPH_SCOPE, tenant_id())
         return await client.request(method, f"{BASE}/v1.0{path}", json=body,
                                     headers={"Authorization": f"Bearer {token}"})
 

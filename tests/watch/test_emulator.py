@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from emulator_tokens import EmulatorTokens
 from watch_helpers import FIRST_CUT, SPRAY_CUT, Recorder, routing, slice_ids, slice_of, tenant
 
 from mailwarden.collect.logs import LogOptions
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig, create_app, emulator_of
+from mailwarden.emulator import EmulatorConfig, create_app, emulator_of
 from mailwarden.m365.http import M365Http
 from mailwarden.settings import RetryPolicy, Settings
 from mailwarden.watch import WatchConfig, run_cycle
@@ -20,18 +21,6 @@ from mailwarden.watch.api import ApiSource
 from mailwarden.watch.records import LOG_KINDS
 
 BASE = "https://emulator.test"
-
-
-class Tokens:
-    def __init__(self, client: httpx.AsyncClient, tenant_id: str) -> None:
-        self.client, self.tenant_id = client, tenant_id
-
-    async def token(self, scope: str) -> str:
-        response = await self.client.post(
-            f"/{self.tenant_id}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": "app",
-                  "client_secret": DEFAULT_CLIENT_SECRET, "scope": scope})
-        return str(response.json()["access_token"])
 
 
 def test_only_attacks_added_between_cycles_alert(tmp_path: Path) -> None:
@@ -48,7 +37,7 @@ def test_only_attacks_added_between_cycles_alert(tmp_path: Path) -> None:
     async def open_http() -> AsyncIterator[M365Http]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            yield M365Http(client, Tokens(client, tenant_id), settings)
+            yield M365Http(client, EmulatorTokens(client, tenant_id), settings)
 
     now = [FIRST_CUT]
     source = ApiSource(settings, tmp_path / "state", open_http=open_http,

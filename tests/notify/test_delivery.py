@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import email
 import json
-from email.message import Message
 from pathlib import Path
 
 import httpx
 from notify_peers import HOSTILE_NAME, SLACK_BREAKER, alert, routing_of, routing_text
-from peers import http_server, smtp_server, udp_listener
+from peers import html_part, http_server, smtp_server, udp_listener
 
 from mailwarden.notify import FileOutbox, Senders, notify
-
-
-def _html_part(message: Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            return payload.decode("utf-8")
-    raise AssertionError("no HTML part")
 
 
 def test_every_channel_receives_the_alert_escaped(tmp_path: Path) -> None:
@@ -44,7 +34,7 @@ def test_every_channel_receives_the_alert_escaped(tmp_path: Path) -> None:
     assert message["To"] == "jane@contoso.example"
     assert message["Cc"] == "secops@contoso.example"
     assert message["Subject"] == "[mailwarden] CRITICAL: ownerless-sign-in on hr@contoso.example"
-    html = _html_part(message)
+    html = html_part(message)
     assert HOSTILE_NAME not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "Do now" in html

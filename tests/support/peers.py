@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -52,6 +53,16 @@ def smtp_server(password: bytes = b"HUNTER2PASS") -> Iterator[tuple[SmtpInbox, i
         yield inbox, port
     finally:
         controller.stop()
+
+
+def html_part(message: Message) -> str:
+    """The HTML body of a message the SMTP server received."""
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode("utf-8")
+    raise AssertionError("no HTML part")
 
 
 @dataclass

@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from peers import http_server, smtp_server
+from peers import html_part, http_server, smtp_server
 from typer.testing import CliRunner
 from watch_helpers import FIRST_CUT, append_logs, rows_of, write_tenant
 
@@ -55,15 +55,6 @@ routes:
     return path
 
 
-def html_of(message: email.message.Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            return payload.decode("utf-8")
-    raise AssertionError("no HTML part")
-
-
 def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> None:
     source = write_tenant(tmp_path / "source", until=FIRST_CUT)
     append_logs(source, "signIns", [hostile_sign_in()])
@@ -94,7 +85,7 @@ def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> 
         assert any("&lt;!channel&gt;" in body for body in slack)
         assert not any("<!channel>" in body or "<img" in body for body in slack)
         (envelope,) = [m for m in mail.messages if CUSTODIAN in m.rcpt_tos]
-        html = html_of(email.message_from_bytes(envelope.content))
+        html = html_part(email.message_from_bytes(envelope.content))
         assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
         listed = runner.invoke(command_app(), ["alerts", "--state-dir", str(state)])

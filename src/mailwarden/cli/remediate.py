@@ -264,9 +264,8 @@ def apply_command(
     _print_plan(plan)
     live = bool(plan.actions) and _confirmed(
         yes, f"Make {len(plan.actions)} change(s) in {plan.tenant_name or plan.tenant_id}?")
-    if not live:
-        err_console.print("dry run: nothing is changed (pass --yes to apply)")
     if not live:  # a dry run journals nothing, so it opens no journal
+        err_console.print("dry run: nothing is changed (pass --yes to apply)")
         report = run_apply(plan, settings, None, dry_run=True, on_device_code=show_device_code)
     else:
         with _journal(journal_dir, db) as journal:

@@ -8,23 +8,15 @@ import stat
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_runner import invoke_ok, runner
 
 from mailwarden.cli import command_app
-
-runner = CliRunner()
-
-
-def invoke(*args: str) -> str:
-    result = runner.invoke(command_app(), list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")
 def tenant_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report-cli") / "tenant"
-    invoke("synth", "--size", "60", "--seed", "5", "--out", str(out))
+    invoke_ok("synth", "--size", "60", "--seed", "5", "--out", str(out))
     users = json.loads((out / "graph/users.json").read_text(encoding="utf-8"))
     shared = json.loads((out / "exo/Get-Mailbox.json").read_text(encoding="utf-8"))
     target = next(m["UserPrincipalName"] for m in shared
@@ -43,7 +35,7 @@ def tenant_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_history_and_diff(tenant_dir: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "history.db")
     out = tmp_path / "out"
-    output = invoke("report", "--from-dir", str(tenant_dir), "--out", str(out),
+    output = invoke_ok("report", "--from-dir", str(tenant_dir), "--out", str(out),
                     "--format", "all", "--db", db)
     assert "stored as run 1" in output
     names = sorted(p.name for p in out.iterdir())
@@ -53,12 +45,12 @@ def test_report_history_and_diff(tenant_dir: Path, tmp_path: Path) -> None:
     alerts = json.loads((out / "alerts.json").read_text(encoding="utf-8"))
     assert any(a["category"] == "ownerless-sign-in" for a in alerts["alerts"])
 
-    invoke("report", "--from-dir", str(tenant_dir), "--out", str(out), "--db", db)
+    invoke_ok("report", "--from-dir", str(tenant_dir), "--out", str(out), "--db", db)
     assert "Changes since the previous run" in (out / "report.html").read_text(encoding="utf-8")
-    listed = json.loads(invoke("history", "--db", db, "--json"))
+    listed = json.loads(invoke_ok("history", "--db", db, "--json"))
     assert [r["id"] for r in listed] == [1, 2]
-    assert "no changes" in invoke("diff", "--db", db)
-    drift = json.loads(invoke("diff", "1", "2", "--db", db, "--json"))
+    assert "no changes" in invoke_ok("diff", "--db", db)
+    drift = json.loads(invoke_ok("diff", "1", "2", "--db", db, "--json"))
     assert drift["findings"] == [] and drift["before"]["id"] == 1
 
 

@@ -7,24 +7,16 @@ import stat
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_runner import invoke_ok, runner
 
 from mailwarden.assess import list_checks
 from mailwarden.cli import command_app
-
-runner = CliRunner()
-
-
-def invoke(*args: str) -> str:
-    result = runner.invoke(command_app(), list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")
 def tenant_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "tenant"
-    invoke("synth", "--size", "small", "--seed", "3", "--out", str(out))
+    invoke_ok("synth", "--size", "small", "--seed", "3", "--out", str(out))
     return out
 
 
@@ -35,7 +27,7 @@ def test_synth_writes_a_private_recorded_tenant(tenant_dir: Path) -> None:
 
 
 def test_scan_writes_findings_matching_planted(tenant_dir: Path, tmp_path: Path) -> None:
-    output = invoke("scan", "--from-dir", str(tenant_dir), "--out", str(tmp_path))
+    output = invoke_ok("scan", "--from-dir", str(tenant_dir), "--out", str(tmp_path))
     assert "Riskiest" in output
     path = tmp_path / "findings.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -55,22 +47,22 @@ def test_scan_of_a_tenant_missing_a_source_reports_error(tenant_dir: Path, tmp_p
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.name != "Get-CASMailbox.json":
             target.write_bytes(path.read_bytes())
-    invoke("scan", "--from-dir", str(broken), "--out", str(tmp_path / "out"))
+    invoke_ok("scan", "--from-dir", str(broken), "--out", str(tmp_path / "out"))
     document = json.loads((tmp_path / "out" / "findings.json").read_text())
     imap = [f["status"] for f in document["findings"] if f["check_id"] == "imap-enabled"]
     assert imap and set(imap) == {"error"}
 
 
 def test_inventory_lists_every_ownerless_mailbox(tenant_dir: Path) -> None:
-    rows = json.loads(invoke("inventory", str(tenant_dir), "--format", "json"))
+    rows = json.loads(invoke_ok("inventory", str(tenant_dir), "--format", "json"))
     kinds = {row["kind"] for row in rows}
     assert {"shared", "room", "equipment", "unlicensed-user"} <= kinds
     assert all(row["upn"] == row["upn"].lower() for row in rows)
-    assert "ownerless mailboxes" in invoke("inventory", str(tenant_dir))
+    assert "ownerless mailboxes" in invoke_ok("inventory", str(tenant_dir))
 
 
 def test_checks_lists_the_catalogue_as_json() -> None:
-    document = json.loads(invoke("checks", "--format", "json"))
+    document = json.loads(invoke_ok("checks", "--format", "json"))
     assert [c["id"] for c in document] == [c.id for c in list_checks()]
     assert all(c["controls"] and c["remediation"]["powershell"] for c in document)
 

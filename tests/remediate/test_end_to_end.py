@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import invoke_ok, runner
 from remediate_helpers import small, tenant_id, without_collection_time
-from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
 from mailwarden.collect.live import collect_live
@@ -36,8 +36,6 @@ from mailwarden.remediate.journal import EntryStatus, FileJournal
 from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import ActionKind
 from mailwarden.settings import Settings
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -66,12 +64,6 @@ def collect(served: Served) -> Scan:
     return scan_snapshot(snapshot_from_recorded(recorded))
 
 
-def cli(*args: str) -> str:
-    result = runner.invoke(command_app(), list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def comparable(snapshot: Snapshot, *, drop_trustees: frozenset[str] = frozenset()) -> Snapshot:
     """The snapshot without its collection time, with permission entries in a fixed order
     (Exchange lists an entry added back after the others) and without `drop_trustees`."""
@@ -95,17 +87,17 @@ def test_apply_then_rollback_over_loopback(served: Served, tmp_path: Path) -> No
     original = collect(served)
     assert original.result.failures()
 
-    planned = json.loads(cli("remediate", "plan", "--include-ews", "--format", "json",
+    planned = json.loads(invoke_ok("remediate", "plan", "--include-ews", "--format", "json",
                              *connection(served)))
     kinds = {a["kind"] for a in planned["actions"]}
     assert {"block-sign-in", "disable-protocols", "remove-delegate"} <= kinds
 
-    cli("remediate", "apply", "--include-ews", *connection(served))  # no --yes: a dry run
+    invoke_ok("remediate", "apply", "--include-ews", *connection(served))  # no --yes: a dry run
     assert served.stats.service(Service.GRAPH).writes == 0
     assert served.stats.service(Service.EXCHANGE).writes == 0
     assert not db.exists()
 
-    cli("remediate", "apply", "--include-ews", "--yes", "--db", str(db), *connection(served))
+    invoke_ok("remediate", "apply", "--include-ews", "--yes", "--db", str(db), *connection(served))
     with DatabaseJournal(str(db)) as journal:
         (run_id,) = journal.run_ids()
         run = journal.load(run_id)
@@ -125,7 +117,8 @@ def test_apply_then_rollback_over_loopback(served: Served, tmp_path: Path) -> No
     still |= {(m.upn, g.trustee.lower()) for m in after.result.access for g in m.orphaned}
     assert removed and not removed & still
 
-    rolled = cli("remediate", "rollback", run_id, "--yes", "--db", str(db), *connection(served))
+    rolled = invoke_ok("remediate", "rollback", run_id, "--yes", "--db", str(db),
+                       *connection(served))
     assert "not-reversible" in rolled  # the deleted objects' grants cannot come back
     irreversible = frozenset(a.detail["trustee"].lower() for a in run.actions
                              if not a.reversible)

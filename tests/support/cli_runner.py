@@ -1,0 +1,16 @@
+"""The command line driven in-process, as the tests of commands use it."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from mailwarden.cli import command_app
+
+runner = CliRunner()
+
+
+def invoke_ok(*args: str) -> str:
+    """Run `mailwarden ARGS`; it must succeed. Returns what it printed."""
+    result = runner.invoke(command_app(), list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output

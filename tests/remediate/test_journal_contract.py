@@ -4,16 +4,13 @@ always; PostgreSQL when MAILWARDEN_TEST_POSTGRES_URL names a server)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from postgres_schema import postgres_schema_url
 from remediate_helpers import app_for, plan_for, rescan, wire_to
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from mailwarden.remediate.apply import OutcomeStatus, apply_plan
 from mailwarden.remediate.errors import JournalError
@@ -22,33 +19,14 @@ from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.rollback import rollback_run
 
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
-POSTGRES_ENV = "MAILWARDEN_TEST_POSTGRES_URL"
-
-
-def _postgres() -> Iterator[str]:
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
-    url = make_url(base).set(drivername="postgresql+psycopg")
-    schema = f"mw_journal_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 @pytest.fixture(params=["file", "sqlite", "postgresql"])
 def journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Journal]:
     if request.param == "file":
         yield FileJournal(tmp_path / "journal")
         return
-    urls = [str(tmp_path / "history.db")] if request.param == "sqlite" else _postgres()
+    urls = ([str(tmp_path / "history.db")] if request.param == "sqlite"
+            else postgres_schema_url("mw_journal_"))
     for url in urls:  # the PostgreSQL schema is dropped when the generator finishes
         with DatabaseJournal(url) as database:
             yield database

@@ -14,7 +14,15 @@ from typing import Any
 from mailwarden.assess.checks.mailflow import target_address
 from mailwarden.model.findings import Finding, Grant, MailboxAccess, Right, TrusteeKind
 from mailwarden.model.inventory import InboxRule, Mailbox
-from mailwarden.remediate.model import Action, ActionKind, ExoCall, GraphCall, Reason, action_id
+from mailwarden.remediate.model import (
+    Action,
+    ActionKind,
+    Call,
+    ExoCall,
+    GraphCall,
+    Reason,
+    action_id,
+)
 
 #: Checks a blocked sign-in makes pass (or not applicable).
 SIGN_IN_CHECKS = ("sign-in-enabled", "resource-account-enabled", "no-mfa-on-enabled-account")
@@ -59,17 +67,24 @@ class Target:
     def reason(self, check_id: str) -> Reason:
         return Reason(check_id=check_id, message=self.failing[check_id].message)
 
+    def action(self, kind: ActionKind, *id_parts: str, calls: tuple[Call, ...],
+               reasons: tuple[Reason, ...], breaks: str,
+               detail: Mapping[str, Any] | None = None, reversible: bool = True,
+               note: str | None = None) -> Action:
+        """An action on this mailbox; its id is stable for the kind, the mailbox and
+        `id_parts` (what else tells two actions of one kind on one mailbox apart)."""
+        return Action(id=action_id(kind, self.upn, *id_parts), kind=kind, upn=self.upn,
+                      account_id=self.account_id, calls=calls, reasons=reasons, breaks=breaks,
+                      detail=detail or {}, reversible=reversible, note=note)
+
 
 def block_sign_in(t: Target) -> Iterator[Action]:
     checks = [c for c in SIGN_IN_CHECKS if c in t.failing]
     if not checks or not t.account_id:
         return
     path = f"/users/{t.account_id}"
-    yield Action(
-        id=action_id(ActionKind.BLOCK_SIGN_IN, t.upn),
-        kind=ActionKind.BLOCK_SIGN_IN,
-        upn=t.upn,
-        account_id=t.account_id,
+    yield t.action(
+        ActionKind.BLOCK_SIGN_IN,
         calls=(
             GraphCall(method="PATCH", path=path, body={"accountEnabled": False}),
             GraphCall(method="POST", path=f"{path}/revokeSignInSessions"),
@@ -88,11 +103,8 @@ def disable_protocols(t: Target) -> Iterator[Action]:
     if not checks:
         return
     parameters = dict(PROTOCOL_PARAMETERS[c] for c in checks)
-    yield Action(
-        id=action_id(ActionKind.DISABLE_PROTOCOLS, t.upn),
-        kind=ActionKind.DISABLE_PROTOCOLS,
-        upn=t.upn,
-        account_id=t.account_id,
+    yield t.action(
+        ActionKind.DISABLE_PROTOCOLS,
         calls=(ExoCall(cmdlet="Set-CASMailbox", parameters={"Identity": t.upn, **parameters}),),
         reasons=tuple(t.reason(c) for c in checks),
         breaks="Clients that open the mailbox over "
@@ -116,11 +128,8 @@ def _protocol_label(parameter: str) -> str:
 def enable_mailbox_audit(t: Target) -> Iterator[Action]:
     if "mailbox-audit-disabled" not in t.failing:
         return
-    yield Action(
-        id=action_id(ActionKind.ENABLE_MAILBOX_AUDIT, t.upn),
-        kind=ActionKind.ENABLE_MAILBOX_AUDIT,
-        upn=t.upn,
-        account_id=t.account_id,
+    yield t.action(
+        ActionKind.ENABLE_MAILBOX_AUDIT,
         calls=(
             ExoCall(cmdlet="Set-Mailbox", parameters={"Identity": t.upn, "AuditEnabled": True}),
         ),
@@ -144,11 +153,8 @@ def add_audit_actions(t: Target) -> Iterator[Action]:
         return
     parameters: dict[str, Any] = {"Identity": t.upn}
     parameters.update({name: {"Add": actions} for name, actions in add.items()})
-    yield Action(
-        id=action_id(ActionKind.ADD_AUDIT_ACTIONS, t.upn),
-        kind=ActionKind.ADD_AUDIT_ACTIONS,
-        upn=t.upn,
-        account_id=t.account_id,
+    yield t.action(
+        ActionKind.ADD_AUDIT_ACTIONS,
         calls=(ExoCall(cmdlet="Set-Mailbox", parameters=parameters),),
         reasons=(t.reason("audit-actions-missing"),),
         breaks="Nothing; the mailbox stops following Microsoft's default audit set, so later "
@@ -203,11 +209,8 @@ def _removal(t: Target, grant: Grant, reason: Reason, *, orphaned: bool) -> Acti
             },
         )
     who = grant.name or trustee
-    return Action(
-        id=action_id(ActionKind.REMOVE_DELEGATE, t.upn, right, trustee),
-        kind=ActionKind.REMOVE_DELEGATE,
-        upn=t.upn,
-        account_id=t.account_id,
+    return t.action(
+        ActionKind.REMOVE_DELEGATE, right, trustee,
         calls=(call,),
         reasons=(Reason(check_id=reason.check_id, message=f"{right} to {who}: {reason.message}"),),
         breaks="Nothing: the grant belongs to a deleted object, of which only the SID is left."
@@ -245,11 +248,8 @@ def remove_forwarding(t: Target) -> Iterator[Action]:
     ]
     if not left and t.mailbox.deliver_to_mailbox_and_forward:
         parameters["DeliverToMailboxAndForward"] = False
-    yield Action(
-        id=action_id(ActionKind.REMOVE_FORWARDING, t.upn),
-        kind=ActionKind.REMOVE_FORWARDING,
-        upn=t.upn,
-        account_id=t.account_id,
+    yield t.action(
+        ActionKind.REMOVE_FORWARDING,
         calls=(ExoCall(cmdlet="Set-Mailbox", parameters={"Identity": t.upn, **parameters}),),
         reasons=(t.reason("external-forwarding"),),
         breaks="Whoever received the mailbox's mail outside the organisation stops getting "
@@ -272,11 +272,8 @@ def disable_inbox_rules(t: Target) -> Iterator[Action]:
             chosen.setdefault(str(item["identity"]), []).append("hiding-inbox-rule")
     names = {r.identity: r.name for r in t.rules if r.identity}
     for identity, checks in sorted(chosen.items()):
-        yield Action(
-            id=action_id(ActionKind.DISABLE_INBOX_RULE, t.upn, identity),
-            kind=ActionKind.DISABLE_INBOX_RULE,
-            upn=t.upn,
-            account_id=t.account_id,
+        yield t.action(
+            ActionKind.DISABLE_INBOX_RULE, identity,
             calls=(ExoCall(cmdlet="Disable-InboxRule", parameters={"Identity": identity}),),
             reasons=tuple(t.reason(c) for c in dict.fromkeys(checks)),
             breaks=f"Inbox rule '{names.get(identity) or identity}' stops running; mail it "
@@ -288,11 +285,8 @@ def disable_inbox_rules(t: Target) -> Iterator[Action]:
 def disable_remote_powershell(t: Target) -> Iterator[Action]:
     if "remote-powershell-enabled" not in t.failing:
         return
-    yield Action(
-        id=action_id(ActionKind.DISABLE_REMOTE_POWERSHELL, t.upn),
-        kind=ActionKind.DISABLE_REMOTE_POWERSHELL,
-        upn=t.upn,
-        account_id=t.account_id,
+    yield t.action(
+        ActionKind.DISABLE_REMOTE_POWERSHELL,
         calls=(
             ExoCall(
                 cmdlet="Set-User",

@@ -32,14 +32,14 @@ from typing import Any
 import httpx
 
 from mailwarden.collect.live import collect_live
-from mailwarden.collect.parse import snapshot_from_recorded
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.emulator.config import DEFAULT_CLIENT_SECRET, EmulatorConfig
 from mailwarden.emulator.necessary import DIRECTORY_PAGE, GRAPH_BATCH_LIMIT, batches, pages
 from mailwarden.emulator.serve import run
-from mailwarden.emulator.synth import generate
 from mailwarden.m365.auth import secret_token_source
 from mailwarden.settings import SECRET_ENV, CollectMode, Settings
+from mailwarden.synth import generate
+from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 
 @dataclass(frozen=True, slots=True)

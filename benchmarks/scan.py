@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.assess import assess, load_custodians
-from mailwarden.collect.parse import load_snapshot
-from mailwarden.emulator.synth import generate, write_synthetic
 from mailwarden.report.findings_json import render_findings_json
+from mailwarden.synth import generate, write_synthetic
+from mailwarden.tenant.snapshot import load_snapshot
 
 
 def _timed_scan(directory: Path) -> tuple[dict[str, float], dict[str, Any]]:

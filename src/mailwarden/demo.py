@@ -15,15 +15,10 @@ from pathlib import Path
 
 from mailwarden.collect.live import Progress, collect_live
 from mailwarden.collect.logs import LogBatch
-from mailwarden.collect.parse import snapshot_from_recorded
-from mailwarden.collect.recorded import RecordedTenant, write_private_text
 from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator.app import create_app
 from mailwarden.emulator.config import DEFAULT_CLIENT_SECRET
 from mailwarden.emulator.serve import serve_in_thread
-from mailwarden.emulator.synth import generate
-from mailwarden.emulator.synth.constants import COLLECTED_AT
-from mailwarden.emulator.synth.logs import synthetic_logs
 from mailwarden.m365.auth import secret_token_source
 from mailwarden.pipeline import (
     Scan,
@@ -37,6 +32,11 @@ from mailwarden.pipeline import (
 )
 from mailwarden.report import ReportFormat
 from mailwarden.settings import SECRET_ENV, Settings
+from mailwarden.synth import generate
+from mailwarden.synth.constants import COLLECTED_AT
+from mailwarden.synth.logs import synthetic_logs
+from mailwarden.tenant.recorded import RecordedTenant, write_private_text
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 #: Days of sign-in and audit records the demo reads (the synthetic tenant holds 30).
 LOG_DAYS = 35

@@ -21,14 +21,6 @@ from mailwarden.collect.logs import (
     load_checkpoint,
     save_checkpoint,
 )
-from mailwarden.collect.parse import load_snapshot
-from mailwarden.collect.recorded import (
-    ALL_SOURCES,
-    ERRORS_FILE,
-    RecordedTenant,
-    write_private_text,
-    write_recorded_tenant,
-)
 from mailwarden.detect.document import render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
@@ -40,6 +32,14 @@ from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_chan
 from mailwarden.report.findings_json import render_findings_json
 from mailwarden.settings import Settings
 from mailwarden.store import changes_since_previous, store_run
+from mailwarden.tenant.recorded import (
+    ALL_SOURCES,
+    ERRORS_FILE,
+    RecordedTenant,
+    write_private_text,
+    write_recorded_tenant,
+)
+from mailwarden.tenant.snapshot import load_snapshot
 
 #: Custodian files looked for beside a recorded tenant when none is named.
 CUSTODIAN_FILES = ("custodians.csv", "custodians.yaml", "custodians.yml")

@@ -7,8 +7,8 @@ import re
 from test_checks import CASES
 
 from mailwarden.assess import CATALOGUE, list_checks
-from mailwarden.emulator.synth import CHECK_IDS
 from mailwarden.model.findings import Scope
+from mailwarden.synth import CHECK_IDS
 
 #: SPEC section 5, as written there.
 SPEC_IDS = (

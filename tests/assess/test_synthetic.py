@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from mailwarden.assess import assess, load_custodians
-from mailwarden.collect.parse import load_snapshot
-from mailwarden.emulator.synth import generate, write_synthetic
 from mailwarden.model.findings import ScanResult, Status
+from mailwarden.synth import generate, write_synthetic
+from mailwarden.tenant.snapshot import load_snapshot
 
 
 def scan(tmp_path: Path, size: str, seed: int) -> tuple[ScanResult, dict[str, object]]:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
 from mailwarden.emulator import serve_in_thread
-from mailwarden.emulator.synth import generate
+from mailwarden.synth import generate
 
 
 def test_live_scan_collects_into_out_and_assesses(tmp_path: Path) -> None:

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from mailwarden.collect.live import collect_tenant
-from mailwarden.collect.recorded import ALL_SOURCES, RecordedTenant
 from mailwarden.errors import AuthError
 from mailwarden.m365.http import M365Http
 from mailwarden.settings import CollectMode, RetryPolicy, Settings
+from mailwarden.tenant.recorded import ALL_SOURCES, RecordedTenant
 
 GRAPH = "https://graph.test"
 EXO = "https://exo.test"

@@ -23,10 +23,10 @@ from mailwarden.collect.logs import (
     collect_logs,
 )
 from mailwarden.emulator import EmulatorConfig, create_app, emulator_of
-from mailwarden.emulator.synth import SyntheticTenant, generate
-from mailwarden.emulator.synth.logs import SyntheticLogs, synthetic_logs
 from mailwarden.m365.http import M365Http
 from mailwarden.settings import RetryPolicy, Settings
+from mailwarden.synth import SyntheticTenant, generate
+from mailwarden.synth.logs import SyntheticLogs, synthetic_logs
 
 BASE = "https://emulator.test"
 START = datetime(2026, 10, 1, tzinfo=UTC)

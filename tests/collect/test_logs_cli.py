@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
 from mailwarden.emulator import EmulatorConfig, Served, create_app, emulator_of, serve_in_thread
-from mailwarden.emulator.synth import generate
 from mailwarden.errors import ConfigError
+from mailwarden.synth import generate
 
 runner = CliRunner()
 SINCE, MIDDLE, UNTIL = "2026-10-01T00:00:00Z", "2026-10-16T00:00:00Z", "2026-11-01T00:00:00Z"

@@ -13,15 +13,15 @@ import httpx
 from emulator_tokens import EmulatorTokens
 
 from mailwarden.collect.logs import LogCheckpoint, LogOptions, append_log_batch, collect_logs
-from mailwarden.collect.recorded import write_recorded_tenant
 from mailwarden.detect import context_from_scan, detect_directory
 from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator import create_app
 from mailwarden.emulator.logs_store import read_log_directory
-from mailwarden.emulator.synth import generate, write_synthetic
 from mailwarden.m365.http import M365Http
 from mailwarden.pipeline import scan_directory
 from mailwarden.settings import RetryPolicy, Settings
+from mailwarden.synth import generate, write_synthetic
+from mailwarden.tenant.recorded import write_recorded_tenant
 
 BASE = "https://emulator.test"
 

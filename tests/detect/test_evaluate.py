@@ -87,7 +87,7 @@ def test_labels_file_round_trip() -> None:
 
 @pytest.fixture(scope="module")
 def small_tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from mailwarden.emulator.synth import generate, write_synthetic
+    from mailwarden.synth import generate, write_synthetic
 
     directory = tmp_path_factory.mktemp("eval") / "tenant"
     write_synthetic(generate("small", seed=0), directory)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mailwarden.collect.parse import load_snapshot
 from mailwarden.model.inventory import Snapshot
+from mailwarden.tenant.snapshot import load_snapshot
 
 
 def mailwarden(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,10 +13,10 @@ import httpx
 from emulator_tokens import emulator_token
 from starlette.applications import Starlette
 
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.emulator import EmulatorConfig, create_app
-from mailwarden.emulator.synth import SyntheticTenant, generate
 from mailwarden.settings import RetryPolicy, Settings
+from mailwarden.synth import SyntheticTenant, generate
+from mailwarden.tenant.recorded import RecordedTenant
 
 T = TypeVar("T")
 BASE = "https://emulator.test"

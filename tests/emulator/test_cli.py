@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
-from mailwarden.collect.recorded import write_recorded_tenant
-from mailwarden.emulator.synth import generate
 from mailwarden.errors import ConfigError
+from mailwarden.synth import generate
+from mailwarden.tenant.recorded import write_recorded_tenant
 
 runner = CliRunner()
 

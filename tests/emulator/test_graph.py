@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from emulator_helpers import BASE, GRAPH_SCOPE, all_pages, app_for, bearer, client_for, run, small
 
-from mailwarden.collect.recorded import RecordedTenant
+from mailwarden.tenant.recorded import RecordedTenant
 
 
 def _get(url: str, recorded: RecordedTenant | None = None, **config: Any) -> httpx.Response:

@@ -14,7 +14,7 @@ from mailwarden.emulator import EmulatorConfig, create_app, emulator_of
 from mailwarden.emulator.logs_odata import QueryError, ReportsLimiter, parse_time_filter
 from mailwarden.emulator.logs_query import audit_log_record
 from mailwarden.emulator.logs_store import parse_time, read_log_directory
-from mailwarden.emulator.synth.logs import SyntheticLogs, synthetic_logs
+from mailwarden.synth.logs import SyntheticLogs, synthetic_logs
 
 FILTER = "createdDateTime ge 2026-10-05T00:00:00Z and createdDateTime lt 2026-10-12T00:00:00Z"
 

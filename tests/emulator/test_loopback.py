@@ -16,7 +16,6 @@ import trustme
 from emulator_helpers import EXO_SCOPE, GRAPH_SCOPE, run, settings_for, small, tenant_id
 
 from mailwarden.collect.live import collect_live
-from mailwarden.collect.parse import snapshot_from_recorded
 from mailwarden.emulator import (
     EmulatorConfig,
     FaultKind,
@@ -32,6 +31,7 @@ from mailwarden.m365.auth import (
     secret_token_source,
 )
 from mailwarden.settings import AuthMethod
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 pytestmark = pytest.mark.slow
 

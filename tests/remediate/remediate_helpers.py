@@ -15,10 +15,7 @@ from emulator_tokens import EmulatorTokens
 from starlette.applications import Starlette
 
 from mailwarden.collect.live import collect_tenant
-from mailwarden.collect.parse import snapshot_from_recorded
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.emulator import EmulatorConfig, create_app
-from mailwarden.emulator.synth import COLLECTED_AT, SyntheticTenant, generate
 from mailwarden.m365.http import M365Http
 from mailwarden.model.inventory import Snapshot
 from mailwarden.pipeline import Scan, scan_snapshot
@@ -26,6 +23,9 @@ from mailwarden.remediate.model import Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.wire import Wire
 from mailwarden.settings import RetryPolicy, Settings
+from mailwarden.synth import COLLECTED_AT, SyntheticTenant, generate
+from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 BASE = "https://emulator.test"
 #: A moment one hour after the synthetic tenant was "collected": fresh enough to act on.

@@ -11,9 +11,9 @@ from remediate_helpers import small
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
-from mailwarden.emulator.synth import write_synthetic
 from mailwarden.errors import ConfigError
 from mailwarden.remediate.errors import JournalError, StaleSnapshotError
+from mailwarden.synth import write_synthetic
 
 runner = CliRunner()
 

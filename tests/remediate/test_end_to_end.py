@@ -20,7 +20,6 @@ from remediate_helpers import small, tenant_id, without_collection_time
 
 from mailwarden.cli import command_app
 from mailwarden.collect.live import collect_live
-from mailwarden.collect.parse import snapshot_from_recorded
 from mailwarden.emulator import (
     DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
@@ -36,6 +35,7 @@ from mailwarden.remediate.journal import EntryStatus, FileJournal
 from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import ActionKind
 from mailwarden.settings import Settings
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from remediate_helpers import SOON_AFTER, plan_for, small_scan
 
-from mailwarden.emulator.synth import COLLECTED_AT
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import Status
 from mailwarden.remediate.builders import AUTOMATED
 from mailwarden.remediate.errors import StaleSnapshotError, UnknownActionError
 from mailwarden.remediate.model import Action, ActionKind, ExoCall, GraphCall, Plan
+from mailwarden.synth import COLLECTED_AT
 
 
 def failing(check_id: str) -> set[str]:

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailwarden.assess import assess
-from mailwarden.collect.parse import snapshot_from_recorded
-from mailwarden.collect.recorded import RecordedTenant
-from mailwarden.emulator.synth import generate
 from mailwarden.model.findings import ScanResult, Status
 from mailwarden.model.run import DelegateChange, FindingChangeKind, Run, SettingChange
 from mailwarden.report import make_run
 from mailwarden.store import diff_runs, store_run
+from mailwarden.synth import generate
+from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 
 def _run(recorded: RecordedTenant, day: int) -> Run:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailwarden.emulator.synth import SyntheticTenant, generate, write_synthetic
+from mailwarden.synth import SyntheticTenant, generate, write_synthetic
 
 _HERE = str(Path(__file__).parent)
 if _HERE not in sys.path:

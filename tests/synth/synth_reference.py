@@ -1,5 +1,5 @@
 """An independent reading of a synthetic tenant's raw files, applying the rules
-documented in `mailwarden.emulator.synth.truth` to the JSON alone (no generator model).
+documented in `mailwarden.synth.truth` to the JSON alone (no generator model).
 
 If the generator's ground truth and this reading disagree, either the files do not say
 what the generator decided, or the truth was computed differently from its own rules.

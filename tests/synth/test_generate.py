@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from mailwarden.emulator.synth import (
+from mailwarden.errors import ConfigError
+from mailwarden.synth import (
     COLLECTED_AT,
     SyntheticTenant,
     generate,
     user_count,
     write_synthetic,
 )
-from mailwarden.errors import ConfigError
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -38,7 +38,7 @@ def test_same_seed_writes_identical_bytes(tmp_path: Path) -> None:
 def test_same_seed_is_identical_across_processes(tmp_path: Path) -> None:
     """String hashing differs per process; nothing may depend on set or hash order."""
     script = ("import sys; from pathlib import Path; "
-              "from mailwarden.emulator.synth import generate, write_synthetic; "
+              "from mailwarden.synth import generate, write_synthetic; "
               "write_synthetic(generate('small', seed=9), Path(sys.argv[1]))")
     for name, hash_seed in (("a", "1"), ("b", "2")):
         subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True,

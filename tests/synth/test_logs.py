@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mailwarden.emulator.synth import SyntheticTenant, generate
-from mailwarden.emulator.synth.logs import LABELS_SCHEMA, SyntheticLogs, synthetic_logs
+from mailwarden.synth import SyntheticTenant, generate
+from mailwarden.synth.logs import LABELS_SCHEMA, SyntheticLogs, synthetic_logs
 
 CATEGORIES = {
     "password-spray", "brute-force", "ownerless-sign-in", "legacy-protocol-auth",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mailwarden.collect.parse import snapshot_from_recorded
-from mailwarden.collect.recorded import ALL_SOURCES, LIST_SOURCES, OBJECT_SOURCES
-from mailwarden.emulator.synth import SyntheticTenant
+from mailwarden.synth import SyntheticTenant
+from mailwarden.tenant.recorded import ALL_SOURCES, LIST_SOURCES, OBJECT_SOURCES
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 GRAPH_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mailwarden.emulator.synth import SyntheticTenant
+from mailwarden.synth import SyntheticTenant
 
 OWNERLESS_TYPES = {"SharedMailbox", "RoomMailbox", "EquipmentMailbox", "SchedulingMailbox"}
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from synth_reference import Reading
 
-from mailwarden.emulator.synth import CHECK_IDS, COLLECTED_AT, SyntheticTenant, generate
+from mailwarden.synth import CHECK_IDS, COLLECTED_AT, SyntheticTenant, generate
 
 TENANT_SCOPE = {"audit-disabled-org", "weak-smart-lockout"}
 

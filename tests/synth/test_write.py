@@ -7,9 +7,9 @@ import json
 import stat
 from pathlib import Path
 
-from mailwarden.collect.parse import load_snapshot
-from mailwarden.collect.recorded import ALL_SOURCES, read_recorded_tenant
-from mailwarden.emulator.synth import SyntheticTenant, write_synthetic
+from mailwarden.synth import SyntheticTenant, write_synthetic
+from mailwarden.tenant.recorded import ALL_SOURCES, read_recorded_tenant
+from mailwarden.tenant.snapshot import load_snapshot
 
 
 def test_every_file_is_private(small_dir: Path) -> None:

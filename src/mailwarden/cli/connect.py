@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from mailwarden.cli.ui import err_console
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.errors import ConfigError
 from mailwarden.pipeline import collect_to_directory
 from mailwarden.settings import AuthMethod, CollectMode, Settings, load_settings
+from mailwarden.tenant.recorded import RecordedTenant
 
 _CONNECT = "Connection"
 

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console, progress_board
-from mailwarden.collect.recorded import write_private_text
 from mailwarden.detect import (
     EMPTY_CONTEXT,
     DetectContext,
@@ -27,6 +26,7 @@ from mailwarden.detect import (
 from mailwarden.detect.evaluate import Evaluation, evaluate, parse_labels
 from mailwarden.errors import ConfigError, InputError
 from mailwarden.pipeline import scan_directory
+from mailwarden.tenant.recorded import write_private_text
 
 FilesOpt = Annotated[list[Path] | None, typer.Option(help="A log file; repeat for more.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]

@@ -11,8 +11,8 @@ import typer
 
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console
-from mailwarden.collect.recorded import RecordedTenant, read_recorded_tenant
 from mailwarden.errors import ConfigError
+from mailwarden.tenant.recorded import RecordedTenant, read_recorded_tenant
 
 #: What --throttle turns on: a busy tenant's limits, low enough to be met by one client.
 THROTTLE_GRAPH_RATE = 50.0
@@ -112,8 +112,8 @@ def _tenant(
 ) -> tuple[RecordedTenant, Logs]:
     """The tenant to serve and its sign-in, directory-audit and audit-log records."""
     from mailwarden.emulator.logs_store import read_log_directory
-    from mailwarden.emulator.synth import generate
-    from mailwarden.emulator.synth.logs import synthetic_logs
+    from mailwarden.synth import generate
+    from mailwarden.synth.logs import synthetic_logs
 
     if (tenant_dir is None) == (synthetic is None):
         raise ConfigError("give exactly one of --tenant-dir DIR and --synthetic SIZE")

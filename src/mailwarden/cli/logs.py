@@ -31,9 +31,9 @@ from mailwarden.collect.logs import (
     LogBatch,
     load_checkpoint,
 )
-from mailwarden.collect.logs_checkpoint import parse_time
 from mailwarden.errors import ConfigError, ServiceError
 from mailwarden.pipeline import collect_logs_to_directory
+from mailwarden.times import parse_time
 
 #: Where the checkpoint lives unless --checkpoint says otherwise; detect skips dot files.
 DEFAULT_CHECKPOINT = Path("logs") / ".checkpoint.json"

@@ -40,7 +40,6 @@ from mailwarden.cli.views import (
     riskiest_table,
     status_line,
 )
-from mailwarden.collect.parse import snapshot_from_recorded
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
 from mailwarden.pipeline import (
@@ -51,6 +50,7 @@ from mailwarden.pipeline import (
     write_alerts,
     write_findings,
 )
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 CustodiansOpt = Annotated[
@@ -75,7 +75,7 @@ def synth(
     """Write a synthetic recorded tenant with planted.json and custodians.csv.
 
     planted.json lists what is wrong in the tenant (the ground truth that `scan` must find)."""
-    from mailwarden.emulator.synth import generate, write_synthetic
+    from mailwarden.synth import generate, write_synthetic
 
     started = time.perf_counter()
     with err_console.status(f"generating a {size} tenant (seed {seed})"):

@@ -22,7 +22,6 @@ from typing import Any, Protocol
 from mailwarden.collect import fields
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
 from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.errors import AuthError, MailwardenError, ServiceError
 from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
 from mailwarden.m365.exchange import EXO_MAX_PAGE_SIZE, ExchangeClient
@@ -33,6 +32,7 @@ from mailwarden.m365.graph import (
 )
 from mailwarden.m365.http import M365Http, Service, build_async_client
 from mailwarden.settings import CollectMode, Settings
+from mailwarden.tenant.recorded import RecordedTenant
 
 
 class Progress(Protocol):

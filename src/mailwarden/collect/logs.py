@@ -26,19 +26,16 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from mailwarden.collect.logs_checkpoint import (
-    LOG_KINDS,
     KindMark,
     LogCheckpoint,
-    LogKind,
-    iso,
     load_checkpoint,
-    parse_time,
     save_checkpoint,
 )
-from mailwarden.collect.logs_write import LOG_FILE_NAMES, append_log_batch
 from mailwarden.errors import AuthError, MailwardenError, ServiceError
 from mailwarden.m365.http import M365Http, Service, page_items
 from mailwarden.settings import Settings
+from mailwarden.tenant.logs import LOG_FILE_NAMES, LOG_KINDS, LogKind, append_log_batch
+from mailwarden.times import iso, parse_time
 
 __all__ = [
     "LOG_FILE_NAMES", "LOG_KINDS", "KindMark", "LogBatch", "LogCheckpoint", "LogKind",

@@ -17,29 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from mailwarden.errors import InputError
 from mailwarden.files import write_private_atomic
+from mailwarden.tenant.logs import LOG_KINDS, LogKind
+from mailwarden.times import iso, parse_time
 
-LogKind = Literal["signIns", "directoryAudits", "ual"]
-LOG_KINDS: tuple[LogKind, ...] = get_args(LogKind)
 CHECKPOINT_SCHEMA = "mailwarden.logcheckpoint/1"
-
-
-def parse_time(text: Any) -> datetime | None:
-    """A Graph or UAL timestamp as an aware UTC datetime (a time without a zone is UTC)."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailwarden.collect import fields
-from mailwarden.collect.lenient import Record, to_enum
-from mailwarden.collect.parse import RECIPIENT_TYPE_DETAILS
 from mailwarden.errors import MailwardenError, ServiceError
 from mailwarden.m365.exchange import EXO_BATCH_LIMIT, Call, ExchangeClient, invoke_many
+from mailwarden.tenant.exchange import RECIPIENT_TYPE_DETAILS
+from mailwarden.tenant.lenient import Record, to_enum
 
 OWNERLESS_TYPES = frozenset(
     {"sharedmailbox", "roommailbox", "equipmentmailbox", "schedulingmailbox"}

@@ -17,14 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mailwarden.collect.logs_checkpoint import LogKind
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.emulator import login
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.exchange_http import exchange_batch, invoke_command
 from mailwarden.emulator.graph import graph_endpoint
 from mailwarden.emulator.logs_api import LogsApi, logs_routes
 from mailwarden.emulator.runtime import Emulator
+from mailwarden.tenant.logs import LogKind
+from mailwarden.tenant.recorded import RecordedTenant
 
 DEFAULT_CONFIG = EmulatorConfig()
 

@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mailwarden.collect.logs_checkpoint import LogKind, parse_time
 from mailwarden.emulator import logs_query
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.logs_odata import (
@@ -39,6 +38,8 @@ from mailwarden.emulator.logs_odata import (
 )
 from mailwarden.emulator.logs_store import TIME_FIELDS
 from mailwarden.emulator.runtime import Emulator
+from mailwarden.tenant.logs import LogKind
+from mailwarden.times import parse_time
 
 #: Largest `$top` for sign-ins and directory audits; the page size when none is asked.
 LOG_MAX_TOP = 1000

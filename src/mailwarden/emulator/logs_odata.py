@@ -20,11 +20,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mailwarden.collect.logs_checkpoint import LogKind, parse_time
 from mailwarden.emulator.answers import graph_error, retry_after_text
 from mailwarden.emulator.config import Service
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES
+from mailwarden.tenant.logs import LogKind
+from mailwarden.times import parse_time
 
 _CLAUSE = re.compile(r"^\(?\s*(?P<field>[A-Za-z]+)\s+(?P<op>eq|ge|gt|le|lt)\s+"
                      r"(?P<value>'[^']*'|[^\s()]+)\s*\)?$", re.IGNORECASE)

@@ -24,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mailwarden.collect.logs_checkpoint import parse_time
 from mailwarden.emulator.answers import graph_error
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.logs_odata import (
@@ -36,6 +35,7 @@ from mailwarden.emulator.logs_odata import (
     refused,
 )
 from mailwarden.emulator.runtime import Emulator
+from mailwarden.times import parse_time
 
 RECORDS_MAX_TOP = 1000
 RECORDS_DEFAULT_TOP = 150

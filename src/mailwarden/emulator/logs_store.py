@@ -19,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, get_args
 
-from mailwarden.collect.logs_checkpoint import LogKind, parse_time
-from mailwarden.collect.recorded import as_object_list
 from mailwarden.errors import InputError
+from mailwarden.tenant.logs import LogKind
+from mailwarden.tenant.recorded import as_object_list
+from mailwarden.times import parse_time
 
 LOG_KINDS: tuple[LogKind, ...] = get_args(LogKind)
 #: The property holding each kind's time.

@@ -29,14 +29,13 @@ between a client's count (see `EmulatorStats`) and these numbers.
 
 from __future__ import annotations
 
-from mailwarden.collect.mailboxes import (
-    licensed_accounts,
-    mailbox_key,
-    ownerless_by_type,
-    unlicensed_user_mailbox,
-)
-from mailwarden.collect.recorded import RecordedTenant
+from collections.abc import Mapping
+from typing import Any
+
 from mailwarden.emulator.state import TenantState
+from mailwarden.tenant.exchange import RECIPIENT_TYPE_DETAILS
+from mailwarden.tenant.lenient import Record, to_enum
+from mailwarden.tenant.recorded import RecordedTenant
 
 GRAPH_BATCH_LIMIT = 20
 EXO_BATCH_LIMIT = 10
@@ -89,20 +88,52 @@ def _graph(state: TenantState) -> int:
     return count + _member_batches(state)
 
 
+#: Recipient types that are ownerless whatever their licence (SPEC section 5).
+_NO_OWNER_TYPES = frozenset(
+    {"sharedmailbox", "roommailbox", "equipmentmailbox", "schedulingmailbox"}
+)
+
+
+def _licences(state: TenantState) -> dict[str, bool] | None:
+    """Account id (lower case) -> holds a licence; None when the users are not served."""
+    if not state.available("graph/users"):
+        return None
+    result: dict[str, bool] = {}
+    for user in state.rows("graph/users"):
+        record = Record(user)
+        account, licences = record.text("id"), record.get("assignedLicenses")
+        if account and licences is not None:
+            result[account.lower()] = bool(licences)
+    return result
+
+
+def _needs_detail(row: Mapping[str, Any], licences: Mapping[str, bool] | None) -> bool:
+    """Ownerless by type, or a user mailbox whose account has no licence or an unknown one
+    (a client cannot tell it apart, so it must read it)."""
+    record = Record(row)
+    kind = (to_enum(record.get("RecipientTypeDetails"), RECIPIENT_TYPE_DETAILS) or "").lower()
+    if kind in _NO_OWNER_TYPES:
+        return True
+    if kind != "usermailbox":
+        return False
+    account = (record.text("ExternalDirectoryObjectId") or "").lower()
+    return licences is None or not licences.get(account, False)
+
+
 def _exchange(state: TenantState) -> int:
     count = sum(pages(len(state.cmdlet_rows(c, None)), EXO_PAGE) for c in _EXO_LISTS)
     count += 2  # Get-OrganizationConfig, Get-TransportConfig
     if not state.available("exo/Get-Mailbox"):
         return count
-    users = state.rows("graph/users") if state.available("graph/users") else None
-    licensed = licensed_accounts(users)
+    licences = _licences(state)
     seen: set[str] = set()
     depths: list[int] = []
     for row in state.rows("exo/Get-Mailbox"):
-        key = mailbox_key(row)
+        # An address names a mailbox unambiguously to every per-mailbox cmdlet.
+        key = Record(row).text("PrimarySmtpAddress", "UserPrincipalName", "Guid", "Identity")
         if key is None or key.lower() in seen:
             continue
-        if not (ownerless_by_type(row) or unlicensed_user_mailbox(row, licensed)):
+        if not _needs_detail(row, licences):
             continue
         seen.add(key.lower())
         recipient = state.resolve(key, mailbox=True)

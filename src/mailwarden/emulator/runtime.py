@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.emulator.conditions import Conditions, EmulatorStats
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.necessary import necessary_requests
 from mailwarden.emulator.state import TenantState
 from mailwarden.emulator.tokens import TokenIssuer
+from mailwarden.tenant.recorded import RecordedTenant
 
 
 @dataclass(slots=True)

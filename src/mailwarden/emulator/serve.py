@@ -27,11 +27,11 @@ import trustme
 import uvicorn
 from starlette.applications import Starlette
 
-from mailwarden.collect.recorded import RecordedTenant, write_private_text
 from mailwarden.emulator.app import DEFAULT_CONFIG, create_app, emulator_of
 from mailwarden.emulator.conditions import EmulatorStats
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.errors import ConfigError, ServiceError
+from mailwarden.tenant.recorded import RecordedTenant, write_private_text
 
 LOOPBACK = "127.0.0.1"
 _START_TIMEOUT = 10.0

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailwarden.collect.logs_checkpoint import LogKind
-from mailwarden.collect.recorded import RecordedTenant, as_object_list
 from mailwarden.emulator.logs_store import LogRecords
+from mailwarden.tenant.logs import LogKind
+from mailwarden.tenant.recorded import RecordedTenant, as_object_list
 
 #: Recipient properties Exchange accepts as an identity, in the order they are indexed.
 IDENTITY_FIELDS: tuple[str, ...] = (

@@ -8,7 +8,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
-from mailwarden.collect.recorded import write_private_text
 from mailwarden.errors import ConfigError, InputError
 from mailwarden.model.run import Run
 from mailwarden.report import (
@@ -20,6 +19,7 @@ from mailwarden.report import (
     ocsf,
     sarif,
 )
+from mailwarden.tenant.recorded import write_private_text
 
 
 class ReportFormat(StrEnum):

@@ -25,12 +25,12 @@ from mailwarden.collect.logs import (
     load_checkpoint,
     save_checkpoint,
 )
-from mailwarden.collect.recorded import RecordedTenant
 from mailwarden.errors import ServiceError
 from mailwarden.m365.auth import DeviceCodePrompt, token_source_from_settings
 from mailwarden.m365.http import M365Http
 from mailwarden.pipeline import write_tenant_directory
 from mailwarden.settings import Settings
+from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.watch.records import LogRecord, record_of
 from mailwarden.watch.source import Pull
 

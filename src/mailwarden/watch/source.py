@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from mailwarden.collect.recorded import RecordedTenant, read_recorded_tenant
 from mailwarden.errors import InputError
 from mailwarden.pipeline import write_tenant_directory
+from mailwarden.tenant.recorded import RecordedTenant, read_recorded_tenant
 from mailwarden.watch.files import read_state_json, write_atomic_json
 from mailwarden.watch.records import LOG_KINDS, LogRecord, kind_of_file, read_rows, record_of
 

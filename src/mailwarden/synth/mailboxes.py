@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from mailwarden.emulator.synth import access, posture, rules
-from mailwarden.emulator.synth.constants import COLLECTED_AT
-from mailwarden.emulator.synth.context import Context
-from mailwarden.emulator.synth.groups import GroupLayout
-from mailwarden.emulator.synth.model import Account, Custodian, Grant, InboxRule, OwnerlessMailbox
+from mailwarden.synth import access, posture, rules
+from mailwarden.synth.constants import COLLECTED_AT
+from mailwarden.synth.context import Context
+from mailwarden.synth.groups import GroupLayout
+from mailwarden.synth.model import Account, Custodian, Grant, InboxRule, OwnerlessMailbox
 
 BASIC_AUTH_POLICY = "Allow Basic Auth for Devices"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from mailwarden.emulator.synth.constants import COLLECTED_AT
-from mailwarden.emulator.synth.ids import domain_sid, new_guid
+from mailwarden.synth.constants import COLLECTED_AT
+from mailwarden.synth.ids import domain_sid, new_guid
 
 #: Mailboxes created after this date are named by their directory object id, the way
 #: Exchange Online names new recipients; older ones keep their alias as Name.

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailwarden.emulator.synth.constants import (
+from mailwarden.synth.constants import (
     BROAD_GROUP_MIN_MEMBERS,
     BROAD_PRINCIPALS,
     CHECK_IDS,
@@ -78,8 +78,8 @@ from mailwarden.emulator.synth.constants import (
     LOCKOUT_THRESHOLD_MAX,
     MAX_DELEGATES,
 )
-from mailwarden.emulator.synth.model import Tenant
-from mailwarden.emulator.synth.truth_mailbox import MailboxJudge
+from mailwarden.synth.model import Tenant
+from mailwarden.synth.truth_mailbox import MailboxJudge
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mailwarden.emulator.synth.constants import OBSCURE_FOLDERS
-from mailwarden.emulator.synth.logs_book import ATTACK_NETWORKS, LogBook
-from mailwarden.emulator.synth.model import Account, InboxRule, OwnerlessMailbox
+from mailwarden.synth.constants import OBSCURE_FOLDERS
+from mailwarden.synth.logs_book import ATTACK_NETWORKS, LogBook
+from mailwarden.synth.model import Account, InboxRule, OwnerlessMailbox
 
 
 def rule_parameters(rule: InboxRule, mailbox: Account) -> list[tuple[str, str]]:

@@ -9,21 +9,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mailwarden.collect.recorded import (
+from mailwarden.errors import ConfigError
+from mailwarden.gcpause import cyclic_gc_paused
+from mailwarden.synth.build import build_tenant
+from mailwarden.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
+from mailwarden.synth.ids import graph_date
+from mailwarden.synth.logs import synthetic_logs, write_logs
+from mailwarden.synth.model import Custodian, Tenant
+from mailwarden.synth.render_exo import render_exo
+from mailwarden.synth.render_graph import render_graph
+from mailwarden.synth.truth import GroundTruth, ground_truth
+from mailwarden.tenant.recorded import (
     RecordedTenant,
     write_private_text,
     write_recorded_tenant,
 )
-from mailwarden.emulator.synth.build import build_tenant
-from mailwarden.emulator.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
-from mailwarden.emulator.synth.ids import graph_date
-from mailwarden.emulator.synth.logs import synthetic_logs, write_logs
-from mailwarden.emulator.synth.model import Custodian, Tenant
-from mailwarden.emulator.synth.render_exo import render_exo
-from mailwarden.emulator.synth.render_graph import render_graph
-from mailwarden.emulator.synth.truth import GroundTruth, ground_truth
-from mailwarden.errors import ConfigError
-from mailwarden.gcpause import cyclic_gc_paused
 
 PLANTED_SCHEMA = "mailwarden.planted/1"
 

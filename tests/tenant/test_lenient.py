@@ -3,9 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mailwarden.collect import lenient
-from mailwarden.collect.lenient import Record, to_bool, to_datetime, to_enum, to_flags, to_texts
-from mailwarden.collect.parse import MAILBOX_RIGHTS, RECIPIENT_TYPE_DETAILS
+from mailwarden.tenant import lenient
+from mailwarden.tenant.exchange import MAILBOX_RIGHTS, RECIPIENT_TYPE_DETAILS
+from mailwarden.tenant.lenient import Record, to_bool, to_datetime, to_enum, to_flags, to_texts
 
 
 def test_record_reads_properties_in_any_case() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailwarden.emulator.synth.constants import BASIC_AUTH_PROTOCOLS, COLLECTED_AT
-from mailwarden.emulator.synth.ids import derived_guid, exo_date, exo_utc_date
-from mailwarden.emulator.synth.model import Account, MailboxSettings, Tenant
-from mailwarden.emulator.synth.posture import default_settings
-from mailwarden.emulator.synth.render_access import render_access
+from mailwarden.synth.constants import BASIC_AUTH_PROTOCOLS, COLLECTED_AT
+from mailwarden.synth.ids import derived_guid, exo_date, exo_utc_date
+from mailwarden.synth.model import Account, MailboxSettings, Tenant
+from mailwarden.synth.posture import default_settings
+from mailwarden.synth.render_access import render_access
 
 DISCOVERY = "DiscoverySearchMailbox{D919BA05-46A6-415f-80AD-7E09334BB852}"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 
-from mailwarden.emulator.synth import names, people, policies
-from mailwarden.emulator.synth.access import Pools
-from mailwarden.emulator.synth.context import Context
-from mailwarden.emulator.synth.groups import build_groups, with_users
-from mailwarden.emulator.synth.ids import domain_sid
-from mailwarden.emulator.synth.mailboxes import plan_mailboxes
-from mailwarden.emulator.synth.model import Account, Tenant
+from mailwarden.synth import names, people, policies
+from mailwarden.synth.access import Pools
+from mailwarden.synth.context import Context
+from mailwarden.synth.groups import build_groups, with_users
+from mailwarden.synth.ids import domain_sid
+from mailwarden.synth.mailboxes import plan_mailboxes
+from mailwarden.synth.model import Account, Tenant
 
 
 def _shared(ctx: Context, count: int) -> list[Account]:

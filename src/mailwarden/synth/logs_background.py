@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mailwarden.emulator.synth import logs_shapes as shapes
-from mailwarden.emulator.synth.logs_book import LogBook
-from mailwarden.emulator.synth.model import Account, OwnerlessMailbox
+from mailwarden.synth import logs_shapes as shapes
+from mailwarden.synth.logs_book import LogBook
+from mailwarden.synth.model import Account, OwnerlessMailbox
 
 #: People whose ordinary sign-ins are written; a sample above it keeps a large tenant quick.
 MAX_BACKGROUND_PEOPLE = 10_000

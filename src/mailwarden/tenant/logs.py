@@ -1,4 +1,4 @@
-"""Appending collected log records to a recorded tenant's `logs/` folder.
+"""The log kinds of a recorded tenant and its `logs/` folder.
 
 Records go, as JSON Lines in the shapes Graph returned them, to `logs/signIns.json`,
 `logs/directoryAudits.json` and `logs/ual.json` (Graph audit log query records), the
@@ -12,13 +12,20 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, Protocol, get_args
 
-from mailwarden.collect.logs_checkpoint import LOG_KINDS, LogKind
 from mailwarden.errors import InputError
 
-if TYPE_CHECKING:
-    from mailwarden.collect.logs import LogBatch
+LogKind = Literal["signIns", "directoryAudits", "ual"]
+LOG_KINDS: tuple[LogKind, ...] = get_args(LogKind)
+
+
+class LogRecords(Protocol):
+    """New records per kind (a collection's batch)."""
+
+    @property
+    def records(self) -> Mapping[LogKind, tuple[dict[str, Any], ...]]: ...
+
 
 LOG_FILE_NAMES: Mapping[LogKind, str] = {kind: f"{kind}.json" for kind in LOG_KINDS}
 
@@ -54,7 +61,7 @@ def append_records(path: Path, rows: tuple[dict[str, Any], ...]) -> None:
         os.fsync(handle.fileno())
 
 
-def append_log_batch(directory: Path, batch: LogBatch) -> dict[LogKind, Path]:
+def append_log_batch(directory: Path, batch: LogRecords) -> dict[LogKind, Path]:
     """Append each kind's new records to `directory/logs/`; returns the files written to
     (kinds without new records are not touched)."""
     written: dict[LogKind, Path] = {}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mailwarden.emulator.synth.constants import ROLES
-from mailwarden.emulator.synth.context import Context
-from mailwarden.emulator.synth.mailboxes import BASIC_AUTH_POLICY
-from mailwarden.emulator.synth.model import Account, ConditionalAccess
+from mailwarden.synth.constants import ROLES
+from mailwarden.synth.context import Context
+from mailwarden.synth.mailboxes import BASIC_AUTH_POLICY
+from mailwarden.synth.model import Account, ConditionalAccess
 
 DEFAULT_AUTH_POLICY = "Block Basic Auth"
 

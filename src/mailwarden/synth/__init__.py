@@ -3,19 +3,19 @@
     tenant = generate("small", seed=7)
     write_synthetic(tenant, Path("out/tenant"))
 
-The rules the ground truth follows are in `mailwarden.emulator.synth.truth`.
+The rules the ground truth follows are in `mailwarden.synth.truth`.
 """
 
-from mailwarden.emulator.synth.api import (
+from mailwarden.synth.api import (
     PLANTED_SCHEMA,
     SyntheticTenant,
     generate,
     user_count,
     write_synthetic,
 )
-from mailwarden.emulator.synth.constants import CHECK_IDS, COLLECTED_AT, SIZES
-from mailwarden.emulator.synth.model import Custodian
-from mailwarden.emulator.synth.truth import GroundTruth, PlantedFinding
+from mailwarden.synth.constants import CHECK_IDS, COLLECTED_AT, SIZES
+from mailwarden.synth.model import Custodian
+from mailwarden.synth.truth import GroundTruth, PlantedFinding
 
 __all__ = [
     "CHECK_IDS",

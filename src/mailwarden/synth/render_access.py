@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailwarden.emulator.synth.constants import SELF_PRINCIPAL
-from mailwarden.emulator.synth.model import Grant, InboxRule, RuleTarget, Tenant
+from mailwarden.synth.constants import SELF_PRINCIPAL
+from mailwarden.synth.model import Grant, InboxRule, RuleTarget, Tenant
 
 SELF_SID = "S-1-5-10"
 SPECIAL_SIDS = {"Everyone": "S-1-1-0", "NT AUTHORITY\\Authenticated Users": "S-1-5-11"}

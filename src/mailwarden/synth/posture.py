@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from mailwarden.emulator.synth.constants import COLLECTED_AT, DEFAULT_AUDIT_ACTIONS
-from mailwarden.emulator.synth.context import Context
-from mailwarden.emulator.synth.model import Account, MailboxSettings
+from mailwarden.synth.constants import COLLECTED_AT, DEFAULT_AUDIT_ACTIONS
+from mailwarden.synth.context import Context
+from mailwarden.synth.model import Account, MailboxSettings
 
 #: Audit sets an admin script configured before auditing was on by default: no
 #: MailItemsAccessed, no Send, no UpdateInboxRules.

@@ -15,21 +15,17 @@ from typing import Any
 
 import pytest
 
-from mailwarden.collect import lenient, parse
-from mailwarden.collect.parse import (
-    canonical_order,
-    load_snapshot,
-    skipped_counts,
-    snapshot_from_recorded,
-)
-from mailwarden.collect.recorded import (
+from mailwarden.errors import InputError
+from mailwarden.model.inventory import Snapshot
+from mailwarden.synth import generate
+from mailwarden.tenant import exchange, graph, lenient, records
+from mailwarden.tenant.recorded import (
     RecordedTenant,
     read_recorded_tenant,
     write_recorded_tenant,
 )
-from mailwarden.emulator.synth import generate
-from mailwarden.errors import InputError
-from mailwarden.model.inventory import Snapshot
+from mailwarden.tenant.records import canonical_order
+from mailwarden.tenant.snapshot import load_snapshot, skipped_counts, snapshot_from_recorded
 
 USER_ID = "6f1c1d2e-0000-4000-8000-000000000001"
 
@@ -297,10 +293,11 @@ def _reference_texts(value: Any) -> tuple[str, ...] | None:
 
 def _reference_snapshot(recorded: RecordedTenant, monkeypatch: pytest.MonkeyPatch) -> Snapshot:
     with monkeypatch.context() as patch:
-        patch.setattr(parse, "Record", _ReferenceRecord)
-        patch.setattr(parse, "to_text", _reference_text)
+        for module in (graph, exchange, records):
+            patch.setattr(module, "Record", _ReferenceRecord)
+        patch.setattr(graph, "to_text", _reference_text)
         patch.setattr(lenient, "to_texts", _reference_texts)  # inside to_flags
-        patch.setattr(parse, "canonical_order", lambda items: tuple(sorted(items, key=repr)))
+        patch.setattr(records, "canonical_order", lambda items: tuple(sorted(items, key=repr)))
         return snapshot_from_recorded(recorded)
 
 
@@ -312,7 +309,7 @@ def _perturbed(data: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """The same tenant spelled every way SPEC section 4 allows, plus unusable records."""
     rng = random.Random(seed)
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    codes = {name: number for number, name in parse.RECIPIENT_TYPE_DETAILS.items()}
+    codes = {name: number for number, name in exchange.RECIPIENT_TYPE_DETAILS.items()}
     result: dict[str, Any] = {}
     for source, rows in data.items():
         if not isinstance(rows, list):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mailwarden.emulator.synth import names
-from mailwarden.emulator.synth.context import Context
-from mailwarden.emulator.synth.model import Account, InboxRule, RuleTarget
+from mailwarden.synth import names
+from mailwarden.synth.context import Context
+from mailwarden.synth.model import Account, InboxRule, RuleTarget
 
 LEGACY_DN = "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn="
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mailwarden.emulator.synth import logs_shapes as shapes
-from mailwarden.emulator.synth.constants import COLLECTED_AT
-from mailwarden.emulator.synth.ids import new_guid
-from mailwarden.emulator.synth.model import Account, OwnerlessMailbox, Tenant
-from mailwarden.emulator.synth.names import OFFICES
+from mailwarden.synth import logs_shapes as shapes
+from mailwarden.synth.constants import COLLECTED_AT
+from mailwarden.synth.ids import new_guid
+from mailwarden.synth.model import Account, OwnerlessMailbox, Tenant
+from mailwarden.synth.names import OFFICES
 
 #: The logs cover the 30 days before collection (what Entra keeps with P1/P2 licences).
 LOG_DAYS = 30

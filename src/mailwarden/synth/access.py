@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mailwarden.emulator.synth.context import Context
-from mailwarden.emulator.synth.model import Account, Custodian, Grant, Right
+from mailwarden.synth.context import Context
+from mailwarden.synth.model import Account, Custodian, Grant, Right
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mailwarden.collect.logs_checkpoint import LogKind
-from mailwarden.collect.recorded import write_json_lines, write_private_text
-from mailwarden.emulator.synth import logs_attacks as attacks
-from mailwarden.emulator.synth import logs_background as background
-from mailwarden.emulator.synth import logs_changes as changes
-from mailwarden.emulator.synth.ids import graph_date
-from mailwarden.emulator.synth.logs_book import Label, LogBook
-from mailwarden.emulator.synth.model import Account, Tenant
+from mailwarden.synth import logs_attacks as attacks
+from mailwarden.synth import logs_background as background
+from mailwarden.synth import logs_changes as changes
+from mailwarden.synth.ids import graph_date
+from mailwarden.synth.logs_book import Label, LogBook
+from mailwarden.synth.model import Account, Tenant
+from mailwarden.tenant.logs import LogKind
+from mailwarden.tenant.recorded import write_json_lines, write_private_text
 
 LABELS_SCHEMA = "mailwarden.labels/1"
 LOG_FILES = {"signins": "logs/signIns.json", "directory_audits": "logs/directoryAudits.json",

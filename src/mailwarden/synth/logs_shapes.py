@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from mailwarden.emulator.synth.ids import new_guid
-from mailwarden.emulator.synth.model import Account
+from mailwarden.synth.ids import new_guid
+from mailwarden.synth.model import Account
 
 #: Client applications as the sign-in log names them (clientAppUsed).
 BROWSER = "Browser"

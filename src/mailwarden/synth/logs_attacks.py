@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from mailwarden.emulator.synth import logs_shapes as shapes
-from mailwarden.emulator.synth.logs_book import ATTACK_NETWORKS, LogBook
-from mailwarden.emulator.synth.model import Account
+from mailwarden.synth import logs_shapes as shapes
+from mailwarden.synth.logs_book import ATTACK_NETWORKS, LogBook
+from mailwarden.synth.model import Account
 
 SPRAY_AGENT = "BAV2ROPC"
 SLOW_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0"

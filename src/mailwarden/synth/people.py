@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from mailwarden.emulator.synth import names
-from mailwarden.emulator.synth.constants import COLLECTED_AT, SKUS
-from mailwarden.emulator.synth.context import GUID_NAMES_SINCE, Context
-from mailwarden.emulator.synth.model import Account, AccountKind
+from mailwarden.synth import names
+from mailwarden.synth.constants import COLLECTED_AT, SKUS
+from mailwarden.synth.context import GUID_NAMES_SINCE, Context
+from mailwarden.synth.model import Account, AccountKind
 
 EPOCH = datetime(2015, 1, 1, tzinfo=COLLECTED_AT.tzinfo)
 STRONG_METHOD_SETS = (

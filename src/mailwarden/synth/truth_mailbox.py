@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mailwarden.emulator.synth.constants import (
+from mailwarden.synth.constants import (
     OBSCURE_FOLDERS,
     PASSWORD_RESET_GRACE_SECONDS,
     REQUIRED_AUDIT_ACTIONS,
@@ -12,7 +12,7 @@ from mailwarden.emulator.synth.constants import (
     ROLES,
     STRONG_METHODS,
 )
-from mailwarden.emulator.synth.model import Account, ConditionalAccess, OwnerlessMailbox, Tenant
+from mailwarden.synth.model import Account, ConditionalAccess, OwnerlessMailbox, Tenant
 
 Failure = tuple[str, str]  # (check id, detail)
 DETAIL_ITEMS = 5

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from mailwarden.emulator.synth import names
-from mailwarden.emulator.synth.context import Context
-from mailwarden.emulator.synth.model import Account, Group
+from mailwarden.synth import names
+from mailwarden.synth.context import Context
+from mailwarden.synth.model import Account, Group
 
 
 @dataclass(slots=True)

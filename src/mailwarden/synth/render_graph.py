@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailwarden.emulator.synth.constants import (
+from mailwarden.synth.constants import (
     COLLECTED_AT,
     PASSWORD_RULE_TEMPLATE_ID,
     ROLE_ACTIONS,
     ROLES,
     STRONG_METHODS,
 )
-from mailwarden.emulator.synth.ids import (
+from mailwarden.synth.ids import (
     cloud_sid,
     derived_guid,
     derived_guids,
     derived_token,
     graph_date,
 )
-from mailwarden.emulator.synth.model import Account, Group, Tenant
+from mailwarden.synth.model import Account, Group, Tenant
 
 PASSWORDLESS = frozenset({"fido2", "windowsHelloForBusiness", "passKeyDeviceBound"})
 

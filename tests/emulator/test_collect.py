@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from emulator_helpers import BASE, app_for, client_for, run, settings_for, small
-
 from mailwarden.collect.live import collect_tenant
 from mailwarden.emulator import FaultKind, emulator_of, necessary_requests
 from mailwarden.m365.http import M365Http
 from mailwarden.model.inventory import Snapshot
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from tests.emulator.emulator_helpers import BASE, app_for, client_for, run, settings_for, small
 from tests.support.emulator_tokens import EmulatorTokens
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from notify_peers import alert, routing_of
 
 from mailwarden.errors import InputError
 from mailwarden.notify import Channel, Delivery, FileOutbox, Senders, notify
+from tests.notify.notify_peers import alert, routing_of
 from tests.support.peers import http_server
 
 

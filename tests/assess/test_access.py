@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from assess_factory import (
+from mailwarden.assess.groups import GroupGraph
+from mailwarden.model.findings import MailboxAccess, ScanResult, Status, TrusteeKind
+from mailwarden.model.inventory import DirectoryObjectRef, GroupMembers, Snapshot
+from tests.assess.assess_factory import (
     HR,
     NOW,
     adding,
@@ -20,10 +23,6 @@ from assess_factory import (
     send_as,
     with_mailbox,
 )
-
-from mailwarden.assess.groups import GroupGraph
-from mailwarden.model.findings import MailboxAccess, ScanResult, Status, TrusteeKind
-from mailwarden.model.inventory import DirectoryObjectRef, GroupMembers, Snapshot
 
 
 def access_of(result: ScanResult, upn: str = HR) -> MailboxAccess:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from test_checks import CASES
-
 from mailwarden.assess import CATALOGUE, list_checks
 from mailwarden.model.findings import Scope
 from mailwarden.synth import CHECK_IDS
+from tests.assess.test_checks import CASES
 
 #: SPEC section 5, as written there.
 SPEC_IDS = (

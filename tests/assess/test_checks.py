@@ -8,7 +8,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from assess_factory import (
+
+from mailwarden.assess import CATALOGUE
+from mailwarden.model.findings import Scope, Status
+from mailwarden.model.inventory import (
+    AuditBypass,
+    DirectorySetting,
+    InboxRule,
+    OrganizationConfig,
+    RoleAssignment,
+    Snapshot,
+    UserRegistration,
+)
+from tests.assess.assess_factory import (
     GLOBAL_ADMIN,
     HR,
     NOW,
@@ -23,18 +35,6 @@ from assess_factory import (
     with_exo_user,
     with_mailbox,
     without,
-)
-
-from mailwarden.assess import CATALOGUE
-from mailwarden.model.findings import Scope, Status
-from mailwarden.model.inventory import (
-    AuditBypass,
-    DirectorySetting,
-    InboxRule,
-    OrganizationConfig,
-    RoleAssignment,
-    Snapshot,
-    UserRegistration,
 )
 
 Make = Callable[[], Snapshot]

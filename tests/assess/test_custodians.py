@@ -7,7 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from assess_factory import (
+
+from mailwarden.assess import load_custodians
+from mailwarden.errors import InputError
+from mailwarden.model.findings import CustodianSource, ProblemKind, Status
+from tests.assess.assess_factory import (
     HR,
     NOW,
     adding,
@@ -19,10 +23,6 @@ from assess_factory import (
     person,
     run,
 )
-
-from mailwarden.assess import load_custodians
-from mailwarden.errors import InputError
-from mailwarden.model.findings import CustodianSource, ProblemKind, Status
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

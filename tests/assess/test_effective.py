@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from assess_factory import (
+
+from mailwarden.model.findings import Severity, Status
+from mailwarden.model.inventory import OrganizationConfig, RoleAssignment, Snapshot, TransportConfig
+from tests.assess.assess_factory import (
     GLOBAL_ADMIN,
     account_of,
     adding,
@@ -20,9 +23,6 @@ from assess_factory import (
     with_cas,
     with_exo_user,
 )
-
-from mailwarden.model.findings import Severity, Status
-from mailwarden.model.inventory import OrganizationConfig, RoleAssignment, Snapshot, TransportConfig
 
 
 def transport(snapshot: Snapshot, disabled: bool | None) -> Snapshot:

@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from assess_factory import HR, hardened, run, with_account
 
 from mailwarden.report.findings_json import SCHEMA, render_findings_json
+from tests.assess.assess_factory import HR, hardened, run, with_account
 
 GENERATED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from assess_factory import (
+
+from mailwarden.assess import classify
+from mailwarden.model.findings import MailboxKind, ProblemKind
+from mailwarden.model.inventory import RoleAssignment, SkippedRecord
+from tests.assess.assess_factory import (
     GLOBAL_ADMIN,
     HR,
     account_of,
@@ -20,10 +24,6 @@ from assess_factory import (
     run,
     service_account,
 )
-
-from mailwarden.assess import classify
-from mailwarden.model.findings import MailboxKind, ProblemKind
-from mailwarden.model.inventory import RoleAssignment, SkippedRecord
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from assess_factory import (
+from mailwarden.assess import riskiest
+from mailwarden.assess.risk import SPRAYABLE_FLOOR, risk_score
+from mailwarden.model.findings import (
+    TENANT_RESOURCE,
+    Finding,
+    MailboxAssessment,
+    ScanResult,
+    Severity,
+    Status,
+)
+from tests.assess.assess_factory import (
     HR,
     NOW,
     account_of,
@@ -19,17 +29,6 @@ from assess_factory import (
     with_account,
     with_cas,
     with_mailbox,
-)
-
-from mailwarden.assess import riskiest
-from mailwarden.assess.risk import SPRAYABLE_FLOOR, risk_score
-from mailwarden.model.findings import (
-    TENANT_RESOURCE,
-    Finding,
-    MailboxAssessment,
-    ScanResult,
-    Severity,
-    Status,
 )
 
 

@@ -8,9 +8,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from cli_runner import invoke_ok, runner
 
 from mailwarden.cli import command_app
+from tests.support.cli_runner import invoke_ok, runner
 
 
 @pytest.fixture(scope="module")

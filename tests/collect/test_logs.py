@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_tokens import EmulatorTokens
 from starlette.applications import Starlette
 
 from mailwarden.collect.logs import (
@@ -27,6 +26,7 @@ from mailwarden.m365.http import M365Http
 from mailwarden.settings import RetryPolicy, Settings
 from mailwarden.synth import SyntheticTenant, generate
 from mailwarden.synth.logs import SyntheticLogs, synthetic_logs
+from tests.support.emulator_tokens import EmulatorTokens
 
 BASE = "https://emulator.test"
 START = datetime(2026, 10, 1, tzinfo=UTC)

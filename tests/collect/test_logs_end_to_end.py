@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from emulator_tokens import EmulatorTokens
 
 from mailwarden.collect.logs import LogCheckpoint, LogOptions, append_log_batch, collect_logs
 from mailwarden.detect import context_from_scan, detect_directory
@@ -22,6 +21,7 @@ from mailwarden.pipeline import scan_directory
 from mailwarden.settings import RetryPolicy, Settings
 from mailwarden.synth import generate, write_synthetic
 from mailwarden.tenant.recorded import write_recorded_tenant
+from tests.support.emulator_tokens import EmulatorTokens
 
 BASE = "https://emulator.test"
 

@@ -1,14 +1,8 @@
-"""Lets the detection tests import their record factory (pytest runs with
---import-mode=importlib) and finds the shared public log samples."""
+"""Finds the shared public log samples for the detection tests."""
 
-import sys
 from pathlib import Path
 
 import pytest
-
-_HERE = str(Path(__file__).parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
 

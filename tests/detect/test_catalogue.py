@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from detect_factory import at, run, signin, upn
 
 from mailwarden.detect import (
     CATEGORIES,
@@ -22,6 +21,7 @@ from mailwarden.detect import (
 )
 from mailwarden.detect.alerts import alert_id
 from mailwarden.errors import InputError
+from tests.detect.detect_factory import at, run, signin, upn
 
 SPEC_CATEGORIES = {
     "password-spray", "brute-force", "ownerless-sign-in", "legacy-protocol-auth",

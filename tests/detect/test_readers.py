@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from detect_factory import at, audit, iso, signin, ual, write_jsonl
 
 from mailwarden.detect.engine import Engine
 from mailwarden.detect.sniff import sniff
 from mailwarden.errors import InputError
+from tests.detect.detect_factory import at, audit, iso, signin, ual, write_jsonl
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from detect_factory import at, signin, ual
 
 from mailwarden.detect.engine import Engine
+from tests.detect.detect_factory import at, signin, ual
 
 #: Enough records to push the later ones past the sniffer's first megabyte.
 _MANY = 4000

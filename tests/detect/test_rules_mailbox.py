@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from detect_factory import alerts_of, at, audit, run, signin, ual, upn
-
 from mailwarden.detect import (
     DepartedAccount,
     DetectContext,
@@ -14,6 +12,7 @@ from mailwarden.detect import (
     MailboxGrant,
     OwnerlessAccount,
 )
+from tests.detect.detect_factory import alerts_of, at, audit, run, signin, ual, upn
 
 HR, ROOM = upn("hr"), upn("room-4")
 LEAVER = upn("fired")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from detect_factory import alerts_of, at, run, signin, upn
-
 from mailwarden.detect import DetectContext, OwnerlessAccount
+from tests.detect.detect_factory import alerts_of, at, run, signin, upn
 
 HR = upn("hr")
 CONTEXT = DetectContext(ownerless=(OwnerlessAccount(upn=HR, id="id-hr", kind="shared"),),

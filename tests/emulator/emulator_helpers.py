@@ -10,13 +10,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from emulator_tokens import emulator_token
 from starlette.applications import Starlette
 
 from mailwarden.emulator import EmulatorConfig, create_app
 from mailwarden.settings import RetryPolicy, Settings
 from mailwarden.synth import SyntheticTenant, generate
 from mailwarden.tenant.recorded import RecordedTenant
+from tests.support.emulator_tokens import emulator_token
 
 T = TypeVar("T")
 BASE = "https://emulator.test"

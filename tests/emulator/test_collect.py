@@ -6,15 +6,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from emulator_helpers import BASE, app_for, client_for, run, settings_for, small
-from emulator_tokens import EmulatorTokens
-
 from mailwarden.collect.live import collect_tenant
 from mailwarden.emulator import FaultKind, emulator_of, necessary_requests
 from mailwarden.m365.http import M365Http
 from mailwarden.model.inventory import Snapshot
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from tests.emulator.emulator_helpers import BASE, app_for, client_for, run, settings_for, small
+from tests.support.emulator_tokens import EmulatorTokens
 
 
 def _collect(**config: Any) -> tuple[RecordedTenant, dict[str, Any]]:

@@ -7,10 +7,18 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import EXO_SCOPE, GRAPH_SCOPE, app_for, bearer, client_for, run, tenant_id
 
 from mailwarden.emulator import FaultKind, TargetedFault, emulator_of
 from mailwarden.m365.http import parse_retry_after
+from tests.emulator.emulator_helpers import (
+    EXO_SCOPE,
+    GRAPH_SCOPE,
+    app_for,
+    bearer,
+    client_for,
+    run,
+    tenant_id,
+)
 
 INVOKE = f"/adminapi/beta/{tenant_id()}/InvokeCommand"
 ORG_CONFIG = {"CmdletInput": {"CmdletName": "Get-OrganizationConfig", "Parameters": {}}}

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from emulator_helpers import EXO_SCOPE, app_for, bearer, client_for, run, small, tenant_id
+
+from tests.emulator.emulator_helpers import (
+    EXO_SCOPE,
+    app_for,
+    bearer,
+    client_for,
+    run,
+    small,
+    tenant_id,
+)
 
 INVOKE = f"/adminapi/beta/{tenant_id()}/InvokeCommand"
 

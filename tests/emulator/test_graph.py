@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from emulator_helpers import BASE, GRAPH_SCOPE, all_pages, app_for, bearer, client_for, run, small
 
 from mailwarden.tenant.recorded import RecordedTenant
+from tests.emulator.emulator_helpers import (
+    BASE,
+    GRAPH_SCOPE,
+    all_pages,
+    app_for,
+    bearer,
+    client_for,
+    run,
+    small,
+)
 
 
 def _get(url: str, recorded: RecordedTenant | None = None, **config: Any) -> httpx.Response:

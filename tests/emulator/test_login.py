@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 import httpx
-from emulator_helpers import (
+
+from mailwarden.emulator.tokens import b64url
+from tests.emulator.emulator_helpers import (
     BASE,
     EXO_SCOPE,
     GRAPH_SCOPE,
@@ -18,8 +20,6 @@ from emulator_helpers import (
     small,
     tenant_id,
 )
-
-from mailwarden.emulator.tokens import b64url
 
 
 async def _post_token(data: dict[str, str], **config: Any) -> httpx.Response:

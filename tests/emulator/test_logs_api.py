@@ -7,7 +7,6 @@ import functools
 from typing import Any
 
 import pytest
-from emulator_helpers import GRAPH_SCOPE, all_pages, bearer, client_for, run, small
 from starlette.applications import Starlette
 
 from mailwarden.emulator import EmulatorConfig, create_app, emulator_of
@@ -15,6 +14,7 @@ from mailwarden.emulator.logs_odata import QueryError, ReportsLimiter, parse_tim
 from mailwarden.emulator.logs_query import audit_log_record
 from mailwarden.emulator.logs_store import parse_time, read_log_directory
 from mailwarden.synth.logs import SyntheticLogs, synthetic_logs
+from tests.emulator.emulator_helpers import GRAPH_SCOPE, all_pages, bearer, client_for, run, small
 
 FILTER = "createdDateTime ge 2026-10-05T00:00:00Z and createdDateTime lt 2026-10-12T00:00:00Z"
 

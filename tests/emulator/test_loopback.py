@@ -13,7 +13,6 @@ import httpx
 import pytest
 import requests
 import trustme
-from emulator_helpers import EXO_SCOPE, GRAPH_SCOPE, run, settings_for, small, tenant_id
 
 from mailwarden.collect.live import collect_live
 from mailwarden.emulator import (
@@ -32,6 +31,14 @@ from mailwarden.m365.auth import (
 )
 from mailwarden.settings import AuthMethod
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from tests.emulator.emulator_helpers import (
+    EXO_SCOPE,
+    GRAPH_SCOPE,
+    run,
+    settings_for,
+    small,
+    tenant_id,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator_helpers import BASE, client_for, run, settings_for
-from emulator_tokens import EmulatorTokens
-
 from mailwarden.collect.live import collect_tenant
 from mailwarden.emulator import EmulatorConfig, create_app, emulator_of, necessary_requests
 from mailwarden.emulator.necessary import batches, pages
 from mailwarden.m365.http import M365Http
 from mailwarden.tenant.recorded import RecordedTenant
+from tests.emulator.emulator_helpers import BASE, client_for, run, settings_for
+from tests.support.emulator_tokens import EmulatorTokens
 
 TENANT_ID = "0b0e0c5e-1111-4222-8333-944445555666"
 

@@ -11,13 +11,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from m365_fakes import run
 
 from mailwarden.errors import AuthError, ConfigError
 from mailwarden.m365.aadsts import describe_token_failure
 from mailwarden.m365.auth import CachedTokenSource, secret_token_source, token_source_from_settings
 from mailwarden.m365.certificate import load_certificate
 from mailwarden.settings import Settings
+from tests.m365.m365_fakes import run
 
 SECRET = "s3cr3t~Value.With-Symbols"
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 import pytest
-from m365_fakes import GRAPH, body_of, make_http, run
 
 from mailwarden.errors import PermissionDeniedError, RetriesExhaustedError, ServiceError
 from mailwarden.m365.graph import GraphClient
 from mailwarden.m365.http import Service
+from tests.m365.m365_fakes import GRAPH, body_of, make_http, run
 
 
 def _ok(rid: str, values: list[dict[str, Any]], next_link: str | None = None) -> dict[str, Any]:

@@ -4,9 +4,9 @@ client, not failing it: every key completes, however many rounds it takes."""
 from __future__ import annotations
 
 import httpx
-from m365_fakes import body_of, make_http, run
 
 from mailwarden.m365.graph import GraphClient
+from tests.m365.m365_fakes import body_of, make_http, run
 
 
 def test_sub_requests_throttled_round_after_round_all_complete() -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from m365_fakes import EXO, TENANT, VirtualTime, body_of, make_http, run
 
 from mailwarden.errors import PermissionDeniedError, ServiceError
 from mailwarden.m365.exchange import Call, ExchangeClient, invoke_many
 from mailwarden.m365.http import Service
+from tests.m365.m365_fakes import EXO, TENANT, VirtualTime, body_of, make_http, run
 
 BATCH = f"{EXO}/adminapi/beta/{TENANT}/$batch"
 

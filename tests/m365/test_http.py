@@ -8,12 +8,12 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from m365_fakes import EXO, GRAPH, VirtualTime, body_of, error, make_http, page, run
 
 from mailwarden.errors import AuthError, PermissionDeniedError, RetriesExhaustedError, ServiceError
 from mailwarden.m365.exchange import ExchangeClient
 from mailwarden.m365.graph import GraphClient, collection_path
 from mailwarden.m365.http import Service, parse_retry_after
+from tests.m365.m365_fakes import EXO, GRAPH, VirtualTime, body_of, error, make_http, page, run
 
 
 def test_graph_paging_follows_every_next_link() -> None:

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from notify_peers import alert
-from peers import http_server, smtp_server
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
 from mailwarden.notify.inputs import FINDINGS_SCHEMA
+from tests.notify.notify_peers import alert
+from tests.support.peers import http_server, smtp_server
 
 runner = CliRunner()
 

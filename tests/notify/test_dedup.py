@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from notify_peers import alert
-
 from mailwarden.model.findings import Finding, MailboxKind, Resource, Scope, Severity, Status
 from mailwarden.notify import Decision, SentState, alert_notice, decide, drift, newly_failing
 from mailwarden.notify.dedup import failing_keys, remembered
+from tests.notify.notify_peers import alert
 
 
 def _decisions(previous: dict[str, SentState], *alerts: dict[str, object]) -> list[str]:

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import httpx
-from notify_peers import HOSTILE_NAME, SLACK_BREAKER, alert, routing_of, routing_text
-from peers import html_part, http_server, smtp_server, udp_listener
 
 from mailwarden.notify import FileOutbox, Senders, notify
+from tests.notify.notify_peers import HOSTILE_NAME, SLACK_BREAKER, alert, routing_of, routing_text
+from tests.support.peers import html_part, http_server, smtp_server, udp_listener
 
 
 def test_every_channel_receives_the_alert_escaped(tmp_path: Path) -> None:

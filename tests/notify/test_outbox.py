@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from notify_peers import alert, routing_of
-from peers import http_server
 
 from mailwarden.errors import InputError
 from mailwarden.notify import Channel, Delivery, FileOutbox, Senders, notify
+from tests.notify.notify_peers import alert, routing_of
+from tests.support.peers import http_server
 
 
 class Crash(BaseException):

@@ -8,11 +8,11 @@ import threading
 from datetime import UTC, datetime
 
 import httpx
-from notify_peers import HOSTILE_NAME, alert, routing_of
 
 from mailwarden.notify import Delivery, Recipients, Senders, alert_notice
 from mailwarden.notify.cef import cef_event, cef_header_escape, cef_value_escape, syslog_message
 from mailwarden.notify.render_text import html_body, plain_text
+from tests.notify.notify_peers import HOSTILE_NAME, alert, routing_of
 
 
 def test_cef_escapes_pipes_backslashes_and_equals() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notify_peers import CATALOGUE, routing_of, routing_text
 
 from mailwarden.errors import InputError
 from mailwarden.notify import Catalogue, load_routing
 from mailwarden.notify.redact import redact_url
+from tests.notify.notify_peers import CATALOGUE, routing_of, routing_text
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/mailwarden/notify/routing.example.yaml"
 
@@ -94,9 +94,8 @@ def test_catalogue_rejects_unknown_rule_ids() -> None:
 
 
 def test_a_spray_goes_to_the_custodians_of_its_ownerless_targets() -> None:
-    from notify_peers import alert
-
     from mailwarden.notify import alert_notice, recipients_for
+    from tests.notify.notify_peers import alert
 
     routing = routing_of(routing_text("https://hooks.example", 25))
     spray = alert("s", category="password-spray", rule_id="spray-ip", severity="medium",

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from emulator_tokens import EmulatorTokens
 from starlette.applications import Starlette
 
 from mailwarden.collect.live import collect_tenant
@@ -26,6 +25,7 @@ from mailwarden.settings import RetryPolicy, Settings
 from mailwarden.synth import COLLECTED_AT, SyntheticTenant, generate
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from tests.support.emulator_tokens import EmulatorTokens
 
 BASE = "https://emulator.test"
 #: A moment one hour after the synthetic tenant was "collected": fresh enough to act on.

@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-from remediate_helpers import app_for, plan_for, rescan, small_scan, wire_to
 from starlette.applications import Starlette
 
 from mailwarden.emulator import Service, emulator_of
@@ -16,6 +15,7 @@ from mailwarden.remediate.apply import OutcomeStatus, RunReport, apply_plan
 from mailwarden.remediate.journal import EntryStatus, FileJournal
 from mailwarden.remediate.model import ActionKind, ExoCall, Plan
 from mailwarden.remediate.rollback import rollback_run
+from tests.remediate.remediate_helpers import app_for, plan_for, rescan, small_scan, wire_to
 
 
 def writes(app: Starlette) -> int:

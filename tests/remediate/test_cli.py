@@ -7,13 +7,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from remediate_helpers import small
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
 from mailwarden.errors import ConfigError
 from mailwarden.remediate.errors import JournalError, StaleSnapshotError
 from mailwarden.synth import write_synthetic
+from tests.remediate.remediate_helpers import small
 
 runner = CliRunner()
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_tokens import emulator_token
-from remediate_helpers import BASE, app_for, tenant_id
 from starlette.applications import Starlette
 
 from mailwarden.emulator import Service, emulator_of
+from tests.remediate.remediate_helpers import BASE, app_for, tenant_id
+from tests.support.emulator_tokens import emulator_token
 
 EXO = f"{BASE}/adminapi/beta/{{tenant}}/InvokeCommand"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"

@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runner import invoke_ok, runner
-from remediate_helpers import small, tenant_id, without_collection_time
 
 from mailwarden.cli import command_app
 from mailwarden.collect.live import collect_live
@@ -36,6 +34,8 @@ from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import ActionKind
 from mailwarden.settings import Settings
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from tests.remediate.remediate_helpers import small, tenant_id, without_collection_time
+from tests.support.cli_runner import invoke_ok, runner
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from remediate_helpers import plan_for
-
 from mailwarden.remediate.export import call_text, export_powershell, value_text
 from mailwarden.remediate.model import ExoCall, GraphCall
+from tests.remediate.remediate_helpers import plan_for
 
 GOLDEN = Path(__file__).parent / "golden" / "small-seed0.ps1"
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from remediate_helpers import plan_for
 
 from mailwarden.remediate.errors import JournalError
 from mailwarden.remediate.journal import (
@@ -18,6 +17,7 @@ from mailwarden.remediate.journal import (
     JournalEntry,
     default_journal_dir,
 )
+from tests.remediate.remediate_helpers import plan_for
 
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from postgres_schema import postgres_schema_url
-from remediate_helpers import app_for, plan_for, rescan, wire_to
 
 from mailwarden.remediate.apply import OutcomeStatus, apply_plan
 from mailwarden.remediate.errors import JournalError
 from mailwarden.remediate.journal import EntryStatus, FileJournal, Journal, JournalEntry
 from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.rollback import rollback_run
+from tests.remediate.remediate_helpers import app_for, plan_for, rescan, wire_to
+from tests.support.postgres_schema import postgres_schema_url
 
 NOW = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 

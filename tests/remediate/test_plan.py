@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from remediate_helpers import SOON_AFTER, plan_for, small_scan
 
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import Status
@@ -13,6 +12,7 @@ from mailwarden.remediate.builders import AUTOMATED
 from mailwarden.remediate.errors import StaleSnapshotError, UnknownActionError
 from mailwarden.remediate.model import Action, ActionKind, ExoCall, GraphCall, Plan
 from mailwarden.synth import COLLECTED_AT
+from tests.remediate.remediate_helpers import SOON_AFTER, plan_for, small_scan
 
 
 def failing(check_id: str) -> set[str]:

@@ -7,7 +7,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from report_factory import GENERATED, detection, small_run
 
 from mailwarden.detect import render_alerts_json
 from mailwarden.errors import ConfigError
@@ -20,6 +19,7 @@ from mailwarden.report import (
     write_reports,
 )
 from mailwarden.report.csv_report import safe_cell
+from tests.report.report_factory import GENERATED, detection, small_run
 
 
 def test_every_format_is_mapped_to_files() -> None:

@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-from report_factory import small_run
 
 from mailwarden.model.run import Run
 from mailwarden.report import ReportFormat, render_reports, with_changes
 from mailwarden.report.markdown import md
 from mailwarden.store.diff import diff
 from mailwarden.store.history import facts_of, run_ref
+from tests.report.report_factory import small_run
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_factory import HOSTILE, small_run
 
 from mailwarden.report import ReportFormat, write_reports
+from tests.report.report_factory import HOSTILE, small_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

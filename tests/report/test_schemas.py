@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft4Validator, Draft7Validator
-from report_factory import small_run
 
 from mailwarden.report import ReportFormat, render_reports
+from tests.report.report_factory import small_run
 
 SCHEMAS = Path(__file__).parent / "schemas"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from postgres_schema import postgres_schema_url
+
+from tests.support.postgres_schema import postgres_schema_url
 
 BACKENDS = ["sqlite", "postgresql"]
 

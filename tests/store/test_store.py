@@ -25,6 +25,7 @@ from mailwarden.store import (
 )
 from mailwarden.store.migrate import current_revision, downgrade, head_revision, upgrade
 from mailwarden.store.tables import METADATA
+from tests.report.report_factory import small_run
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -35,11 +36,6 @@ def _run(small: Run, hours: int) -> Run:
 
 @pytest.fixture(scope="module")
 def small() -> Run:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent.parent / "report"))
-    from report_factory import small_run
-
     return small_run()
 
 

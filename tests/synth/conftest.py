@@ -1,18 +1,12 @@
-"""Shared tenants for the generator tests; also lets them import synth_reference
-(pytest runs with --import-mode=importlib)."""
+"""Shared tenants for the generator tests."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from mailwarden.synth import SyntheticTenant, generate, write_synthetic
-
-_HERE = str(Path(__file__).parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from synth_reference import Reading
 
 from mailwarden.synth import CHECK_IDS, COLLECTED_AT, SyntheticTenant, generate
+from tests.synth.synth_reference import Reading
 
 TENANT_SCOPE = {"audit-disabled-org", "weak-smart-lockout"}
 

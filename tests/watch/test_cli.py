@@ -10,13 +10,13 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from peers import html_part, http_server, smtp_server
 from typer.testing import CliRunner
-from watch_helpers import FIRST_CUT, append_logs, rows_of, write_tenant
 
 from mailwarden.cli import command_app
 from mailwarden.watch import AlertRegistry
 from mailwarden.watch.cycle import OUTBOX_FILE
+from tests.support.peers import html_part, http_server, smtp_server
+from tests.watch.watch_helpers import FIRST_CUT, append_logs, rows_of, write_tenant
 
 HOSTILE_AGENT = "<img src=x onerror=alert(1)> <!channel>"
 TARGET = "partners@northwindtraders.com"

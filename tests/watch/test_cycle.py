@@ -11,15 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from watch_helpers import (
-    FIRST_CUT,
-    SPRAY_CUT,
-    Recorder,
-    append_slice,
-    routing,
-    slice_ids,
-    write_tenant,
-)
 
 from mailwarden.detect import context_from_scan, detect_directory
 from mailwarden.notify import Channel, Delivery, FileOutbox
@@ -29,6 +20,15 @@ from mailwarden.watch.cycle import OUTBOX_FILE, _edge_suppressed, run_cycle
 from mailwarden.watch.records import record_of
 from mailwarden.watch.source import Pull
 from mailwarden.watch.window import LogWindow
+from tests.watch.watch_helpers import (
+    FIRST_CUT,
+    SPRAY_CUT,
+    Recorder,
+    append_slice,
+    routing,
+    slice_ids,
+    write_tenant,
+)
 
 CLOCK = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from emulator_tokens import EmulatorTokens
-from watch_helpers import FIRST_CUT, SPRAY_CUT, Recorder, routing, slice_ids, slice_of, tenant
 
 from mailwarden.collect.logs import LogOptions
 from mailwarden.emulator import EmulatorConfig, create_app, emulator_of
@@ -19,6 +17,16 @@ from mailwarden.settings import RetryPolicy, Settings
 from mailwarden.watch import WatchConfig, run_cycle
 from mailwarden.watch.api import ApiSource
 from mailwarden.watch.records import LOG_KINDS
+from tests.support.emulator_tokens import EmulatorTokens
+from tests.watch.watch_helpers import (
+    FIRST_CUT,
+    SPRAY_CUT,
+    Recorder,
+    routing,
+    slice_ids,
+    slice_of,
+    tenant,
+)
 
 BASE = "https://emulator.test"
 

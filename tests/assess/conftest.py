@@ -1,9 +1,0 @@
-"""Lets the assessment tests import their snapshot factory (pytest runs with
---import-mode=importlib)."""
-
-import sys
-from pathlib import Path
-
-_HERE = str(Path(__file__).parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)

@@ -9,8 +9,8 @@ from remediate_helpers import SOON_AFTER, plan_for, small_scan
 
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import Status
-from mailwarden.remediate.builders import AUTOMATED
 from mailwarden.remediate.errors import StaleSnapshotError, UnknownActionError
+from mailwarden.remediate.kinds import AUTOMATED
 from mailwarden.remediate.model import Action, ActionKind, ExoCall, GraphCall, Plan
 from mailwarden.synth import COLLECTED_AT
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import Finding, InventoryEntry, ScanResult, Scope, Status
 from mailwarden.model.inventory import InboxRule, Mailbox, Snapshot
-from mailwarden.remediate.builders import AUTOMATED, BUILDERS, Target
 from mailwarden.remediate.errors import StaleSnapshotError
+from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions
 from mailwarden.remediate.model import Action, Plan, Reason, Skipped
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
@@ -83,7 +83,7 @@ def build_plan(
                 skipped.append(Skipped(upn=upn, reason=refusal))
             continue
         target = lookups.target(upn, entries.get(upn), failing[upn], options)
-        built = [action for builder in BUILDERS for action in builder(target)]
+        built = build_actions(target)
         actions += built
         answered = {check for action in built for check in action.check_ids}
         manual += [

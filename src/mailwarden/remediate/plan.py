@@ -6,6 +6,9 @@ Guard rails live here, so that `plan`, `export` and `apply` show and do the same
 - a mailbox whose account holds a directory role is touched only when named with
   `mailboxes` (disabling an admin is a decision, not a side effect);
 - EWS and ActiveSync are turned off only when asked: they serve legitimate clients.
+
+Each action kind builds its actions from the findings (`kinds/`); a failing finding whose
+evidence lacks what its action needs is a `FindingEvidenceError`, never a silent gap.
 """
 
 from __future__ import annotations

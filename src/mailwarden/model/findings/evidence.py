@@ -250,7 +250,11 @@ class HidingInboxRules:
 
 
 class TypedEvidence(Protocol):
+    """The evidence of one check: written by it with `as_evidence`, read with `parse`."""
+
     CHECK_ID: ClassVar[str]
+
+    def as_evidence(self) -> dict[str, Any]: ...
 
     @classmethod
     def parse(cls, evidence: Mapping[str, Any]) -> Self: ...

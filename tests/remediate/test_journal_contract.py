@@ -73,3 +73,9 @@ def test_apply_and_rollback_through_the_journal(journal: Journal) -> None:
         assert statuses == {EntryStatus.ROLLED_BACK}
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_a_journal_in_memory_is_refused(url: str) -> None:
+    with pytest.raises(JournalError, match="could never be rolled back"):
+        DatabaseJournal(url)

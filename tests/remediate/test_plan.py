@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from mailwarden.errors import ConfigError
+from mailwarden.errors import ConfigError, InputError
 from mailwarden.model.findings import Status
-from mailwarden.remediate.builders import AUTOMATED
-from mailwarden.remediate.errors import StaleSnapshotError, UnknownActionError
+from mailwarden.notify.inputs import load_findings
+from mailwarden.remediate.errors import (
+    FindingEvidenceError,
+    StaleSnapshotError,
+    UnknownActionError,
+)
+from mailwarden.remediate.kinds import AUTOMATED
 from mailwarden.remediate.model import Action, ActionKind, ExoCall, GraphCall, Plan
+from mailwarden.report.findings_json import render_findings_json
 from mailwarden.synth import COLLECTED_AT
 from tests.remediate.remediate_helpers import SOON_AFTER, plan_for, small_scan
 
@@ -154,3 +162,26 @@ def test_actions_survive_a_round_trip_through_their_journal_form() -> None:
 
 def test_plan_is_pure_same_input_same_plan() -> None:
     assert plan_for(now=SOON_AFTER) == plan_for(now=SOON_AFTER)
+
+
+def test_a_plan_from_findings_read_back_from_findings_json_is_the_same(tmp_path: Path) -> None:
+    scan = small_scan()
+    path = tmp_path / "findings.json"
+    path.write_text(render_findings_json(scan.result, SOON_AFTER), encoding="utf-8")
+    read_back = load_findings(path).findings
+    assert read_back != scan.result.findings  # tuples have become lists, account ids gone
+    result = dataclasses.replace(scan.result, findings=read_back)
+    assert plan_for(dataclasses.replace(scan, result=result)) == plan_for()
+
+
+def test_a_finding_without_the_evidence_its_action_needs_is_an_input_error() -> None:
+    scan = small_scan()
+    broken = next(f for f in scan.result.failures() if f.check_id == "stale-delegate")
+    findings = tuple(dataclasses.replace(f, evidence={"orphaned": []}) if f is broken else f
+                     for f in scan.result.findings)
+    result = dataclasses.replace(scan.result, findings=findings)
+    with pytest.raises(FindingEvidenceError, match="stale-delegate") as caught:
+        plan_for(dataclasses.replace(scan, result=result))
+    assert isinstance(caught.value, InputError)
+    assert broken.resource.upn and broken.resource.upn in str(caught.value)
+    assert "'stale'" in str(caught.value)

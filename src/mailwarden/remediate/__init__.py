@@ -6,7 +6,8 @@
     script = export_powershell(plan)
 
 `apply_plan` and `rollback_run` are the async forms, over a `Wire` built on the run's
-`M365Http`.
+`M365Http`. Each action kind (block sign-in, disable protocols, ...) is one module of
+`kinds/`: how its actions are built, read, judged already done, and undone.
 """
 
 from mailwarden.remediate.apply import Outcome, OutcomeStatus, RunReport, apply_plan

@@ -13,21 +13,16 @@ import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from mailwarden.errors import MailwardenError
-from mailwarden.remediate.journal import EntryStatus, Journal, JournalEntry
+from mailwarden.remediate.journal import EntryStatus, Journal
+from mailwarden.remediate.kinds import kind_of
 from mailwarden.remediate.model import Action, Plan
-from mailwarden.remediate.state import read_state, satisfied
+from mailwarden.remediate.recorder import Clock, Recorder, utc_now
 from mailwarden.remediate.wire import Wire
-
-Clock = Callable[[], datetime]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class OutcomeStatus(StrEnum):
@@ -87,46 +82,43 @@ async def per_mailbox(
 
 
 class _Applier:
-    def __init__(
-        self, wire: Wire, journal: Journal | None, run_id: str | None, clock: Clock
-    ) -> None:
-        self.wire = wire
-        self.journal = journal
-        self.run_id = run_id
-        self.clock = clock
+    """Applies actions; journals them through `recorder`, or nothing on a dry run (None)."""
 
-    def record(self, action: Action, status: EntryStatus, prior: Any, error: str | None) -> None:
-        if self.journal is None or self.run_id is None:
-            return
-        entry = JournalEntry(
-            action_id=action.id, status=status, at=self.clock(), prior=prior, error=error
-        )
-        self.journal.record(self.run_id, entry)
+    def __init__(self, wire: Wire, recorder: Recorder | None) -> None:
+        self.wire = wire
+        self.recorder = recorder
+
+    async def record(
+        self, action: Action, status: EntryStatus, prior: Any, error: str | None
+    ) -> None:
+        if self.recorder is not None:
+            await self.recorder.record(action, status, prior, error)
 
     async def run(self, action: Action) -> Outcome:
+        kind = kind_of(action)
         try:
-            prior = await read_state(action, self.wire)
+            prior = await kind.read(action, self.wire)
         except MailwardenError as exc:
             message = f"could not read the current state: {exc}"
-            self.record(action, EntryStatus.FAILED, None, message)
+            await self.record(action, EntryStatus.FAILED, None, message)
             return Outcome(action=action, status=OutcomeStatus.FAILED, error=message)
-        if satisfied(action, prior):
-            self.record(action, EntryStatus.ALREADY_DONE, prior, None)
+        if kind.satisfied(action, prior):
+            await self.record(action, EntryStatus.ALREADY_DONE, prior, None)
             return Outcome(action=action, status=OutcomeStatus.ALREADY_DONE, prior=prior)
-        if self.journal is None:
+        if self.recorder is None:
             return Outcome(action=action, status=OutcomeStatus.WOULD_APPLY, prior=prior)
         # The prior state is on disk before the first write: a crash mid-change can still
         # be rolled back.
-        self.record(action, EntryStatus.PRIOR_RECORDED, prior, None)
+        await self.record(action, EntryStatus.PRIOR_RECORDED, prior, None)
         for call in action.calls:
             try:
                 await self.wire.send(call)
             except MailwardenError as exc:
-                self.record(action, EntryStatus.FAILED, prior, str(exc))
+                await self.record(action, EntryStatus.FAILED, prior, str(exc))
                 return Outcome(
                     action=action, status=OutcomeStatus.FAILED, prior=prior, error=str(exc)
                 )
-        self.record(action, EntryStatus.APPLIED, prior, None)
+        await self.record(action, EntryStatus.APPLIED, prior, None)
         return Outcome(action=action, status=OutcomeStatus.APPLIED, prior=prior)
 
 
@@ -137,15 +129,16 @@ async def apply_plan(
     *,
     dry_run: bool = True,
     run_id: str | None = None,
-    clock: Clock = _now,
+    clock: Clock = utc_now,
 ) -> RunReport:
     """Apply `plan` (or, with `dry_run`, only read what each action would change).
 
     A dry run writes nothing to the tenant and nothing to the journal. A real run is
-    journalled under `run_id` (a new one when None), which `rollback_run` takes.
+    journalled under `run_id` (a new one when None), which `rollback_run` takes; the
+    journal is written in worker threads (see `recorder`), never on the event loop.
     """
     if dry_run:
-        applier = _Applier(wire, None, None, clock)
+        applier = _Applier(wire, None)
         return RunReport(
             run_id=None, outcomes=await per_mailbox(plan.actions, applier.run), dry_run=True
         )
@@ -153,6 +146,7 @@ async def apply_plan(
         raise ValueError("a run that changes the tenant needs a journal")
     started = clock()
     run_id = run_id or new_run_id(started)
-    journal.begin(run_id, tenant_id=plan.tenant_id, started_at=started, actions=plan.actions)
-    applier = _Applier(wire, journal, run_id, clock)
+    recorder = Recorder(journal, run_id, clock)
+    await recorder.begin(tenant_id=plan.tenant_id, started_at=started, actions=plan.actions)
+    applier = _Applier(wire, recorder)
     return RunReport(run_id=run_id, outcomes=await per_mailbox(plan.actions, applier.run))

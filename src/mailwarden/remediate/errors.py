@@ -25,3 +25,7 @@ class RemediationFailed(MailwardenError):
     """Some actions failed; the others were applied. The report lists each failure."""
 
     exit_code = 5
+
+
+class FindingEvidenceError(InputError):
+    """A failing finding's evidence lacks what its remediation needs to be planned."""

@@ -34,6 +34,15 @@ class DatabaseJournal:
     def __init__(self, db: str | None = None) -> None:
         self.history = History.open(db)
         self.engine = self.history.engine
+        url = self.history.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            # Also: each worker thread that writes the journal would get an empty one.
+            self.close()
+            raise JournalError(
+                "a remediation journal in an in-memory database is gone when mailwarden "
+                "exits, so its runs could never be rolled back; give --db a file or a "
+                "PostgreSQL URL, or journal to files with --journal-dir"
+            )
 
     def close(self) -> None:
         self.history.close()

@@ -6,6 +6,9 @@ Guard rails live here, so that `plan`, `export` and `apply` show and do the same
 - a mailbox whose account holds a directory role is touched only when named with
   `mailboxes` (disabling an admin is a decision, not a side effect);
 - EWS and ActiveSync are turned off only when asked: they serve legitimate clients.
+
+Each action kind builds its actions from the findings (`kinds/`); a failing finding whose
+evidence lacks what its action needs is a `FindingEvidenceError`, never a silent gap.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from datetime import datetime, timedelta
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import Finding, InventoryEntry, ScanResult, Scope, Status
 from mailwarden.model.inventory import InboxRule, Mailbox, Snapshot
-from mailwarden.remediate.builders import AUTOMATED, BUILDERS, Target
 from mailwarden.remediate.errors import StaleSnapshotError
+from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions
 from mailwarden.remediate.model import Action, Plan, Reason, Skipped
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
@@ -83,7 +86,7 @@ def build_plan(
                 skipped.append(Skipped(upn=upn, reason=refusal))
             continue
         target = lookups.target(upn, entries.get(upn), failing[upn], options)
-        built = [action for builder in BUILDERS for action in builder(target)]
+        built = build_actions(target)
         actions += built
         answered = {check for action in built for check in action.check_ids}
         manual += [

@@ -8,12 +8,16 @@ run, per mailbox, so that a mailbox goes back through the same states.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mailwarden.errors import MailwardenError
-from mailwarden.remediate.apply import Clock, Outcome, OutcomeStatus, RunReport, _now, per_mailbox
+from mailwarden.remediate.apply import Outcome, OutcomeStatus, RunReport, per_mailbox
 from mailwarden.remediate.errors import UnknownActionError
 from mailwarden.remediate.journal import EntryStatus, Journal, JournalEntry
+from mailwarden.remediate.kinds import kind_of
+from mailwarden.remediate.kinds.base import all_same
 from mailwarden.remediate.model import Action
-from mailwarden.remediate.state import read_state, restored, undo_calls
+from mailwarden.remediate.recorder import Clock, Recorder, utc_now
 from mailwarden.remediate.wire import Wire
 
 #: Entries whose change may have happened, in full or in part.
@@ -28,23 +32,12 @@ UNDOABLE = frozenset(
 
 
 class _Restorer:
-    def __init__(self, wire: Wire, journal: Journal, run_id: str, clock: Clock) -> None:
-        self.wire = wire
-        self.journal = journal
-        self.run_id = run_id
-        self.clock = clock
-        self.entries = journal.load(run_id).entries
-
-    def record(
-        self, action: Action, status: EntryStatus, entry: JournalEntry, error: str | None
+    def __init__(
+        self, wire: Wire, recorder: Recorder, entries: Mapping[str, JournalEntry]
     ) -> None:
-        self.journal.record(
-            self.run_id,
-            JournalEntry(
-                action_id=action.id, status=status, at=self.clock(), prior=entry.prior,
-                error=error,
-            ),
-        )
+        self.wire = wire
+        self.recorder = recorder
+        self.entries = entries
 
     async def run(self, action: Action) -> Outcome:
         entry = self.entries.get(action.id)
@@ -55,18 +48,19 @@ class _Restorer:
             return Outcome(
                 action=action, status=OutcomeStatus.NOT_REVERSIBLE, prior=prior, error=action.note
             )
+        kind = kind_of(action)
         try:
-            if restored(prior, await read_state(action, self.wire)):
-                self.record(action, EntryStatus.ROLLED_BACK, entry, None)
+            if all_same(prior, await kind.read(action, self.wire)):  # already as it was
+                await self.recorder.record(action, EntryStatus.ROLLED_BACK, entry.prior, None)
                 return Outcome(action=action, status=OutcomeStatus.ALREADY_RESTORED, prior=prior)
-            for call in undo_calls(action, prior):
+            for call in kind.undo(action, prior):
                 await self.wire.send(call)
         except MailwardenError as exc:
-            self.record(action, EntryStatus.ROLLBACK_FAILED, entry, str(exc))
+            await self.recorder.record(action, EntryStatus.ROLLBACK_FAILED, entry.prior, str(exc))
             return Outcome(
                 action=action, status=OutcomeStatus.ROLLBACK_FAILED, prior=prior, error=str(exc)
             )
-        self.record(action, EntryStatus.ROLLED_BACK, entry, None)
+        await self.recorder.record(action, EntryStatus.ROLLED_BACK, entry.prior, None)
         return Outcome(action=action, status=OutcomeStatus.ROLLED_BACK, prior=prior)
 
 
@@ -76,10 +70,12 @@ async def rollback_run(
     journal: Journal,
     *,
     action_ids: tuple[str, ...] = (),
-    clock: Clock = _now,
+    clock: Clock = utc_now,
 ) -> RunReport:
-    """Undo run `run_id`, or only the actions `action_ids` names."""
-    run = journal.load(run_id)
+    """Undo run `run_id`, or only the actions `action_ids` names. The journal is read and
+    written in worker threads (see `recorder`), never on the event loop."""
+    recorder = Recorder(journal, run_id, clock)
+    run = await recorder.load()
     actions = run.actions
     if action_ids:
         known = {a.id for a in actions}
@@ -90,6 +86,6 @@ async def rollback_run(
                 f"show {run_id}` lists its actions"
             )
         actions = tuple(a for a in actions if a.id in set(action_ids))
-    restorer = _Restorer(wire, journal, run_id, clock)
+    restorer = _Restorer(wire, recorder, run.entries)
     outcomes = await per_mailbox(tuple(reversed(actions)), restorer.run)
     return RunReport(run_id=run_id, outcomes=tuple(reversed(outcomes)))

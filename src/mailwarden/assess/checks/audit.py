@@ -13,6 +13,7 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
+from mailwarden.model.findings.evidence import AuditGap, MissingAuditActions
 
 AUDIT_ORG = CheckInfo(
     id="audit-disabled-org",
@@ -122,16 +123,19 @@ def audit_actions(facts: MailboxFacts, context: Context) -> Verdict:
             f"The audit actions of {facts.subject.upn} are unknown ({', '.join(unknown)}).",
             unknown=unknown,
         )
-    missing: dict[str, list[str]] = {}
+    gaps: list[AuditGap] = []
     for name, required in context.options.required_audit_actions:
         have = {action.lower() for action in lists.get(name) or ()}
         lacking = sorted(a for a in required if a.lower() not in have)
         if lacking:
-            missing[name] = lacking
-    if not missing:
+            gaps.append(AuditGap(audit_list=name, actions=tuple(lacking)))
+    if not gaps:
         return passed(f"{facts.subject.upn} audits every action needed to see abuse.")
-    summary = "; ".join(f"{name} lacks {', '.join(actions)}" for name, actions in missing.items())
-    return failed(f"{facts.subject.upn} does not audit everything: {summary}.", missing=missing)
+    summary = "; ".join(f"{g.audit_list} lacks {', '.join(g.actions)}" for g in gaps)
+    return failed(
+        f"{facts.subject.upn} does not audit everything: {summary}.",
+        MissingAuditActions(gaps=tuple(gaps)).as_evidence(),
+    )
 
 
 AUDIT_BYPASS = CheckInfo(

@@ -12,6 +12,7 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, Grant, Remediation, Right, Scope, Severity
+from mailwarden.model.findings.evidence import StaleDelegate, StaleDelegates
 
 ACCESS_CONTROLS = ("CIS Controls v8 6.2", "CIS Controls v8 5.3")
 REMOVE_GRANTS = Remediation(
@@ -73,7 +74,7 @@ def stale(facts: MailboxFacts, context: Context) -> Verdict:
     access = facts.access
     upn = facts.subject.upn
     reasons: list[str] = []
-    people: list[dict[str, object]] = []
+    people: list[StaleDelegate] = []
     commands: list[str] = []
     for person in access.people:
         why = person.stale_reasons()
@@ -82,19 +83,16 @@ def stale(facts: MailboxFacts, context: Context) -> Verdict:
         via = "directly" if person.direct else "via " + ", ".join(f"'{v}'" for v in person.via)
         reasons.append(f"{'/'.join(person.rights)} to {person.upn} ({', '.join(why)}) {via}")
         people.append(
-            {
-                "upn": person.upn,
-                "reasons": list(why),
-                "rights": list(person.rights),
-                "via": list(person.via),
-            }
+            StaleDelegate(upn=person.upn, reasons=why, rights=person.rights, via=person.via)
         )
         if person.direct:
             commands += [removal(upn, right, person.upn) for right in person.rights]
     for grant in access.orphaned:
         reasons.append(f"{grant.right} to deleted object {grant.trustee}")
         commands.append(removal(upn, grant.right, grant.trustee))
-    evidence = {"stale": people, "orphaned": [g.trustee for g in access.orphaned]}
+    evidence = StaleDelegates(
+        stale=tuple(people), orphaned=tuple(g.trustee for g in access.orphaned)
+    ).as_evidence()
     if reasons:
         return failed(
             f"{len(people) + len(access.orphaned)} stale delegate(s) hold access to {upn}: "

@@ -15,6 +15,12 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
+from mailwarden.model.findings.evidence import (
+    ExternalForwarding,
+    ForwardedTo,
+    HidingInboxRules,
+    HidingRule,
+)
 from mailwarden.model.inventory import InboxRule
 
 RULES = "exo/Get-InboxRule"
@@ -115,14 +121,13 @@ def external(facts: MailboxFacts, context: Context) -> Verdict:
             targets=[a for _, a in targets],
         )
     outside = [(where, a) for where, a in targets if _outside(a, domains)]
-    evidence: dict[str, object] = {
-        "external": [{"where": where, "address": a} for where, a in outside],
-        "forwarding_smtp_address": mailbox.forwarding_smtp_address,
-        "forwarding_address": mailbox.forwarding_address,
-        "deliver_to_mailbox_and_forward": mailbox.deliver_to_mailbox_and_forward,
-    }
-    if unresolved:
-        evidence["unresolved_forwarding_address"] = unresolved
+    evidence = ExternalForwarding(
+        external=tuple(ForwardedTo(where=where, address=a) for where, a in outside),
+        forwarding_smtp_address=mailbox.forwarding_smtp_address,
+        forwarding_address=mailbox.forwarding_address,
+        deliver_to_mailbox_and_forward=mailbox.deliver_to_mailbox_and_forward,
+        unresolved_forwarding_address=tuple(unresolved),
+    ).as_evidence()
     if outside:
         shown = "; ".join(f"{where} -> {a}" for where, a in outside[:5])
         return failed(f"Mail of {upn} is forwarded outside the organisation: {shown}.", evidence)
@@ -172,19 +177,15 @@ def _hides(rule: InboxRule) -> list[str]:
 def hiding(facts: MailboxFacts, context: Context) -> Verdict:
     upn = facts.subject.upn
     found: list[tuple[str, list[str]]] = []
-    details: list[dict[str, object]] = []
+    details: list[HidingRule] = []
     commands = []
     for rule in facts.subject.rules:
         actions = _hides(rule) if _enabled(rule) else []
         if actions:
             found.append((rule.name or rule.identity or "?", actions))
             details.append(
-                {
-                    "rule": rule.name,
-                    "identity": rule.identity,
-                    "actions": actions,
-                    "description": rule.description,
-                }
+                HidingRule(name=rule.name, identity=rule.identity, actions=tuple(actions),
+                           description=rule.description)
             )
             if rule.identity:
                 commands.append(
@@ -194,7 +195,7 @@ def hiding(facts: MailboxFacts, context: Context) -> Verdict:
         names = "; ".join(f"'{name}' {', '.join(actions)}" for name, actions in found[:5])
         return failed(
             f"Inbox rules hide mail arriving at {upn}: {names}.",
-            rules=details,
+            HidingInboxRules(rules=tuple(details)).as_evidence(),
             commands=tuple(commands),
         )
     return passed(f"No inbox rule hides mail arriving at {upn}.", rules=len(facts.subject.rules))

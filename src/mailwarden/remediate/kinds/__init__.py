@@ -1,0 +1,60 @@
+"""The action kinds remediation knows, one module each, registered here by name.
+
+    for action in build_actions(target): ...      # a mailbox's failing findings -> actions
+    kind = kind_of(action)                         # its read, satisfied and undo
+
+`KINDS` is in the order the actions of one mailbox are planned (and shown, exported and
+applied): sign-in first, then protocols, auditing, delegates, forwarding, rules, and
+PowerShell. A kind is added by writing its module and naming it here; a test checks that
+every `ActionKind` is registered once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from mailwarden.model.findings.evidence import EvidenceError
+from mailwarden.remediate.errors import FindingEvidenceError
+from mailwarden.remediate.kinds import (
+    add_audit_actions,
+    block_sign_in,
+    disable_inbox_rule,
+    disable_protocols,
+    disable_remote_powershell,
+    enable_mailbox_audit,
+    remove_delegate,
+    remove_forwarding,
+)
+from mailwarden.remediate.kinds.base import Kind, State, Target
+from mailwarden.remediate.model import Action, ActionKind
+
+KINDS: tuple[Kind, ...] = (
+    block_sign_in.KIND,
+    disable_protocols.KIND,
+    enable_mailbox_audit.KIND,
+    add_audit_actions.KIND,
+    remove_delegate.KIND,
+    remove_forwarding.KIND,
+    disable_inbox_rule.KIND,
+    disable_remote_powershell.KIND,
+)
+BY_KIND: Mapping[ActionKind, Kind] = MappingProxyType({k.kind: k for k in KINDS})
+#: Checks some action answers; the plan lists the other failures as manual work.
+AUTOMATED = frozenset(check for kind in KINDS for check in kind.answers)
+
+
+def kind_of(action: Action) -> Kind:
+    return BY_KIND[action.kind]
+
+
+def build_actions(target: Target) -> list[Action]:
+    """Every action the failing findings of `target` call for, kind by kind."""
+    try:
+        return [action for kind in KINDS for action in kind.build(target)]
+    except EvidenceError as exc:
+        raise FindingEvidenceError(str(exc)) from exc
+
+
+__all__ = ["AUTOMATED", "BY_KIND", "KINDS", "Kind", "State", "Target", "build_actions",
+           "kind_of"]

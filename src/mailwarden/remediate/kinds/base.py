@@ -1,0 +1,93 @@
+"""What an action kind is: how its actions are built from a mailbox's failing findings,
+how the state they change is read, when that state is already as wanted, and the calls
+that put a journalled prior state back.
+
+`build` is pure. `read` returns a small JSON object holding only the properties the
+action changes, as the service spelled them, so that the journal shows exactly what a
+rollback will restore; `undo` turns such an object back into calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mailwarden.model.findings import Finding, MailboxAccess
+from mailwarden.model.inventory import InboxRule, Mailbox
+from mailwarden.remediate.model import Action, ActionKind, Call, Reason, action_id
+from mailwarden.remediate.wire import Wire
+
+State = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """What the builders know about one ownerless mailbox."""
+
+    upn: str
+    account_id: str | None
+    failing: Mapping[str, Finding]  # check id -> its failing finding
+    access: MailboxAccess | None
+    mailbox: Mailbox | None
+    rules: tuple[InboxRule, ...]
+    domains: frozenset[str]
+    include_ews: bool = False
+    include_activesync: bool = False
+
+    def reason(self, check_id: str) -> Reason:
+        return Reason(check_id=check_id, message=self.failing[check_id].message)
+
+    def action(self, kind: ActionKind, *id_parts: str, calls: tuple[Call, ...],
+               reasons: tuple[Reason, ...], breaks: str,
+               detail: Mapping[str, Any] | None = None, reversible: bool = True,
+               note: str | None = None) -> Action:
+        """An action on this mailbox; its id is stable for the kind, the mailbox and
+        `id_parts` (what else tells two actions of one kind on one mailbox apart)."""
+        return Action(id=action_id(kind, self.upn, *id_parts), kind=kind, upn=self.upn,
+                      account_id=self.account_id, calls=calls, reasons=reasons, breaks=breaks,
+                      detail=detail or {}, reversible=reversible, note=note)
+
+
+Build = Callable[[Target], Iterator[Action]]
+Read = Callable[[Action, Wire], Awaitable[State]]
+Satisfied = Callable[[Action, Mapping[str, Any]], bool]
+Undo = Callable[[Action, Mapping[str, Any]], tuple[Call, ...]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Kind:
+    """One action kind and its four operations."""
+
+    kind: ActionKind
+    answers: tuple[str, ...]  # the check ids its actions can fix
+    build: Build  # failing findings of one mailbox -> its actions of this kind
+    read: Read  # the current value of what an action changes
+    satisfied: Satisfied  # is that value already what the action would make it?
+    undo: Undo  # the calls that put a journalled prior value back
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as Exchange compares: strings and lists of strings without regard to case or
+    order; an empty string or list is the same as null."""
+    if a in ("", [], None) and b in ("", [], None):
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(str(x).lower() for x in a) == sorted(str(x).lower() for x in b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    return bool(a == b)
+
+
+def all_same(wanted: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    """Does `state` hold every value of `wanted`?"""
+    return all(same(state.get(name), value) for name, value in wanted.items())
+
+
+def listed(values: Any) -> list[str]:
+    """A multi-valued property as a list, however the service wrote it."""
+    if values is None:
+        return []
+    if isinstance(values, list):
+        return [str(v) for v in values]
+    return [str(values)]

@@ -1,0 +1,66 @@
+"""Disable an inbox rule that forwards mail outside the organisation or hides what
+arrives: Disable-InboxRule, one action per rule. The rule is kept, not deleted, so that
+a rollback can enable it again and a person can still read what it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from mailwarden.assess.checks.mailflow import target_address
+from mailwarden.model.findings.evidence import ExternalForwarding, HidingInboxRules, evidence_of
+from mailwarden.remediate.kinds.base import Kind, State, Target
+from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
+from mailwarden.remediate.wire import Wire
+
+FORWARDING = ExternalForwarding.CHECK_ID
+HIDING = HidingInboxRules.CHECK_ID
+
+
+def build(t: Target) -> Iterator[Action]:
+    chosen: dict[str, list[str]] = {}  # rule identity -> check ids
+    for rule in t.rules:
+        if FORWARDING in t.failing and rule.enabled is not False and rule.identity:
+            targets = rule.forward_to + rule.forward_as_attachment_to + rule.redirect_to
+            addresses = [a for a in map(target_address, targets) if a]
+            if any(a.rsplit("@", 1)[-1] not in t.domains for a in addresses):
+                chosen.setdefault(rule.identity, []).append(FORWARDING)
+    hiding = t.failing.get(HIDING)
+    for item in evidence_of(hiding, HidingInboxRules).rules if hiding is not None else ():
+        if item.identity:
+            chosen.setdefault(item.identity, []).append(HIDING)
+    names = {r.identity: r.name for r in t.rules if r.identity}
+    for identity, checks in sorted(chosen.items()):
+        yield t.action(
+            ActionKind.DISABLE_INBOX_RULE, identity,
+            calls=(ExoCall(cmdlet="Disable-InboxRule", parameters={"Identity": identity}),),
+            reasons=tuple(t.reason(c) for c in dict.fromkeys(checks)),
+            breaks=f"Inbox rule '{names.get(identity) or identity}' stops running; mail it "
+            "forwarded or filed stays in the inbox. The rule is kept, not deleted.",
+            detail={"rule": identity, "name": names.get(identity)},
+        )
+
+
+def _rule(action: Action) -> str:
+    return str(action.detail["rule"])
+
+
+async def read(action: Action, wire: Wire) -> State:
+    row = await wire.exo_row("Get-InboxRule", {"Identity": _rule(action)})
+    return {"Enabled": row.get("Enabled")}
+
+
+def satisfied(action: Action, state: Mapping[str, Any]) -> bool:
+    return state.get("Enabled") is False
+
+
+def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
+    cmdlet = "Enable-InboxRule" if prior.get("Enabled") else "Disable-InboxRule"
+    return (ExoCall(cmdlet=cmdlet, parameters={"Identity": _rule(action)}),)
+
+
+KIND = Kind(
+    kind=ActionKind.DISABLE_INBOX_RULE, answers=(FORWARDING, HIDING),
+    build=build, read=read, satisfied=satisfied, undo=undo,
+)

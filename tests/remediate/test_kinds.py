@@ -1,0 +1,64 @@
+"""The registry of action kinds: every kind is registered once, in one module, and every
+kind a plan produces can be built, read, judged and undone."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+
+from remediate_helpers import app_for, plan_for, small_scan, wire_to
+
+import mailwarden.remediate.kinds as kinds_package
+from mailwarden.remediate.kinds import AUTOMATED, BY_KIND, KINDS, kind_of
+from mailwarden.remediate.model import ActionKind, ExoCall, GraphCall, Plan
+
+OPERATIONS = ("build", "read", "satisfied", "undo")
+
+
+def everything() -> Plan:
+    """The widest plan of the small tenant: every mailbox named, EWS and ActiveSync too."""
+    return plan_for(mailboxes=tuple(e.upn for e in small_scan().result.inventory),
+                    include_ews=True, include_activesync=True)
+
+
+def test_every_action_kind_is_registered_once() -> None:
+    assert sorted(k.kind for k in KINDS) == sorted(ActionKind)
+    assert set(BY_KIND) == set(ActionKind)
+
+
+def test_every_module_in_the_package_is_a_registered_kind() -> None:
+    folder = Path(kinds_package.__file__).parent
+    modules = sorted(p.stem for p in folder.glob("*.py") if p.stem not in {"__init__", "base"})
+    registered = []
+    for name in modules:
+        module = importlib.import_module(f"mailwarden.remediate.kinds.{name}")
+        assert module.KIND in KINDS, name
+        assert module.KIND.kind.value == name.replace("_", "-"), name
+        registered.append(module.KIND)
+    assert len(registered) == len(KINDS)
+
+
+def test_every_kind_has_its_four_operations_and_answers_some_check() -> None:
+    for kind in KINDS:
+        for operation in OPERATIONS:
+            assert callable(getattr(kind, operation)), (kind.kind, operation)
+        assert kind.answers, kind.kind
+    assert frozenset(c for k in KINDS for c in k.answers) == AUTOMATED
+
+
+def test_every_kind_the_plan_produces_is_read_judged_and_undone() -> None:
+    plan = everything()
+    assert {a.kind for a in plan.actions} == set(ActionKind)
+
+    async def main() -> None:
+        async with wire_to(app_for()) as wire:
+            for action in plan.actions:
+                kind = kind_of(action)
+                assert kind.kind is action.kind
+                prior = await kind.read(action, wire)
+                assert prior and not kind.satisfied(action, prior), action
+                calls = kind.undo(action, prior)
+                assert calls and all(isinstance(c, ExoCall | GraphCall) for c in calls)
+
+    asyncio.run(main())

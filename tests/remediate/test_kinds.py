@@ -7,11 +7,10 @@ import asyncio
 import importlib
 from pathlib import Path
 
-from remediate_helpers import app_for, plan_for, small_scan, wire_to
-
 import mailwarden.remediate.kinds as kinds_package
 from mailwarden.remediate.kinds import AUTOMATED, BY_KIND, KINDS, kind_of
 from mailwarden.remediate.model import ActionKind, ExoCall, GraphCall, Plan
+from tests.remediate.remediate_helpers import app_for, plan_for, small_scan, wire_to
 
 OPERATIONS = ("build", "read", "satisfied", "undo")
 

@@ -7,12 +7,11 @@ import asyncio
 import threading
 from pathlib import Path
 
-from remediate_helpers import app_for, plan_for, wire_to
-
 from mailwarden.remediate.apply import OutcomeStatus, apply_plan
 from mailwarden.remediate.journal import EntryStatus, FileJournal, JournalEntry
 from mailwarden.remediate.model import Call
 from mailwarden.remediate.rollback import rollback_run
+from tests.remediate.remediate_helpers import app_for, plan_for, wire_to
 
 
 class WatchedJournal(FileJournal):

@@ -31,11 +31,12 @@ from typing import Any
 
 import httpx
 
-from mailwarden.collect.live import collect_live
 from mailwarden.emulator.config import DEFAULT_CLIENT_SECRET, EmulatorConfig
 from mailwarden.emulator.necessary import DIRECTORY_PAGE, GRAPH_BATCH_LIMIT, batches, pages
 from mailwarden.emulator.serve import run
 from mailwarden.m365.auth import secret_token_source
+from mailwarden.m365.session import M365Session
+from mailwarden.pipeline import collect_live_tenant
 from mailwarden.settings import SECRET_ENV, CollectMode, Settings
 from mailwarden.synth import generate
 from mailwarden.tenant.recorded import RecordedTenant
@@ -81,7 +82,8 @@ def timed_collect(
     tokens = secret_token_source(settings, env={SECRET_ENV: DEFAULT_CLIENT_SECRET})
     served.reset()
     started = time.perf_counter()
-    recorded = collect_live(settings, tokens=tokens)
+    with M365Session(settings, tokens=tokens) as session:
+        recorded = collect_live_tenant(session)
     seconds = time.perf_counter() - started
     services: dict[str, Any] = served.stats()["services"]
     return recorded, seconds, services

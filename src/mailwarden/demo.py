@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mailwarden.collect.live import Progress, collect_live
+from mailwarden.collect.live import Progress
 from mailwarden.collect.logs import LogBatch
 from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator.app import create_app
 from mailwarden.emulator.config import DEFAULT_CLIENT_SECRET
 from mailwarden.emulator.serve import serve_in_thread
 from mailwarden.m365.auth import secret_token_source
+from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import (
     Scan,
+    collect_live_tenant,
     collect_logs_to_directory,
     detect_logs,
     report_and_store,
@@ -89,18 +91,20 @@ def run_demo(
             ca_bundle=served.ca_file,
         )
         tokens = secret_token_source(settings, env={SECRET_ENV: DEFAULT_CLIENT_SECRET})
-        started = time.perf_counter()
-        recorded = collect_live(settings, tokens=tokens, progress=progress)
-        run.seconds["collect"] = time.perf_counter() - started
-        write_tenant_directory(tenant_dir, recorded)
-        if logs is not None:
-            step("reading sign-ins, directory audits and the Unified Audit Log from the APIs")
+        with M365Session(settings, tokens=tokens) as session:
             started = time.perf_counter()
-            run.logs = collect_logs_to_directory(
-                settings, tenant_dir, checkpoint_file=tenant_dir / "logs" / ".checkpoint.json",
-                start=COLLECTED_AT - timedelta(days=LOG_DAYS), tokens=tokens, progress=progress,
-            )
-            run.seconds["collect_logs"] = time.perf_counter() - started
+            recorded = collect_live_tenant(session, progress=progress)
+            run.seconds["collect"] = time.perf_counter() - started
+            write_tenant_directory(tenant_dir, recorded)
+            if logs is not None:
+                step("reading sign-ins, directory audits and the Unified Audit Log from the APIs")
+                started = time.perf_counter()
+                run.logs = collect_logs_to_directory(
+                    session, tenant_dir,
+                    checkpoint_file=tenant_dir / "logs" / ".checkpoint.json",
+                    start=COLLECTED_AT - timedelta(days=LOG_DAYS), progress=progress,
+                )
+                run.seconds["collect_logs"] = time.perf_counter() - started
         stats = served.stats.as_dict()
     run.requests = {
         name: int(values.get("requests", 0))

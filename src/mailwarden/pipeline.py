@@ -5,14 +5,13 @@ The CLI calls these; they know every layer so the layers need not know each othe
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mailwarden.assess import AssessOptions, CustodianMap, assess, load_custodians
-from mailwarden.collect.live import Progress, collect_live, open_m365
+from mailwarden.collect.live import Progress, collect_tenant
 from mailwarden.collect.logs import (
     LogBatch,
     LogCheckpoint,
@@ -25,12 +24,11 @@ from mailwarden.detect.document import render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
 from mailwarden.errors import InputError
-from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
+from mailwarden.m365.session import M365Session
 from mailwarden.model.findings import ScanResult
 from mailwarden.model.inventory import Snapshot
 from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
 from mailwarden.report.findings_json import render_findings_json
-from mailwarden.settings import Settings
 from mailwarden.store import changes_since_previous, store_run
 from mailwarden.tenant.recorded import (
     ALL_SOURCES,
@@ -101,18 +99,19 @@ def scan_directory(
     )
 
 
+def collect_live_tenant(
+    session: M365Session, *, progress: Progress | None = None
+) -> RecordedTenant:
+    """Read the tenant the session reaches through Graph and Exchange Online."""
+    settings = session.settings
+    return session.run(lambda http: collect_tenant(http, settings, progress=progress))
+
+
 def collect_to_directory(
-    settings: Settings,
-    out: Path,
-    *,
-    tokens: TokenSource | None = None,
-    on_device_code: DeviceCodePrompt | None = None,
-    progress: Progress | None = None,
+    session: M365Session, out: Path, *, progress: Progress | None = None
 ) -> RecordedTenant:
     """Collect a live tenant and write it as a recorded tenant directory."""
-    recorded = collect_live(
-        settings, tokens=tokens, on_device_code=on_device_code, progress=progress
-    )
+    recorded = collect_live_tenant(session, progress=progress)
     write_tenant_directory(out, recorded)
     return recorded
 
@@ -178,28 +177,23 @@ def report_and_store(
 
 
 def collect_logs_to_directory(
-    settings: Settings,
+    session: M365Session,
     out: Path,
     *,
     checkpoint_file: Path,
     start: datetime,
     until: datetime | None = None,
-    tokens: TokenSource | None = None,
-    on_device_code: DeviceCodePrompt | None = None,
     progress: Progress | None = None,
 ) -> LogBatch:
     """Read the log records since the checkpoint (or `start` on a first run), append them to
     `out/logs/`, then move the checkpoint past them."""
-    source = tokens or token_source_from_settings(settings, on_device_code=on_device_code)
+    settings = session.settings
     checkpoint = load_checkpoint(checkpoint_file) or LogCheckpoint.starting(start)
-
-    async def main() -> LogBatch:
-        async with open_m365(settings, source) as http:
-            return await collect_logs(
-                http, settings, checkpoint=checkpoint, until=until, progress=progress
-            )
-
-    batch = asyncio.run(main())
+    batch = session.run(
+        lambda http: collect_logs(
+            http, settings, checkpoint=checkpoint, until=until, progress=progress
+        )
+    )
     append_log_batch(out, batch)
     save_checkpoint(checkpoint_file, batch.checkpoint)  # the records are on disk: move past them
     return batch

@@ -14,7 +14,6 @@ import pytest
 import requests
 import trustme
 
-from mailwarden.collect.live import collect_live
 from mailwarden.emulator import (
     EmulatorConfig,
     FaultKind,
@@ -29,6 +28,8 @@ from mailwarden.m365.auth import (
     device_code_token_source,
     secret_token_source,
 )
+from mailwarden.m365.session import M365Session
+from mailwarden.pipeline import collect_live_tenant
 from mailwarden.settings import AuthMethod
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 from tests.emulator.emulator_helpers import (
@@ -122,8 +123,9 @@ def test_a_dropped_connection_and_a_timeout_reach_the_client_as_transport_errors
 def test_the_collector_reads_the_tenant_over_loopback() -> None:
     with serve_in_thread(small().recorded) as running:
         settings = _settings(running)
-        recorded = collect_live(settings, tokens=secret_token_source(
-            settings, env={"MAILWARDEN_CLIENT_SECRET": "emulator-secret"}))
+        with M365Session(settings, tokens=secret_token_source(
+                settings, env={"MAILWARDEN_CLIENT_SECRET": "emulator-secret"})) as session:
+            recorded = collect_live_tenant(session)
         stats = running.stats.as_dict()
     assert recorded.errors == {}
     collected = snapshot_from_recorded(recorded)

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from mailwarden.cli import command_app
-from mailwarden.collect.live import collect_live
 from mailwarden.emulator import (
     DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
@@ -25,9 +24,10 @@ from mailwarden.emulator import (
     Service,
     serve_in_thread,
 )
+from mailwarden.m365.session import M365Session
 from mailwarden.model.findings import Status
 from mailwarden.model.inventory import Snapshot
-from mailwarden.pipeline import Scan, scan_snapshot
+from mailwarden.pipeline import Scan, collect_live_tenant, scan_snapshot
 from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.journal import EntryStatus, FileJournal
 from mailwarden.remediate.journal_db import DatabaseJournal
@@ -59,7 +59,8 @@ def collect(served: Served) -> Scan:
     settings = Settings(tenant=tenant_id(), client_id="remediation-test",
                         login_url=served.base_url, graph_url=served.base_url,
                         exo_url=served.base_url, ca_bundle=served.ca_file)
-    recorded = collect_live(settings)
+    with M365Session(settings) as session:
+        recorded = collect_live_tenant(session)
     assert not recorded.errors, recorded.errors
     return scan_snapshot(snapshot_from_recorded(recorded))
 

@@ -91,11 +91,12 @@ def test_diff_shows_exactly_what_changed(db_url: str) -> None:
 def test_diff_of_two_collections_around_a_change_in_the_emulator(db_url: str) -> None:
     """Collect the served tenant, change the emulator's state through its Exchange write
     cmdlets, collect again: the diff of the two stored runs is exactly that change."""
-    from mailwarden.collect.live import collect_live
     from mailwarden.emulator import serve_in_thread
     from mailwarden.emulator.app import create_app, emulator_of
     from mailwarden.emulator.writes_exo import write_cmdlet
     from mailwarden.m365.auth import secret_token_source
+    from mailwarden.m365.session import M365Session
+    from mailwarden.pipeline import collect_live_tenant
     from mailwarden.settings import SECRET_ENV, Settings
 
     recorded = generate(60, seed=1).recorded
@@ -106,16 +107,17 @@ def test_diff_of_two_collections_around_a_change_in_the_emulator(db_url: str) ->
             login_url=served.base_url, graph_url=served.base_url, exo_url=served.base_url,
             ca_bundle=served.ca_file)
         tokens = secret_token_source(settings, env={SECRET_ENV: "emulator-secret"})
-        first = _run(collect_live(settings, tokens=tokens), 1)
-        imap_upn = _imap_target(first.result)
-        mailbox_upn, person = _delegate_target(first.result)
-        emulator = emulator_of(app)
-        assert write_cmdlet(emulator, "Set-CASMailbox",
-                            {"Identity": imap_upn, "ImapEnabled": False})[0] == 200
-        assert write_cmdlet(emulator, "Remove-MailboxPermission",
-                            {"Identity": mailbox_upn, "User": person,
-                             "AccessRights": ["FullAccess"], "Confirm": False})[0] == 200
-        second = _run(collect_live(settings, tokens=tokens), 2)
+        with M365Session(settings, tokens=tokens) as session:
+            first = _run(collect_live_tenant(session), 1)
+            imap_upn = _imap_target(first.result)
+            mailbox_upn, person = _delegate_target(first.result)
+            emulator = emulator_of(app)
+            assert write_cmdlet(emulator, "Set-CASMailbox",
+                                {"Identity": imap_upn, "ImapEnabled": False})[0] == 200
+            assert write_cmdlet(emulator, "Remove-MailboxPermission",
+                                {"Identity": mailbox_upn, "User": person,
+                                 "AccessRights": ["FullAccess"], "Confirm": False})[0] == 200
+            second = _run(collect_live_tenant(session), 2)
 
     a, b = store_run(first, db_url), store_run(second, db_url)
     drift = diff_runs(db_url, a, b)

@@ -1,4 +1,5 @@
-"""The options that say how to reach a tenant, shared by `collect` and `scan --tenant`."""
+"""The options that say how to reach a tenant, shared by every command that reaches one,
+and the one session with Microsoft 365 such a command opens."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 
 from mailwarden.cli.ui import err_console
 from mailwarden.errors import ConfigError
+from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import collect_to_directory
 from mailwarden.settings import AuthMethod, CollectMode, Settings, load_settings
 from mailwarden.tenant.recorded import RecordedTenant
@@ -126,14 +128,18 @@ def show_device_code(message: str) -> None:
     err_console.print(message, soft_wrap=True)
 
 
+def open_session(settings: Settings) -> M365Session:
+    """The command's one session with Microsoft 365 (a device code is shown on stderr):
+    every step of the command runs through it, so a person signs in once."""
+    return M365Session(settings, on_device_code=show_device_code)
+
+
 def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> RecordedTenant:
     from mailwarden.cli.ui import progress_board
 
     settings = connection.settings()
-    with progress_board(enabled=not quiet) as board:
-        return collect_to_directory(
-            settings, out, on_device_code=show_device_code, progress=board
-        )
+    with progress_board(enabled=not quiet) as board, open_session(settings) as session:
+        return collect_to_directory(session, out, progress=board)
 
 
 def report_failed_sources(recorded: RecordedTenant) -> None:

@@ -22,7 +22,7 @@ from mailwarden.cli.connect import (
     GraphUrlOpt,
     LoginUrlOpt,
     TenantOpt,
-    show_device_code,
+    open_session,
 )
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.collect.logs import (
@@ -108,10 +108,9 @@ def collect_logs_command(
         err_console.print(f"continuing from the checkpoint {path}; --since/--days apply "
                           "only to a first run", soft_wrap=True)
     end = _moment(until, "--until")
-    with progress_board(enabled=not quiet) as board:
+    with progress_board(enabled=not quiet) as board, open_session(settings) as session:
         batch = collect_logs_to_directory(
-            settings, out, checkpoint_file=path, start=start, until=end,
-            on_device_code=show_device_code, progress=board,
+            session, out, checkpoint_file=path, start=start, until=end, progress=board,
         )
     for line in _summary(batch):
         console.print(line, markup=False, soft_wrap=True)

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -27,13 +27,13 @@ from mailwarden.cli.connect import (
     GraphUrlOpt,
     LoginUrlOpt,
     TenantOpt,
+    open_session,
     report_failed_sources,
-    show_device_code,
 )
 from mailwarden.cli.ui import console, err_console
-from mailwarden.collect.live import collect_live
 from mailwarden.errors import ConfigError
-from mailwarden.pipeline import Scan, scan_directory, scan_snapshot
+from mailwarden.m365.session import M365Session
+from mailwarden.pipeline import Scan, collect_live_tenant, scan_directory, scan_snapshot
 from mailwarden.remediate.apply import OutcomeStatus, RunReport
 from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.export import export_powershell
@@ -84,13 +84,20 @@ DbOpt = Annotated[
 ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
 
 
-def _scan(from_dir: Path | None, connection: Connection) -> Scan:
+def _scan(
+    from_dir: Path | None, connection: Connection, session: M365Session | None = None
+) -> Scan:
+    """Findings of the recorded tenant `from_dir`, or of the live tenant collected through
+    `session` (or through a session of its own when the command has none)."""
     if from_dir is not None:
         return scan_directory(from_dir)
     if connection.tenant is None and connection.config is None:
         raise ConfigError("give --from-dir DIR (a recorded tenant) or --tenant ... (live)")
-    with err_console.status("collecting the tenant"):
-        recorded = collect_live(connection.settings(), on_device_code=show_device_code)
+    with ExitStack() as own:
+        if session is None:
+            session = own.enter_context(open_session(connection.settings()))
+        with err_console.status("collecting the tenant"):
+            recorded = collect_live_tenant(session)
     report_failed_sources(recorded)
     return scan_snapshot(snapshot_from_recorded(recorded))
 
@@ -255,22 +262,24 @@ def apply_command(
     """Apply the plan to the tenant: a dry run unless --yes (or you confirm)."""
     connection = Connection.of(locals())
     settings = connection.settings()
-    scan = _scan(from_dir, connection)
-    require_same_tenant(scan.result.tenant, settings.require_tenant())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
-    plan = _plan(scan, options)
-    if action:
-        plan = plan.select(tuple(action))
-    _print_plan(plan)
-    live = bool(plan.actions) and _confirmed(
-        yes, f"Make {len(plan.actions)} change(s) in {plan.tenant_name or plan.tenant_id}?")
-    if not live:  # a dry run journals nothing, so it opens no journal
-        err_console.print("dry run: nothing is changed (pass --yes to apply)")
-        report = run_apply(plan, settings, None, dry_run=True, on_device_code=show_device_code)
-    else:
-        with _journal(journal_dir, db) as journal:
-            report = run_apply(plan, settings, journal, dry_run=False,
-                               on_device_code=show_device_code)
+    # One session for collecting and applying: a person signs in once.
+    with open_session(settings) as session:
+        scan = _scan(from_dir, connection, session)
+        require_same_tenant(scan.result.tenant, settings.require_tenant())
+        options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age,
+                           force)
+        plan = _plan(scan, options)
+        if action:
+            plan = plan.select(tuple(action))
+        _print_plan(plan)
+        live = bool(plan.actions) and _confirmed(
+            yes, f"Make {len(plan.actions)} change(s) in {plan.tenant_name or plan.tenant_id}?")
+        if not live:  # a dry run journals nothing, so it opens no journal
+            err_console.print("dry run: nothing is changed (pass --yes to apply)")
+            report = run_apply(plan, session, None, dry_run=True)
+        else:
+            with _journal(journal_dir, db) as journal:
+                report = run_apply(plan, session, journal, dry_run=False)
     _finish(report)
 
 
@@ -288,13 +297,12 @@ def rollback_command(
     """Put back the state journalled before each change of RUN_ID (or of --action ids)."""
     connection = Connection.of(locals())
     settings = connection.settings()
-    with _journal(journal_dir, db) as journal:
+    with _journal(journal_dir, db) as journal, open_session(settings) as session:
         run = journal.load(run_id)
         count = len(action) if action else len(run.actions)
         if not _confirmed(yes, f"Roll back {count} action(s) of run {run_id}?"):
             raise ConfigError("rollback not confirmed: pass --yes to roll back without a prompt")
-        report = run_rollback(run_id, settings, journal, action_ids=tuple(action or ()),
-                              on_device_code=show_device_code)
+        report = run_rollback(run_id, session, journal, action_ids=tuple(action or ()))
     _finish(report)
 
 

@@ -29,9 +29,10 @@ from mailwarden.cli.connect import (
     GraphUrlOpt,
     LoginUrlOpt,
     TenantOpt,
-    show_device_code,
+    open_session,
 )
 from mailwarden.cli.ui import console
+from mailwarden.errors import ConfigError
 from mailwarden.notify import Senders, load_routing
 from mailwarden.pipeline import find_custodians
 from mailwarden.watch import (
@@ -68,12 +69,17 @@ def _log_writer(path: Path | None) -> Iterator[Callable[[str], None]]:
         yield write
 
 
-def _source(from_dir: Path | None, state_dir: Path, connection: Connection) -> TenantSource:
+@contextmanager
+def _source(from_dir: Path | None, state_dir: Path, connection: Connection
+            ) -> Iterator[TenantSource]:
+    """The directory, or the APIs through one session kept for the whole watch."""
     if from_dir is not None:
-        return DirectorySource(from_dir, state_dir / DIRECTORY_CHECKPOINT)
+        yield DirectorySource(from_dir, state_dir / DIRECTORY_CHECKPOINT)
+        return
     from mailwarden.watch.api import ApiSource
 
-    return ApiSource(connection.settings(), state_dir, on_device_code=show_device_code)
+    with open_session(connection.settings()) as session:
+        yield ApiSource(session, state_dir)
 
 
 @app.command("watch")
@@ -85,6 +91,9 @@ def watch_command(
         "--interval", help="Time between cycles: 90s, 15m, 1h.")] = "15m",
     once: Annotated[bool, typer.Option(
         "--once", help="Run one cycle and exit (cron, systemd timers).")] = False,
+    cycles: Annotated[int | None, typer.Option(
+        "--cycles", help="Stop after this many cycles (failed ones included), "
+        "--interval apart; default: run until stopped.")] = None,
     posture_every: Annotated[str, typer.Option(
         "--posture-every", help="Re-collect the posture (mailboxes, settings) this often.")
     ] = "24h",
@@ -116,18 +125,21 @@ def watch_command(
     or worsened alert to the people answerable; restart-safe."""
     routing = load_routing(routing_path)
     state = state_dir or default_state_dir()
-    options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once)
+    if cycles is not None and cycles < 1:
+        raise ConfigError(f"--cycles {cycles}: give a number of cycles, 1 or more")
+    options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once,
+                          max_cycles=cycles)
     connection = Connection.of(locals())
-    source = _source(from_dir, state, connection)
-    watch_config = WatchConfig(
-        state_dir=state, routing=routing,
-        posture_every=parse_duration(posture_every, what="--posture-every"),
-        history=parse_duration(history, what="--history"),
-        custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
-        db_url=db)
-    with _log_writer(log_file) as log, httpx.Client() as client:
-        senders = Senders(client=client, redact=routing.redactor)
-        watch_loop(watch_config, source, senders.send, options=options, log=log)
+    with _source(from_dir, state, connection) as source:
+        watch_config = WatchConfig(
+            state_dir=state, routing=routing,
+            posture_every=parse_duration(posture_every, what="--posture-every"),
+            history=parse_duration(history, what="--history"),
+            custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
+            db_url=db)
+        with _log_writer(log_file) as log, httpx.Client() as client:
+            senders = Senders(client=client, redact=routing.redactor)
+            watch_loop(watch_config, source, senders.send, options=options, log=log)
 
 
 alerts_app = typer.Typer(help="Alerts the watcher raised: list open ones, acknowledge one.",

@@ -14,8 +14,7 @@ they are named.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,14 +22,13 @@ from mailwarden.collect import fields
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
 from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
 from mailwarden.errors import AuthError, MailwardenError, ServiceError
-from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
 from mailwarden.m365.exchange import EXO_MAX_PAGE_SIZE, ExchangeClient
 from mailwarden.m365.graph import (
     DIRECTORY_MAX_TOP,
     USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP,
     GraphClient,
 )
-from mailwarden.m365.http import M365Http, Service, build_async_client
+from mailwarden.m365.http import M365Http
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.recorded import RecordedTenant
 
@@ -280,33 +278,3 @@ async def collect_tenant(
         for step in steps:
             await step()
     return RecordedTenant(data=run.data, errors=run.errors)
-
-
-@asynccontextmanager
-async def open_m365(settings: Settings, tokens: TokenSource) -> AsyncIterator[M365Http]:
-    """The run's one HTTP client, wrapped with the retry policy; closed on exit."""
-    sequential = settings.collect_mode is CollectMode.SEQUENTIAL
-    async with build_async_client(settings) as client:
-        yield M365Http(
-            client,
-            tokens,
-            settings,
-            concurrency={Service.GRAPH: 1, Service.EXCHANGE: 1} if sequential else None,
-        )
-
-
-def collect_live(
-    settings: Settings,
-    *,
-    tokens: TokenSource | None = None,
-    on_device_code: DeviceCodePrompt | None = None,
-    progress: Progress | None = None,
-) -> RecordedTenant:
-    """Synchronous entry for the CLI: build the client and the token source, collect, close."""
-    source = tokens or token_source_from_settings(settings, on_device_code=on_device_code)
-
-    async def main() -> RecordedTenant:
-        async with open_m365(settings, source) as http:
-            return await collect_tenant(http, settings, progress=progress)
-
-    return asyncio.run(main())

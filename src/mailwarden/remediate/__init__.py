@@ -1,8 +1,9 @@
 """Remediation: findings -> a plan of exact calls -> apply with a journal -> roll back.
 
     plan = build_plan(scan.result, scan.snapshot, PlanOptions(), now=datetime.now(UTC))
-    report = run_apply(plan, settings, DatabaseJournal(), dry_run=False)
-    run_rollback(report.run_id, settings, journal)
+    with M365Session(settings) as session:
+        report = run_apply(plan, session, journal, dry_run=False)
+        run_rollback(report.run_id, session, journal)
     script = export_powershell(plan)
 
 `apply_plan` and `rollback_run` are the async forms, over a `Wire` built on the run's

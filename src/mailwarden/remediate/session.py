@@ -1,13 +1,15 @@
-"""Synchronous entries for the CLI: open the run's one connection, apply or roll back, close."""
+"""Synchronous entries for the CLI: apply or roll back through the command's session.
+
+The session (`m365.session.M365Session`) is the command's one event loop, token source and
+client: the CLI collects the tenant and applies the plan through the same one, so a person
+signs in once per command."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 
-from mailwarden.collect.live import open_m365
-from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
+from mailwarden.m365.session import M365Session
 from mailwarden.model.inventory import TenantInfo
 from mailwarden.remediate.apply import RunReport, apply_plan
 from mailwarden.remediate.errors import TenantMismatchError
@@ -15,7 +17,6 @@ from mailwarden.remediate.journal import Journal
 from mailwarden.remediate.model import Plan
 from mailwarden.remediate.rollback import rollback_run
 from mailwarden.remediate.wire import Wire
-from mailwarden.settings import Settings
 
 _GUID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", re.IGNORECASE)
 
@@ -36,55 +37,26 @@ def require_same_tenant(findings: TenantInfo | str, connected: str) -> None:
         )
 
 
-def _run(
-    settings: Settings,
-    work: Callable[[Wire], Awaitable[RunReport]],
-    *,
-    tokens: TokenSource | None,
-    on_device_code: DeviceCodePrompt | None,
-) -> RunReport:
-    source = tokens or token_source_from_settings(settings, on_device_code=on_device_code)
-
-    async def main() -> RunReport:
-        async with open_m365(settings, source) as http:
-            return await work(Wire(http, settings.require_tenant()))
-
-    return asyncio.run(main())
+def _run(session: M365Session, work: Callable[[Wire], Awaitable[RunReport]]) -> RunReport:
+    tenant = session.settings.require_tenant()
+    return session.run(lambda http: work(Wire(http, tenant)))
 
 
 def run_apply(
-    plan: Plan,
-    settings: Settings,
-    journal: Journal | None,
-    *,
-    dry_run: bool,
-    tokens: TokenSource | None = None,
-    on_device_code: DeviceCodePrompt | None = None,
+    plan: Plan, session: M365Session, journal: Journal | None, *, dry_run: bool
 ) -> RunReport:
-    """Apply (or dry-run) `plan` against the tenant `settings` reaches. A dry run needs
+    """Apply (or dry-run) `plan` against the tenant the session reaches. A dry run needs
     no journal."""
-    return _run(
-        settings,
-        lambda wire: apply_plan(plan, wire, journal, dry_run=dry_run),
-        tokens=tokens,
-        on_device_code=on_device_code,
-    )
+    return _run(session, lambda wire: apply_plan(plan, wire, journal, dry_run=dry_run))
 
 
 def run_rollback(
     run_id: str,
-    settings: Settings,
+    session: M365Session,
     journal: Journal,
     *,
     action_ids: tuple[str, ...] = (),
-    tokens: TokenSource | None = None,
-    on_device_code: DeviceCodePrompt | None = None,
 ) -> RunReport:
     """Roll back journalled run `run_id` (or some of its actions)."""
-    require_same_tenant(journal.load(run_id).tenant_id, settings.require_tenant())
-    return _run(
-        settings,
-        lambda wire: rollback_run(run_id, wire, journal, action_ids=action_ids),
-        tokens=tokens,
-        on_device_code=on_device_code,
-    )
+    require_same_tenant(journal.load(run_id).tenant_id, session.settings.require_tenant())
+    return _run(session, lambda wire: rollback_run(run_id, wire, journal, action_ids=action_ids))

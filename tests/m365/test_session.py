@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from m365_fakes import EXO, GRAPH, page, settings
 
 from mailwarden.errors import ConfigError
 from mailwarden.m365.auth import CachedTokenSource
 from mailwarden.m365.http import M365Http, Service
 from mailwarden.m365.session import M365Session
 from mailwarden.settings import SECRET_ENV
+from tests.m365.m365_fakes import EXO, GRAPH, page, settings
 
 
 class CountingAcquire:

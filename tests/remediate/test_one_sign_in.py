@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from served_emulator import ServedEmulator, mailwarden, served_emulator
+
+from tests.support.served_emulator import ServedEmulator, mailwarden, served_emulator
 
 pytestmark = pytest.mark.slow
 

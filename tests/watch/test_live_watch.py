@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import http_server
-from served_emulator import ServedEmulator, mailwarden, served_emulator
+
+from tests.support.peers import http_server
+from tests.support.served_emulator import ServedEmulator, mailwarden, served_emulator
 
 pytestmark = pytest.mark.slow
 

@@ -33,6 +33,7 @@ from mailwarden.cli.connect import (
 from mailwarden.cli.ui import console, err_console
 from mailwarden.collect.live import collect_live
 from mailwarden.errors import ConfigError
+from mailwarden.files import write_private_text
 from mailwarden.pipeline import Scan, scan_directory, scan_snapshot
 from mailwarden.remediate.apply import OutcomeStatus, RunReport
 from mailwarden.remediate.errors import RemediationFailed
@@ -42,7 +43,6 @@ from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
-from mailwarden.tenant.recorded import write_private_text
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 remediate_app = typer.Typer(

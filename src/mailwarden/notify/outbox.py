@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import suppress
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mailwarden.errors import InputError
-from mailwarden.files import fsync_directory, write_private_atomic
+from mailwarden.files import append_private_lines, fsync_directory, write_private_atomic
 from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
@@ -226,29 +225,20 @@ class FileOutbox:
         """Add one mark to the journal and make it durable before returning."""
         if self._data.get("journal") is None:  # a snapshot from before journals: name one
             self._save()
-        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        lines = [json.dumps(record, ensure_ascii=False) + "\n"]
         fresh = self._journal_length is None
         if fresh:  # the first mark since this snapshot: a new journal naming it
             header = {"journal": JOURNAL_SCHEMA, "snapshot": self._data.get("journal")}
-            data = (json.dumps(header) + "\n").encode("utf-8") + data
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else 0)
-        fd = os.open(self.journal_path, flags, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            if self._journal_torn:  # write over the line a crash cut short
-                os.ftruncate(fd, self._journal_length or 0)
-                self._journal_torn = False
-            offset = self._journal_length or 0
-            view = memoryview(data)
-            while view:
-                written = os.pwrite(fd, view, offset)
-                view, offset = view[written:], offset + written
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            lines.insert(0, json.dumps(header) + "\n")
+        cut_to = None
+        if fresh:
+            cut_to = 0  # a journal of an older snapshot, if any, is written over
+        elif self._journal_torn:
+            cut_to = self._journal_length  # write over the line a crash cut short
+        self._journal_length = append_private_lines(self.journal_path, lines, cut_to=cut_to)
+        self._journal_torn = False
         if fresh:
             fsync_directory(self.journal_path.parent)
-        self._journal_length = offset
         self._marks += 1
 
     def remembered(self) -> Mapping[str, SentState]:

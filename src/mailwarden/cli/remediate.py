@@ -44,6 +44,7 @@ from mailwarden.remediate.model import Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from mailwarden.times import iso_with_offset
 
 remediate_app = typer.Typer(
     help="Plan, apply, roll back and export changes that fix failing findings.",
@@ -136,7 +137,7 @@ def plan_document(plan: Plan) -> dict[str, object]:
     return {
         "schema": "mailwarden.remediation-plan/1",
         "tenant_id": plan.tenant_id,
-        "collected_at": plan.collected_at.isoformat() if plan.collected_at else None,
+        "collected_at": iso_with_offset(plan.collected_at) if plan.collected_at else None,
         "actions": [a.as_dict() for a in plan.actions],
         "skipped": [{"upn": s.upn, "reason": s.reason} for s in plan.skipped],
     }

@@ -33,6 +33,7 @@ from mailwarden.m365.graph import (
 from mailwarden.m365.http import M365Http, Service, build_async_client
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.times import iso
 
 
 class Progress(Protocol):
@@ -142,7 +143,7 @@ class _Collection:
             "displayName": org.get("displayName"),
             "defaultDomain": default,
             "verifiedDomains": [d.get("name") for d in domains if d.get("name")],
-            "collectedAt": self.started.isoformat().replace("+00:00", "Z"),
+            "collectedAt": iso(self.started),
         }
 
     async def graph_list(self, name: str) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from mailwarden.files import append_private_lines, fsync_directory, write_privat
 from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
+from mailwarden.times import as_utc, iso, parse_time, read_time
 
 SCHEMA = "mailwarden.outbox/1"
 JOURNAL_SCHEMA = "mailwarden.outbox-journal/1"
@@ -86,10 +87,6 @@ class Outbox(Protocol):
     def failing_findings(self) -> frozenset[str] | None: ...
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _delivery_dict(delivery: Delivery, stored_at: str) -> dict[str, Any]:
     r = delivery.recipients
     return {"status": "stored", "stored_at": stored_at, "channel": delivery.channel,
@@ -125,6 +122,11 @@ def _journal_records(raw: bytes, where: Path) -> tuple[list[Any], int, bool]:
                              "are then sent again)") from None
         length += len(line) + 1
     return records, length, bool(tail)
+
+
+def _sent_at(entry: Mapping[str, Any]) -> datetime:
+    """When a sent delivery was sent; one without a readable time counts as long ago."""
+    return parse_time(entry.get("sent_at")) or datetime.min.replace(tzinfo=UTC)
 
 
 def _sent_entry(entry: Mapping[str, Any], at: str) -> dict[str, Any]:
@@ -201,7 +203,7 @@ class FileOutbox:
         try:
             entry = self._data["deliveries"][record["id"]]
             if record["op"] == "sent":
-                self._apply_sent(record["id"], entry, datetime.fromisoformat(record["at"]))
+                self._apply_sent(record["id"], entry, read_time(record["at"]))
             elif record["op"] == "failed":
                 self._apply_failed(entry, str(record["reason"]))
             else:
@@ -249,7 +251,7 @@ class FileOutbox:
               failing_findings: Collection[str] | None = None) -> None:
         """Record deliveries as stored, what their keys said and (when given) the findings
         failing now, in one atomic write (which also folds in the journal)."""
-        now = _iso(datetime.now(UTC))
+        now = iso(datetime.now(UTC))
         for delivery in deliveries:
             if delivery.id not in self._data["deliveries"]:
                 self._data["deliveries"][delivery.id] = _delivery_dict(delivery, now)
@@ -268,7 +270,7 @@ class FileOutbox:
 
     def mark_sent(self, delivery: Delivery, at: datetime) -> None:
         entry = self._data["deliveries"][delivery.id]
-        self._append({"op": "sent", "id": delivery.id, "at": _iso(at)})
+        self._append({"op": "sent", "id": delivery.id, "at": iso(at)})
         self._apply_sent(delivery.id, entry, at)
         self._fold_if_due()
 
@@ -288,7 +290,7 @@ class FileOutbox:
     def _apply_sent(self, ident: str, entry: Mapping[str, Any], at: datetime) -> None:
         if entry["status"] == "stored":
             self._pending -= 1
-        self._data["deliveries"][ident] = _sent_entry(entry, _iso(at))
+        self._data["deliveries"][ident] = _sent_entry(entry, iso(at))
         if self._latest_sent is None or at > self._latest_sent:
             self._latest_sent = at
 
@@ -307,7 +309,7 @@ class FileOutbox:
     def _prune(self) -> None:
         if self._latest_sent is None:
             return
-        cutoff = _iso(self._latest_sent - KEEP_SENT)
+        cutoff = as_utc(self._latest_sent) - KEEP_SENT
         self._data["deliveries"] = {
             ident: d for ident, d in self._data["deliveries"].items()
-            if d["status"] != "sent" or d.get("sent_at", "") >= cutoff}
+            if d["status"] != "sent" or _sent_at(d) >= cutoff}

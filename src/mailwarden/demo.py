@@ -19,6 +19,7 @@ from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator.app import create_app
 from mailwarden.emulator.config import DEFAULT_CLIENT_SECRET
 from mailwarden.emulator.serve import serve_in_thread
+from mailwarden.files import write_private_text
 from mailwarden.m365.auth import secret_token_source
 from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import (
@@ -37,7 +38,7 @@ from mailwarden.settings import SECRET_ENV, Settings
 from mailwarden.synth import generate
 from mailwarden.synth.constants import COLLECTED_AT
 from mailwarden.synth.logs import synthetic_logs
-from mailwarden.tenant.recorded import RecordedTenant, write_private_text
+from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 #: Days of sign-in and audit records the demo reads (the synthetic tenant holds 30).

@@ -24,6 +24,7 @@ from mailwarden.detect.document import render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
 from mailwarden.errors import InputError
+from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
 from mailwarden.model.findings import ScanResult
 from mailwarden.model.inventory import Snapshot
@@ -34,7 +35,6 @@ from mailwarden.tenant.recorded import (
     ALL_SOURCES,
     ERRORS_FILE,
     RecordedTenant,
-    write_private_text,
     write_recorded_tenant,
 )
 from mailwarden.tenant.snapshot import load_snapshot

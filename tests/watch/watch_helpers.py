@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mailwarden.files import write_private_text
 from mailwarden.notify import Channel, Delivery, load_routing
 from mailwarden.notify.routing import Routing
 from mailwarden.synth import SyntheticTenant, generate
 from mailwarden.synth.logs import SyntheticLogs, synthetic_logs
-from mailwarden.tenant.recorded import write_private_text, write_recorded_tenant
+from mailwarden.tenant.recorded import write_recorded_tenant
 from mailwarden.watch.records import LOG_KINDS, record_of
 
 #: The synthetic logs run through October 2026; the watch tests read a few days of them.

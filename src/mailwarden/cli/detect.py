@@ -25,8 +25,8 @@ from mailwarden.detect import (
 )
 from mailwarden.detect.evaluate import Evaluation, evaluate, parse_labels
 from mailwarden.errors import ConfigError, InputError
+from mailwarden.files import write_private_text
 from mailwarden.pipeline import scan_directory
-from mailwarden.tenant.recorded import write_private_text
 
 FilesOpt = Annotated[list[Path] | None, typer.Option(help="A log file; repeat for more.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]

@@ -32,6 +32,7 @@ from mailwarden.cli.connect import (
 )
 from mailwarden.cli.ui import console, err_console
 from mailwarden.errors import ConfigError
+from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import Scan, collect_live_tenant, scan_directory, scan_snapshot
 from mailwarden.remediate.apply import OutcomeStatus, RunReport
@@ -42,8 +43,8 @@ from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
-from mailwarden.tenant.recorded import write_private_text
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from mailwarden.times import iso_with_offset
 
 remediate_app = typer.Typer(
     help="Plan, apply, roll back and export changes that fix failing findings.",
@@ -143,7 +144,7 @@ def plan_document(plan: Plan) -> dict[str, object]:
     return {
         "schema": "mailwarden.remediation-plan/1",
         "tenant_id": plan.tenant_id,
-        "collected_at": plan.collected_at.isoformat() if plan.collected_at else None,
+        "collected_at": iso_with_offset(plan.collected_at) if plan.collected_at else None,
         "actions": [a.as_dict() for a in plan.actions],
         "skipped": [{"upn": s.upn, "reason": s.reason} for s in plan.skipped],
     }

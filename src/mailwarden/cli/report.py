@@ -18,6 +18,7 @@ from mailwarden.pipeline import detect_logs, report_and_store, scan_directory
 from mailwarden.report import parse_formats
 from mailwarden.store import diff_runs, list_runs
 from mailwarden.store.location import ENV_VAR
+from mailwarden.times import iso_with_offset
 
 _DB_HELP = (f"History database: a SQLite file path or postgresql://USER@HOST/DB "
             f"(default: ${ENV_VAR}, else the per-user data folder's mailwarden/history.db).")
@@ -121,4 +122,4 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    return value.isoformat() if isinstance(value, datetime) else value
+    return iso_with_offset(value) if isinstance(value, datetime) else value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from mailwarden.cli.connect import (
 )
 from mailwarden.cli.ui import console
 from mailwarden.errors import ConfigError
+from mailwarden.files import open_private_append
 from mailwarden.notify import Senders, load_routing
 from mailwarden.pipeline import find_custodians
 from mailwarden.watch import (
@@ -60,9 +60,7 @@ def _log_writer(path: Path | None) -> Iterator[Callable[[str], None]]:
     if path is None:
         yield lambda line: print(line, file=sys.stderr, flush=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+    with open_private_append(path) as handle:
         def write(line: str) -> None:
             handle.write(line + "\n")
             handle.flush()

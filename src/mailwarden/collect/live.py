@@ -31,6 +31,7 @@ from mailwarden.m365.graph import (
 from mailwarden.m365.http import M365Http
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.times import iso
 
 
 class Progress(Protocol):
@@ -140,7 +141,7 @@ class _Collection:
             "displayName": org.get("displayName"),
             "defaultDomain": default,
             "verifiedDomains": [d.get("name") for d in domains if d.get("name")],
-            "collectedAt": self.started.isoformat().replace("+00:00", "Z"),
+            "collectedAt": iso(self.started),
         }
 
     async def graph_list(self, name: str) -> list[dict[str, Any]]:

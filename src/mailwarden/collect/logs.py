@@ -35,7 +35,7 @@ from mailwarden.errors import AuthError, MailwardenError, ServiceError
 from mailwarden.m365.http import M365Http, Service, page_items
 from mailwarden.settings import Settings
 from mailwarden.tenant.logs import LOG_FILE_NAMES, LOG_KINDS, LogKind, append_log_batch
-from mailwarden.times import iso, parse_time
+from mailwarden.times import as_utc, iso, parse_time
 
 __all__ = [
     "LOG_FILE_NAMES", "LOG_KINDS", "KindMark", "LogBatch", "LogCheckpoint", "LogKind",
@@ -138,7 +138,7 @@ class Pacer:
 
 
 def _floor(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment, timespec="seconds")
 
 
 class _Run:
@@ -259,7 +259,7 @@ async def collect_logs(http: M365Http, settings: Settings, *, checkpoint: LogChe
     """Read every kind in `options.kinds` since `checkpoint`, concurrently; see the module
     docstring. An authentication failure ends the collection (every kind would fail)."""
     options = options or LogOptions()
-    end = (until or datetime.now(UTC)).astimezone(UTC)
+    end = as_utc(until or datetime.now(UTC))
     run = _Run(http, settings, checkpoint, end, options, progress)
     outcome = _Outcome()
 

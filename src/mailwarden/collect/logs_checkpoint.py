@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
 from mailwarden.files import write_private_atomic
 from mailwarden.tenant.logs import LOG_KINDS, LogKind
-from mailwarden.times import iso, parse_time
+from mailwarden.times import as_utc, iso, parse_time
 
 CHECKPOINT_SCHEMA = "mailwarden.logcheckpoint/1"
 
@@ -44,7 +44,7 @@ class LogCheckpoint:
     @classmethod
     def starting(cls, since: datetime) -> LogCheckpoint:
         """A checkpoint that reads every kind from `since`."""
-        return cls(start=since.astimezone(UTC))
+        return cls(start=as_utc(since))
 
     def since(self, kind: LogKind, overlap: timedelta) -> datetime:
         """Where the next read of `kind` starts."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from mailwarden.detect.results import SEVERITIES, Alert, Severity
 from mailwarden.detect.rules.base import Rule
+from mailwarden.times import as_utc, iso_with_offset
 
 _LIST_SHOWN = 5
 
@@ -18,16 +19,14 @@ _LIST_SHOWN = 5
 def alert_id(rule_id: str, target: str | None, group_key: str | None,
              window_start: datetime | None) -> str:
     """Stable across runs over the same (or a growing) log: rule, target and window."""
-    window = window_start.isoformat() if window_start else ""
+    window = iso_with_offset(window_start) if window_start else ""
     material = "\x1f".join((rule_id, target or "", group_key or "", window))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
 
 
 def utc(moment: datetime | None) -> datetime | None:
     """DuckDB hands back naive UTC times."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 def _shown(value: Any) -> str:
@@ -57,7 +56,7 @@ def summarize(template: str, fields: Mapping[str, Any]) -> str:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return utc(value).isoformat() if utc(value) else None  # type: ignore[union-attr]
+        return iso_with_offset(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):

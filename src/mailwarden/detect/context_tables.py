@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from mailwarden.detect.context import DetectContext
+from mailwarden.times import as_utc
 
 CONTEXT_TABLES = (
     "CREATE TABLE ctx_ownerless (upn VARCHAR, id VARCHAR, kind VARCHAR)",
@@ -60,8 +61,4 @@ def context_rows(context: DetectContext, codes: Iterable[tuple[int, str]]) -> Ta
 
 def _naive(moment: datetime | None) -> datetime | None:
     """DuckDB TIMESTAMP columns hold UTC without a zone."""
-    if moment is None or moment.utcoffset() is None:
-        return moment
-    offset = moment.utcoffset()
-    assert offset is not None
-    return moment.replace(tzinfo=None) - offset
+    return None if moment is None else as_utc(moment).replace(tzinfo=None)

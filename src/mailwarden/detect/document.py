@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mailwarden.detect.results import Alert, DetectionResult, ReaderReport, RuleRun
+from mailwarden.times import iso
 
 SCHEMA = "mailwarden.alerts/1"
 
 
 def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if moment is None else iso(moment)
 
 
 def alert_dict(alert: Alert) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from mailwarden.emulator.logs_odata import (
     refused,
 )
 from mailwarden.emulator.runtime import Emulator
-from mailwarden.times import parse_time
+from mailwarden.times import iso, parse_time
 
 RECORDS_MAX_TOP = 1000
 RECORDS_DEFAULT_TOP = 150
@@ -78,7 +78,7 @@ def audit_log_record(ual: Mapping[str, Any]) -> dict[str, Any]:
     moment = parse_time(ual.get("CreationTime"))
     return {
         "id": ual.get("Id"),
-        "createdDateTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None,
+        "createdDateTime": iso(moment, timespec="seconds") if moment else None,
         "auditLogRecordType": record_type,
         "operation": ual.get("Operation"),
         "organizationId": ual.get("OrganizationId"),
@@ -171,7 +171,7 @@ class AuditQueries:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment, timespec="seconds")
 
 
 def _queries(request: Request) -> AuditQueries:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import socket
 import tempfile
@@ -31,7 +30,8 @@ from mailwarden.emulator.app import DEFAULT_CONFIG, create_app, emulator_of
 from mailwarden.emulator.conditions import EmulatorStats
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.errors import ConfigError, ServiceError
-from mailwarden.tenant.recorded import RecordedTenant, write_private_text
+from mailwarden.files import write_private_bytes, write_private_text
+from mailwarden.tenant.recorded import RecordedTenant
 
 LOOPBACK = "127.0.0.1"
 _START_TIMEOUT = 10.0
@@ -83,19 +83,13 @@ def _private_directory() -> Path:
     return directory
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
 def _certificates(directory: Path) -> tuple[Path, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1 and localhost."""
     authority = trustme.CA(organization_name="mailwarden emulator")
     server = authority.issue_cert(LOOPBACK, "localhost")
     ca_file, server_file = directory / "ca.pem", directory / "server.pem"
-    _write_private(ca_file, authority.cert_pem.bytes())
-    _write_private(server_file, server.private_key_and_cert_chain_pem.bytes())
+    write_private_bytes(ca_file, authority.cert_pem.bytes())
+    write_private_bytes(server_file, server.private_key_and_cert_chain_pem.bytes())
     return ca_file, server_file
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from mailwarden.notify.notice import Notice
 from mailwarden.notify.render_text import mailboxes_line, one_line
+from mailwarden.times import iso, parse_time
 
 VENDOR = "mailwarden"
 PRODUCT = "mailwarden"
@@ -32,14 +33,9 @@ def cef_value_escape(value: str) -> str:
             .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
 
 
-def _epoch_ms(iso: str | None) -> str | None:
-    if not iso:
-        return None
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return str(int(moment.timestamp() * 1000))
+def _epoch_ms(text: str | None) -> str | None:
+    moment = parse_time(text)
+    return None if moment is None else str(int(moment.timestamp() * 1000))
 
 
 def cef_event(notice: Notice, version: str) -> str:
@@ -76,8 +72,7 @@ def syslog_message(notice: Notice, *, facility: int, version: str,
                    now: datetime | None = None, hostname: str | None = None) -> bytes:
     """An RFC 5424 message carrying the CEF event as MSG."""
     priority = facility * 8 + SYSLOG_SEVERITY.get(notice.severity, 6)
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
-    stamp = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = iso(now or datetime.now(UTC), timespec="milliseconds")
     host = _header_field(hostname or socket.gethostname(), 255)
     header = f"<{priority}>1 {stamp} {host} mailwarden {os.getpid()} {notice.kind} -"
     return f"{header} {cef_event(notice, version)}".encode()

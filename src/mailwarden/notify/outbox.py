@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import suppress
@@ -34,10 +33,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mailwarden.errors import InputError
-from mailwarden.files import fsync_directory, write_private_atomic
+from mailwarden.files import append_private_lines, fsync_directory, write_private_atomic
 from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
+from mailwarden.times import as_utc, iso, parse_time, read_time
 
 SCHEMA = "mailwarden.outbox/1"
 JOURNAL_SCHEMA = "mailwarden.outbox-journal/1"
@@ -87,10 +87,6 @@ class Outbox(Protocol):
     def failing_findings(self) -> frozenset[str] | None: ...
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _delivery_dict(delivery: Delivery, stored_at: str) -> dict[str, Any]:
     r = delivery.recipients
     return {"status": "stored", "stored_at": stored_at, "channel": delivery.channel,
@@ -126,6 +122,11 @@ def _journal_records(raw: bytes, where: Path) -> tuple[list[Any], int, bool]:
                              "are then sent again)") from None
         length += len(line) + 1
     return records, length, bool(tail)
+
+
+def _sent_at(entry: Mapping[str, Any]) -> datetime:
+    """When a sent delivery was sent; one without a readable time counts as long ago."""
+    return parse_time(entry.get("sent_at")) or datetime.min.replace(tzinfo=UTC)
 
 
 def _sent_entry(entry: Mapping[str, Any], at: str) -> dict[str, Any]:
@@ -202,7 +203,7 @@ class FileOutbox:
         try:
             entry = self._data["deliveries"][record["id"]]
             if record["op"] == "sent":
-                self._apply_sent(record["id"], entry, datetime.fromisoformat(record["at"]))
+                self._apply_sent(record["id"], entry, read_time(record["at"]))
             elif record["op"] == "failed":
                 self._apply_failed(entry, str(record["reason"]))
             else:
@@ -226,29 +227,20 @@ class FileOutbox:
         """Add one mark to the journal and make it durable before returning."""
         if self._data.get("journal") is None:  # a snapshot from before journals: name one
             self._save()
-        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        lines = [json.dumps(record, ensure_ascii=False) + "\n"]
         fresh = self._journal_length is None
         if fresh:  # the first mark since this snapshot: a new journal naming it
             header = {"journal": JOURNAL_SCHEMA, "snapshot": self._data.get("journal")}
-            data = (json.dumps(header) + "\n").encode("utf-8") + data
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else 0)
-        fd = os.open(self.journal_path, flags, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            if self._journal_torn:  # write over the line a crash cut short
-                os.ftruncate(fd, self._journal_length or 0)
-                self._journal_torn = False
-            offset = self._journal_length or 0
-            view = memoryview(data)
-            while view:
-                written = os.pwrite(fd, view, offset)
-                view, offset = view[written:], offset + written
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            lines.insert(0, json.dumps(header) + "\n")
+        cut_to = None
+        if fresh:
+            cut_to = 0  # a journal of an older snapshot, if any, is written over
+        elif self._journal_torn:
+            cut_to = self._journal_length  # write over the line a crash cut short
+        self._journal_length = append_private_lines(self.journal_path, lines, cut_to=cut_to)
+        self._journal_torn = False
         if fresh:
             fsync_directory(self.journal_path.parent)
-        self._journal_length = offset
         self._marks += 1
 
     def remembered(self) -> Mapping[str, SentState]:
@@ -259,7 +251,7 @@ class FileOutbox:
               failing_findings: Collection[str] | None = None) -> None:
         """Record deliveries as stored, what their keys said and (when given) the findings
         failing now, in one atomic write (which also folds in the journal)."""
-        now = _iso(datetime.now(UTC))
+        now = iso(datetime.now(UTC))
         for delivery in deliveries:
             if delivery.id not in self._data["deliveries"]:
                 self._data["deliveries"][delivery.id] = _delivery_dict(delivery, now)
@@ -278,7 +270,7 @@ class FileOutbox:
 
     def mark_sent(self, delivery: Delivery, at: datetime) -> None:
         entry = self._data["deliveries"][delivery.id]
-        self._append({"op": "sent", "id": delivery.id, "at": _iso(at)})
+        self._append({"op": "sent", "id": delivery.id, "at": iso(at)})
         self._apply_sent(delivery.id, entry, at)
         self._fold_if_due()
 
@@ -298,7 +290,7 @@ class FileOutbox:
     def _apply_sent(self, ident: str, entry: Mapping[str, Any], at: datetime) -> None:
         if entry["status"] == "stored":
             self._pending -= 1
-        self._data["deliveries"][ident] = _sent_entry(entry, _iso(at))
+        self._data["deliveries"][ident] = _sent_entry(entry, iso(at))
         if self._latest_sent is None or at > self._latest_sent:
             self._latest_sent = at
 
@@ -317,7 +309,7 @@ class FileOutbox:
     def _prune(self) -> None:
         if self._latest_sent is None:
             return
-        cutoff = _iso(self._latest_sent - KEEP_SENT)
+        cutoff = as_utc(self._latest_sent) - KEEP_SENT
         self._data["deliveries"] = {
             ident: d for ident, d in self._data["deliveries"].items()
-            if d["status"] != "sent" or d.get("sent_at", "") >= cutoff}
+            if d["status"] != "sent" or _sent_at(d) >= cutoff}

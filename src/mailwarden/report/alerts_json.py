@@ -7,7 +7,7 @@ import json
 
 from mailwarden.detect.document import SCHEMA
 from mailwarden.model.run import Run
-from mailwarden.report.common import iso
+from mailwarden.times import iso
 
 
 def render(run: Run) -> str:

@@ -12,8 +12,8 @@ import json
 
 from mailwarden.model.findings import Finding
 from mailwarden.model.run import Run
-from mailwarden.report.common import iso
 from mailwarden.report.findings_json import plain_value
+from mailwarden.times import iso
 
 COLUMNS = (
     "generated_at",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -18,12 +18,9 @@ from mailwarden.model.findings import (
 )
 from mailwarden.model.inventory import TenantInfo
 from mailwarden.model.run import Run
+from mailwarden.times import iso
 
 SCHEMA = "mailwarden.findings/1"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _plain(value: Any) -> Any:
@@ -33,7 +30,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        return _iso(value)
+        return iso(value)
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -52,7 +49,7 @@ def _tenant(tenant: TenantInfo) -> dict[str, Any]:
         "display_name": tenant.display_name,
         "default_domain": tenant.default_domain,
         "verified_domains": list(tenant.verified_domains),
-        "collected_at": _iso(tenant.collected_at) if tenant.collected_at else None,
+        "collected_at": iso(tenant.collected_at) if tenant.collected_at else None,
     }
 
 
@@ -124,7 +121,7 @@ def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, A
     return {
         "schema": SCHEMA,
         "tenant": _tenant(result.tenant),
-        "generated_at": _iso(generated_at),
+        "generated_at": iso(generated_at),
         "summary": {
             "statuses": result.status_counts(),
             "mailboxes": dict(result.mailbox_counts),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import assert_never
 
 from mailwarden.errors import ConfigError, InputError
+from mailwarden.files import write_private_text
 from mailwarden.model.run import Run
 from mailwarden.report import (
     alerts_json,
@@ -19,7 +20,6 @@ from mailwarden.report import (
     ocsf,
     sarif,
 )
-from mailwarden.tenant.recorded import write_private_text
 
 
 class ReportFormat(StrEnum):

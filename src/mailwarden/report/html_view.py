@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from mailwarden.assess.summary import RiskyMailbox, riskiest
@@ -19,10 +20,12 @@ from mailwarden.model.findings import (
     MailboxAssessment,
 )
 from mailwarden.model.run import Run
-from mailwarden.report.common import SEVERITY_ORDER, alert_counts, failures_worst_first, iso
+from mailwarden.report.common import SEVERITY_ORDER, alert_counts, failures_worst_first
+from mailwarden.times import iso, parse_time
 
 RISKIEST_SHOWN = 10
 EVIDENCE_ROWS_SHOWN = 25
+_NEVER = datetime.min.replace(tzinfo=UTC)
 _BAR_HEIGHT, _BAR_GAP, _LABEL_WIDTH, _BAR_MAX = 22, 6, 170, 260
 
 
@@ -176,8 +179,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _timeline_order(alert: Mapping[str, Any]) -> tuple[bool, datetime, str]:
+    """Earliest first; alerts without a time last."""
+    first = parse_time(alert.get("first_seen"))
+    return first is None, first or _NEVER, str(alert.get("id"))
+
+
 def alert_timeline(alerts: Sequence[Mapping[str, Any]]) -> list[AlertView]:
-    ordered = sorted(alerts, key=lambda a: (str(a.get("first_seen") or "~"), str(a.get("id"))))
+    ordered = sorted(alerts, key=_timeline_order)
     views = []
     for alert in ordered:
         evidence = [row for row in alert.get("evidence") or () if isinstance(row, Mapping)]

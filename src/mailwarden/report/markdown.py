@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from mailwarden.assess.summary import riskiest
 from mailwarden.model.run import Drift, FindingChangeKind, Run
-from mailwarden.report.common import alert_counts, iso, severity_counts
+from mailwarden.report.common import alert_counts, severity_counts
+from mailwarden.times import iso
 
 #: Characters that start inline markup. Every value is placed mid-line and newlines are
 #: folded, so line-start markers (#, -, +, 1.) cannot take effect and are left alone.

@@ -15,8 +15,8 @@ from typing import Any
 
 from mailwarden.model.findings import CheckInfo, Finding, Status
 from mailwarden.model.run import Run
-from mailwarden.report.common import parse_iso
 from mailwarden.report.findings_json import plain_value
+from mailwarden.times import parse_time
 
 OCSF_VERSION = "1.3.0"
 _FINDINGS_CATEGORY = 2
@@ -114,8 +114,8 @@ def compliance_event(run: Run, finding: Finding, info: CheckInfo | None) -> dict
 
 
 def detection_event(run: Run, alert: Mapping[str, Any]) -> dict[str, Any]:
-    first = parse_iso(alert.get("first_seen"))
-    last = parse_iso(alert.get("last_seen"))
+    first = parse_time(alert.get("first_seen"))
+    last = parse_time(alert.get("last_seen"))
     when = _ms(last or run.generated_at)
     event = _base(run, DETECTION_FINDING, "Detection Finding", str(alert.get("severity")), when)
     info: dict[str, Any] = {

@@ -13,8 +13,8 @@ from typing import Any
 
 from mailwarden.model.findings import CheckInfo, Finding, Severity, Status
 from mailwarden.model.run import Run
-from mailwarden.report.common import iso
 from mailwarden.report.findings_json import plain_value
+from mailwarden.times import iso
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, insert, select
@@ -14,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from mailwarden.errors import StoreError
 from mailwarden.model.findings import Status
 from mailwarden.model.run import MailboxChange, Run, RunRef
-from mailwarden.report.common import parse_iso
 from mailwarden.report.findings_json import plain_value
 from mailwarden.store import tables
 from mailwarden.store.facts import (
@@ -25,13 +24,12 @@ from mailwarden.store.facts import (
 )
 from mailwarden.store.location import prepare_sqlite_file, resolve_db_url, shown
 from mailwarden.store.migrate import upgrade
+from mailwarden.times import as_utc, parse_time
 
 
 def _utc(moment: datetime | None) -> datetime | None:
     """SQLite hands datetimes back without their zone; they were stored in UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 class History:
@@ -147,8 +145,8 @@ def _run_row(run: Run) -> dict[str, Any]:
     return {
         "tenant_id": tenant.tenant_id,
         "tenant_name": tenant.display_name or tenant.default_domain,
-        "generated_at": run.generated_at.astimezone(UTC),
-        "collected_at": tenant.collected_at.astimezone(UTC) if tenant.collected_at else None,
+        "generated_at": as_utc(run.generated_at),
+        "collected_at": as_utc(tenant.collected_at) if tenant.collected_at else None,
         "version": run.version,
         "ownerless": len(result.inventory),
         "failures": len(result.failures()),
@@ -186,7 +184,7 @@ def _child_rows(run: Run) -> list[tuple[Any, list[dict[str, Any]]]]:
     alerts = [{
         "alert_id": str(a["id"]), "category": str(a["category"]), "rule_id": str(a["rule_id"]),
         "severity": str(a["severity"]), "target": a.get("target"),
-        "first_seen": parse_iso(a.get("first_seen")), "last_seen": parse_iso(a.get("last_seen")),
+        "first_seen": parse_time(a.get("first_seen")), "last_seen": parse_time(a.get("last_seen")),
         "event_count": int(a.get("event_count") or 0), "summary": str(a.get("summary") or ""),
         "document": dict(a),
     } for a in run.alerts]

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from mailwarden.errors import ConfigError
+from mailwarden.files import open_private_exclusive
 
 ENV_VAR = "MAILWARDEN_DB"
 _POSTGRES_SCHEMES = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
@@ -64,5 +65,4 @@ def prepare_sqlite_file(url: URL) -> None:
     path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
+        open_private_exclusive(path).close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import ConfigError
+from mailwarden.files import write_private_text
 from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.synth.build import build_tenant
 from mailwarden.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
@@ -19,11 +20,7 @@ from mailwarden.synth.model import Custodian, Tenant
 from mailwarden.synth.render_exo import render_exo
 from mailwarden.synth.render_graph import render_graph
 from mailwarden.synth.truth import GroundTruth, ground_truth
-from mailwarden.tenant.recorded import (
-    RecordedTenant,
-    write_private_text,
-    write_recorded_tenant,
-)
+from mailwarden.tenant.recorded import RecordedTenant, write_recorded_tenant
 
 PLANTED_SCHEMA = "mailwarden.planted/1"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from mailwarden.synth.ids import new_guid
 from mailwarden.synth.model import Account
+from mailwarden.times import iso
 
 #: Client applications as the sign-in log names them (clientAppUsed).
 BROWSER = "Browser"
@@ -38,7 +39,7 @@ _LOGON_TYPES = {"owner": 0, "admin": 1, "delegate": 2}
 
 def stamp(moment: datetime) -> str:
     """Graph's timestamp: UTC with a Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment, timespec="seconds")
 
 
 def ual_stamp(moment: datetime) -> str:

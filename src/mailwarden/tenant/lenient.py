@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mailwarden.times import as_utc
+
 #: Marks a lookup not yet made in a record shape.
 _UNSEEN: Any = object()
 #: Record shape (its keys, in order) -> lookups answered for that shape: each lower-cased
@@ -144,13 +146,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_datetime(value: Any) -> datetime | None:
-    """Parse ISO 8601 (with or without zone; naive means UTC) or `/Date(ms[+zzzz])/`."""
+    """Parse ISO 8601 (with or without zone; naive means UTC) or `/Date(ms[+zzzz])/`, as an
+    aware UTC datetime."""
     if type(value) is str:
         text = value.strip()
     elif value is None:
         return None
     elif isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return as_utc(value)
     elif _is_mapping(value):  # PowerShell 5's {"value": "/Date(..)/", "DateTime": ".."}
         return to_datetime(Record(value).get("value", "DateTime"))
     else:
@@ -181,7 +184,7 @@ def _parse_date_text(text: str) -> datetime | None:
             parsed = datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", iso))
         except ValueError:
             return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return as_utc(parsed)
 
 
 def to_texts(value: Any) -> tuple[str, ...] | None:

@@ -8,13 +8,14 @@ JSON array cannot take appended lines: that is refused with what to do, never ma
 
 from __future__ import annotations
 
+import itertools
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
 from mailwarden.errors import InputError
+from mailwarden.files import append_private_lines
 
 LogKind = Literal["signIns", "directoryAudits", "ual"]
 LOG_KINDS: tuple[LogKind, ...] = get_args(LogKind)
@@ -47,18 +48,9 @@ def _check_appendable(path: Path) -> bool:
 
 def append_records(path: Path, rows: tuple[dict[str, Any], ...]) -> None:
     """Append `rows` as JSON Lines; the file is created 0600 if new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     needs_newline = path.exists() and _check_appendable(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        if needs_newline:
-            handle.write("\n")
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=str))
-            handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    lines = (json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+    append_private_lines(path, itertools.chain(["\n"] if needs_newline else [], lines))
 
 
 def append_log_batch(directory: Path, batch: LogRecords) -> dict[LogKind, Path]:

@@ -9,13 +9,13 @@ is a *missing source*, never an empty list. Parsing into typed values is `parse.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
+from mailwarden.files import write_private_lines, write_private_text
 from mailwarden.gcpause import cyclic_gc_paused
 
 #: Sources holding a JSON array of objects, by path relative to the directory, without ".json".
@@ -159,19 +159,6 @@ def read_recorded_tenant(directory: Path) -> RecordedTenant:
     return RecordedTenant(data=data, errors=errors)
 
 
-def _open_private(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
-    return fd
-
-
-def write_private_text(path: Path, text: str) -> None:
-    """Write a file only its owner can read: recorded tenants hold personal data."""
-    with os.fdopen(_open_private(path), "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -191,10 +178,8 @@ def write_json(path: Path, value: Any) -> None:
 
 
 def write_json_lines(path: Path, rows: Iterable[Any]) -> None:
-    with os.fdopen(_open_private(path), "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False, default=str))
-            handle.write("\n")
+    write_private_lines(path, (json.dumps(row, ensure_ascii=False, default=str) + "\n"
+                               for row in rows))
 
 
 def write_recorded_tenant(directory: Path, tenant: RecordedTenant) -> None:

@@ -39,6 +39,7 @@ from mailwarden.notify.outbox import FileOutbox
 from mailwarden.pipeline import Scan, find_custodians, scan_directory
 from mailwarden.report import make_run, with_changes
 from mailwarden.store import changes_since_previous, store_run
+from mailwarden.times import iso, parse_time, read_time
 from mailwarden.watch.registry import AlertRegistry
 from mailwarden.watch.report import CycleReport
 from mailwarden.watch.source import Pull, TenantSource
@@ -75,10 +76,6 @@ class WatchConfig:
         return self.db_url or str(self.state_dir / "history.db")
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _posture_due(config: WatchConfig, state: WatchState, now: datetime) -> bool:
     if not (config.tenant_dir / "tenant.json").exists() or state.posture_at is None:
         return True
@@ -98,12 +95,14 @@ def _edge_suppressed(alerts: Sequence[Mapping[str, Any]], *, window: LogWindow,
     if not truncated or not files:
         return list(alerts), 0
     oldest = min(f.name.split(".")[1] for f in files)
-    edge = _iso(datetime.fromisoformat(oldest).replace(tzinfo=UTC) + EDGE)
-    first_new = _iso(min(r.time for r in batch.records)) if batch.records else None
+    edge = read_time(oldest) + EDGE
+    first_new = min(r.time for r in batch.records) if batch.records else None
     kept, dropped = [], 0
     for alert in alerts:
-        old_start = str(alert.get("first_seen") or "") < edge
-        nothing_new = first_new is None or str(alert.get("last_seen") or "") < first_new
+        first_seen = parse_time(alert.get("first_seen"))
+        last_seen = parse_time(alert.get("last_seen"))
+        old_start = first_seen is None or first_seen < edge
+        nothing_new = first_new is None or last_seen is None or last_seen < first_new
         if old_start and nothing_new and not known(str(alert["id"])):
             dropped += 1
         else:
@@ -165,7 +164,7 @@ def run_cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
 
     findings = scan.result.findings
     notices = notices_for(notifiable, findings, previous_failing=outbox.failing_findings(),
-                          since=_iso(started))
+                          since=iso(started))
     plan = plan_notifications(notices, config.routing, custodians_of(scan), remembered)
     outbox.store(plan.deliveries, plan.remember, failing_findings=failing_keys(findings))
     phase("stored-notices")

@@ -15,9 +15,11 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+
+from mailwarden.times import parse_time
 
 LogKind = Literal["signIns", "directoryAudits", "ual"]
 LOG_KINDS: tuple[LogKind, ...] = ("signIns", "directoryAudits", "ual")
@@ -42,17 +44,6 @@ def _field(row: Mapping[str, Any], name: str) -> Any:
         return row[name]
     lowered = name.lower()
     return next((v for k, v in row.items() if str(k).lower() == lowered), None)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO time as the logs write it (with or without zone, up to 7 decimals), in UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def record_of(kind: LogKind, row: Any) -> LogRecord | None:

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
 from mailwarden.notify.notice import SEVERITY_RANK, escalation_marks
+from mailwarden.times import as_utc, iso, parse_time
 from mailwarden.watch.files import read_state_json, write_atomic_json
 
 SCHEMA = "mailwarden.watch-alerts/1"
 FILE_NAME = "alerts-state.json"
 KEEP_ACKNOWLEDGED = timedelta(days=90)
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 _SHOWN = ("category", "rule_id", "severity", "target", "targets", "source_ips",
           "first_seen", "last_seen", "event_count", "summary")
 
@@ -44,8 +46,9 @@ class TrackedAlert:
         return str(self.alert.get("severity", "info"))
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+def _when(text: Any) -> datetime:
+    """A stored time for ordering; one that is missing or unreadable sorts first."""
+    return parse_time(text) or _LONG_AGO
 
 
 def _worse(alert: Mapping[str, Any], ack: Mapping[str, Any]) -> bool:
@@ -71,7 +74,7 @@ class AlertRegistry:
                 ) -> tuple[Mapping[str, Any], ...]:
         """Record the alerts of a cycle; returns those to hand to notification (all but
         the acknowledged ones that are no worse than when they were acknowledged)."""
-        stamp = _iso(now)
+        stamp = iso(now)
         notify = []
         for alert in alerts:
             entry = self._alerts.get(str(alert["id"]))
@@ -94,7 +97,7 @@ class AlertRegistry:
         """Acknowledge the alert with this id (or the one alert whose id starts with it)."""
         key = self._resolve(ident)
         entry = self._alerts[key]
-        entry.update(status="acknowledged", acknowledged_at=_iso(now), reopened=False,
+        entry.update(status="acknowledged", acknowledged_at=iso(now), reopened=False,
                      ack={"severity": entry["alert"].get("severity"),
                           "marks": list(entry.get("marks") or ())})
         self.save()
@@ -115,15 +118,15 @@ class AlertRegistry:
         tracked = [self._tracked(k, e) for k, e in self._alerts.items()
                    if include_acknowledged or e["status"] == "open"]
         return tuple(sorted(tracked, key=lambda t: (-SEVERITY_RANK.get(t.severity, 0),
-                                                    str(t.alert.get("last_seen") or ""), t.id)))
+                                                    _when(t.alert.get("last_seen")), t.id)))
 
     def save(self) -> None:
         write_atomic_json(self.path, {"schema": SCHEMA, "alerts": self._alerts})
 
     def _prune(self, now: datetime) -> None:
-        cutoff = _iso(now - KEEP_ACKNOWLEDGED)
+        cutoff = as_utc(now) - KEEP_ACKNOWLEDGED
         self._alerts = {k: e for k, e in self._alerts.items()
-                        if e["status"] != "acknowledged" or e["updated_at"] >= cutoff}
+                        if e["status"] != "acknowledged" or _when(e["updated_at"]) >= cutoff}
 
     @staticmethod
     def _tracked(key: str, entry: Mapping[str, Any]) -> TrackedAlert:

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mailwarden.detect.results import DetectionResult
 from mailwarden.notify import DeliveryReport, Plan
+from mailwarden.times import iso
 from mailwarden.watch.source import Pull
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,7 +48,7 @@ class CycleReport:
               failing: int, run_id: int) -> CycleReport:
         decisions = Counter(str(v.decision) for v in plan.verdicts)
         return cls(
-            started_at=_iso(started), finished_at=_iso(finished),
+            started_at=iso(started), finished_at=iso(finished),
             seconds=round((finished - started).total_seconds(), 3), source=source,
             records_new=len(pull.records), records_written=written,
             records_unreadable=pull.unreadable, records_late=pull.late,
@@ -76,6 +73,6 @@ def log_line(data: dict[str, Any]) -> str:
 
 def failure_line(*, started: datetime, source: str, error: BaseException,
                  retry_in: float | None) -> str:
-    return log_line({"event": "watch-cycle", "ok": False, "started_at": _iso(started),
+    return log_line({"event": "watch-cycle", "ok": False, "started_at": iso(started),
                      "source": source, "error": type(error).__name__,
                      "message": str(error), "retry_in_seconds": retry_in})

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from mailwarden.errors import InputError
 from mailwarden.pipeline import write_tenant_directory
 from mailwarden.tenant.recorded import RecordedTenant, read_recorded_tenant
+from mailwarden.times import iso, read_time
 from mailwarden.watch.files import read_state_json, write_atomic_json
 from mailwarden.watch.records import LOG_KINDS, LogRecord, kind_of_file, read_rows, record_of
 
@@ -53,10 +54,6 @@ class TenantSource(Protocol):
     def collect_posture(self, tenant_dir: Path) -> RecordedTenant: ...
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KindMark:
     through: datetime
@@ -76,7 +73,7 @@ def _load_marks(path: Path, directory: Path) -> dict[str, KindMark]:
                          f"{directory}; use a separate --state-dir for each source")
     marks = {}
     for kind, mark in (data.get("logs") or {}).items():
-        marks[kind] = KindMark(through=datetime.fromisoformat(mark["through"]),
+        marks[kind] = KindMark(through=read_time(mark["through"]),
                                ids=frozenset(mark["ids"]), older=int(mark.get("older", 0)))
     return marks
 
@@ -155,7 +152,7 @@ class DirectorySource:
         marks: Mapping[str, KindMark] = pull.checkpoint
         write_atomic_json(self.checkpoint_path, {
             "schema": CHECKPOINT_SCHEMA, "directory": str(self.directory),
-            "logs": {kind: {"through": _iso(m.through), "ids": sorted(m.ids),
+            "logs": {kind: {"through": iso(m.through), "ids": sorted(m.ids),
                             "older": m.older} for kind, m in sorted(marks.items())}})
 
     def collect_posture(self, tenant_dir: Path) -> RecordedTenant:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from mailwarden.times import iso, read_time
 from mailwarden.watch.files import read_state_json, write_atomic_json
 
 SCHEMA = "mailwarden.watch-state/1"
@@ -33,13 +34,13 @@ def load_state(state_dir: Path) -> WatchState:
     if data is None:
         return WatchState()
     posture = data.get("posture_at")
-    return WatchState(posture_at=datetime.fromisoformat(posture) if posture else None,
+    return WatchState(posture_at=read_time(posture) if posture else None,
                       window_truncated=bool(data.get("window_truncated")),
                       cycles=int(data.get("cycles") or 0))
 
 
 def save_state(state_dir: Path, state: WatchState) -> None:
-    posture = state.posture_at.isoformat() if state.posture_at else None
+    posture = iso(state.posture_at) if state.posture_at else None
     write_atomic_json(state_dir / FILE_NAME, {
         "schema": SCHEMA, "posture_at": posture, "window_truncated": state.window_truncated,
         "cycles": state.cycles})

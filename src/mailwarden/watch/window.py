@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
-from mailwarden.files import fsync_directory
+from mailwarden.files import append_private_lines, fsync_directory, open_private_exclusive
 from mailwarden.watch.records import LOG_KINDS, LogRecord
 
 DEFAULT_HISTORY = timedelta(days=8)
@@ -99,8 +99,7 @@ class LogWindow:
                 if not parts:
                     continue
                 target = Path(folder) / f"{kind}.jsonl"
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as out:
+                with open_private_exclusive(target) as out:
                     for part in parts:
                         with part.open("rb") as source:
                             shutil.copyfileobj(source, out)
@@ -153,7 +152,6 @@ def _watch_id(line: bytes) -> str:
 
 
 def _append_new(path: Path, records: list[LogRecord]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
     kept = _kept_ids(path)
     lines = []
     for record in records:
@@ -166,13 +164,5 @@ def _append_new(path: Path, records: list[LogRecord]) -> int:
                                 default=str) + "\n")
     if not lines:
         return 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        data = memoryview("".join(lines).encode("utf-8"))
-        while data:
-            data = data[os.write(fd, data):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_private_lines(path, lines)
     return len(lines)

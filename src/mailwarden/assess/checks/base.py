@@ -9,6 +9,7 @@ from typing import Any
 
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, Severity, Status
+from mailwarden.times import iso_with_offset
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,7 +73,7 @@ def no_account(facts: MailboxFacts) -> Verdict:
 
 
 def when(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    return iso_with_offset(moment) if moment else None
 
 
 def days_ago(moment: datetime | None, context: Context) -> int | None:

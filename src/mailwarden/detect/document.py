@@ -20,7 +20,7 @@ def _iso(moment: datetime | None) -> str | None:
 def alert_dict(alert: Alert) -> dict[str, Any]:
     return {
         "id": alert.id, "category": alert.category, "rule_id": alert.rule_id,
-        "severity": alert.severity, "target": alert.target, "targets": list(alert.targets),
+        "severity": str(alert.severity), "target": alert.target, "targets": list(alert.targets),
         "source_ips": list(alert.source_ips), "first_seen": _iso(alert.first_seen),
         "last_seen": _iso(alert.last_seen), "event_count": alert.event_count,
         "summary": alert.summary, "evidence": [dict(row) for row in alert.evidence],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
 from mailwarden.notify.render_text import Recipients, evidence_lines, facts, one_line
 
@@ -39,7 +40,8 @@ def _labelled(label: str, value: str) -> dict[str, Any]:
 
 def teams_card(notice: Notice, recipients: Recipients | None = None) -> dict[str, Any]:
     """A Teams message with one Adaptive Card (what incoming webhooks and workflows take)."""
-    colour = "Attention" if notice.rank >= 3 else "Warning" if notice.rank == 2 else "Default"
+    colour = ("Attention" if notice.rank >= Severity.HIGH.rank
+              else "Warning" if notice.rank == Severity.MEDIUM.rank else "Default")
     body: list[dict[str, Any]] = [
         _rich(notice.subject, bold=True, colour=colour),
         _labelled("What happened", notice.summary),

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
-from mailwarden.notify.notice import SEVERITY_RANK, escalation_marks
+from mailwarden.model.findings import Severity
+from mailwarden.notify.notice import escalation_marks
 from mailwarden.watch.files import read_state_json, write_atomic_json
 
 SCHEMA = "mailwarden.watch-alerts/1"
@@ -49,8 +50,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _worse(alert: Mapping[str, Any], ack: Mapping[str, Any]) -> bool:
-    severity = SEVERITY_RANK.get(str(alert.get("severity")), 0)
-    if severity > SEVERITY_RANK.get(str(ack.get("severity")), 0):
+    if Severity.rank_of(alert.get("severity")) > Severity.rank_of(ack.get("severity")):
         return True
     return bool(set(escalation_marks(alert)) - set(ack.get("marks") or ()))
 
@@ -114,7 +114,7 @@ class AlertRegistry:
     def alerts(self, *, include_acknowledged: bool = False) -> tuple[TrackedAlert, ...]:
         tracked = [self._tracked(k, e) for k, e in self._alerts.items()
                    if include_acknowledged or e["status"] == "open"]
-        return tuple(sorted(tracked, key=lambda t: (-SEVERITY_RANK.get(t.severity, 0),
+        return tuple(sorted(tracked, key=lambda t: (-Severity.rank_of(t.severity),
                                                     str(t.alert.get("last_seen") or ""), t.id)))
 
     def save(self) -> None:

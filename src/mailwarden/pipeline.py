@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailwarden.assess import AssessOptions, CustodianMap, assess, load_custodians
-from mailwarden.collect.live import Progress, collect_live, open_m365
+from mailwarden.collect.live import collect_live, open_m365
 from mailwarden.collect.logs import (
     LogBatch,
     LogCheckpoint,
@@ -28,6 +28,7 @@ from mailwarden.errors import InputError
 from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
 from mailwarden.model.findings import ScanResult
 from mailwarden.model.inventory import Snapshot
+from mailwarden.progress import Progress
 from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
 from mailwarden.report.findings_json import render_findings_json
 from mailwarden.settings import Settings

@@ -42,7 +42,7 @@ def _run(tenant_dir: Path | None, files: Sequence[Path], *, quiet: bool) -> Dete
             scan = scan_directory(tenant_dir)
         context = context_from_scan(scan.snapshot, scan.result)
     with progress_board(enabled=not quiet) as board:
-        def progress(step: str, done: int, total: int) -> None:
+        def progress(step: str, done: int, total: int | None = None) -> None:
             board("reading logs" if step.startswith("reading ") else "running rules",
                   done, total)
 

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from mailwarden.collect import fields
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
@@ -31,12 +31,9 @@ from mailwarden.m365.graph import (
     GraphClient,
 )
 from mailwarden.m365.http import M365Http, Service, build_async_client
+from mailwarden.progress import Progress
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.recorded import RecordedTenant
-
-
-class Progress(Protocol):
-    def __call__(self, step: str, done: int, total: int | None = None) -> None: ...
 
 
 def _silent(step: str, done: int, total: int | None = None) -> None:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from assess_factory import HR, hardened, run, with_account
 
-from mailwarden.report.findings_json import SCHEMA, render_findings_json
+from mailwarden.report.findings_json import render_findings_json
+from mailwarden.schemas import FINDINGS_SCHEMA as SCHEMA
 
 GENERATED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
 

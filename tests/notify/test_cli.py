@@ -11,7 +11,7 @@ from peers import http_server, smtp_server
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
-from mailwarden.notify.inputs import FINDINGS_SCHEMA
+from mailwarden.schemas import FINDINGS_SCHEMA
 
 runner = CliRunner()
 

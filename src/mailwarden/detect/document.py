@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailwarden.detect.results import Alert, DetectionResult, ReaderReport, RuleRun
-
-SCHEMA = "mailwarden.alerts/1"
+from mailwarden.schemas import ALERTS_SCHEMA
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -49,7 +48,7 @@ def alerts_document(result: DetectionResult, generated_at: datetime) -> dict[str
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     return {
-        "schema": SCHEMA,
+        "schema": ALERTS_SCHEMA,
         "generated_at": _iso(generated_at),
         "alerts": [alert_dict(alert) for alert in result.alerts],
         "inputs": [_reader_dict(report) for report in result.readers],

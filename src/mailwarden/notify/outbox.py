@@ -38,9 +38,8 @@ from mailwarden.files import fsync_directory, write_private_atomic
 from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
+from mailwarden.schemas import OUTBOX_JOURNAL_SCHEMA, OUTBOX_SCHEMA
 
-SCHEMA = "mailwarden.outbox/1"
-JOURNAL_SCHEMA = "mailwarden.outbox-journal/1"
 #: Sent deliveries are kept (without their message) this long, for the record.
 KEEP_SENT = timedelta(days=90)
 #: The journal is folded into the snapshot once it holds this many marks, or as many as
@@ -158,7 +157,7 @@ class FileOutbox:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return {"schema": SCHEMA, "sent": {}, "deliveries": {}, "failing": None}
+            return {"schema": OUTBOX_SCHEMA, "sent": {}, "deliveries": {}, "failing": None}
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read the notification state "
                              f"({exc.strerror})") from exc
@@ -168,9 +167,9 @@ class FileOutbox:
             raise InputError(f"{self.path}:{exc.lineno}: the notification state is not JSON "
                              "(restore it from a backup, or move it away to start afresh, "
                              "which re-sends open alerts)") from exc
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        if not isinstance(data, dict) or data.get("schema") != OUTBOX_SCHEMA:
             raise InputError(f"{self.path}: not a mailwarden notification state file "
-                             f"(expected schema {SCHEMA})")
+                             f"(expected schema {OUTBOX_SCHEMA})")
         return data
 
     def _replay(self) -> Replay:
@@ -185,9 +184,9 @@ class FileOutbox:
         if not records:
             return Replay(torn=int(torn))
         header = records[0]
-        if not isinstance(header, dict) or header.get("journal") != JOURNAL_SCHEMA:
+        if not isinstance(header, dict) or header.get("journal") != OUTBOX_JOURNAL_SCHEMA:
             raise InputError(f"{self.journal_path}: not a mailwarden notification journal "
-                             f"(expected {JOURNAL_SCHEMA}); move it away")
+                             f"(expected {OUTBOX_JOURNAL_SCHEMA}); move it away")
         token = header.get("snapshot")
         if token is None or token != self._data.get("journal"):
             return Replay(torn=int(torn), stale=True)
@@ -229,7 +228,7 @@ class FileOutbox:
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         fresh = self._journal_length is None
         if fresh:  # the first mark since this snapshot: a new journal naming it
-            header = {"journal": JOURNAL_SCHEMA, "snapshot": self._data.get("journal")}
+            header = {"journal": OUTBOX_JOURNAL_SCHEMA, "snapshot": self._data.get("journal")}
             data = (json.dumps(header) + "\n").encode("utf-8") + data
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else 0)
         fd = os.open(self.journal_path, flags, 0o600)

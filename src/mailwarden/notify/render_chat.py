@@ -13,6 +13,7 @@ from typing import Any
 from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
 from mailwarden.notify.render_text import Recipients, evidence_lines, facts, one_line
+from mailwarden.schemas import NOTIFICATION_SCHEMA
 
 _CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 _SLACK_TEXT_LIMIT = 2900  # Slack rejects section text over 3000 characters
@@ -101,7 +102,7 @@ def webhook_payload(notice: Notice, *, channel: str,
     """The alert (or finding) as in its JSON document, plus how it was routed."""
     key = "alert" if notice.kind == "alert" else "finding"
     return {
-        "schema": "mailwarden.notification/1",
+        "schema": NOTIFICATION_SCHEMA,
         "kind": notice.kind,
         key: dict(notice.document),
         "notification": {

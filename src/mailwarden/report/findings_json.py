@@ -18,8 +18,7 @@ from mailwarden.model.findings import (
 )
 from mailwarden.model.inventory import TenantInfo
 from mailwarden.model.run import Run
-
-SCHEMA = "mailwarden.findings/1"
+from mailwarden.schemas import FINDINGS_SCHEMA
 
 
 def _iso(moment: datetime) -> str:
@@ -122,7 +121,7 @@ def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, A
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     return {
-        "schema": SCHEMA,
+        "schema": FINDINGS_SCHEMA,
         "tenant": _tenant(result.tenant),
         "generated_at": _iso(generated_at),
         "summary": {

@@ -11,6 +11,7 @@ from typing import Any
 
 from mailwarden.errors import ConfigError
 from mailwarden.gcpause import cyclic_gc_paused
+from mailwarden.schemas import PLANTED_SCHEMA
 from mailwarden.synth.build import build_tenant
 from mailwarden.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
 from mailwarden.synth.ids import graph_date
@@ -24,8 +25,6 @@ from mailwarden.tenant.recorded import (
     write_private_text,
     write_recorded_tenant,
 )
-
-PLANTED_SCHEMA = "mailwarden.planted/1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

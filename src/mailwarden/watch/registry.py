@@ -20,9 +20,9 @@ from typing import Any
 from mailwarden.errors import InputError
 from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import escalation_marks
+from mailwarden.schemas import WATCH_ALERTS_SCHEMA
 from mailwarden.watch.files import read_state_json, write_atomic_json
 
-SCHEMA = "mailwarden.watch-alerts/1"
 FILE_NAME = "alerts-state.json"
 KEEP_ACKNOWLEDGED = timedelta(days=90)
 _SHOWN = ("category", "rule_id", "severity", "target", "targets", "source_ips",
@@ -58,7 +58,7 @@ def _worse(alert: Mapping[str, Any], ack: Mapping[str, Any]) -> bool:
 class AlertRegistry:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / FILE_NAME
-        data = read_state_json(self.path, SCHEMA, "alerts state")
+        data = read_state_json(self.path, WATCH_ALERTS_SCHEMA, "alerts state")
         self._alerts: dict[str, dict[str, Any]] = (data or {}).get("alerts") or {}
 
     def __repr__(self) -> str:
@@ -118,7 +118,7 @@ class AlertRegistry:
                                                     str(t.alert.get("last_seen") or ""), t.id)))
 
     def save(self) -> None:
-        write_atomic_json(self.path, {"schema": SCHEMA, "alerts": self._alerts})
+        write_atomic_json(self.path, {"schema": WATCH_ALERTS_SCHEMA, "alerts": self._alerts})
 
     def _prune(self, now: datetime) -> None:
         cutoff = _iso(now - KEEP_ACKNOWLEDGED)

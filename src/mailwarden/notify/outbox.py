@@ -16,8 +16,11 @@ returned on it, and it is ignored (and counted). The next `store` folds the jour
 new snapshot, as does a mark that leaves nothing pending or makes the journal as long as
 the snapshot (O(1) amortised). Each snapshot names its journal by a random token, so a
 journal of an older snapshot (a crash between the two, or a snapshot moved away) is never
-applied twice. One process at a time may use a file. The history database can back the
-same `Outbox` protocol later.
+applied twice. The history database can back the same `Outbox` protocol later.
+
+One process at a time may use a state folder: a `FileOutbox` holds its folder
+(`mailwarden.statelock`) from opening until `close()` (or until it is garbage), and a second
+process opening an outbox there gets `StateInUseError` instead of a corrupted journal.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import hashlib
 import json
 import os
 import secrets
+import weakref
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -39,6 +43,7 @@ from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
 from mailwarden.schemas import OUTBOX_JOURNAL_SCHEMA, OUTBOX_SCHEMA
+from mailwarden.statelock import hold_folder
 
 #: Sent deliveries are kept (without their message) this long, for the record.
 KEEP_SENT = timedelta(days=90)
@@ -141,17 +146,33 @@ class FileOutbox:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.journal_path = path.with_name(f"{path.name}.journal")
-        self._data = self._load()
-        self._latest_sent: datetime | None = None  # what pruning measures age against
-        self._journal_length: int | None = None  # bytes of this snapshot's journal, if any
-        self._journal_torn = False
-        self._marks = 0
-        self._pending = sum(1 for d in self._data["deliveries"].values()
-                            if d["status"] == "stored")
-        self.replay = self._replay()
+        hold = hold_folder(path.parent, hint="keep this state file in another folder")
+        self._release = weakref.finalize(self, hold.release)
+        try:
+            self._data = self._load()
+            self._latest_sent: datetime | None = None  # what pruning measures age against
+            self._journal_length: int | None = None  # bytes of this snapshot's journal, if any
+            self._journal_torn = False
+            self._marks = 0
+            self._pending = sum(1 for d in self._data["deliveries"].values()
+                                if d["status"] == "stored")
+            self.replay = self._replay()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"FileOutbox({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Let go of the state folder (see the module docstring); closing twice is fine."""
+        self._release()
+
+    def __enter__(self) -> FileOutbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _load(self) -> dict[str, Any]:
         try:

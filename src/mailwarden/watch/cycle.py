@@ -144,8 +144,8 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
 
     pull = source.pull()
     phase("pulled")
-    dropped_days = window.prune(config.history)
-    if dropped_days:
+    pruned = window.prune(config.history)
+    if pruned:
         state = replace(state, window_truncated=True)
     written = window.append(pull.records)
     phase("appended")
@@ -190,7 +190,7 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     phase("committed")
     return CycleReport.build(
         started=started, finished=clock(), source=source.description, pull=pull,
-        written=written, window_records=window.record_count(), dropped_days=len(dropped_days),
+        written=written, window_records=window.record_count(), dropped_days=len(pruned.days),
         posture_refreshed=refreshed, detection=detection, alerts=len(alerts),
         edge_suppressed=edge_dropped, acknowledged=len(candidates) - len(notifiable),
         plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mailwarden.collect.live import Progress
 from mailwarden.collect.logs import LogBatch
 from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator.app import create_app
@@ -33,6 +32,7 @@ from mailwarden.pipeline import (
     write_findings,
     write_tenant_directory,
 )
+from mailwarden.progress import Progress
 from mailwarden.report import ReportFormat
 from mailwarden.settings import SECRET_ENV, Settings
 from mailwarden.synth import generate

@@ -50,3 +50,9 @@ class StoreError(MailwardenError):
     """The history database cannot be opened, migrated, read or written."""
 
     exit_code = 5
+
+
+class StateInUseError(MailwardenError):
+    """Another process holds the state folder (the watcher's, the notification outbox's)."""
+
+    exit_code = 2

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mailwarden.assess import AssessOptions, CustodianMap, assess, load_custodians
-from mailwarden.collect.live import Progress, collect_tenant
+from mailwarden.collect.live import collect_tenant
 from mailwarden.collect.logs import (
     LogBatch,
     LogCheckpoint,
@@ -28,6 +28,7 @@ from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
 from mailwarden.model.findings import ScanResult
 from mailwarden.model.inventory import Snapshot
+from mailwarden.progress import Progress
 from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
 from mailwarden.report.findings_json import render_findings_json
 from mailwarden.store import changes_since_previous, store_run

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailwarden.report.findings_json import SCHEMA, render_findings_json
+from mailwarden.report.findings_json import render_findings_json
+from mailwarden.schemas import FINDINGS_SCHEMA as SCHEMA
 from tests.assess.assess_factory import HR, hardened, run, with_account
 
 GENERATED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)

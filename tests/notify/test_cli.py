@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
-from mailwarden.notify.inputs import FINDINGS_SCHEMA
+from mailwarden.schemas import FINDINGS_SCHEMA
 from tests.notify.notify_peers import alert
 from tests.support.peers import http_server, smtp_server
 

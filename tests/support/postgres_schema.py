@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from mailwarden.store import dispose_engines
+
 POSTGRES_ENV = "MAILWARDEN_TEST_POSTGRES_URL"
 
 
@@ -29,6 +31,7 @@ def postgres_schema_url(prefix: str) -> Iterator[str]:
         scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
         yield scoped.render_as_string(hide_password=False)
     finally:
+        dispose_engines()  # the store keeps an engine per URL: close its connections first
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()

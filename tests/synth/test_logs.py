@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from mailwarden.schemas import LABELS_SCHEMA
 from mailwarden.synth import SyntheticTenant, generate
-from mailwarden.synth.logs import LABELS_SCHEMA, SyntheticLogs, synthetic_logs
+from mailwarden.synth.logs import SyntheticLogs, synthetic_logs
 
 CATEGORIES = {
     "password-spray", "brute-force", "ownerless-sign-in", "legacy-protocol-auth",

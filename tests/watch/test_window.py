@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mailwarden.watch.records import LogRecord, record_of
-from mailwarden.watch.window import LogWindow
+from mailwarden.watch.window import LogWindow, Pruned
 
 T0 = datetime(2026, 10, 2, 9, tzinfo=UTC)
 
@@ -50,9 +50,34 @@ def test_prune_drops_whole_days_before_the_history(tmp_path: Path) -> None:
     window = LogWindow(tmp_path / "logs")
     window.append([record(str(day), T0 + timedelta(days=day)) for day in range(10)])
     dropped = window.prune(timedelta(days=8))
-    assert [p.name for p in dropped] == ["signIns.2026-10-02.jsonl"]
+    assert [p.name for p in dropped.days] == ["signIns.2026-10-02.jsonl"]
     assert window.newest_day() == (T0 + timedelta(days=9)).date()
     assert len(window.files()) == 9
+
+
+def test_a_history_in_hours_keeps_those_hours_before_the_newest_day(tmp_path: Path) -> None:
+    window = LogWindow(tmp_path / "logs")
+    first = datetime(2026, 10, 2, tzinfo=UTC)
+    hourly = {f"h{hour}": first + timedelta(hours=hour) for hour in range(4 * 24)}
+    window.append([record(ident, moment) for ident, moment in hourly.items()])
+    pruned = window.prune(timedelta(hours=36))
+    start = datetime(2026, 10, 5, tzinfo=UTC) - timedelta(hours=36)  # 3 October, noon
+    assert kept_ids(window) == sorted(i for i, moment in hourly.items() if moment >= start)
+    assert [p.name for p in pruned.days] == ["signIns.2026-10-02.jsonl"]
+    assert pruned.records_cut == 12 and pruned
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in window.files())
+    assert window.record_count() == 36 + 24
+    assert not window.prune(timedelta(hours=36))  # nothing more to drop
+    assert window.prune(timedelta(hours=36)) == Pruned()
+
+
+def test_the_day_the_window_starts_in_goes_when_all_of_it_is_older(tmp_path: Path) -> None:
+    window = LogWindow(tmp_path / "logs")
+    window.append([record("early", T0.replace(hour=1)), record("next", T0 + timedelta(days=1))])
+    pruned = window.prune(timedelta(hours=12))  # from 2 October, noon
+    assert pruned.records_cut == 1 and pruned.days == ()
+    assert kept_ids(window) == ["next"]
+    assert [p.name for p in window.files()] == ["signIns.2026-10-03.jsonl"]
 
 
 def test_combined_gives_one_file_per_log_and_cleans_up(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def _run(tenant_dir: Path | None, files: Sequence[Path], *, quiet: bool) -> Dete
             scan = scan_directory(tenant_dir)
         context = context_from_scan(scan.snapshot, scan.result)
     with progress_board(enabled=not quiet) as board:
-        def progress(step: str, done: int, total: int) -> None:
+        def progress(step: str, done: int, total: int | None = None) -> None:
             board("reading logs" if step.startswith("reading ") else "running rules",
                   done, total)
 
@@ -72,7 +72,7 @@ def _alerts_table(result: DetectionResult, limit: int) -> Table:
     for column in ("severity", "category", "target", "summary"):
         table.add_column(column)
     for alert in result.alerts[:limit]:
-        table.add_row(alert.severity, alert.category, alert.target or "-", alert.summary)
+        table.add_row(str(alert.severity), alert.category, alert.target or "-", alert.summary)
     return table
 
 
@@ -122,7 +122,7 @@ def rules(
     catalogue = list_rules()
     if output_format == "json":
         typer.echo(json.dumps([{
-            "id": r.id, "category": r.category, "severity": r.severity, "title": r.title,
+            "id": r.id, "category": r.category, "severity": r.severity.value, "title": r.title,
             "description": r.description, "mitre": list(r.mitre), "tables": list(r.tables),
             "needs": list(r.needs), "uses": list(r.uses),
             "thresholds": [{"name": t.name, "default": t.default, "doc": t.doc}
@@ -134,7 +134,7 @@ def rules(
     for column in ("id", "category", "severity", "ATT&CK", "thresholds"):
         table.add_column(column)
     for r in catalogue:
-        table.add_row(r.id, r.category, r.severity, ", ".join(r.mitre),
+        table.add_row(r.id, r.category, r.severity.value, ", ".join(r.mitre),
                       ", ".join(f"{t.name}={t.default}" for t in r.thresholds))
     console.print(table)
 

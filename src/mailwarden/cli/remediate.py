@@ -43,6 +43,7 @@ from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
+from mailwarden.schemas import REMEDIATION_PLAN_SCHEMA
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 from mailwarden.times import iso_with_offset
 
@@ -142,7 +143,7 @@ def _print_plan(plan: Plan) -> None:
 
 def plan_document(plan: Plan) -> dict[str, object]:
     return {
-        "schema": "mailwarden.remediation-plan/1",
+        "schema": REMEDIATION_PLAN_SCHEMA,
         "tenant_id": plan.tenant_id,
         "collected_at": iso_with_offset(plan.collected_at) if plan.collected_at else None,
         "actions": [a.as_dict() for a in plan.actions],

@@ -23,7 +23,7 @@ err_console = Console(stderr=True, highlight=False)
 
 @dataclass
 class ProgressBoard:
-    """Adapts the library's `progress(step, done, total)` callbacks to rich progress bars."""
+    """A `mailwarden.progress.Progress` that shows each step as a rich progress bar."""
 
     progress: Progress
     tasks: dict[str, TaskID] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwarden.assess import riskiest
-from mailwarden.detect.results import SEVERITIES, Alert, DetectionResult
+from mailwarden.detect.results import Alert, DetectionResult
 from mailwarden.model.findings import CheckInfo, ScanResult, Severity, Status
 from mailwarden.model.findings.scan import InventoryEntry
 from mailwarden.report.findings_json import plain_value
@@ -154,15 +154,17 @@ def inventory_document(result: ScanResult) -> list[dict[str, Any]]:
 def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
     """Alerts grouped by category and target (a daily rule raises one a day), worst first,
     with a caption saying what the readers took in."""
-    rank = {severity: i for i, severity in enumerate(SEVERITIES)}
+    def rank(alert: Alert) -> int:
+        return Severity(alert.severity).rank
+
     groups: dict[tuple[str, str], list[Alert]] = {}
     for alert in detection.alerts:
         groups.setdefault((alert.category, alert.target or "-"), []).append(alert)
 
     def order(item: tuple[tuple[str, str], list[Alert]]) -> tuple[int, int, str, str]:
         (category, target), alerts = item
-        worst = min(rank[a.severity] for a in alerts)
-        return (worst, -sum(a.event_count for a in alerts), category, target)
+        worst = max(rank(a) for a in alerts)
+        return (-worst, -sum(a.event_count for a in alerts), category, target)
 
     ranked = sorted(groups.items(), key=order)
     rows = sum(r.rows for r in detection.readers)
@@ -172,10 +174,10 @@ def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
     for column in ("severity", "category", "target", "alerts", "latest"):
         table.add_column(column, overflow="fold")
     for (category, target), alerts in ranked[:limit]:
-        worst = min(alerts, key=lambda a: rank[a.severity])
+        worst = max(alerts, key=rank)
         latest = max(alerts, key=lambda a: (a.last_seen is not None, a.last_seen or 0, a.id))
         table.add_row(
-            Text(worst.severity, style=_SEVERITY_STYLE[Severity(worst.severity)]),
+            Text(str(worst.severity), style=_SEVERITY_STYLE[Severity(worst.severity)]),
             category,
             Text(target),
             str(len(alerts)),

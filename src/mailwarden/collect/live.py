@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from mailwarden.collect import fields
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
@@ -29,13 +29,10 @@ from mailwarden.m365.graph import (
     GraphClient,
 )
 from mailwarden.m365.http import M365Http
+from mailwarden.progress import Progress
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.times import iso
-
-
-class Progress(Protocol):
-    def __call__(self, step: str, done: int, total: int | None = None) -> None: ...
 
 
 def _silent(step: str, done: int, total: int | None = None) -> None:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from mailwarden.collect.logs_checkpoint import (
@@ -33,6 +33,7 @@ from mailwarden.collect.logs_checkpoint import (
 )
 from mailwarden.errors import AuthError, MailwardenError, ServiceError
 from mailwarden.m365.http import M365Http, Service, page_items
+from mailwarden.progress import Progress
 from mailwarden.settings import Settings
 from mailwarden.tenant.logs import LOG_FILE_NAMES, LOG_KINDS, LogKind, append_log_batch
 from mailwarden.times import as_utc, iso, parse_time
@@ -54,10 +55,6 @@ LABELS: Mapping[LogKind, str] = {"signIns": "sign-ins", "directoryAudits": "dire
 #: The UAL record types detection reads (Exchange admin and mailbox audit records).
 EXCHANGE_RECORD_TYPES = ("exchangeAdmin", "exchangeItem", "exchangeItemGroup",
                          "exchangeItemAggregated")
-
-
-class Progress(Protocol):
-    def __call__(self, step: str, done: int, total: int | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

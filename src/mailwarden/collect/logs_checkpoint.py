@@ -21,10 +21,9 @@ from typing import Any
 
 from mailwarden.errors import InputError
 from mailwarden.files import write_private_atomic
+from mailwarden.schemas import LOG_CHECKPOINT_SCHEMA
 from mailwarden.tenant.logs import LOG_KINDS, LogKind
 from mailwarden.times import as_utc, iso, parse_time
-
-CHECKPOINT_SCHEMA = "mailwarden.logcheckpoint/1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,7 +73,7 @@ class LogCheckpoint:
 
 def checkpoint_document(checkpoint: LogCheckpoint) -> dict[str, Any]:
     return {
-        "schema": CHECKPOINT_SCHEMA,
+        "schema": LOG_CHECKPOINT_SCHEMA,
         "start": iso(checkpoint.start),
         "kinds": {kind: {"last": iso(mark.last),
                          "recent": {rid: iso(moment) for rid, moment in mark.recent.items()}}
@@ -91,8 +90,8 @@ def _time(value: Any, where: str) -> datetime:
 
 
 def checkpoint_from_document(document: Any, where: str) -> LogCheckpoint:
-    if not isinstance(document, dict) or document.get("schema") != CHECKPOINT_SCHEMA:
-        raise InputError(f"{where}: not a mailwarden log checkpoint ({CHECKPOINT_SCHEMA})")
+    if not isinstance(document, dict) or document.get("schema") != LOG_CHECKPOINT_SCHEMA:
+        raise InputError(f"{where}: not a mailwarden log checkpoint ({LOG_CHECKPOINT_SCHEMA})")
     marks: dict[LogKind, KindMark] = {}
     kinds = document.get("kinds") or {}
     if not isinstance(kinds, dict):

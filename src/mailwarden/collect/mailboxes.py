@@ -11,13 +11,14 @@ ownerless mailbox.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mailwarden.collect import fields
 from mailwarden.errors import MailwardenError, ServiceError
 from mailwarden.m365.exchange import EXO_BATCH_LIMIT, Call, ExchangeClient, invoke_many
+from mailwarden.progress import Progress
 from mailwarden.tenant.exchange import RECIPIENT_TYPE_DETAILS
 from mailwarden.tenant.lenient import Record, to_enum
 
@@ -84,7 +85,6 @@ class _Source:
     done: int = 0
 
 
-Report = Callable[[str, int, int | None], None]
 
 
 class PerMailbox:
@@ -95,7 +95,7 @@ class PerMailbox:
         concurrent: bool,
         select: bool,
         page_size: int | None,
-        report: Report,
+        report: Progress,
     ) -> None:
         self._exo = exo
         self._concurrent = concurrent

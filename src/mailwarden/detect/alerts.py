@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from mailwarden.detect.results import SEVERITIES, Alert, Severity
+from mailwarden.detect.results import Alert
 from mailwarden.detect.rules.base import Rule
+from mailwarden.model.findings import Severity
 from mailwarden.times import as_utc, iso_with_offset
 
 _LIST_SHOWN = 5
@@ -80,7 +81,7 @@ def build_alert(rule: Rule, row: Mapping[str, Any],
     target = row["target"].lower() if row.get("target") else None
     targets = tuple(sorted({t.lower() for t in row.get("targets") or () if t}))
     source_ips = tuple(sorted({ip for ip in row.get("source_ips") or () if ip}))
-    severity: Severity = row["severity"] if row.get("severity") in SEVERITIES else rule.severity
+    severity = Severity.named(row.get("severity")) or rule.severity  # NULL: the rule's own
     fields = {**facts, "target": target or "the tenant", "event_count": row["event_count"],
               "first_seen": first_seen, "last_seen": last_seen,
               "window_day": window_start.date().isoformat() if window_start else "unknown day",
@@ -97,7 +98,7 @@ def build_alert(rule: Rule, row: Mapping[str, Any],
 
 
 def _rank(severity: Severity) -> int:
-    return SEVERITIES.index(severity)
+    return Severity(severity).rank  # an Alert built by hand may hold the plain name
 
 
 def merge(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
@@ -113,7 +114,7 @@ def merge(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
                       if json.dumps(e, sort_keys=True, default=str) not in seen)
         merged[alert.id] = Alert(
             id=alert.id, category=alert.category, rule_id=alert.rule_id,
-            severity=min(previous.severity, alert.severity, key=_rank),
+            severity=max(previous.severity, alert.severity, key=_rank),
             target=alert.target, targets=tuple(sorted({*previous.targets, *alert.targets})),
             source_ips=tuple(sorted({*previous.source_ips, *alert.source_ips})),
             first_seen=_extreme(min, previous.first_seen, alert.first_seen),
@@ -122,7 +123,7 @@ def merge(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
             evidence=previous.evidence + extra, facts=previous.facts, mitre=previous.mitre,
         )
     return tuple(sorted(merged.values(), key=lambda a: (
-        _rank(a.severity), a.first_seen or datetime.max.replace(tzinfo=UTC), a.rule_id, a.id)))
+        -_rank(a.severity), a.first_seen or datetime.max.replace(tzinfo=UTC), a.rule_id, a.id)))
 
 
 def _extreme(pick: Any, a: datetime | None, b: datetime | None) -> datetime | None:

@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from mailwarden.detect.results import Alert, DetectionResult, ReaderReport, RuleRun
+from mailwarden.schemas import ALERTS_SCHEMA
 from mailwarden.times import iso
-
-SCHEMA = "mailwarden.alerts/1"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -19,7 +18,7 @@ def _iso(moment: datetime | None) -> str | None:
 def alert_dict(alert: Alert) -> dict[str, Any]:
     return {
         "id": alert.id, "category": alert.category, "rule_id": alert.rule_id,
-        "severity": alert.severity, "target": alert.target, "targets": list(alert.targets),
+        "severity": str(alert.severity), "target": alert.target, "targets": list(alert.targets),
         "source_ips": list(alert.source_ips), "first_seen": _iso(alert.first_seen),
         "last_seen": _iso(alert.last_seen), "event_count": alert.event_count,
         "summary": alert.summary, "evidence": [dict(row) for row in alert.evidence],
@@ -48,7 +47,7 @@ def alerts_document(result: DetectionResult, generated_at: datetime) -> dict[str
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     return {
-        "schema": SCHEMA,
+        "schema": ALERTS_SCHEMA,
         "generated_at": _iso(generated_at),
         "alerts": [alert_dict(alert) for alert in result.alerts],
         "inputs": [_reader_dict(report) for report in result.readers],

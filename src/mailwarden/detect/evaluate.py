@@ -19,8 +19,7 @@ from typing import Any
 from mailwarden.detect.results import Alert
 from mailwarden.detect.rules import CATEGORIES
 from mailwarden.errors import InputError
-
-LABELS_SCHEMA = "mailwarden.labels/1"
+from mailwarden.schemas import LABELS_SCHEMA
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

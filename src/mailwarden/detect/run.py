@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,9 +15,7 @@ from mailwarden.detect.rules import ALL_RULES, Rule
 from mailwarden.detect.rules.base import RESULT_COLUMNS, code_rows
 from mailwarden.detect.tables import TABLES_BY_NAME
 from mailwarden.errors import InputError
-
-#: progress(step, done, total): step names the file being read or the rule being run.
-Progress = Callable[[str, int, int], None]
+from mailwarden.progress import Progress
 
 _PART_WORDS = {"ownerless": "list of ownerless accounts", "departed": "departed people",
                "guests": "guests", "verified_domains": "verified domains",

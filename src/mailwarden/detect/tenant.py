@@ -20,9 +20,10 @@ from mailwarden.detect.context import (
     OwnerlessKind,
 )
 from mailwarden.detect.results import DetectionResult
-from mailwarden.detect.run import DetectOptions, Progress, detect_files
+from mailwarden.detect.run import DetectOptions, detect_files
 from mailwarden.model.findings import MailboxKind, ScanResult
 from mailwarden.model.inventory import Account, Mailbox, Snapshot
+from mailwarden.progress import Progress
 
 #: The recorded tenant's log files (SPEC section 4), in the order they are read.
 LOG_NAMES = ("signIns", "directoryAudits", "ual")

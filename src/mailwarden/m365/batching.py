@@ -15,10 +15,10 @@ from typing import Any
 
 from mailwarden.errors import MailwardenError
 from mailwarden.m365.http import M365Http, Service, error_detail, parse_retry_after
+from mailwarden.progress import CountProgress
 
 _THROTTLED = {429, 503}
 
-Progress = Callable[[int], None]
 Results = dict[str, list[dict[str, Any]] | MailwardenError]
 
 
@@ -54,7 +54,7 @@ class Batcher:
     method: str = "GET"
 
     async def run(
-        self, pending: Sequence[SubRequest], *, on_done: Progress | None = None
+        self, pending: Sequence[SubRequest], *, on_done: CountProgress | None = None
     ) -> Results:
         results: Results = {sub.key: [] for sub in pending}
         finished = 0

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from mailwarden.errors import MailwardenError
 from mailwarden.m365.batching import Batcher, SubRequest, answers_by_key
 from mailwarden.m365.http import M365Http, Service, page_items
+from mailwarden.progress import CountProgress
 
 #: The most rows Exchange returns per page (`Prefer: odata.maxpagesize`).
 EXO_MAX_PAGE_SIZE = 1000
@@ -28,7 +29,6 @@ EXO_BATCH_LIMIT = 10
 #: The organisation's system mailbox that app-only calls are routed to.
 SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
 
-Progress = Callable[[int], None]
 
 
 class ExchangeClient:
@@ -66,7 +66,7 @@ class ExchangeClient:
         *,
         select: Sequence[str] | None = None,
         page_size: int | None = EXO_MAX_PAGE_SIZE,
-        on_page: Progress | None = None,
+        on_page: CountProgress | None = None,
         on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
         priority: int = 0,
     ) -> list[dict[str, Any]]:
@@ -152,7 +152,7 @@ async def invoke_many(
     *,
     page_size: int | None = EXO_MAX_PAGE_SIZE,
     priority: int = 0,
-    on_done: Callable[[int], None] | None = None,
+    on_done: CountProgress | None = None,
 ) -> dict[str, list[dict[str, Any]] | MailwardenError]:
     """Run keyed calls ten to a `$batch` request; each key gets its rows (every page) or the
     error that stopped it."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from mailwarden.errors import MailwardenError
 from mailwarden.m365.batching import Batcher, SubRequest, answers_by_key
 from mailwarden.m365.http import M365Http, Service, page_items
+from mailwarden.progress import CountProgress
 
 #: Largest `$top` Graph accepts on directory collections (users, groups, members).
 DIRECTORY_MAX_TOP = 999
@@ -17,7 +18,6 @@ USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP = 500
 #: Sub-requests per `$batch` request: Graph's own limit.
 BATCH_LIMIT = 20
 
-Progress = Callable[[int], None]  # called with a running count
 
 
 
@@ -55,7 +55,7 @@ class GraphClient:
         *,
         select: Sequence[str] | None = None,
         top: int | None = None,
-        on_page: Progress | None = None,
+        on_page: CountProgress | None = None,
     ) -> list[dict[str, Any]]:
         """Every item of a collection, following next links."""
         items: list[dict[str, Any]] = []
@@ -67,7 +67,7 @@ class GraphClient:
         return items
 
     async def batch_list(
-        self, paths: Mapping[str, str], *, on_done: Progress | None = None
+        self, paths: Mapping[str, str], *, on_done: CountProgress | None = None
     ) -> dict[str, list[dict[str, Any]] | MailwardenError]:
         """GET many collections through `$batch`, 20 per request, all batches concurrently.
 

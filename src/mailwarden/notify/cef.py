@@ -10,17 +10,23 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
 from mailwarden.notify.render_text import mailboxes_line, one_line
 from mailwarden.times import iso, parse_time
 
 VENDOR = "mailwarden"
 PRODUCT = "mailwarden"
-CEF_SEVERITY = {"critical": 10, "high": 8, "medium": 5, "low": 3, "info": 1}
+CEF_SEVERITY: Mapping[str, int] = {
+    Severity.CRITICAL: 10, Severity.HIGH: 8, Severity.MEDIUM: 5, Severity.LOW: 3,
+    Severity.INFO: 1}
 #: RFC 5424 severities: critical, error, warning, notice, informational.
-SYSLOG_SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5, "info": 6}
+SYSLOG_SEVERITY: Mapping[str, int] = {
+    Severity.CRITICAL: 2, Severity.HIGH: 3, Severity.MEDIUM: 4, Severity.LOW: 5,
+    Severity.INFO: 6}
 _NOT_PRINTABLE = re.compile(r"[^\x21-\x7e]")
 
 

@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from mailwarden.model.findings import Finding, Status
-from mailwarden.notify.notice import SEVERITY_RANK, Notice
+from mailwarden.model.findings import Finding, Severity, Status
+from mailwarden.notify.notice import Notice
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,7 +39,7 @@ class Verdict:
 
 
 def _worse(notice: Notice, sent: SentState) -> bool:
-    if notice.rank > SEVERITY_RANK.get(sent.severity, 0):
+    if notice.rank > Severity.rank_of(sent.severity):
         return True
     return bool(set(notice.marks) - set(sent.marks))
 
@@ -71,7 +71,7 @@ def remembered(sent: SentState | None, notice: Notice) -> SentState:
     that drops back and rises again to an already-sent level does not escalate twice."""
     if sent is None:
         return SentState(key=notice.key, severity=notice.severity, marks=notice.marks)
-    worst = max(sent.severity, notice.severity, key=lambda s: SEVERITY_RANK.get(s, 0))
+    worst = max(sent.severity, notice.severity, key=Severity.rank_of)
     marks = tuple(sorted({*sent.marks, *notice.marks}))
     return SentState(key=notice.key, severity=worst, marks=marks)
 

@@ -18,9 +18,7 @@ from mailwarden.model.findings import (
     Severity,
     Status,
 )
-
-ALERTS_SCHEMA = "mailwarden.alerts/1"
-FINDINGS_SCHEMA = "mailwarden.findings/1"
+from mailwarden.schemas import ALERTS_SCHEMA, FINDINGS_SCHEMA
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from mailwarden.model.findings import Finding
+from mailwarden.model.findings import Finding, Severity
 from mailwarden.notify.actions import actions_for_category
 
 NoticeKind = Literal["alert", "finding"]
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 #: Evidence rows shown in a message; the full set stays in alerts.json.
 EVIDENCE_ROWS = 5
 #: Evidence columns worth a person's attention, in the order shown.
@@ -28,7 +27,7 @@ EVIDENCE_COLUMNS = ("time", "upn", "actor", "mailbox", "operation", "activity", 
 class Notice:
     key: str  # what de-duplication compares: one alert (rule, target, window) or finding
     kind: NoticeKind
-    severity: str
+    severity: str  # a `Severity` value, as the alert or finding document spells it
     title: str
     summary: str  # what happened, in a sentence or two
     mailboxes: tuple[str, ...]  # the mailboxes it is about (recipients derive from these)
@@ -48,7 +47,7 @@ class Notice:
 
     @property
     def rank(self) -> int:
-        return SEVERITY_RANK.get(self.severity, 0)
+        return Severity.rank_of(self.severity)
 
     @property
     def subject(self) -> str:

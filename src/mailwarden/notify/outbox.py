@@ -16,8 +16,11 @@ returned on it, and it is ignored (and counted). The next `store` folds the jour
 new snapshot, as does a mark that leaves nothing pending or makes the journal as long as
 the snapshot (O(1) amortised). Each snapshot names its journal by a random token, so a
 journal of an older snapshot (a crash between the two, or a snapshot moved away) is never
-applied twice. One process at a time may use a file. The history database can back the
-same `Outbox` protocol later.
+applied twice. The history database can back the same `Outbox` protocol later.
+
+One process at a time may use a state folder: a `FileOutbox` holds its folder
+(`mailwarden.statelock`) from opening until `close()` (or until it is garbage), and a second
+process opening an outbox there gets `StateInUseError` instead of a corrupted journal.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import weakref
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -37,10 +41,10 @@ from mailwarden.files import append_private_lines, fsync_directory, write_privat
 from mailwarden.notify.dedup import SentState
 from mailwarden.notify.notice import Notice, notice_from_dict
 from mailwarden.notify.render_text import Recipients
+from mailwarden.schemas import OUTBOX_JOURNAL_SCHEMA, OUTBOX_SCHEMA
+from mailwarden.statelock import hold_folder
 from mailwarden.times import as_utc, iso, parse_time, read_time
 
-SCHEMA = "mailwarden.outbox/1"
-JOURNAL_SCHEMA = "mailwarden.outbox-journal/1"
 #: Sent deliveries are kept (without their message) this long, for the record.
 KEEP_SENT = timedelta(days=90)
 #: The journal is folded into the snapshot once it holds this many marks, or as many as
@@ -143,23 +147,39 @@ class FileOutbox:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.journal_path = path.with_name(f"{path.name}.journal")
-        self._data = self._load()
-        self._latest_sent: datetime | None = None  # what pruning measures age against
-        self._journal_length: int | None = None  # bytes of this snapshot's journal, if any
-        self._journal_torn = False
-        self._marks = 0
-        self._pending = sum(1 for d in self._data["deliveries"].values()
-                            if d["status"] == "stored")
-        self.replay = self._replay()
+        hold = hold_folder(path.parent, hint="keep this state file in another folder")
+        self._release = weakref.finalize(self, hold.release)
+        try:
+            self._data = self._load()
+            self._latest_sent: datetime | None = None  # what pruning measures age against
+            self._journal_length: int | None = None  # bytes of this snapshot's journal, if any
+            self._journal_torn = False
+            self._marks = 0
+            self._pending = sum(1 for d in self._data["deliveries"].values()
+                                if d["status"] == "stored")
+            self.replay = self._replay()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"FileOutbox({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Let go of the state folder (see the module docstring); closing twice is fine."""
+        self._release()
+
+    def __enter__(self) -> FileOutbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _load(self) -> dict[str, Any]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return {"schema": SCHEMA, "sent": {}, "deliveries": {}, "failing": None}
+            return {"schema": OUTBOX_SCHEMA, "sent": {}, "deliveries": {}, "failing": None}
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read the notification state "
                              f"({exc.strerror})") from exc
@@ -169,9 +189,9 @@ class FileOutbox:
             raise InputError(f"{self.path}:{exc.lineno}: the notification state is not JSON "
                              "(restore it from a backup, or move it away to start afresh, "
                              "which re-sends open alerts)") from exc
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        if not isinstance(data, dict) or data.get("schema") != OUTBOX_SCHEMA:
             raise InputError(f"{self.path}: not a mailwarden notification state file "
-                             f"(expected schema {SCHEMA})")
+                             f"(expected schema {OUTBOX_SCHEMA})")
         return data
 
     def _replay(self) -> Replay:
@@ -186,9 +206,9 @@ class FileOutbox:
         if not records:
             return Replay(torn=int(torn))
         header = records[0]
-        if not isinstance(header, dict) or header.get("journal") != JOURNAL_SCHEMA:
+        if not isinstance(header, dict) or header.get("journal") != OUTBOX_JOURNAL_SCHEMA:
             raise InputError(f"{self.journal_path}: not a mailwarden notification journal "
-                             f"(expected {JOURNAL_SCHEMA}); move it away")
+                             f"(expected {OUTBOX_JOURNAL_SCHEMA}); move it away")
         token = header.get("snapshot")
         if token is None or token != self._data.get("journal"):
             return Replay(torn=int(torn), stale=True)
@@ -230,7 +250,7 @@ class FileOutbox:
         lines = [json.dumps(record, ensure_ascii=False) + "\n"]
         fresh = self._journal_length is None
         if fresh:  # the first mark since this snapshot: a new journal naming it
-            header = {"journal": JOURNAL_SCHEMA, "snapshot": self._data.get("journal")}
+            header = {"journal": OUTBOX_JOURNAL_SCHEMA, "snapshot": self._data.get("journal")}
             lines.insert(0, json.dumps(header) + "\n")
         cut_to = None
         if fresh:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
 from mailwarden.notify.render_text import Recipients, evidence_lines, facts, one_line
+from mailwarden.schemas import NOTIFICATION_SCHEMA
 
 _CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 _SLACK_TEXT_LIMIT = 2900  # Slack rejects section text over 3000 characters
@@ -39,7 +41,8 @@ def _labelled(label: str, value: str) -> dict[str, Any]:
 
 def teams_card(notice: Notice, recipients: Recipients | None = None) -> dict[str, Any]:
     """A Teams message with one Adaptive Card (what incoming webhooks and workflows take)."""
-    colour = "Attention" if notice.rank >= 3 else "Warning" if notice.rank == 2 else "Default"
+    colour = ("Attention" if notice.rank >= Severity.HIGH.rank
+              else "Warning" if notice.rank == Severity.MEDIUM.rank else "Default")
     body: list[dict[str, Any]] = [
         _rich(notice.subject, bold=True, colour=colour),
         _labelled("What happened", notice.summary),
@@ -99,7 +102,7 @@ def webhook_payload(notice: Notice, *, channel: str,
     """The alert (or finding) as in its JSON document, plus how it was routed."""
     key = "alert" if notice.kind == "alert" else "finding"
     return {
-        "schema": "mailwarden.notification/1",
+        "schema": NOTIFICATION_SCHEMA,
         "kind": notice.kind,
         key: dict(notice.document),
         "notification": {

@@ -13,9 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
 
 _VALUE_LIMIT = 200
+#: The colour of an HTML message's heading; other severities are grey.
+_HEADING_COLOUR: Mapping[str, str] = {
+    Severity.CRITICAL: "#b00020", Severity.HIGH: "#d9480f", Severity.MEDIUM: "#b08800"}
 _MAILBOXES_SHOWN = 10
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -89,8 +93,7 @@ def _e(value: Any) -> str:
 
 def html_body(notice: Notice, recipients: Recipients | None = None) -> str:
     """A small, self-contained HTML message; every tenant string is escaped."""
-    colour = {"critical": "#b00020", "high": "#d9480f", "medium": "#b08800"}.get(
-        notice.severity, "#555555")
+    colour = _HEADING_COLOUR.get(notice.severity, "#555555")
     parts = [
         "<html><body style=\"font-family:Segoe UI,Arial,sans-serif\">",
         f"<h2 style=\"color:{colour}\">{_e(notice.subject)}</h2>",

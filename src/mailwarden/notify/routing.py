@@ -48,11 +48,12 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
+from mailwarden.model.findings import Severity
 from mailwarden.notify.redact import Redactor, redact_url
 from mailwarden.notify.yamlnodes import Located, located, scalar_list
 
-SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
-COPY_SECURITY_AT = frozenset({"critical", "high"})
+#: The security team is copied on notices this severe.
+COPY_SECURITY_AT = frozenset({Severity.CRITICAL, Severity.HIGH})
 _FACILITIES = {"kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5,
                "authpriv": 10, **{f"local{n}": 16 + n for n in range(8)}}
 _SCHEMES = {
@@ -235,7 +236,7 @@ def _match(node: Located, catalogue: Catalogue) -> Match:
         return Match()
     known: dict[str, tuple[str, ...]] = {
         "categories": catalogue.categories, "checks": catalogue.checks,
-        "severities": SEVERITY_NAMES, "rules": catalogue.rules}
+        "severities": tuple(s.value for s in Severity), "rules": catalogue.rules}
     fields = node.mapping(set(known))
     values: dict[str, Any] = {}
     for key, child in fields.items():

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 
-from mailwarden.detect.document import SCHEMA
 from mailwarden.model.run import Run
+from mailwarden.schemas import ALERTS_SCHEMA
 from mailwarden.times import iso
 
 
 def render(run: Run) -> str:
     detection = run.detection
     document = {
-        "schema": SCHEMA,
+        "schema": ALERTS_SCHEMA,
         "generated_at": iso(run.generated_at),
         "alerts": [dict(alert) for alert in run.alerts],
         "inputs": [dict(item) for item in detection.inputs] if detection else [],

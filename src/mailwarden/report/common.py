@@ -8,8 +8,6 @@ from typing import Any
 
 from mailwarden.model.findings import Finding, Severity, Status
 
-SEVERITY_ORDER: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))
-
 
 def failures_worst_first(findings: Iterable[Finding]) -> list[Finding]:
     """Failed findings, worst severity first, then by check and mailbox (stable output)."""
@@ -20,7 +18,7 @@ def failures_worst_first(findings: Iterable[Finding]) -> list[Finding]:
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
     """Failures per severity, every severity present (worst first)."""
     counts = Counter(f.severity.value for f in findings if f.status is Status.FAIL)
-    return {s.value: counts.get(s.value, 0) for s in SEVERITY_ORDER}
+    return {s.value: counts.get(s.value, 0) for s in Severity}
 
 
 def alert_counts(alerts: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -18,9 +18,8 @@ from mailwarden.model.findings import (
 )
 from mailwarden.model.inventory import TenantInfo
 from mailwarden.model.run import Run
+from mailwarden.schemas import FINDINGS_SCHEMA
 from mailwarden.times import iso
-
-SCHEMA = "mailwarden.findings/1"
 
 
 def _plain(value: Any) -> Any:
@@ -119,7 +118,7 @@ def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, A
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     return {
-        "schema": SCHEMA,
+        "schema": FINDINGS_SCHEMA,
         "tenant": _tenant(result.tenant),
         "generated_at": iso(generated_at),
         "summary": {

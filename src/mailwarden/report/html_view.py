@@ -18,9 +18,10 @@ from mailwarden.model.findings import (
     InventoryEntry,
     MailboxAccess,
     MailboxAssessment,
+    Severity,
 )
 from mailwarden.model.run import Run
-from mailwarden.report.common import SEVERITY_ORDER, alert_counts, failures_worst_first
+from mailwarden.report.common import alert_counts, failures_worst_first
 from mailwarden.times import iso, parse_time
 
 RISKIEST_SHOWN = 10
@@ -211,8 +212,8 @@ def report_context(run: Run) -> dict[str, Any]:
     charts = [
         bar_chart("Ownerless mailboxes by kind", dict(sorted(kinds.items()))),
         bar_chart("Failed findings by severity",
-                  {s.value: severity.get(s.value, 0) for s in SEVERITY_ORDER},
-                  {s.value: s.value for s in SEVERITY_ORDER}),
+                  {s.value: severity.get(s.value, 0) for s in Severity},
+                  {s.value: s.value for s in Severity}),
         bar_chart("Mailboxes by risk score", risk_buckets(result.assessments)),
     ]
     if run.detection is not None:
@@ -231,7 +232,7 @@ def report_context(run: Run) -> dict[str, Any]:
         "riskiest": top,
         "rows": mailbox_rows(run),
         "kinds": sorted(kinds),
-        "severities": [s.value for s in SEVERITY_ORDER],
+        "severities": [s.value for s in Severity],
         "remediation": remediation_groups(result.findings, result.checks),
         "detection": run.detection,
         "alerts": alert_timeline(run.alerts),

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from mailwarden.model.findings import CheckInfo, Finding, Status
+from mailwarden.model.findings import CheckInfo, Finding, Severity, Status
 from mailwarden.model.run import Run
 from mailwarden.report.findings_json import plain_value
 from mailwarden.times import parse_time
@@ -24,12 +24,12 @@ COMPLIANCE_FINDING = 2003
 DETECTION_FINDING = 2004
 _CREATE = 1  # activity_id: a new finding
 _STATUS_NEW = 1
-_SEVERITY = {  # OCSF severity_id and its caption
-    "critical": (5, "Critical"),
-    "high": (4, "High"),
-    "medium": (3, "Medium"),
-    "low": (2, "Low"),
-    "info": (1, "Informational"),
+_SEVERITY: Mapping[str, tuple[int, str]] = {  # OCSF severity_id and its caption
+    Severity.CRITICAL: (5, "Critical"),
+    Severity.HIGH: (4, "High"),
+    Severity.MEDIUM: (3, "Medium"),
+    Severity.LOW: (2, "Low"),
+    Severity.INFO: (1, "Informational"),
 }
 _COMPLIANCE_STATUS = {  # compliance.status_id and its caption
     Status.PASS: (1, "Pass"),

@@ -3,6 +3,8 @@ teams), schema managed by the packaged Alembic migrations, and drift between run
 
     run_id = store_run(run, None)            # default per-user SQLite database
     drift = diff_runs(None)                  # the last two runs of the latest tenant
+
+Each database is opened and migrated once per process (`store.engines`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from mailwarden.errors import StoreError
 from mailwarden.model.run import Drift, Run, RunRef
 from mailwarden.store.diff import diff
+from mailwarden.store.engines import dispose_engines
 from mailwarden.store.facts import StoredRun
 from mailwarden.store.history import History, facts_of, run_ref
 from mailwarden.store.location import ENV_VAR, default_db_path, resolve_db_url
@@ -83,6 +86,7 @@ __all__ = [
     "default_db_path",
     "diff",
     "diff_runs",
+    "dispose_engines",
     "list_runs",
     "resolve_db_url",
     "store_run",

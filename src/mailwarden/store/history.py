@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import URL, Connection, RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,14 +16,14 @@ from mailwarden.model.findings import Status
 from mailwarden.model.run import MailboxChange, Run, RunRef
 from mailwarden.report.findings_json import plain_value
 from mailwarden.store import tables
+from mailwarden.store.engines import is_in_memory, private_engine, shared_engine
 from mailwarden.store.facts import (
     FindingFact,
     StoredRun,
     delegate_facts,
     mailbox_settings,
 )
-from mailwarden.store.location import prepare_sqlite_file, resolve_db_url, shown
-from mailwarden.store.migrate import upgrade
+from mailwarden.store.location import resolve_db_url, shown
 from mailwarden.times import as_utc, parse_time
 
 
@@ -33,14 +33,14 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 class History:
-    """One open history database, migrated to the current schema on opening."""
+    """One open history database, at the current schema. Its engine is the process's for
+    that database (`store.engines`): opening a History again is cheap and migrates nothing."""
 
     def __init__(self, url: URL) -> None:
         self.url = url
+        self._private = is_in_memory(url)  # lives only as long as this History
         try:
-            prepare_sqlite_file(url)
-            self.engine: Engine = create_engine(url)
-            upgrade(self.engine)
+            self.engine: Engine = private_engine(url) if self._private else shared_engine(url)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(
                 f"cannot open the history database {shown(url)}: {exc}; check --db / "
@@ -52,7 +52,9 @@ class History:
         return cls(resolve_db_url(db))
 
     def close(self) -> None:
-        self.engine.dispose()
+        # A shared engine stays open for the next store call in this process.
+        if self._private:
+            self.engine.dispose()
 
     def __enter__(self) -> History:
         return self

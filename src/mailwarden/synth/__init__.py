@@ -7,7 +7,6 @@ The rules the ground truth follows are in `mailwarden.synth.truth`.
 """
 
 from mailwarden.synth.api import (
-    PLANTED_SCHEMA,
     SyntheticTenant,
     generate,
     user_count,
@@ -20,7 +19,6 @@ from mailwarden.synth.truth import GroundTruth, PlantedFinding
 __all__ = [
     "CHECK_IDS",
     "COLLECTED_AT",
-    "PLANTED_SCHEMA",
     "SIZES",
     "Custodian",
     "GroundTruth",

@@ -12,6 +12,7 @@ from typing import Any
 from mailwarden.errors import ConfigError
 from mailwarden.files import write_private_text
 from mailwarden.gcpause import cyclic_gc_paused
+from mailwarden.schemas import PLANTED_SCHEMA
 from mailwarden.synth.build import build_tenant
 from mailwarden.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
 from mailwarden.synth.ids import graph_date
@@ -21,8 +22,6 @@ from mailwarden.synth.render_exo import render_exo
 from mailwarden.synth.render_graph import render_graph
 from mailwarden.synth.truth import GroundTruth, ground_truth
 from mailwarden.tenant.recorded import RecordedTenant, write_recorded_tenant
-
-PLANTED_SCHEMA = "mailwarden.planted/1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.files import write_private_text
+from mailwarden.schemas import LABELS_SCHEMA
 from mailwarden.synth import logs_attacks as attacks
 from mailwarden.synth import logs_background as background
 from mailwarden.synth import logs_changes as changes
@@ -24,7 +25,6 @@ from mailwarden.synth.model import Account, Tenant
 from mailwarden.tenant.logs import LogKind
 from mailwarden.tenant.recorded import write_json_lines
 
-LABELS_SCHEMA = "mailwarden.labels/1"
 LOG_FILES = {"signins": "logs/signIns.json", "directory_audits": "logs/directoryAudits.json",
              "ual": "logs/ual.json"}
 

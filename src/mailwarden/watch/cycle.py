@@ -14,6 +14,9 @@ history then holds two runs a few minutes apart, which drift between them shows 
 The checkpoint moves once every delivery was stored and tried. A delivery its channel
 refused stays pending in the outbox and is tried again first thing in the next cycle;
 holding the checkpoint back for it would only read the same records again.
+
+A cycle holds the state folder (`mailwarden.statelock`): a second watcher on the same
+folder is refused with `StateInUseError` before it reads or writes anything.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from mailwarden.notify.dispatch import SendFunction
 from mailwarden.notify.outbox import FileOutbox
 from mailwarden.pipeline import Scan, find_custodians, scan_directory
 from mailwarden.report import make_run, with_changes
+from mailwarden.statelock import hold_folder
 from mailwarden.store import changes_since_previous, store_run
 from mailwarden.times import iso, parse_time, read_time
 from mailwarden.watch.registry import AlertRegistry
@@ -52,6 +56,8 @@ OUTBOX_FILE = "notify-state.json"
 #: no record newer than the previous cycle's, is the tail of an alert already raised
 #: whose first records were dropped (its id, which names its window, changed).
 EDGE = timedelta(days=2)
+#: What to do when another process holds the state folder.
+STATE_DIR_HINT = "use another --state-dir"
 
 #: Called with the name of each phase as it completes (tests kill the cycle there).
 PhaseHook = Callable[[str], None]
@@ -122,7 +128,14 @@ def run_cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
               clock: Callable[[], datetime] = lambda: datetime.now(UTC),
               on_phase: PhaseHook | None = None) -> CycleReport:
     """Run one cycle; raises what the source raises (throttling, sign-in) with nothing
-    committed, so the next cycle repeats it."""
+    committed, so the next cycle repeats it, and StateInUseError when another process
+    holds the state folder."""
+    with hold_folder(config.state_dir, hint=STATE_DIR_HINT):
+        return _cycle(config, source, send, clock=clock, on_phase=on_phase)
+
+
+def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
+           clock: Callable[[], datetime], on_phase: PhaseHook | None) -> CycleReport:
     phase = on_phase or (lambda name: None)
     started = clock()
     state = load_state(config.state_dir)
@@ -130,8 +143,8 @@ def run_cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
 
     pull = source.pull()
     phase("pulled")
-    dropped_days = window.prune(config.history)
-    if dropped_days:
+    pruned = window.prune(config.history)
+    if pruned:
         state = replace(state, window_truncated=True)
     written = window.append(pull.records)
     phase("appended")
@@ -176,7 +189,7 @@ def run_cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     phase("committed")
     return CycleReport.build(
         started=started, finished=clock(), source=source.description, pull=pull,
-        written=written, window_records=window.record_count(), dropped_days=len(dropped_days),
+        written=written, window_records=window.record_count(), dropped_days=len(pruned.days),
         posture_refreshed=refreshed, detection=detection, alerts=len(alerts),
         edge_suppressed=edge_dropped, acknowledged=len(candidates) - len(notifiable),
         plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id)

@@ -5,6 +5,9 @@ can cure) commits nothing; the loop writes its log line and waits longer each ti
 (double the interval per failure in a row, at most `MAX_BACKOFF` beyond it), and the
 next cycle picks up from the same checkpoint. Errors a person must fix (sign-in refused,
 settings, unreadable state, the database) end the loop.
+
+The loop holds the state folder from start to end, sleeps included, so a second watcher
+started on it is refused at once (`StateInUseError`), not between two cycles of the first.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from mailwarden.errors import AuthError, PermissionDeniedError, ServiceError
 from mailwarden.notify.dispatch import SendFunction
-from mailwarden.watch.cycle import PhaseHook, WatchConfig, run_cycle
+from mailwarden.statelock import hold_folder
+from mailwarden.watch.cycle import STATE_DIR_HINT, PhaseHook, WatchConfig, run_cycle
 from mailwarden.watch.report import failure_line, log_line
 from mailwarden.watch.source import TenantSource
 
@@ -51,6 +55,14 @@ def watch_loop(config: WatchConfig, source: TenantSource, send: SendFunction, *,
                on_phase: PhaseHook | None = None) -> int:
     """Run cycles until `once`/`max_cycles` says stop; returns the cycles that succeeded.
     With `once`, a failed cycle raises its error (cron sees the exit code)."""
+    with hold_folder(config.state_dir, hint=STATE_DIR_HINT):
+        return _loop(config, source, send, options=options, log=log, sleep=sleep,
+                     clock=clock, on_phase=on_phase)
+
+
+def _loop(config: WatchConfig, source: TenantSource, send: SendFunction, *,
+          options: LoopOptions, log: Callable[[str], None], sleep: Callable[[float], None],
+          clock: Callable[[], datetime], on_phase: PhaseHook | None) -> int:
     failures = 0
     attempts = 0
     succeeded = 0

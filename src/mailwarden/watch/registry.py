@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
-from mailwarden.notify.notice import SEVERITY_RANK, escalation_marks
+from mailwarden.model.findings import Severity
+from mailwarden.notify.notice import escalation_marks
+from mailwarden.schemas import WATCH_ALERTS_SCHEMA
 from mailwarden.times import as_utc, iso, parse_time
 from mailwarden.watch.files import read_state_json, write_atomic_json
 
-SCHEMA = "mailwarden.watch-alerts/1"
 FILE_NAME = "alerts-state.json"
 KEEP_ACKNOWLEDGED = timedelta(days=90)
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
@@ -52,8 +53,7 @@ def _when(text: Any) -> datetime:
 
 
 def _worse(alert: Mapping[str, Any], ack: Mapping[str, Any]) -> bool:
-    severity = SEVERITY_RANK.get(str(alert.get("severity")), 0)
-    if severity > SEVERITY_RANK.get(str(ack.get("severity")), 0):
+    if Severity.rank_of(alert.get("severity")) > Severity.rank_of(ack.get("severity")):
         return True
     return bool(set(escalation_marks(alert)) - set(ack.get("marks") or ()))
 
@@ -61,7 +61,7 @@ def _worse(alert: Mapping[str, Any], ack: Mapping[str, Any]) -> bool:
 class AlertRegistry:
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / FILE_NAME
-        data = read_state_json(self.path, SCHEMA, "alerts state")
+        data = read_state_json(self.path, WATCH_ALERTS_SCHEMA, "alerts state")
         self._alerts: dict[str, dict[str, Any]] = (data or {}).get("alerts") or {}
 
     def __repr__(self) -> str:
@@ -117,11 +117,11 @@ class AlertRegistry:
     def alerts(self, *, include_acknowledged: bool = False) -> tuple[TrackedAlert, ...]:
         tracked = [self._tracked(k, e) for k, e in self._alerts.items()
                    if include_acknowledged or e["status"] == "open"]
-        return tuple(sorted(tracked, key=lambda t: (-SEVERITY_RANK.get(t.severity, 0),
+        return tuple(sorted(tracked, key=lambda t: (-Severity.rank_of(t.severity),
                                                     _when(t.alert.get("last_seen")), t.id)))
 
     def save(self) -> None:
-        write_atomic_json(self.path, {"schema": SCHEMA, "alerts": self._alerts})
+        write_atomic_json(self.path, {"schema": WATCH_ALERTS_SCHEMA, "alerts": self._alerts})
 
     def _prune(self, now: datetime) -> None:
         cutoff = as_utc(now) - KEEP_ACKNOWLEDGED

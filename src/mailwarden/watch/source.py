@@ -26,12 +26,12 @@ from typing import Any, Protocol
 
 from mailwarden.errors import InputError
 from mailwarden.pipeline import write_tenant_directory
+from mailwarden.schemas import WATCH_CHECKPOINT_SCHEMA
 from mailwarden.tenant.recorded import RecordedTenant, read_recorded_tenant
 from mailwarden.times import iso, read_time
 from mailwarden.watch.files import read_state_json, write_atomic_json
 from mailwarden.watch.records import LOG_KINDS, LogRecord, kind_of_file, read_rows, record_of
 
-CHECKPOINT_SCHEMA = "mailwarden.watch-checkpoint/1"
 LATE_ALLOWANCE = timedelta(hours=1)
 
 
@@ -65,7 +65,7 @@ class KindMark:
 
 
 def _load_marks(path: Path, directory: Path) -> dict[str, KindMark]:
-    data = read_state_json(path, CHECKPOINT_SCHEMA, "log checkpoint")
+    data = read_state_json(path, WATCH_CHECKPOINT_SCHEMA, "log checkpoint")
     if data is None:
         return {}
     if data.get("directory") != str(directory):
@@ -151,7 +151,7 @@ class DirectorySource:
     def commit(self, pull: Pull) -> None:
         marks: Mapping[str, KindMark] = pull.checkpoint
         write_atomic_json(self.checkpoint_path, {
-            "schema": CHECKPOINT_SCHEMA, "directory": str(self.directory),
+            "schema": WATCH_CHECKPOINT_SCHEMA, "directory": str(self.directory),
             "logs": {kind: {"through": iso(m.through), "ids": sorted(m.ids),
                             "older": m.older} for kind, m in sorted(marks.items())}})
 

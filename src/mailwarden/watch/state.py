@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from mailwarden.schemas import WATCH_STATE_SCHEMA
 from mailwarden.times import iso, read_time
 from mailwarden.watch.files import read_state_json, write_atomic_json
 
-SCHEMA = "mailwarden.watch-state/1"
 FILE_NAME = "watch-state.json"
 
 
@@ -30,7 +30,7 @@ class WatchState:
 
 
 def load_state(state_dir: Path) -> WatchState:
-    data = read_state_json(state_dir / FILE_NAME, SCHEMA, "watch state")
+    data = read_state_json(state_dir / FILE_NAME, WATCH_STATE_SCHEMA, "watch state")
     if data is None:
         return WatchState()
     posture = data.get("posture_at")
@@ -42,5 +42,5 @@ def load_state(state_dir: Path) -> WatchState:
 def save_state(state_dir: Path, state: WatchState) -> None:
     posture = iso(state.posture_at) if state.posture_at else None
     write_atomic_json(state_dir / FILE_NAME, {
-        "schema": SCHEMA, "posture_at": posture, "window_truncated": state.window_truncated,
-        "cycles": state.cycles})
+        "schema": WATCH_STATE_SCHEMA, "posture_at": posture,
+        "window_truncated": state.window_truncated, "cycles": state.cycles})

@@ -4,8 +4,10 @@ Records are kept as JSON Lines, one file per log and UTC day (`signIns.2026-10-0
 so detection reads them like any recorded tenant's `logs/` and old days are dropped by
 deleting whole files. Windowed rules need history, not just the new records: a spray's
 campaign may pause for two days and its population is counted over a week, a mass-send
-baseline needs days of sends; so the window keeps `history` (default eight days) before
-its newest day.
+baseline needs days of sends; so the window keeps its newest day and `history` (default
+eight days) before it. A history that is not whole days starts inside a day: that day's
+file keeps only the records from the window's start on (`--history 36h` keeps the newest
+day and the 36 hours before it, not one day).
 
 Appending is idempotent: a record whose id is already in its day's file is not written
 again, so a cycle that is repeated after a crash (the checkpoint had not moved) reads
@@ -22,13 +24,30 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from mailwarden.files import append_private_lines, fsync_directory, open_private_exclusive
-from mailwarden.watch.records import LOG_KINDS, LogRecord
+from mailwarden.files import (
+    append_private_lines,
+    fsync_directory,
+    open_private_exclusive,
+    write_private_atomic,
+)
+from mailwarden.watch.records import LOG_KINDS, LogKind, LogRecord, record_of
 
 DEFAULT_HISTORY = timedelta(days=8)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pruned:
+    """What `LogWindow.prune` dropped; true when it dropped anything (the window is cut)."""
+
+    days: tuple[Path, ...] = ()  # day files wholly before the window, deleted
+    records_cut: int = 0  # records before the window's start in the day it starts in
+
+    def __bool__(self) -> bool:
+        return bool(self.days) or self.records_cut > 0
 
 
 def _day_of(path: Path) -> date | None:
@@ -72,16 +91,24 @@ class LogWindow:
             fsync_directory(self.directory)
         return written
 
-    def prune(self, history: timedelta) -> tuple[Path, ...]:
-        """Delete the days older than `history` before the newest kept day."""
+    def prune(self, history: timedelta) -> Pruned:
+        """Drop the records older than `history` before the newest day: the day files
+        wholly before that, and in the day the window starts in, the records before it."""
         newest = self.newest_day()
         if newest is None:
-            return ()
-        oldest_kept = newest - timedelta(days=max(history.days, 1))
-        dropped = tuple(p for p in self.files() if (d := _day_of(p)) and d < oldest_kept)
+            return Pruned()
+        try:
+            start = datetime.combine(newest, time(), tzinfo=UTC) - history
+        except OverflowError:  # a history longer than the calendar: nothing is old enough
+            return Pruned()
+        dropped = tuple(p for p in self.files() if (d := _day_of(p)) and d < start.date())
         for path in dropped:
             path.unlink()
-        return dropped
+        cut = 0
+        if start.time() != time():
+            cut = sum(_cut_before(path, start) for path in self.files()
+                      if _day_of(path) == start.date())
+        return Pruned(days=dropped, records_cut=cut)
 
     @contextmanager
     def combined(self) -> Iterator[tuple[Path, ...]]:
@@ -115,6 +142,35 @@ class LogWindow:
             with path.open("rb") as handle:
                 total += sum(1 for line in handle if line.strip())
         return total
+
+
+def _cut_before(path: Path, start: datetime) -> int:
+    """Drop the records before `start` from a day file (replaced atomically, or deleted
+    when nothing is left); returns how many were dropped. A last line cut short by a crash
+    goes with them when the file is rewritten: its record is fetched again (`_kept_ids`)."""
+    kind: LogKind = next(k for k in LOG_KINDS if path.name.startswith(f"{k}."))
+    kept: list[bytes] = []
+    cut = 0
+    *whole, _torn = path.read_bytes().split(b"\n")
+    for line in whole:
+        if not line.strip():
+            continue
+        try:
+            record = record_of(kind, json.loads(line))
+        except ValueError:  # not JSON, or not UTF-8
+            record = None
+        if record is not None and record.time < start:
+            cut += 1
+        else:  # a line that cannot be dated is not this function's to throw away
+            kept.append(line)
+    if not cut:
+        return 0
+    if kept:
+        text = b"".join(line + b"\n" for line in kept).decode("utf-8", "replace")
+        write_private_atomic(path, text)
+    else:
+        path.unlink()
+    return cut
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mailwarden.detect.rules.base import Rule, threshold
+from mailwarden.model.findings import Severity
 
 NON_OWNER_ACCESS = Rule(
-    id="non-owner-access", category="non-owner-access", severity="high",
+    id="non-owner-access", category="non-owner-access", severity=Severity.HIGH,
     title="Ownerless mailbox used by someone without a grant",
     description="Items read, moved or deleted, or mail sent, on an ownerless mailbox by a person "
     "who holds no FullAccess / SendAs / SendOnBehalf grant on it per the access map, or whose "
@@ -46,7 +47,7 @@ GROUP BY ownerless_upn, actor, date_trunc('day', time)
 )
 
 MASS_SEND = Rule(
-    id="mass-send", category="mass-send", severity="high",
+    id="mass-send", category="mass-send", severity=Severity.HIGH,
     title="Ownerless mailbox sends far more than usual",
     description="Sends from an ownerless mailbox in one day against its own baseline (the mean "
     "of its earlier days), or without a baseline above an absolute count, or one message to "

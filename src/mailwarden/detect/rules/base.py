@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mailwarden.detect.results import Severity
+from mailwarden.model.findings import Severity
 
 CATEGORIES: tuple[str, ...] = (
     "password-spray", "brute-force", "ownerless-sign-in", "legacy-protocol-auth",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mailwarden.detect.rules.base import Rule
+from mailwarden.model.findings import Severity
 
 PASSWORD_RESET = Rule(
-    id="password-reset", category="password-reset", severity="high",
+    id="password-reset", category="password-reset", severity=Severity.HIGH,
     title="Password of an ownerless account reset or changed",
     description="An admin reset or changed the password of an ownerless account: someone now "
     "knows it. Critical when the account changed its own password (someone signed in as it).",
@@ -36,7 +37,7 @@ GROUP BY ownerless_upn, date_trunc('day', time)
 )
 
 SIGN_IN_UNBLOCKED = Rule(
-    id="sign-in-unblocked", category="sign-in-unblocked", severity="high",
+    id="sign-in-unblocked", category="sign-in-unblocked", severity=Severity.HIGH,
     title="Ownerless account enabled again",
     description="'Enable account', or 'Update user' setting AccountEnabled to true, on the "
     "account of an ownerless mailbox: it can sign in again.",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mailwarden.detect.rules.base import Rule, threshold
+from mailwarden.model.findings import Severity
 
 LEAVER_MAILBOX_ACTIVITY = Rule(
-    id="leaver-mailbox-activity", category="leaver-access", severity="high",
+    id="leaver-mailbox-activity", category="leaver-access", severity=Severity.HIGH,
     title="Mailbox activity by a departed person",
     description="The mailbox audit records actions by a disabled or departed person after "
     "they left (any time, when the departure date is unknown). Critical on an ownerless "
@@ -29,7 +30,7 @@ GROUP BY coalesce(m.target_mailbox, m.actor), m.actor, date_trunc('day', m.time)
 )
 
 LEAVER_SIGN_IN = Rule(
-    id="leaver-sign-in", category="leaver-access", severity="high",
+    id="leaver-sign-in", category="leaver-access", severity=Severity.HIGH,
     title="Successful sign-in by a departed person",
     description="A disabled or departed person's account signed in successfully after they "
     "left: the account was not blocked, or a token outlived the departure.",
@@ -51,7 +52,7 @@ GROUP BY s.upn, date_trunc('day', s.time)
 )
 
 LEAVER_ADDRESS_ON_OWNERLESS = Rule(
-    id="leaver-address-on-ownerless", category="leaver-access", severity="critical",
+    id="leaver-address-on-ownerless", category="leaver-access", severity=Severity.CRITICAL,
     title="Ownerless account used from a departed person's address or device",
     description="An ownerless account signs in from an IP address or device that a departed "
     "person used, after they left. Addresses many people share (an office NAT) are ignored.",
@@ -92,7 +93,7 @@ FROM hits GROUP BY ownerless_upn, leaver, date_trunc('day', time)
 )
 
 DISABLED_PROBE_THEN_OWNERLESS = Rule(
-    id="disabled-probe-then-ownerless", category="leaver-access", severity="critical",
+    id="disabled-probe-then-ownerless", category="leaver-access", severity=Severity.CRITICAL,
     title="An address that tried a disabled account then signed in to an ownerless one",
     description="An IP address tries a disabled or departed account (error 50057, or any "
     "attempt after the departure) and then signs in to an ownerless account: the departed "

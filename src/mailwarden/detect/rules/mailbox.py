@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mailwarden.detect.rules.base import Rule
+from mailwarden.model.findings import Severity
 
 #: Folders a hiding rule moves mail to (Sentinel and Elastic watch the same ones).
 _HIDING_FOLDERS = ("deleted items", "junk email", "rss feeds", "rss subscriptions",
@@ -11,7 +12,7 @@ _HIDING_FOLDERS = ("deleted items", "junk email", "rss feeds", "rss subscription
 _FOLDER_LIST = "[" + ", ".join(f"'{name}'" for name in _HIDING_FOLDERS) + "]"
 
 MALICIOUS_INBOX_RULE = Rule(
-    id="malicious-inbox-rule", category="malicious-inbox-rule", severity="medium",
+    id="malicious-inbox-rule", category="malicious-inbox-rule", severity=Severity.MEDIUM,
     title="Inbox rule that deletes, hides or forwards mail outside",
     description="New-InboxRule / Set-InboxRule / UpdateInboxRules that deletes messages, marks "
     "them read, moves them to a folder nobody reads (Deleted Items, Junk, RSS, Archive, "
@@ -75,7 +76,7 @@ GROUP BY coalesce(ownerless_upn, target_mailbox), coalesce(rule_name, ''),
 )
 
 EXTERNAL_FORWARDING = Rule(
-    id="external-forwarding-set", category="external-forwarding-set", severity="high",
+    id="external-forwarding-set", category="external-forwarding-set", severity=Severity.HIGH,
     title="Forwarding to an outside address configured",
     description="Set-Mailbox sets ForwardingSmtpAddress (or ForwardingAddress) to an address "
     "outside the verified domains, or a transport rule redirects or copies mail outside. "
@@ -109,7 +110,7 @@ GROUP BY operation, coalesce(ownerless_upn, target_mailbox), external, date_trun
 )
 
 PERMISSION_CHANGE = Rule(
-    id="mailbox-permission-change", category="mailbox-permission-change", severity="medium",
+    id="mailbox-permission-change", category="mailbox-permission-change", severity=Severity.MEDIUM,
     title="Access granted on an ownerless mailbox",
     description="FullAccess, SendAs or SendOnBehalf granted on an ownerless mailbox. High when "
     "the new trustee is a guest, outside the verified domains, or a departed person.",
@@ -154,7 +155,7 @@ FROM judged GROUP BY ownerless_upn, trustee, date_trunc('day', time)
 )
 
 AUDIT_TAMPERING = Rule(
-    id="audit-tampering", category="audit-tampering", severity="high",
+    id="audit-tampering", category="audit-tampering", severity=Severity.HIGH,
     title="Mailbox or organisation auditing turned off or bypassed",
     description="Set-Mailbox -AuditEnabled $false, Set-OrganizationConfig -AuditDisabled $true, "
     "Set-MailboxAuditBypassAssociation -AuditBypassEnabled $true, or Set-AdminAuditLogConfig "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mailwarden.detect.rules.base import Rule
+from mailwarden.model.findings import Severity
 
 OWNERLESS_SIGN_IN = Rule(
-    id="ownerless-sign-in", category="ownerless-sign-in", severity="high",
+    id="ownerless-sign-in", category="ownerless-sign-in", severity=Severity.HIGH,
     title="Successful sign-in by an ownerless mailbox's account",
     description="Nobody should sign in as a shared, room or equipment mailbox or an unlicensed "
     "account. Critical over a legacy protocol (IMAP, POP, SMTP, EWS, ...), the sprayable path. "
@@ -35,7 +36,7 @@ GROUP BY ownerless_upn, date_trunc('day', time)
 )
 
 OWNERLESS_OWNER_LOGON = Rule(
-    id="ownerless-owner-logon", category="ownerless-sign-in", severity="high",
+    id="ownerless-owner-logon", category="ownerless-sign-in", severity=Severity.HIGH,
     title="Mailbox opened as its own ownerless account",
     description="The mailbox audit shows an owner logon to an ownerless mailbox by the "
     "mailbox's own account (not a delegate, not calendar processing): someone holds its "
@@ -64,7 +65,7 @@ GROUP BY ownerless_upn, date_trunc('day', time)
 )
 
 LEGACY_PROTOCOL = Rule(
-    id="legacy-protocol-auth", category="legacy-protocol-auth", severity="medium",
+    id="legacy-protocol-auth", category="legacy-protocol-auth", severity=Severity.MEDIUM,
     title="Legacy-protocol authentication against an ownerless account",
     description="Attempts over IMAP, POP, SMTP AUTH, EWS, ActiveSync or other legacy clients, "
     "which basic authentication and password spraying use. High when one succeeded.",

@@ -14,6 +14,7 @@ by conditional access, ...) from the source during or after the campaign escalat
 from __future__ import annotations
 
 from mailwarden.detect.rules.base import Rule, threshold
+from mailwarden.model.findings import Severity
 
 _SPRAY_KEYS = {"ip": "IP address", "ip_prefix": "network", "user_agent": "user agent"}
 
@@ -129,7 +130,7 @@ _SPRAY_SUMMARY = (
 
 def _spray(rule_id: str, key: str, min_ips: int, title: str, description: str) -> Rule:
     return Rule(
-        id=rule_id, category="password-spray", severity="high", title=title,
+        id=rule_id, category="password-spray", severity=Severity.HIGH, title=title,
         description=description + " Escalated to critical when a targeted account then "
         "signs in, or answers with a code that shows the password was right.",
         mitre=("T1110.003",), tables=("signins",), uses=("ownerless",),
@@ -149,7 +150,7 @@ SPRAY_BY_USER_AGENT = _spray("spray-user-agent", "user_agent", 3,
                              "One user agent, from several IPs, fails against many accounts.")
 
 BRUTE_FORCE = Rule(
-    id="brute-force-account", category="brute-force", severity="medium",
+    id="brute-force-account", category="brute-force", severity=Severity.MEDIUM,
     title="Many failed sign-ins against one account",
     description="Failed password guesses against one account in a burst (no pause longer "
     "than max_gap_minutes). A few typos followed by the right password stay below the "
@@ -200,7 +201,7 @@ FROM c LEFT JOIN ok USING (upn, cid)
 )
 
 LOCKOUT = Rule(
-    id="account-lockout", category="brute-force", severity="medium",
+    id="account-lockout", category="brute-force", severity=Severity.MEDIUM,
     title="Account locked by smart lockout",
     description="Entra answered 50053 (account locked): someone kept guessing the password. "
     "High when the account is ownerless.",

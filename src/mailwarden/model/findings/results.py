@@ -16,6 +16,11 @@ class Status(StrEnum):
 
 
 class Severity(StrEnum):
+    """How bad a finding, an attack path or an alert is: the one list of severities.
+
+    The members are listed worst first, the order reports and tables show them in; `rank`
+    compares them. Documents (alerts.json, state files) spell a severity by its value."""
+
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
@@ -26,6 +31,23 @@ class Severity(StrEnum):
     def rank(self) -> int:
         """4 for critical down to 0 for info: larger is worse."""
         return _SEVERITY_RANK[self]
+
+    @classmethod
+    def named(cls, value: object) -> Severity | None:
+        """The severity a document names, None for anything that names none."""
+        if not isinstance(value, str):
+            return None
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+    @classmethod
+    def rank_of(cls, value: object) -> int:
+        """The rank of a severity as a document spells it; 0 (info's) for anything else,
+        so that an unknown value never outranks a known one."""
+        severity = cls.named(value)
+        return 0 if severity is None else severity.rank
 
 
 _SEVERITY_RANK = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from mailwarden.detect.alerts import build_alert, merge
@@ -12,7 +11,7 @@ from mailwarden.detect.context import EMPTY_CONTEXT, DetectContext
 from mailwarden.detect.engine import Engine
 from mailwarden.detect.results import Alert, DetectionResult, ReaderReport, RuleRun
 from mailwarden.detect.rules import ALL_RULES, Rule
-from mailwarden.detect.rules.base import RESULT_COLUMNS, code_rows
+from mailwarden.detect.rules.base import RESULT_COLUMNS, SHARED_SQL, code_rows, read_sql
 from mailwarden.detect.tables import TABLES_BY_NAME
 from mailwarden.errors import InputError
 
@@ -71,8 +70,8 @@ def _partial_note(rule: Rule, context: DetectContext) -> str:
 def run_rules(engine: Engine, context: DetectContext, options: DetectOptions,
               progress: Progress | None = None) -> tuple[tuple[Alert, ...], tuple[RuleRun, ...]]:
     engine.load_context(context, code_rows())
-    engine.connection.execute(resources.files("mailwarden.detect.rules").joinpath(
-        "views.sql").read_text(encoding="utf-8"))
+    for name in SHARED_SQL:
+        engine.connection.execute(read_sql(name))
     rules = _selected(options)
     alerts: list[Alert] = []
     runs: list[RuleRun] = []

@@ -11,8 +11,7 @@ from typing import Any
 
 from mailwarden.detect.results import SEVERITIES, Alert, Severity
 from mailwarden.detect.rules.base import Rule
-
-_LIST_SHOWN = 5
+from mailwarden.detect.rules.wording import listing
 
 
 def alert_id(rule_id: str, target: str | None, group_key: str | None,
@@ -34,10 +33,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, list | tuple):
-        items = [_shown(item) for item in value]
-        extra = len(items) - _LIST_SHOWN
-        text = ", ".join(items[:_LIST_SHOWN])
-        return text + (f" and {extra} more" if extra > 0 else "") if items else "none"
+        return listing([_shown(item) for item in value])
     if value is None:
         return "unknown"
     if isinstance(value, bool):
@@ -86,6 +82,8 @@ def build_alert(rule: Rule, row: Mapping[str, Any],
               "first_seen": first_seen, "last_seen": last_seen,
               "window_day": window_start.date().isoformat() if window_start else "unknown day",
               "source_ips": list(source_ips), "n_targets": len(targets)}
+    if rule.wording is not None:
+        fields.update(rule.wording(fields))
     return Alert(
         id=alert_id(rule.id, target, row.get("group_key"), window_start),
         category=rule.category, rule_id=rule.id, severity=severity, target=target,

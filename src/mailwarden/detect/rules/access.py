@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from mailwarden.detect.rules.base import Rule, threshold
+from mailwarden.text import plural
 
 NON_OWNER_ACCESS = Rule(
     id="non-owner-access", category="non-owner-access", severity="high",
@@ -13,6 +17,19 @@ NON_OWNER_ACCESS = Rule(
     mitre=("T1114.002",), tables=("mailbox_audits",), needs=("ownerless", "grants"),
     summary="{actor}, {why}, used ownerless mailbox {target} on {window_day}: {operations}",
 )
+
+def _mass_send_wording(fields: Mapping[str, Any]) -> dict[str, str]:
+    recipients = int(fields["max_recipients"])
+    # Only days with sends have a baseline, so it is at least 1 when there is one.
+    baseline = fields["baseline"]
+    return {
+        "messages": plural(int(fields["sends"]), "message"),
+        "usual": f"baseline {baseline} a day" if baseline else "no earlier sends to compare with",
+        "largest": f", largest message to {plural(recipients, 'recipient')}"
+                   if recipients else "",
+        "sent_by": f"; sent by {fields['senders']}" if fields.get("senders") else "",
+    }
+
 
 MASS_SEND = Rule(
     id="mass-send", category="mass-send", severity="high",
@@ -28,8 +45,9 @@ MASS_SEND = Rule(
         threshold("min_sends_without_baseline", 100, "sends in a day with no baseline"),
         threshold("min_recipients", 50, "recipients of one message"),
     ),
-    summary="Ownerless mailbox {target} sent {sends} messages on {window_day} (baseline "
-            "{baseline} a day, largest message to {max_recipients} recipients) by {senders}",
+    summary="Ownerless mailbox {target} sent {messages} on {window_day} ({usual}{largest})"
+            "{sent_by}",
+    wording=_mass_send_wording,
 )
 
 RULES: tuple[Rule, ...] = (NON_OWNER_ACCESS, MASS_SEND)

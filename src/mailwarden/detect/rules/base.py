@@ -13,9 +13,11 @@ Thresholds are bound as named parameters (`$min_accounts`), never formatted into
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from mailwarden.detect.results import Severity
 
@@ -34,6 +36,10 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "target", "targets", "source_ips", "first_seen", "last_seen", "event_count", "severity",
     "group_key", "window_start", "facts", "evidence",
 )
+
+
+#: The phrases a summary template needs beyond the alert's fields, made from those fields.
+Wording = Callable[[Mapping[str, Any]], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,8 +64,10 @@ class Rule:
     #: Context parts that sharpen the rule when present (it runs without them).
     uses: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
-    #: `str.format` template over the facts and the alert's own fields.
+    #: `str.format` template over the facts, the alert's own fields and the wording.
     summary: str
+    #: Counted nouns and optional clauses for the summary (see wording.py).
+    wording: Wording | None = None
 
     @property
     def sql_file(self) -> str:

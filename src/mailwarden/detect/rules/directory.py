@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from mailwarden.detect.rules.base import Rule
+
+
+def _by_whom(fields: Mapping[str, Any]) -> dict[str, str]:
+    # The query says `unknown` when no audit record names who did it.
+    by = fields["by"]
+    return {"by_whom": " by someone the audit log does not name" if by == "unknown"
+            else f" by {by}"}
 
 PASSWORD_RESET = Rule(
     id="password-reset", category="password-reset", severity="high",
@@ -10,7 +20,8 @@ PASSWORD_RESET = Rule(
     description="An admin reset or changed the password of an ownerless account: someone now "
     "knows it. Critical when the account changed its own password (someone signed in as it).",
     mitre=("T1098",), tables=("directory_audits",), needs=("ownerless",),
-    summary="{activities} on ownerless account {target} by {by}",
+    summary="{activities} on ownerless account {target}{by_whom}",
+    wording=_by_whom,
 )
 
 SIGN_IN_UNBLOCKED = Rule(
@@ -19,7 +30,8 @@ SIGN_IN_UNBLOCKED = Rule(
     description="'Enable account', or 'Update user' setting AccountEnabled to true, on the "
     "account of an ownerless mailbox: it can sign in again.",
     mitre=("T1098",), tables=("directory_audits",), needs=("ownerless",),
-    summary="Ownerless account {target} was enabled for sign-in by {by}",
+    summary="Ownerless account {target} was enabled for sign-in{by_whom}",
+    wording=_by_whom,
 )
 
 RULES: tuple[Rule, ...] = (PASSWORD_RESET, SIGN_IN_UNBLOCKED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mailwarden.detect.rules.base import Rule
+from mailwarden.detect.rules.wording import actor_or_someone
 
 MALICIOUS_INBOX_RULE = Rule(
     id="malicious-inbox-rule", category="malicious-inbox-rule", severity="medium",
@@ -13,7 +14,12 @@ MALICIOUS_INBOX_RULE = Rule(
     "on an ownerless mailbox, critical when it also forwards outside.",
     mitre=("T1564.008", "T1114.003"), tables=("mailbox_audits",),
     uses=("ownerless", "verified_domains"),
-    summary="Inbox rule '{rule}' on {target} by {actor} {behaviour}",
+    summary="{inbox_rule} on {target}{set_by} {behaviour}",
+    wording=lambda fields: {
+        # The query names a rule without a name `(unnamed)`.
+        "inbox_rule": "An unnamed inbox rule" if fields["rule"] == "(unnamed)"
+                      else f"Inbox rule '{fields['rule']}'",
+        "set_by": f", set by {fields['actor']}," if fields.get("actor") else ""},
 )
 
 EXTERNAL_FORWARDING = Rule(
@@ -24,7 +30,12 @@ EXTERNAL_FORWARDING = Rule(
     "Critical on an ownerless mailbox.",
     mitre=("T1114.003",), tables=("mailbox_audits",), needs=("verified_domains",),
     uses=("ownerless",),
-    summary="{operation} by {actor} forwards mail of {target} outside to {destinations}",
+    summary="{operation}{by_actor} {forwards} outside to {destinations}",
+    wording=lambda fields: {
+        "by_actor": f" by {fields['actor']}" if fields.get("actor") else "",
+        # A transport rule has no mailbox: it routes whatever mail it matches.
+        "forwards": "routes mail" if "transportrule" in str(fields["operation"]).lower()
+                    else f"forwards mail of {fields['target']}"},
 )
 
 PERMISSION_CHANGE = Rule(
@@ -34,7 +45,9 @@ PERMISSION_CHANGE = Rule(
     "the new trustee is a guest, outside the verified domains, or a departed person.",
     mitre=("T1098.002",), tables=("mailbox_audits",), needs=("ownerless",),
     uses=("guests", "departed", "verified_domains"),
-    summary="{actor} granted {rights} on ownerless mailbox {target} to {trustee}{trustee_kind}",
+    summary="{grantor} granted {rights} on ownerless mailbox {target} to "
+            "{trustee}{trustee_kind}",
+    wording=lambda fields: {"grantor": actor_or_someone(fields.get("actor"))},
 )
 
 AUDIT_TAMPERING = Rule(
@@ -44,7 +57,8 @@ AUDIT_TAMPERING = Rule(
     "Set-MailboxAuditBypassAssociation -AuditBypassEnabled $true, or Set-AdminAuditLogConfig "
     "turning off audit log ingestion. Critical organisation-wide or on an ownerless mailbox.",
     mitre=("T1562.008",), tables=("mailbox_audits",), uses=("ownerless",),
-    summary="{actor} {change}{scope}",
+    summary="{changer} {change}{scope}",
+    wording=lambda fields: {"changer": actor_or_someone(fields.get("actor"))},
 )
 
 RULES: tuple[Rule, ...] = (MALICIOUS_INBOX_RULE, EXTERNAL_FORWARDING, PERMISSION_CHANGE,

@@ -13,7 +13,12 @@ by conditional access, ...) from the source during or after the campaign escalat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from mailwarden.detect.rules.base import Rule, threshold
+from mailwarden.detect.rules.wording import listing
+from mailwarden.text import plural
 
 _SPRAY_THRESHOLDS = (
     threshold("min_accounts", 10, "accounts that failed without a quick success"),
@@ -25,10 +30,29 @@ _SPRAY_THRESHOLDS = (
               "before and after the campaign"),
 )
 _SPRAY_SUMMARY = (
-    "Password spray from {source_kind} {source}: {accounts} accounts failed "
-    "({unresolved} never got in), {event_count} guesses between {first_seen} and "
-    "{last_seen}{proven_text}"
+    "Password spray from {source_kind} {source}: {guesses} between {first_seen} and "
+    "{last_seen}; {failed}{typos}; {password_right}"
 )
+
+
+def _spray_wording(fields: Mapping[str, Any]) -> dict[str, str]:
+    accounts, proven = int(fields["accounts"]), list(fields["proven"])
+    typos = accounts - int(fields["unresolved"])
+    # Every proven account also failed when the targets are just the failed accounts.
+    among_failed = fields["n_targets"] == accounts
+    if not proven:
+        password_right = "no guess is known to have been right"
+    elif among_failed:
+        password_right = f"the password was right for {len(proven)} of them: {listing(proven)}"
+    else:
+        password_right = (f"the password was right for {plural(len(proven), 'account')}: "
+                          f"{listing(proven)}")
+    return {
+        "guesses": plural(int(fields["event_count"]), "guess", "guesses"),
+        "failed": plural(accounts, "account") + " failed",
+        "typos": f", {typos} of them followed soon by the right password" if typos else "",
+        "password_right": password_right,
+    }
 
 
 def _spray(rule_id: str, min_ips: int, title: str, description: str) -> Rule:
@@ -40,7 +64,7 @@ def _spray(rule_id: str, min_ips: int, title: str, description: str) -> Rule:
         mitre=("T1110.003",), tables=("signins",), uses=("ownerless",),
         thresholds=(*_SPRAY_THRESHOLDS,
                     threshold("min_ips", min_ips, "distinct IPs the source used")),
-        summary=_SPRAY_SUMMARY,
+        summary=_SPRAY_SUMMARY, wording=_spray_wording,
     )
 
 
@@ -65,8 +89,12 @@ BRUTE_FORCE = Rule(
         threshold("max_gap_minutes", 60, "longest pause inside one burst"),
         threshold("followup_minutes", 60, "how long after the burst a success counts"),
     ),
-    summary="{failures} failed sign-ins against {target} between {first_seen} and "
-            "{last_seen}{succeeded_text}",
+    summary="{failed_sign_ins} against {target} between {first_seen} and {last_seen}"
+            "{then_succeeded}",
+    wording=lambda fields: {
+        "failed_sign_ins": plural(int(fields["failures"]), "failed sign-in"),
+        "then_succeeded": "; a sign-in from the same source then succeeded"
+                          if fields["succeeded"] else ""},
 )
 
 LOCKOUT = Rule(
@@ -75,8 +103,8 @@ LOCKOUT = Rule(
     description="Entra answered 50053 (account locked): someone kept guessing the password. "
     "High when the account is ownerless.",
     mitre=("T1110",), tables=("signins",), uses=("ownerless",),
-    summary="{target} was locked out {lockouts} times on {window_day} by repeated failed "
-            "sign-ins",
+    summary="{target} was locked out {times} on {window_day} by repeated failed sign-ins",
+    wording=lambda fields: {"times": plural(int(fields["lockouts"]), "time")},
 )
 
 RULES: tuple[Rule, ...] = (SPRAY_BY_IP, SPRAY_BY_NETWORK, SPRAY_BY_USER_AGENT, BRUTE_FORCE,

@@ -89,6 +89,8 @@ SELECT NULL::VARCHAR AS target,
        to_json({'source': c.k, 'source_kind': source_kind, 'accounts': c.n_failed,
                 'unresolved': s.unresolved, 'seen': s.seen_accounts, 'ips': len(c.ips),
                 'proven': coalesce(s.proven, []),
+                -- An older wording of the proof, kept for readers of the facts; the
+                -- summary is worded from `proven` in spray.py.
                 'proven_text': CASE WHEN len(coalesce(s.proven, [])) > 0
                     THEN '; the password was right for ' || array_to_string(s.proven[1:5], ', ')
                     ELSE '' END,

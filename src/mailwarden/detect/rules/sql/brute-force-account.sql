@@ -29,6 +29,7 @@ SELECT c.upn AS target, [c.upn] AS targets, coalesce(c.ips, []) AS source_ips,
        NULL AS group_key, c.first_seen AS window_start,
        to_json({'failures': c.n, 'ownerless': c.ownerless,
                 'succeeded': ok.ok_events IS NOT NULL,
+                -- Kept for readers of the facts; the summary is worded in spray.py.
                 'succeeded_text': CASE WHEN ok.ok_events IS NOT NULL
                     THEN '; a sign-in from the same source then succeeded' ELSE '' END}) AS facts,
        list_concat(coalesce(ok.ok_events, [])[1:5], c.ev[1:$evidence_limit]) AS evidence

@@ -123,6 +123,28 @@ def test_detect_writes_a_private_alerts_file(small_tenant: Path, tmp_path: Path)
     assert "signIns.json" in result.output
 
 
+def test_every_summary_of_the_small_tenant_reads_whole(small_tenant: Path,
+                                                        tmp_path: Path) -> None:
+    """No field the template could not fill (`?`), no clause about nothing, no count
+    with a noun in the wrong number; the printout says how many alerts it leaves out."""
+    import json
+    import re
+
+    from mailwarden.cli import command_app
+
+    result = CliRunner().invoke(command_app(), [
+        "detect", "--tenant-dir", str(small_tenant), "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    alerts = json.loads((tmp_path / "alerts.json").read_text())["alerts"]
+    assert f"alerts (the 20 worst of {len(alerts)})" in result.output
+    for alert in alerts:
+        text = alert["summary"]
+        assert not re.search(r"(^|\s)\?($|[\s),;])", text), text
+        assert not re.search(r"from none|\(none\)|to 0 recipients|never got in", text), text
+        assert not re.search(r"(^|\s)1 (successful |failed |legacy-protocol )?(sign-ins|"
+                             r"sign-in attempts|messages|guesses|accounts|times)\b", text), text
+
+
 def test_eval_without_labels_fails_with_a_clear_line(tmp_path: Path) -> None:
     from mailwarden.cli import command_app
 

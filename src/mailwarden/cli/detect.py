@@ -27,6 +27,7 @@ from mailwarden.detect.evaluate import Evaluation, evaluate, parse_labels
 from mailwarden.errors import ConfigError, InputError
 from mailwarden.files import write_private_text
 from mailwarden.pipeline import scan_directory
+from mailwarden.text import plural
 
 FilesOpt = Annotated[list[Path] | None, typer.Option(help="A log file; repeat for more.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
@@ -35,7 +36,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.
 def _run(tenant_dir: Path | None, files: Sequence[Path], *, quiet: bool) -> DetectionResult:
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
-        raise InputError(f"log file(s) not found: {', '.join(missing)}")
+        raise InputError(f"{plural(len(missing), 'log file')} not found: {', '.join(missing)}")
     context: DetectContext = EMPTY_CONTEXT
     if tenant_dir is not None:
         with err_console.status("reading the tenant", spinner="dots"):
@@ -58,17 +59,21 @@ def _inputs_table(result: DetectionResult) -> Table:
         table.add_column(column, justify="right" if column in {"rows", "bad rows", "skipped"}
                          else "left")
     for report in result.readers:
-        note = report.error or report.skipped_reason or "; ".join(report.notes)
+        notes = [report.error or report.skipped_reason or "; ".join(report.notes)]
         if report.bad_samples:
             sample = report.bad_samples[0]
-            note = f"{note} first bad row {sample.row}: {sample.reason}".strip()
+            row = "" if sample.row is None else f" {sample.row}"
+            notes.append(f"first bad row{row}: {sample.reason}")
+        note = "; ".join(part for part in notes if part)
         table.add_row(report.path.name, report.format, f"{report.rows:,}",
                       f"{report.bad_rows:,}", f"{report.skipped_rows:,}", note[:80])
     return table
 
 
 def _alerts_table(result: DetectionResult, limit: int) -> Table:
-    table = Table(title=f"alerts ({len(result.alerts)}; worst first)", title_justify="left")
+    shown = (f"the {limit} worst of {len(result.alerts)}" if len(result.alerts) > limit
+             else f"{len(result.alerts)}, worst first")
+    table = Table(title=f"alerts ({shown})", title_justify="left")
     for column in ("severity", "category", "target", "summary"):
         table.add_column(column)
     for alert in result.alerts[:limit]:
@@ -130,7 +135,7 @@ def rules(
         return
     if output_format != "table":
         raise ConfigError(f"--format {output_format!r}: use table or json")
-    table = Table(title=f"{len(catalogue)} detection rules", title_justify="left")
+    table = Table(title=plural(len(catalogue), "detection rule"), title_justify="left")
     for column in ("id", "category", "severity", "ATT&CK", "thresholds"):
         table.add_column(column)
     for r in catalogue:
@@ -173,15 +178,17 @@ def eval_command(
     console.print(_evaluation_table(evaluation))
     for s in evaluation.scores:
         for label in s.missed:
-            console.print(f"[red]missed[/] {s.category} {label.target or label.source_ips} "
-                          f"({label.scenario})")
+            where = label.target or ", ".join(label.source_ips)
+            scenario = f" ({label.scenario})" if label.scenario else ""
+            console.print(f"[red]missed[/] {s.category} {where}{scenario}")
         for alert in s.false_alerts:
             console.print(f"[yellow]unlabelled[/] {alert.rule_id}: {alert.summary}")
     for label, alert in evaluation.negatives_hit:
-        console.print(f"[yellow]negative hit[/] {label.scenario}: {alert.summary}")
+        console.print(f"[yellow]negative hit[/] {label.scenario or label.category}: "
+                      f"{alert.summary}")
     if not evaluation.meets(recall=min_recall, precision=min_precision):
-        console.print(f"[bold red]below target[/] (recall {min_recall}, precision "
-                      f"{min_precision})")
+        console.print(f"[bold red]below target[/]: every category needs recall >= "
+                      f"{min_recall} and precision >= {min_precision}")
         raise typer.Exit(1)
     console.print(f"every category meets recall >= {min_recall} and precision >= "
                   f"{min_precision}")

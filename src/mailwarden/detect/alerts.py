@@ -11,10 +11,9 @@ from typing import Any
 
 from mailwarden.detect.results import Alert
 from mailwarden.detect.rules.base import Rule
+from mailwarden.detect.rules.wording import listing
 from mailwarden.model.findings import Severity
 from mailwarden.times import as_utc, iso_with_offset
-
-_LIST_SHOWN = 5
 
 
 def alert_id(rule_id: str, target: str | None, group_key: str | None,
@@ -34,10 +33,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, list | tuple):
-        items = [_shown(item) for item in value]
-        extra = len(items) - _LIST_SHOWN
-        text = ", ".join(items[:_LIST_SHOWN])
-        return text + (f" and {extra} more" if extra > 0 else "") if items else "none"
+        return listing([_shown(item) for item in value])
     if value is None:
         return "unknown"
     if isinstance(value, bool):
@@ -86,6 +82,8 @@ def build_alert(rule: Rule, row: Mapping[str, Any],
               "first_seen": first_seen, "last_seen": last_seen,
               "window_day": window_start.date().isoformat() if window_start else "unknown day",
               "source_ips": list(source_ips), "n_targets": len(targets)}
+    if rule.wording is not None:
+        fields.update(rule.wording(fields))
     return Alert(
         id=alert_id(rule.id, target, row.get("group_key"), window_start),
         category=rule.category, rule_id=rule.id, severity=severity, target=target,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from mailwarden.detect.alerts import build_alert, merge
@@ -12,7 +11,8 @@ from mailwarden.detect.context import EMPTY_CONTEXT, DetectContext
 from mailwarden.detect.engine import Engine
 from mailwarden.detect.results import Alert, DetectionResult, ReaderReport, RuleRun
 from mailwarden.detect.rules import ALL_RULES, Rule
-from mailwarden.detect.rules.base import RESULT_COLUMNS, code_rows
+from mailwarden.detect.rules.base import RESULT_COLUMNS, SHARED_SQL, code_rows, read_sql
+from mailwarden.detect.rules.wording import joined
 from mailwarden.detect.tables import TABLES_BY_NAME
 from mailwarden.errors import InputError
 from mailwarden.progress import Progress
@@ -51,10 +51,11 @@ def _selected(options: DetectOptions) -> tuple[Rule, ...]:
 
 
 def _why_not(rule: Rule, engine: Engine, context: DetectContext) -> str | None:
-    missing = [part for part in rule.needs if context.missing(part)]
+    missing = [_PART_WORDS[part] for part in rule.needs if context.missing(part)]
     if missing:
-        return (f"needs the tenant's {' and '.join(_PART_WORDS[p] for p in missing)}; "
-                "run it with a recorded tenant (--tenant-dir)")
+        return (f"needs the tenant's {joined(missing)}, which this run does not know; run "
+                "detection with a recorded tenant (--tenant-dir) that holds "
+                + ("it" if len(missing) == 1 else "them"))
     if not any(engine.table_has_rows(TABLES_BY_NAME[t]) for t in rule.tables):
         words = " or ".join(_TABLE_WORDS[t] for t in rule.tables)
         return f"no {words} records in the input"
@@ -63,14 +64,14 @@ def _why_not(rule: Rule, engine: Engine, context: DetectContext) -> str | None:
 
 def _partial_note(rule: Rule, context: DetectContext) -> str:
     missing = [_PART_WORDS[part] for part in rule.uses if context.missing(part)]
-    return f"ran without the tenant's {', '.join(missing)}" if missing else ""
+    return f"ran without the tenant's {joined(missing)}" if missing else ""
 
 
 def run_rules(engine: Engine, context: DetectContext, options: DetectOptions,
               progress: Progress | None = None) -> tuple[tuple[Alert, ...], tuple[RuleRun, ...]]:
     engine.load_context(context, code_rows())
-    engine.connection.execute(resources.files("mailwarden.detect.rules").joinpath(
-        "views.sql").read_text(encoding="utf-8"))
+    for name in SHARED_SQL:
+        engine.connection.execute(read_sql(name))
     rules = _selected(options)
     alerts: list[Alert] = []
     runs: list[RuleRun] = []

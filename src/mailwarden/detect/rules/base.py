@@ -1,6 +1,8 @@
 """What a detection rule is: metadata next to one SQL query over the normalized tables.
 
-A rule's query returns one row per alert with these columns: target (UPN or NULL),
+The query is a file shipped with the package, `sql/<rule id>.sql` beside this module;
+the files in `SHARED_SQL` (views and macros the queries use) are run before them. A
+rule's query returns one row per alert with these columns: target (UPN or NULL),
 targets (VARCHAR[]), source_ips (VARCHAR[]), first_seen, last_seen (TIMESTAMP, UTC),
 event_count (BIGINT), severity (NULL for the rule's default), group_key (what, besides
 the target, separates alerts, e.g. the source IP), window_start (TIMESTAMP), facts (a
@@ -11,7 +13,11 @@ Thresholds are bound as named parameters (`$min_accounts`), never formatted into
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
 
 from mailwarden.model.findings import Severity
 
@@ -22,10 +28,18 @@ CATEGORIES: tuple[str, ...] = (
     "sign-in-unblocked", "audit-tampering",
 )
 
+_PACKAGE = "mailwarden.detect.rules"
+#: SQL files the rule queries use, run in this order once the tables are loaded.
+SHARED_SQL: tuple[str, ...] = ("views.sql", "spray.sql")
+
 RESULT_COLUMNS: tuple[str, ...] = (
     "target", "targets", "source_ips", "first_seen", "last_seen", "event_count", "severity",
     "group_key", "window_start", "facts", "evidence",
 )
+
+
+#: The phrases a summary template needs beyond the alert's fields, made from those fields.
+Wording = Callable[[Mapping[str, Any]], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,9 +64,19 @@ class Rule:
     #: Context parts that sharpen the rule when present (it runs without them).
     uses: tuple[str, ...] = ()
     thresholds: tuple[Threshold, ...] = ()
-    sql: str
-    #: `str.format` template over the facts and the alert's own fields.
+    #: `str.format` template over the facts, the alert's own fields and the wording.
     summary: str
+    #: Counted nouns and optional clauses for the summary (see wording.py).
+    wording: Wording | None = None
+
+    @property
+    def sql_file(self) -> str:
+        """The query's file, relative to this package."""
+        return f"sql/{self.id}.sql"
+
+    @property
+    def sql(self) -> str:
+        return read_sql(self.sql_file)
 
     def parameters(self, overrides: dict[str, float | int | bool] | None = None,
                    *, evidence_limit: int = 50) -> dict[str, object]:
@@ -64,6 +88,12 @@ class Rule:
         values["evidence_limit"] = evidence_limit
         used = set(re.findall(r"\$([a-z_]+)", self.sql))
         return {name: value for name, value in values.items() if name in used}
+
+
+@cache
+def read_sql(name: str) -> str:
+    """The text of a SQL file of this package (a rule's query or a shared file)."""
+    return resources.files(_PACKAGE).joinpath(*name.split("/")).read_text(encoding="utf-8")
 
 
 def threshold(name: str, default: float | int | bool, doc: str) -> Threshold:

@@ -18,6 +18,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Markdown reflows the help paragraphs to the terminal's width; in "rich" mode every line
+    # break of a docstring stays, and the command list breaks sentences mid-way.
+    rich_markup_mode="markdown",
 )
 
 _state = {"debug": False}

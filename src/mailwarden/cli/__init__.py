@@ -7,6 +7,7 @@ import sys
 import traceback
 
 import typer
+from rich.markup import escape
 
 from mailwarden import __version__
 from mailwarden.cli.ui import err_console
@@ -66,7 +67,9 @@ def main() -> None:
     except MailwardenError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        # The message is plain text: a "[redacted]" or a path's "[...]" is not markup.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
+                          soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -76,7 +79,7 @@ def main() -> None:
             traceback.print_exc()
         else:
             err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
                 "(run again with --debug for the traceback)",
                 markup=True,
                 soft_wrap=True,

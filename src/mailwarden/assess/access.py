@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from mailwarden.assess.index import TenantIndex
 from mailwarden.assess.options import AssessOptions
-from mailwarden.assess.trustees import TrusteeResolver
+from mailwarden.assess.trustees import ANONYMOUS_NAMES, TrusteeResolver
 from mailwarden.model.findings import Grant, MailboxAccess, PersonAccess, Right, TrusteeKind
 from mailwarden.model.inventory import Account, Mailbox
 
@@ -148,7 +148,9 @@ class AccessMapper:
 
     def _broad_reason(self, kind: TrusteeKind, name: str | None, people: int | None) -> str | None:
         if kind is TrusteeKind.BROAD:
-            return f"{name} stands for everyone"
+            reach = ("anyone, even without signing in" if (name or "").lower() in ANONYMOUS_NAMES
+                     else "every user of the tenant")
+            return f"'{name}' reaches {reach}"
         if kind is TrusteeKind.GROUP and (people or 0) >= self.options.broad_group_min:
             return f"group '{name}' reaches {people} people"
         return None

@@ -25,6 +25,7 @@ from mailwarden.assess.options import AssessOptions
 from mailwarden.assess.trustees import ANONYMOUS_NAMES, TrusteeResolver
 from mailwarden.model.findings import Grant, MailboxAccess, PersonAccess, Right, TrusteeKind
 from mailwarden.model.inventory import Account, Mailbox
+from mailwarden.text import plural
 
 MAILBOX_RIGHTS = frozenset(
     {Right.FULL_ACCESS, Right.CHANGE_PERMISSION, Right.CHANGE_OWNER, Right.DELETE_ITEM}
@@ -134,7 +135,8 @@ class AccessMapper:
                     allow[member].append(pair)
         people_access, missing = self._people(allow, deny)
         if missing:
-            unknown.append(f"{missing} delegate(s) are not in graph/users")
+            unknown.append(f"{plural(missing, 'delegate')} {'is' if missing == 1 else 'are'} "
+                           "not in graph/users")
         allowed = [g for g in grants if not g.deny]
         return MailboxAccess(
             upn=upn,

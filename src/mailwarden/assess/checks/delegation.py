@@ -12,6 +12,7 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, Grant, Remediation, Right, Scope, Severity
+from mailwarden.text import plural
 
 ACCESS_CONTROLS = ("CIS Controls v8 6.2", "CIS Controls v8 5.3")
 REMOVE_GRANTS = Remediation(
@@ -95,10 +96,11 @@ def stale(facts: MailboxFacts, context: Context) -> Verdict:
         reasons.append(f"{grant.right} to deleted object {grant.trustee}")
         commands.append(removal(upn, grant.right, grant.trustee))
     evidence = {"stale": people, "orphaned": [g.trustee for g in access.orphaned]}
+    stale_count = len(people) + len(access.orphaned)
     if reasons:
         return failed(
-            f"{len(people) + len(access.orphaned)} stale delegate(s) hold access to {upn}: "
-            f"{_summary(reasons)}.",
+            f"{plural(stale_count, 'stale delegate')} {'holds' if stale_count == 1 else 'hold'} "
+            f"access to {upn}: {_summary(reasons)}.",
             evidence,
             commands=tuple(dict.fromkeys(commands)),
             incomplete=list(access.unknown),
@@ -135,7 +137,7 @@ def broad(facts: MailboxFacts, context: Context) -> Verdict:
     delegates = len(access.people) + len({g.trustee.lower() for g in access.orphaned})
     limit = context.options.max_delegates
     if delegates > limit:
-        reasons.append(f"{delegates} delegates (more than {limit})")
+        reasons.append(f"{plural(delegates, 'delegate')} (more than {limit})")
     evidence = {"broad_grants": [_grant(g) for g in access.broad], "delegates": delegates}
     if reasons:
         return failed(
@@ -145,7 +147,7 @@ def broad(facts: MailboxFacts, context: Context) -> Verdict:
         )
     if access.unknown:
         return errored(f"The delegates of {upn} are not fully known.", unknown=list(access.unknown))
-    return passed(f"Access to {upn} is limited to {delegates} delegate(s).", evidence)
+    return passed(f"Access to {upn} is limited to {plural(delegates, 'delegate')}.", evidence)
 
 
 def _grant(grant: Grant) -> dict[str, object]:

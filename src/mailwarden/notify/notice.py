@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from mailwarden.model.findings import Finding
 from mailwarden.notify.actions import actions_for_category
+from mailwarden.text import plural
 
 NoticeKind = Literal["alert", "finding"]
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
@@ -146,4 +147,4 @@ def _several(mailboxes: tuple[str, ...]) -> str:
         return "the tenant"
     if len(mailboxes) == 1:
         return mailboxes[0]
-    return f"{mailboxes[0]} and {len(mailboxes) - 1} more accounts"
+    return f"{mailboxes[0]} and {plural(len(mailboxes) - 1, 'more account')}"

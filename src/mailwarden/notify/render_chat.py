@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from mailwarden.notify.notice import Notice
-from mailwarden.notify.render_text import Recipients, evidence_lines, facts, one_line
+from mailwarden.notify.render_text import (
+    Recipients,
+    evidence_heading,
+    evidence_lines,
+    facts,
+    one_line,
+)
 
 _CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 _SLACK_TEXT_LIMIT = 2900  # Slack rejects section text over 3000 characters
@@ -50,7 +56,7 @@ def teams_card(notice: Notice, recipients: Recipients | None = None) -> dict[str
     body.append(_rich("Do now", bold=True))
     body += [_rich(f"{n}. {action}") for n, action in enumerate(notice.actions, 1)]
     if notice.evidence:
-        body.append(_rich(f"Evidence (first {len(notice.evidence)} rows)", bold=True))
+        body.append(_rich(evidence_heading(notice), bold=True))
         body += [_rich(line) for line in evidence_lines(notice)]
     return {
         "type": "message",
@@ -88,7 +94,7 @@ def slack_payload(notice: Notice, recipients: Recipients | None = None) -> dict[
     blocks.append(_section("*Do now:*\n" + "\n".join(
         f"{n}. {slack_escape(action)}" for n, action in enumerate(notice.actions, 1))))
     if notice.evidence:
-        blocks.append(_section(f"*Evidence (first {len(notice.evidence)} rows):*\n" + "\n".join(
+        blocks.append(_section(f"*{evidence_heading(notice)}:*\n" + "\n".join(
             f"• `{slack_escape(line)}`" for line in evidence_lines(notice))))
     return {"text": slack_escape(notice.subject), "blocks": blocks, "unfurl_links": False,
             "unfurl_media": False}

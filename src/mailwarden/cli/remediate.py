@@ -44,6 +44,7 @@ from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
 from mailwarden.tenant.recorded import write_private_text
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from mailwarden.text import plural
 
 remediate_app = typer.Typer(
     help="Plan, apply, roll back and export changes that fix failing findings.",
@@ -111,7 +112,7 @@ def _options(
 
 
 def plan_table(plan: Plan) -> Table:
-    table = Table(title=f"{len(plan.actions)} action(s)", show_lines=True)
+    table = Table(title=plural(len(plan.actions), "action"), show_lines=True)
     for column in ("id", "action", "mailbox", "calls", "why", "might break"):
         table.add_column(column, overflow="fold")
     for action in plan.actions:
@@ -128,8 +129,9 @@ def _print_plan(plan: Plan) -> None:
     for skipped in plan.skipped:
         console.print(f"[yellow]left out:[/] {skipped.upn}: {skipped.reason}", soft_wrap=True)
     if plan.manual:
-        console.print(f"{len(plan.manual)} failing finding(s) need a person, not a script "
-                      "(see the scan's remediation).")
+        manual = len(plan.manual)
+        console.print(f"{plural(manual, 'failing finding')} {'needs' if manual == 1 else 'need'} "
+                      "a person, not a script (see the scan's remediation).")
 
 
 def plan_document(plan: Plan) -> dict[str, object]:
@@ -234,8 +236,8 @@ def _finish(report: RunReport) -> None:
                       f"(`mailwarden remediate rollback {report.run_id}` undoes it)")
     if report.failures:
         raise RemediationFailed(
-            f"{len(report.failures)} action(s) failed (listed above); the others went ahead. "
-            "Fix the cause and run the same command again: what is done is skipped."
+            f"{plural(len(report.failures), 'action')} failed (listed above); the others went "
+            "ahead. Fix the cause and run the same command again: what is done is skipped."
         )
 
 
@@ -263,7 +265,7 @@ def apply_command(
         plan = plan.select(tuple(action))
     _print_plan(plan)
     live = bool(plan.actions) and _confirmed(
-        yes, f"Make {len(plan.actions)} change(s) in {plan.tenant_name or plan.tenant_id}?")
+        yes, f"Make {plural(len(plan.actions), 'change')} in {plan.tenant_name or plan.tenant_id}?")
     if not live:  # a dry run journals nothing, so it opens no journal
         err_console.print("dry run: nothing is changed (pass --yes to apply)")
         report = run_apply(plan, settings, None, dry_run=True, on_device_code=show_device_code)
@@ -291,7 +293,7 @@ def rollback_command(
     with _journal(journal_dir, db) as journal:
         run = journal.load(run_id)
         count = len(action) if action else len(run.actions)
-        if not _confirmed(yes, f"Roll back {count} action(s) of run {run_id}?"):
+        if not _confirmed(yes, f"Roll back {plural(count, 'action')} of run {run_id}?"):
             raise ConfigError("rollback not confirmed: pass --yes to roll back without a prompt")
         report = run_rollback(run_id, settings, journal, action_ids=tuple(action or ()),
                               on_device_code=show_device_code)

@@ -42,3 +42,8 @@ def test_a_sign_in_today_is_not_zero_days_ago() -> None:
     snapshot = with_account(hardened(), "hr", last_successful_sign_in=NOW)
     direct = finding(run(snapshot), "direct-sign-in-observed")
     assert direct.message.endswith("directly today."), direct.message
+
+
+def test_a_custodian_finding_says_how_the_custodian_was_named() -> None:
+    inferred = finding(run(hardened()), "no-custodian")
+    assert inferred.message.endswith("(inferred from who holds FullAccess)."), inferred.message

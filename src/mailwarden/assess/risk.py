@@ -168,7 +168,8 @@ def attack_paths(
                 Severity.HIGH,
                 known.leavers,
                 ", ".join(people[:3]) + (" ..." if len(people) > 3 else "") or None,
-                f"{plural(orphans, 'grant')} to deleted accounts" if orphans else None,
+                ("1 grant to a deleted account" if orphans == 1
+                 else f"{orphans} grants to deleted accounts") if orphans else None,
                 known.unaudited,
             )
         )

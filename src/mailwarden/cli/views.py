@@ -75,7 +75,7 @@ def kinds_line(result: ScanResult) -> str:
 
 def status_line(result: ScanResult) -> str:
     counts = result.status_counts()
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
+    return ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items())
 
 
 def failures_table(result: ScanResult) -> Table:

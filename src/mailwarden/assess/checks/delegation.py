@@ -11,7 +11,15 @@ from mailwarden.assess.checks.base import (
     quoted,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
-from mailwarden.model.findings import CheckInfo, Grant, Remediation, Right, Scope, Severity
+from mailwarden.model.findings import (
+    CheckInfo,
+    CustodianSource,
+    Grant,
+    Remediation,
+    Right,
+    Scope,
+    Severity,
+)
 from mailwarden.text import plural
 
 ACCESS_CONTROLS = ("CIS Controls v8 6.2", "CIS Controls v8 5.3")
@@ -182,13 +190,19 @@ NO_CUSTODIAN = CheckInfo(
 )
 
 
+_HOW_NAMED = {
+    CustodianSource.FILE: "named in the custodians file",
+    CustodianSource.INFERRED: "inferred from who holds FullAccess",
+}
+
+
 def no_custodian(facts: MailboxFacts, context: Context) -> Verdict:
     upn = facts.subject.upn
     custodian = facts.custodian
     note = {"note": facts.custodian_note} if facts.custodian_note else {}
     if custodian is not None:
         return passed(
-            f"{custodian.person} answers for {upn} ({custodian.source.value}).",
+            f"{custodian.person} answers for {upn} ({_HOW_NAMED[custodian.source]}).",
             note,
             custodian=custodian.person,
             team=custodian.team,

@@ -192,7 +192,7 @@ NO_MFA = CheckInfo(
     needs=("graph/users", "graph/userRegistrationDetails"),
     controls=("CIS M365 5.0.0 5.2.3.4", "CIS M365 5.0.0 5.2.2.2", "CISA SCuBA MS.AAD.3.2v1"),
     remediation=BLOCK_SIGN_IN,
-    risk="Whoever holds the password is the only factor; alerts about the account reach nobody.",
+    risk="The password is the only factor anyone needs; alerts about the account reach nobody.",
 )
 
 

@@ -206,3 +206,11 @@ def test_certificate_problems_are_config_errors(tmp_path: Path) -> None:
         load_certificate(only_cert)
     with pytest.raises(ConfigError, match="cannot read"):
         load_certificate(tmp_path / "absent.pem")
+
+
+def test_a_description_that_ends_a_sentence_is_not_given_a_second_full_stop() -> None:
+    result = {"error": "invalid_client", "error_codes": [7000215],
+              "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"}
+    message = describe_token_failure(result, scope="s")
+    assert "Invalid client secret provided. Fix: the client secret is wrong" in message
+    assert ".." not in message

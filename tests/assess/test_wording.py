@@ -11,6 +11,7 @@ from assess_factory import (
     run,
     with_account,
     with_cas,
+    without,
 )
 
 from mailwarden.assess.checks.base import ago, listing
@@ -47,3 +48,11 @@ def test_a_sign_in_today_is_not_zero_days_ago() -> None:
 def test_a_custodian_finding_says_how_the_custodian_was_named() -> None:
     inferred = finding(run(hardened()), "no-custodian")
     assert inferred.message.endswith("(inferred from who holds FullAccess)."), inferred.message
+
+
+def test_a_check_missing_two_sources_names_both_in_one_sentence() -> None:
+    snapshot = without(without(hardened(), "graph/conditionalAccessPolicies", "ca_policies"),
+                       "graph/users", "accounts")
+    error = finding(run(snapshot), "legacy-auth-not-blocked")
+    assert error.message.endswith(
+        ": graph/users and graph/conditionalAccessPolicies were not collected."), error.message

@@ -80,7 +80,7 @@ def synth(
     from mailwarden.synth import generate, write_synthetic
 
     started = time.perf_counter()
-    with err_console.status(f"generating a {size} tenant (seed {seed})"):
+    with err_console.status(f"generating a synthetic tenant ({size}, seed {seed})"):
         tenant = generate(size, seed=seed)
         write_synthetic(tenant, out)
     data = tenant.recorded.data

@@ -174,24 +174,39 @@ _ENV = {
 _SECRET_LIKE = {"client_secret", "secret", "password", "token"}
 
 
+def _choice(kind: type[StrEnum], value: Any) -> Any:
+    try:
+        return kind(str(value).lower())
+    except ValueError:
+        names = [member.value for member in kind]
+        raise ValueError(f"use {', '.join(names[:-1])} or {names[-1]}") from None
+
+
+def _number(kind: type[int] | type[float], value: Any) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError("give a whole number" if kind is int else "give a number") from None
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Turn a TOML/env/flag value into the field's type, or raise a ConfigError."""
     try:
         if name == "cloud":
-            return Cloud(str(value).lower())
+            return _choice(Cloud, value)
         if name == "auth":
-            return AuthMethod(str(value).lower())
+            return _choice(AuthMethod, value)
         if name == "collect_mode":
-            return CollectMode(str(value).lower())
+            return _choice(CollectMode, value)
         if name in {"certificate_path", "ca_bundle"}:
             return Path(str(value)).expanduser()
         if name in {"graph_concurrency", "exo_concurrency"}:
-            number = int(value)
+            number = _number(int, value)
             if number < 1:
                 raise ValueError("must be at least 1")
             return number
         if name in {"connect_timeout", "read_timeout"}:
-            seconds = float(value)
+            seconds = _number(float, value)
             if seconds <= 0:
                 raise ValueError("must be positive")
             return seconds
@@ -203,7 +218,8 @@ def _coerce(name: str, value: Any) -> Any:
             known = {f.name for f in fields(RetryPolicy)}
             unknown = set(value) - known
             if unknown:
-                raise ValueError(f"unknown keys {sorted(unknown)}")
+                raise ValueError(f"unknown key{'s' if len(unknown) > 1 else ''} "
+                                 f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
             return RetryPolicy(**{k: type(getattr(RetryPolicy(), k))(v) for k, v in value.items()})
     except ValueError as exc:
         raise ConfigError(f"setting {name!r}: {value!r} is not valid ({exc})") from exc
@@ -232,12 +248,13 @@ def load_settings(
         secrets = _SECRET_LIKE & {str(k).lower() for k in table}
         if secrets:
             raise ConfigError(
-                f"{toml_path}: remove {sorted(secrets)}; secrets are read only from the "
+                f"{toml_path}: remove {', '.join(sorted(secrets))}; secrets are read only from the "
                 f"environment variable {SECRET_ENV}"
             )
         unknown = set(table) - known
         if unknown:
-            raise ConfigError(f"{toml_path}: unknown settings {sorted(unknown)}")
+            raise ConfigError(f"{toml_path}: unknown setting{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join(sorted(unknown))}")
         values.update(table)
     for name, variable in _ENV.items():
         if environ.get(variable):

@@ -219,6 +219,17 @@ def test_broad_grants_large_groups_and_too_many_delegates() -> None:
     assert "7 delegates" in finding(crowded, "broad-delegation").message
 
 
+def test_a_broad_grant_says_whom_it_reaches() -> None:
+    box = mailbox_of(hardened())
+    for trustee, reach in (("Default", "every user of the tenant"),
+                           ("Everyone", "every user of the tenant"),
+                           ("Anonymous", "anyone, even without signing in")):
+        snapshot = adding(hardened(), mailbox_permissions=(full_access(box, trustee),))
+        broad = finding(run(snapshot), "broad-delegation")
+        assert broad.status is Status.FAIL
+        assert f"FullAccess to '{trustee}' reaches {reach}" in broad.message, broad.message
+
+
 def test_missing_group_members_make_delegation_checks_error_not_pass() -> None:
     snapshot, _ = nested()
     missing = replace(

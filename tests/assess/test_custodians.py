@@ -75,7 +75,7 @@ def test_bad_csv_rows_are_named_with_file_and_line(tmp_path: Path) -> None:
     message = str(caught.value)
     assert f"{path}:3: mailbox 'not-an-address'" in message
     assert f"{path}:4: hr@contoso.com is already mapped at {path}:2" in message
-    assert f"{path}:5: custodian '(empty)'" in message
+    assert f"{path}:5: custodian (empty) is not an address" in message
 
 
 def test_bad_yaml_rows_are_named_with_their_line(tmp_path: Path) -> None:

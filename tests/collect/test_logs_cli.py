@@ -65,7 +65,7 @@ def test_two_runs_and_a_failed_kind(served: tuple[Served, str], tmp_path: Path) 
     logs = out / "logs"
     assert lines(logs / "signIns.json") == ["s-1", "s-2"]
     assert lines(logs / "ual.json") == ["u-1"]
-    assert "sign-ins: 1 new records" in first.stdout
+    assert "sign-ins: 1 new record\n" in first.stdout
     assert (logs / ".checkpoint.json").stat().st_mode & 0o777 == 0o600
     assert "emulator-secret" not in first.stdout + second.stdout
     if failing:

@@ -106,6 +106,35 @@ def test_failed_token_names_the_fix_and_hides_the_secret() -> None:
     assert "Trace ID" not in message
 
 
+def test_a_secret_that_is_a_word_of_the_advice_is_redacted_only_where_it_was_quoted() -> None:
+    def acquire(scope: str) -> dict[str, Any]:
+        return {
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided (wrong).",
+            "error_codes": [7000215],
+        }
+
+    source = CachedTokenSource(acquire, describe="test", secrets=("wrong",))
+    with pytest.raises(AuthError) as caught:
+        run(source.token("https://graph.microsoft.com/.default"))
+    message = str(caught.value)
+    assert "Invalid client secret provided ([redacted])" in message
+    assert "Fix: the client secret is wrong: copy the secret's value (not its id)" in message
+
+
+def test_a_secret_is_redacted_from_a_library_error_but_not_from_the_advice() -> None:
+    import requests
+
+    def acquire(scope: str) -> dict[str, Any]:
+        raise requests.ConnectionError("network down")
+
+    source = CachedTokenSource(acquire, describe="test", secrets=("network",))
+    with pytest.raises(AuthError) as caught:
+        run(source.token("https://graph.microsoft.com/.default"))
+    assert "(ConnectionError: [redacted] down)" in str(caught.value)
+    assert "check the network, the cloud" in str(caught.value)
+
+
 def test_network_failure_during_sign_in_is_an_auth_error() -> None:
     import requests
 
@@ -177,3 +206,11 @@ def test_certificate_problems_are_config_errors(tmp_path: Path) -> None:
         load_certificate(only_cert)
     with pytest.raises(ConfigError, match="cannot read"):
         load_certificate(tmp_path / "absent.pem")
+
+
+def test_a_description_that_ends_a_sentence_is_not_given_a_second_full_stop() -> None:
+    result = {"error": "invalid_client", "error_codes": [7000215],
+              "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"}
+    message = describe_token_failure(result, scope="s")
+    assert "Invalid client secret provided. Fix: the client secret is wrong" in message
+    assert ".." not in message

@@ -82,3 +82,28 @@ def test_missing_tenant_and_client_id_say_how_to_fix() -> None:
         Settings().require_tenant()
     with pytest.raises(ConfigError, match="MAILWARDEN_CLIENT_ID"):
         Settings().require_client_id()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("cloud", "mars", "setting 'cloud': 'mars' is not valid (use global, usgov, dod or china)"),
+        ("auth", "pw", "(use certificate, secret or device-code)"),
+        ("graph_concurrency", "x", "'x' is not valid (give a whole number)"),
+        ("read_timeout", "soon", "'soon' is not valid (give a number)"),
+    ],
+)
+def test_bad_values_say_what_to_give(key: str, value: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, **{key: value})
+    assert words in str(caught.value)
+
+
+def test_settings_file_errors_name_keys_without_python_lists(tmp_path: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text('client_secret = "hunter2"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"s\.toml: remove client_secret; secrets are read"):
+        load_settings(toml_path=toml, env={})
+    toml.write_text("colud = 'global'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"s\.toml: unknown setting colud$"):
+        load_settings(toml_path=toml, env={})

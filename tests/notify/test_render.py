@@ -71,3 +71,24 @@ def test_syslog_over_tcp_uses_octet_counting() -> None:
     data = b"".join(received)
     length, _, message = data.partition(b" ")
     assert int(length) == len(message) and message.startswith(b"<")
+
+
+def test_evidence_headings_count_rows_and_say_when_some_are_left_out() -> None:
+    from mailwarden.notify.render_chat import slack_payload, teams_card
+
+    one = alert_notice(alert())
+    assert "\nEvidence (1 row):\n" in plain_text(one)
+    assert "<h3>Evidence (1 row)</h3>" in html_body(one)
+    many = alert()
+    many["evidence"] = [dict(many["evidence"][0], time=f"2026-03-02T09:{m:02}:00Z")
+                        for m in range(12)]
+    notice = alert_notice(many)
+    assert "\nEvidence (first 5 of 12 rows):\n" in plain_text(notice)
+    assert "Evidence (first 5 of 12 rows)" in str(teams_card(notice))
+    assert "*Evidence (first 5 of 12 rows):*" in str(slack_payload(notice))
+
+
+def test_a_spray_on_two_accounts_names_one_and_counts_the_other() -> None:
+    spray = alert(category="password-spray", target=None,
+                  targets=("a@contoso.example", "b@contoso.example"))
+    assert alert_notice(spray).title == "password-spray on a@contoso.example and 1 more account"

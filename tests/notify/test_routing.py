@@ -57,6 +57,12 @@ def test_routes_add_channels_by_severity_category_and_check() -> None:
     ("channels:\n  a: {type: json, url: 'https://x', facility: local1}\nroutes: []\n", 2,
      "only syslog channels take facility"),
     ("routes: []\n", 1, "missing channels"),
+    ("channels:\n  a: {type: json, url: 'https://x'}\nroutes:\n  - match: {severities: [hgh]}\n"
+     "    channels: [a]\n", 4, "unknown severity 'hgh' (known: critical, high, medium"),
+    ("channels:\n  a: {type: json, url: 'https://x'}\nroutes:\n  - match: {checks: [oops]}\n"
+     "    channels: [a]\n", 4, "unknown check 'oops'"),
+    ("channels:\n  a: {type: email, url: 'https://x'}\nroutes: []\n", 2,
+     "channel a: an email URL starts with mailto:// or mailtos://"),
 ])
 def test_errors_name_the_file_and_line(text: str, line: int, words: str) -> None:
     with pytest.raises(InputError) as caught:

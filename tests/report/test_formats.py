@@ -63,3 +63,12 @@ def test_alerts_json_matches_the_detection_renderer() -> None:
 def test_csv_cells_cannot_start_a_formula(cell: str) -> None:
     assert safe_cell(cell) == "'" + cell
     assert safe_cell("hr@contoso.com") == "hr@contoso.com"
+
+
+def test_the_html_report_counts_in_english() -> None:
+    from mailwarden.report import html_report
+
+    page = html_report.render(small_run())
+    assert "</div>failed findings</div>" in page
+    assert "4 failing checks" in page and "(s)" not in page
+    assert "&middot; 2 people</summary>" in page and "&middot; 2 events &middot;" in page

@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 
 from mailwarden.assess.index import TenantIndex
 from mailwarden.assess.options import AssessOptions
-from mailwarden.assess.trustees import TrusteeResolver
+from mailwarden.assess.trustees import ANONYMOUS_NAMES, TrusteeResolver
 from mailwarden.model.findings import Grant, MailboxAccess, PersonAccess, Right, TrusteeKind
 from mailwarden.model.inventory import Account, Mailbox
+from mailwarden.text import plural
 
 MAILBOX_RIGHTS = frozenset(
     {Right.FULL_ACCESS, Right.CHANGE_PERMISSION, Right.CHANGE_OWNER, Right.DELETE_ITEM}
@@ -134,7 +135,8 @@ class AccessMapper:
                     allow[member].append(pair)
         people_access, missing = self._people(allow, deny)
         if missing:
-            unknown.append(f"{missing} delegate(s) are not in graph/users")
+            unknown.append(f"{plural(missing, 'delegate')} {'is' if missing == 1 else 'are'} "
+                           "not in graph/users")
         allowed = [g for g in grants if not g.deny]
         return MailboxAccess(
             upn=upn,
@@ -148,7 +150,9 @@ class AccessMapper:
 
     def _broad_reason(self, kind: TrusteeKind, name: str | None, people: int | None) -> str | None:
         if kind is TrusteeKind.BROAD:
-            return f"{name} stands for everyone"
+            reach = ("anyone, even without signing in" if (name or "").lower() in ANONYMOUS_NAMES
+                     else "every user of the tenant")
+            return f"'{name}' reaches {reach}"
         if kind is TrusteeKind.GROUP and (people or 0) >= self.options.broad_group_min:
             return f"group '{name}' reaches {people} people"
         return None

@@ -25,6 +25,7 @@ import yaml
 from mailwarden.errors import InputError
 from mailwarden.model.findings import Custodian, CustodianSource, MailboxAccess, PersonAccess
 from mailwarden.model.inventory import Account
+from mailwarden.text import plural
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MAX_REPORTED = 10
@@ -146,6 +147,10 @@ def _mapping_row(path: Path, key: yaml.Node, value: yaml.Node) -> Row:
     raise InputError(f"{path}:{line}: expected a custodian address or custodian and team")
 
 
+def _shown(value: str) -> str:
+    return repr(value) if value else "(empty)"
+
+
 def _validated(path: Path, rows: Iterable[Row]) -> tuple[CustodianEntry, ...]:
     entries: dict[str, CustodianEntry] = {}
     bad: list[str] = []
@@ -155,9 +160,9 @@ def _validated(path: Path, rows: Iterable[Row]) -> tuple[CustodianEntry, ...]:
         team = str(fields.get("team") or "").strip() or None
         where = f"{path}:{line}"
         if not _ADDRESS.match(mailbox):
-            bad.append(f"{where}: mailbox {mailbox or '(empty)'!r} is not an address")
+            bad.append(f"{where}: mailbox {_shown(mailbox)} is not an address")
         elif not _ADDRESS.match(person):
-            bad.append(f"{where}: custodian {person or '(empty)'!r} is not an address")
+            bad.append(f"{where}: custodian {_shown(person)} is not an address")
         elif mailbox in entries:
             bad.append(f"{where}: {mailbox} is already mapped at {entries[mailbox].origin}")
         else:
@@ -216,7 +221,7 @@ def infer_custodian(
             person=chosen.upn,
             team=account.department if account else None,
             source=CustodianSource.INFERRED,
-            reason=f"holds {how}{title}; chosen from {len(pool)} candidate(s) by seniority, "
-            "then most recent sign-in",
+            reason=f"holds {how}{title}; chosen from {plural(len(pool), 'candidate')} by "
+            "seniority, then most recent sign-in",
         )
     return None

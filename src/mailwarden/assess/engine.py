@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mailwarden.assess.access import AccessMapper
 from mailwarden.assess.checks import CATALOGUE, Check
-from mailwarden.assess.checks.base import Verdict, errored
+from mailwarden.assess.checks.base import Verdict, errored, listing
 from mailwarden.assess.custodians import CustodianMap, infer_custodian
 from mailwarden.assess.effective import basic_auth, legacy_coverage, smtp_auth
 from mailwarden.assess.facts import Context, MailboxFacts, build_context
@@ -142,8 +142,10 @@ def _guard(check: Check, context: Context, subject: str) -> Verdict | None:
     missing = {s: snapshot.problem(s) for s in check.info.needs if not snapshot.available(s)}
     if not missing:
         return None
+    were = "was" if len(missing) == 1 else "were"
     return errored(
-        f"{check.info.id} cannot be judged for {subject}: {', '.join(missing)} was not collected.",
+        f"{check.info.id} cannot be judged for {subject}: {listing(list(missing))} {were} not "
+        "collected.",
         missing_sources=missing,
     )
 

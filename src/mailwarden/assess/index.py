@@ -22,6 +22,7 @@ from mailwarden.model.inventory import (
     Snapshot,
     UserRegistration,
 )
+from mailwarden.text import plural
 
 _Row = TypeVar("_Row", MailboxPermission, RecipientPermission, InboxRule)
 
@@ -227,7 +228,8 @@ class TenantIndex:
                     kind=ProblemKind.UNMATCHED_OBJECT,
                     source=source,
                     subject=name,
-                    detail=f"{count} row(s) name a mailbox that Get-Mailbox does not list",
+                    detail=f"{plural(count, 'row')} {'names' if count == 1 else 'name'} a "
+                    "mailbox that Get-Mailbox does not list",
                 )
             )
         return dict(grouped)

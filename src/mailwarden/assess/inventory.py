@@ -14,6 +14,7 @@ from mailwarden.model.inventory import (
     Mailbox,
     UserRegistration,
 )
+from mailwarden.text import plural
 
 KIND_BY_TYPE = {
     "sharedmailbox": MailboxKind.SHARED,
@@ -163,7 +164,8 @@ def ownerless_subjects(
                 kind=ProblemKind.UNKNOWN_LICENCE,
                 source="exo/Get-Mailbox",
                 subject=None,
-                detail=f"{len(upns)} mailbox(es) not assessed, {reason}: {examples}",
+                detail=f"{plural(len(upns), 'mailbox', 'mailboxes')} not assessed, {reason}: "
+                f"{examples}",
             )
         )
     problems += _unmatched_exo_users(index) + _unmatched_cas(index)

@@ -13,6 +13,7 @@ from mailwarden.model.findings import (
     TrusteeKind,
 )
 from mailwarden.model.inventory import Snapshot
+from mailwarden.text import plural
 
 _EXAMPLES = 3
 
@@ -35,7 +36,7 @@ def snapshot_problems(snapshot: Snapshot) -> list[Problem]:
                 kind=ProblemKind.SKIPPED_RECORD,
                 source=source,
                 subject=None,
-                detail=f"{len(reasons)} record(s) skipped: {shown}",
+                detail=f"{plural(len(reasons), 'record')} skipped: {shown}",
             )
         )
     return problems

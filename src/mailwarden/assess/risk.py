@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mailwarden.assess.checks.base import days_ago
+from mailwarden.assess.checks.base import ago, days_ago
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import (
     AttackPath,
@@ -23,6 +23,7 @@ from mailwarden.model.findings import (
     Severity,
     Status,
 )
+from mailwarden.text import plural
 
 WEIGHTS = {
     Severity.CRITICAL: 0.60,
@@ -43,14 +44,6 @@ def risk_score(failing: list[Finding], sprayable: bool) -> int:
     return min(100, max(score, SPRAYABLE_FLOOR if sprayable else 0))
 
 
-def _ago(days: int | None) -> str:
-    if days is None:
-        return "at an unknown time"
-    if days <= 0:
-        return "today"
-    return "1 day ago" if days == 1 else f"{days} days ago"
-
-
 class _Facts:
     """The step texts a path is built from, each present only when true."""
 
@@ -61,11 +54,11 @@ class _Facts:
         self.reset = None
         if "password-reset-by-admin" in fails and account is not None:
             days = days_ago(account.last_password_change, context)
-            self.reset = f"password reset by an admin {_ago(days)}"
+            self.reset = f"password reset by an admin {ago(days)}"
         self.signed_in = None
         if "direct-sign-in-observed" in fails and account is not None:
             days = days_ago(account.last_successful_sign_in, context)
-            self.signed_in = f"someone signed in directly {_ago(days)}"
+            self.signed_in = f"someone signed in directly {ago(days)}"
         self.no_mfa = "no MFA method registered" if "no-mfa-on-enabled-account" in fails else None
         stale = [p for p in facts.access.people if p.stale_reasons()]
         leavers = [p for p in stale if p.enabled is False]
@@ -76,7 +69,8 @@ class _Facts:
             self.leavers = f"{who} access"
         elif stale or facts.access.orphaned:
             count = len(stale) + len(facts.access.orphaned)
-            self.leavers = f"{count} stale delegate(s) still hold access"
+            self.leavers = (f"{plural(count, 'stale delegate')} still "
+                            f"{'holds' if count == 1 else 'hold'} access")
         audit = []
         if "audit-disabled-org" in fails:
             audit.append("organisation auditing off")
@@ -90,7 +84,8 @@ class _Facts:
         if lockout is not None:
             threshold = lockout.evidence.get("lockout_threshold")
             duration = lockout.evidence.get("lockout_duration_seconds")
-            self.lockout = f"smart lockout allows {threshold} guesses per {duration} s"
+            self.lockout = (f"smart lockout allows {_count(threshold, 'guess', 'guesses')} "
+                            f"per {duration} s")
 
     def legacy_gate(self) -> str | None:
         legacy = self.facts.legacy
@@ -102,6 +97,11 @@ class _Facts:
         if legacy.excluded_from:
             return f"excluded from CA policy '{legacy.excluded_from[0]}'"
         return "no CA block for legacy clients"
+
+
+def _count(value: object, noun: str, many: str) -> str:
+    """A count taken from evidence: an int in words, anything else as it is."""
+    return plural(value, noun, many) if isinstance(value, int) else f"{value} {many}"
 
 
 def _path(title: str, severity: Severity, *steps: str | None) -> AttackPath:
@@ -168,7 +168,8 @@ def attack_paths(
                 Severity.HIGH,
                 known.leavers,
                 ", ".join(people[:3]) + (" ..." if len(people) > 3 else "") or None,
-                f"{orphans} grant(s) to deleted accounts" if orphans else None,
+                ("1 grant to a deleted account" if orphans == 1
+                 else f"{orphans} grants to deleted accounts") if orphans else None,
                 known.unaudited,
             )
         )
@@ -179,7 +180,7 @@ def attack_paths(
             _path(
                 "Open to too many people",
                 Severity.HIGH,
-                reasons[0] if reasons else f"{count} delegates",
+                reasons[0] if reasons else plural(count, "delegate"),
                 known.unaudited,
             )
         )

@@ -27,6 +27,8 @@ BROAD_NAMES = frozenset(
         "all company",
     }
 )
+#: The broad principals that reach people who never signed in; the others reach every user.
+ANONYMOUS_NAMES = frozenset({"anonymous", "anonymous logon", "nt authority\\anonymous logon"})
 SELF_NAMES = frozenset({"nt authority\\self", "self"})
 WELL_KNOWN_SIDS = {
     "s-1-1-0": (TrusteeKind.BROAD, "Everyone"),

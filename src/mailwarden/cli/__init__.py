@@ -7,6 +7,7 @@ import sys
 import traceback
 
 import typer
+from rich.markup import escape
 
 from mailwarden import __version__
 from mailwarden.cli.ui import err_console
@@ -18,6 +19,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Markdown reflows the help paragraphs to the terminal's width; in "rich" mode every line
+    # break of a docstring stays, and the command list breaks sentences mid-way.
+    rich_markup_mode="markdown",
 )
 
 _state = {"debug": False}
@@ -63,7 +67,9 @@ def main() -> None:
     except MailwardenError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        # The message is plain text: a "[redacted]" or a path's "[...]" is not markup.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True,
+                          soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -73,7 +79,7 @@ def main() -> None:
             traceback.print_exc()
         else:
             err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
                 "(run again with --debug for the traceback)",
                 markup=True,
                 soft_wrap=True,

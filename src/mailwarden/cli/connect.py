@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from mailwarden.cli.ui import err_console
 from mailwarden.errors import ConfigError
@@ -16,6 +17,7 @@ from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import collect_to_directory
 from mailwarden.settings import AuthMethod, CollectMode, Settings, load_settings
 from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.text import plural
 
 _CONNECT = "Connection"
 
@@ -144,9 +146,12 @@ def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> 
 
 def report_failed_sources(recorded: RecordedTenant) -> None:
     for source, message in sorted(recorded.errors.items()):
-        err_console.print(f"[yellow]not collected:[/] {source}: {message}", soft_wrap=True)
+        err_console.print(f"[yellow]not collected:[/] {escape(f'{source}: {message}')}",
+                          soft_wrap=True)
     if recorded.errors:
+        failed = len(recorded.errors)
         err_console.print(
-            f"{len(recorded.errors)} source(s) failed; they are recorded in errors.json and "
-            "the checks that need them report error, not pass."
+            f"{plural(failed, 'source')} failed; {'it is' if failed == 1 else 'they are'} "
+            "recorded in errors.json and the checks that need "
+            f"{'it' if failed == 1 else 'them'} report error, not pass."
         )

@@ -12,6 +12,7 @@ from mailwarden.cli import app
 from mailwarden.cli.tenant import QuietOpt, print_detection_summary, print_scan_summary
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import inventory_table
+from mailwarden.text import plural
 
 
 @app.command()
@@ -43,8 +44,10 @@ def demo(
     assert run.scan is not None and run.recorded is not None
     requests = ", ".join(f"{n} {service}" for service, n in sorted(run.requests.items()) if n)
     console.print(
-        f"collected {len(run.recorded.data)} sources in {run.seconds['collect']:.1f} s "
-        f"({requests} requests); {len(run.recorded.errors)} failed"
+        f"collected {plural(len(run.recorded.data), 'source')} in "
+        f"{run.seconds['collect']:.1f} s ({requests} requests); "
+        f"{len(run.recorded.errors)} failed",
+        markup=False,
     )
     console.print(inventory_table(run.scan.result, limit=15))
     print_scan_summary(run.scan, None)

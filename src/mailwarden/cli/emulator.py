@@ -120,7 +120,7 @@ def _tenant(
     if tenant_dir is not None:
         return read_recorded_tenant(tenant_dir), read_log_directory(tenant_dir)
     assert synthetic is not None
-    with err_console.status(f"generating a {synthetic} tenant (seed {seed})"):
+    with err_console.status(f"generating a synthetic tenant ({synthetic}, seed {seed})"):
         tenant = generate(synthetic, seed=seed)
         logs: Logs = {}
         if tenant.model is not None:

@@ -33,6 +33,7 @@ from mailwarden.collect.logs import (
 )
 from mailwarden.errors import ConfigError, ServiceError
 from mailwarden.pipeline import collect_logs_to_directory
+from mailwarden.text import plural
 from mailwarden.times import parse_time
 
 #: Where the checkpoint lives unless --checkpoint says otherwise; detect skips dot files.
@@ -66,7 +67,8 @@ def _summary(batch: LogBatch) -> list[str]:
             lines.append(f"{LABELS[kind]}: failed: {batch.errors[kind]}")
         elif kind in batch.records:
             skipped = batch.duplicates.get(kind, 0)
-            lines.append(f"{LABELS[kind]}: {batch.count(kind):,} new records"
+            count = batch.count(kind)
+            lines.append(f"{LABELS[kind]}: {count:,} new {'record' if count == 1 else 'records'}"
                          + (f" ({skipped:,} read before, skipped)" if skipped else ""))
     return lines
 
@@ -115,6 +117,8 @@ def collect_logs_command(
     for line in _summary(batch):
         console.print(line, markup=False, soft_wrap=True)
     if batch.errors:
-        err_console.print(f"{len(batch.errors)} kind(s) failed; they are read again on the "
-                          "next run", soft_wrap=True)
+        failed = len(batch.errors)
+        again = "it is" if failed == 1 else "they are"
+        err_console.print(f"{plural(failed, 'kind')} failed; {again} read again on the next run",
+                          soft_wrap=True)
         raise typer.Exit(code=ServiceError.exit_code)

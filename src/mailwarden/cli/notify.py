@@ -28,6 +28,7 @@ from mailwarden.notify import (
     plan_notifications,
 )
 from mailwarden.notify.render_text import plain_text
+from mailwarden.text import plural
 
 
 def default_state_path() -> Path:
@@ -45,7 +46,7 @@ def _custodians(findings_custodians: dict[str, str], path: Path | None) -> dict[
 
 
 def deliveries_table(reports: tuple[DeliveryReport, ...]) -> Table:
-    table = Table(title=f"{len(reports)} deliveries", title_justify="left")
+    table = Table(title=plural(len(reports), "delivery", "deliveries"), title_justify="left")
     for column in ("result", "kind", "severity", "notice", "channel", "to", "cc", "why"):
         table.add_column(column, overflow="fold")
     for report in reports:
@@ -67,9 +68,15 @@ def _show_dry_run(plan: Plan, routing: Routing, pending: int) -> None:
             console.print(Text(f"Cc: {', '.join(delivery.recipients.cc)}"))
         console.print(Text(plain_text(delivery.notice, delivery.recipients)))
     skipped = sum(1 for v in plan.verdicts if v.decision == "skip")
-    console.print(f"dry run: {len(plan.deliveries)} deliveries would be sent, {skipped} "
-                  f"notices already sent, {len(plan.unrouted)} match no route, {pending} "
-                  "earlier deliveries are pending; nothing was sent or recorded")
+    unrouted = len(plan.unrouted)
+    console.print(
+        f"dry run: {plural(len(plan.deliveries), 'delivery', 'deliveries')} would be sent, "
+        f"{plural(skipped, 'notice')} already sent, {unrouted} "
+        f"{'matches' if unrouted == 1 else 'match'} no route, "
+        f"{plural(pending, 'earlier delivery', 'earlier deliveries')} "
+        f"{'is' if pending == 1 else 'are'} pending; nothing was sent or recorded",
+        markup=False,
+    )
 
 
 @app.command("notify")
@@ -112,8 +119,13 @@ def notify_command(
                                since=since)
     console.print(deliveries_table(reports))
     if plan.unrouted:
-        err_console.print(f"{len(plan.unrouted)} notices match no route in {routing.source}")
+        unrouted = len(plan.unrouted)
+        err_console.print(f"{plural(unrouted, 'notice')} {'matches' if unrouted == 1 else 'match'}"
+                          f" no route in {routing.source}", markup=False)
     failed = [r for r in reports if not r.ok]
     if failed:
-        raise DeliveryError(f"{len(failed)} of {len(reports)} deliveries failed; they stay "
-                            f"pending in {outbox.path} and are retried on the next run")
+        one = len(failed) == 1
+        raise DeliveryError(
+            f"{len(failed)} of {plural(len(reports), 'delivery', 'deliveries')} failed; "
+            f"{'it stays' if one else 'they stay'} pending in {outbox.path} and "
+            f"{'is' if one else 'are'} retried on the next run")

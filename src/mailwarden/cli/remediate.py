@@ -45,6 +45,7 @@ from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
 from mailwarden.schemas import REMEDIATION_PLAN_SCHEMA
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from mailwarden.text import plural
 from mailwarden.times import iso_with_offset
 
 remediate_app = typer.Typer(
@@ -120,7 +121,7 @@ def _options(
 
 
 def plan_table(plan: Plan) -> Table:
-    table = Table(title=f"{len(plan.actions)} action(s)", show_lines=True)
+    table = Table(title=plural(len(plan.actions), "action"), show_lines=True)
     for column in ("id", "action", "mailbox", "calls", "why", "might break"):
         table.add_column(column, overflow="fold")
     for action in plan.actions:
@@ -137,8 +138,9 @@ def _print_plan(plan: Plan) -> None:
     for skipped in plan.skipped:
         console.print(f"[yellow]left out:[/] {skipped.upn}: {skipped.reason}", soft_wrap=True)
     if plan.manual:
-        console.print(f"{len(plan.manual)} failing finding(s) need a person, not a script "
-                      "(see the scan's remediation).")
+        manual = len(plan.manual)
+        console.print(f"{plural(manual, 'failing finding')} {'needs' if manual == 1 else 'need'} "
+                      "a person, not a script (see the scan's remediation).")
 
 
 def plan_document(plan: Plan) -> dict[str, object]:
@@ -243,8 +245,8 @@ def _finish(report: RunReport) -> None:
                       f"(`mailwarden remediate rollback {report.run_id}` undoes it)")
     if report.failures:
         raise RemediationFailed(
-            f"{len(report.failures)} action(s) failed (listed above); the others went ahead. "
-            "Fix the cause and run the same command again: what is done is skipped."
+            f"{plural(len(report.failures), 'action')} failed (listed above); the others went "
+            "ahead. Fix the cause and run the same command again: what is done is skipped."
         )
 
 
@@ -275,7 +277,10 @@ def apply_command(
             plan = plan.select(tuple(action))
         _print_plan(plan)
         live = bool(plan.actions) and _confirmed(
-            yes, f"Make {len(plan.actions)} change(s) in {plan.tenant_name or plan.tenant_id}?")
+            yes,
+            f"Make {plural(len(plan.actions), 'change')} in "
+            f"{plan.tenant_name or plan.tenant_id}?",
+        )
         if not live:  # a dry run journals nothing, so it opens no journal
             err_console.print("dry run: nothing is changed (pass --yes to apply)")
             report = run_apply(plan, session, None, dry_run=True)
@@ -302,7 +307,7 @@ def rollback_command(
     with _journal(journal_dir, db) as journal, open_session(settings) as session:
         run = journal.load(run_id)
         count = len(action) if action else len(run.actions)
-        if not _confirmed(yes, f"Roll back {count} action(s) of run {run_id}?"):
+        if not _confirmed(yes, f"Roll back {plural(count, 'action')} of run {run_id}?"):
             raise ConfigError("rollback not confirmed: pass --yes to roll back without a prompt")
         report = run_rollback(run_id, session, journal, action_ids=tuple(action or ()))
     _finish(report)

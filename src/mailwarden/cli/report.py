@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console, progress_board
@@ -73,7 +74,8 @@ def history(
         return
     table = Table("run", "tenant", "name", "generated", "ownerless", "failures", "alerts")
     for r in runs:
-        table.add_row(str(r.id), r.tenant_id, r.tenant_name or "", r.generated_at.isoformat(),
+        table.add_row(str(r.id), Text(r.tenant_id), Text(r.tenant_name or ""),
+                      r.generated_at.isoformat(),
                       str(r.ownerless), str(r.failures), "-" if r.alerts is None else str(r.alerts))
     console.print(table)
 
@@ -112,7 +114,7 @@ def diff(
         return
     console.print(f"run {drift.before.id} ({drift.before.generated_at.isoformat()}) -> "
                   f"run {drift.after.id} ({drift.after.generated_at.isoformat()}), "
-                  f"tenant {drift.after.tenant_id}", markup=False)
+                  f"tenant {drift.after.tenant_id}", markup=False, soft_wrap=True)
     for line in _drift_lines(drift) or ["no changes"]:
         console.print(line, markup=False, soft_wrap=True)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mailwarden.assess import list_checks
 from mailwarden.cli import app
@@ -51,6 +52,7 @@ from mailwarden.pipeline import (
     write_findings,
 )
 from mailwarden.tenant.snapshot import snapshot_from_recorded
+from mailwarden.text import plural
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 CustodiansOpt = Annotated[
@@ -78,14 +80,16 @@ def synth(
     from mailwarden.synth import generate, write_synthetic
 
     started = time.perf_counter()
-    with err_console.status(f"generating a {size} tenant (seed {seed})"):
+    with err_console.status(f"generating a synthetic tenant ({size}, seed {seed})"):
         tenant = generate(size, seed=seed)
         write_synthetic(tenant, out)
     data = tenant.recorded.data
     console.print(
-        f"wrote {out}: {len(data['graph/users'])} users, {len(data['exo/Get-Mailbox'])} "
-        f"mailboxes, {len(tenant.planted.findings)} planted findings "
-        f"({time.perf_counter() - started:.1f} s)"
+        f"wrote {out}: {plural(len(data['graph/users']), 'user')}, "
+        f"{plural(len(data['exo/Get-Mailbox']), 'mailbox', 'mailboxes')}, "
+        f"{plural(len(tenant.planted.findings), 'planted finding')} "
+        f"({time.perf_counter() - started:.1f} s)",
+        markup=False,
     )
 
 
@@ -113,8 +117,9 @@ def collect(
     recorded = collect_with_progress(connection, out, quiet=quiet)
     report_failed_sources(recorded)
     console.print(
-        f"wrote {out}: {len(recorded.data)} sources collected, {len(recorded.errors)} failed "
-        f"({time.perf_counter() - started:.1f} s)"
+        f"wrote {out}: {plural(len(recorded.data), 'source')} collected, "
+        f"{len(recorded.errors)} failed ({time.perf_counter() - started:.1f} s)",
+        markup=False,
     )
 
 
@@ -134,31 +139,33 @@ def inventory(
     if output_format != "table":
         raise ConfigError(f"--format {output_format!r}: use table or json")
     console.print(inventory_table(scan.result))
-    console.print(f"by kind: {kinds_line(scan.result)}")
+    console.print(f"by kind: {kinds_line(scan.result)}", markup=False)
 
 
 def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 10) -> None:
     result = scan.result
     name = result.tenant.display_name or result.tenant.tenant_id or "tenant"
+    count = len(result.inventory)
     console.print(
-        f"[bold]{name}[/]: {len(result.inventory)} ownerless mailboxes ({kinds_line(result)})"
+        f"[bold]{escape(name)}[/]: {plural(count, 'ownerless mailbox', 'ownerless mailboxes')}"
+        f" ({escape(kinds_line(result))})"
     )
-    console.print(f"findings: {status_line(result)}")
+    console.print(f"findings: {status_line(result)}", markup=False)
     if scan.snapshot.problems:
         console.print(
-            f"[magenta]sources not read:[/] {', '.join(sorted(scan.snapshot.problems))} "
+            f"[magenta]sources not read:[/] {escape(', '.join(sorted(scan.snapshot.problems)))} "
             "(checks that need them report error)"
         )
     console.print(failures_table(result))
     console.print(riskiest_table(result, limit=limit))
     if findings_path is not None:
-        console.print(f"findings: {findings_path}")
+        console.print(f"findings: {findings_path}", markup=False)
 
 
 def print_detection_summary(detection: DetectionResult, alerts_path: Path | None) -> None:
     console.print(detection_table(detection))
     if alerts_path is not None:
-        console.print(f"alerts: {alerts_path}")
+        console.print(f"alerts: {alerts_path}", markup=False)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from mailwarden.detect.results import Alert, DetectionResult
 from mailwarden.model.findings import CheckInfo, ScanResult, Severity, Status
 from mailwarden.model.findings.scan import InventoryEntry
 from mailwarden.report.findings_json import plain_value
+from mailwarden.text import plural
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -45,10 +46,11 @@ def _protocols(entry: InventoryEntry) -> str:
 def inventory_table(result: ScanResult, *, limit: int | None = None) -> Table:
     entries = sorted(result.inventory, key=lambda e: (e.kind.value, e.upn))
     shown = entries if limit is None else entries[:limit]
-    title = f"{len(entries)} ownerless mailboxes in {result.tenant.display_name or 'the tenant'}"
+    title = (f"{plural(len(entries), 'ownerless mailbox', 'ownerless mailboxes')} in "
+             f"{result.tenant.display_name or 'the tenant'}")
     if len(shown) < len(entries):
         title += f" (first {len(shown)})"
-    table = Table(title=title, title_justify="left", expand=False)
+    table = Table(title=Text(title), title_justify="left", expand=False)
     for column in ("mailbox", "kind", "sign-in", "licence", "last sign-in", "protocols",
                    "delegates", "custodian"):
         table.add_column(column, overflow="fold")
@@ -73,7 +75,7 @@ def kinds_line(result: ScanResult) -> str:
 
 def status_line(result: ScanResult) -> str:
     counts = result.status_counts()
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
+    return ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items())
 
 
 def failures_table(result: ScanResult) -> Table:
@@ -94,11 +96,14 @@ def failures_table(result: ScanResult) -> Table:
 
 
 def riskiest_table(result: ScanResult, *, limit: int = 10) -> Table:
-    table = Table(title=f"Riskiest {limit} mailboxes", title_justify="left", show_lines=True)
+    top = riskiest(result, limit)
+    title = {0: "Riskiest mailboxes: none has a risk above zero",
+             1: "Riskiest mailbox"}.get(len(top), f"Riskiest {len(top)} mailboxes")
+    table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("risk", justify="right")
     table.add_column("mailbox", overflow="fold")
     table.add_column("how it can be taken", overflow="fold")
-    for item in riskiest(result, limit):
+    for item in top:
         paths = Text()
         for i, path in enumerate(item.paths[:2]):
             if i:
@@ -168,8 +173,10 @@ def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
 
     ranked = sorted(groups.items(), key=order)
     rows = sum(r.rows for r in detection.readers)
-    caption = (f"{len(detection.alerts)} alerts ({len(groups)} category/target pairs) from "
-               f"{rows} log rows in {len(detection.readers)} files; {detection.bad_rows} bad rows")
+    caption = (f"{plural(len(detection.alerts), 'alert')} "
+               f"({plural(len(groups), 'category/target pair')}) from "
+               f"{plural(rows, 'log row')} in {plural(len(detection.readers), 'file')}; "
+               f"{plural(detection.bad_rows, 'bad row')}")
     table = Table(title="Alerts", title_justify="left", caption=caption, caption_justify="left")
     for column in ("severity", "category", "target", "alerts", "latest"):
         table.add_column(column, overflow="fold")
@@ -184,5 +191,5 @@ def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
             Text(latest.summary),
         )
     if len(ranked) > limit:
-        table.add_row("", f"... {len(ranked) - limit} more pairs", "", "", "")
+        table.add_row("", f"... {plural(len(ranked) - limit, 'more pair')}", "", "", "")
     return table

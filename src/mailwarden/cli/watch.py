@@ -35,6 +35,7 @@ from mailwarden.errors import ConfigError
 from mailwarden.files import open_private_append
 from mailwarden.notify import Senders, load_routing
 from mailwarden.pipeline import find_custodians
+from mailwarden.text import plural
 from mailwarden.watch import (
     DIRECTORY_CHECKPOINT,
     AlertRegistry,
@@ -148,7 +149,7 @@ app.add_typer(alerts_app, name="alerts")
 def _alerts_table(registry: AlertRegistry, *, show_all: bool) -> Table:
     tracked = registry.alerts(include_acknowledged=show_all)
     word = "known" if show_all else "open"
-    table = Table(title=f"{len(tracked)} {word} alerts", title_justify="left")
+    table = Table(title=plural(len(tracked), f"{word} alert"), title_justify="left")
     for column in ("id", "status", "severity", "category", "target", "last seen", "summary"):
         table.add_column(column, overflow="fold")
     for item in tracked:

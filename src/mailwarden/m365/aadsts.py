@@ -73,4 +73,6 @@ def describe_token_failure(result: Mapping[str, Any], *, scope: str) -> str:
     if advice is None and error == "expired_token":
         advice = ADVICE[70020]
     message = f"could not get a token for {scope}: {error}: {description}"
-    return f"{message}. Fix: {advice}" if advice else message
+    if advice is None:
+        return message
+    return f"{message}{'' if message.endswith('.') else '.'} Fix: {advice}"

@@ -90,18 +90,14 @@ class CachedTokenSource:
                 raise AuthError(self._redact(str(exc))) from None
             except (requests.RequestException, OSError) as exc:
                 raise AuthError(
-                    self._redact(
-                        f"could not reach the sign-in service for {scope} "
-                        f"({type(exc).__name__}: {exc}); check the network, the cloud "
-                        "(--cloud) and the login URL"
-                    )
+                    f"could not reach the sign-in service for {scope} "
+                    f"({type(exc).__name__}: {self._redact(str(exc))}); check the network, "
+                    "the cloud (--cloud) and the login URL"
                 ) from None
             except ValueError as exc:  # MSAL's way of saying the authority or key is unusable
                 raise AuthError(
-                    self._redact(
-                        f"sign-in failed before a token was requested ({exc}); check the "
-                        "tenant, the cloud and the credential"
-                    )
+                    f"sign-in failed before a token was requested ({self._redact(str(exc))}); "
+                    "check the tenant, the cloud and the credential"
                 ) from None
             token = self._accept(scope, result)
             self._cache[scope] = token
@@ -110,7 +106,7 @@ class CachedTokenSource:
     def _accept(self, scope: str, result: MsalResult) -> AccessToken:
         value = result.get("access_token")
         if not isinstance(value, str) or not value:
-            raise AuthError(self._redact(describe_token_failure(result, scope=scope)))
+            raise AuthError(describe_token_failure(self._redacted(result), scope=scope))
         try:
             lifetime = float(result.get("expires_in", 3600))
         except (TypeError, ValueError):
@@ -118,9 +114,17 @@ class CachedTokenSource:
         return AccessToken(value=value, expires_at=self._clock() + lifetime)
 
     def _redact(self, text: str) -> str:
+        """`text` from outside (the service, a library) with every secret taken out.
+
+        Only outside text is redacted, never our own advice around it: a secret that happens
+        to be a word ("wrong") would otherwise cut that word out of the sentence."""
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return text
+
+    def _redacted(self, result: MsalResult) -> MsalResult:
+        return {key: self._redact(value) if isinstance(value, str) else value
+                for key, value in result.items()}
 
 
 def msal_http_session(settings: Settings) -> requests.Session | None:

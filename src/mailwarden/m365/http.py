@@ -34,6 +34,7 @@ from mailwarden.errors import AuthError, PermissionDeniedError, RetriesExhausted
 from mailwarden.m365.auth import TokenSource
 from mailwarden.m365.permissions import EXCHANGE_PERMISSION, graph_permission
 from mailwarden.settings import Settings
+from mailwarden.text import plural
 
 
 class Service(StrEnum):
@@ -277,7 +278,7 @@ class M365Http:
             "Microsoft 365 service health page, then run again"
         )
         return RetriesExhaustedError(
-            f"{_LABEL[service]}: {method} {_short(url)} failed {attempts} times "
+            f"{_LABEL[service]}: {method} {_short(url)} failed {plural(attempts, 'time')} "
             f"(last: {reason}); {advice}",
             service=service.value,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 _ACTIONS: dict[str, tuple[str, ...]] = {
     "password-spray": (
-        "Block the source address(es) with a conditional-access named location and check "
+        "Block the source addresses with a conditional-access named location and check "
         "each targeted account for a successful sign-in.",
         "Block sign-in on the targeted ownerless accounts and disable IMAP, POP and SMTP AUTH "
         "on their mailboxes.",

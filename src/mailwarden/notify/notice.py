@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from mailwarden.model.findings import Finding, Severity
 from mailwarden.notify.actions import actions_for_category
+from mailwarden.text import plural
 
 NoticeKind = Literal["alert", "finding"]
 #: Evidence rows shown in a message; the full set stays in alerts.json.
@@ -145,4 +146,4 @@ def _several(mailboxes: tuple[str, ...]) -> str:
         return "the tenant"
     if len(mailboxes) == 1:
         return mailboxes[0]
-    return f"{mailboxes[0]} and {len(mailboxes) - 1} more accounts"
+    return f"{mailboxes[0]} and {plural(len(mailboxes) - 1, 'more account')}"

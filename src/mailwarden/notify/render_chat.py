@@ -12,7 +12,13 @@ from typing import Any
 
 from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
-from mailwarden.notify.render_text import Recipients, evidence_lines, facts, one_line
+from mailwarden.notify.render_text import (
+    Recipients,
+    evidence_heading,
+    evidence_lines,
+    facts,
+    one_line,
+)
 from mailwarden.schemas import NOTIFICATION_SCHEMA
 
 _CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -53,7 +59,7 @@ def teams_card(notice: Notice, recipients: Recipients | None = None) -> dict[str
     body.append(_rich("Do now", bold=True))
     body += [_rich(f"{n}. {action}") for n, action in enumerate(notice.actions, 1)]
     if notice.evidence:
-        body.append(_rich(f"Evidence (first {len(notice.evidence)} rows)", bold=True))
+        body.append(_rich(evidence_heading(notice), bold=True))
         body += [_rich(line) for line in evidence_lines(notice)]
     return {
         "type": "message",
@@ -91,7 +97,7 @@ def slack_payload(notice: Notice, recipients: Recipients | None = None) -> dict[
     blocks.append(_section("*Do now:*\n" + "\n".join(
         f"{n}. {slack_escape(action)}" for n, action in enumerate(notice.actions, 1))))
     if notice.evidence:
-        blocks.append(_section(f"*Evidence (first {len(notice.evidence)} rows):*\n" + "\n".join(
+        blocks.append(_section(f"*{evidence_heading(notice)}:*\n" + "\n".join(
             f"• `{slack_escape(line)}`" for line in evidence_lines(notice))))
     return {"text": slack_escape(notice.subject), "blocks": blocks, "unfurl_links": False,
             "unfurl_media": False}

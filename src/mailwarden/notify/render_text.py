@@ -15,6 +15,7 @@ from typing import Any
 
 from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
+from mailwarden.text import plural
 
 _VALUE_LIMIT = 200
 #: The colour of an HTML message's heading; other severities are grey.
@@ -70,6 +71,16 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
     return [(label, one_line(value, 1000)) for label, value in rows]
 
 
+def evidence_heading(notice: Notice) -> str:
+    """"Evidence (2 rows)", or "Evidence (first 5 of 40 rows)" when the message shows a part."""
+    shown = len(notice.evidence)
+    rows = notice.document.get("evidence")
+    total = len(rows) if isinstance(rows, list) else shown
+    if total > shown:
+        return f"Evidence (first {shown} of {total} rows)"
+    return f"Evidence ({plural(shown, 'row')})"
+
+
 def evidence_lines(notice: Notice) -> list[str]:
     return [one_line(row) for row in notice.evidence]
 
@@ -82,7 +93,7 @@ def plain_text(notice: Notice, recipients: Recipients | None = None) -> str:
     lines += ["", "Do now:"]
     lines += [f"  {n}. {action}" for n, action in enumerate(notice.actions, 1)]
     if notice.evidence:
-        lines += ["", f"Evidence (first {len(notice.evidence)} rows):"]
+        lines += ["", f"{evidence_heading(notice)}:"]
         lines += [f"  - {line}" for line in evidence_lines(notice)]
     return "\n".join(lines) + "\n"
 
@@ -109,7 +120,7 @@ def html_body(notice: Notice, recipients: Recipients | None = None) -> str:
     parts += [f"<li>{_e(action)}</li>" for action in notice.actions]
     parts.append("</ol>")
     if notice.evidence:
-        parts.append(f"<h3>Evidence (first {len(notice.evidence)} rows)</h3><ul>")
+        parts.append(f"<h3>{_e(evidence_heading(notice))}</h3><ul>")
         parts += [f"<li><code>{_e(line)}</code></li>" for line in evidence_lines(notice)]
         parts.append("</ul>")
     parts.append("</body></html>")

@@ -206,8 +206,9 @@ def _channel(name: str, node: Located) -> Channel:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in _SCHEMES[kind.value]:
         schemes = " or ".join(f"{s}://" for s in _SCHEMES[kind.value])
-        raise fields["url"].error(f"channel {name}: a {kind.value} URL starts with {schemes} "
-                                  f"(got {redact_url(url)})")
+        article = "an" if kind.value[0] in "aeiou" else "a"
+        raise fields["url"].error(f"channel {name}: {article} {kind.value} URL starts with "
+                                  f"{schemes} (got {redact_url(url)})")
     facility = 16
     if "facility" in fields:
         if kind is not ChannelType.SYSLOG:
@@ -231,6 +232,11 @@ def _route(node: Located, channels: Mapping[str, Channel], catalogue: Catalogue)
     return Route(match=match, channels=tuple(n.text for n in names), origin=node.where)
 
 
+#: What one item of each match key is called in an error message.
+_SINGULAR = {"categories": "category", "checks": "check", "severities": "severity",
+             "rules": "rule"}
+
+
 def _match(node: Located, catalogue: Catalogue) -> Match:
     if node.is_null:
         return Match()
@@ -244,7 +250,7 @@ def _match(node: Located, catalogue: Catalogue) -> Match:
         allowed = known[key]
         for item in items:
             if item.text not in allowed:
-                singular = "category" if key == "categories" else key[:-1]
+                singular = _SINGULAR[key]
                 more = ", ..." if len(allowed) > 20 else ""
                 raise item.error(f"unknown {singular} {item.text!r} "
                                  f"(known: {', '.join(allowed[:20])}{more})")

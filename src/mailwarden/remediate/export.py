@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailwarden.remediate.model import Action, Call, ExoCall, GraphCall, Plan
+from mailwarden.text import plural
 
 #: Cmdlets that ask for confirmation unless told not to.
 _CONFIRMS = frozenset(
@@ -99,7 +100,7 @@ def _header(plan: Plan) -> list[str]:
     collected = plan.collected_at.isoformat() if plan.collected_at else "an unknown time"
     lines = [
         f"# mailwarden remediation plan for {name} ({plan.tenant_id})",
-        f"# From findings collected at {collected}: {len(plan.actions)} action(s).",
+        f"# From findings collected at {collected}: {plural(len(plan.actions), 'action')}.",
         "# Review each change before running it. `mailwarden remediate apply` makes the same",
         "# changes with a journal of the prior state, so that they can be rolled back.",
     ]

@@ -70,10 +70,9 @@ def parse_formats(text: str) -> tuple[ReportFormat, ...]:
     known = {f.value: f for f in ReportFormat}
     unknown = [name for name in names if name not in known]
     if unknown or not names:
-        raise ConfigError(
-            f"unknown report format(s): {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(known)} or all"
-        )
+        given = (f"unknown report format{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}"
+                 if unknown else "no report format given")
+        raise ConfigError(f"{given}; choose from {', '.join(known)} or all")
     return tuple(dict.fromkeys(known[name] for name in names))
 
 

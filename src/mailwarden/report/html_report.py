@@ -16,10 +16,11 @@ from markupsafe import Markup
 
 from mailwarden.model.run import FindingChangeKind, Run
 from mailwarden.report.html_view import report_context
+from mailwarden.text import plural
 
 
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("mailwarden.report", "templates"),
         autoescape=True,  # every template, whatever its name
         undefined=StrictUndefined,
@@ -27,6 +28,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["plural"] = plural  # {{ n|plural("event") }}: "1 event", "3 events"
+    return env
 
 
 def _csp_hash(script: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from mailwarden.assess.summary import riskiest
 from mailwarden.model.run import Drift, FindingChangeKind, Run
 from mailwarden.report.common import alert_counts, severity_counts
+from mailwarden.text import plural
 from mailwarden.times import iso
 
 #: Characters that start inline markup. Every value is placed mid-line and newlines are
@@ -46,7 +47,8 @@ def _summary(run: Run) -> list[str]:
                     ((s, str(n)) for s, n in severity_counts(result.findings).items()))
     errors = result.status_counts().get("error", 0)
     if errors:
-        lines += ["", f"{errors} check(s) could not be judged (input missing): see findings.json."]
+        lines += ["", f"{plural(errors, 'finding')} could not be judged (input missing): "
+                  "see findings.json."]
     if run.snapshot.missing_sources:
         lines += ["", "Sources not collected: "
                   + ", ".join(md(s) for s in run.snapshot.missing_sources) + "."]
@@ -60,7 +62,7 @@ def _riskiest(run: Run) -> list[str]:
         return [*lines, "No mailbox has a risk above zero."]
     for item in top:
         lines.append(f"- **{md(item.upn)}** ({md(item.kind)}), risk {item.risk_score}: "
-                     f"{len(item.failing)} failing check(s)")
+                     f"{plural(len(item.failing), 'failing check')}")
         lines += [f"  - {md(path.severity.value)}: {md(path.text)}" for path in item.paths]
     return lines
 

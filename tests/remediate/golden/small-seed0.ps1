@@ -1,5 +1,5 @@
 # mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639)
-# From findings collected at 2026-11-01T00:00:00+00:00: 56 action(s).
+# From findings collected at 2026-11-01T00:00:00+00:00: 56 actions.
 # Review each change before running it. `mailwarden remediate apply` makes the same
 # changes with a journal of the prior state, so that they can be rolled back.
 #Requires -Modules ExchangeOnlineManagement, Microsoft.Graph.Users, Microsoft.Graph.Users.Actions
@@ -76,22 +76,22 @@ Set-User -Identity 'hana.sato@adventure-works.com' -RemotePowerShellEnabled $fal
 Set-CASMailbox -Identity 'info@adventure-works.com' -PopEnabled $false
 
 # [0cae481d98] remove-delegate info@adventure-works.com
-#   why: stale-delegate: FullAccess to yusuf.nielsen@adventure-works.com: 4 stale delegate(s) hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
+#   why: stale-delegate: FullAccess to yusuf.nielsen@adventure-works.com: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
 #   might break: yusuf.nielsen@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
 Remove-MailboxPermission -Identity 'info@adventure-works.com' -User 'yusuf.nielsen@adventure-works.com' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 
 # [bcb5c4af10] remove-delegate info@adventure-works.com
-#   why: stale-delegate: SendAs to ruth.adeyemi@adventure-works.com: 4 stale delegate(s) hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
+#   why: stale-delegate: SendAs to ruth.adeyemi@adventure-works.com: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
 #   might break: ruth.adeyemi@adventure-works.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
 Remove-RecipientPermission -Identity 'info@adventure-works.com' -Trustee 'ruth.adeyemi@adventure-works.com' -AccessRights 'SendAs' -Confirm:$false
 
 # [dd105beaf9] remove-delegate info@adventure-works.com
-#   why: stale-delegate: SendOnBehalf to uma.kaur@adventure-works.com: 4 stale delegate(s) hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
+#   why: stale-delegate: SendOnBehalf to uma.kaur@adventure-works.com: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
 #   might break: uma.kaur@adventure-works.com loses SendOnBehalf on the mailbox; if they still need it, grant it again to their current account.
 Set-Mailbox -Identity 'info@adventure-works.com' -GrantSendOnBehalfTo @{Remove = '0a2581e9-b83f-464a-a463-137f35b592e5'}
 
 # [f2d3703c76] remove-delegate info@adventure-works.com
-#   why: stale-delegate: FullAccess to S-1-5-21-3195908194-3087043557-2739178872-1967312: 4 stale delegate(s) hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
+#   why: stale-delegate: FullAccess to S-1-5-21-3195908194-3087043557-2739178872-1967312: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
 #   might break: Nothing: the grant belongs to a deleted object, of which only the SID is left.
 #   note: The trustee is a deleted object: Exchange cannot grant it access again.
 Remove-MailboxPermission -Identity 'info@adventure-works.com' -User 'S-1-5-21-3195908194-3087043557-2739178872-1967312' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
@@ -114,12 +114,12 @@ Set-User -Identity 'itsupportbookings@adventure-works.com' -RemotePowerShellEnab
 Set-CASMailbox -Identity 'legal@adventure-works.com' -ImapEnabled $false -PopEnabled $false
 
 # [ca453eaf20] remove-delegate legal@adventure-works.com
-#   why: stale-delegate: FullAccess to mohamed.haddad@adventure-works.com: 10 stale delegate(s) hold access to legal@adventure-works.com: FullAccess to adam.brown@adventure-works.com (disabled, unlicensed) via 'All Staff'; FullAccess to hana.sato@adventure-works.com (left recently, unlicensed) via 'All Staff'; FullAccess to leo.smith@adventure-works.com (disabled) via 'All Staff'; FullAccess to maya.ivanova@adventure-works.com (disabled, unlicensed) via 'All Staff'; FullAccess to michael.yilmaz@adventure-works.com (disabled, unlicensed) via 'All Staff'; and 5 more.
+#   why: stale-delegate: FullAccess to mohamed.haddad@adventure-works.com: 10 stale delegates hold access to legal@adventure-works.com: FullAccess to adam.brown@adventure-works.com (disabled, unlicensed) via 'All Staff'; FullAccess to hana.sato@adventure-works.com (left recently, unlicensed) via 'All Staff'; FullAccess to leo.smith@adventure-works.com (disabled) via 'All Staff'; FullAccess to maya.ivanova@adventure-works.com (disabled, unlicensed) via 'All Staff'; FullAccess to michael.yilmaz@adventure-works.com (disabled, unlicensed) via 'All Staff'; and 5 more.
 #   might break: mohamed.haddad@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
 Remove-MailboxPermission -Identity 'legal@adventure-works.com' -User 'mohamed.haddad@adventure-works.com' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 
 # [0b4753615c] disable-inbox-rule legal@adventure-works.com
-#   why: hiding-inbox-rule: Inbox rules hide mail arriving at legal@adventure-works.com: 'rss' marks as read, moves to 'rss feeds'.
+#   why: hiding-inbox-rule: An inbox rule hides mail arriving at legal@adventure-works.com: 'rss' marks as read, moves to 'rss feeds'.
 #   might break: Inbox rule 'rss' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
 Disable-InboxRule -Identity '8a6993de-7e10-4884-9271-c5463db11d61\337310646519805954' -Confirm:$false
 
@@ -129,7 +129,7 @@ Disable-InboxRule -Identity '8a6993de-7e10-4884-9271-c5463db11d61\33731064651980
 Set-User -Identity 'legal@adventure-works.com' -RemotePowerShellEnabled $false
 
 # [e5b218a83a] block-sign-in licensing@adventure-works.com
-#   why: sign-in-enabled: licensing@adventure-works.com can sign in and IMAP, EWS, ActiveSync take a password: it can be password-sprayed without MFA.
+#   why: sign-in-enabled: licensing@adventure-works.com can sign in, and IMAP, EWS and ActiveSync take a password: it can be password-sprayed without MFA.
 #   might break: Nothing that uses delegated access; anything that signs in with the account's own password (a scanner, a meeting-room console, a script) stops.
 #   note: Revoked sessions stay revoked: a rollback enables sign-in again only.
 Update-MgUser -UserId 'c201af5a-4527-4f0f-acbd-aec951b8c4b5' -AccountEnabled:$false
@@ -156,7 +156,7 @@ Disable-InboxRule -Identity 'licensing\14682193237192213579' -Confirm:$false
 Set-User -Identity 'licensing@adventure-works.com' -RemotePowerShellEnabled $false
 
 # [0bf18c66f7] block-sign-in noreply@adventure-works.com
-#   why: sign-in-enabled: noreply@adventure-works.com can sign in and IMAP, POP, EWS, ActiveSync, SMTP AUTH take a password: it can be password-sprayed without MFA.
+#   why: sign-in-enabled: noreply@adventure-works.com can sign in, and IMAP, POP, EWS, ActiveSync and SMTP AUTH take a password: it can be password-sprayed without MFA.
 #   why: no-mfa-on-enabled-account: noreply@adventure-works.com can sign in and has no strong authentication method registered.
 #   might break: Nothing that uses delegated access; anything that signs in with the account's own password (a scanner, a meeting-room console, a script) stops.
 #   note: Revoked sessions stay revoked: a rollback enables sign-in again only.
@@ -181,12 +181,12 @@ Set-User -Identity 'noreply@adventure-works.com' -RemotePowerShellEnabled $false
 Set-CASMailbox -Identity 'press@adventure-works.com' -SmtpClientAuthenticationDisabled $true
 
 # [c10fc2d477] remove-delegate press@adventure-works.com
-#   why: stale-delegate: FullAccess to uma.kaur@adventure-works.com: 1 stale delegate(s) hold access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
+#   why: stale-delegate: FullAccess to uma.kaur@adventure-works.com: 1 stale delegate holds access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
 #   might break: uma.kaur@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
 Remove-MailboxPermission -Identity 'press@adventure-works.com' -User 'uma.kaur@adventure-works.com' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 
 # [916129dd64] remove-delegate press@adventure-works.com
-#   why: stale-delegate: SendAs to uma.kaur@adventure-works.com: 1 stale delegate(s) hold access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
+#   why: stale-delegate: SendAs to uma.kaur@adventure-works.com: 1 stale delegate holds access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
 #   might break: uma.kaur@adventure-works.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
 Remove-RecipientPermission -Identity 'press@adventure-works.com' -Trustee 'uma.kaur@adventure-works.com' -AccessRights 'SendAs' -Confirm:$false
 
@@ -206,12 +206,12 @@ Set-CASMailbox -Identity 'purchasing@adventure-works.com' -ImapEnabled $false
 Set-Mailbox -Identity 'purchasing@adventure-works.com' -AuditEnabled $true
 
 # [c426d002f9] remove-delegate purchasing@adventure-works.com
-#   why: stale-delegate: FullAccess to scanner@adventure-works.com: 6 stale delegate(s) hold access to purchasing@adventure-works.com: FullAccess to andrea.klein_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to henry.molina_agency-creative.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to john.suzuki_outsourced-it.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) directly; FullAccess to maya.bauer_lawpartners.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; and 1 more.
+#   why: stale-delegate: FullAccess to scanner@adventure-works.com: 6 stale delegates hold access to purchasing@adventure-works.com: FullAccess to andrea.klein_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to henry.molina_agency-creative.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to john.suzuki_outsourced-it.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) directly; FullAccess to maya.bauer_lawpartners.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; and 1 more.
 #   might break: scanner@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
 Remove-MailboxPermission -Identity 'purchasing@adventure-works.com' -User 'scanner@adventure-works.com' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 
 # [1d5f6a619d] remove-delegate purchasing@adventure-works.com
-#   why: stale-delegate: SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com: 6 stale delegate(s) hold access to purchasing@adventure-works.com: FullAccess to andrea.klein_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to henry.molina_agency-creative.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to john.suzuki_outsourced-it.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) directly; FullAccess to maya.bauer_lawpartners.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; and 1 more.
+#   why: stale-delegate: SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com: 6 stale delegates hold access to purchasing@adventure-works.com: FullAccess to andrea.klein_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to henry.molina_agency-creative.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to john.suzuki_outsourced-it.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) directly; FullAccess to maya.bauer_lawpartners.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; and 1 more.
 #   might break: mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
 Remove-RecipientPermission -Identity 'purchasing@adventure-works.com' -Trustee 'mateo.williams_partner-consulting.example#EXT#@adventureworks.onmicrosoft.com' -AccessRights 'SendAs' -Confirm:$false
 
@@ -258,7 +258,7 @@ Disable-InboxRule -Identity 'room-london-9-11\2912822125150167577' -Confirm:$fal
 Disable-InboxRule -Identity 'room-london-9-11\6524838978857775973' -Confirm:$false
 
 # [d7caff90f0] block-sign-in room-tokyo-11-18@adventure-works.com
-#   why: sign-in-enabled: room-tokyo-11-18@adventure-works.com can sign in and IMAP, POP take a password: it can be password-sprayed without MFA.
+#   why: sign-in-enabled: room-tokyo-11-18@adventure-works.com can sign in, and IMAP and POP take a password: it can be password-sprayed without MFA.
 #   why: resource-account-enabled: The room account room-tokyo-11-18@adventure-works.com can sign in.
 #   why: no-mfa-on-enabled-account: room-tokyo-11-18@adventure-works.com can sign in and has no strong authentication method registered.
 #   might break: Nothing that uses delegated access; anything that signs in with the account's own password (a scanner, a meeting-room console, a script) stops.
@@ -273,7 +273,7 @@ Revoke-MgUserSignInSession -UserId 'c43097a8-e212-435f-9bb8-59910f2f6ba7'
 Set-CASMailbox -Identity 'room-tokyo-11-18@adventure-works.com' -ImapEnabled $false -PopEnabled $false
 
 # [0361e7ef13] remove-delegate room-tokyo-11-18@adventure-works.com
-#   why: stale-delegate: FullAccess to maya.ivanova@adventure-works.com: 1 stale delegate(s) hold access to room-tokyo-11-18@adventure-works.com: FullAccess to maya.ivanova@adventure-works.com (disabled, unlicensed) directly.
+#   why: stale-delegate: FullAccess to maya.ivanova@adventure-works.com: 1 stale delegate holds access to room-tokyo-11-18@adventure-works.com: FullAccess to maya.ivanova@adventure-works.com (disabled, unlicensed) directly.
 #   might break: maya.ivanova@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
 Remove-MailboxPermission -Identity 'room-tokyo-11-18@adventure-works.com' -User 'maya.ivanova@adventure-works.com' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 
@@ -283,7 +283,7 @@ Remove-MailboxPermission -Identity 'room-tokyo-11-18@adventure-works.com' -User 
 Set-User -Identity 'room-tokyo-11-18@adventure-works.com' -RemotePowerShellEnabled $false
 
 # [1cb1394459] block-sign-in scanner@adventure-works.com
-#   why: sign-in-enabled: scanner@adventure-works.com can sign in and IMAP, POP, EWS, ActiveSync, SMTP AUTH take a password: it can be password-sprayed without MFA.
+#   why: sign-in-enabled: scanner@adventure-works.com can sign in, and IMAP, POP, EWS, ActiveSync and SMTP AUTH take a password: it can be password-sprayed without MFA.
 #   why: no-mfa-on-enabled-account: scanner@adventure-works.com can sign in and has no strong authentication method registered.
 #   might break: Nothing that uses delegated access; anything that signs in with the account's own password (a scanner, a meeting-room console, a script) stops.
 #   note: Revoked sessions stay revoked: a rollback enables sign-in again only.

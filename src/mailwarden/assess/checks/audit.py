@@ -14,13 +14,14 @@ from mailwarden.assess.checks.base import (
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 from mailwarden.model.findings.evidence import AuditGap, MissingAuditActions
+from mailwarden.text import plural
 
 AUDIT_ORG = CheckInfo(
     id="audit-disabled-org",
     title="Mailbox auditing is turned off for the organisation",
     severity=Severity.HIGH,
     scope=Scope.TENANT,
-    passes="OrganizationConfig.AuditDisabled is false: mailbox auditing on by default applies.",
+    passes="OrganizationConfig.AuditDisabled is false, so mailbox auditing is on by default.",
     fails="OrganizationConfig.AuditDisabled is true: no mailbox action is audited, whatever "
     "each mailbox says.",
     needs=("exo/Get-OrganizationConfig",),
@@ -194,7 +195,9 @@ def audit_bypass_tenant(context: Context) -> Verdict:
         return passed("No account has AuditBypassEnabled.")
     names = sorted(context.bypass.values())
     return failed(
-        f"{len(names)} account(s) bypass mailbox auditing: {', '.join(names[:5])}.",
+        f"{plural(len(names), 'account')} {'bypasses' if len(names) == 1 else 'bypass'} "
+        f"mailbox auditing: {', '.join(names[:5])}"
+        f"{f' and {len(names) - 5} more' if len(names) > 5 else ''}.",
         accounts=names,
     )
 

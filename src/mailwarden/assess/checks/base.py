@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, Severity, Status
+from mailwarden.text import plural
 from mailwarden.times import iso_with_offset
 
 
@@ -81,6 +82,22 @@ def days_ago(moment: datetime | None, context: Context) -> int | None:
     if moment is None or now is None:
         return None
     return max(0, (now - moment).days)
+
+
+def ago(days: int | None) -> str:
+    """How long ago, in words: "today", "1 day ago", "12 days ago"."""
+    if days is None:
+        return "at an unknown time"
+    if days <= 0:
+        return "today"
+    return f"{plural(days, 'day')} ago"
+
+
+def listing(items: Sequence[str]) -> str:
+    """Items as a sentence lists them: "IMAP", "IMAP and POP", "IMAP, POP and EWS"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def quoted(value: str) -> str:

@@ -11,8 +11,17 @@ from mailwarden.assess.checks.base import (
     quoted,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
-from mailwarden.model.findings import CheckInfo, Grant, Remediation, Right, Scope, Severity
+from mailwarden.model.findings import (
+    CheckInfo,
+    CustodianSource,
+    Grant,
+    Remediation,
+    Right,
+    Scope,
+    Severity,
+)
 from mailwarden.model.findings.evidence import StaleDelegate, StaleDelegates
+from mailwarden.text import plural
 
 ACCESS_CONTROLS = ("CIS Controls v8 6.2", "CIS Controls v8 5.3")
 REMOVE_GRANTS = Remediation(
@@ -93,10 +102,11 @@ def stale(facts: MailboxFacts, context: Context) -> Verdict:
     evidence = StaleDelegates(
         stale=tuple(people), orphaned=tuple(g.trustee for g in access.orphaned)
     ).as_evidence()
+    stale_count = len(people) + len(access.orphaned)
     if reasons:
         return failed(
-            f"{len(people) + len(access.orphaned)} stale delegate(s) hold access to {upn}: "
-            f"{_summary(reasons)}.",
+            f"{plural(stale_count, 'stale delegate')} {'holds' if stale_count == 1 else 'hold'} "
+            f"access to {upn}: {_summary(reasons)}.",
             evidence,
             commands=tuple(dict.fromkeys(commands)),
             incomplete=list(access.unknown),
@@ -133,7 +143,7 @@ def broad(facts: MailboxFacts, context: Context) -> Verdict:
     delegates = len(access.people) + len({g.trustee.lower() for g in access.orphaned})
     limit = context.options.max_delegates
     if delegates > limit:
-        reasons.append(f"{delegates} delegates (more than {limit})")
+        reasons.append(f"{plural(delegates, 'delegate')} (more than {limit})")
     evidence = {"broad_grants": [_grant(g) for g in access.broad], "delegates": delegates}
     if reasons:
         return failed(
@@ -143,7 +153,7 @@ def broad(facts: MailboxFacts, context: Context) -> Verdict:
         )
     if access.unknown:
         return errored(f"The delegates of {upn} are not fully known.", unknown=list(access.unknown))
-    return passed(f"Access to {upn} is limited to {delegates} delegate(s).", evidence)
+    return passed(f"Access to {upn} is limited to {plural(delegates, 'delegate')}.", evidence)
 
 
 def _grant(grant: Grant) -> dict[str, object]:
@@ -178,13 +188,19 @@ NO_CUSTODIAN = CheckInfo(
 )
 
 
+_HOW_NAMED = {
+    CustodianSource.FILE: "named in the custodians file",
+    CustodianSource.INFERRED: "inferred from who holds FullAccess",
+}
+
+
 def no_custodian(facts: MailboxFacts, context: Context) -> Verdict:
     upn = facts.subject.upn
     custodian = facts.custodian
     note = {"note": facts.custodian_note} if facts.custodian_note else {}
     if custodian is not None:
         return passed(
-            f"{custodian.person} answers for {upn} ({custodian.source.value}).",
+            f"{custodian.person} answers for {upn} ({_HOW_NAMED[custodian.source]}).",
             note,
             custodian=custodian.person,
             team=custodian.team,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mailwarden.assess.checks.base import Check, Verdict, errored, failed, passed, quoted
 from mailwarden.assess.facts import Context
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
+from mailwarden.text import plural
 
 PASSWORD_RULES_TEMPLATE = "5cf42378-d67d-4f36-ba46-e8b86229381d"
 DEFAULT_THRESHOLD = 10
@@ -97,7 +98,9 @@ def weak_lockout(context: Context) -> Verdict:
             commands=(exact,),
         )
     return passed(
-        f"Smart lockout locks after {threshold} failures for {duration} seconds.", evidence
+        f"Smart lockout locks after {plural(threshold, 'failure')} for "
+        f"{plural(duration, 'second')}.",
+        evidence,
     )
 
 

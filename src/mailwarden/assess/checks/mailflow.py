@@ -194,7 +194,8 @@ def hiding(facts: MailboxFacts, context: Context) -> Verdict:
     if found:
         names = "; ".join(f"'{name}' {', '.join(actions)}" for name, actions in found[:5])
         return failed(
-            f"Inbox rules hide mail arriving at {upn}: {names}.",
+            f"{'An inbox rule hides' if len(found) == 1 else 'Inbox rules hide'} mail arriving "
+            f"at {upn}: {names}.",
             HidingInboxRules(rules=tuple(details)).as_evidence(),
             commands=tuple(commands),
         )

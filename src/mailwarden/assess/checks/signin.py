@@ -5,9 +5,11 @@ from __future__ import annotations
 from mailwarden.assess.checks.base import (
     Check,
     Verdict,
+    ago,
     days_ago,
     errored,
     failed,
+    listing,
     no_account,
     not_applicable,
     passed,
@@ -69,8 +71,9 @@ def sign_in_enabled(facts: MailboxFacts, context: Context) -> Verdict:
     reachable = facts.reachable_legacy()
     if reachable:
         return failed(
-            f"{facts.subject.upn} can sign in and {', '.join(reachable)} take a password: "
-            "it can be password-sprayed without MFA.",
+            f"{facts.subject.upn} can sign in, and {listing(reachable)} "
+            f"{'takes' if len(reachable) == 1 else 'take'} a password: it can be "
+            "password-sprayed without MFA.",
             severity=Severity.CRITICAL,
             account_enabled=True,
             reachable_protocols=list(reachable),
@@ -117,7 +120,7 @@ def direct_sign_in(facts: MailboxFacts, context: Context) -> Verdict:
         )
     return failed(
         f"Someone signed in to {facts.subject.upn} directly "
-        f"{days_ago(account.last_successful_sign_in, context)} days ago.",
+        f"{ago(days_ago(account.last_successful_sign_in, context))}.",
         last_successful_sign_in=when(account.last_successful_sign_in),
         last_non_interactive_sign_in=when(account.last_non_interactive_sign_in),
     )
@@ -170,7 +173,7 @@ def password_reset(facts: MailboxFacts, context: Context) -> Verdict:
             last_password_change=when(changed),
         )
     return failed(
-        f"The password of {facts.subject.upn} was set {days_ago(changed, context)} days ago, "
+        f"The password of {facts.subject.upn} was set {ago(days_ago(changed, context))}, "
         "long after the account was created.",
         created=when(created),
         last_password_change=when(changed),
@@ -189,7 +192,7 @@ NO_MFA = CheckInfo(
     needs=("graph/users", "graph/userRegistrationDetails"),
     controls=("CIS M365 5.0.0 5.2.3.4", "CIS M365 5.0.0 5.2.2.2", "CISA SCuBA MS.AAD.3.2v1"),
     remediation=BLOCK_SIGN_IN,
-    risk="Whoever holds the password is the only factor; alerts about the account reach nobody.",
+    risk="The password is the only factor anyone needs; alerts about the account reach nobody.",
 )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import email
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,16 @@ def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> 
     assert second["alerts_acknowledged"] == 1 and second["records_new"] == 0
     assert [t.id for t in AlertRegistry(state).alerts(include_acknowledged=True)
             if t.status == "acknowledged"] == [ident]
+
+
+def test_once_and_cycles_together_are_refused(tmp_path: Path) -> None:
+    routing = tmp_path / "routing.yaml"
+    routing.write_text("channels: {}\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mailwarden", "watch", "--routing", str(routing),
+         "--state-dir", str(tmp_path / "state"), "--from-dir", str(tmp_path),
+         "--once", "--cycles", "2"],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "choose one of --once and --cycles N" in result.stderr
+    assert not (tmp_path / "state").exists()

@@ -94,7 +94,7 @@ def detect(
     quiet: QuietOpt = False,
 ) -> None:
     """Read sign-in, directory audit and Unified Audit Log files (format detected from
-    content, gzip welcome) and write OUT/alerts.json."""
+    content, plain or gzip-compressed) and write OUT/alerts.json."""
     files = [*(signins or ()), *(audit or ()), *(ual or ())]
     if tenant_dir is None and not files:
         raise ConfigError("give --tenant-dir DIR (reads DIR/logs/) or log files with "

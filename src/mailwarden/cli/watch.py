@@ -122,10 +122,12 @@ def watch_command(
 ) -> None:
     """Pull new log records every cycle, detect, check, store the run, and send each new
     or worsened alert to the people answerable; restart-safe."""
-    routing = load_routing(routing_path)
-    state = state_dir or default_state_dir()
     if cycles is not None and cycles < 1:
         raise ConfigError(f"--cycles {cycles}: give a number of cycles, 1 or more")
+    if once and cycles is not None:
+        raise ConfigError("choose one of --once and --cycles N (--once is --cycles 1)")
+    routing = load_routing(routing_path)
+    state = state_dir or default_state_dir()
     options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once,
                           max_cycles=cycles)
     connection = Connection.of(locals())

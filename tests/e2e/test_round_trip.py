@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 
 from mailwarden.model.inventory import Snapshot
 from mailwarden.tenant.snapshot import load_snapshot
+from tests.support.served_emulator import emulator_process
 
 
 def mailwarden(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -26,40 +25,14 @@ def mailwarden(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
-def first_line(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.2)
-        if ready:
-            return process.stdout.readline().strip()
-        if process.poll() is not None:
-            break
-    stderr = process.stderr.read() if process.stderr else ""
-    raise AssertionError(f"the emulator printed no base URL: {stderr}")
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
     tenant_dir = tmp_path / "A"
     done = mailwarden("synth", "--size", "small", "--seed", "5", "--out", str(tenant_dir))
     assert done.returncode == 0, done.stderr
     ca_file = tmp_path / "ca.pem"
-    with subprocess.Popen(
-        [sys.executable, "-m", "mailwarden", "emulator", "--tenant-dir", str(tenant_dir),
-         "--port", "0", "--ca-out", str(ca_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    ) as process:
-        try:
-            base_url = first_line(process)
-            assert base_url.startswith("https://127.0.0.1:")
-            yield tenant_dir, base_url, ca_file
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with emulator_process(["--tenant-dir", str(tenant_dir)], ca_file) as base_url:
+        yield tenant_dir, base_url, ca_file
 
 
 def without_collection_time(snapshot: Snapshot) -> Snapshot:

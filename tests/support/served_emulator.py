@@ -56,20 +56,18 @@ def _first_line(process: subprocess.Popen[str], timeout: float = 60.0) -> str:
 
 
 @contextmanager
-def served_emulator(directory: Path, *, size: str = "small", seed: int = 0
-                    ) -> Iterator[ServedEmulator]:
-    """The synthetic tenant of `size` and `seed` (with its logs), served until the block ends."""
-    tenant_id = str(generate(size, seed=seed).recorded.data["tenant"]["tenantId"])
-    ca_file = directory / "emulator-ca.pem"
+def emulator_process(source: list[str], ca_file: Path) -> Iterator[str]:
+    """`mailwarden emulator SOURCE --port 0 --ca-out CA_FILE` as a process; yields the base
+    URL it prints first, and stops it when the block ends."""
     with subprocess.Popen(
-        [sys.executable, "-m", "mailwarden", "emulator", "--synthetic", size, "--seed",
-         str(seed), "--port", "0", "--ca-out", str(ca_file)],
+        [sys.executable, "-m", "mailwarden", "emulator", *source, "--port", "0",
+         "--ca-out", str(ca_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as process:
         try:
             base_url = _first_line(process)
             assert base_url.startswith("https://127.0.0.1:"), base_url
-            yield ServedEmulator(base_url=base_url, ca_file=ca_file, tenant_id=tenant_id)
+            yield base_url
         finally:
             process.terminate()
             try:
@@ -77,3 +75,13 @@ def served_emulator(directory: Path, *, size: str = "small", seed: int = 0
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def served_emulator(directory: Path, *, size: str = "small", seed: int = 0
+                    ) -> Iterator[ServedEmulator]:
+    """The synthetic tenant of `size` and `seed` (with its logs), served until the block ends."""
+    tenant_id = str(generate(size, seed=seed).recorded.data["tenant"]["tenantId"])
+    ca_file = directory / "emulator-ca.pem"
+    with emulator_process(["--synthetic", size, "--seed", str(seed)], ca_file) as base_url:
+        yield ServedEmulator(base_url=base_url, ca_file=ca_file, tenant_id=tenant_id)

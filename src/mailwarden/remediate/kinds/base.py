@@ -15,7 +15,7 @@ from typing import Any
 
 from mailwarden.model.findings import Finding, MailboxAccess
 from mailwarden.model.inventory import InboxRule, Mailbox
-from mailwarden.remediate.model import Action, ActionKind, Call, Reason, action_id
+from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall, Reason, action_id
 from mailwarden.remediate.wire import Wire
 
 State = dict[str, Any]
@@ -91,3 +91,41 @@ def listed(values: Any) -> list[str]:
     if isinstance(values, list):
         return [str(v) for v in values]
     return [str(values)]
+
+
+def exo_setting(
+    kind: ActionKind,
+    *,
+    check: str,
+    read_cmdlet: str,
+    set_cmdlet: str,
+    wanted: Mapping[str, Any],
+    breaks: str,
+) -> Kind:
+    """A kind that sets Exchange properties of the mailbox's recipient to `wanted`: built
+    from the failing `check`, read with `read_cmdlet`, undone by setting the journalled
+    values back with `set_cmdlet`."""
+
+    def build(t: Target) -> Iterator[Action]:
+        if check not in t.failing:
+            return
+        yield t.action(
+            kind,
+            calls=(ExoCall(cmdlet=set_cmdlet, parameters={"Identity": t.upn, **wanted}),),
+            reasons=(t.reason(check),),
+            breaks=breaks,
+            detail=dict(wanted),
+        )
+
+    async def read(action: Action, wire: Wire) -> State:
+        row = await wire.exo_row(read_cmdlet, {"Identity": action.upn})
+        return {name: row.get(name) for name in wanted}
+
+    def satisfied(action: Action, state: Mapping[str, Any]) -> bool:
+        return all_same(wanted, state)
+
+    def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
+        return (ExoCall(cmdlet=set_cmdlet, parameters={"Identity": action.upn, **prior}),)
+
+    return Kind(kind=kind, answers=(check,), build=build, read=read, satisfied=satisfied,
+                undo=undo)

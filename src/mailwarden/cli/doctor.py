@@ -72,18 +72,40 @@ def doctor_document(result: Preflight) -> dict[str, Any]:
 
 
 def doctor_table(result: Preflight) -> Table:
+    """Each source and its result, with what to grant; the details follow in `to_do`."""
     table = Table(title=Text(f"What collect can read in {result.tenant}"),
                   title_justify="left", expand=False)
-    for column in ("source", "request", "result", "grant / detail"):
-        table.add_column(column, overflow="fold")
+    table.add_column("source", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("grant", overflow="fold")
     for probe in result.probes:
-        advice = f"grant {probe.grant}" if probe.grant else probe.detail
-        if probe.grant and probe.verdict is Verdict.LICENCE:
-            advice = f"needs {probe.grant}: {probe.detail}"
-        request = probe.request.split("?", 1)[0]
-        table.add_row(Text(probe.source), Text(request),
-                      Text(probe.verdict.value, style=_STYLE[probe.verdict]), Text(advice))
+        grant = probe.grant if probe.verdict is not Verdict.OK else ""
+        table.add_row(Text(probe.source), Text(probe.verdict.value, style=_STYLE[probe.verdict]),
+                      Text(grant))
     return table
+
+
+def signed_in(result: Preflight) -> list[str]:
+    """What each service's token grants, one line each."""
+    lines = []
+    for probe in result.probes:
+        if probe.source.startswith("sign-in") and probe.verdict is Verdict.OK:
+            label = probe.source.removeprefix("sign-in (").removesuffix(")")
+            lines.append(f"{label}: signed in; {probe.detail}")
+    return lines
+
+
+def to_do(result: Preflight) -> list[str]:
+    """One line per source that needs something: what to grant, or what went wrong."""
+    lines = []
+    for probe in result.probes:
+        if probe.verdict in {Verdict.OK, Verdict.NOT_PROBED}:
+            continue
+        what = f"grant {probe.grant}" if probe.grant else probe.detail
+        if probe.verdict is Verdict.LICENCE:
+            what = f"needs {probe.grant} (a licence limitation: collect carries on)"
+        lines.append(f"{probe.source}: {probe.verdict.value}: {what}")
+    return lines
 
 
 def _summary(result: Preflight) -> str:
@@ -135,8 +157,12 @@ def doctor(
     if output_format == "json":
         typer.echo(json.dumps(doctor_document(result), indent=1, ensure_ascii=False))
     else:
+        for line in signed_in(result):
+            console.print(line, markup=False, soft_wrap=True)
         console.print(doctor_table(result))
-        console.print(_summary(result), markup=False)
+        for line in to_do(result):
+            console.print(line, markup=False, soft_wrap=True)
+        console.print(_summary(result), markup=False, soft_wrap=True)
     code = exit_code(result)
     if code:
         raise typer.Exit(code)

@@ -35,6 +35,7 @@ from tests.emulator.emulator_helpers import (
     client_for,
     run,
     small,
+    tenant_id,
     token,
 )
 
@@ -72,6 +73,28 @@ def test_an_app_only_token_carries_the_granted_permissions_in_its_roles() -> Non
     assert set(_claims(GRAPH_SCOPE, graph_permissions=granted)["roles"]) == granted
     assert _claims(GRAPH_SCOPE, graph_permissions=frozenset())["roles"] == []
     assert _claims(EXO_SCOPE, graph_permissions=granted)["roles"] == ["Exchange.ManageAsApp"]
+
+
+def test_a_delegated_token_carries_the_consented_permissions_in_its_scopes() -> None:
+    granted = frozenset({"User.Read.All", "Policy.Read.All"})
+
+    async def main() -> tuple[str, int]:
+        async with client_for(app_for(graph_permissions=granted)) as client:
+            root = f"/{tenant_id()}/oauth2/v2.0"
+            flow = (await client.post(f"{root}/devicecode",
+                                      data={"client_id": "cli", "scope": GRAPH_SCOPE})).json()
+            poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                    "client_id": "cli", "device_code": flow["device_code"]}
+            await client.post(f"{root}/token", data=poll)  # pending once
+            access = (await client.post(f"{root}/token", data=poll)).json()["access_token"]
+            groups = await client.get("/v1.0/groups?$top=1",
+                                      headers={"Authorization": f"Bearer {access}"})
+            return access, groups.status_code
+
+    access, groups = run(main())
+    claims = decode_jwt_part(access.split(".")[1])
+    assert set(claims["scp"].split()) == granted and "roles" not in claims
+    assert groups == 403
 
 
 def test_by_default_the_app_holds_every_permission_mailwarden_reads_with() -> None:

@@ -71,7 +71,7 @@ def missing_graph(url: str, grants: TokenGrants, said: str = "") -> list[GraphPe
         if lacking:
             return lacking
     if PERMISSION_MISSING in said:
-        named = said.split(PERMISSION_MISSING, 1)[1].split()[:1]
+        named = [w.strip(").,;'\"") for w in said.split(PERMISSION_MISSING, 1)[1].split()[:1]]
         by_name = [p for p in needed if named and p.name.lower() == named[0].lower()]
         if by_name:
             return by_name

@@ -134,7 +134,8 @@ class _Doctor:
             ):
                 found = await self.without_sign_in_activity(path, select, top, version, found)
             return _probe(source, Service.GRAPH, self.shown(url), found), []
-        rows = page_items(body) if isinstance(body, Mapping) and "value" in body else []
+        listed = isinstance(body, Mapping) and isinstance(body.get("value"), list)
+        rows = page_items(body) if listed else []
         found = silently_missing(url, grants) or Finding(verdict=Verdict.OK)
         return _probe(source, Service.GRAPH, self.shown(url), found), rows
 

@@ -17,12 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import graph_error, graph_error_body
 from mailwarden.emulator.config import Service
-from mailwarden.emulator.permissions import (
-    LEAVE_DATE_PROPERTY,
-    granted_by,
-    hides_leave_date,
-    read_refusal,
-)
+from mailwarden.emulator.permissions import blank_leave_dates, granted_by, read_refusal
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
 from mailwarden.emulator.writes_graph import WRITE_METHODS, answer_write
@@ -215,26 +210,18 @@ def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
         if refused is not None:
             return _refused(refused)
         answer = _page(request, spec, emulator.state.rows(spec.source))
-        return _masked(answer, request) if spec.source == "graph/users" else answer
+        if spec.source == "graph/users":
+            blank_leave_dates(answer[2], request.granted)
+        return answer
     if len(segments) == 2 and segments[0].lower() in {"users", "groups"}:
         answer = _entity(emulator, request, segments[0].lower(), segments[1])
-        return _masked(answer, request) if segments[0].lower() == "users" else answer
+        if segments[0].lower() == "users":
+            blank_leave_dates(answer[2], request.granted)
+        return answer
     if len(segments) == 3 and segments[0].lower() == "groups" and segments[2].lower() == "members":
         return _members(emulator, request, segments[1])
     return _error(400, "BadRequest",
                   f"Resource not found for the segment '{segments[0] if segments else ''}'.")
-
-
-def _masked(answer: Answer, request: GraphRequest) -> Answer:
-    """Users' employeeLeaveDateTime reads as null for a token without the permission."""
-    status, headers, body = answer
-    if status != 200 or not hides_leave_date(request.granted):
-        return answer
-    items = body.get("value") if "value" in body else [body]
-    for item in items if isinstance(items, list) else ():
-        if isinstance(item, dict) and LEAVE_DATE_PROPERTY in item:
-            item[LEAVE_DATE_PROPERTY] = None
-    return status, headers, body
 
 
 def _members(emulator: Emulator, request: GraphRequest, group_id: str) -> Answer:

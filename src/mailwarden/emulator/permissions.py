@@ -130,8 +130,12 @@ def read_refusal(
     return None
 
 
-def hides_leave_date(granted: frozenset[str] | None) -> bool:
-    """Whether users' employeeLeaveDateTime reads as null for this token."""
-    return granted is not None and not _holds(
-        granted, (LEAVE_DATE, "User-LifeCycleInfo.ReadWrite.All")
-    )
+def blank_leave_dates(body: dict[str, Any], granted: frozenset[str] | None) -> None:
+    """Users' employeeLeaveDateTime reads as null for a token without User-LifeCycleInfo
+    permission: set it so in a users page or user object (answered bodies are copies)."""
+    if granted is None or _holds(granted, (LEAVE_DATE, "User-LifeCycleInfo.ReadWrite.All")):
+        return
+    items = body.get("value") if "value" in body else [body]
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and LEAVE_DATE_PROPERTY in item:
+            item[LEAVE_DATE_PROPERTY] = None

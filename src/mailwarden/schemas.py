@@ -31,3 +31,5 @@ LOG_CHECKPOINT_SCHEMA = "mailwarden.logcheckpoint/1"
 WATCH_STATE_SCHEMA = "mailwarden.watch-state/1"
 WATCH_ALERTS_SCHEMA = "mailwarden.watch-alerts/1"
 WATCH_CHECKPOINT_SCHEMA = "mailwarden.watch-checkpoint/1"
+#: What `mailwarden doctor --format json` prints: each source's probe and what to grant.
+DOCTOR_SCHEMA = "mailwarden.doctor/1"

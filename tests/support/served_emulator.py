@@ -8,7 +8,7 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +78,12 @@ def emulator_process(source: list[str], ca_file: Path) -> Iterator[str]:
 
 
 @contextmanager
-def served_emulator(directory: Path, *, size: str = "small", seed: int = 0
-                    ) -> Iterator[ServedEmulator]:
-    """The synthetic tenant of `size` and `seed` (with its logs), served until the block ends."""
+def served_emulator(directory: Path, *, size: str = "small", seed: int = 0,
+                    options: Sequence[str] = ()) -> Iterator[ServedEmulator]:
+    """The synthetic tenant of `size` and `seed` (with its logs), served until the block ends;
+    `options` are more `mailwarden emulator` options (e.g. --graph-permissions)."""
     tenant_id = str(generate(size, seed=seed).recorded.data["tenant"]["tenantId"])
     ca_file = directory / "emulator-ca.pem"
-    with emulator_process(["--synthetic", size, "--seed", str(seed)], ca_file) as base_url:
+    source = ["--synthetic", size, "--seed", str(seed), *options]
+    with emulator_process(source, ca_file) as base_url:
         yield ServedEmulator(base_url=base_url, ca_file=ca_file, tenant_id=tenant_id)

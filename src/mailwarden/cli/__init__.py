@@ -45,8 +45,8 @@ def _root(
 
 
 #: Modules that add commands to `app` when imported.
-COMMAND_MODULES = ("demo", "detect", "emulator", "logs", "notify", "remediate", "report",
-                   "tenant", "watch")
+COMMAND_MODULES = ("demo", "detect", "doctor", "emulator", "logs", "notify", "remediate",
+                   "report", "tenant", "watch")
 
 
 def _register() -> None:

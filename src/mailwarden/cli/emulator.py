@@ -61,6 +61,16 @@ def emulator(
             "or truncated page.",
         ),
     ] = 0.0,
+    graph_permissions: Annotated[
+        str | None,
+        typer.Option(
+            "--graph-permissions",
+            help="The Microsoft Graph application permissions granted to the app, "
+            "comma-separated (e.g. User.Read.All,GroupMember.Read.All): tokens carry them "
+            "in their roles claim and Graph refuses what they do not grant. Default: every "
+            "permission mailwarden reads with.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a tenant as Entra ID, Microsoft Graph and Exchange Online on 127.0.0.1.
 
@@ -85,6 +95,7 @@ def emulator(
         exo_concurrency=THROTTLE_EXO_CONCURRENCY if throttle else None,
         fault_rate=faults,
         seed=seed,
+        graph_permissions=_permissions(graph_permissions),
     )
     info = recorded.data.get("tenant")
     tenant_id = info.get("tenantId") if isinstance(info, dict) else None
@@ -102,6 +113,13 @@ def emulator(
             on_ready=ready)
     except KeyboardInterrupt:
         err_console.print("emulator stopped")
+
+
+def _permissions(text: str | None) -> frozenset[str] | None:
+    """--graph-permissions as a set (an empty value grants nothing); None when not given."""
+    if text is None:
+        return None
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
 
 
 Logs = Mapping[Any, Iterable[Mapping[str, Any]]]

@@ -78,6 +78,10 @@ class EmulatorConfig:
     targeted_faults: tuple[TargetedFault, ...] = ()
     #: Sources that always fail, with the HTTP status to answer (403 or a 5xx).
     failing_sources: Mapping[str, int] = field(default_factory=dict)
+    #: Microsoft Graph application permissions admin-consented to the app: the token
+    #: endpoint puts them in the token's `roles` claim and Graph refuses the reads they
+    #: do not grant (`emulator.permissions`). None: every permission mailwarden reads with.
+    graph_permissions: frozenset[str] | None = None
     seed: int = 0
 
     #: Exchange's page size when the client sends no `Prefer: odata.maxpagesize`.

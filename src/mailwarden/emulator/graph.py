@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import graph_error, graph_error_body
 from mailwarden.emulator.config import Service
+from mailwarden.emulator.permissions import blank_leave_dates, granted_by, read_refusal
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
 from mailwarden.emulator.writes_graph import WRITE_METHODS, answer_write
@@ -87,13 +88,23 @@ def project(item: Mapping[str, Any], select: Sequence[str] | None) -> dict[str, 
 
 
 class GraphRequest:
-    """One GET, relative to the version: path segments and query options."""
+    """One GET, relative to the version: path segments and query options, and the
+    permissions its token grants (None: every one)."""
 
-    def __init__(self, base: str, version: str, path: str, query: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        base: str,
+        version: str,
+        path: str,
+        query: Mapping[str, str],
+        *,
+        granted: frozenset[str] | None = None,
+    ) -> None:
         self.base = base.rstrip("/")
         self.version = version
         self.path = path.strip("/")
         self.query = query
+        self.granted = granted
 
     @property
     def select(self) -> list[str] | None:
@@ -188,6 +199,9 @@ def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
     """A GET as Graph answers it."""
     segments = [s for s in request.path.split("/") if s]
     lowered = "/".join(segments).lower()
+    denied = read_refusal(request.granted, segments, request.select)
+    if denied is not None:
+        return denied
     if lowered == "organization":
         return _organization(emulator, request)
     spec = COLLECTIONS.get(lowered)
@@ -195,9 +209,15 @@ def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
         refused = emulator.refusal_status(spec.source)
         if refused is not None:
             return _refused(refused)
-        return _page(request, spec, emulator.state.rows(spec.source))
+        answer = _page(request, spec, emulator.state.rows(spec.source))
+        if spec.source == "graph/users":
+            blank_leave_dates(answer[2], request.granted)
+        return answer
     if len(segments) == 2 and segments[0].lower() in {"users", "groups"}:
-        return _entity(emulator, request, segments[0].lower(), segments[1])
+        answer = _entity(emulator, request, segments[0].lower(), segments[1])
+        if segments[0].lower() == "users":
+            blank_leave_dates(answer[2], request.granted)
+        return answer
     if len(segments) == 3 and segments[0].lower() == "groups" and segments[2].lower() == "members":
         return _members(emulator, request, segments[1])
     return _error(400, "BadRequest",
@@ -234,23 +254,28 @@ async def graph_endpoint(request: Request) -> Response:
     route = f"/{version}/{path}" + (f"?{request.url.query}" if request.url.query else "")
 
     async def handle() -> Response:
-        reason = emulator.tokens.check(request.headers.get("authorization"), GRAPH_AUDIENCES)
+        authorization = request.headers.get("authorization")
+        reason = emulator.tokens.check(authorization, GRAPH_AUDIENCES)
         if reason is not None:
             return _unauthorized(reason)
+        granted = granted_by(emulator.tokens.claims(authorization))
         if request.method == "POST" and path.strip("/") == "$batch":
-            return await _batch(emulator, request, base, version)
+            return await _batch(emulator, request, base, version, granted)
         if request.method in WRITE_METHODS:
             return await answer_write(emulator, request, path)
         if request.method != "GET":
             return graph_error(405, "Request_BadRequest", "The method is not allowed here.")
         query = dict(request.query_params)
-        return _json(answer_get(emulator, GraphRequest(base, version, path, query)))
+        return _json(answer_get(emulator, GraphRequest(base, version, path, query,
+                                                       granted=granted)))
 
     throttle = not (request.method == "POST" and path.strip("/") == "$batch")
     return await emulator.conditions.guard(Service.GRAPH, route, handle, throttle=throttle)
 
 
-async def _batch(emulator: Emulator, request: Request, base: str, version: str) -> Response:
+async def _batch(
+    emulator: Emulator, request: Request, base: str, version: str, granted: frozenset[str]
+) -> Response:
     try:
         payload = json.loads(await request.body())
         items = payload["requests"]
@@ -261,11 +286,13 @@ async def _batch(emulator: Emulator, request: Request, base: str, version: str) 
     if len(items) > BATCH_LIMIT:
         return graph_error(400, "BadRequest",
                            f"The number of batch requests exceeds the limit of {BATCH_LIMIT}.")
-    responses = [_sub_answer(emulator, item, base, version) for item in items]
+    responses = [_sub_answer(emulator, item, base, version, granted) for item in items]
     return JSONResponse({"responses": responses})
 
 
-def _sub_answer(emulator: Emulator, item: Any, base: str, version: str) -> dict[str, Any]:
+def _sub_answer(
+    emulator: Emulator, item: Any, base: str, version: str, granted: frozenset[str]
+) -> dict[str, Any]:
     if not isinstance(item, Mapping) or "id" not in item or "url" not in item:
         status, headers, body = _error(400, "BadRequest", "A batch request needs an id and a url.")
         return {"id": str(item.get("id", "")) if isinstance(item, Mapping) else "",
@@ -283,7 +310,9 @@ def _sub_answer(emulator: Emulator, item: Any, base: str, version: str) -> dict[
         status, headers, body = _error(405, "Request_BadRequest", "Only GET is emulated in $batch.")
     else:
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        status, headers, body = answer_get(emulator, GraphRequest(base, version, path, query))
+        status, headers, body = answer_get(
+            emulator, GraphRequest(base, version, path, query, granted=granted)
+        )
     if 400 <= status < 500 and status != 429:
         emulator.stats.add(Service.GRAPH, "refused")
     return {

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import entra_error
 from mailwarden.emulator.config import Service
+from mailwarden.emulator.permissions import ALL_GRAPH_PERMISSIONS
 from mailwarden.emulator.runtime import DeviceCode, Emulator
 from mailwarden.emulator.tokens import (
     EXCHANGE_AUDIENCES,
@@ -36,6 +37,8 @@ GRANT_REFRESH_TOKEN = "refresh_token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _RESOURCES = GRAPH_AUDIENCES | EXCHANGE_AUDIENCES
 _DELEGATED_EXTRAS = {"openid", "profile", "offline_access"}
+#: The Office 365 Exchange Online application permission of app-only Exchange calls.
+EXCHANGE_MANAGE_AS_APP = "Exchange.ManageAsApp"
 
 
 def _unknown_tenant(tenant: str) -> JSONResponse:
@@ -201,9 +204,20 @@ def _client_credentials(emulator: Emulator, request: Request, form: Mapping[str,
         "token_type": "Bearer",
         "expires_in": TOKEN_LIFETIME,
         "ext_expires_in": TOKEN_LIFETIME,
-        "access_token": emulator.tokens.issue(audience=resource, client_id=client_id,
-                                              extra={"idtyp": "app"}),
+        "access_token": emulator.tokens.issue(
+            audience=resource, client_id=client_id,
+            extra={"idtyp": "app", "roles": sorted(_app_roles(emulator, resource))},
+        ),
     })
+
+
+def _app_roles(emulator: Emulator, resource: str) -> frozenset[str]:
+    """The application permissions of the resource consented to the app: what Entra
+    writes into the `roles` claim of an app-only token."""
+    if resource in GRAPH_AUDIENCES:
+        granted = emulator.config.graph_permissions
+        return ALL_GRAPH_PERMISSIONS if granted is None else granted
+    return frozenset({EXCHANGE_MANAGE_AS_APP})
 
 
 def _check_assertion(
@@ -250,6 +264,13 @@ def _thumb_hex(value: str) -> str:
         return b64url_decode(text).hex()
     except ValueError:
         return text.lower()
+
+
+def _delegated_scopes(emulator: Emulator, resource: str) -> str:
+    """The `scp` claim of a delegated token: Graph's consented permissions, by name."""
+    if resource in GRAPH_AUDIENCES:
+        return " ".join(sorted(_app_roles(emulator, resource)))
+    return "user_impersonation"
 
 
 def _device_code_grant(emulator: Emulator, form: Mapping[str, str]) -> Response:
@@ -302,7 +323,8 @@ def _delegated(emulator: Emulator, client_id: str, scope: str) -> Response:
         "ext_expires_in": TOKEN_LIFETIME,
         "access_token": emulator.tokens.issue(
             audience=resource, client_id=client_id,
-            extra={"oid": object_id, "upn": username, "scp": "user_impersonation"},
+            extra={"oid": object_id, "upn": username,
+                   "scp": _delegated_scopes(emulator, resource)},
         ),
         "refresh_token": refresh,
         "id_token": id_token,

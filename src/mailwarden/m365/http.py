@@ -205,6 +205,11 @@ class M365Http:
     def scope(self, service: Service) -> str:
         return self.settings.graph_scope if service is Service.GRAPH else self.settings.exo_scope
 
+    async def token(self, service: Service) -> str:
+        """The bearer token the run sends to `service` (signing in if not yet signed in):
+        for reading what it grants, never for showing."""
+        return await self._tokens.token(self.scope(service))
+
     async def send(
         self,
         service: Service,

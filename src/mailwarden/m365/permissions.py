@@ -1,59 +1,238 @@
-"""Which permission a call needs, so that a 403 can say what to grant."""
+"""Which permission each read needs, so that a refusal can say what to grant.
+
+One table for Microsoft Graph (path -> the least-privileged application permission, and
+the higher-privileged ones Microsoft's docs list as also sufficient) and one for
+Exchange Online (cmdlet -> the management role that holds it). The 403 message of a
+collection and `mailwarden doctor` both read them; each row names the page it comes from.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-EXCHANGE_PERMISSION = (
-    "the Office 365 Exchange Online application permission Exchange.ManageAsApp (admin "
-    "consented) and an Exchange role for the app's service principal, such as "
-    "View-Only Organization Management or the Entra role Global Reader"
+#: The Office 365 Exchange Online application permission app-only Exchange calls need.
+EXCHANGE_APP_PERMISSION = "Exchange.ManageAsApp"
+
+_DOCS = "https://learn.microsoft.com/graph/api/"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphPermission:
+    """A Microsoft Graph application permission a read needs: the least-privileged one,
+    the higher-privileged ones that also grant the read, and where the docs say so."""
+
+    name: str
+    higher: tuple[str, ...] = ()
+    note: str = ""  # what else it takes (a licence), or what needs it
+    docs: str
+    #: True when Graph does not refuse a read without it but leaves the data out, so only
+    #: the token's roles can tell that it is missing.
+    silent: bool = False
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        return (self.name, *self.higher)
+
+    def text(self) -> str:
+        return f"{self.name} ({self.note})" if self.note else self.name
+
+
+_DIRECTORY = ("Directory.Read.All", "Directory.ReadWrite.All")
+USERS = GraphPermission(name="User.Read.All", higher=("User.ReadWrite.All", *_DIRECTORY),
+                        docs=_DOCS + "user-list")
+GROUPS = GraphPermission(
+    name="GroupMember.Read.All", higher=(*_DIRECTORY, "Group.Read.All", "Group.ReadWrite.All"),
+    docs=_DOCS + "group-list")
+GROUP_MEMBERS = GraphPermission(
+    name="GroupMember.Read.All",
+    higher=("Directory.Read.All", "Group.Read.All", "Group.ReadWrite.All",
+            "GroupMember.ReadWrite.All"),
+    docs=_DOCS + "group-list-members")
+ROLES = GraphPermission(
+    name="RoleManagement.Read.Directory",
+    higher=("Directory.Read.All", "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"),
+    docs=_DOCS + "rbacapplication-list-roleassignments (directory provider)")
+ROLE_ELIGIBILITY = GraphPermission(
+    name="RoleEligibilitySchedule.Read.Directory",
+    higher=("RoleManagement.Read.Directory", "RoleManagement.Read.All",
+            "RoleEligibilitySchedule.ReadWrite.Directory", "RoleManagement.ReadWrite.Directory"),
+    note="and Microsoft Entra ID P2 in the tenant",
+    docs=_DOCS + "rbacapplication-list-roleeligibilityschedules")
+POLICIES = GraphPermission(name="Policy.Read.All",
+                           docs=_DOCS + "conditionalaccessroot-list-policies")
+SECURITY_DEFAULTS = GraphPermission(
+    name="Policy.Read.All", higher=("Policy.ReadWrite.SecurityDefaults",),
+    docs=_DOCS + "identitysecuritydefaultsenforcementpolicy-get")
+DIRECTORY_SETTINGS = GraphPermission(
+    name="Directory.Read.All", higher=("Directory.ReadWrite.All",),
+    docs=_DOCS + "directorysetting-list?view=graph-rest-beta")
+ORGANIZATION = GraphPermission(name="Directory.Read.All", higher=("Directory.ReadWrite.All",),
+                               docs=_DOCS + "organization-list")
+SUBSCRIBED_SKUS = GraphPermission(
+    name="Organization.Read.All", higher=(*_DIRECTORY, "Organization.ReadWrite.All"),
+    docs=_DOCS + "subscribedsku-list")
+CONTACTS = GraphPermission(name="OrgContact.Read.All", higher=_DIRECTORY,
+                           docs=_DOCS + "orgcontact-list")
+SERVICE_PRINCIPALS = GraphPermission(
+    name="Application.Read.All",
+    higher=("Application.ReadWrite.OwnedBy", "Application.ReadWrite.All", "Directory.Read.All"),
+    docs=_DOCS + "serviceprincipal-list")
+DOMAINS = GraphPermission(name="Domain.Read.All", higher=_DIRECTORY, docs=_DOCS + "domain-list")
+REGISTRATION = GraphPermission(
+    name="AuditLog.Read.All", higher=("UserAuthenticationMethod.Read.All",),
+    note="and Microsoft Entra ID P1 or P2 in the tenant",
+    docs=_DOCS + "authenticationmethodsroot-list-userregistrationdetails")
+SIGN_INS = GraphPermission(name="AuditLog.Read.All",
+                           note="and Microsoft Entra ID P1 or P2 in the tenant",
+                           docs=_DOCS + "signin-list")
+AUDIT_LOGS = GraphPermission(name="AuditLog.Read.All", docs=_DOCS + "directoryaudit-list")
+AUDIT_QUERIES = GraphPermission(name="AuditLogsQuery.Read.All",
+                                docs=_DOCS + "security-auditcoreroot-post-auditlogqueries")
+#: Reading user properties that User.Read.All does not cover.
+SIGN_IN_ACTIVITY = GraphPermission(
+    name="AuditLog.Read.All",
+    note="for signInActivity, which also needs Microsoft Entra ID P1 or P2",
+    docs=_DOCS + "user-list (signInActivity)")
+LEAVE_DATE = GraphPermission(
+    name="User-LifeCycleInfo.Read.All", higher=("User-LifeCycleInfo.ReadWrite.All",),
+    note="for employeeLeaveDateTime, which reads as empty without it",
+    docs="https://learn.microsoft.com/graph/api/resources/user (employeeLeaveDateTime)",
+    silent=True)
+
+#: Graph path prefixes (lower case, after the version) -> the permission; first match wins.
+GRAPH_PATHS: tuple[tuple[str, GraphPermission], ...] = (
+    ("/users", USERS),
+    ("/groups", GROUPS),
+    ("/rolemanagement/directory/roleeligibilityschedule", ROLE_ELIGIBILITY),
+    ("/rolemanagement", ROLES),
+    ("/directoryroles", ROLES),
+    ("/identity/conditionalaccess", POLICIES),
+    ("/policies/identitysecuritydefaultsenforcementpolicy", SECURITY_DEFAULTS),
+    ("/policies", POLICIES),
+    ("/settings", DIRECTORY_SETTINGS),
+    ("/organization", ORGANIZATION),
+    ("/subscribedskus", SUBSCRIBED_SKUS),
+    ("/contacts", CONTACTS),
+    ("/serviceprincipals", SERVICE_PRINCIPALS),
+    ("/domains", DOMAINS),
+    ("/reports/authenticationmethods", REGISTRATION),
+    ("/auditlogs/signins", SIGN_INS),
+    ("/auditlogs", AUDIT_LOGS),
+    ("/security/auditlog", AUDIT_QUERIES),
+)
+#: User properties (lower case) that need more than the users' own permission.
+USER_PROPERTIES: tuple[tuple[str, GraphPermission], ...] = (
+    ("signinactivity", SIGN_IN_ACTIVITY),
+    ("employeeleavedatetime", LEAVE_DATE),
 )
 
-#: Graph path prefixes (after the version segment) -> the least-privileged permission.
-_GRAPH: tuple[tuple[str, str], ...] = (
-    ("/users", "User.Read.All"),
-    ("/groups", "GroupMember.Read.All (or Group.Read.All)"),
-    ("/rolemanagement", "RoleManagement.Read.Directory"),
-    ("/directoryroles", "RoleManagement.Read.Directory"),
-    ("/identity/conditionalaccess", "Policy.Read.All"),
-    ("/policies", "Policy.Read.All"),
-    ("/settings", "Directory.Read.All"),
-    ("/organization", "Organization.Read.All (or Directory.Read.All)"),
-    ("/domains", "Domain.Read.All (or Directory.Read.All)"),
-    (
-        "/reports/authenticationmethods",
-        "AuditLog.Read.All (and an Entra ID P1 or P2 licence in the tenant)",
-    ),
-    ("/auditlogs/signins", "AuditLog.Read.All (and an Entra ID P1 or P2 licence)"),
-    ("/auditlogs", "AuditLog.Read.All"),
-    ("/security/auditlog", "AuditLogsQuery.Read.All"),
-)
+
+def _graph_path(url: str) -> tuple[str, str]:
+    """The path after the version segment, and the query, both as sent."""
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    lowered = path.lower()
+    for version in ("/v1.0/", "/beta/"):
+        if version in lowered:
+            path = path[lowered.index(version) + len(version) - 1 :]
+            break
+    return path, parts.query
+
+
+def graph_requirements(url: str) -> tuple[GraphPermission, ...]:
+    """Every application permission a Graph GET needs: its resource's, then those of the
+    properties it selects. Empty when the resource is not in the table."""
+    path, query = _graph_path(url)
+    lowered = path.lower()
+    if lowered.startswith("/groups/") and lowered.rstrip("/").endswith("/members"):
+        found: GraphPermission | None = GROUP_MEMBERS
+    else:
+        found = next((perm for prefix, perm in GRAPH_PATHS if lowered.startswith(prefix)), None)
+    if found is None:
+        return ()
+    needed = [found]
+    if lowered.startswith("/users"):
+        options = {k.lower(): v.lower() for k, v in parse_qsl(query, keep_blank_values=True)}
+        selected = {p.strip() for p in options.get("$select", "").split(",")}
+        needed += [perm for name, perm in USER_PROPERTIES if name in selected]
+    return tuple(needed)
 
 
 def graph_permission(url: str) -> str:
-    """The permission a Graph URL (absolute or relative to the version) needs."""
-    parts = urlsplit(url)
-    path = unquote(parts.path).lower()
-    for version in ("/v1.0", "/beta"):
-        if version + "/" in path:
-            path = path.split(version, 1)[1]
-            break
-    if path == "/$batch":
+    """The permission a Graph URL (absolute or relative to the version) needs, as text."""
+    path, _ = _graph_path(url)
+    if path.lower() == "/$batch":
         return "the permissions of its sub-requests"
-    needed = next((perm for prefix, perm in _GRAPH if path.startswith(prefix)), None)
-    if needed is None:
+    needed = graph_requirements(url)
+    if not needed:
         return "a Microsoft Graph application permission for this resource"
-    query = unquote(parts.query).lower()
-    if path.startswith("/users"):
-        extra = [perm for name, perm in _USER_PROPERTIES if name in query]
-        if extra:
-            return " and ".join([needed, *extra])
-    return needed
+    return " and ".join(perm.text() for perm in needed)
 
 
-#: Selecting these user properties needs more than User.Read.All.
-_USER_PROPERTIES = (
-    ("signinactivity", "AuditLog.Read.All (signInActivity also needs Entra ID P1 or P2)"),
-    ("employeeleavedatetime", "User-LifeCycleInfo.Read.All (for employeeLeaveDateTime)"),
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeRole:
+    """The Exchange management role that holds a cmdlet, the built-in Entra roles that
+    carry it for an app's service principal, and where that is documented."""
+
+    role: str
+    entra: tuple[str, ...]
+    docs: str
+
+    def text(self) -> str:
+        carriers = " or ".join(self.entra)
+        return (f"the Exchange role {self.role} (the Entra role {carriers} carries it, or a "
+                "custom role group for the app's service principal)")
+
+
+_EXO_DOCS = "https://learn.microsoft.com/exchange/permissions-exo/permissions-exo"
+VIEW_ONLY_RECIPIENTS = ExchangeRole(
+    role="View-Only Recipients", entra=("Global Reader",),
+    docs=_EXO_DOCS + " (View-Only Organization Management); Microsoft365DSC EXOMailboxPermission")
+VIEW_ONLY_CONFIGURATION = ExchangeRole(
+    role="View-Only Configuration", entra=("Global Reader",),
+    docs=_EXO_DOCS + " (View-Only Organization Management); Microsoft365DSC "
+    "EXOMailboxAuditBypassAssociation")
+#: Get-InboxRule "doesn't work for members of View-Only Organization Management role group
+#: in Exchange Online or the Global Reader role in Microsoft Entra ID" (its cmdlet page);
+#: Get-RecipientPermission is in no view-only role (office-docs-powershell issue 9428).
+MAIL_RECIPIENTS = ExchangeRole(
+    role="Mail Recipients", entra=("Exchange Recipient Administrator",),
+    docs="https://learn.microsoft.com/powershell/module/exchangepowershell/get-inboxrule; "
+    "https://github.com/MicrosoftDocs/office-docs-powershell/issues/9428; "
+    "https://learn.microsoft.com/powershell/exchange/app-only-auth-powershell-v2 (Option 3)")
+
+#: Cmdlet -> the role it needs; a cmdlet not listed is assumed to be a recipient read.
+EXCHANGE_CMDLETS: dict[str, ExchangeRole] = {
+    "Get-Mailbox": VIEW_ONLY_RECIPIENTS,
+    "Get-CASMailbox": VIEW_ONLY_RECIPIENTS,
+    "Get-User": VIEW_ONLY_RECIPIENTS,
+    "Get-Recipient": VIEW_ONLY_RECIPIENTS,
+    "Get-MailContact": VIEW_ONLY_RECIPIENTS,
+    "Get-MailUser": VIEW_ONLY_RECIPIENTS,
+    "Get-MailboxPermission": VIEW_ONLY_RECIPIENTS,
+    "Get-MailboxStatistics": VIEW_ONLY_RECIPIENTS,
+    "Get-CalendarProcessing": VIEW_ONLY_RECIPIENTS,
+    "Get-MailboxAuditBypassAssociation": VIEW_ONLY_CONFIGURATION,
+    "Get-AuthenticationPolicy": VIEW_ONLY_CONFIGURATION,
+    "Get-OrganizationConfig": VIEW_ONLY_CONFIGURATION,
+    "Get-TransportConfig": VIEW_ONLY_CONFIGURATION,
+    "Get-InboxRule": MAIL_RECIPIENTS,
+    "Get-RecipientPermission": MAIL_RECIPIENTS,
+}
+
+
+def exchange_role(cmdlet: str) -> ExchangeRole:
+    """The role an app's service principal needs to run `cmdlet`."""
+    lowered = cmdlet.lower()
+    return next((role for name, role in EXCHANGE_CMDLETS.items() if name.lower() == lowered),
+                VIEW_ONLY_RECIPIENTS)
+
+
+EXCHANGE_PERMISSION = (
+    f"the Office 365 Exchange Online application permission {EXCHANGE_APP_PERMISSION} "
+    "(admin consented) and Exchange roles for the app's service principal: the Entra role "
+    "Global Reader reads recipients and the organisation's configuration, and "
+    "Get-InboxRule and Get-RecipientPermission also need Exchange Recipient Administrator "
+    "(or a custom role group with the Mail Recipients role)"
 )

@@ -17,6 +17,11 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import graph_error, graph_error_body
 from mailwarden.emulator.config import Service
+from mailwarden.emulator.paging import (
+    DIRECTORY_DEFAULT_TOP,
+    DIRECTORY_MAX_TOP,
+    SIGN_IN_ACTIVITY_MAX_TOP,
+)
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
 from mailwarden.emulator.writes_graph import WRITE_METHODS, answer_write
@@ -28,7 +33,6 @@ USER_DEFAULT_PROPERTIES = (
     "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
     "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
 )
-SIGN_IN_ACTIVITY_MAX_TOP = 500
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
@@ -43,8 +47,9 @@ class Collection:
 
 
 COLLECTIONS: Mapping[str, Collection] = {
-    "users": Collection("graph/users", "users", 100, 999, USER_DEFAULT_PROPERTIES),
-    "groups": Collection("graph/groups", "groups", 100, 999),
+    "users": Collection("graph/users", "users", DIRECTORY_DEFAULT_TOP, DIRECTORY_MAX_TOP,
+                        USER_DEFAULT_PROPERTIES),
+    "groups": Collection("graph/groups", "groups", DIRECTORY_DEFAULT_TOP, DIRECTORY_MAX_TOP),
     "rolemanagement/directory/roleassignments": Collection(
         "graph/roleAssignments", "roleManagement/directory/roleAssignments"
     ),
@@ -58,11 +63,12 @@ COLLECTIONS: Mapping[str, Collection] = {
     "reports/authenticationmethods/userregistrationdetails": Collection(
         "graph/userRegistrationDetails",
         "reports/authenticationMethods/userRegistrationDetails",
-        100,
-        999,
+        DIRECTORY_DEFAULT_TOP,
+        DIRECTORY_MAX_TOP,
     ),
 }
-MEMBERS = Collection("graph/groupMembers", "directoryObjects", 100, 999)
+MEMBERS = Collection("graph/groupMembers", "directoryObjects", DIRECTORY_DEFAULT_TOP,
+                     DIRECTORY_MAX_TOP)
 
 
 def _error(status: int, code: str, message: str) -> Answer:
@@ -110,19 +116,26 @@ class GraphRequest:
         return f"{self.base}/{self.version}/{self.path}?{query}"
 
 
+def _selects_sign_in_activity(request: GraphRequest) -> bool:
+    """signInActivity named in `$select` or `$filter` (either one caps the page)."""
+    select = request.select or ()
+    if any(s.strip().lower() == "signinactivity" for s in select):
+        return True
+    return "signinactivity" in request.query.get("$filter", "").lower()
+
+
 def _page(request: GraphRequest, spec: Collection, items: list[dict[str, Any]]) -> Answer:
     select = request.select
     top_text = request.query.get("$top")
     top = spec.default_top
     if top_text is not None and spec.max_top is not None:
-        limit = spec.max_top
-        if select and any(s.strip().lower() == "signinactivity" for s in select):
-            limit = min(limit, SIGN_IN_ACTIVITY_MAX_TOP)
-        if not top_text.isdigit() or not 1 <= int(top_text) <= limit:
-            return _error(400, "Request_BadRequest",
+        if not top_text.isdigit() or not 1 <= int(top_text) <= spec.max_top:
+            return _error(400, "Request_UnsupportedQuery",
                           f"Invalid page size specified: '{top_text}'. "
-                          f"Must be between 1 and {limit} inclusive.")
+                          f"Must be between 1 and {spec.max_top} inclusive.")
         top = int(top_text)
+    if top is not None and spec.source == "graph/users" and _selects_sign_in_activity(request):
+        top = min(top, SIGN_IN_ACTIVITY_MAX_TOP)
     offset = 0
     token = request.query.get("$skiptoken")
     if token is not None:

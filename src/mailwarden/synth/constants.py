@@ -94,11 +94,20 @@ DEFAULT_AUDIT_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
-#: userRegistrationDetails methods that count as a strong second factor (email only
-#: serves self-service password reset).
+#: userRegistrationDetails.methodsRegistered values that count as a strong second factor,
+#: spelled as Graph returns them (its list example and the beta usageAuthMethod members);
+#: email only serves self-service password reset.
 STRONG_METHODS: Final = frozenset({
-    "microsoftAuthenticatorPush", "softwareOneTimePasscode", "mobilePhone", "fido2",
-    "windowsHelloForBusiness", "microsoftAuthenticatorPasswordless", "passKeyDeviceBound",
+    "microsoftAuthenticatorPush", "softwareOneTimePasscode", "hardwareOneTimePasscode",
+    "mobilePhone", "fido2SecurityKey", "windowsHelloForBusiness",
+    "microsoftAuthenticatorPasswordless", "passKeyDeviceBound",
+    "passKeyDeviceBoundAuthenticator", "passKeyDeviceBoundWindowsHello", "passKeySynced",
+})
+#: The strong methods that also sign in without a password (isPasswordlessCapable).
+PASSWORDLESS_METHODS: Final = frozenset({
+    "fido2SecurityKey", "windowsHelloForBusiness", "microsoftAuthenticatorPasswordless",
+    "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator", "passKeyDeviceBoundWindowsHello",
+    "passKeySynced",
 })
 
 #: Folders nobody looks at; a rule that moves mail there hides it.

@@ -134,11 +134,12 @@ def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
     settings = posture.loose_settings(ctx, mailbox)
     grants = list(access.loose_grants(ctx, pools, mailbox))
     if box == roles.mfa_registered:
-        # Someone registered the authenticator app on the shared account, after an admin
-        # reset its password so the team could sign in to it.
+        # Someone registered a passkey in the authenticator app on the shared account, after
+        # an admin reset its password so the team could sign in to it: a passkey alone is a
+        # strong method.
         reset = ctx.moment(account.created + timedelta(days=2), COLLECTED_AT - timedelta(days=1))
         used = ctx.moment(reset, COLLECTED_AT)
-        account = replace(account, enabled=True, mfa_methods=("microsoftAuthenticatorPush",),
+        account = replace(account, enabled=True, mfa_methods=("passKeyDeviceBoundAuthenticator",),
                           password_changed=reset, last_sign_in=used, last_success=used)
     if box == roles.audit_off:
         settings = replace(settings, audit_enabled=False)

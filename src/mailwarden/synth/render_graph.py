@@ -7,6 +7,7 @@ from typing import Any
 from mailwarden.synth.constants import (
     COLLECTED_AT,
     PASSWORD_RULE_TEMPLATE_ID,
+    PASSWORDLESS_METHODS,
     ROLE_ACTIONS,
     ROLES,
     STRONG_METHODS,
@@ -19,8 +20,6 @@ from mailwarden.synth.ids import (
     graph_date,
 )
 from mailwarden.synth.model import Account, Group, Tenant
-
-PASSWORDLESS = frozenset({"fido2", "windowsHelloForBusiness", "passKeyDeviceBound"})
 
 
 def _date(value: Any) -> str | None:
@@ -186,7 +185,7 @@ def registration_details(tenant: Tenant) -> list[dict[str, Any]]:
     for account in tenant.accounts:
         methods = list(account.mfa_methods)
         strong = not STRONG_METHODS.isdisjoint(methods)
-        passwordless = not PASSWORDLESS.isdisjoint(methods)
+        passwordless = not PASSWORDLESS_METHODS.isdisjoint(methods)
         result.append({
             "id": account.id,
             "userPrincipalName": account.upn,

@@ -15,6 +15,7 @@ from mailwarden.assess.checks.base import (
     passed,
     when,
 )
+from mailwarden.assess.checks.registration import MfaState, judge_registration
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, MailboxKind, Remediation, Scope, Severity
 
@@ -29,24 +30,6 @@ BLOCK_SIGN_IN = Remediation(
         "POST https://graph.microsoft.com/v1.0/users/<id>/revokeSignInSessions",
     ),
 )
-#: Strong methods in userRegistrationDetails.methodsRegistered (email only serves SSPR).
-STRONG_METHODS = frozenset(
-    {
-        "microsoftauthenticatorpush",
-        "softwareonetimepasscode",
-        "hardwareonetimepasscode",
-        "mobilephone",
-        "alternatemobilephone",
-        "officephone",
-        "fido2",
-        "windowshelloforbusiness",
-        "microsoftauthenticatorpasswordless",
-        "passkeydevicebound",
-        "passkeydevicebound authenticator",
-        "temporaryaccesspass",
-    }
-)
-
 SIGN_IN_ENABLED = CheckInfo(
     id="sign-in-enabled",
     title="The ownerless mailbox's account can sign in",
@@ -187,8 +170,9 @@ NO_MFA = CheckInfo(
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
     passes="Sign-in is blocked, or the account has a strong authentication method registered.",
-    fails="Sign-in is enabled and no strong method (authenticator, phone, FIDO2, Windows Hello) is "
-    "registered: a password alone opens it.",
+    fails="Sign-in is enabled and no strong method (authenticator, phone, passkey or FIDO2 key, "
+    "Windows Hello) is registered that the authentication methods policy allows "
+    "(userRegistrationDetails isMfaCapable): a password alone opens it.",
     needs=("graph/users", "graph/userRegistrationDetails"),
     controls=("CIS M365 5.0.0 5.2.3.4", "CIS M365 5.0.0 5.2.2.2", "CISA SCuBA MS.AAD.3.2v1"),
     remediation=BLOCK_SIGN_IN,
@@ -205,18 +189,44 @@ def no_mfa(facts: MailboxFacts, context: Context) -> Verdict:
     registration = facts.subject.registration
     if registration is None:
         return errored(f"No registration details for {facts.subject.upn} were collected.")
-    methods = tuple(registration.methods_registered)
-    strong = sorted(m for m in methods if m.lower() in STRONG_METHODS)
-    if strong or (not methods and registration.is_mfa_registered):
-        return passed(
-            f"{facts.subject.upn} can sign in but has a strong method registered.",
-            methods_registered=list(methods),
+    judgement = judge_registration(registration)
+    methods = list(registration.methods_registered)
+    upn = facts.subject.upn
+    evidence = {
+        "methods_registered": methods,
+        "is_mfa_registered": registration.is_mfa_registered,
+        "is_mfa_capable": registration.is_mfa_capable,
+        "reason": judgement.reason,
+    }
+    if judgement.unrecognised:
+        evidence["unrecognised_methods"] = list(judgement.unrecognised)
+    if judgement.state is MfaState.UNKNOWN:
+        return errored(
+            f"Whether {upn} has a strong method registered is unknown: "
+            f"{listing(list(judgement.unrecognised))} "
+            f"{'is a method' if len(judgement.unrecognised) == 1 else 'are methods'} "
+            "mailwarden does not know, and the report does not say.",
+            evidence,
         )
-    return failed(
-        f"{facts.subject.upn} can sign in and has no strong authentication method registered.",
-        methods_registered=list(methods),
-        is_mfa_registered=registration.is_mfa_registered,
+    if judgement.state is MfaState.STRONG:
+        named = f" ({listing(methods)})" if methods else ""
+        return passed(f"{upn} can sign in but has a strong method registered{named}.", evidence)
+    disallowed = registration.is_mfa_capable is False and bool(
+        judgement.strong or registration.is_mfa_registered
     )
+    if not methods:
+        message = f"{upn} can sign in and has no strong authentication method registered."
+    elif disallowed:
+        message = (
+            f"{upn} can sign in, and the authentication methods policy does not allow the "
+            f"strong methods it registered ({listing(methods)})."
+        )
+    else:
+        message = (
+            f"{upn} can sign in and has no strong authentication method registered, "
+            f"only {listing(methods)}."
+        )
+    return failed(message, evidence)
 
 
 RESOURCE_ENABLED = CheckInfo(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from mailwarden.assess.checks.activity import (
+    SUCCESS_RECORDED_SINCE,
+    attempts_of_unknown_outcome,
+)
 from mailwarden.assess.checks.base import (
     Check,
     Verdict,
@@ -69,7 +73,8 @@ DIRECT_SIGN_IN = CheckInfo(
     title="Someone signed in to the ownerless account directly",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
-    passes="No successful sign-in to the account is on record.",
+    passes="No successful sign-in to the account is on record, and no attempt older than Graph's "
+    "record of successes (1 December 2023) leaves it in doubt.",
     fails="The account has a successful sign-in on record (signInActivity): someone used its "
     "password instead of their own delegated access.",
     needs=("graph/users",),
@@ -86,7 +91,9 @@ DIRECT_SIGN_IN = CheckInfo(
             *BLOCK_SIGN_IN.graph,
         ),
         note="Graph omits signInActivity for accounts that never signed in, so a pass means "
-        "none is on record (and reading it needs AuditLog.Read.All with Entra ID P1).",
+        "none is on record (and reading it needs AuditLog.Read.All with Entra ID P1). Graph "
+        "records successful sign-ins only since 1 December 2023: an older attempt without a "
+        "success since cannot be judged, and the finding says error.",
     ),
     risk="A shared password is in use: people who left, or whoever they told, may still have it.",
 )
@@ -97,6 +104,18 @@ def direct_sign_in(facts: MailboxFacts, context: Context) -> Verdict:
     if account is None:
         return no_account(facts)
     if account.last_successful_sign_in is None:
+        unknown = attempts_of_unknown_outcome(account)
+        if unknown:
+            name, moment = max(unknown, key=lambda attempt: attempt[1])
+            return errored(
+                f"Whether anyone signed in to {facts.subject.upn} cannot be told: its last "
+                f"sign-in attempt on record ({name}, {moment.date().isoformat()}) is older "
+                "than Graph's record of successful sign-ins, which starts on 1 December 2023 "
+                "and is not backfilled. No sign-in has succeeded since then.",
+                last_sign_in_attempt=when(account.last_sign_in),
+                last_non_interactive_sign_in=when(account.last_non_interactive_sign_in),
+                successes_recorded_since=when(SUCCESS_RECORDED_SINCE),
+            )
         return passed(
             f"No successful sign-in to {facts.subject.upn} is on record.",
             last_sign_in_attempt=when(account.last_sign_in),

@@ -21,9 +21,11 @@ from mailwarden.emulator.paging import (
     DIRECTORY_DEFAULT_TOP,
     DIRECTORY_MAX_TOP,
     SIGN_IN_ACTIVITY_MAX_TOP,
+    names_sign_in_activity,
 )
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
+from mailwarden.emulator.withheld import token_roles, withheld_for
 from mailwarden.emulator.writes_graph import WRITE_METHODS, answer_write
 
 BATCH_LIMIT = 20
@@ -95,11 +97,20 @@ def project(item: Mapping[str, Any], select: Sequence[str] | None) -> dict[str, 
 class GraphRequest:
     """One GET, relative to the version: path segments and query options."""
 
-    def __init__(self, base: str, version: str, path: str, query: Mapping[str, str]) -> None:
+    def __init__(self, base: str, version: str, path: str, query: Mapping[str, str],
+                 withheld: frozenset[str] = frozenset()) -> None:
         self.base = base.rstrip("/")
         self.version = version
         self.path = path.strip("/")
         self.query = query
+        self.withheld = withheld
+
+    def user(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A projected user, with what this token may not read set to null."""
+        for key in item:
+            if key.lower() in self.withheld:
+                item[key] = None
+        return item
 
     @property
     def select(self) -> list[str] | None:
@@ -116,14 +127,6 @@ class GraphRequest:
         return f"{self.base}/{self.version}/{self.path}?{query}"
 
 
-def _selects_sign_in_activity(request: GraphRequest) -> bool:
-    """signInActivity named in `$select` or `$filter` (either one caps the page)."""
-    select = request.select or ()
-    if any(s.strip().lower() == "signinactivity" for s in select):
-        return True
-    return "signinactivity" in request.query.get("$filter", "").lower()
-
-
 def _page(request: GraphRequest, spec: Collection, items: list[dict[str, Any]]) -> Answer:
     select = request.select
     top_text = request.query.get("$top")
@@ -134,7 +137,8 @@ def _page(request: GraphRequest, spec: Collection, items: list[dict[str, Any]]) 
                           f"Invalid page size specified: '{top_text}'. "
                           f"Must be between 1 and {spec.max_top} inclusive.")
         top = int(top_text)
-    if top is not None and spec.source == "graph/users" and _selects_sign_in_activity(request):
+    if top is not None and spec.source == "graph/users" and names_sign_in_activity(
+            request.select, request.query.get("$filter")):
         top = min(top, SIGN_IN_ACTIVITY_MAX_TOP)
     offset = 0
     token = request.query.get("$skiptoken")
@@ -146,9 +150,12 @@ def _page(request: GraphRequest, spec: Collection, items: list[dict[str, Any]]) 
     chosen = items[offset:] if top is None else items[offset : offset + top]
     if select is None and spec.default_select is not None:
         select = list(spec.default_select)
+    values = [project(item, select) for item in chosen]
+    if spec.source == "graph/users" and request.withheld:
+        values = [request.user(item) for item in values]
     body: dict[str, Any] = {
         "@odata.context": request.context(spec.entity),
-        "value": [project(item, select) for item in chosen],
+        "value": values,
     }
     if top is not None and offset + top < len(items):
         body["@odata.nextLink"] = request.next_link(offset + top)
@@ -193,7 +200,10 @@ def _entity(emulator: Emulator, request: GraphRequest, kind: str, key: str) -> A
     select = request.select
     if select is None and kind == "users":
         select = list(USER_DEFAULT_PROPERTIES)
-    body = {"@odata.context": request.context(f"{kind}/$entity"), **project(found, select)}
+    projected = project(found, select)
+    if kind == "users":
+        projected = request.user(projected)
+    body = {"@odata.context": request.context(f"{kind}/$entity"), **projected}
     return 200, {}, body
 
 
@@ -247,23 +257,26 @@ async def graph_endpoint(request: Request) -> Response:
     route = f"/{version}/{path}" + (f"?{request.url.query}" if request.url.query else "")
 
     async def handle() -> Response:
-        reason = emulator.tokens.check(request.headers.get("authorization"), GRAPH_AUDIENCES)
+        authorization = request.headers.get("authorization")
+        reason = emulator.tokens.check(authorization, GRAPH_AUDIENCES)
         if reason is not None:
             return _unauthorized(reason)
+        withheld = withheld_for(token_roles(authorization))
         if request.method == "POST" and path.strip("/") == "$batch":
-            return await _batch(emulator, request, base, version)
+            return await _batch(emulator, request, base, version, withheld)
         if request.method in WRITE_METHODS:
             return await answer_write(emulator, request, path)
         if request.method != "GET":
             return graph_error(405, "Request_BadRequest", "The method is not allowed here.")
         query = dict(request.query_params)
-        return _json(answer_get(emulator, GraphRequest(base, version, path, query)))
+        return _json(answer_get(emulator, GraphRequest(base, version, path, query, withheld)))
 
     throttle = not (request.method == "POST" and path.strip("/") == "$batch")
     return await emulator.conditions.guard(Service.GRAPH, route, handle, throttle=throttle)
 
 
-async def _batch(emulator: Emulator, request: Request, base: str, version: str) -> Response:
+async def _batch(emulator: Emulator, request: Request, base: str, version: str,
+                 withheld: frozenset[str]) -> Response:
     try:
         payload = json.loads(await request.body())
         items = payload["requests"]
@@ -274,11 +287,12 @@ async def _batch(emulator: Emulator, request: Request, base: str, version: str) 
     if len(items) > BATCH_LIMIT:
         return graph_error(400, "BadRequest",
                            f"The number of batch requests exceeds the limit of {BATCH_LIMIT}.")
-    responses = [_sub_answer(emulator, item, base, version) for item in items]
+    responses = [_sub_answer(emulator, item, base, version, withheld) for item in items]
     return JSONResponse({"responses": responses})
 
 
-def _sub_answer(emulator: Emulator, item: Any, base: str, version: str) -> dict[str, Any]:
+def _sub_answer(emulator: Emulator, item: Any, base: str, version: str,
+                withheld: frozenset[str]) -> dict[str, Any]:
     if not isinstance(item, Mapping) or "id" not in item or "url" not in item:
         status, headers, body = _error(400, "BadRequest", "A batch request needs an id and a url.")
         return {"id": str(item.get("id", "")) if isinstance(item, Mapping) else "",
@@ -296,7 +310,8 @@ def _sub_answer(emulator: Emulator, item: Any, base: str, version: str) -> dict[
         status, headers, body = _error(405, "Request_BadRequest", "Only GET is emulated in $batch.")
     else:
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        status, headers, body = answer_get(emulator, GraphRequest(base, version, path, query))
+        status, headers, body = answer_get(
+            emulator, GraphRequest(base, version, path, query, withheld))
     if 400 <= status < 500 and status != 429:
         emulator.stats.add(Service.GRAPH, "refused")
     return {

@@ -11,6 +11,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 DIRECTORY_DEFAULT_TOP = 100
 DIRECTORY_MAX_TOP = 999
 SIGN_IN_ACTIVITY_MAX_TOP = 120
+
+
+def names_sign_in_activity(select: Sequence[str] | None, filter_text: str | None) -> bool:
+    """signInActivity named in `$select` or `$filter`: either one caps a users page."""
+    if any(name.strip().lower() == "signinactivity" for name in select or ()):
+        return True
+    return "signinactivity" in (filter_text or "").lower()

@@ -205,6 +205,10 @@ class M365Http:
     def scope(self, service: Service) -> str:
         return self.settings.graph_scope if service is Service.GRAPH else self.settings.exo_scope
 
+    async def access_token(self, service: Service) -> str:
+        """The bearer token requests to `service` carry (the token source caches it)."""
+        return await self._tokens.token(self.scope(service))
+
     async def send(
         self,
         service: Service,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import unquote, urlsplit
 
 EXCHANGE_PERMISSION = (
@@ -57,3 +59,45 @@ _USER_PROPERTIES = (
     ("signinactivity", "AuditLog.Read.All (signInActivity also needs Entra ID P1 or P2)"),
     ("employeeleavedatetime", "User-LifeCycleInfo.Read.All (for employeeLeaveDateTime)"),
 )
+
+
+#: User properties Graph answers with null, not an error, when the app lacks a permission:
+#: property -> (permissions that unlock it, least privileged first). employeeLeaveDateTime:
+#: "To read this property, the calling app must be assigned the User-LifeCycleInfo.Read.All
+#: permission" (Graph user resource); without it the one public report shows the property
+#: as null in a 200 answer.
+WITHHELD_USER_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "employeeLeaveDateTime": ("User-LifeCycleInfo.Read.All", "User-LifeCycleInfo.ReadWrite.All"),
+}
+
+
+def token_roles(token: str) -> frozenset[str] | None:
+    """The application permissions in an app-only access token's `roles` claim.
+
+    None when the token is not a JWT that carries the claim (a delegated token carries
+    `scp` instead, and opaque tokens say nothing): then nothing can be told from it. The
+    signature is not checked: the token is our own, only read to explain what Graph does."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    roles = payload.get("roles") if isinstance(payload, dict) else None
+    if not isinstance(roles, list):
+        return None
+    return frozenset(str(role) for role in roles)
+
+
+def withheld_user_properties(roles: frozenset[str] | None) -> dict[str, str]:
+    """User properties Graph silently returns as null to a token with these `roles`, each
+    with the reason; empty when the roles are unknown."""
+    if roles is None:
+        return {}
+    granted = {role.lower() for role in roles}
+    return {
+        name: f"the app lacks {needed[0]}, so Graph returns {name} as null"
+        for name, needed in WITHHELD_USER_PROPERTIES.items()
+        if not granted & {permission.lower() for permission in needed}
+    }

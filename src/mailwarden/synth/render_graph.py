@@ -179,6 +179,13 @@ def settings(tenant: Tenant) -> list[dict[str, Any]]:
     }]
 
 
+#: methodsRegistered -> the userDefaultAuthenticationMethod it offers as a second factor
+#: (that enum's members: push, oath, voiceMobile, voiceAlternateMobile, voiceOffice, sms,
+#: none); a passkey or Windows Hello signs in without one.
+_SECOND_FACTOR = {"microsoftAuthenticatorPush": "push", "softwareOneTimePasscode": "oath",
+                  "hardwareOneTimePasscode": "oath", "mobilePhone": "sms"}
+
+
 def registration_details(tenant: Tenant) -> list[dict[str, Any]]:
     admins = {principal for principal, _role in tenant.role_assignments}
     result = []
@@ -186,6 +193,7 @@ def registration_details(tenant: Tenant) -> list[dict[str, Any]]:
         methods = list(account.mfa_methods)
         strong = not STRONG_METHODS.isdisjoint(methods)
         passwordless = not PASSWORDLESS_METHODS.isdisjoint(methods)
+        preferred = next((_SECOND_FACTOR[m] for m in methods if m in _SECOND_FACTOR), "none")
         result.append({
             "id": account.id,
             "userPrincipalName": account.upn,
@@ -200,8 +208,8 @@ def registration_details(tenant: Tenant) -> list[dict[str, Any]]:
             "isPasswordlessCapable": passwordless,
             "methodsRegistered": methods,
             "isSystemPreferredAuthenticationMethodEnabled": True,
-            "systemPreferredAuthenticationMethods": ["push"] if strong else [],
-            "userPreferredMethodForSecondaryAuthentication": "push" if strong else "none",
+            "systemPreferredAuthenticationMethods": [] if preferred == "none" else [preferred],
+            "userPreferredMethodForSecondaryAuthentication": preferred,
             "lastUpdatedDateTime": graph_date(COLLECTED_AT),
         })
     return result

@@ -216,7 +216,7 @@ def test_fast_mode_selects_pages_at_the_maximum_and_batches_members() -> None:
     collect(tenant)
     users = next(r for r in tenant.requests if r.url.path == "/v1.0/users")
     query = parse_qs(urlsplit(str(users.url)).query)
-    assert query["$top"] == ["500"]  # signInActivity caps the page size
+    assert query["$top"] == ["120"]  # Graph serves users with signInActivity 120 a page
     assert "signInActivity" in query["$select"][0] and "assignedLicenses" in query["$select"][0]
     assert not any(r.url.path.startswith("/v1.0/groups/") for r in tenant.requests)
     exo = [r for r in tenant.requests if r.url.host == "exo.test"]

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from mailwarden.m365.graph import GraphClient
+from mailwarden.m365.http import M365Http
 from mailwarden.tenant.recorded import RecordedTenant
 from tests.emulator.emulator_helpers import (
     BASE,
@@ -15,8 +17,11 @@ from tests.emulator.emulator_helpers import (
     bearer,
     client_for,
     run,
+    settings_for,
     small,
+    tenant_id,
 )
+from tests.support.emulator_tokens import EmulatorTokens
 
 
 def _get(url: str, recorded: RecordedTenant | None = None, **config: Any) -> httpx.Response:
@@ -51,12 +56,39 @@ def test_without_top_graph_pages_by_100_and_users_carry_the_default_properties()
 
 
 def test_top_is_capped_as_graph_caps_it() -> None:
-    over = _get("/v1.0/users?$select=id,signInActivity&$top=501")
+    """Above 999 Graph refuses the page size (400 Request_UnsupportedQuery "Invalid page size
+    specified: '1000'. Must be between 1 and 999 inclusive.", quoted in
+    turbot/steampipe-plugin-azuread azuread/table_azuread_user.go). With signInActivity
+    selected it serves at most 120 users a page without an error: "Requests with `$top` set
+    higher than 120 will return pages with up to 120 users" (microsoftgraph/
+    microsoft-graph-docs-contrib api-reference/v1.0/resources/user.md, signInActivity;
+    https://learn.microsoft.com/graph/api/resources/user)."""
+    capped = _get("/v1.0/users?$select=id,signInActivity&$top=999")
+    assert capped.status_code == 200
+    assert len(capped.json()["value"]) == 120 and "@odata.nextLink" in capped.json()
+    assert len(_get("/v1.0/users?$select=id,signInActivity&$top=50").json()["value"]) == 50
+    assert len(_get("/v1.0/users?$select=id&$top=999").json()["value"]) == 200
+    over = _get("/v1.0/users?$select=id,signInActivity&$top=1000")
     assert over.status_code == 400
-    assert "between 1 and 500" in over.json()["error"]["message"]
-    assert _get("/v1.0/users?$select=id,signInActivity&$top=500").status_code == 200
-    assert _get("/v1.0/users?$top=999").status_code == 200
+    assert over.json()["error"]["code"] == "Request_UnsupportedQuery"
+    assert "between 1 and 999" in over.json()["error"]["message"]
     assert _get("/v1.0/groups?$top=1000").status_code == 400
+
+
+def test_the_client_reads_every_user_when_graph_caps_the_page_below_its_top() -> None:
+    """The service answers `$top=999` with pages of 120 (see the test above); a client that
+    trusts its own `$top` would stop after the first page."""
+    async def main() -> list[dict[str, Any]]:
+        async with client_for(app_for()) as client:
+            settings = settings_for(BASE, tenant_id())
+            http = M365Http(client, EmulatorTokens(client, tenant_id()), settings)
+            return await GraphClient(http).collection(
+                "/users", select=["id", "signInActivity"], top=999)
+
+    users = run(main())
+    expected = small().recorded.data["graph/users"]
+    assert len(expected) > 120
+    assert [u["id"] for u in users] == [u["id"] for u in expected]
 
 
 def test_organization_lists_the_verified_domains_with_the_default_marked() -> None:

@@ -66,9 +66,10 @@ def test_pages_and_batch_rounds() -> None:
 
 def test_necessary_counts_every_page_and_batch_round() -> None:
     counts = necessary_requests(_tenant())
-    # organization 1, users 3 (500 a page), groups 1, registrations 2 (999), 4 unpaged lists,
+    # organization 1, users 11 (120 a page: Graph's cap with signInActivity selected),
+    # groups 1, registrations 2 (999), 4 unpaged lists,
     # member batches: 25 groups in 2, then g0's second page in 1.
-    assert counts["graph"] == 1 + 3 + 1 + 2 + 4 + 3
+    assert counts["graph"] == 1 + 11 + 1 + 2 + 4 + 3
     # Get-Mailbox 2 pages, 5 other lists 1 each, 2 configuration objects; 24 per-mailbox calls
     # 10 to a batch (3), then shared0's second page of permissions (1).
     assert counts["exchange"] == 2 + 5 + 2 + 3 + 1
@@ -79,7 +80,7 @@ def test_without_the_group_list_or_get_mailbox_no_follow_up_calls_are_counted() 
     data = {k: v for k, v in _tenant().data.items()
             if k not in {"graph/groups", "exo/Get-Mailbox"}}
     counts = necessary_requests(RecordedTenant(data=data))
-    assert counts["graph"] == 1 + 3 + 1 + 2 + 4
+    assert counts["graph"] == 1 + 11 + 1 + 2 + 4
     assert counts["exchange"] == 1 + 5 + 2
 
 

@@ -273,6 +273,21 @@ class Reading:
             found.add("audit-bypass-enabled")
         return found
 
+    def unknowns(self) -> set[tuple[str, str | None]]:
+        """Checks the files cannot decide: a sign-in attempt older than 2023-12-01, when
+        Graph began recording lastSuccessfulSignInDateTime, with no success recorded."""
+        result: set[tuple[str, str | None]] = set()
+        since = _date("2023-12-01T00:00:00Z")
+        for mailbox in self.ownerless():
+            activity = self.users[mailbox["ExternalDirectoryObjectId"]]["signInActivity"]
+            if activity["lastSuccessfulSignInDateTime"]:
+                continue
+            attempts = [activity[name] for name in ("lastSignInDateTime",
+                                                    "lastNonInteractiveSignInDateTime")]
+            if any(a and _date(a) < since for a in attempts):
+                result.add(("direct-sign-in-observed", mailbox["UserPrincipalName"].lower()))
+        return result
+
     def verdicts(self) -> set[tuple[str, str | None]]:
         result: set[tuple[str, str | None]] = {(c, None) for c in self.tenant_failures()}
         for mailbox in self.ownerless():

@@ -150,6 +150,29 @@ def test_directory_objects(small: SyntheticTenant) -> None:
         assert isinstance(detail["methodsRegistered"], list)
 
 
+#: methodsRegistered values as Graph spells them: its list example
+#: (microsoftgraph/microsoft-graph-docs-contrib,
+#: api-reference/v1.0/api/authenticationmethodsroot-list-userregistrationdetails.md) and
+#: the beta usageAuthMethod members (api-reference/beta/resources/usageauthmethod.md).
+GRAPH_METHOD_NAMES = frozenset({
+    "email", "mobilePhone", "alternateMobilePhone", "officePhone", "securityQuestion",
+    "microsoftAuthenticatorPush", "microsoftAuthenticatorPasswordless",
+    "softwareOneTimePasscode", "hardwareOneTimePasscode", "fido2SecurityKey",
+    "windowsHelloForBusiness", "temporaryAccessPass", "macOsSecureEnclaveKey",
+    "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator", "passKeyDeviceBoundWindowsHello",
+    "passKeySynced", "externalAuthMethod",
+})
+
+
+def test_registered_methods_are_spelled_as_graph_spells_them(small: SyntheticTenant) -> None:
+    details = _data(small)["graph/userRegistrationDetails"]
+    used = {m for detail in details for m in detail["methodsRegistered"]}
+    assert used and used <= GRAPH_METHOD_NAMES, used - GRAPH_METHOD_NAMES
+    assert "passKeyDeviceBoundAuthenticator" in used  # a passkey-only account is planted
+    for detail in details:
+        assert detail["isMfaCapable"] == detail["isMfaRegistered"]
+
+
 def test_conditional_access(small: SyntheticTenant) -> None:
     data = _data(small)
     policies = data["graph/conditionalAccessPolicies"]

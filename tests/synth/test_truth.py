@@ -32,6 +32,33 @@ def test_the_same_holds_for_a_medium_tenant(medium: SyntheticTenant) -> None:
     assert _reading(medium).verdicts() == _planted(medium)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_what_the_files_cannot_decide_is_planted_as_unknown(seed: int) -> None:
+    """lastSuccessfulSignInDateTime exists from 1 December 2023 and is not backfilled
+    (microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/resources/signinactivity.md):
+    each tenant holds a shared account whose only sign-in is older, with no success shown."""
+    tenant = generate("small", seed=seed)
+    unknown = {(f.check_id, f.upn) for f in tenant.planted.unknown}
+    assert unknown and _reading(tenant).unknowns() == unknown
+    assert not unknown & _planted(tenant)
+    users = {u["userPrincipalName"].lower(): u for u in tenant.recorded.data["graph/users"]}
+    for _check, upn in unknown:
+        assert upn is not None
+        activity = users[upn]["signInActivity"]
+        assert activity["lastSuccessfulSignInDateTime"] is None
+        assert activity["lastSignInDateTime"] < "2023-12-01"
+
+
+def test_no_success_older_than_graphs_record_of_them_is_shown(medium: SyntheticTenant) -> None:
+    for user in medium.recorded.data["graph/users"]:
+        activity = user["signInActivity"]
+        success = activity["lastSuccessfulSignInDateTime"]
+        assert success is None or success >= "2023-12-01", user["userPrincipalName"]
+        for name, since in (("lastSignInDateTime", "2020-04-01"),
+                            ("lastNonInteractiveSignInDateTime", "2020-05-01")):
+            assert activity[name] is None or activity[name] >= since
+
+
 def test_every_check_is_planted_somewhere(small: SyntheticTenant) -> None:
     planted = Counter(f.check_id for f in small.planted.findings)
     assert set(planted) <= set(CHECK_IDS)
@@ -46,7 +73,7 @@ def test_findings_are_well_formed(small: SyntheticTenant) -> None:
     document = small.planted_document()
     assert document["schema"] == "mailwarden.planted/1"
     assert (document["size"], document["seed"]) == ("small", 0)
-    for finding in document["planted"]:
+    for finding in document["planted"] + document["unknown"]:
         assert set(finding) == {"check_id", "upn", "detail"}
         assert finding["detail"]
         if finding["check_id"] in TENANT_SCOPE:

@@ -242,9 +242,16 @@ class AccessMapper:
         )
 
     def _left_recently(self, account: Account) -> bool:
+        """A disabled account whose person left within the window: by the leave date when
+        one is set and has passed, else by the last successful sign-in. A missing leave date
+        says nothing (most tenants never set it, and Graph returns null to an app without
+        User-LifeCycleInfo.Read.All); a future one is a departure still to come."""
         if account.account_enabled is not False or self.collected_at is None:
             return False
-        moment = account.leave_date or account.last_successful_sign_in
+        left = account.leave_date
+        if left is not None and left > self.collected_at:
+            left = None
+        moment = left or account.last_successful_sign_in
         if moment is None:
             return False
         return self.collected_at - moment <= timedelta(days=self.options.left_recently_days)

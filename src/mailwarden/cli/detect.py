@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mailwarden.cli import app
@@ -116,6 +117,12 @@ def detect(
         reasons.setdefault(run.reason, []).append(run.rule_id)
     for reason, rule_ids in reasons.items():
         console.print(f"[magenta]not run[/] {', '.join(rule_ids)}: {reason}")
+    partly: dict[str, list[str]] = {}
+    for run in result.rule_runs:
+        if run.ran and run.reason:
+            partly.setdefault(run.reason, []).append(run.rule_id)
+    for reason, rule_ids in partly.items():
+        console.print(f"[yellow]ran in part[/] {', '.join(rule_ids)}: {escape(reason)}")
     console.print(f"alerts: {path}")
 
 

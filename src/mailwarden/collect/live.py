@@ -28,7 +28,8 @@ from mailwarden.m365.graph import (
     USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP,
     GraphClient,
 )
-from mailwarden.m365.http import M365Http
+from mailwarden.m365.http import M365Http, Service
+from mailwarden.m365.permissions import token_roles, withheld_user_properties
 from mailwarden.progress import Progress
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.recorded import RecordedTenant
@@ -92,6 +93,7 @@ _SINGLE_OBJECT = {"exo/Get-OrganizationConfig", "exo/Get-TransportConfig"}
 class _Collection:
     def __init__(self, http: M365Http, settings: Settings, progress: Progress) -> None:
         self.fast = settings.collect_mode is CollectMode.FAST
+        self.http = http
         self.graph = GraphClient(http)
         self.exo = ExchangeClient(http, settings.require_tenant())
         self.progress = progress
@@ -133,13 +135,20 @@ class _Collection:
         org = organizations[0]
         domains = [d for d in org.get("verifiedDomains") or () if isinstance(d, dict)]
         default = next((d.get("name") for d in domains if d.get("isDefault")), None)
-        return {
+        info: dict[str, Any] = {
             "tenantId": org.get("id"),
             "displayName": org.get("displayName"),
             "defaultDomain": default,
             "verifiedDomains": [d.get("name") for d in domains if d.get("name")],
             "collectedAt": iso(self.started),
         }
+        # Graph answers some user properties with null instead of refusing them; say so
+        # where the token's roles show the permission is missing, or null reads as "none".
+        roles = token_roles(await self.http.token(Service.GRAPH))
+        withheld = withheld_user_properties(roles)
+        if withheld:
+            info["unreadable"] = {f"graph/users.{name}": why for name, why in withheld.items()}
+        return info
 
     async def graph_list(self, name: str) -> list[dict[str, Any]]:
         path, select, top, version = GRAPH_LISTS[name]

@@ -61,10 +61,16 @@ class DetectContext:
     guests: tuple[GuestAccount, ...] | None = None
     verified_domains: tuple[str, ...] | None = None
     grants: tuple[MailboxGrant, ...] | None = None
+    #: Parts that are known but incomplete, each with why: (part, why).
+    partial: tuple[tuple[str, str], ...] = ()
 
     def missing(self, part: str) -> bool:
         """True when the named part is unknown."""
         return getattr(self, part) is None
+
+    def incomplete(self, part: str) -> str | None:
+        """Why the named part is known only in part, or None."""
+        return next((why for name, why in self.partial if name == part), None)
 
 
 #: A context that knows nothing: rules that need the tenant report they could not run.

@@ -64,7 +64,12 @@ def _why_not(rule: Rule, engine: Engine, context: DetectContext) -> str | None:
 
 def _partial_note(rule: Rule, context: DetectContext) -> str:
     missing = [_PART_WORDS[part] for part in rule.uses if context.missing(part)]
-    return f"ran without the tenant's {joined(missing)}" if missing else ""
+    notes = [f"ran without the tenant's {joined(missing)}"] if missing else []
+    for part in dict.fromkeys((*rule.needs, *rule.uses)):
+        why = None if context.missing(part) else context.incomplete(part)
+        if why:
+            notes.append(f"the tenant's {_PART_WORDS[part]} are incomplete: {why}")
+    return "; ".join(notes)
 
 
 def run_rules(engine: Engine, context: DetectContext, options: DetectOptions,

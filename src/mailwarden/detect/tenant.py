@@ -102,6 +102,10 @@ def context_from_scan(snapshot: Snapshot, result: ScanResult) -> DetectContext:
     has_grants = has_mailboxes and all(snapshot.available(source) for source in (
         "exo/Get-MailboxPermission", "exo/Get-RecipientPermission"))
     resource_upns = {e.upn.lower() for e in result.inventory if e.kind in _RESOURCE_KINDS}
+    unreadable = snapshot.tenant.why_unreadable("graph/users.employeeLeaveDateTime")
+    partial = (("departed", "leave dates could not be read "
+                f"({unreadable}), so only disabled accounts count as departed"),) \
+        if unreadable and has_users else ()
     return DetectContext(
         ownerless=_ownerless(snapshot, result) if has_mailboxes else None,
         departed=_departed(snapshot, resource_upns) if has_users else None,
@@ -109,6 +113,7 @@ def context_from_scan(snapshot: Snapshot, result: ScanResult) -> DetectContext:
                      for a in snapshot.accounts if a.user_type == "Guest") if has_users else None,
         verified_domains=snapshot.tenant.verified_domains or None,
         grants=_grants(result) if has_grants else None,
+        partial=partial,
     )
 
 

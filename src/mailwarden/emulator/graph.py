@@ -17,6 +17,12 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import graph_error, graph_error_body
 from mailwarden.emulator.config import Service
+from mailwarden.emulator.paging import (
+    DIRECTORY_DEFAULT_TOP,
+    DIRECTORY_MAX_TOP,
+    SIGN_IN_ACTIVITY_MAX_TOP,
+    names_sign_in_activity,
+)
 from mailwarden.emulator.permissions import blank_leave_dates, granted_by, read_refusal
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
@@ -29,7 +35,6 @@ USER_DEFAULT_PROPERTIES = (
     "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
     "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
 )
-SIGN_IN_ACTIVITY_MAX_TOP = 500
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
@@ -44,8 +49,9 @@ class Collection:
 
 
 COLLECTIONS: Mapping[str, Collection] = {
-    "users": Collection("graph/users", "users", 100, 999, USER_DEFAULT_PROPERTIES),
-    "groups": Collection("graph/groups", "groups", 100, 999),
+    "users": Collection("graph/users", "users", DIRECTORY_DEFAULT_TOP, DIRECTORY_MAX_TOP,
+                        USER_DEFAULT_PROPERTIES),
+    "groups": Collection("graph/groups", "groups", DIRECTORY_DEFAULT_TOP, DIRECTORY_MAX_TOP),
     "rolemanagement/directory/roleassignments": Collection(
         "graph/roleAssignments", "roleManagement/directory/roleAssignments"
     ),
@@ -59,11 +65,12 @@ COLLECTIONS: Mapping[str, Collection] = {
     "reports/authenticationmethods/userregistrationdetails": Collection(
         "graph/userRegistrationDetails",
         "reports/authenticationMethods/userRegistrationDetails",
-        100,
-        999,
+        DIRECTORY_DEFAULT_TOP,
+        DIRECTORY_MAX_TOP,
     ),
 }
-MEMBERS = Collection("graph/groupMembers", "directoryObjects", 100, 999)
+MEMBERS = Collection("graph/groupMembers", "directoryObjects", DIRECTORY_DEFAULT_TOP,
+                     DIRECTORY_MAX_TOP)
 
 
 def _error(status: int, code: str, message: str) -> Answer:
@@ -126,14 +133,14 @@ def _page(request: GraphRequest, spec: Collection, items: list[dict[str, Any]]) 
     top_text = request.query.get("$top")
     top = spec.default_top
     if top_text is not None and spec.max_top is not None:
-        limit = spec.max_top
-        if select and any(s.strip().lower() == "signinactivity" for s in select):
-            limit = min(limit, SIGN_IN_ACTIVITY_MAX_TOP)
-        if not top_text.isdigit() or not 1 <= int(top_text) <= limit:
-            return _error(400, "Request_BadRequest",
+        if not top_text.isdigit() or not 1 <= int(top_text) <= spec.max_top:
+            return _error(400, "Request_UnsupportedQuery",
                           f"Invalid page size specified: '{top_text}'. "
-                          f"Must be between 1 and {limit} inclusive.")
+                          f"Must be between 1 and {spec.max_top} inclusive.")
         top = int(top_text)
+    if top is not None and spec.source == "graph/users" and names_sign_in_activity(
+            request.select, request.query.get("$filter")):
+        top = min(top, SIGN_IN_ACTIVITY_MAX_TOP)
     offset = 0
     token = request.query.get("$skiptoken")
     if token is not None:
@@ -144,9 +151,10 @@ def _page(request: GraphRequest, spec: Collection, items: list[dict[str, Any]]) 
     chosen = items[offset:] if top is None else items[offset : offset + top]
     if select is None and spec.default_select is not None:
         select = list(spec.default_select)
+    values = [project(item, select) for item in chosen]
     body: dict[str, Any] = {
         "@odata.context": request.context(spec.entity),
-        "value": [project(item, select) for item in chosen],
+        "value": values,
     }
     if top is not None and offset + top < len(items):
         body["@odata.nextLink"] = request.next_link(offset + top)
@@ -191,7 +199,8 @@ def _entity(emulator: Emulator, request: GraphRequest, kind: str, key: str) -> A
     select = request.select
     if select is None and kind == "users":
         select = list(USER_DEFAULT_PROPERTIES)
-    body = {"@odata.context": request.context(f"{kind}/$entity"), **project(found, select)}
+    projected = project(found, select)
+    body = {"@odata.context": request.context(f"{kind}/$entity"), **projected}
     return 200, {}, body
 
 

@@ -6,7 +6,8 @@ and wastes nothing would send to read every source of SPEC section 4:
 - ``login``: 2, one app-only token for Graph and one for Exchange (the OpenID
   discovery document MSAL reads first is not counted: a client may know the endpoint).
 - ``graph``: 1 for `/organization`; ceil(n / max page) pages of every paged list (users
-  at 500, signInActivity being selected; groups and userRegistrationDetails at 999),
+  at 120, the emulator's silent cap with signInActivity selected, as Graph's; groups and
+  userRegistrationDetails at 999),
   at least 1 each; 1 each for roleAssignments, roleDefinitions, conditional-access
   policies and settings (Graph does not page them); and the `$batch` requests for group
   members: in round k, the groups with at least k pages of members (999 a page), 20 to
@@ -32,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mailwarden.emulator.paging import DIRECTORY_MAX_TOP, SIGN_IN_ACTIVITY_MAX_TOP
 from mailwarden.emulator.state import TenantState
 from mailwarden.tenant.exchange import RECIPIENT_TYPE_DETAILS
 from mailwarden.tenant.lenient import Record, to_enum
@@ -39,8 +41,9 @@ from mailwarden.tenant.recorded import RecordedTenant
 
 GRAPH_BATCH_LIMIT = 20
 EXO_BATCH_LIMIT = 10
-DIRECTORY_PAGE = 999
-USERS_WITH_SIGN_IN_PAGE = 500
+DIRECTORY_PAGE = DIRECTORY_MAX_TOP
+#: The page the emulator serves users in when signInActivity is selected (it caps silently).
+USERS_WITH_SIGN_IN_PAGE = SIGN_IN_ACTIVITY_MAX_TOP
 EXO_PAGE = 1000
 
 _UNPAGED_GRAPH = (

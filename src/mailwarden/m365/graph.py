@@ -11,14 +11,22 @@ from mailwarden.m365.batching import Batcher, SubRequest, answers_by_key
 from mailwarden.m365.http import M365Http, Service, page_items
 from mailwarden.progress import CountProgress
 
-#: Largest `$top` Graph accepts on directory collections (users, groups, members).
+#: Largest `$top` Graph accepts on directory collections (users, groups, members); above it
+#: Graph answers 400 Request_UnsupportedQuery "Must be between 1 and 999 inclusive".
 DIRECTORY_MAX_TOP = 999
-#: Listing users with signInActivity selected caps the page at this size.
-USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP = 500
+#: Listing users with signInActivity selected (or filtered), Graph serves at most 120 a page:
+#: "Requests with $top set higher than 120 will return pages with up to 120 users" (Graph
+#: user resource). Asking for more gains nothing; every page is followed by its next link.
+USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP = 120
 #: Sub-requests per `$batch` request: Graph's own limit.
 BATCH_LIMIT = 20
 
 
+def users_page_size(select: Sequence[str] | None) -> int:
+    """The `$top` that gets the largest pages of users Graph serves for this `$select`."""
+    if select and any(name.lower() == "signinactivity" for name in select):
+        return USERS_WITH_SIGN_IN_ACTIVITY_MAX_TOP
+    return DIRECTORY_MAX_TOP
 
 
 def collection_path(

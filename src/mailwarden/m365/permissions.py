@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from mailwarden.m365.claims import GrantKind, token_grants
+
 #: The Office 365 Exchange Online application permission app-only Exchange calls need.
 EXCHANGE_APP_PERMISSION = "Exchange.ManageAsApp"
 
@@ -236,3 +238,34 @@ EXCHANGE_PERMISSION = (
     "Get-InboxRule and Get-RecipientPermission also need Exchange Recipient Administrator "
     "(or a custom role group with the Mail Recipients role)"
 )
+
+
+#: User properties Graph answers with null, not an error, when the app lacks a permission:
+#: property -> (permissions that unlock it, least privileged first). employeeLeaveDateTime:
+#: "To read this property, the calling app must be assigned the User-LifeCycleInfo.Read.All
+#: permission" (Graph user resource); without it the one public report shows the property
+#: as null in a 200 answer.
+WITHHELD_USER_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "employeeLeaveDateTime": ("User-LifeCycleInfo.Read.All", "User-LifeCycleInfo.ReadWrite.All"),
+}
+
+
+def token_roles(token: str) -> frozenset[str] | None:
+    """The application permissions in an app-only access token's `roles` claim; None when
+    the token carries no such claim (a delegated or unreadable token): nothing can be told
+    from it then."""
+    grants = token_grants(token)
+    return grants.permissions if grants.kind is GrantKind.APPLICATION else None
+
+
+def withheld_user_properties(roles: frozenset[str] | None) -> dict[str, str]:
+    """User properties Graph silently returns as null to a token with these `roles`, each
+    with the reason; empty when the roles are unknown."""
+    if roles is None:
+        return {}
+    granted = {role.lower() for role in roles}
+    return {
+        name: f"the app lacks {needed[0]}, so Graph returns {name} as null"
+        for name, needed in WITHHELD_USER_PROPERTIES.items()
+        if not granted & {permission.lower() for permission in needed}
+    }

@@ -19,6 +19,14 @@ class TenantInfo:
     default_domain: str | None = None
     verified_domains: tuple[str, ...] = ()
     collected_at: datetime | None = None
+    #: Properties the collector could not read although the service answered, e.g.
+    #: ("graph/users.employeeLeaveDateTime", why): their nulls mean "unknown", not "none".
+    unreadable: tuple[tuple[str, str], ...] = ()
+
+    def why_unreadable(self, name: str) -> str | None:
+        """Why `name` ("graph/users.employeeLeaveDateTime") could not be read, or None."""
+        wanted = name.lower()
+        return next((why for key, why in self.unreadable if key.lower() == wanted), None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -47,6 +47,8 @@ class SyntheticTenant:
             "collectedAt": graph_date(COLLECTED_AT),
             "planted": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
                         for f in self.planted.findings],
+            "unknown": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
+                        for f in self.planted.unknown],
             "clean": list(self.planted.clean),
         }
 
@@ -103,15 +105,19 @@ def generate(size: str | int, seed: int = 0) -> SyntheticTenant:
                                model=tenant)
 
 
+_LISTED = ("planted", "unknown", "clean")
+
+
 def planted_text(document: dict[str, Any]) -> str:
     """planted.json spelled for people: one finding, one clean mailbox per line."""
     lines = ["{"]
     lines += [f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},"
-              for key, value in document.items() if key not in {"planted", "clean"}]
-    for key in ("planted", "clean"):
+              for key, value in document.items() if key not in _LISTED]
+    listed = [key for key in _LISTED if key in document]
+    for key in listed:
         items = [f"  {json.dumps(item, ensure_ascii=False)}" for item in document[key]]
         body = "[\n" + ",\n".join(items) + "\n ]" if items else "[]"
-        lines.append(f" {json.dumps(key)}: {body}" + ("," if key == "planted" else ""))
+        lines.append(f" {json.dumps(key)}: {body}" + ("," if key != listed[-1] else ""))
     return "\n".join(lines) + "\n}\n"
 
 

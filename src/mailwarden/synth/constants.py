@@ -13,6 +13,14 @@ from typing import Final
 #: The generator's clock. Every date is computed relative to it, never from the system clock.
 COLLECTED_AT: Final = datetime(2026, 11, 1, tzinfo=UTC)
 
+#: Graph records signInActivity.lastSuccessfulSignInDateTime from this day on and did not
+#: backfill it: an older success is not on record (Graph's signInActivity resource).
+SUCCESS_RECORDED_SINCE: Final = datetime(2023, 12, 1, tzinfo=UTC)
+#: How far back Graph keeps the other two: "Microsoft Entra ID maintains interactive
+#: sign-ins going back to April 2020" and "non-interactive sign-ins going back to May 2020".
+INTERACTIVE_RECORDED_SINCE: Final = datetime(2020, 4, 1, tzinfo=UTC)
+NON_INTERACTIVE_RECORDED_SINCE: Final = datetime(2020, 5, 1, tzinfo=UTC)
+
 #: Sizes by name -> total number of Graph user objects.
 SIZES: Final[dict[str, int]] = {"small": 200, "medium": 5_000, "large": 50_000}
 MIN_USERS: Final = 60
@@ -94,11 +102,20 @@ DEFAULT_AUDIT_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
-#: userRegistrationDetails methods that count as a strong second factor (email only
-#: serves self-service password reset).
+#: userRegistrationDetails.methodsRegistered values that count as a strong second factor,
+#: spelled as Graph returns them (its list example and the beta usageAuthMethod members);
+#: email only serves self-service password reset.
 STRONG_METHODS: Final = frozenset({
-    "microsoftAuthenticatorPush", "softwareOneTimePasscode", "mobilePhone", "fido2",
-    "windowsHelloForBusiness", "microsoftAuthenticatorPasswordless", "passKeyDeviceBound",
+    "microsoftAuthenticatorPush", "softwareOneTimePasscode", "hardwareOneTimePasscode",
+    "mobilePhone", "fido2SecurityKey", "windowsHelloForBusiness",
+    "microsoftAuthenticatorPasswordless", "passKeyDeviceBound",
+    "passKeyDeviceBoundAuthenticator", "passKeyDeviceBoundWindowsHello", "passKeySynced",
+})
+#: The strong methods that also sign in without a password (isPasswordlessCapable).
+PASSWORDLESS_METHODS: Final = frozenset({
+    "fido2SecurityKey", "windowsHelloForBusiness", "microsoftAuthenticatorPasswordless",
+    "passKeyDeviceBound", "passKeyDeviceBoundAuthenticator", "passKeyDeviceBoundWindowsHello",
+    "passKeySynced",
 })
 
 #: Folders nobody looks at; a rule that moves mail there hides it.

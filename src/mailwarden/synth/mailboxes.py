@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from mailwarden.synth import access, posture, rules
 from mailwarden.synth.constants import COLLECTED_AT
@@ -12,6 +12,8 @@ from mailwarden.synth.groups import GroupLayout
 from mailwarden.synth.model import Account, Custodian, Grant, InboxRule, OwnerlessMailbox
 
 BASIC_AUTH_POLICY = "Allow Basic Auth for Devices"
+#: The sign-in planted before Graph recorded successful sign-ins (1 December 2023).
+OLD_SIGN_IN = datetime(2023, 9, 14, 8, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +51,7 @@ class _Roles:
     deny_trap: str
     audit_off: str
     audit_legacy: str
+    old_sign_in: str | None
 
 
 def _cycle(ids: list[str], index: int) -> str:
@@ -67,18 +70,22 @@ def _roles(ctx: Context, ownerless: list[Account], clean: set[str]) -> _Roles:
     clean_shared = sorted(a.id for a in ownerless if a.kind == "shared" and a.id in clean)
     no_owner = rng.choice(others) if others else None
     exceptions = {_cycle(shared, 15), _cycle(shared, 16)} | services | set(rooms[:1])
+    created = {a.id: a.created for a in ownerless}
+    mfa_registered = _cycle(shared, 7)
+    old_sign_in = next((box for box in shared if created[box] < OLD_SIGN_IN - timedelta(days=30)
+                        and box != mfa_registered), None)
     return _Roles(
         privileged=_cycle(shared, 0), external_forwarding={_cycle(shared, 1), _cycle(shared, 2)},
         internal_forwarding=_cycle(shared, 3), verified_forwarding=_cycle(shared, 4),
         everyone=_cycle(shared, 5), all_staff=_cycle(shared, 6), partners=_cycle(shared, 9),
-        bypass_target=_cycle(shared, 10), mfa_registered=_cycle(shared, 7),
+        bypass_target=_cycle(shared, 10), mfa_registered=mfa_registered,
         smtp_auth={_cycle(shared, 8), _cycle(shared, 11)} | services,
         basic_auth=_cycle(shared, 12), exceptions=exceptions,
         leaver_grants=_cycle(shared, 13), inferable=_cycle(shared, 14), no_owner=no_owner,
         hostile_rules=set(rng.sample(loose, min(rule_count, len(loose)))),
         ordinary_rules=set(rng.sample(loose, min(max(2, rule_count // 2), len(loose)))),
         disabled_rule=rng.choice(loose), deny_trap=rng.choice(clean_shared),
-        audit_off=_cycle(shared, 17), audit_legacy=_cycle(shared, 18),
+        audit_off=_cycle(shared, 17), audit_legacy=_cycle(shared, 18), old_sign_in=old_sign_in,
     )
 
 
@@ -134,12 +141,18 @@ def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
     settings = posture.loose_settings(ctx, mailbox)
     grants = list(access.loose_grants(ctx, pools, mailbox))
     if box == roles.mfa_registered:
-        # Someone registered the authenticator app on the shared account, after an admin
-        # reset its password so the team could sign in to it.
+        # Someone registered a passkey in the authenticator app on the shared account, after
+        # an admin reset its password so the team could sign in to it: a passkey alone is a
+        # strong method.
         reset = ctx.moment(account.created + timedelta(days=2), COLLECTED_AT - timedelta(days=1))
         used = ctx.moment(reset, COLLECTED_AT)
-        account = replace(account, enabled=True, mfa_methods=("microsoftAuthenticatorPush",),
+        account = replace(account, enabled=True, mfa_methods=("passKeyDeviceBoundAuthenticator",),
                           password_changed=reset, last_sign_in=used, last_success=used)
+    if box == roles.old_sign_in:
+        # Someone signed in to the shared account in 2023, before Graph recorded successful
+        # sign-ins: the files show the attempt and no success, which cannot be judged.
+        account = replace(account, last_sign_in=OLD_SIGN_IN, last_success=OLD_SIGN_IN,
+                          last_non_interactive=None)
     if box == roles.audit_off:
         settings = replace(settings, audit_enabled=False)
     if box == roles.audit_legacy:

@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from mailwarden.synth.constants import (
+    INTERACTIVE_RECORDED_SINCE,
+    NON_INTERACTIVE_RECORDED_SINCE,
+    SUCCESS_RECORDED_SINCE,
+)
+
 #: What an account is for. Mailbox-backing kinds carry their RecipientTypeDetails.
 AccountKind = Literal[
     "member", "guest", "leaver", "service", "admin", "breakglass",
@@ -19,6 +25,10 @@ AccountKind = Literal[
 ]
 Right = Literal["FullAccess", "SendAs", "SendOnBehalf"]
 PrincipalKind = Literal["user", "group", "sid", "special"]
+
+
+def _recorded(moment: datetime | None, since: datetime) -> datetime | None:
+    return moment if moment is not None and moment >= since else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +50,7 @@ class Account:
     password_changed: datetime
     last_sign_in: datetime | None  # last interactive attempt, successful or not
     last_non_interactive: datetime | None
-    last_success: datetime | None
+    last_success: datetime | None  # what happened; Graph shows it from December 2023 only
     department: str | None
     job_title: str | None
     left_at: datetime | None
@@ -58,6 +68,31 @@ class Account:
     @property
     def licensed(self) -> bool:
         return bool(self.skus)
+
+    @property
+    def recorded_success(self) -> datetime | None:
+        """lastSuccessfulSignInDateTime as Graph shows it: none before it began recording."""
+        return _recorded(self.last_success, SUCCESS_RECORDED_SINCE)
+
+    @property
+    def recorded_sign_in(self) -> datetime | None:
+        """lastSignInDateTime as Graph shows it."""
+        return _recorded(self.last_sign_in, INTERACTIVE_RECORDED_SINCE)
+
+    @property
+    def recorded_non_interactive(self) -> datetime | None:
+        """lastNonInteractiveSignInDateTime as Graph shows it."""
+        return _recorded(self.last_non_interactive, NON_INTERACTIVE_RECORDED_SINCE)
+
+    def attempts_of_unknown_outcome(self) -> tuple[tuple[str, datetime], ...]:
+        """Sign-in attempts on record from before Graph recorded successes, when none is
+        recorded since: whether they succeeded cannot be told from the files."""
+        if self.recorded_success is not None:
+            return ()
+        attempts = (("lastSignInDateTime", self.recorded_sign_in),
+                    ("lastNonInteractiveSignInDateTime", self.recorded_non_interactive))
+        return tuple((name, moment) for name, moment in attempts
+                     if moment is not None and moment < SUCCESS_RECORDED_SINCE)
 
     @property
     def ownerless(self) -> bool:

@@ -20,7 +20,7 @@ STRONG_METHOD_SETS = (
     ("microsoftAuthenticatorPush",),
     ("mobilePhone", "microsoftAuthenticatorPush"),
     ("windowsHelloForBusiness", "microsoftAuthenticatorPush"),
-    ("fido2", "microsoftAuthenticatorPush"),
+    ("fido2SecurityKey", "microsoftAuthenticatorPush"),
 )
 
 
@@ -162,13 +162,13 @@ def administrators(ctx: Context, count: int) -> list[Account]:
             ctx, kind="admin", nickname=nickname, upn=f"{nickname}@{ctx.initial_domain}",
             created=ctx.days_ago(100, 2_000), display_name=f"Admin {given} {surname}",
             given_name=given, surname=surname, department="IT", job_title="Administrator",
-            last_sign_in=last, last_success=last, mfa_methods=("fido2",),
+            last_sign_in=last, last_success=last, mfa_methods=("fido2SecurityKey",),
         ))
     nickname = ctx.alias("breakglass01")
     result.append(_account(
         ctx, kind="breakglass", nickname=nickname, upn=f"{nickname}@{ctx.initial_domain}",
         created=ctx.days_ago(900, 2_000), display_name="Emergency Access 01",
-        mfa_methods=("fido2",),
+        mfa_methods=("fido2SecurityKey",),
     ))
     return result
 

@@ -7,6 +7,7 @@ from typing import Any
 from mailwarden.synth.constants import (
     COLLECTED_AT,
     PASSWORD_RULE_TEMPLATE_ID,
+    PASSWORDLESS_METHODS,
     ROLE_ACTIONS,
     ROLES,
     STRONG_METHODS,
@@ -19,8 +20,6 @@ from mailwarden.synth.ids import (
     graph_date,
 )
 from mailwarden.synth.model import Account, Group, Tenant
-
-PASSWORDLESS = frozenset({"fido2", "windowsHelloForBusiness", "passKeyDeviceBound"})
 
 
 def _date(value: Any) -> str | None:
@@ -46,13 +45,13 @@ def user(account: Account) -> dict[str, Any]:
         "createdDateTime": graph_date(account.created),
         "lastPasswordChangeDateTime": graph_date(account.password_changed),
         "signInActivity": {
-            "lastSignInDateTime": _date(account.last_sign_in),
-            "lastSignInRequestId": interactive if account.last_sign_in else None,
-            "lastNonInteractiveSignInDateTime": _date(account.last_non_interactive),
+            "lastSignInDateTime": _date(account.recorded_sign_in),
+            "lastSignInRequestId": interactive if account.recorded_sign_in else None,
+            "lastNonInteractiveSignInDateTime": _date(account.recorded_non_interactive),
             "lastNonInteractiveSignInRequestId":
-                non_interactive if account.last_non_interactive else None,
-            "lastSuccessfulSignInDateTime": _date(account.last_success),
-            "lastSuccessfulSignInRequestId": successful if account.last_success else None,
+                non_interactive if account.recorded_non_interactive else None,
+            "lastSuccessfulSignInDateTime": _date(account.recorded_success),
+            "lastSuccessfulSignInRequestId": successful if account.recorded_success else None,
         },
         "assignedLicenses": [{"disabledPlans": [], "skuId": sku} for sku in account.skus],
         "usageLocation": "GB" if account.skus else None,
@@ -180,13 +179,21 @@ def settings(tenant: Tenant) -> list[dict[str, Any]]:
     }]
 
 
+#: methodsRegistered -> the userDefaultAuthenticationMethod it offers as a second factor
+#: (that enum's members: push, oath, voiceMobile, voiceAlternateMobile, voiceOffice, sms,
+#: none); a passkey or Windows Hello signs in without one.
+_SECOND_FACTOR = {"microsoftAuthenticatorPush": "push", "softwareOneTimePasscode": "oath",
+                  "hardwareOneTimePasscode": "oath", "mobilePhone": "sms"}
+
+
 def registration_details(tenant: Tenant) -> list[dict[str, Any]]:
     admins = {principal for principal, _role in tenant.role_assignments}
     result = []
     for account in tenant.accounts:
         methods = list(account.mfa_methods)
         strong = not STRONG_METHODS.isdisjoint(methods)
-        passwordless = not PASSWORDLESS.isdisjoint(methods)
+        passwordless = not PASSWORDLESS_METHODS.isdisjoint(methods)
+        preferred = next((_SECOND_FACTOR[m] for m in methods if m in _SECOND_FACTOR), "none")
         result.append({
             "id": account.id,
             "userPrincipalName": account.upn,
@@ -201,8 +208,8 @@ def registration_details(tenant: Tenant) -> list[dict[str, Any]]:
             "isPasswordlessCapable": passwordless,
             "methodsRegistered": methods,
             "isSystemPreferredAuthenticationMethodEnabled": True,
-            "systemPreferredAuthenticationMethods": ["push"] if strong else [],
-            "userPreferredMethodForSecondaryAuthentication": "push" if strong else "none",
+            "systemPreferredAuthenticationMethods": [] if preferred == "none" else [preferred],
+            "userPreferredMethodForSecondaryAuthentication": preferred,
             "lastUpdatedDateTime": graph_date(COLLECTED_AT),
         })
     return result

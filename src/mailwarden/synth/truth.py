@@ -21,7 +21,10 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
 
 - sign-in-enabled: accountEnabled is true.
 - direct-sign-in-observed: signInActivity.lastSuccessfulSignInDateTime is not null
-  (failed attempts alone, in lastSignInDateTime, do not count).
+  (failed attempts alone, in lastSignInDateTime, do not count). Graph records that
+  property from 2023-12-01 on and did not backfill it: when it is null and
+  lastSignInDateTime or lastNonInteractiveSignInDateTime is older than that day, whether
+  that attempt succeeded cannot be told, and the check must say error ("unknown").
 - password-reset-by-admin: lastPasswordChangeDateTime is more than one day after
   createdDateTime.
 - imap-enabled / pop-enabled / ews-enabled / activesync-enabled: ImapEnabled / PopEnabled /
@@ -63,7 +66,8 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
 - weak-smart-lockout (tenant): LockoutThreshold above 10 or LockoutDurationInSeconds
   under 60 in the "Password Rule Settings" directory setting.
 
-"clean" lists the hardened mailboxes, which fail none of the above.
+"clean" lists the hardened mailboxes, which fail none of the above. "unknown" lists the
+checks the files cannot decide for a mailbox: a scan must report exactly those as error.
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ class PlantedFinding:
 class GroundTruth:
     findings: tuple[PlantedFinding, ...]
     clean: tuple[str, ...]
+    #: Checks that cannot conclude on the planted data: a scan reports them as error.
+    unknown: tuple[PlantedFinding, ...] = ()
 
 
 def _tenant_findings(tenant: Tenant) -> list[PlantedFinding]:
@@ -120,11 +126,17 @@ def ground_truth(tenant: Tenant) -> GroundTruth:
     order = {check: index for index, check in enumerate(CHECK_IDS)}
     findings = _tenant_findings(tenant)
     clean = []
+    unknown: list[PlantedFinding] = []
     for box in tenant.ownerless:
         upn, failures = judge.failures(box)
-        if box.hardened and not failures:
+        undecided = judge.unknowns(box)
+        if box.hardened and not failures and not undecided:
             clean.append(upn)
         findings += [PlantedFinding(check_id=check, upn=upn, detail=detail)
                      for check, detail in failures]
+        unknown += [PlantedFinding(check_id=check, upn=upn, detail=detail)
+                    for check, detail in undecided]
     findings.sort(key=lambda f: (f.upn or "", order[f.check_id]))
-    return GroundTruth(findings=tuple(findings), clean=tuple(sorted(clean)))
+    unknown.sort(key=lambda f: (f.upn or "", order[f.check_id]))
+    return GroundTruth(findings=tuple(findings), clean=tuple(sorted(clean)),
+                       unknown=tuple(unknown))

@@ -141,9 +141,9 @@ class MailboxJudge:
         found: list[Failure] = []
         if account.enabled:
             found.append(("sign-in-enabled", "accountEnabled is true"))
-        if account.last_success is not None:
+        if account.recorded_success is not None:
             found.append(("direct-sign-in-observed",
-                          f"lastSuccessfulSignInDateTime {account.last_success.isoformat()}"))
+                          f"lastSuccessfulSignInDateTime {account.recorded_success.isoformat()}"))
         if (account.password_changed - account.created).total_seconds() > \
                 PASSWORD_RESET_GRACE_SECONDS:
             found.append(("password-reset-by-admin",
@@ -177,6 +177,18 @@ class MailboxJudge:
         if account.recipient_type in RESOURCE_TYPES and account.enabled:
             found.append(("resource-account-enabled", f"{account.recipient_type} account enabled"))
         return upn, found
+
+    def unknowns(self, box: OwnerlessMailbox) -> list[Failure]:
+        """The checks the files cannot decide for this mailbox (they must say error)."""
+        account = self.accounts[box.account_id]
+        found: list[Failure] = []
+        attempts = account.attempts_of_unknown_outcome()
+        if attempts:
+            name, moment = max(attempts, key=lambda attempt: attempt[1])
+            found.append(("direct-sign-in-observed",
+                          f"{name} {moment.isoformat()}, lastSuccessfulSignInDateTime null: "
+                          "Graph records successes from 2023-12-01 only"))
+        return found
 
     def _auth(self, account: Account, box: OwnerlessMailbox) -> list[Failure]:
         found: list[Failure] = []

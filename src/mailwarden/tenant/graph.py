@@ -25,12 +25,18 @@ from mailwarden.tenant.records import parse_list, required
 
 def parse_tenant(raw: Mapping[str, Any] | None) -> TenantInfo:
     record = Record(raw or {})
+    unreadable = record.get("unreadable")
     return TenantInfo(
         tenant_id=record.text("tenantId", "id") or "unknown",
         display_name=record.text("displayName"),
         default_domain=record.text("defaultDomain"),
         verified_domains=tuple(d.lower() for d in record.texts("verifiedDomains") or ()),
         collected_at=record.when("collectedAt"),
+        unreadable=tuple(
+            sorted((str(name), to_text(why) or "") for name, why in unreadable.items())
+        )
+        if isinstance(unreadable, Mapping)
+        else (),
     )
 
 

@@ -37,6 +37,8 @@ REMOVE_GRANTS = Remediation(
     note="Graph has no API for mailbox permissions; run these in Exchange Online PowerShell.",
 )
 _SHOWN = 5
+#: The recorded tenant's name for the users' leave dates (see TenantInfo.unreadable).
+LEAVE_DATES = "graph/users.employeeLeaveDateTime"
 
 
 def removal(upn: str, right: str, trustee: str) -> str:
@@ -103,10 +105,22 @@ def stale(facts: MailboxFacts, context: Context) -> Verdict:
         stale=tuple(people), orphaned=tuple(g.trustee for g in access.orphaned)
     ).as_evidence()
     stale_count = len(people) + len(access.orphaned)
+    # Leave dates only tell "left recently" from "disabled"; without them (Graph returns null
+    # to an app lacking User-LifeCycleInfo.Read.All) the last successful sign-in tells it.
+    unreadable = context.snapshot.tenant.why_unreadable(LEAVE_DATES)
+    if unreadable:
+        evidence = {**evidence, "leave_dates_unreadable": unreadable}
     if reasons:
+        disabled = any({"disabled", "left recently"} & set(d.reasons) for d in people)
+        note = (
+            f" Leave dates could not be read ({unreadable}): who left recently is judged "
+            "from the last successful sign-in."
+            if unreadable and disabled
+            else ""
+        )
         return failed(
             f"{plural(stale_count, 'stale delegate')} {'holds' if stale_count == 1 else 'hold'} "
-            f"access to {upn}: {_summary(reasons)}.",
+            f"access to {upn}: {_summary(reasons)}.{note}",
             evidence,
             commands=tuple(dict.fromkeys(commands)),
             incomplete=list(access.unknown),
@@ -115,6 +129,7 @@ def stale(facts: MailboxFacts, context: Context) -> Verdict:
         return errored(f"The delegates of {upn} are not fully known.", unknown=list(access.unknown))
     return passed(
         f"Every delegate of {upn} is an enabled, licensed member of staff.",
+        {"leave_dates_unreadable": unreadable} if unreadable else None,
         delegates=len(access.people),
     )
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from mailwarden.assess.checks.activity import (
+    SUCCESS_RECORDED_SINCE,
+    attempts_of_unknown_outcome,
+)
 from mailwarden.assess.checks.base import (
     Check,
     Verdict,
@@ -15,6 +19,7 @@ from mailwarden.assess.checks.base import (
     passed,
     when,
 )
+from mailwarden.assess.checks.registration import MfaState, judge_registration
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, MailboxKind, Remediation, Scope, Severity
 
@@ -29,24 +34,6 @@ BLOCK_SIGN_IN = Remediation(
         "POST https://graph.microsoft.com/v1.0/users/<id>/revokeSignInSessions",
     ),
 )
-#: Strong methods in userRegistrationDetails.methodsRegistered (email only serves SSPR).
-STRONG_METHODS = frozenset(
-    {
-        "microsoftauthenticatorpush",
-        "softwareonetimepasscode",
-        "hardwareonetimepasscode",
-        "mobilephone",
-        "alternatemobilephone",
-        "officephone",
-        "fido2",
-        "windowshelloforbusiness",
-        "microsoftauthenticatorpasswordless",
-        "passkeydevicebound",
-        "passkeydevicebound authenticator",
-        "temporaryaccesspass",
-    }
-)
-
 SIGN_IN_ENABLED = CheckInfo(
     id="sign-in-enabled",
     title="The ownerless mailbox's account can sign in",
@@ -86,7 +73,8 @@ DIRECT_SIGN_IN = CheckInfo(
     title="Someone signed in to the ownerless account directly",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
-    passes="No successful sign-in to the account is on record.",
+    passes="No successful sign-in to the account is on record, and no attempt older than Graph's "
+    "record of successes (1 December 2023) leaves it in doubt.",
     fails="The account has a successful sign-in on record (signInActivity): someone used its "
     "password instead of their own delegated access.",
     needs=("graph/users",),
@@ -103,7 +91,9 @@ DIRECT_SIGN_IN = CheckInfo(
             *BLOCK_SIGN_IN.graph,
         ),
         note="Graph omits signInActivity for accounts that never signed in, so a pass means "
-        "none is on record (and reading it needs AuditLog.Read.All with Entra ID P1).",
+        "none is on record (and reading it needs AuditLog.Read.All with Entra ID P1). Graph "
+        "records successful sign-ins only since 1 December 2023: an older attempt without a "
+        "success since cannot be judged, and the finding says error.",
     ),
     risk="A shared password is in use: people who left, or whoever they told, may still have it.",
 )
@@ -114,6 +104,18 @@ def direct_sign_in(facts: MailboxFacts, context: Context) -> Verdict:
     if account is None:
         return no_account(facts)
     if account.last_successful_sign_in is None:
+        unknown = attempts_of_unknown_outcome(account)
+        if unknown:
+            name, moment = max(unknown, key=lambda attempt: attempt[1])
+            return errored(
+                f"Whether anyone signed in to {facts.subject.upn} cannot be told: its last "
+                f"sign-in attempt on record ({name}, {moment.date().isoformat()}) is older "
+                "than Graph's record of successful sign-ins, which starts on 1 December 2023 "
+                "and is not backfilled. No sign-in has succeeded since then.",
+                last_sign_in_attempt=when(account.last_sign_in),
+                last_non_interactive_sign_in=when(account.last_non_interactive_sign_in),
+                successes_recorded_since=when(SUCCESS_RECORDED_SINCE),
+            )
         return passed(
             f"No successful sign-in to {facts.subject.upn} is on record.",
             last_sign_in_attempt=when(account.last_sign_in),
@@ -187,8 +189,9 @@ NO_MFA = CheckInfo(
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
     passes="Sign-in is blocked, or the account has a strong authentication method registered.",
-    fails="Sign-in is enabled and no strong method (authenticator, phone, FIDO2, Windows Hello) is "
-    "registered: a password alone opens it.",
+    fails="Sign-in is enabled and no strong method (authenticator, phone, passkey or FIDO2 key, "
+    "Windows Hello) is registered that the authentication methods policy allows "
+    "(userRegistrationDetails isMfaCapable): a password alone opens it.",
     needs=("graph/users", "graph/userRegistrationDetails"),
     controls=("CIS M365 5.0.0 5.2.3.4", "CIS M365 5.0.0 5.2.2.2", "CISA SCuBA MS.AAD.3.2v1"),
     remediation=BLOCK_SIGN_IN,
@@ -205,18 +208,44 @@ def no_mfa(facts: MailboxFacts, context: Context) -> Verdict:
     registration = facts.subject.registration
     if registration is None:
         return errored(f"No registration details for {facts.subject.upn} were collected.")
-    methods = tuple(registration.methods_registered)
-    strong = sorted(m for m in methods if m.lower() in STRONG_METHODS)
-    if strong or (not methods and registration.is_mfa_registered):
-        return passed(
-            f"{facts.subject.upn} can sign in but has a strong method registered.",
-            methods_registered=list(methods),
+    judgement = judge_registration(registration)
+    methods = list(registration.methods_registered)
+    upn = facts.subject.upn
+    evidence = {
+        "methods_registered": methods,
+        "is_mfa_registered": registration.is_mfa_registered,
+        "is_mfa_capable": registration.is_mfa_capable,
+        "reason": judgement.reason,
+    }
+    if judgement.unrecognised:
+        evidence["unrecognised_methods"] = list(judgement.unrecognised)
+    if judgement.state is MfaState.UNKNOWN:
+        return errored(
+            f"Whether {upn} has a strong method registered is unknown: "
+            f"{listing(list(judgement.unrecognised))} "
+            f"{'is a method' if len(judgement.unrecognised) == 1 else 'are methods'} "
+            "mailwarden does not know, and the report does not say.",
+            evidence,
         )
-    return failed(
-        f"{facts.subject.upn} can sign in and has no strong authentication method registered.",
-        methods_registered=list(methods),
-        is_mfa_registered=registration.is_mfa_registered,
+    if judgement.state is MfaState.STRONG:
+        named = f" ({listing(methods)})" if methods else ""
+        return passed(f"{upn} can sign in but has a strong method registered{named}.", evidence)
+    disallowed = registration.is_mfa_capable is False and bool(
+        judgement.strong or registration.is_mfa_registered
     )
+    if not methods:
+        message = f"{upn} can sign in and has no strong authentication method registered."
+    elif disallowed:
+        message = (
+            f"{upn} can sign in, and the authentication methods policy does not allow the "
+            f"strong methods it registered ({listing(methods)})."
+        )
+    else:
+        message = (
+            f"{upn} can sign in and has no strong authentication method registered, "
+            f"only {listing(methods)}."
+        )
+    return failed(message, evidence)
 
 
 RESOURCE_ENABLED = CheckInfo(

@@ -56,7 +56,8 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
   read, or moves to RSS Feeds, RSS Subscriptions, Conversation History, Archive,
   Junk Email, Deleted Items, Sync Issues or Notes (MoveToFolder after ":\\").
 - remote-powershell-enabled: RemotePowerShellEnabled is true in Get-User.
-- privileged-account: the account is the principalId of a directory role assignment.
+- privileged-account: the account is the principalId of a directory role assignment, or
+  of a provisioned role eligibility schedule (PIM).
 - no-mfa-on-enabled-account: accountEnabled is true and isMfaRegistered is false.
 - resource-account-enabled: a RoomMailbox or EquipmentMailbox whose account is enabled.
 - audit-disabled-org (tenant): OrganizationConfig.AuditDisabled is true.
@@ -64,6 +65,17 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
   under 60 in the "Password Rule Settings" directory setting.
 
 "clean" lists the hardened mailboxes, which fail none of the above.
+
+Licence profiles (synth.licensing) change what can be known; "errors" lists the verdicts
+that must be `error`, each with the limitation's reason:
+
+- Without Entra ID P1 (signInActivity and userRegistrationDetails are refused):
+  direct-sign-in-observed and no-mfa-on-enabled-account are errors for every ownerless
+  mailbox, never failures. Security defaults are on and no conditional-access policy
+  exists: legacy-auth-not-blocked passes everywhere.
+- Without Entra ID P2 (roleEligibilitySchedules is refused): privileged-account is an
+  error for every ownerless mailbox whose account holds no active role (one that does
+  still fails).
 """
 
 from __future__ import annotations
@@ -93,6 +105,8 @@ class PlantedFinding:
 class GroundTruth:
     findings: tuple[PlantedFinding, ...]
     clean: tuple[str, ...]
+    #: Verdicts a licence the tenant lacks makes `error` (detail: the limitation's reason).
+    errors: tuple[PlantedFinding, ...] = ()
 
 
 def _tenant_findings(tenant: Tenant) -> list[PlantedFinding]:
@@ -120,11 +134,16 @@ def ground_truth(tenant: Tenant) -> GroundTruth:
     order = {check: index for index, check in enumerate(CHECK_IDS)}
     findings = _tenant_findings(tenant)
     clean = []
+    errors = []
     for box in tenant.ownerless:
         upn, failures = judge.failures(box)
         if box.hardened and not failures:
             clean.append(upn)
         findings += [PlantedFinding(check_id=check, upn=upn, detail=detail)
                      for check, detail in failures]
+        errors += [PlantedFinding(check_id=check, upn=upn, detail=detail)
+                   for check, detail in judge.errors(box)]
     findings.sort(key=lambda f: (f.upn or "", order[f.check_id]))
-    return GroundTruth(findings=tuple(findings), clean=tuple(sorted(clean)))
+    errors.sort(key=lambda f: (f.upn or "", order[f.check_id]))
+    return GroundTruth(findings=tuple(findings), clean=tuple(sorted(clean)),
+                       errors=tuple(errors))

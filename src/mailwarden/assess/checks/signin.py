@@ -17,6 +17,7 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, MailboxKind, Remediation, Scope, Severity
+from mailwarden.model.inventory import SIGN_IN_ACTIVITY
 
 BLOCK_SIGN_IN = Remediation(
     summary="Block sign-in for the account and end its sessions; delegates keep their access.",
@@ -89,7 +90,7 @@ DIRECT_SIGN_IN = CheckInfo(
     passes="No successful sign-in to the account is on record.",
     fails="The account has a successful sign-in on record (signInActivity): someone used its "
     "password instead of their own delegated access.",
-    needs=("graph/users",),
+    needs=("graph/users", SIGN_IN_ACTIVITY),
     controls=("CIS M365 5.0.0 1.2.2",),
     remediation=Remediation(
         summary="Find out who signed in and from where, then block sign-in and end sessions.",

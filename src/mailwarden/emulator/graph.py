@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import graph_error, graph_error_body
 from mailwarden.emulator.config import Service
+from mailwarden.emulator.licensing import licence_refusal
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
 from mailwarden.emulator.writes_graph import WRITE_METHODS, answer_write
@@ -60,6 +61,16 @@ COLLECTIONS: Mapping[str, Collection] = {
         "reports/authenticationMethods/userRegistrationDetails",
         100,
         999,
+    ),
+    "subscribedskus": Collection("graph/subscribedSkus", "subscribedSkus"),
+    "rolemanagement/directory/roleeligibilityschedules": Collection(
+        "graph/roleEligibilitySchedules", "roleManagement/directory/roleEligibilitySchedules"
+    ),
+}
+#: Singletons: path (lower case) -> (source, entity set named in @odata.context).
+SINGLETONS: Mapping[str, tuple[str, str]] = {
+    "policies/identitysecuritydefaultsenforcementpolicy": (
+        "graph/securityDefaults", "policies/identitySecurityDefaultsEnforcementPolicy"
     ),
 }
 MEMBERS = Collection("graph/groupMembers", "directoryObjects", 100, 999)
@@ -184,6 +195,19 @@ def _entity(emulator: Emulator, request: GraphRequest, kind: str, key: str) -> A
     return 200, {}, body
 
 
+def _singleton(emulator: Emulator, request: GraphRequest, source: str, entity: str) -> Answer:
+    refused = emulator.refusal_status(source)
+    if refused is not None:
+        return _refused(refused)
+    found = emulator.state.data.get(source)
+    if isinstance(found, list) and len(found) == 1:
+        found = found[0]
+    if not isinstance(found, Mapping):
+        return _refused(500)
+    body = {k: v for k, v in found.items() if not k.startswith("@odata.")}
+    return 200, {}, {"@odata.context": request.context(entity), **project(body, request.select)}
+
+
 def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
     """A GET as Graph answers it."""
     segments = [s for s in request.path.split("/") if s]
@@ -191,11 +215,19 @@ def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
     if lowered == "organization":
         return _organization(emulator, request)
     spec = COLLECTIONS.get(lowered)
+    source = spec.source if spec is not None else None
+    if source not in emulator.config.failing_sources:
+        # The app is allowed the call; what the tenant's licences allow comes next.
+        unlicensed = licence_refusal(emulator.state, lowered, request.query)
+        if unlicensed is not None:
+            return unlicensed
     if spec is not None:
         refused = emulator.refusal_status(spec.source)
         if refused is not None:
             return _refused(refused)
         return _page(request, spec, emulator.state.rows(spec.source))
+    if lowered in SINGLETONS:
+        return _singleton(emulator, request, *SINGLETONS[lowered])
     if len(segments) == 2 and segments[0].lower() in {"users", "groups"}:
         return _entity(emulator, request, segments[0].lower(), segments[1])
     if len(segments) == 3 and segments[0].lower() == "groups" and segments[2].lower() == "members":

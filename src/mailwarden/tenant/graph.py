@@ -191,7 +191,9 @@ def parse_security_defaults(raw: Mapping[str, Any] | None) -> SecurityDefaults |
     if raw is None:
         return None
     record = Record(raw)
-    return SecurityDefaults(enabled=record.flag("isEnabled"), display_name=record.text("displayName"))
+    return SecurityDefaults(
+        enabled=record.flag("isEnabled"), display_name=record.text("displayName")
+    )
 
 
 def parse_subscribed_sku(r: Record) -> SubscribedSku:

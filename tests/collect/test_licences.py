@@ -18,9 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from mailwarden.model.inventory import SIGN_IN_ACTIVITY
 from mailwarden.settings import CollectMode
 from tests.collect.test_live import Tenant, collect
+
+#: The part of graph/users a tenant without Entra ID P1 withholds (model.SIGN_IN_ACTIVITY).
+SIGN_IN_ACTIVITY = "graph/users.signInActivity"
 
 NON_PREMIUM = {"error": {
     "code": "Authentication_RequestFromNonPremiumTenantOrB2CTenant",

@@ -129,3 +129,15 @@ def test_security_defaults_and_subscriptions_in_graph_shapes() -> None:
     assert set(only) == {"accountId", "accountName", "appliesTo", "capabilityStatus",
                          "consumedUnits", "id", "prepaidUnits", "servicePlans", "skuId",
                          "skuPartNumber", "subscriptionIds"}
+
+
+def test_without_p1_sign_in_logs_are_refused_and_directory_audits_served() -> None:
+    """Graph answers sign-in logs only to P1 tenants (microsoftgraph/microsoft-graph-docs
+    issues 4336, 10987: 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant); a free
+    tenant still reads its directory audits (invictus-ir/Microsoft-Extractor-Suite 202)."""
+    basic = profile("business-basic").recorded
+    refused = get("/v1.0/auditLogs/signIns?$top=10", basic)
+    assert refused.status_code == 403
+    assert error(refused)["code"] == "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+    assert get("/v1.0/auditLogs/directoryAudits?$top=10", basic).status_code == 200
+    assert get("/v1.0/auditLogs/signIns?$top=10", profile("e3").recorded).status_code == 200

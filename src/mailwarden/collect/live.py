@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailwarden.collect import fields
+from mailwarden.collect.licensed import KnownLicences, users_with_fallback
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
 from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
 from mailwarden.errors import AuthError, LicenceRequiredError, MailwardenError, ServiceError
@@ -29,10 +30,9 @@ from mailwarden.m365.graph import (
     GraphClient,
 )
 from mailwarden.m365.http import M365Http
-from mailwarden.model.inventory import SIGN_IN_ACTIVITY
 from mailwarden.progress import Progress
 from mailwarden.settings import CollectMode, Settings
-from mailwarden.tenant.licences import TenantLicences, licences_from_skus, limitation_reason
+from mailwarden.tenant.licences import limitation_reason
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.times import iso
 
@@ -115,7 +115,7 @@ class _Collection:
         self.data: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
         self.limitations: dict[str, str] = {}
-        self.skus_read = asyncio.Event()
+        self.licences = KnownLicences()
         self.mailboxes = PerMailbox(
             self.exo,
             concurrent=self.fast,
@@ -135,7 +135,7 @@ class _Collection:
             raise
         except LicenceRequiredError as exc:
             # Not a failure: the tenant lacks the licence; the checks that need it say why.
-            licences = None if name == _SKUS else await self.licences()
+            licences = None if name == _SKUS else await self.licences.tier()
             self.limitations[name] = limitation_reason(name, licences, licence=exc.licence)
             return None
         except MailwardenError as exc:
@@ -144,39 +144,24 @@ class _Collection:
         self.data[name] = value
         return value
 
-    async def licences(self) -> TenantLicences | None:
-        """The tenant's Entra ID tier by its subscriptions; None when they were not read."""
-        await self.skus_read.wait()
-        skus = self.data.get(_SKUS)
-        return None if skus is None else licences_from_skus(skus)
-
     async def skus(self) -> None:
         try:
             await self.source(_SKUS, lambda: self.graph_list(_SKUS))
         finally:
-            self.skus_read.set()
+            self.licences.settle(self.data.get(_SKUS))
 
     async def users(self) -> list[dict[str, Any]]:
-        """Users with signInActivity; without it when Graph refuses it for want of Entra ID
-        P1 (the refusal covers the whole request), recording the limitation. A tenant whose
-        subscriptions include P1 gets one more try first: Graph is known to refuse licensed
-        tenants when the app cannot read their licences."""
-        try:
-            return await self.graph_list("graph/users")
-        except LicenceRequiredError:
-            licences = await self.licences()
-        if licences is not None and licences.p1:
-            try:
-                return await self.graph_list("graph/users")
-            except LicenceRequiredError:
-                pass
-        self.limitations[SIGN_IN_ACTIVITY] = limitation_reason(SIGN_IN_ACTIVITY, licences)
         select = tuple(f for f in fields.USER if f != "signInActivity")
-        return await self.graph.collection(
-            "/users",
-            select=select,
-            top=DIRECTORY_MAX_TOP if self.fast else None,
-            on_page=self.counter("graph/users"),
+        return await users_with_fallback(
+            lambda: self.graph_list("graph/users"),
+            lambda: self.graph.collection(
+                "/users",
+                select=select,
+                top=DIRECTORY_MAX_TOP if self.fast else None,
+                on_page=self.counter("graph/users"),
+            ),
+            self.licences,
+            self.limitations,
         )
 
     async def graph_object(self, name: str) -> dict[str, Any]:

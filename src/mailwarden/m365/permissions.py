@@ -14,12 +14,17 @@ EXCHANGE_PERMISSION = (
 _GRAPH: tuple[tuple[str, str], ...] = (
     ("/users", "User.Read.All"),
     ("/groups", "GroupMember.Read.All (or Group.Read.All)"),
+    (
+        "/rolemanagement/directory/roleeligibility",
+        "RoleEligibilitySchedule.Read.Directory (or RoleManagement.Read.Directory)",
+    ),
     ("/rolemanagement", "RoleManagement.Read.Directory"),
     ("/directoryroles", "RoleManagement.Read.Directory"),
     ("/identity/conditionalaccess", "Policy.Read.All"),
     ("/policies", "Policy.Read.All"),
     ("/settings", "Directory.Read.All"),
     ("/organization", "Organization.Read.All (or Directory.Read.All)"),
+    ("/subscribedskus", "Organization.Read.All (or LicenseAssignment.Read.All)"),
     ("/domains", "Domain.Read.All (or Directory.Read.All)"),
     (
         "/reports/authenticationmethods",

@@ -162,9 +162,17 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
         f" ({escape(kinds_line(result))})"
     )
     console.print(f"findings: {status_line(result)}", markup=False)
-    if scan.snapshot.problems:
+    snapshot = scan.snapshot
+    failed = sorted(s for s in snapshot.problems if s not in snapshot.limitations)
+    if failed:
         console.print(
-            f"[magenta]sources not read:[/] {escape(', '.join(sorted(scan.snapshot.problems)))} "
+            f"[magenta]sources not read:[/] {escape(', '.join(failed))} "
+            "(checks that need them report error)"
+        )
+    if snapshot.limitations:
+        reasons = ", ".join(sorted(set(snapshot.limitations.values())))
+        console.print(
+            f"[magenta]licence limitations:[/] {escape(reasons)} "
             "(checks that need them report error)"
         )
     console.print(failures_table(result))

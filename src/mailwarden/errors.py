@@ -32,14 +32,39 @@ class ServiceError(MailwardenError):
 
     exit_code = 4
 
-    def __init__(self, message: str, *, status: int | None = None, service: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        service: str | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.service = service
+        self.code = code  # the service's error code (Graph's error.code), when it sent one
 
 
 class PermissionDeniedError(ServiceError):
     """The app lacks a permission the call needs (HTTP 403)."""
+
+
+class LicenceRequiredError(ServiceError):
+    """The tenant lacks the licence the call needs (Entra ID P1 or P2): no permission the
+    app could be granted changes the answer. `licence` names it ("Entra ID P1")."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        licence: str,
+        status: int | None = None,
+        service: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, service=service, code=code)
+        self.licence = licence
 
 
 class RetriesExhaustedError(ServiceError):

@@ -28,6 +28,7 @@ from mailwarden.model.inventory import (
     OrganizationConfig,
     RecipientPermission,
     RoleDefinition,
+    SecurityDefaults,
     Snapshot,
     TenantInfo,
     TransportConfig,
@@ -252,6 +253,7 @@ def hardened() -> Snapshot:
             audit_disabled=False, default_authentication_policy="Block Basic Auth"
         ),
         transport_config=TransportConfig(smtp_client_authentication_disabled=True),
+        security_defaults=SecurityDefaults(enabled=False),
         audit_bypass=(
             AuditBypass(identity="hr", audit_bypass_enabled=False),
             AuditBypass(identity="alice", audit_bypass_enabled=False),

@@ -72,6 +72,14 @@ GRAPH_COLLECTIONS: dict[str, list[dict[str, Any]]] = {
     "/v1.0/identity/conditionalAccess/policies": [{"id": "ca"}],
     "/beta/settings": [{"id": "s"}],
     "/v1.0/reports/authenticationMethods/userRegistrationDetails": [{"id": "u-alice"}],
+    "/v1.0/subscribedSkus": [{"skuId": "E3", "skuPartNumber": "SPE_E3",
+                              "servicePlans": [{"servicePlanName": "AAD_PREMIUM"}]}],
+    "/v1.0/roleManagement/directory/roleEligibilitySchedules": [],
+}
+GRAPH_OBJECTS: dict[str, dict[str, Any]] = {
+    "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy": {
+        "id": "00000000-0000-0000-0000-000000000005", "isEnabled": False,
+    },
 }
 
 
@@ -116,6 +124,8 @@ class Tenant:
             return httpx.Response(self.fail[url.path], json={"error": {"code": "Denied"}})
         if url.path.startswith("/v1.0/groups/"):
             return httpx.Response(200, json=self.members(url.path[len("/v1.0") :]))
+        if url.path in GRAPH_OBJECTS:
+            return httpx.Response(200, json=GRAPH_OBJECTS[url.path])
         return httpx.Response(200, json={"value": GRAPH_COLLECTIONS[url.path]})
 
     def members(self, relative: str) -> dict[str, Any]:

@@ -43,6 +43,13 @@ def _tenant() -> RecordedTenant:
         "graph/conditionalAccessPolicies": [],
         "graph/settings": [],
         "graph/userRegistrationDetails": [{"id": f"u{i}"} for i in range(1000)],
+        "graph/subscribedSkus": [{"skuId": "06ebc4ee-1bb5-47dd-8120-11324bc54e06",
+                                  "skuPartNumber": "SPE_E5", "capabilityStatus": "Enabled",
+                                  "servicePlans": [{"servicePlanName": "AAD_PREMIUM_P2",
+                                                    "provisioningStatus": "Success"}]}],
+        "graph/roleEligibilitySchedules": [],
+        "graph/securityDefaults": {"id": "00000000-0000-0000-0000-000000000005",
+                                   "isEnabled": False},
         "exo/Get-Mailbox": mailboxes,
         "exo/Get-CASMailbox": [],
         "exo/Get-User": [],
@@ -67,9 +74,9 @@ def test_pages_and_batch_rounds() -> None:
 def test_necessary_counts_every_page_and_batch_round() -> None:
     counts = necessary_requests(_tenant())
     # organization 1, users 11 (120 a page: Graph's cap with signInActivity selected),
-    # groups 1, registrations 2 (999), 4 unpaged lists,
+    # groups 1, registrations 2 (999), 6 unpaged lists and the security-defaults policy,
     # member batches: 25 groups in 2, then g0's second page in 1.
-    assert counts["graph"] == 1 + 11 + 1 + 2 + 4 + 3
+    assert counts["graph"] == 1 + 11 + 1 + 2 + 7 + 3
     # Get-Mailbox 2 pages, 5 other lists 1 each, 2 configuration objects; 24 per-mailbox calls
     # 10 to a batch (3), then shared0's second page of permissions (1).
     assert counts["exchange"] == 2 + 5 + 2 + 3 + 1
@@ -80,7 +87,7 @@ def test_without_the_group_list_or_get_mailbox_no_follow_up_calls_are_counted() 
     data = {k: v for k, v in _tenant().data.items()
             if k not in {"graph/groups", "exo/Get-Mailbox"}}
     counts = necessary_requests(RecordedTenant(data=data))
-    assert counts["graph"] == 1 + 11 + 1 + 2 + 4
+    assert counts["graph"] == 1 + 11 + 1 + 2 + 7
     assert counts["exchange"] == 1 + 5 + 2
 
 

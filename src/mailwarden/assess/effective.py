@@ -8,7 +8,12 @@
   protocol except SMTP AUTH, which Microsoft still accepts with a password where SMTP AUTH
   is enabled (its retirement has been postponed repeatedly), so SMTP AUTH is judged by
   the `smtp-auth-enabled` check.
-- Conditional access: see `legacy_coverage`.
+- Conditional access and security defaults: see `legacy_coverage`. With security
+  defaults on, Entra ID blocks every legacy-protocol sign-in (IMAP, POP, SMTP, Exchange
+  ActiveSync basic auth: Microsoft Entra "Security defaults"), whatever else applies.
+  Conditional-access policies cannot be used beside them ("Organizations that choose to
+  implement Conditional Access policies ... must disable security defaults"), so an enabled
+  policy shows them off even when they could not be read.
 """
 
 from __future__ import annotations
@@ -149,22 +154,48 @@ def basic_auth(snapshot: Snapshot, exo_user: ExoUser | None) -> BasicAuth:
     )
 
 
+#: How `blocked_by` names the block security defaults put on legacy clients.
+SECURITY_DEFAULTS = "security defaults"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LegacyCoverage:
-    """How conditional access treats legacy clients (exchangeActiveSync + other) for one
-    account. `blocked_by` lists enabled policies that block them for it."""
+    """How conditional access and security defaults treat legacy clients
+    (exchangeActiveSync + other) for one account. `blocked_by` lists enabled policies that
+    block them for it, and SECURITY_DEFAULTS when those are on."""
 
     blocked_by: tuple[str, ...]
     excluded_from: tuple[str, ...]  # blocking policies that exclude the account
     report_only: tuple[str, ...]
     disabled: tuple[str, ...]
     unknown: tuple[str, ...]  # why coverage by some policy could not be decided
+    #: Security defaults: on, off, or None when they could not be read (nor inferred).
+    security_defaults: bool | None = False
 
     @property
     def blocked(self) -> bool | None:
         if self.blocked_by:
             return True
-        return None if self.unknown else False
+        return None if self.unknown or self.security_defaults is None else False
+
+    @property
+    def by_security_defaults(self) -> bool:
+        return self.security_defaults is True
+
+
+def security_defaults_state(snapshot: Snapshot) -> tuple[bool | None, str | None]:
+    """Whether security defaults are on, and why that is unknown when it is."""
+    policy = snapshot.security_defaults
+    known = snapshot.available("graph/securityDefaults") and policy is not None
+    if known and policy is not None and policy.enabled is not None:
+        return policy.enabled, None
+    if any((p.state or "").lower() == "enabled" for p in snapshot.ca_policies):
+        return False, None  # an enabled conditional-access policy rules them out
+    return None, (
+        "security defaults were not read ("
+        + (snapshot.problem("graph/securityDefaults") or "the policy has no isEnabled")
+        + ") and no conditional-access policy is enabled"
+    )
 
 
 def blocks_legacy_clients(policy: ConditionalAccessPolicy) -> bool:
@@ -249,12 +280,18 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
             found["unknown"].append(f"'{name}': {why_in or why_out}")
         else:
             found["blocked"].append(name)
+    defaults, why = security_defaults_state(index.snapshot)
+    if defaults:
+        found["blocked"].append(SECURITY_DEFAULTS)
+    elif why is not None:
+        found["unknown"].append(why)
     return LegacyCoverage(
         blocked_by=tuple(found["blocked"]),
         excluded_from=tuple(found["excluded"]),
         report_only=tuple(found["report_only"]),
         disabled=tuple(found["disabled"]),
         unknown=tuple(found["unknown"]),
+        security_defaults=defaults,
     )
 
 

@@ -142,12 +142,17 @@ def _guard(check: Check, context: Context, subject: str) -> Verdict | None:
     missing = {s: snapshot.problem(s) for s in check.info.needs if not snapshot.available(s)}
     if not missing:
         return None
-    were = "was" if len(missing) == 1 else "were"
-    return errored(
-        f"{check.info.id} cannot be judged for {subject}: {listing(list(missing))} {were} not "
-        "collected.",
-        missing_sources=missing,
-    )
+    # A licence the tenant lacks is said as such ("needs Entra ID P1 (signInActivity)").
+    limited = {s: reason for s in missing if (reason := snapshot.limitation(s)) is not None}
+    failed = [s for s in missing if s not in limited]
+    why = []
+    if failed:
+        why.append(f"{listing(failed)} {'was' if len(failed) == 1 else 'were'} not collected")
+    why += list(dict.fromkeys(limited.values()))
+    evidence: dict[str, object] = {"missing_sources": missing}
+    if limited:
+        evidence["licence_limitations"] = limited
+    return errored(f"{check.info.id} cannot be judged for {subject}: {'; '.join(why)}.", evidence)
 
 
 def _finding(check: Check, verdict: Verdict, resource: Resource, context: Context) -> Finding:

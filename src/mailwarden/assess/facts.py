@@ -68,7 +68,10 @@ class MailboxFacts:
 
     def reachable_legacy(self) -> tuple[str, ...]:
         """Protocols that take a password: enabled, and either basic auth allowed for
-        them or legacy clients not blocked by conditional access."""
+        them or legacy clients not blocked by conditional access. None with security
+        defaults on: Entra ID then refuses every legacy-protocol sign-in."""
+        if self.legacy is not None and self.legacy.by_security_defaults:
+            return ()
         not_blocked = self.legacy is not None and self.legacy.blocked is False
         found = []
         for label, attribute, basic_name in LEGACY_PROTOCOLS:

@@ -19,6 +19,7 @@ from mailwarden.model.inventory import (
     MailboxPermission,
     RecipientPermission,
     RoleAssignment,
+    RoleEligibility,
     Snapshot,
     UserRegistration,
 )
@@ -59,6 +60,7 @@ class TenantIndex:
             r.id.lower(): r for r in snapshot.registrations
         }
         self._index_roles(snapshot)
+        self._index_eligibility(snapshot)
         self.permissions = self._per_mailbox(
             "exo/Get-MailboxPermission", snapshot.mailbox_permissions, lambda p: p.identity
         )
@@ -261,3 +263,24 @@ class TenantIndex:
             if principal in self.group_by_id and self.group_graph.contains(principal, account_id):
                 held.extend(assignments)
         return held
+
+    def eligible_roles_of(self, account_id: str) -> list[tuple[RoleEligibility, str]]:
+        """(eligibility, role name) the account may activate (PIM), directly or through a
+        group; schedules that are not provisioned or ended before collection do not count."""
+        held = list(self._eligible.get(account_id.lower(), ()))
+        for principal, schedules in self._eligible.items():
+            if principal in self.group_by_id and self.group_graph.contains(principal, account_id):
+                held.extend(schedules)
+        return held
+
+    def _index_eligibility(self, snapshot: Snapshot) -> None:
+        names = {d.id.lower(): d.display_name or d.id for d in snapshot.role_definitions}
+        now = snapshot.collected_at
+        self._eligible: dict[str, list[tuple[RoleEligibility, str]]] = defaultdict(list)
+        for schedule in snapshot.role_eligibilities:
+            if (schedule.status or "provisioned").lower() != "provisioned":
+                continue
+            if schedule.end is not None and now is not None and schedule.end <= now:
+                continue
+            name = names.get(schedule.role_definition_id.lower(), schedule.role_definition_id)
+            self._eligible[schedule.principal_id.lower()].append((schedule, name))

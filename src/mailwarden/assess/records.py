@@ -19,9 +19,17 @@ _EXAMPLES = 3
 
 
 def snapshot_problems(snapshot: Snapshot) -> list[Problem]:
-    """Missing or failed sources, and records the reader had to skip (counted per source)."""
+    """Missing or failed sources, what a licence withheld, and records the reader had to
+    skip (counted per source)."""
     problems = [
-        Problem(kind=ProblemKind.MISSING_SOURCE, source=source, subject=None, detail=reason)
+        Problem(
+            kind=ProblemKind.LICENCE_LIMITATION
+            if source in snapshot.limitations
+            else ProblemKind.MISSING_SOURCE,
+            source=source,
+            subject=None,
+            detail=reason,
+        )
         for source, reason in sorted(snapshot.problems.items())
     ]
     skipped: dict[str, list[str]] = {}

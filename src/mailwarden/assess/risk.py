@@ -148,12 +148,14 @@ def attack_paths(
     roles = fails.get("privileged-account")
     if roles is not None and enabled:
         names = ", ".join(str(r) for r in roles.evidence.get("roles", ()))
+        eligible = ", ".join(str(r) for r in roles.evidence.get("eligible_roles", ()))
         paths.append(
             _path(
                 "Administrator nobody owns",
                 Severity.CRITICAL,
                 "sign-in enabled",
-                f"holds {names}",
+                f"holds {names}" if names else None,
+                f"eligible for {eligible}" if eligible else None,
                 known.no_mfa,
                 known.reset,
                 known.unaudited,

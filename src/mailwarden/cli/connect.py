@@ -145,6 +145,9 @@ def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> 
 
 
 def report_failed_sources(recorded: RecordedTenant) -> None:
+    for source, reason in sorted(recorded.limitations.items()):
+        err_console.print(f"[cyan]licence limitation:[/] {escape(f'{source}: {reason}')}",
+                          soft_wrap=True)
     for source, message in sorted(recorded.errors.items()):
         err_console.print(f"[yellow]not collected:[/] {escape(f'{source}: {message}')}",
                           soft_wrap=True)

@@ -33,6 +33,14 @@ def emulator(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the synthetic tenant and of the faults.")
     ] = 0,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="Licences of the synthetic tenant: mixed, business-basic, e3 or e5 (see "
+            "synth --help). The emulator refuses what they do not cover, as Graph does.",
+        ),
+    ] = "mixed",
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks a free one.")] = 0,
     ca_out: Annotated[
         Path | None,
@@ -86,7 +94,7 @@ def emulator(
         raise ConfigError(f"--faults {faults}: give a probability between 0 and 1")
     if latency_graph < 0 or latency_exo < 0:
         raise ConfigError("--latency-graph and --latency-exo take milliseconds, 0 or more")
-    recorded, logs = _tenant(tenant_dir, synthetic, seed)
+    recorded, logs = _tenant(tenant_dir, synthetic, seed, profile)
     config = EmulatorConfig(
         graph_latency=latency_graph / 1000,
         exo_latency=latency_exo / 1000,
@@ -126,7 +134,7 @@ Logs = Mapping[Any, Iterable[Mapping[str, Any]]]
 
 
 def _tenant(
-    tenant_dir: Path | None, synthetic: str | None, seed: int
+    tenant_dir: Path | None, synthetic: str | None, seed: int, profile: str = "mixed"
 ) -> tuple[RecordedTenant, Logs]:
     """The tenant to serve and its sign-in, directory-audit and audit-log records."""
     from mailwarden.emulator.logs_store import read_log_directory
@@ -136,10 +144,13 @@ def _tenant(
     if (tenant_dir is None) == (synthetic is None):
         raise ConfigError("give exactly one of --tenant-dir DIR and --synthetic SIZE")
     if tenant_dir is not None:
+        if profile != "mixed":
+            raise ConfigError("--profile applies to --synthetic; a recorded tenant's licences "
+                              "are its graph/subscribedSkus.json")
         return read_recorded_tenant(tenant_dir), read_log_directory(tenant_dir)
     assert synthetic is not None
     with err_console.status(f"generating a synthetic tenant ({synthetic}, seed {seed})"):
-        tenant = generate(synthetic, seed=seed)
+        tenant = generate(synthetic, seed=seed, profile=profile)
         logs: Logs = {}
         if tenant.model is not None:
             logs = synthetic_logs(tenant.model, size=tenant.size, seed=seed).by_kind()

@@ -55,6 +55,15 @@ from mailwarden.tenant.snapshot import snapshot_from_recorded
 from mailwarden.text import plural
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+ProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile",
+        help="The synthetic tenant's licences: mixed (Microsoft 365 E3 and E5, Entra ID P2), "
+        "business-basic (no Entra ID P1: security defaults, no conditional access), e3 "
+        "(Entra ID P1, no PIM) or e5 (Entra ID P2, PIM).",
+    ),
+]
 CustodiansOpt = Annotated[
     Path | None,
     typer.Option(
@@ -73,15 +82,17 @@ def synth(
                           "or a number of users.")
     ] = "small",
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same tenant.")] = 0,
+    profile: ProfileOpt = "mixed",
 ) -> None:
     """Write a synthetic recorded tenant with planted.json and custodians.csv.
 
-    planted.json lists what is wrong in the tenant (the ground truth that `scan` must find)."""
+    planted.json lists what is wrong in the tenant (the ground truth that `scan` must find)
+    and, for a licence profile other than mixed, what its licences leave unknown."""
     from mailwarden.synth import generate, write_synthetic
 
     started = time.perf_counter()
-    with err_console.status(f"generating a synthetic tenant ({size}, seed {seed})"):
-        tenant = generate(size, seed=seed)
+    with err_console.status(f"generating a synthetic tenant ({size}, seed {seed}, {profile})"):
+        tenant = generate(size, seed=seed, profile=profile)
         write_synthetic(tenant, out)
     data = tenant.recorded.data
     console.print(
@@ -151,9 +162,17 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
         f" ({escape(kinds_line(result))})"
     )
     console.print(f"findings: {status_line(result)}", markup=False)
-    if scan.snapshot.problems:
+    snapshot = scan.snapshot
+    failed = sorted(s for s in snapshot.problems if s not in snapshot.limitations)
+    if failed:
         console.print(
-            f"[magenta]sources not read:[/] {escape(', '.join(sorted(scan.snapshot.problems)))} "
+            f"[magenta]sources not read:[/] {escape(', '.join(failed))} "
+            "(checks that need them report error)"
+        )
+    if snapshot.limitations:
+        reasons = ", ".join(sorted(set(snapshot.limitations.values())))
+        console.print(
+            f"[magenta]licence limitations:[/] {escape(reasons)} "
             "(checks that need them report error)"
         )
     console.print(failures_table(result))

@@ -44,6 +44,17 @@ CONDITIONAL_ACCESS = ("id", "displayName", "state", "conditions", "grantControls
 DIRECTORY_SETTING = ("id", "displayName", "templateId", "values")
 REGISTRATION = ("id", "userPrincipalName", "isMfaRegistered", "isMfaCapable", "methodsRegistered")
 ORGANIZATION = ("id", "displayName", "verifiedDomains")
+SUBSCRIBED_SKU = ("id", "skuId", "skuPartNumber", "capabilityStatus", "appliesTo", "servicePlans")
+ROLE_ELIGIBILITY = (
+    "id",
+    "principalId",
+    "roleDefinitionId",
+    "directoryScopeId",
+    "status",
+    "memberType",
+    "scheduleInfo",
+)
+# identitySecurityDefaultsEnforcementPolicy: one small object, read whole.
 
 MAILBOX = (
     "Identity",

@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailwarden.collect import fields
+from mailwarden.collect.licensed import KnownLicences, users_with_fallback
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
 from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
-from mailwarden.errors import AuthError, MailwardenError, ServiceError
+from mailwarden.errors import AuthError, LicenceRequiredError, MailwardenError, ServiceError
 from mailwarden.m365.exchange import EXO_MAX_PAGE_SIZE, ExchangeClient
 from mailwarden.m365.graph import (
     DIRECTORY_MAX_TOP,
@@ -32,6 +33,7 @@ from mailwarden.m365.http import M365Http, Service
 from mailwarden.m365.permissions import token_roles, withheld_user_properties
 from mailwarden.progress import Progress
 from mailwarden.settings import CollectMode, Settings
+from mailwarden.tenant.licences import limitation_reason
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.times import iso
 
@@ -68,7 +70,21 @@ GRAPH_LISTS: dict[str, tuple[str, tuple[str, ...], int | None, str]] = {
         DIRECTORY_MAX_TOP,
         "v1.0",
     ),
+    "graph/subscribedSkus": ("/subscribedSkus", fields.SUBSCRIBED_SKU, None, "v1.0"),
+    "graph/roleEligibilitySchedules": (
+        "/roleManagement/directory/roleEligibilitySchedules",
+        fields.ROLE_ELIGIBILITY,
+        None,
+        "v1.0",
+    ),
 }
+#: Graph single objects: name -> (path, Graph version).
+GRAPH_OBJECTS: dict[str, tuple[str, str]] = {
+    "graph/securityDefaults": ("/policies/identitySecurityDefaultsEnforcementPolicy", "v1.0"),
+}
+#: Read first: whether the tenant holds Entra ID P1/P2 tells a licence refusal from a
+#: refusal Graph gives licensed tenants when the app cannot read their licences.
+_SKUS = "graph/subscribedSkus"
 #: Organisation-wide Exchange cmdlets: name -> (cmdlet, parameters, $select or None).
 EXO_LISTS: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {
     "exo/Get-CASMailbox": ("Get-CASMailbox", {"ResultSize": "Unlimited"}, fields.CAS_MAILBOX),
@@ -100,6 +116,8 @@ class _Collection:
         self.started = datetime.now(UTC)
         self.data: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self.limitations: dict[str, str] = {}
+        self.licences = KnownLicences()
         self.mailboxes = PerMailbox(
             self.exo,
             concurrent=self.fast,
@@ -117,11 +135,44 @@ class _Collection:
             value = await fetch()
         except AuthError:
             raise
+        except LicenceRequiredError as exc:
+            # Not a failure: the tenant lacks the licence; the checks that need it say why.
+            licences = None if name == _SKUS else await self.licences.tier()
+            self.limitations[name] = limitation_reason(name, licences, licence=exc.licence)
+            return None
         except MailwardenError as exc:
             self.errors[name] = str(exc)
             return None
         self.data[name] = value
         return value
+
+    async def skus(self) -> None:
+        try:
+            await self.source(_SKUS, lambda: self.graph_list(_SKUS))
+        finally:
+            self.licences.settle(self.data.get(_SKUS))
+
+    async def users(self) -> list[dict[str, Any]]:
+        select = tuple(f for f in fields.USER if f != "signInActivity")
+        return await users_with_fallback(
+            lambda: self.graph_list("graph/users"),
+            lambda: self.graph.collection(
+                "/users",
+                select=select,
+                top=DIRECTORY_MAX_TOP if self.fast else None,
+                on_page=self.counter("graph/users"),
+            ),
+            self.licences,
+            self.limitations,
+        )
+
+    async def graph_object(self, name: str) -> dict[str, Any]:
+        path, version = GRAPH_OBJECTS[name]
+        client = self.graph if version == "v1.0" else self.graph.at(version)
+        value = await client.get(path)
+        if not isinstance(value, dict):
+            raise ServiceError(f"Microsoft Graph returned no object for {path}", status=200)
+        return {k: v for k, v in value.items() if not k.startswith("@odata.")}
 
     def counter(self, name: str) -> Callable[[int], None]:
         return lambda done: self.progress(name, done, None)
@@ -250,15 +301,21 @@ class _Collection:
 
     def steps(self, users_done: asyncio.Event) -> list[Callable[[], Awaitable[Any]]]:
         async def users() -> None:
-            await self.source("graph/users", lambda: self.graph_list("graph/users"))
+            await self.source("graph/users", self.users)
             users_done.set()
 
         steps: list[Callable[[], Awaitable[Any]]] = [
             lambda: self.source("tenant", self.tenant),
+            self.skus,
             users,
             lambda: self.groups_and_members(users_done),
         ]
-        steps += [_bind(self.source, n, self.graph_list) for n in GRAPH_LISTS if n != "graph/users"]
+        steps += [
+            _bind(self.source, n, self.graph_list)
+            for n in GRAPH_LISTS
+            if n not in {"graph/users", _SKUS}
+        ]
+        steps += [_bind(self.source, n, self.graph_object) for n in GRAPH_OBJECTS]
         steps += [_bind(self.source, n, self.exo_list) for n in EXO_LISTS]
         steps.append(lambda: self.mailboxes_and_details(users_done))
         return steps
@@ -284,4 +341,4 @@ async def collect_tenant(
     else:
         for step in steps:
             await step()
-    return RecordedTenant(data=run.data, errors=run.errors)
+    return RecordedTenant(data=run.data, errors=run.errors, limitations=run.limitations)

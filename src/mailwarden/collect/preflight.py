@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from mailwarden.collect import fields
-from mailwarden.collect.live import EXO_LISTS, GRAPH_LISTS
+from mailwarden.collect.live import EXO_LISTS, GRAPH_LISTS, GRAPH_OBJECTS
 from mailwarden.collect.mailboxes import PerMailbox, mailbox_key
 from mailwarden.collect.verdicts import (
     ACCESS_PROBLEMS,
@@ -159,6 +159,8 @@ class _Doctor:
         ]
         simple += [(name, path, select, top is not None, version)
                    for name, (path, select, top, version) in GRAPH_LISTS.items()]
+        simple += [(name, path, (), False, version)
+                   for name, (path, version) in GRAPH_OBJECTS.items()]
         grouped = asyncio.ensure_future(self.groups_and_members())
         listed = await asyncio.gather(*(self.graph(*args) for args in simple))
         return [probe for probe, _ in listed] + await grouped

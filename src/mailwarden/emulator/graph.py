@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import graph_error, graph_error_body
 from mailwarden.emulator.config import Service
+from mailwarden.emulator.licensing import licence_refusal
 from mailwarden.emulator.paging import (
     DIRECTORY_DEFAULT_TOP,
     DIRECTORY_MAX_TOP,
@@ -67,6 +68,16 @@ COLLECTIONS: Mapping[str, Collection] = {
         "reports/authenticationMethods/userRegistrationDetails",
         DIRECTORY_DEFAULT_TOP,
         DIRECTORY_MAX_TOP,
+    ),
+    "subscribedskus": Collection("graph/subscribedSkus", "subscribedSkus"),
+    "rolemanagement/directory/roleeligibilityschedules": Collection(
+        "graph/roleEligibilitySchedules", "roleManagement/directory/roleEligibilitySchedules"
+    ),
+}
+#: Singletons: path (lower case) -> (source, entity set named in @odata.context).
+SINGLETONS: Mapping[str, tuple[str, str]] = {
+    "policies/identitysecuritydefaultsenforcementpolicy": (
+        "graph/securityDefaults", "policies/identitySecurityDefaultsEnforcementPolicy"
     ),
 }
 MEMBERS = Collection("graph/groupMembers", "directoryObjects", DIRECTORY_DEFAULT_TOP,
@@ -204,6 +215,19 @@ def _entity(emulator: Emulator, request: GraphRequest, kind: str, key: str) -> A
     return 200, {}, body
 
 
+def _singleton(emulator: Emulator, request: GraphRequest, source: str, entity: str) -> Answer:
+    refused = emulator.refusal_status(source)
+    if refused is not None:
+        return _refused(refused)
+    found = emulator.state.data.get(source)
+    if isinstance(found, list) and len(found) == 1:
+        found = found[0]
+    if not isinstance(found, Mapping):
+        return _refused(500)
+    body = {k: v for k, v in found.items() if not k.startswith("@odata.")}
+    return 200, {}, {"@odata.context": request.context(entity), **project(body, request.select)}
+
+
 def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
     """A GET as Graph answers it."""
     segments = [s for s in request.path.split("/") if s]
@@ -214,6 +238,12 @@ def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
     if lowered == "organization":
         return _organization(emulator, request)
     spec = COLLECTIONS.get(lowered)
+    source = spec.source if spec is not None else None
+    if source not in emulator.config.failing_sources:
+        # The app is allowed the call; what the tenant's licences allow comes next.
+        unlicensed = licence_refusal(emulator.state, lowered, request.query)
+        if unlicensed is not None:
+            return unlicensed
     if spec is not None:
         refused = emulator.refusal_status(spec.source)
         if refused is not None:
@@ -222,6 +252,8 @@ def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
         if spec.source == "graph/users":
             blank_leave_dates(answer[2], request.granted)
         return answer
+    if lowered in SINGLETONS:
+        return _singleton(emulator, request, *SINGLETONS[lowered])
     if len(segments) == 2 and segments[0].lower() in {"users", "groups"}:
         answer = _entity(emulator, request, segments[0].lower(), segments[1])
         if segments[0].lower() == "users":

@@ -10,7 +10,11 @@
 
 Every request passes the token check and the emulator's conditions (latency, Graph
 rate, faults). `failing_sources` refuses a kind: "logs/signIns", "logs/directoryAudits",
-"logs/ual".
+"logs/ual". A tenant without Entra ID P1 (emulator.licensing) is refused its sign-ins with
+HTTP 403 `Authentication_RequestFromNonPremiumTenantOrB2CTenant`, as Graph refuses them
+(microsoftgraph/microsoft-graph-docs issues 4336 and 10987); its directory audits are
+served (invictus-ir/Microsoft-Extractor-Suite issue 202: audit logs read, sign-ins 403 on
+a free tenant).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mailwarden.emulator import logs_query
+from mailwarden.emulator.answers import graph_error
 from mailwarden.emulator.config import EmulatorConfig
+from mailwarden.emulator.licensing import NON_PREMIUM_CODE, NON_PREMIUM_MESSAGE, served_licences
 from mailwarden.emulator.logs_odata import (
     QueryError,
     ReportsLimiter,
@@ -93,10 +99,17 @@ def _page(emulator: Emulator, request: Request, kind: LogKind) -> Response:
     return JSONResponse(body)
 
 
+def _unlicensed(emulator: Emulator, kind: LogKind) -> Response | None:
+    if kind != "signIns" or served_licences(emulator.state).p1:
+        return None
+    return graph_error(403, NON_PREMIUM_CODE, NON_PREMIUM_MESSAGE)
+
+
 def _log_endpoint(kind: LogKind) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         async def handle(emulator: Emulator) -> Response:
-            return refused(emulator, kind) or _page(emulator, request, kind)
+            return refused(emulator, kind) or _unlicensed(emulator, kind) or _page(
+                emulator, request, kind)
 
         return await guarded(request, handle, limiter=logs_api_of(request).reports)
 

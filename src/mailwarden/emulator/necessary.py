@@ -9,7 +9,11 @@ and wastes nothing would send to read every source of SPEC section 4:
   at 120, the emulator's silent cap with signInActivity selected, as Graph's; groups and
   userRegistrationDetails at 999),
   at least 1 each; 1 each for roleAssignments, roleDefinitions, conditional-access
-  policies and settings (Graph does not page them); and the `$batch` requests for group
+  policies, settings, subscribedSkus and roleEligibilitySchedules (Graph does not page
+  them) and the security-defaults policy. A tenant without Entra ID P1 refuses
+  signInActivity (1 request), and the users are then read at 999 a page; the
+  registration report and, without P2, the eligibility schedules cost their refused
+  request. And the `$batch` requests for group
   members: in round k, the groups with at least k pages of members (999 a page), 20 to
   a batch — a group's next page cannot ride in the batch that returns its first.
   Without the group list no member can be asked for, so no batches are counted.
@@ -33,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mailwarden.emulator.licensing import served_licences
 from mailwarden.emulator.paging import DIRECTORY_MAX_TOP, SIGN_IN_ACTIVITY_MAX_TOP
 from mailwarden.emulator.state import TenantState
 from mailwarden.tenant.exchange import RECIPIENT_TYPE_DETAILS
@@ -51,6 +56,9 @@ _UNPAGED_GRAPH = (
     "graph/roleDefinitions",
     "graph/conditionalAccessPolicies",
     "graph/settings",
+    "graph/subscribedSkus",
+    "graph/roleEligibilitySchedules",
+    "graph/securityDefaults",
 )
 _EXO_LISTS = (
     "Get-Mailbox",
@@ -84,9 +92,13 @@ def _member_batches(state: TenantState) -> int:
 
 def _graph(state: TenantState) -> int:
     count = 1  # /organization
-    count += pages(len(state.rows("graph/users")), USERS_WITH_SIGN_IN_PAGE)
+    users = len(state.rows("graph/users"))
+    if served_licences(state).p1:
+        count += pages(users, USERS_WITH_SIGN_IN_PAGE)
+        count += pages(len(state.rows("graph/userRegistrationDetails")), DIRECTORY_PAGE)
+    else:
+        count += 1 + pages(users, DIRECTORY_PAGE) + 1  # refused, read without; refused
     count += pages(len(state.rows("graph/groups")), DIRECTORY_PAGE)
-    count += pages(len(state.rows("graph/userRegistrationDetails")), DIRECTORY_PAGE)
     count += len(_UNPAGED_GRAPH)
     return count + _member_batches(state)
 

@@ -100,6 +100,9 @@ class TenantState:
         self.lock = threading.RLock()
         self.data: dict[str, Any] = dict(tenant.data)
         self.errors: dict[str, str] = dict(tenant.errors)
+        #: What the recorded tenant's licences withheld; what is served follows its
+        #: graph/subscribedSkus (emulator.licensing), this is only handed back.
+        self.limitations: dict[str, str] = dict(tenant.limitations)
         #: Sign-ins, directory audits and UAL records, served by the log endpoints.
         self.logs = LogRecords()
         self._reindex()
@@ -125,7 +128,8 @@ class TenantState:
 
     def recorded(self) -> RecordedTenant:
         with self.lock:
-            return RecordedTenant(data=dict(self.data), errors=dict(self.errors))
+            return RecordedTenant(data=dict(self.data), errors=dict(self.errors),
+                                  limitations=dict(self.limitations))
 
     # -- tenant ------------------------------------------------------------------------
     @property

@@ -30,8 +30,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from mailwarden import __version__
-from mailwarden.errors import AuthError, PermissionDeniedError, RetriesExhaustedError, ServiceError
+from mailwarden.errors import (
+    AuthError,
+    LicenceRequiredError,
+    PermissionDeniedError,
+    RetriesExhaustedError,
+    ServiceError,
+)
 from mailwarden.m365.auth import TokenSource
+from mailwarden.m365.licences import licence_required
 from mailwarden.m365.permissions import EXCHANGE_PERMISSION, graph_permission
 from mailwarden.settings import Settings
 from mailwarden.text import plural
@@ -96,6 +103,13 @@ def error_detail(body: Any) -> str:
             message = f"{message} {inner}".strip()
     text = f"{code}: {message}" if code and message else code or message
     return text[:500]
+
+
+def error_code(body: Any) -> str | None:
+    """Graph's (and Exchange's) `error.code`, when the body carries one."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    code = error.get("code") if isinstance(error, Mapping) else None
+    return (str(code).strip() or None) if code is not None else None
 
 
 def _decode(response: httpx.Response) -> Any:
@@ -326,7 +340,8 @@ class M365Http:
             if body is None or (expect_collection and not _is_collection(body)):
                 return _Retry(f"HTTP {status} with a malformed body", False, None)
             return _Success(body)
-        detail = error_detail(_decode(response))
+        body = _decode(response)
+        detail = error_detail(body)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         refused = is_concurrency_refusal(status, detail)
         if refused:
@@ -338,15 +353,32 @@ class M365Http:
             return _Retry(reason, True, retry_after)
         if status >= 500 or status == 408:
             return _Retry(f"HTTP {status}" + (f" ({detail})" if detail else ""), False, retry_after)
-        raise self.refusal(service, method, url, status, detail)
+        raise self.refusal(service, method, url, status, detail, code=error_code(body))
 
     def refusal(
-        self, service: Service, method: str, url: str, status: int, detail: str
+        self,
+        service: Service,
+        method: str,
+        url: str,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
     ) -> AuthError | ServiceError:
         """The typed error for a non-retryable answer."""
         label = _LABEL[service]
         what = f"{label} refused {method} {_short(url)}"
         said = f" ({detail})" if detail else ""
+        licence = licence_required(status, code)
+        if licence is not None:
+            return LicenceRequiredError(
+                f"{what}: HTTP {status}{said}. The tenant has no {licence} licence, which this "
+                "needs; no permission changes that",
+                licence=licence,
+                status=status,
+                service=service.value,
+                code=code,
+            )
         if status == 401:
             return AuthError(
                 f"{what}: HTTP 401{said}. The token was not accepted: check that the app "
@@ -359,8 +391,11 @@ class M365Http:
                 f"{what}: HTTP 403{said}. Grant the application {needed}, then run again",
                 status=403,
                 service=service.value,
+                code=code,
             )
-        return ServiceError(f"{what}: HTTP {status}{said}", status=status, service=service.value)
+        return ServiceError(
+            f"{what}: HTTP {status}{said}", status=status, service=service.value, code=code
+        )
 
     async def pages(
         self,

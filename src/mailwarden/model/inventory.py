@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+#: A part of a source a licence can withhold while the rest is read: Graph refuses
+#: `$select=signInActivity` on /users without Entra ID P1, and the users are read without it.
+SIGN_IN_ACTIVITY = "graph/users.signInActivity"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TenantInfo:
@@ -140,6 +144,39 @@ class DirectorySetting:
     def value(self, name: str) -> str | None:
         wanted = name.lower()
         return next((v for k, v in self.values if k.lower() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleEligibility:
+    """Graph `unifiedRoleEligibilitySchedule` (PIM, Entra ID P2): a principal may activate
+    a directory role when it wants it."""
+
+    id: str
+    principal_id: str
+    role_definition_id: str
+    directory_scope_id: str | None = None
+    status: str | None = None  # "Provisioned" while it holds
+    member_type: str | None = None  # "Direct" or "Group"
+    end: datetime | None = None  # scheduleInfo.expiration.endDateTime; None: no end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityDefaults:
+    """Graph `identitySecurityDefaultsEnforcementPolicy`: with it on, Entra ID blocks legacy
+    authentication for everyone and makes every user register for MFA."""
+
+    enabled: bool | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscribedSku:
+    """Graph `subscribedSku`: a subscription the tenant holds and the plans it provides."""
+
+    sku_id: str
+    sku_part_number: str | None = None
+    capability_status: str | None = None  # "Enabled", "Warning", "Suspended", ...
+    service_plans: tuple[str, ...] = ()  # servicePlanName of plans not disabled
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -320,6 +357,7 @@ class Snapshot:
     group_members: tuple[GroupMembers, ...] = ()
     role_definitions: tuple[RoleDefinition, ...] = ()
     role_assignments: tuple[RoleAssignment, ...] = ()
+    role_eligibilities: tuple[RoleEligibility, ...] = ()
     ca_policies: tuple[ConditionalAccessPolicy, ...] = ()
     directory_settings: tuple[DirectorySetting, ...] = ()
     registrations: tuple[UserRegistration, ...] = ()
@@ -333,7 +371,12 @@ class Snapshot:
     authentication_policies: tuple[AuthenticationPolicy, ...] = ()
     organization_config: OrganizationConfig | None = None
     transport_config: TransportConfig | None = None
+    security_defaults: SecurityDefaults | None = None
+    subscribed_skus: tuple[SubscribedSku, ...] = ()
     problems: Mapping[str, str] = field(default_factory=dict)
+    #: The problems a licence the tenant lacks explains (source or part -> reason), e.g.
+    #: SIGN_IN_ACTIVITY -> "needs Entra ID P1 (signInActivity)". Each is in `problems` too.
+    limitations: Mapping[str, str] = field(default_factory=dict)
     skipped: tuple[SkippedRecord, ...] = ()
 
     def available(self, source: str) -> bool:
@@ -341,6 +384,10 @@ class Snapshot:
 
     def problem(self, source: str) -> str | None:
         return self.problems.get(source)
+
+    def limitation(self, source: str) -> str | None:
+        """Why a licence keeps `source` (or a part of one) from being read, or None."""
+        return self.limitations.get(source)
 
     @property
     def collected_at(self) -> datetime | None:

@@ -16,10 +16,12 @@ from mailwarden.schemas import PLANTED_SCHEMA
 from mailwarden.synth.build import build_tenant
 from mailwarden.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
 from mailwarden.synth.ids import graph_date
+from mailwarden.synth.licensing import DEFAULT_PROFILE
 from mailwarden.synth.logs import synthetic_logs, write_logs
 from mailwarden.synth.model import Custodian, Tenant
 from mailwarden.synth.render_exo import render_exo
 from mailwarden.synth.render_graph import render_graph
+from mailwarden.synth.render_licences import limitations
 from mailwarden.synth.truth import GroundTruth, ground_truth
 from mailwarden.tenant.recorded import RecordedTenant, write_recorded_tenant
 
@@ -34,6 +36,8 @@ class SyntheticTenant:
     recorded: RecordedTenant
     planted: GroundTruth
     custodians: tuple[Custodian, ...]
+    #: The licence profile (synth.licensing): what the tenant's subscriptions provide.
+    profile: str = DEFAULT_PROFILE
     #: The generator's own model, from which the labelled logs are drawn when written.
     model: Tenant | None = field(default=None, repr=False, compare=False)
 
@@ -45,11 +49,22 @@ class SyntheticTenant:
             "seed": self.seed,
             "users": len(self.recorded.data["graph/users"]),
             "collectedAt": graph_date(COLLECTED_AT),
+            **({} if self.profile == DEFAULT_PROFILE else self._licence_document()),
             "planted": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
                         for f in self.planted.findings],
             "unknown": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
                         for f in self.planted.unknown],
             "clean": list(self.planted.clean),
+        }
+
+    def _licence_document(self) -> dict[str, Any]:
+        """A profile's licence limitations and the `error` verdicts they cause (the
+        default profile has neither, and its planted.json keeps its old keys)."""
+        return {
+            "profile": self.profile,
+            "limitations": dict(sorted(self.recorded.limitations.items())),
+            "errors": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
+                       for f in self.planted.errors],
         }
 
     def custodians_csv(self) -> str:
@@ -80,6 +95,7 @@ def user_count(size: str | int) -> int:
 
 
 def _recorded(tenant: Tenant) -> RecordedTenant:
+    """The tenant as a collection records it: a licence it lacks is a limitation."""
     data: dict[str, Any] = {
         "tenant": {
             "tenantId": tenant.tenant_id,
@@ -91,18 +107,20 @@ def _recorded(tenant: Tenant) -> RecordedTenant:
     }
     data.update(render_graph(tenant))
     data.update(render_exo(tenant))
-    return RecordedTenant(data=data)
+    return RecordedTenant(data=data, limitations=limitations(tenant))
 
 
-def generate(size: str | int, seed: int = 0) -> SyntheticTenant:
-    """A tenant of `size` users, the same for the same seed (byte for byte once written)."""
+def generate(size: str | int, seed: int = 0, *, profile: str | None = None) -> SyntheticTenant:
+    """A tenant of `size` users, the same for the same seed (byte for byte once written),
+    licensed as `profile` says (synth.licensing: mixed, the default, business-basic, e3 or
+    e5; the same seed gives the same people and mailboxes under every profile)."""
     users = user_count(size)
     label = size.strip() if isinstance(size, str) and size.strip() in SIZES else users
     with cyclic_gc_paused():
-        tenant = build_tenant(users, seed)
+        tenant = build_tenant(users, seed, profile)
         return SyntheticTenant(size=label, seed=seed, recorded=_recorded(tenant),
                                planted=ground_truth(tenant), custodians=tenant.custodians,
-                               model=tenant)
+                               model=tenant, profile=tenant.profile)
 
 
 _LISTED = ("planted", "unknown", "clean")

@@ -9,6 +9,7 @@ from mailwarden.synth.access import Pools
 from mailwarden.synth.context import Context
 from mailwarden.synth.groups import build_groups, with_users
 from mailwarden.synth.ids import domain_sid
+from mailwarden.synth.licensing import eligibilities, licensing, relicensed
 from mailwarden.synth.mailboxes import plan_mailboxes
 from mailwarden.synth.model import Account, Tenant
 
@@ -54,7 +55,10 @@ def _resources(ctx: Context, counts: people.Counts) -> list[Account]:
     return result
 
 
-def build_tenant(total: int, seed: int) -> Tenant:
+def build_tenant(total: int, seed: int, profile: str | None = None) -> Tenant:
+    """The tenant of `total` users for `seed` under a licence profile (synth.licensing);
+    every profile of one seed draws the same random numbers."""
+    licences = licensing(profile)
     rng = random.Random(seed)
     organisation, slug = rng.choice(names.ORGANISATIONS)
     domain = f"{slug}.com"
@@ -81,19 +85,27 @@ def build_tenant(total: int, seed: int) -> Tenant:
     breakglass = admins[-1]
     threshold, duration = rng.choice(((10, 60), (20, 60), (10, 30), (15, 60)))
     audit_disabled_org = rng.random() < 0.15  # rare, and a tenant-wide blind spot
+    active = policies.role_assignments(ctx, admins[:-1], breakglass, members,
+                                       plan.privileged_account)
+    # Drawn under every profile, so that what follows draws the same numbers.
+    conditional_access = policies.conditional_access(ctx, breakglass, layout.exceptions)
+    relicensed_accounts = relicensed(plan.accounts, licences)
     return Tenant(
         tenant_id=tenant_id, display_name=organisation, default_domain=domain,
         initial_domain=initial, verified_domains=verified, exo_forest=ctx.forest,
-        exo_domain_sid=ctx.exo_sid, accounts=plan.accounts, groups=layout.groups,
+        exo_domain_sid=ctx.exo_sid, accounts=relicensed_accounts, groups=layout.groups,
         ownerless=plan.ownerless,
-        role_assignments=policies.role_assignments(ctx, admins[:-1], breakglass, members,
-                                                   plan.privileged_account),
-        policies=policies.conditional_access(ctx, breakglass, layout.exceptions),
+        role_assignments=active,
+        policies=conditional_access if licences.p1 else (),
         auth_policies=policies.authentication_policies(),
         default_auth_policy=policies.DEFAULT_AUTH_POLICY, transport_smtp_auth_disabled=True,
         audit_disabled_org=audit_disabled_org, bypass_account_ids=frozenset({plan.bypass_account}),
         lockout_threshold=threshold, lockout_duration_seconds=duration,
         custodians=plan.custodians, user_send_as=_deputies(ctx, members),
+        profile=licences.profile, entra_p1=licences.p1, entra_p2=licences.p2,
+        security_defaults=licences.security_defaults,
+        role_eligibilities=eligibilities(
+            licences, relicensed_accounts, plan.ownerless, active),
     )
 
 

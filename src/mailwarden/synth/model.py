@@ -246,3 +246,10 @@ class Tenant:
     custodians: tuple[Custodian, ...] = ()
     #: SendAs between licensed users' own mailboxes (deputies): (mailbox, trustee) ids.
     user_send_as: tuple[tuple[str, str], ...] = ()
+    #: The licence profile (synth.licensing) and what it provides.
+    profile: str = "mixed"
+    entra_p1: bool = True
+    entra_p2: bool = True
+    security_defaults: bool = False
+    #: PIM eligibility schedules: (principal id, role display name).
+    role_eligibilities: tuple[tuple[str, str], ...] = ()

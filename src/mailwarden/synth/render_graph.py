@@ -20,6 +20,11 @@ from mailwarden.synth.ids import (
     graph_date,
 )
 from mailwarden.synth.model import Account, Group, Tenant
+from mailwarden.synth.render_licences import (
+    role_eligibility_schedules,
+    security_defaults,
+    subscribed_skus,
+)
 
 
 def _date(value: Any) -> str | None:
@@ -103,7 +108,8 @@ def group_members(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
 
 
 def role_definitions(tenant: Tenant) -> list[dict[str, Any]]:
-    used = sorted({role for _principal, role in tenant.role_assignments})
+    held = tenant.role_assignments + tenant.role_eligibilities
+    used = sorted({role for _principal, role in held})
     return [{
         "id": ROLES[name][0],
         "displayName": name,
@@ -216,13 +222,25 @@ def registration_details(tenant: Tenant) -> list[dict[str, Any]]:
 
 
 def render_graph(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "graph/users": [user(account) for account in tenant.accounts],
+    """The Graph sources as a collection of the tenant records them: without Entra ID P1,
+    users without signInActivity and no registration report; without P2, no PIM
+    eligibility (render_licences.limitations says why)."""
+    users = [user(account) for account in tenant.accounts]
+    if not tenant.entra_p1:
+        users = [{k: v for k, v in item.items() if k != "signInActivity"} for item in users]
+    data: dict[str, Any] = {
+        "graph/users": users,
         "graph/groups": [group(item) for item in tenant.groups],
         "graph/groupMembers": group_members(tenant),
         "graph/roleAssignments": role_assignments(tenant),
         "graph/roleDefinitions": role_definitions(tenant),
         "graph/conditionalAccessPolicies": conditional_access(tenant),
         "graph/settings": settings(tenant),
-        "graph/userRegistrationDetails": registration_details(tenant),
     }
+    if tenant.entra_p1:
+        data["graph/userRegistrationDetails"] = registration_details(tenant)
+    if tenant.entra_p2:
+        data["graph/roleEligibilitySchedules"] = role_eligibility_schedules(tenant)
+    data["graph/subscribedSkus"] = subscribed_skus(tenant)
+    data["graph/securityDefaults"] = security_defaults(tenant)
+    return data

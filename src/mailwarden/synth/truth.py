@@ -59,7 +59,8 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
   read, or moves to RSS Feeds, RSS Subscriptions, Conversation History, Archive,
   Junk Email, Deleted Items, Sync Issues or Notes (MoveToFolder after ":\\").
 - remote-powershell-enabled: RemotePowerShellEnabled is true in Get-User.
-- privileged-account: the account is the principalId of a directory role assignment.
+- privileged-account: the account is the principalId of a directory role assignment, or
+  of a provisioned role eligibility schedule (PIM).
 - no-mfa-on-enabled-account: accountEnabled is true and isMfaRegistered is false.
 - resource-account-enabled: a RoomMailbox or EquipmentMailbox whose account is enabled.
 - audit-disabled-org (tenant): OrganizationConfig.AuditDisabled is true.
@@ -68,6 +69,16 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
 
 "clean" lists the hardened mailboxes, which fail none of the above. "unknown" lists the
 checks the files cannot decide for a mailbox: a scan must report exactly those as error.
+Licence profiles (synth.licensing) change what can be known; "errors" lists the verdicts
+that must be `error`, each with the limitation's reason:
+
+- Without Entra ID P1 (signInActivity and userRegistrationDetails are refused):
+  direct-sign-in-observed and no-mfa-on-enabled-account are errors for every ownerless
+  mailbox, never failures. Security defaults are on and no conditional-access policy
+  exists: legacy-auth-not-blocked passes everywhere.
+- Without Entra ID P2 (roleEligibilitySchedules is refused): privileged-account is an
+  error for every ownerless mailbox whose account holds no active role (one that does
+  still fails).
 """
 
 from __future__ import annotations
@@ -99,6 +110,8 @@ class GroundTruth:
     clean: tuple[str, ...]
     #: Checks that cannot conclude on the planted data: a scan reports them as error.
     unknown: tuple[PlantedFinding, ...] = ()
+    #: Verdicts a licence the tenant lacks makes `error` (detail: the limitation's reason).
+    errors: tuple[PlantedFinding, ...] = ()
 
 
 def _tenant_findings(tenant: Tenant) -> list[PlantedFinding]:
@@ -127,6 +140,7 @@ def ground_truth(tenant: Tenant) -> GroundTruth:
     findings = _tenant_findings(tenant)
     clean = []
     unknown: list[PlantedFinding] = []
+    errors: list[PlantedFinding] = []
     for box in tenant.ownerless:
         upn, failures = judge.failures(box)
         undecided = judge.unknowns(box)
@@ -136,7 +150,10 @@ def ground_truth(tenant: Tenant) -> GroundTruth:
                      for check, detail in failures]
         unknown += [PlantedFinding(check_id=check, upn=upn, detail=detail)
                     for check, detail in undecided]
+        errors += [PlantedFinding(check_id=check, upn=upn, detail=detail)
+                   for check, detail in judge.errors(box)]
     findings.sort(key=lambda f: (f.upn or "", order[f.check_id]))
     unknown.sort(key=lambda f: (f.upn or "", order[f.check_id]))
+    errors.sort(key=lambda f: (f.upn or "", order[f.check_id]))
     return GroundTruth(findings=tuple(findings), clean=tuple(sorted(clean)),
-                       unknown=tuple(unknown))
+                       unknown=tuple(unknown), errors=tuple(errors))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mailwarden.model.inventory import SIGN_IN_ACTIVITY
 from mailwarden.synth.constants import (
     OBSCURE_FOLDERS,
     PASSWORD_RESET_GRACE_SECONDS,
@@ -13,6 +14,7 @@ from mailwarden.synth.constants import (
     STRONG_METHODS,
 )
 from mailwarden.synth.model import Account, ConditionalAccess, OwnerlessMailbox, Tenant
+from mailwarden.tenant.licences import REASONS, REGISTRATION_DETAILS, ROLE_ELIGIBILITY
 
 Failure = tuple[str, str]  # (check id, detail)
 DETAIL_ITEMS = 5
@@ -32,6 +34,9 @@ class MailboxJudge:
         self.roles: dict[str, set[str]] = {}
         for principal, role in tenant.role_assignments:
             self.roles.setdefault(principal, set()).add(role)
+        self.eligible: dict[str, set[str]] = {}
+        for principal, role in tenant.role_eligibilities:
+            self.eligible.setdefault(principal, set()).add(role)
         self.verified = {domain.lower() for domain in tenant.verified_domains}
         self._expanded: dict[str, frozenset[str]] = {}
 
@@ -141,7 +146,7 @@ class MailboxJudge:
         found: list[Failure] = []
         if account.enabled:
             found.append(("sign-in-enabled", "accountEnabled is true"))
-        if account.recorded_success is not None:
+        if account.recorded_success is not None and self.tenant.entra_p1:
             found.append(("direct-sign-in-observed",
                           f"lastSuccessfulSignInDateTime {account.recorded_success.isoformat()}"))
         if (account.password_changed - account.created).total_seconds() > \
@@ -170,9 +175,14 @@ class MailboxJudge:
         found += self._mail_flow(box)
         if account.remote_powershell:
             found.append(("remote-powershell-enabled", "RemotePowerShellEnabled is true"))
-        if account.id in self.roles:
-            found.append(("privileged-account", ", ".join(sorted(self.roles[account.id]))))
-        if account.enabled and not STRONG_METHODS & set(account.mfa_methods):
+        if account.id in self.roles or account.id in self.eligible:
+            eligible = sorted(self.eligible.get(account.id, set()) - self.roles.get(account.id,
+                                                                                  set()))
+            found.append(("privileged-account", ", ".join(
+                [*sorted(self.roles.get(account.id, ())), *(f"{r} (eligible)" for r in eligible)]
+            )))
+        if account.enabled and not STRONG_METHODS & set(account.mfa_methods) \
+                and self.tenant.entra_p1:
             found.append(("no-mfa-on-enabled-account", "isMfaRegistered is false"))
         if account.recipient_type in RESOURCE_TYPES and account.enabled:
             found.append(("resource-account-enabled", f"{account.recipient_type} account enabled"))
@@ -183,11 +193,22 @@ class MailboxJudge:
         account = self.accounts[box.account_id]
         found: list[Failure] = []
         attempts = account.attempts_of_unknown_outcome()
-        if attempts:
+        if attempts and self.tenant.entra_p1:  # without P1 no sign-in time is read at all
             name, moment = max(attempts, key=lambda attempt: attempt[1])
             found.append(("direct-sign-in-observed",
                           f"{name} {moment.isoformat()}, lastSuccessfulSignInDateTime null: "
                           "Graph records successes from 2023-12-01 only"))
+        return found
+
+    def errors(self, box: OwnerlessMailbox) -> list[Failure]:
+        """The checks a licence the tenant lacks leaves undecided, with the reason."""
+        found: list[Failure] = []
+        if not self.tenant.entra_p1:
+            found.append(("direct-sign-in-observed", REASONS[SIGN_IN_ACTIVITY]))
+        if not self.tenant.entra_p2 and box.account_id not in self.roles:
+            found.append(("privileged-account", REASONS[ROLE_ELIGIBILITY]))
+        if not self.tenant.entra_p1:
+            found.append(("no-mfa-on-enabled-account", REASONS[REGISTRATION_DETAILS]))
         return found
 
     def _auth(self, account: Account, box: OwnerlessMailbox) -> list[Failure]:
@@ -204,7 +225,9 @@ class MailboxJudge:
         if allowed:
             found.append(("basic-auth-allowed",
                           f"policy '{policy}' allows {', '.join(sorted(allowed))}"))
-        if not any(self._blocks_legacy(p, account) for p in self.tenant.policies):
+        blocked = self.tenant.security_defaults or any(
+            self._blocks_legacy(p, account) for p in self.tenant.policies)
+        if not blocked:
             found.append(("legacy-auth-not-blocked", "no enabled policy blocks legacy clients"))
         return found
 

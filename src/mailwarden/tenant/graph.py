@@ -14,7 +14,10 @@ from mailwarden.model.inventory import (
     GroupMembers,
     RoleAssignment,
     RoleDefinition,
+    RoleEligibility,
+    SecurityDefaults,
     SkippedRecord,
+    SubscribedSku,
     TenantInfo,
     UserRegistration,
     UsersCondition,
@@ -178,3 +181,38 @@ def parse_registration(r: Record) -> UserRegistration:
     )
 
 
+def parse_role_eligibility(r: Record) -> RoleEligibility:
+    return RoleEligibility(
+        id=required(r, "id"),
+        principal_id=required(r, "principalId"),
+        role_definition_id=required(r, "roleDefinitionId"),
+        directory_scope_id=r.text("directoryScopeId"),
+        status=r.text("status"),
+        member_type=r.text("memberType"),
+        end=r.child("scheduleInfo").child("expiration").when("endDateTime"),
+    )
+
+
+def parse_security_defaults(raw: Mapping[str, Any] | None) -> SecurityDefaults | None:
+    if raw is None:
+        return None
+    record = Record(raw)
+    return SecurityDefaults(
+        enabled=record.flag("isEnabled"), display_name=record.text("displayName")
+    )
+
+
+def parse_subscribed_sku(r: Record) -> SubscribedSku:
+    plans = []
+    for item in r.get("servicePlans") or ():
+        if isinstance(item, Mapping):
+            plan = Record(item)
+            name = plan.text("servicePlanName")
+            if name and (plan.text("provisioningStatus") or "").lower() != "disabled":
+                plans.append(name)
+    return SubscribedSku(
+        sku_id=required(r, "skuId"),
+        sku_part_number=r.text("skuPartNumber"),
+        capability_status=r.text("capabilityStatus"),
+        service_plans=tuple(sorted(plans)),
+    )

@@ -27,6 +27,8 @@ LIST_SOURCES: tuple[str, ...] = (
     "graph/conditionalAccessPolicies",
     "graph/settings",
     "graph/userRegistrationDetails",
+    "graph/roleEligibilitySchedules",
+    "graph/subscribedSkus",
     "exo/Get-Mailbox",
     "exo/Get-CASMailbox",
     "exo/Get-MailboxPermission",
@@ -42,11 +44,15 @@ OBJECT_SOURCES: tuple[str, ...] = (
     "graph/groupMembers",
     "exo/Get-OrganizationConfig",
     "exo/Get-TransportConfig",
+    "graph/securityDefaults",
 )
 ALL_SOURCES: tuple[str, ...] = OBJECT_SOURCES + LIST_SOURCES
 
 #: Where failed sources are recorded, with the error each one met.
 ERRORS_FILE = "errors.json"
+#: Where the sources (or parts, such as users' signInActivity) a licence withheld are
+#: recorded, with the reason: `{"<source>": {"reason": "needs Entra ID P1 (...)"}}`.
+LIMITATIONS_FILE = "limitations.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,11 +60,14 @@ class RecordedTenant:
     """Raw content of a recorded tenant: source name -> decoded JSON, plus failed sources.
 
     A source absent from `data` is missing; a source in `errors` failed to collect
-    (and is absent from `data`).
+    (and is absent from `data`). `limitations` names what a licence the tenant lacks kept
+    from being read (a whole source, absent from `data`, or a part of one, such as
+    `model.inventory.SIGN_IN_ACTIVITY`), with the reason: not a failure, but not data.
     """
 
     data: Mapping[str, Any]
     errors: Mapping[str, str] = field(default_factory=dict)
+    limitations: Mapping[str, str] = field(default_factory=dict)
 
     def missing(self, source: str) -> bool:
         return source not in self.data
@@ -67,6 +76,8 @@ class RecordedTenant:
         """Why a source cannot be used, or None when it is present."""
         if source in self.errors:
             return self.errors[source]
+        if source in self.limitations:
+            return self.limitations[source]
         if source not in self.data:
             return f"{source}.json was not collected"
         return None
@@ -152,11 +163,24 @@ def read_recorded_tenant(directory: Path) -> RecordedTenant:
             message = detail.get("error") if isinstance(detail, dict) else detail
             errors[str(source)] = str(message)
             data.pop(str(source), None)
+    limitations = _read_limitations(directory / LIMITATIONS_FILE)
     if not data and not errors:
         raise InputError(
             f"{directory}: no recorded tenant files found (expected tenant.json, graph/, exo/)"
         )
-    return RecordedTenant(data=data, errors=errors)
+    return RecordedTenant(data=data, errors=errors, limitations=limitations)
+
+
+def _read_limitations(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    raw = _decode(path)
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected an object of source -> licence limitation")
+    return {
+        str(source): str(detail.get("reason") if isinstance(detail, dict) else detail)
+        for source, detail in raw.items()
+    }
 
 
 def _dumps(value: Any) -> str:
@@ -194,4 +218,9 @@ def write_recorded_tenant(directory: Path, tenant: RecordedTenant) -> None:
         write_json(
             directory / ERRORS_FILE,
             {source: {"error": message} for source, message in sorted(tenant.errors.items())},
+        )
+    if tenant.limitations:
+        write_json(
+            directory / LIMITATIONS_FILE,
+            {source: {"reason": reason} for source, reason in sorted(tenant.limitations.items())},
         )

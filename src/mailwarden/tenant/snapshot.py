@@ -35,7 +35,10 @@ from mailwarden.tenant.graph import (
     parse_registration,
     parse_role_assignment,
     parse_role_definition,
+    parse_role_eligibility,
+    parse_security_defaults,
     parse_setting,
+    parse_subscribed_sku,
     parse_tenant,
 )
 from mailwarden.tenant.lenient import Record
@@ -63,6 +66,8 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
         return parse_list(source, data.get(source), parse_one, skipped)
 
     problems = {s: p for s in ALL_SOURCES if (p := recorded.problem(s)) is not None}
+    # Parts of sources a licence withheld (users' signInActivity) are problems too.
+    problems.update({s: r for s, r in recorded.limitations.items() if s not in problems})
     return Snapshot(
         tenant=parse_tenant(_object(data.get("tenant"))),
         accounts=rows("graph/users", parse_account),
@@ -70,6 +75,7 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
         group_members=parse_group_members(_object(data.get("graph/groupMembers")), skipped),
         role_definitions=rows("graph/roleDefinitions", parse_role_definition),
         role_assignments=rows("graph/roleAssignments", parse_role_assignment),
+        role_eligibilities=rows("graph/roleEligibilitySchedules", parse_role_eligibility),
         ca_policies=rows("graph/conditionalAccessPolicies", parse_ca_policy),
         directory_settings=rows("graph/settings", parse_setting),
         registrations=rows("graph/userRegistrationDetails", parse_registration),
@@ -85,7 +91,10 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
             _object(data.get("exo/Get-OrganizationConfig"))
         ),
         transport_config=parse_transport_config(_object(data.get("exo/Get-TransportConfig"))),
+        security_defaults=parse_security_defaults(_object(data.get("graph/securityDefaults"))),
+        subscribed_skus=rows("graph/subscribedSkus", parse_subscribed_sku),
         problems=problems,
+        limitations=dict(recorded.limitations),
         skipped=tuple(skipped),
     )
 

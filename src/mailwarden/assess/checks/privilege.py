@@ -55,24 +55,32 @@ PRIVILEGED = CheckInfo(
     title="The ownerless account holds a directory role",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
-    passes="The account holds no directory role, directly or through a group.",
+    passes="The account holds no directory role and is eligible for none (PIM), directly or "
+    "through a group.",
     fails="The account holds a directory role (a unifiedRoleAssignment names it or a group it "
-    "is in).",
+    "is in), or may activate one (a unifiedRoleEligibilitySchedule does).",
     needs=("graph/roleAssignments",),
     controls=("CIS Controls v8 5.4",),
     remediation=Remediation(
         summary="Remove the role assignments; administer from a named admin account.",
         powershell=(
             "Get-MgRoleManagementDirectoryRoleAssignment -Filter \"principalId eq '<id>'\"",
+            "Get-MgRoleManagementDirectoryRoleEligibilitySchedule "
+            "-Filter \"principalId eq '<id>'\"",
         ),
         graph=(
             "GET https://graph.microsoft.com/v1.0/roleManagement/directory/roleAssignments"
             "?$filter=principalId eq '<id>'",
+            "GET https://graph.microsoft.com/v1.0/roleManagement/directory/"
+            "roleEligibilitySchedules?$filter=principalId eq '<id>'",
         ),
     ),
     risk="A shared account with an admin role is an admin nobody owns; if it can sign in, its "
-    "password is an admin password several people know.",
+    "password is an admin password several people know. A role it is only eligible for is "
+    "one activation away.",
 )
+#: Where eligible (PIM) roles come from; Graph refuses it without Entra ID P2.
+ELIGIBILITY = "graph/roleEligibilitySchedules"
 
 
 def privileged(facts: MailboxFacts, context: Context) -> Verdict:
@@ -80,10 +88,21 @@ def privileged(facts: MailboxFacts, context: Context) -> Verdict:
     if account is None:
         return no_account(facts)
     held = context.index.roles_of(account.id)
+    eligible = context.index.eligible_roles_of(account.id)
     upn = facts.subject.upn
-    if not held:
+    if not held and not eligible:
+        snapshot = context.snapshot
+        if not snapshot.available(ELIGIBILITY):
+            # Active roles were read, eligible ones were not: no role is not a pass.
+            why = snapshot.limitation(ELIGIBILITY) or f"{ELIGIBILITY} was not collected"
+            return errored(
+                f"{upn} holds no active directory role, but whether it is eligible for one "
+                f"is unknown: {why}.",
+                missing_sources={ELIGIBILITY: snapshot.problem(ELIGIBILITY)},
+            )
         return passed(f"{upn} holds no directory role.")
     roles = sorted({name for _, _, name in held})
+    eligible_roles = sorted({name for _, name in eligible} - set(roles))
     commands = tuple(
         f"Remove-MgRoleManagementDirectoryRoleAssignment -UnifiedRoleAssignmentId "
         f"{quoted(assignment.id)}"
@@ -91,10 +110,19 @@ def privileged(facts: MailboxFacts, context: Context) -> Verdict:
         if assignment.principal_id.lower() == account.id.lower()
     )
     severity = Severity.CRITICAL if facts.sign_in_enabled else None
+    said = [", ".join(roles)] if roles else []
+    if eligible_roles:
+        said.append(f"is eligible for {', '.join(eligible_roles)}")
+    evidence: dict[str, object] = {
+        "roles": roles,
+        "assignments": [assignment.id for assignment, _, _ in held],
+    }
+    if eligible:
+        evidence["eligible_roles"] = eligible_roles
+        evidence["eligibility_schedules"] = [schedule.id for schedule, _ in eligible]
     return failed(
-        f"{upn} holds {', '.join(roles)}.",
-        roles=roles,
-        assignments=[assignment.id for assignment, _, _ in held],
+        f"{upn} {'holds ' if roles else ''}{' and '.join(said)}.",
+        evidence,
         severity=severity,
         commands=commands,
     )

@@ -156,10 +156,11 @@ LEGACY_NOT_BLOCKED = CheckInfo(
     title="No conditional-access policy blocks legacy clients for the account",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
-    passes="An enabled conditional-access policy blocks legacy clients (exchangeActiveSync and "
-    "other) for the account, which it does not exclude.",
-    fails="No enabled policy blocks legacy clients for the account: none exists, it is "
-    "report-only or disabled, or it excludes this account.",
+    passes="Security defaults are on (they block legacy authentication for everyone), or an "
+    "enabled conditional-access policy blocks legacy clients (exchangeActiveSync and other) "
+    "for the account, which it does not exclude.",
+    fails="Security defaults are off and no enabled policy blocks legacy clients for the "
+    "account: none exists, it is report-only or disabled, or it excludes this account.",
     needs=("graph/users", "graph/conditionalAccessPolicies"),
     controls=LEGACY_CONTROLS,
     remediation=Remediation(
@@ -194,12 +195,25 @@ def legacy_not_blocked(facts: MailboxFacts, context: Context) -> Verdict:
         "report_only": list(legacy.report_only),
         "disabled": list(legacy.disabled),
     }
+    if legacy.by_security_defaults:
+        return passed(
+            f"Legacy clients are blocked for {facts.subject.upn} by security defaults.",
+            evidence,
+            security_defaults=True,
+        )
     if legacy.blocked:
         return passed(
             f"Legacy clients are blocked for {facts.subject.upn} by '{legacy.blocked_by[0]}'.",
             evidence,
         )
     if legacy.blocked is None:
+        if legacy.security_defaults is None:
+            return errored(
+                f"Whether legacy clients are blocked for {facts.subject.upn} is unknown: "
+                f"{legacy.unknown[-1]}.",
+                evidence,
+                unknown=list(legacy.unknown),
+            )
         return errored(
             f"Whether conditional access blocks legacy clients for {facts.subject.upn} is unknown.",
             evidence,

@@ -22,6 +22,7 @@ from mailwarden.assess.checks.base import (
 from mailwarden.assess.checks.registration import MfaState, judge_registration
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.findings import CheckInfo, MailboxKind, Remediation, Scope, Severity
+from mailwarden.model.inventory import SIGN_IN_ACTIVITY
 
 BLOCK_SIGN_IN = Remediation(
     summary="Block sign-in for the account and end its sessions; delegates keep their access.",
@@ -77,7 +78,7 @@ DIRECT_SIGN_IN = CheckInfo(
     "record of successes (1 December 2023) leaves it in doubt.",
     fails="The account has a successful sign-in on record (signInActivity): someone used its "
     "password instead of their own delegated access.",
-    needs=("graph/users",),
+    needs=("graph/users", SIGN_IN_ACTIVITY),
     controls=("CIS M365 5.0.0 1.2.2",),
     remediation=Remediation(
         summary="Find out who signed in and from where, then block sign-in and end sessions.",

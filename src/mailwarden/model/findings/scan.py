@@ -90,6 +90,7 @@ class MailboxAssessment:
 
 class ProblemKind(StrEnum):
     MISSING_SOURCE = "missing-source"
+    LICENCE_LIMITATION = "licence-limitation"  # a source or part the tenant's licence withholds
     UNMATCHED_OBJECT = "unmatched-object"
     SKIPPED_RECORD = "skipped-record"
     UNRESOLVED_TRUSTEE = "unresolved-trustee"

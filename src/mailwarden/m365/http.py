@@ -17,6 +17,7 @@ import heapq
 import itertools
 import json
 import random
+import re
 import ssl
 import time
 import uuid
@@ -32,7 +33,7 @@ import httpx
 from mailwarden import __version__
 from mailwarden.errors import AuthError, PermissionDeniedError, RetriesExhaustedError, ServiceError
 from mailwarden.m365.auth import TokenSource
-from mailwarden.m365.permissions import EXCHANGE_PERMISSION, graph_permission
+from mailwarden.m365.permissions import EXCHANGE_PERMISSION, exchange_role, graph_permission
 from mailwarden.settings import Settings
 from mailwarden.text import plural
 
@@ -80,8 +81,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def error_detail(body: Any) -> str:
-    """`code: message` from a Graph or Exchange error body (Exchange puts the cmdlet's
-    own message in error.details[0].message)."""
+    """`code: message` from a Graph or Exchange error body.
+
+    Exchange puts the cmdlet's own message in `error.details[].message`
+    ("<ErrorId>|<exception type>|<message>"), and, when there are no details, the reason in
+    `error.innererror.internalexception` (its message and type); both are kept, so that an
+    object that is gone (ManagementObjectNotFoundException) reads differently from a refusal.
+    """
     if not isinstance(body, Mapping):
         return ""
     error = body.get("error")
@@ -90,12 +96,33 @@ def error_detail(body: Any) -> str:
     code = str(error.get("code") or "").strip()
     message = str(error.get("message") or "").strip()
     details = error.get("details")
-    if isinstance(details, list) and details and isinstance(details[0], Mapping):
-        inner = str(details[0].get("message") or "").strip()
+    for detail in details if isinstance(details, list) else ():
+        inner = str(detail.get("message") or "").strip() if isinstance(detail, Mapping) else ""
         if inner and inner not in message:
             message = f"{message} {inner}".strip()
+    internal = _internal_exception(error)
+    if internal and internal not in message:
+        message = f"{message} {internal}".strip()
     text = f"{code}: {message}" if code and message else code or message
     return text[:500]
+
+
+def _internal_exception(error: Mapping[str, Any]) -> str:
+    """`|type|message` of Exchange's innererror.internalexception, unless it only says that
+    an exception of some type was thrown (then the details say more)."""
+    inner = error.get("innererror")
+    internal = inner.get("internalexception") if isinstance(inner, Mapping) else None
+    if not isinstance(internal, Mapping):
+        return ""
+    text = str(internal.get("message") or "").strip()
+    if not text or text.startswith("Exception of type"):
+        return ""
+    kind = str(internal.get("type") or "").strip()
+    return f"|{kind}|{text}" if kind else text
+
+
+#: Exchange's answer when the app's Exchange role does not include the cmdlet (HTTP 401).
+_NOT_ALLOWED = re.compile(r"not allowed to call (?P<cmdlet>[\w-]+)", re.IGNORECASE)
 
 
 def _decode(response: httpx.Response) -> Any:
@@ -342,6 +369,15 @@ class M365Http:
         label = _LABEL[service]
         what = f"{label} refused {method} {_short(url)}"
         said = f" ({detail})" if detail else ""
+        role_refusal = _NOT_ALLOWED.search(detail) if service is Service.EXCHANGE else None
+        if status == 401 and role_refusal is not None:
+            # The token was accepted: Exchange's RBAC leaves this cmdlet out of the app's role.
+            return PermissionDeniedError(
+                f"{what}: HTTP 401{said}. {exchange_role(role_refusal.group('cmdlet'))}; "
+                "then run again",
+                status=401,
+                service=service.value,
+            )
         if status == 401:
             return AuthError(
                 f"{what}: HTTP 401{said}. The token was not accepted: check that the app "

@@ -6,9 +6,36 @@ from urllib.parse import unquote, urlsplit
 
 EXCHANGE_PERMISSION = (
     "the Office 365 Exchange Online application permission Exchange.ManageAsApp (admin "
-    "consented) and an Exchange role for the app's service principal, such as "
-    "View-Only Organization Management or the Entra role Global Reader"
+    "consented) and Exchange roles for the app's service principal: the Entra roles Global "
+    "Reader and Exchange Recipient Administrator (or Exchange Administrator)"
 )
+
+#: The Exchange role a read cmdlet needs beyond Global Reader / View-Only Organization
+#: Management, which cannot run these: Get-InboxRule's reference page says it "doesn't work
+#: for members of View-Only Organization Management role group in Exchange Online or the
+#: Global Reader role in Microsoft Entra ID"; Get-RecipientPermission answers Global Reader
+#: "User is not allowed to call" (office-docs-powershell issues 7365 and 9428).
+EXCHANGE_ROLE_NEEDED: dict[str, str] = {
+    "get-inboxrule": "Mail Recipients",
+    "get-recipientpermission": "Mail Recipients",
+}
+_READER_ROLES = "View-Only Organization Management and Global Reader"
+
+
+def exchange_role(cmdlet: str) -> str:
+    """What to grant so that the app may run `cmdlet`: a sentence fragment."""
+    role = EXCHANGE_ROLE_NEEDED.get(cmdlet.lower())
+    if role is None:
+        return (
+            f"{cmdlet} needs an Exchange role that includes it: the Entra role Global Reader "
+            "covers the read cmdlets mailwarden uses except Get-InboxRule and "
+            "Get-RecipientPermission"
+        )
+    return (
+        f"{cmdlet} needs the Exchange role {role}: give the app's service principal the Entra "
+        f"role Exchange Recipient Administrator (beside Global Reader), Exchange Administrator,"
+        f" or a custom role group holding {role} ({_READER_ROLES} cannot run it)"
+    )
 
 #: Graph path prefixes (after the version segment) -> the least-privileged permission.
 _GRAPH: tuple[tuple[str, str], ...] = (

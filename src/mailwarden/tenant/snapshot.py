@@ -87,6 +87,11 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
         transport_config=parse_transport_config(_object(data.get("exo/Get-TransportConfig"))),
         problems=problems,
         skipped=tuple(skipped),
+        mailbox_problems={
+            source: {str(key).lower(): message for key, message in failed.items()}
+            for source, failed in sorted(recorded.mailbox_errors.items())
+            if failed and source not in problems
+        },
     )
 
 

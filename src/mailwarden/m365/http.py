@@ -123,6 +123,8 @@ def _internal_exception(error: Mapping[str, Any]) -> str:
 
 #: Exchange's answer when the app's Exchange role does not include the cmdlet (HTTP 401).
 _NOT_ALLOWED = re.compile(r"not allowed to call (?P<cmdlet>[\w-]+)", re.IGNORECASE)
+#: Exchange's message when an object is outside the caller's read or write scope.
+_SCOPE = re.compile(r"(read|write) scope", re.IGNORECASE)
 
 
 def _decode(response: httpx.Response) -> Any:
@@ -383,6 +385,15 @@ class M365Http:
                 f"{what}: HTTP 401{said}. The token was not accepted: check that the app "
                 "has admin consent in this tenant, that --cloud matches the tenant, and "
                 "that the certificate or secret is current"
+            )
+        if status == 403 and service is Service.EXCHANGE and _SCOPE.search(detail):
+            # Exchange ran the cmdlet; this one object is outside what the app's roles reach.
+            return PermissionDeniedError(
+                f"{what}: HTTP 403{said}. The object is outside the scope of the app's "
+                "Exchange roles; give it a role whose scope includes the object, then run "
+                "again",
+                status=403,
+                service=service.value,
             )
         if status == 403:
             needed = EXCHANGE_PERMISSION if service is Service.EXCHANGE else graph_permission(url)

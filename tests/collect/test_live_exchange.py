@@ -131,3 +131,29 @@ def test_errors_in_a_200_page_fail_that_mailboxs_call() -> None:
     assert recorded.errors == {}
     assert set(recorded.mailbox_errors[RULES]) == {address}
     assert "Rule 3 is corrupt." in recorded.mailbox_errors[RULES][address]
+
+
+def test_a_recorded_mailbox_failure_is_served_as_a_failure_again() -> None:
+    """Serving a recorded tenant whose errors.json lists a mailbox's failed call, the
+    emulator fails that call again: collecting it gives back the same problem, never an
+    empty, passing answer for that mailbox."""
+    box = hidden_rule_mailbox()
+    address = str(box["PrimarySmtpAddress"])
+    served = small().recorded
+    recorded_before = RecordedTenant(
+        data=dict(served.data), errors=dict(served.errors),
+        mailbox_errors={RULES: {address: "Get-InboxRule -Mailbox x: HTTP 500, 4 times"}})
+    app = app_for(recorded_before)
+    tenant = str(served.data["tenant"]["tenantId"])
+    settings = settings_for(BASE, tenant)
+
+    async def main() -> RecordedTenant:
+        async with client_for(app) as client:
+            http = M365Http(client, EmulatorTokens(client, tenant), settings)
+            return await collect_tenant(http, settings)
+
+    again = run(main())
+    assert set(again.mailbox_errors[RULES]) == {address}
+    assert "HTTP 500, 4 times" in again.mailbox_errors[RULES][address]
+    upn = str(box["UserPrincipalName"]).lower()
+    assert status(scan(again), "hiding-inbox-rule", upn) is Status.ERROR

@@ -143,6 +143,11 @@ def _unreachable(
         return None
     if _named(emulator, config.out_of_scope_mailboxes, recipient):
         return out_of_read_scope(recipient.display)
+    recorded = emulator.state.mailbox_error(CMDLET_SOURCES[call.cmdlet][0], recipient)
+    if recorded is not None:
+        # The tenant was recorded without this mailbox's rows: fail as the recording did.
+        return _error(400, "BadRequest", "Error executing cmdlet",
+                      f"|System.InvalidOperationException|{recorded}")
     return scope_refusal(emulator.exchange_role, call.cmdlet, recipient.display)
 
 

@@ -172,3 +172,18 @@ def test_batch_sub_requests_ask_to_continue_on_error_and_are_read_whole() -> Non
     denied = results["denied@contoso.com"]
     assert isinstance(denied, PermissionDeniedError) and not isinstance(denied, AuthError)
     assert "Mail Recipients" in str(denied)
+
+
+def test_a_write_cmdlet_outside_the_role_says_a_role_that_may_change_recipients() -> None:
+    """Global Reader and View-Only Organization Management only read; remediation's
+    Set-Mailbox then meets the same 401 "User is not allowed to call" (#7970's shape)."""
+    body = {"error": {"code": "Unauthorized", "message": "User is not allowed to call Set-Mailbox",
+                      "innererror": {"message": "User is not allowed to call Set-Mailbox",
+                                     "type": "Microsoft.Exchange.Admin.OData.Core."
+                                             "ODataServiceException"}}}
+    client = _client(lambda request: httpx.Response(401, json=body))
+    with pytest.raises(PermissionDeniedError) as caught:
+        run(client.invoke("Set-Mailbox", {"Identity": "hr", "AuditEnabled": True}))
+    assert caught.value.status == 401
+    assert "may change recipients" in str(caught.value)
+    assert "can only read" in str(caught.value)

@@ -25,6 +25,12 @@ _READER_ROLES = "View-Only Organization Management and Global Reader"
 def exchange_role(cmdlet: str) -> str:
     """What to grant so that the app may run `cmdlet`: a sentence fragment."""
     role = EXCHANGE_ROLE_NEEDED.get(cmdlet.lower())
+    if role is None and not cmdlet.lower().startswith("get-"):
+        return (
+            f"{cmdlet} needs an Exchange role that may change recipients (Mail Recipients): "
+            "the Entra role Exchange Recipient Administrator or Exchange Administrator "
+            f"({_READER_ROLES} can only read)"
+        )
     if role is None:
         return (
             f"{cmdlet} needs an Exchange role that includes it: the Entra role Global Reader "

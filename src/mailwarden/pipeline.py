@@ -124,7 +124,7 @@ def write_tenant_directory(out: Path, recorded: RecordedTenant) -> None:
         stale = out / f"{source}.json"
         if source not in recorded.data and stale.exists():
             stale.unlink()
-    if not recorded.errors and (out / ERRORS_FILE).exists():
+    if not (recorded.errors or recorded.mailbox_errors) and (out / ERRORS_FILE).exists():
         (out / ERRORS_FILE).unlink()
     write_recorded_tenant(out, recorded)
 

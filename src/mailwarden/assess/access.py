@@ -86,6 +86,11 @@ class AccessMapper:
             for source in (PERMISSIONS, RECIPIENT_PERMISSIONS)
             if not snapshot.available(source)
         ]
+        unknown += [
+            f"{source} could not be read for this mailbox ({problem})"
+            for source in (PERMISSIONS, RECIPIENT_PERMISSIONS)
+            if (problem := snapshot.mailbox_problem(source, mailbox)) is not None
+        ]
         grants: list[Grant] = []
         ignored = 0
         allow: dict[str, list[tuple[str, str]]] = defaultdict(list)  # id -> (right, via)

@@ -177,12 +177,30 @@ def _finding(check: Check, verdict: Verdict, resource: Resource, context: Contex
     )
 
 
+def _mailbox_guard(check: Check, context: Context, facts: MailboxFacts) -> Verdict | None:
+    """An error when a source the check needs was collected, but not for this mailbox."""
+    snapshot = context.snapshot
+    failed = {
+        source: problem
+        for source in check.info.needs
+        if (problem := snapshot.mailbox_problem(source, facts.subject.mailbox)) is not None
+    }
+    if not failed:
+        return None
+    were = "was" if len(failed) == 1 else "were"
+    return errored(
+        f"{check.info.id} cannot be judged for {facts.subject.upn}: {listing(list(failed))} "
+        f"{were} not read for this mailbox.",
+        missing_sources=failed,
+    )
+
+
 def _mailbox_finding(
     check: Check, facts: MailboxFacts, context: Context, unavailable: bool
 ) -> Finding:
     assert check.mailbox is not None
     guarded = _guard(check, context, facts.subject.upn) if unavailable else None
-    verdict = guarded or check.mailbox(facts, context)
+    verdict = guarded or _mailbox_guard(check, context, facts) or check.mailbox(facts, context)
     return _finding(check, verdict, facts.subject.resource, context)
 
 

@@ -32,6 +32,11 @@ def snapshot_problems(snapshot: Snapshot) -> list[Problem]:
         )
         for source, reason in sorted(snapshot.problems.items())
     ]
+    problems += [
+        Problem(kind=ProblemKind.MISSING_SOURCE, source=source, subject=mailbox, detail=reason)
+        for source, failed in sorted(snapshot.mailbox_problems.items())
+        for mailbox, reason in sorted(failed.items())
+    ]
     skipped: dict[str, list[str]] = {}
     for record in snapshot.skipped:
         skipped.setdefault(record.source.split("[", 1)[0], []).append(

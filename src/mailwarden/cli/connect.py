@@ -158,3 +158,11 @@ def report_failed_sources(recorded: RecordedTenant) -> None:
             "recorded in errors.json and the checks that need "
             f"{'it' if failed == 1 else 'them'} report error, not pass."
         )
+    for source, mailboxes in sorted(recorded.mailbox_errors.items()):
+        first = next(iter(mailboxes.values()), "")
+        err_console.print(
+            f"[yellow]not collected for {plural(len(mailboxes), 'mailbox', 'mailboxes')}:[/] "
+            f"{escape(f'{source}: {first}')}; the rest are in errors.json, and the checks "
+            "that need it report error for those mailboxes.",
+            soft_wrap=True,
+        )

@@ -79,6 +79,16 @@ def emulator(
             "permission mailwarden reads with.",
         ),
     ] = None,
+    exchange_role: Annotated[
+        str,
+        typer.Option(
+            "--exchange-role",
+            help="The Exchange role of the calling app, which decides the cmdlets Exchange "
+            "refuses: exchange-administrator (runs everything), "
+            "view-only-organization-management, global-reader, or "
+            "recipient-administrator-and-global-reader.",
+        ),
+    ] = "exchange-administrator",
 ) -> None:
     """Serve a tenant as Entra ID, Microsoft Graph and Exchange Online on 127.0.0.1.
 
@@ -89,11 +99,13 @@ def emulator(
     approves itself. GET /_emulator/stats shows the requests served. Stops on Ctrl-C."""
     from mailwarden.emulator import EmulatorConfig, run
     from mailwarden.emulator.app import create_app
+    from mailwarden.emulator.exchange_roles import role_profile
 
     if not 0.0 <= faults <= 1.0:
         raise ConfigError(f"--faults {faults}: give a probability between 0 and 1")
     if latency_graph < 0 or latency_exo < 0:
         raise ConfigError("--latency-graph and --latency-exo take milliseconds, 0 or more")
+    role = role_profile(exchange_role)  # an unknown name fails before the tenant is built
     recorded, logs = _tenant(tenant_dir, synthetic, seed, profile)
     config = EmulatorConfig(
         graph_latency=latency_graph / 1000,
@@ -104,6 +116,7 @@ def emulator(
         fault_rate=faults,
         seed=seed,
         graph_permissions=_permissions(graph_permissions),
+        exchange_role=role.name,
     )
     info = recorded.data.get("tenant")
     tenant_id = info.get("tenantId") if isinstance(info, dict) else None
@@ -112,6 +125,7 @@ def emulator(
         console.print(base_url, markup=False, highlight=False, soft_wrap=True)
         sys.stdout.flush()  # whoever started us reads the URL before anything else
         err_console.print(f"serving tenant {tenant_id or '(no tenant.json)'}", markup=False)
+        err_console.print(f"Exchange role of the caller: {role.name}", markup=False)
         if ca_out is not None:
             err_console.print(f"CA certificate: {ca_out}", markup=False)
         err_console.print('client secret: "emulator-secret"; stop with Ctrl-C', markup=False)

@@ -118,6 +118,7 @@ class _Collection:
         self.errors: dict[str, str] = {}
         self.limitations: dict[str, str] = {}
         self.licences = KnownLicences()
+        self.mailbox_errors: dict[str, dict[str, str]] = {}
         self.mailboxes = PerMailbox(
             self.exo,
             concurrent=self.fast,
@@ -294,10 +295,12 @@ class _Collection:
         licensed = licensed_accounts(self.data.get("graph/users"))
         self.mailboxes.add(r for r in mailboxes if _unlicensed(r, licensed))
         for name, outcome in (await self.mailboxes.finish()).items():
-            if isinstance(outcome, str):
-                self.errors[name] = outcome
-            else:
-                self.data[name] = outcome
+            if outcome.error is not None:
+                self.errors[name] = outcome.error
+                continue
+            self.data[name] = outcome.rows
+            if outcome.failed:
+                self.mailbox_errors[name] = outcome.failed
 
     def steps(self, users_done: asyncio.Event) -> list[Callable[[], Awaitable[Any]]]:
         async def users() -> None:
@@ -341,4 +344,5 @@ async def collect_tenant(
     else:
         for step in steps:
             await step()
-    return RecordedTenant(data=run.data, errors=run.errors, limitations=run.limitations)
+    return RecordedTenant(data=run.data, errors=run.errors, limitations=run.limitations,
+                          mailbox_errors=run.mailbox_errors)

@@ -6,6 +6,14 @@ priority than the paged cmdlets whose next pages are the critical path. User mai
 join once Graph has said which accounts have no licence; when that is unknown they are
 all included, because a larger answer loses nothing and a smaller one could hide an
 ownerless mailbox.
+
+Get-InboxRule runs with `-IncludeHidden` (hidden rules, where intruders put theirs, are
+left out without it) and `-ResultSize Unlimited` (its default stops at 1000 rules).
+
+One mailbox's failure is that mailbox's: a mailbox deleted since Get-Mailbox listed it is
+skipped, any other failure is recorded for that mailbox and the source is kept for the
+rest. A source fails as a whole only when Exchange refuses the cmdlet itself (the app's
+role lacks it) or when every call so far has failed.
 """
 
 from __future__ import annotations
@@ -16,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailwarden.collect import fields
-from mailwarden.errors import MailwardenError, ServiceError
+from mailwarden.errors import AuthError, MailwardenError, PermissionDeniedError, ServiceError
 from mailwarden.m365.exchange import EXO_BATCH_LIMIT, Call, ExchangeClient, invoke_many
+from mailwarden.m365.permissions import exchange_role
 from mailwarden.progress import Progress
 from mailwarden.tenant.exchange import RECIPIENT_TYPE_DETAILS
 from mailwarden.tenant.lenient import Record, to_enum
@@ -27,6 +36,8 @@ OWNERLESS_TYPES = frozenset(
 )
 #: The calls after the paged list cmdlets in the queue for a connection.
 PER_MAILBOX_PRIORITY = 1
+#: Failed calls, with none succeeded, after which a source is given up as a whole.
+SOURCE_FAILS_AFTER = EXO_BATCH_LIMIT
 
 
 def recipient_type(row: Mapping[str, Any]) -> str:
@@ -74,15 +85,62 @@ def _vanished(exc: MailwardenError) -> bool:
     )
 
 
+def _out_of_scope(exc: MailwardenError) -> bool:
+    """Exchange ran the cmdlet but the mailbox is outside what the app's role may read
+    ("The operation on mailbox ... failed because it's out of the current user's read
+    scope"): an access problem of that mailbox, not of the cmdlet."""
+    text = str(exc).lower()
+    return "read scope" in text or "write scope" in text
+
+
+def _cmdlet_refused(exc: MailwardenError) -> bool:
+    """The call can succeed for no mailbox: the token, or the app's role, is refused."""
+    return isinstance(exc, AuthError) or (
+        isinstance(exc, PermissionDeniedError) and not _out_of_scope(exc)
+    )
+
+
 @dataclass(slots=True)
 class _Source:
     name: str
     cmdlet: str
     parameter: str
     select: tuple[str, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)  # parameters besides the mailbox
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
+    failed: dict[str, str] = field(default_factory=dict)  # mailbox -> why its call failed
+    out_of_scope: int = 0  # of those, the mailboxes outside what the app's role may read
     done: int = 0
+
+    def parameters(self, key: str) -> dict[str, Any]:
+        return {self.parameter: key, **self.options}
+
+    def outcome(self, keys: Sequence[str]) -> SourceOutcome:
+        if self.error is None and self.failed and not self.rows:
+            self.error = self._all_failed()
+        if self.error is not None:
+            return SourceOutcome(error=self.error)
+        return SourceOutcome(rows=[r for k in keys for r in self.rows.get(k, ())],
+                             failed=dict(self.failed))
+
+    def _all_failed(self) -> str:
+        first = next(iter(self.failed.values()))
+        text = (f"{self.cmdlet} failed for every mailbox it was called for "
+                f"({len(self.failed)}); the first: {first}")
+        if self.out_of_scope == len(self.failed):
+            text += f". {self.cmdlet} needs {exchange_role(self.cmdlet).text()}"
+        return text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceOutcome:
+    """A per-mailbox source after every call: its rows and the mailboxes whose calls
+    failed, or the error that failed the source."""
+
+    rows: list[dict[str, Any]] | None = None
+    failed: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
 
 
 
@@ -109,7 +167,13 @@ class PerMailbox:
                 "Identity",
                 fields.MAILBOX_PERMISSION,
             ),
-            _Source("exo/Get-InboxRule", "Get-InboxRule", "Mailbox", fields.INBOX_RULE),
+            _Source(
+                "exo/Get-InboxRule",
+                "Get-InboxRule",
+                "Mailbox",
+                fields.INBOX_RULE,
+                options={"IncludeHidden": True, "ResultSize": "Unlimited"},
+            ),
         )
         self._keys: list[str] = []
         self._seen: set[str] = set()
@@ -133,8 +197,8 @@ class PerMailbox:
     def _dispatch(self, calls: list[tuple[_Source, str]]) -> None:
         self._tasks.append(asyncio.create_task(self._batch(calls)))
 
-    async def finish(self) -> dict[str, list[dict[str, Any]] | str]:
-        """Each source's rows (in mailbox order), or the message of the error that failed it."""
+    async def finish(self) -> dict[str, SourceOutcome]:
+        """Each source's rows (in mailbox order) and failed mailboxes, or its error."""
         if self._concurrent:
             if self._queued:
                 self._dispatch(self._queued)
@@ -144,13 +208,7 @@ class PerMailbox:
             for key in self._keys:
                 for source in self.sources:
                     await self._one(source, key)
-        result: dict[str, list[dict[str, Any]] | str] = {}
-        for source in self.sources:
-            if source.error is not None:
-                result[source.name] = source.error
-            else:
-                result[source.name] = [r for k in self._keys for r in source.rows.get(k, ())]
-        return result
+        return {source.name: source.outcome(self._keys) for source in self.sources}
 
     async def _batch(self, calls: list[tuple[_Source, str]]) -> None:
         wanted = {f"{source.name}|{key}": (source, key) for source, key in calls
@@ -160,7 +218,7 @@ class PerMailbox:
             {
                 name: Call(
                     cmdlet=source.cmdlet,
-                    parameters={source.parameter: key},
+                    parameters=source.parameters(key),
                     select=source.select if self._select else None,
                 )
                 for name, (source, key) in wanted.items()
@@ -176,8 +234,16 @@ class PerMailbox:
                 self._done(source, key, outcome)
 
     def _failed(self, source: _Source, key: str, exc: MailwardenError) -> None:
-        if not _vanished(exc) and source.error is None:
-            source.error = f"{source.cmdlet} -{source.parameter} {key}: {exc}"
+        if _vanished(exc) or source.error is not None:
+            return
+        message = f"{source.cmdlet} -{source.parameter} {key}: {exc}"
+        if _cmdlet_refused(exc):
+            source.error = message  # every other call would be refused the same way
+            return
+        source.failed[key] = message
+        source.out_of_scope += _out_of_scope(exc)
+        if not source.rows and len(source.failed) >= SOURCE_FAILS_AFTER:
+            source.error = source._all_failed()  # nothing has worked: stop calling
 
     def _done(self, source: _Source, key: str, rows: list[dict[str, Any]]) -> None:
         source.rows[key] = rows
@@ -190,7 +256,7 @@ class PerMailbox:
         try:
             rows = await self._exo.invoke(
                 source.cmdlet,
-                {source.parameter: key},
+                source.parameters(key),
                 select=source.select if self._select else None,
                 page_size=self._page_size,
                 priority=PER_MAILBOX_PRIORITY,

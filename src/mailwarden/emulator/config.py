@@ -86,6 +86,22 @@ class EmulatorConfig:
 
     #: Exchange's page size when the client sends no `Prefer: odata.maxpagesize`.
     exo_default_page_size: int = 100
+    #: The Exchange RBAC of the calling app, a profile of `emulator.exchange_roles` (name
+    #: or slug): "Exchange Administrator" runs everything; "View-Only Organization
+    #: Management", "Global Reader" and "Exchange Recipient Administrator + Global Reader"
+    #: are refused what Exchange refuses them.
+    exchange_role: str = "Exchange Administrator"
+    #: Mailboxes (any identity form) that Get-Mailbox still lists but that the per-mailbox
+    #: cmdlets no longer find: deleted between the list and the call.
+    vanished_mailboxes: tuple[str, ...] = ()
+    #: Mailboxes outside the app's Exchange management scope: per-mailbox cmdlets answer
+    #: Exchange's read-scope error for them.
+    out_of_scope_mailboxes: tuple[str, ...] = ()
+    #: Texts added to the "@adminapi.errors" / "@adminapi.warnings" of 200 answers whose
+    #: route (`Get-InboxRule {"Mailbox": ...}`, as `TargetedFault` reads it, without the
+    #: service prefix) the pattern is found in.
+    exo_page_errors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    exo_page_warnings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     #: Graph's reports throttle on sign-in and directory-audit logs: requests allowed per
     #: `reports_window` seconds per tenant (Graph: 5 per 10 s); None turns it off.

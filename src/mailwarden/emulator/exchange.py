@@ -4,7 +4,12 @@ The body names a cmdlet and its parameters; the answer is an OData page of rows,
 `@odata.nextLink` to POST the same body to for the next page. Page size follows
 `Prefer: odata.maxpagesize=N` (at most 1000; 100 when absent), `?$select=` projects
 rows, `-Identity` / `-Mailbox` accept any identity form, and an unknown identity or
-cmdlet fails as Exchange fails it.
+cmdlet fails as Exchange fails it. Every 200 page carries `@adminapi.warnings` (empty
+unless configured), and `@adminapi.errors` when configured.
+
+The caller's Exchange role (`exchange_roles`) decides which cmdlets run; Get-InboxRule
+returns hidden rules only with `-IncludeHidden` (`tenant.hidden_rules`); configured
+mailboxes have vanished since Get-Mailbox listed them, or lie outside the caller's scope.
 """
 
 from __future__ import annotations
@@ -16,21 +21,27 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from mailwarden.emulator.answers import EXO_NOT_FOUND, exo_error_body
+from mailwarden.emulator.exchange_roles import out_of_read_scope, role_refusal, scope_refusal
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.state import (
     CMDLET_SOURCES,
     MAILBOX_CMDLETS,
     RECIPIENT_CMDLETS,
     SINGLE_OBJECT_CMDLETS,
+    Recipient,
 )
 from mailwarden.emulator.tokens import b64url, b64url_decode
 from mailwarden.emulator.writes_exo import WRITE_CMDLETS, write_cmdlet
+from mailwarden.tenant.hidden_rules import is_hidden_rule, without_mark
 
 MAX_PAGE_SIZE = 1000
 #: The domain controller Exchange names in "couldn't be found on" messages.
 _SERVER = "AM0PR01A001DC001.EURPR01A001.PROD.OUTLOOK.COM"
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 _PAGE_SIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+#: The cmdlets called once per mailbox, which a management scope can refuse per mailbox.
+PER_MAILBOX_CMDLETS = frozenset({"Get-MailboxPermission", "Get-InboxRule"})
+_TRUE = {"true", "$true", "1"}
 
 
 def _ci(parameters: Mapping[str, Any], name: str) -> Any:
@@ -106,8 +117,53 @@ class Invocation:
         return f"{self.endpoint}?{'&'.join(options)}"
 
 
+def _switch(parameters: Mapping[str, Any], name: str) -> bool:
+    value = _ci(parameters, name)
+    return value is True or str(value).strip().lower() in _TRUE
+
+
+def _inbox_rules(rows: list[dict[str, Any]], call: Invocation) -> list[dict[str, Any]]:
+    """Rules as Get-InboxRule returns them: hidden ones only with -IncludeHidden."""
+    hidden = _switch(call.parameters, "IncludeHidden")
+    return [without_mark(r) for r in rows if hidden or not is_hidden_rule(r)]
+
+
+def _named(emulator: Emulator, identities: tuple[str, ...], recipient: Recipient) -> bool:
+    return any(emulator.state.resolve(i, mailbox=False) is recipient for i in identities)
+
+
+def _unreachable(
+    emulator: Emulator, call: Invocation, recipient: Recipient, identity: str
+) -> Answer | None:
+    """Why this mailbox's call fails although the mailbox was listed, or None."""
+    config = emulator.config
+    if _named(emulator, config.vanished_mailboxes, recipient):
+        return _not_found(identity)
+    if call.cmdlet not in PER_MAILBOX_CMDLETS:
+        return None
+    if _named(emulator, config.out_of_scope_mailboxes, recipient):
+        return out_of_read_scope(recipient.display)
+    recorded = emulator.state.mailbox_error(CMDLET_SOURCES[call.cmdlet][0], recipient)
+    if recorded is not None:
+        # The tenant was recorded without this mailbox's rows: fail as the recording did.
+        return _error(400, "BadRequest", "Error executing cmdlet",
+                      f"|System.InvalidOperationException|{recorded}")
+    return scope_refusal(emulator.exchange_role, call.cmdlet, recipient.display)
+
+
 def _rows(emulator: Emulator, call: Invocation) -> list[dict[str, Any]] | Answer:
     """The rows the cmdlet answers with, before paging, or the error it fails with."""
+    rows = _cmdlet_rows(emulator, call)
+    if not isinstance(rows, list) or call.cmdlet != "Get-InboxRule":
+        return rows
+    shown = _inbox_rules(rows, call)
+    rule = _ci(call.parameters, "Identity")
+    if rule and _ci(call.parameters, "Mailbox") is None and not shown:
+        return _not_found(str(rule))  # a hidden rule, asked for without -IncludeHidden
+    return shown
+
+
+def _cmdlet_rows(emulator: Emulator, call: Invocation) -> list[dict[str, Any]] | Answer:
     cmdlet = call.cmdlet
     state = emulator.state
     source = CMDLET_SOURCES[cmdlet][0]
@@ -132,6 +188,9 @@ def _rows(emulator: Emulator, call: Invocation) -> list[dict[str, Any]] | Answer
         recipient = state.resolve(str(identity), mailbox=cmdlet in MAILBOX_CMDLETS)
         if recipient is None:
             return _not_found(str(identity))
+        unreachable = _unreachable(emulator, call, recipient, str(identity))
+        if unreachable is not None:
+            return unreachable
         rows = state.cmdlet_rows(cmdlet, recipient)
     kinds = _ci(call.parameters, "RecipientTypeDetails")
     if kinds:
@@ -154,7 +213,12 @@ def answer_call(emulator: Emulator, call: Invocation, tenant: str) -> Answer:
     """An InvokeCommand call as Exchange answers it: status, headers, body."""
     if not call.valid or not call.cmdlet:
         return _error(400, "BadRequest", "The request body must hold CmdletInput.CmdletName.")
-    if call.cmdlet in WRITE_CMDLETS:
+    write = call.cmdlet in WRITE_CMDLETS
+    if write or call.cmdlet in CMDLET_SOURCES:
+        refused_role = role_refusal(emulator.exchange_role, call.cmdlet, write=write)
+        if refused_role is not None:
+            return refused_role
+    if write:
         return write_cmdlet(emulator, call.cmdlet, call.parameters)
     if call.cmdlet not in CMDLET_SOURCES:
         return _error(
@@ -184,9 +248,19 @@ def answer_call(emulator: Emulator, call: Invocation, tenant: str) -> Answer:
         "@odata.context": f"{call.base}/adminapi/beta/{tenant}/$metadata"
         "#Collection(Exchange.GenericHashTable)",
         "adminapi.warnings@odata.type": "#Collection(String)",
-        "@adminapi.warnings": [],
+        "@adminapi.warnings": _notes(emulator.config.exo_page_warnings, call),
         "value": [_project(r, call.select) for r in rows[offset : offset + size]],
     }
+    errors = _notes(emulator.config.exo_page_errors, call)
+    if errors:
+        # No capture of this annotation is published; it is spelled like the warnings.
+        body["adminapi.errors@odata.type"] = "#Collection(String)"
+        body["@adminapi.errors"] = errors
     if offset + size < len(rows):
         body["@odata.nextLink"] = call.next_link(offset + size)
     return 200, {"Preference-Applied": f"odata.maxpagesize={size}"}, body
+
+
+def _notes(configured: Mapping[str, tuple[str, ...]], call: Invocation) -> list[str]:
+    return [text for pattern, texts in configured.items() if re.search(pattern, call.route)
+            for text in texts]

@@ -2,6 +2,12 @@
 
 A `$batch` request is one request in flight for the concurrency cap; each of its
 sub-requests (at most ten) is throttled, faulted and answered on its own.
+
+Without `Prefer: odata.continue-on-error` (on the batch, or on every sub-request, where
+CIPP's New-ExoBulkRequest puts it) the batch stops at the first sub-request that fails and
+answers none after it: the default of Microsoft's OData batch handler since Web API 5.7
+(OData/WebApi#447). No capture shows what the Exchange admin API itself does without the
+preference; this is the cautious reading, under which a client that omits it loses answers.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import EXCHANGE_AUDIENCES
 
 BATCH_LIMIT = 10
+CONTINUE_ON_ERROR = "odata.continue-on-error"
 _SERVER_ERROR_CODES = {500: "InternalServerError", 502: "BadGateway",
                        503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
@@ -75,9 +82,29 @@ async def exchange_batch(request: Request) -> Response:
         if len(items) > BATCH_LIMIT:
             return exo_error(400, "BadRequest",
                              f"The number of batch requests exceeds the limit of {BATCH_LIMIT}.")
-        return JSONResponse({"responses": [_sub(emulator, item, tenant) for item in items]})
+        go_on = _continue_on_error(request.headers.get("prefer", ""), items)
+        responses = []
+        for item in items:
+            responses.append(_sub(emulator, item, tenant))
+            if responses[-1]["status"] >= 400 and not go_on:
+                break  # the rest are not run, and not answered
+        headers = {"Preference-Applied": CONTINUE_ON_ERROR} if go_on else {}
+        return JSONResponse({"responses": responses}, headers=headers)
 
     return await emulator.conditions.guard(Service.EXCHANGE, "$batch", handle, throttle=False)
+
+
+def _prefer(item: Any) -> str:
+    headers = item.get("headers") if isinstance(item, Mapping) else None
+    if not isinstance(headers, Mapping):
+        return ""
+    return next((str(v) for k, v in headers.items() if str(k).lower() == "prefer"), "")
+
+
+def _continue_on_error(prefer: str, items: list[Any]) -> bool:
+    if CONTINUE_ON_ERROR in prefer.lower():
+        return True
+    return bool(items) and all(CONTINUE_ON_ERROR in _prefer(item).lower() for item in items)
 
 
 def _sub(emulator: Emulator, item: Any, tenant: str) -> dict[str, Any]:
@@ -85,11 +112,7 @@ def _sub(emulator: Emulator, item: Any, tenant: str) -> dict[str, Any]:
         body = exo_error_body("BadRequest", "A batch request needs an id and a url.")
         rid = str(item.get("id", "")) if isinstance(item, Mapping) else ""
         return {"id": rid, "status": 400, "headers": {}, "body": body}
-    sub_headers = item.get("headers")
-    prefer = ""
-    if isinstance(sub_headers, Mapping):
-        prefer = next((str(v) for k, v in sub_headers.items() if str(k).lower() == "prefer"), "")
-    call = Invocation(str(item["url"]), item.get("body"), prefer)
+    call = Invocation(str(item["url"]), item.get("body"), _prefer(item))
     status, headers, body = _sub_answer(emulator, call, str(item["url"]), tenant)
     return {"id": str(item["id"]), "status": status,
             "headers": {"Content-Type": "application/json", **headers}, "body": body}

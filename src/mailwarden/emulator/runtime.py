@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from mailwarden.emulator.conditions import Conditions, EmulatorStats
 from mailwarden.emulator.config import EmulatorConfig
+from mailwarden.emulator.exchange_roles import role_profile
 from mailwarden.emulator.necessary import necessary_requests
 from mailwarden.emulator.state import TenantState
 from mailwarden.emulator.tokens import TokenIssuer
@@ -34,6 +35,7 @@ class Emulator:
 
     def __init__(self, tenant: RecordedTenant, config: EmulatorConfig) -> None:
         self.config = config
+        self.exchange_role = role_profile(config.exchange_role)
         self.state = TenantState(tenant)
         self.stats = EmulatorStats(necessary_requests(tenant))
         self.conditions = Conditions(config, self.stats)

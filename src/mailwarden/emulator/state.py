@@ -103,6 +103,11 @@ class TenantState:
         #: What the recorded tenant's licences withheld; what is served follows its
         #: graph/subscribedSkus (emulator.licensing), this is only handed back.
         self.limitations: dict[str, str] = dict(tenant.limitations)
+        #: Per-mailbox failures the recorded tenant holds: source -> identity (lower) -> why.
+        self.mailbox_errors: dict[str, dict[str, str]] = {
+            source: {str(k).lower(): v for k, v in failed.items()}
+            for source, failed in tenant.mailbox_errors.items()
+        }
         #: Sign-ins, directory audits and UAL records, served by the log endpoints.
         self.logs = LogRecords()
         self._reindex()
@@ -129,7 +134,15 @@ class TenantState:
     def recorded(self) -> RecordedTenant:
         with self.lock:
             return RecordedTenant(data=dict(self.data), errors=dict(self.errors),
-                                  limitations=dict(self.limitations))
+                                  limitations=dict(self.limitations),
+                                  mailbox_errors=dict(self.mailbox_errors))
+
+    def mailbox_error(self, source: str, recipient: Recipient) -> str | None:
+        """Why the recorded tenant has no rows of `source` for this mailbox, or None."""
+        failed = self.mailbox_errors.get(source)
+        if not failed:
+            return None
+        return next((failed[form] for form in recipient.forms if form in failed), None)
 
     # -- tenant ------------------------------------------------------------------------
     @property

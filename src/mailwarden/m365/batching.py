@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailwarden.errors import MailwardenError
+from mailwarden.errors import MailwardenError, ServiceError
 from mailwarden.m365.http import M365Http, Service, error_detail, parse_retry_after
 from mailwarden.progress import CountProgress
 
@@ -39,6 +39,22 @@ class _Again:
 
 
 SendChunk = Callable[[Sequence[SubRequest]], Awaitable[dict[str, Mapping[str, Any]]]]
+#: Reads a page that came back 200: why it is not a whole answer, or None.
+CheckPage = Callable[[SubRequest, Mapping[str, Any]], str | None]
+#: Error codes of a sub-response that carries no status (Exchange's answers are read by
+#: their body alone by the tools that use them) -> the status they stand for.
+_CODE_STATUS = {
+    "badrequest": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "notfound": 404,
+    "requesttimeout": 408,
+    "toomanyrequests": 429,
+    "internalservererror": 500,
+    "badgateway": 502,
+    "serviceunavailable": 503,
+    "gatewaytimeout": 504,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +68,7 @@ class Batcher:
     next_url: Callable[[str], str]  # a page's next link as a sub-request URL
     full_url: Callable[[SubRequest], str]  # for error messages
     method: str = "GET"
+    check_page: CheckPage | None = None
 
     async def run(
         self, pending: Sequence[SubRequest], *, on_done: CountProgress | None = None
@@ -96,10 +113,14 @@ class Batcher:
         progress: bool = False,
     ) -> _Again | None:
         """Record one sub-response; return what to send again, or None when `sub.key` is done."""
-        status = as_int(response.get("status")) if response is not None else None
+        status = sub_status(response)
         body = response.get("body") if response is not None else None
         if status is not None and 200 <= status < 300 and is_page(body):
             assert isinstance(body, Mapping)
+            problem = self.check_page(sub, body) if self.check_page is not None else None
+            if problem is not None:
+                results[sub.key] = ServiceError(problem, status=status, service=self.service.value)
+                return None
             bucket = results[sub.key]
             assert isinstance(bucket, list)
             bucket.extend(v for v in body["value"] if isinstance(v, dict))
@@ -141,8 +162,25 @@ class Batcher:
 
 
 def _succeeded(response: Any) -> bool:
-    status = as_int(response.get("status")) if isinstance(response, Mapping) else None
+    status = sub_status(response) if isinstance(response, Mapping) else None
     return status is not None and 200 <= status < 300
+
+
+def sub_status(response: Mapping[str, Any] | None) -> int | None:
+    """A sub-response's status; without one, what its body says (a page is a success, an
+    error body fails with its code's status), so that no answer is taken for none."""
+    if response is None:
+        return None
+    status = as_int(response.get("status"))
+    if status is not None:
+        return status
+    body = response.get("body")
+    if is_page(body):
+        return 200
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, Mapping):
+        return _CODE_STATUS.get(str(error.get("code") or "").lower(), 400)
+    return None
 
 
 def answers_by_key(

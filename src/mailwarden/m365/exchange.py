@@ -6,7 +6,15 @@ and the next page is fetched by POSTing the same body to `@odata.nextLink`.
 
 Many small calls (one per mailbox) go through the API's JSON batch endpoint,
 `POST {exo}/adminapi/beta/{tenant}/$batch`, ten InvokeCommand sub-requests per batch (the
-size that established multi-tenant tools use), each answered on its own.
+size that established multi-tenant tools use), each answered on its own. Each sub-request
+carries `Prefer: odata.continue-on-error` (CIPP's New-ExoBulkRequest sends it in the
+headers it gives every sub-request), so that one failed sub-request does not stop the
+ones after it, and asks for JSON (`Accept: application/json`), without which the service
+answers multipart/mixed.
+
+A 200 page is read for more than its rows (`exchange_pages`): errors beside the rows, or a
+warning that the cmdlet stopped short, make the call fail with that message rather than
+pass for a whole answer; other warnings are kept in `ExchangeClient.warnings`.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from mailwarden.errors import MailwardenError
+from mailwarden.errors import MailwardenError, ServiceError
 from mailwarden.m365.batching import Batcher, SubRequest, answers_by_key
+from mailwarden.m365.exchange_pages import page_notes, page_problem
 from mailwarden.m365.http import M365Http, Service, page_items
 from mailwarden.progress import CountProgress
 
@@ -28,7 +37,8 @@ EXO_MAX_PAGE_SIZE = 1000
 EXO_BATCH_LIMIT = 10
 #: The organisation's system mailbox that app-only calls are routed to.
 SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}"
-
+#: Answer every sub-request of a batch even when one of them fails.
+CONTINUE_ON_ERROR = "odata.continue-on-error"
 
 
 class ExchangeClient:
@@ -87,16 +97,22 @@ class ExchangeClient:
             headers=self.headers(cmdlet, page_size),
             priority=priority,
         ):
+            problem = self.read_notes(cmdlet, page)
+            if problem is not None:
+                raise ServiceError(problem, status=200, service=Service.EXCHANGE.value)
             items = page_items(page)
             rows.extend(items)
             if on_rows is not None:
                 on_rows(items)
-            warnings = page.get("@adminapi.warnings")
-            if isinstance(warnings, list):
-                self.warnings.extend(f"{cmdlet}: {w}" for w in warnings)
             if on_page is not None:
                 on_page(len(rows))
         return rows
+
+    def read_notes(self, cmdlet: str, page: Mapping[str, Any]) -> str | None:
+        """Keep a page's warnings; say why it is not a whole answer (None when it is)."""
+        notes = page_notes(page)
+        self.warnings.extend(f"{cmdlet}: {w}" for w in notes.warnings)
+        return page_problem(cmdlet, notes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,12 +147,17 @@ class ExchangeBatch:
         requests = []
         for rid, sub in ids.items():
             call = self.calls[sub.key]
+            sub_headers = self.client.headers(call.cmdlet, self.page_size)
+            prefer = sub_headers.get("Prefer")
+            sub_headers["Prefer"] = (
+                f"{prefer}, {CONTINUE_ON_ERROR}" if prefer else CONTINUE_ON_ERROR
+            )
             requests.append({
                 "id": rid,
                 "method": "POST",
                 "url": sub.url,
                 "body": call.body(),
-                "headers": self.client.headers(call.cmdlet, self.page_size),
+                "headers": sub_headers,
             })
         headers = self.client.headers("$batch", self.page_size)
         answer = await self.client.http.send(
@@ -144,6 +165,9 @@ class ExchangeBatch:
             headers=headers, priority=self.priority,
         )
         return answers_by_key(answer, ids)
+
+    def check_page(self, sub: SubRequest, page: Mapping[str, Any]) -> str | None:
+        return self.client.read_notes(self.calls[sub.key].cmdlet, page)
 
 
 async def invoke_many(
@@ -165,6 +189,7 @@ async def invoke_many(
         next_url=lambda link: link,  # the next page is the same body POSTed to the link
         full_url=lambda sub: sub.url,
         method="POST",
+        check_page=batch.check_page,
     )
     pending = [SubRequest(key=key, url=batch.url(call)) for key, call in calls.items()]
     return await batcher.run(pending, on_done=on_done)

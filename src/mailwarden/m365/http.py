@@ -17,6 +17,7 @@ import heapq
 import itertools
 import json
 import random
+import re
 import ssl
 import time
 import uuid
@@ -39,7 +40,7 @@ from mailwarden.errors import (
 )
 from mailwarden.m365.auth import TokenSource
 from mailwarden.m365.licences import licence_required
-from mailwarden.m365.permissions import EXCHANGE_PERMISSION, graph_permission
+from mailwarden.m365.permissions import EXCHANGE_PERMISSION, exchange_role, graph_permission
 from mailwarden.settings import Settings
 from mailwarden.text import plural
 
@@ -87,8 +88,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def error_detail(body: Any) -> str:
-    """`code: message` from a Graph or Exchange error body (Exchange puts the cmdlet's
-    own message in error.details[0].message)."""
+    """`code: message` from a Graph or Exchange error body.
+
+    Exchange puts the cmdlet's own message in `error.details[].message`
+    ("<ErrorId>|<exception type>|<message>"), and, when there are no details, the reason in
+    `error.innererror.internalexception` (its message and type); both are kept, so that an
+    object that is gone (ManagementObjectNotFoundException) reads differently from a refusal.
+    """
     if not isinstance(body, Mapping):
         return ""
     error = body.get("error")
@@ -97,10 +103,13 @@ def error_detail(body: Any) -> str:
     code = str(error.get("code") or "").strip()
     message = str(error.get("message") or "").strip()
     details = error.get("details")
-    if isinstance(details, list) and details and isinstance(details[0], Mapping):
-        inner = str(details[0].get("message") or "").strip()
+    for detail in details if isinstance(details, list) else ():
+        inner = str(detail.get("message") or "").strip() if isinstance(detail, Mapping) else ""
         if inner and inner not in message:
             message = f"{message} {inner}".strip()
+    internal = _internal_exception(error)
+    if internal and internal not in message:
+        message = f"{message} {internal}".strip()
     text = f"{code}: {message}" if code and message else code or message
     return text[:500]
 
@@ -110,6 +119,26 @@ def error_code(body: Any) -> str | None:
     error = body.get("error") if isinstance(body, Mapping) else None
     code = error.get("code") if isinstance(error, Mapping) else None
     return (str(code).strip() or None) if code is not None else None
+
+
+def _internal_exception(error: Mapping[str, Any]) -> str:
+    """`|type|message` of Exchange's innererror.internalexception, unless it only says that
+    an exception of some type was thrown (then the details say more)."""
+    inner = error.get("innererror")
+    internal = inner.get("internalexception") if isinstance(inner, Mapping) else None
+    if not isinstance(internal, Mapping):
+        return ""
+    text = str(internal.get("message") or "").strip()
+    if not text or text.startswith("Exception of type"):
+        return ""
+    kind = str(internal.get("type") or "").strip()
+    return f"|{kind}|{text}" if kind else text
+
+
+#: Exchange's answer when the app's Exchange role does not include the cmdlet (HTTP 401).
+_NOT_ALLOWED = re.compile(r"not allowed to call (?P<cmdlet>[\w-]+)", re.IGNORECASE)
+#: Exchange's message when an object is outside the caller's read or write scope.
+_SCOPE = re.compile(r"(read|write) scope", re.IGNORECASE)
 
 
 def _decode(response: httpx.Response) -> Any:
@@ -379,11 +408,30 @@ class M365Http:
                 service=service.value,
                 code=code,
             )
+        role_refusal = _NOT_ALLOWED.search(detail) if service is Service.EXCHANGE else None
+        if status == 401 and role_refusal is not None:
+            cmdlet = role_refusal.group("cmdlet")
+            # The token was accepted: Exchange's RBAC leaves this cmdlet out of the app's role.
+            return PermissionDeniedError(
+                f"{what}: HTTP 401{said}. {cmdlet} needs {exchange_role(cmdlet).text()}; "
+                "grant it, then run again",
+                status=401,
+                service=service.value,
+            )
         if status == 401:
             return AuthError(
                 f"{what}: HTTP 401{said}. The token was not accepted: check that the app "
                 "has admin consent in this tenant, that --cloud matches the tenant, and "
                 "that the certificate or secret is current"
+            )
+        if status == 403 and service is Service.EXCHANGE and _SCOPE.search(detail):
+            # Exchange ran the cmdlet; this one object is outside what the app's roles reach.
+            return PermissionDeniedError(
+                f"{what}: HTTP 403{said}. The object is outside the scope of the app's "
+                "Exchange roles; give it a role whose scope includes the object, then run "
+                "again",
+                status=403,
+                service=service.value,
             )
         if status == 403:
             needed = EXCHANGE_PERMISSION if service is Service.EXCHANGE else graph_permission(url)

@@ -180,11 +180,13 @@ class ExchangeRole:
     role: str
     entra: tuple[str, ...]
     docs: str
+    note: str = ""  # what the reader roles cannot do here
 
     def text(self) -> str:
         carriers = " or ".join(self.entra)
+        note = f"; {self.note}" if self.note else ""
         return (f"the Exchange role {self.role} (the Entra role {carriers} carries it, or a "
-                "custom role group for the app's service principal)")
+                f"custom role group for the app's service principal{note})")
 
 
 _EXO_DOCS = "https://learn.microsoft.com/exchange/permissions-exo/permissions-exo"
@@ -198,8 +200,10 @@ VIEW_ONLY_CONFIGURATION = ExchangeRole(
 #: Get-InboxRule "doesn't work for members of View-Only Organization Management role group
 #: in Exchange Online or the Global Reader role in Microsoft Entra ID" (its cmdlet page);
 #: Get-RecipientPermission is in no view-only role (office-docs-powershell issue 9428).
+_READERS = "View-Only Organization Management and Global Reader"
 MAIL_RECIPIENTS = ExchangeRole(
     role="Mail Recipients", entra=("Exchange Recipient Administrator",),
+    note=f"{_READERS} cannot run it",
     docs="https://learn.microsoft.com/powershell/module/exchangepowershell/get-inboxrule; "
     "https://github.com/MicrosoftDocs/office-docs-powershell/issues/9428; "
     "https://learn.microsoft.com/powershell/exchange/app-only-auth-powershell-v2 (Option 3)")
@@ -224,9 +228,18 @@ EXCHANGE_CMDLETS: dict[str, ExchangeRole] = {
 }
 
 
+#: Every change mailwarden makes to a recipient (remediation's Set-*, Disable-*, Remove-*).
+RECIPIENT_WRITES = ExchangeRole(
+    role="Mail Recipients", entra=("Exchange Recipient Administrator", "Exchange Administrator"),
+    note=f"a role that may change recipients: {_READERS} can only read",
+    docs=_EXO_DOCS + " (Recipient Management)")
+
+
 def exchange_role(cmdlet: str) -> ExchangeRole:
     """The role an app's service principal needs to run `cmdlet`."""
     lowered = cmdlet.lower()
+    if not lowered.startswith("get-"):
+        return RECIPIENT_WRITES
     return next((role for name, role in EXCHANGE_CMDLETS.items() if name.lower() == lowered),
                 VIEW_ONLY_RECIPIENTS)
 

@@ -378,6 +378,9 @@ class Snapshot:
     #: SIGN_IN_ACTIVITY -> "needs Entra ID P1 (signInActivity)". Each is in `problems` too.
     limitations: Mapping[str, str] = field(default_factory=dict)
     skipped: tuple[SkippedRecord, ...] = ()
+    #: Per-mailbox sources collected for most mailboxes but not these: source -> mailbox
+    #: identity (lower case) -> why its calls failed.
+    mailbox_problems: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def available(self, source: str) -> bool:
         return source not in self.problems
@@ -388,6 +391,14 @@ class Snapshot:
     def limitation(self, source: str) -> str | None:
         """Why a licence keeps `source` (or a part of one) from being read, or None."""
         return self.limitations.get(source)
+
+    def mailbox_problem(self, source: str, mailbox: Mailbox) -> str | None:
+        """Why `source` is missing for this one mailbox, or None when it was read."""
+        failed = self.mailbox_problems.get(source)
+        if not failed:
+            return None
+        identities = mailbox.keys()
+        return next((failed[key] for key in identities if key in failed), None)
 
     @property
     def collected_at(self) -> datetime | None:

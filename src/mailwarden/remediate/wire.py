@@ -74,8 +74,8 @@ class Wire:
         except PermissionDeniedError as exc:
             label = "Microsoft Graph" if isinstance(call, GraphCall) else "Exchange Online"
             raise PermissionDeniedError(
-                f"{label} refused {call.text()} (HTTP 403): the application may read but not "
-                f"change this. Grant it {write_permission(call)}, then run again",
-                status=403,
+                f"{label} refused {call.text()} (HTTP {exc.status or 403}): the application may "
+                f"read but not change this. Grant it {write_permission(call)}, then run again",
+                status=exc.status or 403,
                 service=exc.service,
             ) from exc

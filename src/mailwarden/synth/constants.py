@@ -123,6 +123,10 @@ OBSCURE_FOLDERS: Final = frozenset(
     {"rss feeds", "rss subscriptions", "conversation history", "archive", "junk email",
      "deleted items", "sync issues", "notes"}
 )
+#: Exchange's own hidden rules (lower case): the junk e-mail rule, and the out-of-office
+#: rules by prefix. They move junk and answer while away; they hide nothing.
+SYSTEM_RULE_NAMES: Final = frozenset({"junk e-mail rule"})
+SYSTEM_RULE_PREFIX: Final = "microsoft.exchange.oof."
 
 #: Every AllowBasicAuth* switch of an Exchange Online authentication policy.
 BASIC_AUTH_PROTOCOLS: Final[tuple[str, ...]] = (

@@ -49,7 +49,8 @@ def inbox_rules(book: LogBook, delegate_of: dict[str, Account]) -> None:
     for box in book.tenant.ownerless:
         mailbox = book.accounts[box.account_id]
         actor = delegate_of.get(box.account_id, book.admin)
-        rules = [rule for rule in box.rules if rule.enabled]
+        # Hidden rules are set through MAPI, not New-InboxRule: the audit log has no line.
+        rules = [rule for rule in box.rules if rule.enabled and not rule.hidden]
         if not rules:
             continue
         is_hostile = [hostile(rule, domains) for rule in rules]

@@ -48,6 +48,7 @@ class _Roles:
     hostile_rules: set[str]
     ordinary_rules: set[str]
     disabled_rule: str
+    hidden_rule: str
     deny_trap: str
     audit_off: str
     audit_legacy: str
@@ -86,6 +87,7 @@ def _roles(ctx: Context, ownerless: list[Account], clean: set[str]) -> _Roles:
         ordinary_rules=set(rng.sample(loose, min(max(2, rule_count // 2), len(loose)))),
         disabled_rule=rng.choice(loose), deny_trap=rng.choice(clean_shared),
         audit_off=_cycle(shared, 17), audit_legacy=_cycle(shared, 18), old_sign_in=old_sign_in,
+        hidden_rule=_cycle(shared, 19),
     )
 
 
@@ -186,6 +188,8 @@ def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
         rule_list += rules.ordinary_rules(ctx, mailbox, rng.choice(pools.active))
     if box == roles.disabled_rule:
         rule_list.append(rules.disabled_hiding_rule(ctx))
+    if box == roles.hidden_rule:
+        rule_list += rules.hidden_rules(mailbox)
     has_custodian = box not in {roles.no_owner, roles.inferable} and rng.random() < 0.85
     config = OwnerlessMailbox(
         # Exchange keeps one entry per trustee and right, however often it was granted.

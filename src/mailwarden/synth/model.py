@@ -161,6 +161,7 @@ class InboxRule:
     mark_as_read: bool = False
     move_to_folder: str | None = None
     stop_processing: bool = False
+    hidden: bool = False  # returned by Get-InboxRule only with -IncludeHidden
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from mailwarden.synth.constants import SELF_PRINCIPAL
 from mailwarden.synth.model import Grant, InboxRule, RuleTarget, Tenant
+from mailwarden.tenant.hidden_rules import HIDDEN_RULE
 
 SELF_SID = "S-1-5-10"
 SPECIAL_SIDS = {"Everyone": "S-1-1-0", "NT AUTHORITY\\Authenticated Users": "S-1-5-11"}
@@ -95,7 +96,8 @@ def _description(rule: InboxRule) -> str:
 
 
 def _rule(owner: str, rule: InboxRule) -> dict[str, Any]:
-    return {
+    mark = {HIDDEN_RULE: True} if rule.hidden else {}
+    return mark | {
         "Identity": f"{owner}\\{rule.rule_identity}",
         "MailboxOwnerId": owner,
         "RuleIdentity": rule.rule_identity,

@@ -1,8 +1,12 @@
 """Inbox rules: the ones attackers leave behind (forward out, delete, hide) and the
-ordinary ones people make, so that a detector has to tell them apart."""
+ordinary ones people make, so that a detector has to tell them apart; and the hidden ones
+(Get-InboxRule shows them only with -IncludeHidden): an intruder's, set through MAPI so
+that Outlook and a plain Get-InboxRule never list it, and Exchange's own Junk E-mail Rule.
+"""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,9 +25,13 @@ def internal_target(ctx: Context, person: Account) -> RuleTarget:
 
 
 def external_target(ctx: Context) -> RuleTarget:
-    given = ctx.rng.choice(names.FIRST_NAMES).lower()
-    address = f"{given}.{ctx.rng.randrange(70, 99)}{ctx.rng.randrange(10, 99)}@" \
-        f"{ctx.rng.choice(names.FREEMAIL_DOMAINS)}"
+    return _external(ctx.rng)
+
+
+def _external(rng: random.Random) -> RuleTarget:
+    given = rng.choice(names.FIRST_NAMES).lower()
+    address = f"{given}.{rng.randrange(70, 99)}{rng.randrange(10, 99)}@" \
+        f"{rng.choice(names.FREEMAIL_DOMAINS)}"
     return RuleTarget(display_name=address, address=address)
 
 
@@ -76,3 +84,22 @@ def disabled_hiding_rule(ctx: Context) -> InboxRule:
     return InboxRule(name="Clean up", enabled=False, priority=2,
                      rule_identity=ctx.rng.getrandbits(64), delete=True,
                      from_contains=("alerts",))
+
+
+#: The rule Exchange keeps for the mailbox's junk e-mail settings: hidden, and not the
+#: owner's, so it hides nothing (the name tools leave out of hidden-rule reports).
+JUNK_EMAIL_RULE = "Junk E-mail Rule"
+
+
+def hidden_rules(mailbox: Account) -> tuple[InboxRule, ...]:
+    """An intruder's hidden rule that sends every message out and deletes it, beside the
+    mailbox's own hidden Junk E-mail Rule. Drawn from a stream of their own, so that adding
+    them leaves the rest of the tenant as it was."""
+    rng = random.Random(f"hidden-rules:{mailbox.id}")
+    intruder = InboxRule(name="MailSync", enabled=True, priority=9, hidden=True,
+                         rule_identity=rng.getrandbits(64), forward_to=(_external(rng),),
+                         delete=True, stop_processing=True)
+    junk = InboxRule(name=JUNK_EMAIL_RULE, enabled=True, priority=10, hidden=True,
+                     rule_identity=rng.getrandbits(64),
+                     move_to_folder=folder(mailbox, "Junk Email"))
+    return (intruder, junk)

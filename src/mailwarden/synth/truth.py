@@ -57,7 +57,11 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
   SMTP address outside them. ForwardingAddress names an internal recipient.
 - hiding-inbox-rule: an enabled rule deletes (DeleteMessage, SoftDeleteMessage), marks as
   read, or moves to RSS Feeds, RSS Subscriptions, Conversation History, Archive,
-  Junk Email, Deleted Items, Sync Issues or Notes (MoveToFolder after ":\\").
+  Junk Email, Deleted Items, Sync Issues or Notes (MoveToFolder after ":\\"); Exchange's
+  own rules (Junk E-mail Rule, Microsoft.Exchange.OOF.*) do not count.
+
+Inbox rules include the hidden ones (rows marked "@mailwarden.hidden", which
+Get-InboxRule returns only with -IncludeHidden): they forward and hide like any other.
 - remote-powershell-enabled: RemotePowerShellEnabled is true in Get-User.
 - privileged-account: the account is the principalId of a directory role assignment, or
   of a provisioned role eligibility schedule (PIM).

@@ -12,6 +12,8 @@ from mailwarden.synth.constants import (
     RESOURCE_TYPES,
     ROLES,
     STRONG_METHODS,
+    SYSTEM_RULE_NAMES,
+    SYSTEM_RULE_PREFIX,
 )
 from mailwarden.synth.model import Account, ConditionalAccess, OwnerlessMailbox, Tenant
 from mailwarden.tenant.licences import REASONS, REGISTRATION_DETAILS, ROLE_ELIGIBILITY
@@ -259,6 +261,9 @@ class MailboxJudge:
                 if target.internal_dn is None and self._external(target.address):
                     outside.append(f"rule '{rule.name}' sends to {target.address}")
             folder = (rule.move_to_folder or "").split(":\\")[-1].lower()
+            name = rule.name.lower()
+            if name in SYSTEM_RULE_NAMES or name.startswith(SYSTEM_RULE_PREFIX):
+                continue
             if rule.delete or rule.soft_delete or rule.mark_as_read or folder in OBSCURE_FOLDERS:
                 hiding.append(f"rule '{rule.name}'")
         if outside:

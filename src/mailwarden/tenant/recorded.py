@@ -53,6 +53,9 @@ ERRORS_FILE = "errors.json"
 #: Where the sources (or parts, such as users' signInActivity) a licence withheld are
 #: recorded, with the reason: `{"<source>": {"reason": "needs Entra ID P1 (...)"}}`.
 LIMITATIONS_FILE = "limitations.json"
+#: In an errors.json entry: mailbox identity -> error, for a per-mailbox source whose
+#: calls failed for some mailboxes only (the source itself was collected).
+MAILBOXES_KEY = "mailboxes"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,11 +66,14 @@ class RecordedTenant:
     (and is absent from `data`). `limitations` names what a licence the tenant lacks kept
     from being read (a whole source, absent from `data`, or a part of one, such as
     `model.inventory.SIGN_IN_ACTIVITY`), with the reason: not a failure, but not data.
+    `mailbox_errors` holds, for a per-mailbox source that was
+    collected, the mailboxes whose calls failed: source -> mailbox identity -> error.
     """
 
     data: Mapping[str, Any]
     errors: Mapping[str, str] = field(default_factory=dict)
     limitations: Mapping[str, str] = field(default_factory=dict)
+    mailbox_errors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def missing(self, source: str) -> bool:
         return source not in self.data
@@ -119,25 +125,47 @@ def _decode(path: Path) -> Any:
         return values
 
 
+def is_response_page(value: Any) -> bool:
+    """A raw Graph or Exchange answer saved as-is: `value` is a list and every other member
+    is an OData annotation (`@odata.context`, `@odata.nextLink`, `@adminapi.warnings`,
+    `adminapi.warnings@odata.type`, ...), which names carry an "@"."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("value"), list)
+        and all("@" in str(key) for key in value if key != "value")
+    )
+
+
 def as_object_list(value: Any) -> list[Any]:
     """PowerShell's ConvertTo-Json writes a lone object where an array is expected."""
     if value is None:
         return []
     if isinstance(value, list):
         return value
-    if (
-        isinstance(value, dict)
-        and isinstance(value.get("value"), list)
-        and ("@odata.context" in value or len(value) == 1)
-    ):
-        return list(value["value"])  # a raw Graph/EXO response page saved as-is
+    if is_response_page(value):
+        return list(value["value"])
     return [value]
+
+
+class _NoObject(Exception):
+    """A single-object source saved as an answer page without the object."""
 
 
 def _read_source(source: str, path: Path) -> Any:
     value = _decode(path)
     if source in LIST_SOURCES:
         return as_object_list(value)
+    if is_response_page(value):
+        # The Exchange admin API answers even a single object (Get-OrganizationConfig) as
+        # a page whose `value` holds it.
+        value = value["value"]
+        if not value:
+            raise _NoObject(f"{path.name} is an answer that holds no object")
+        if len(value) > 1:
+            raise InputError(
+                f"{path}: a response page with {len(value)} objects where one object is "
+                "expected; re-collect it or save the one object"
+            )
     if isinstance(value, list) and len(value) == 1:
         return value[0]
     return value
@@ -148,18 +176,26 @@ def read_recorded_tenant(directory: Path) -> RecordedTenant:
     if not directory.is_dir():
         raise InputError(f"{directory}: not a directory; pass a recorded tenant directory")
     data: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     with cyclic_gc_paused():
         for source in ALL_SOURCES:
             path = directory / f"{source}.json"
             if path.exists():
-                data[source] = _read_source(source, path)
-    errors: dict[str, str] = {}
+                try:
+                    data[source] = _read_source(source, path)
+                except _NoObject as exc:
+                    errors[source] = str(exc)
+    mailbox_errors: dict[str, dict[str, str]] = {}
     errors_path = directory / ERRORS_FILE
     if errors_path.exists():
         raw_errors = _decode(errors_path)
         if not isinstance(raw_errors, dict):
             raise InputError(f"{errors_path}: expected an object of source -> error message")
         for source, detail in raw_errors.items():
+            failed = _mailbox_failures(errors_path, str(source), detail)
+            if failed is not None:
+                mailbox_errors[str(source)] = failed
+                continue
             message = detail.get("error") if isinstance(detail, dict) else detail
             errors[str(source)] = str(message)
             data.pop(str(source), None)
@@ -168,7 +204,8 @@ def read_recorded_tenant(directory: Path) -> RecordedTenant:
         raise InputError(
             f"{directory}: no recorded tenant files found (expected tenant.json, graph/, exo/)"
         )
-    return RecordedTenant(data=data, errors=errors, limitations=limitations)
+    return RecordedTenant(data=data, errors=errors, limitations=limitations,
+                          mailbox_errors=mailbox_errors)
 
 
 def _read_limitations(path: Path) -> dict[str, str]:
@@ -181,6 +218,18 @@ def _read_limitations(path: Path) -> dict[str, str]:
         str(source): str(detail.get("reason") if isinstance(detail, dict) else detail)
         for source, detail in raw.items()
     }
+
+
+def _mailbox_failures(path: Path, source: str, detail: Any) -> dict[str, str] | None:
+    """The per-mailbox failures of an entry that records only those (no "error")."""
+    if not isinstance(detail, dict) or "error" in detail or MAILBOXES_KEY not in detail:
+        return None
+    failures = detail[MAILBOXES_KEY]
+    if not isinstance(failures, dict):
+        raise InputError(
+            f'{path}: "{source}"."{MAILBOXES_KEY}" must be an object of mailbox -> error message'
+        )
+    return {str(mailbox): str(message) for mailbox, message in failures.items()}
 
 
 def _dumps(value: Any) -> str:
@@ -214,13 +263,16 @@ def write_recorded_tenant(directory: Path, tenant: RecordedTenant) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for source, value in tenant.data.items():
         write_json(directory / f"{source}.json", value)
-    if tenant.errors:
-        write_json(
-            directory / ERRORS_FILE,
-            {source: {"error": message} for source, message in sorted(tenant.errors.items())},
-        )
     if tenant.limitations:
         write_json(
             directory / LIMITATIONS_FILE,
             {source: {"reason": reason} for source, reason in sorted(tenant.limitations.items())},
         )
+    entries: dict[str, dict[str, Any]] = {
+        source: {MAILBOXES_KEY: dict(sorted(failed.items()))}
+        for source, failed in tenant.mailbox_errors.items()
+        if failed and source not in tenant.errors
+    }
+    entries.update({source: {"error": message} for source, message in tenant.errors.items()})
+    if entries:
+        write_json(directory / ERRORS_FILE, dict(sorted(entries.items())))

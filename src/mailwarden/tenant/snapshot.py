@@ -96,6 +96,11 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
         problems=problems,
         limitations=dict(recorded.limitations),
         skipped=tuple(skipped),
+        mailbox_problems={
+            source: {str(key).lower(): message for key, message in failed.items()}
+            for source, failed in sorted(recorded.mailbox_errors.items())
+            if failed and source not in problems
+        },
     )
 
 

@@ -1,5 +1,5 @@
 # mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639)
-# From findings collected at 2026-11-01T00:00:00+00:00: 56 actions.
+# From findings collected at 2026-11-01T00:00:00+00:00: 57 actions.
 # Review each change before running it. `mailwarden remediate apply` makes the same
 # changes with a journal of the prior state, so that they can be rolled back.
 #Requires -Modules ExchangeOnlineManagement, Microsoft.Graph.Users, Microsoft.Graph.Users.Actions
@@ -189,6 +189,12 @@ Remove-MailboxPermission -Identity 'press@adventure-works.com' -User 'uma.kaur@a
 #   why: stale-delegate: SendAs to uma.kaur@adventure-works.com: 1 stale delegate holds access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
 #   might break: uma.kaur@adventure-works.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
 Remove-RecipientPermission -Identity 'press@adventure-works.com' -Trustee 'uma.kaur@adventure-works.com' -AccessRights 'SendAs' -Confirm:$false
+
+# [fc3ef17db3] disable-inbox-rule press@adventure-works.com
+#   why: external-forwarding: Mail of press@adventure-works.com is forwarded outside the organisation: inbox rule 'MailSync' -> isabel.7341@gmx.net.
+#   why: hiding-inbox-rule: An inbox rule hides mail arriving at press@adventure-works.com: 'MailSync' deletes.
+#   might break: Inbox rule 'MailSync' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
+Disable-InboxRule -Identity 'press\1806946210740627785' -Confirm:$false
 
 # [85b7ad8a9d] disable-remote-powershell press@adventure-works.com
 #   why: remote-powershell-enabled: press@adventure-works.com may use Exchange remote PowerShell.

@@ -1,5 +1,13 @@
 """Where the mailbox's mail goes: forwarding outside the organisation, and inbox rules
-that hide what arrives."""
+that hide what arrives.
+
+The rules include hidden ones (collected with Get-InboxRule -IncludeHidden). Exchange's own
+hidden rules, the Junk E-mail Rule and the Microsoft.Exchange.OOF.* out-of-office rules,
+file junk and answer while away: they hide nothing, so hiding-inbox-rule passes over them
+(public hidden-rule reports leave them out by these names, e.g. CIPP's
+Remove-CIPPMailboxRule). Forwarding is judged on every rule: those rules never forward, so
+one that does is not what its name says.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +32,12 @@ from mailwarden.model.findings.evidence import (
 from mailwarden.model.inventory import InboxRule
 
 RULES = "exo/Get-InboxRule"
+#: Exchange's own rules, by name (lower case): the junk e-mail rule, and the prefix of the
+#: out-of-office rules (Microsoft's "Understand and troubleshoot Out of Office (OOF)
+#: replies" lists Microsoft.Exchange.OOF.KnownExternalSenders.Global and
+#: Microsoft.Exchange.OOF.AllExternalSenders.Global).
+SYSTEM_RULES = frozenset({"junk e-mail rule"})
+SYSTEM_RULE_PREFIX = "microsoft.exchange.oof."
 #: `"Name" [SMTP:a@b]` or `"Name" [EX:/o=ExchangeLabs/...]`, as Get-InboxRule writes them.
 _TARGET = re.compile(r"\[(?P<kind>SMTP|EX):(?P<value>[^\]]+)\]", re.IGNORECASE)
 #: Folders nobody looks at: a rule that moves mail there hides it.
@@ -58,6 +72,11 @@ def _outside(address: str, domains: frozenset[str]) -> bool:
 
 def _enabled(rule: InboxRule) -> bool:
     return rule.enabled is not False  # Exchange always says; unknown counts as running
+
+
+def is_system_rule(rule: InboxRule) -> bool:
+    name = (rule.name or "").strip().lower()
+    return name in SYSTEM_RULES or name.startswith(SYSTEM_RULE_PREFIX)
 
 
 EXTERNAL = CheckInfo(
@@ -137,6 +156,13 @@ def external(facts: MailboxFacts, context: Context) -> Verdict:
             evidence,
             problem=context.snapshot.problem(RULES),
         )
+    failed_here = context.snapshot.mailbox_problem(RULES, mailbox)
+    if failed_here is not None:
+        return errored(
+            f"The inbox rules of {upn} could not be read, so forwarding by rule is unknown.",
+            evidence,
+            problem=failed_here,
+        )
     return passed(f"No mail of {upn} is forwarded outside the organisation.", evidence)
 
 
@@ -180,7 +206,7 @@ def hiding(facts: MailboxFacts, context: Context) -> Verdict:
     details: list[HidingRule] = []
     commands = []
     for rule in facts.subject.rules:
-        actions = _hides(rule) if _enabled(rule) else []
+        actions = _hides(rule) if _enabled(rule) and not is_system_rule(rule) else []
         if actions:
             found.append((rule.name or rule.identity or "?", actions))
             details.append(

@@ -47,7 +47,8 @@ def _rule(action: Action) -> str:
 
 
 async def read(action: Action, wire: Wire) -> State:
-    row = await wire.exo_row("Get-InboxRule", {"Identity": _rule(action)})
+    # The rule may be a hidden one, which Get-InboxRule finds only with -IncludeHidden.
+    row = await wire.exo_row("Get-InboxRule", {"Identity": _rule(action), "IncludeHidden": True})
     return {"Enabled": row.get("Enabled")}
 
 

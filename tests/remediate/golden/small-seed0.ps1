@@ -1,5 +1,5 @@
 # mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639)
-# From findings collected at 2026-11-01T00:00:00+00:00: 56 actions.
+# From findings collected at 2026-11-01T00:00:00+00:00: 58 actions.
 # Review each change before running it. `mailwarden remediate apply` makes the same
 # changes with a journal of the prior state, so that they can be rolled back.
 #Requires -Modules ExchangeOnlineManagement, Microsoft.Graph.Users, Microsoft.Graph.Users.Actions
@@ -95,6 +95,16 @@ Set-Mailbox -Identity 'info@adventure-works.com' -GrantSendOnBehalfTo @{Remove =
 #   might break: Nothing: the grant belongs to a deleted object, of which only the SID is left.
 #   note: The trustee is a deleted object: Exchange cannot grant it access again.
 Remove-MailboxPermission -Identity 'info@adventure-works.com' -User 'S-1-5-21-3195908194-3087043557-2739178872-1967312' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
+
+# [f285ef090f] remove-forwarding info@adventure-works.com
+#   why: external-forwarding: Mail of info@adventure-works.com is forwarded outside the organisation: ForwardingAddress -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)'); inbox rule 'Invoices to accountant' -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)').
+#   might break: Whoever received the mailbox's mail outside the organisation stops getting it; if a partner depends on it, arrange a reviewed alternative.
+Set-Mailbox -Identity 'info@adventure-works.com' -ForwardingAddress $null -DeliverToMailboxAndForward $false
+
+# [067553d41d] disable-inbox-rule info@adventure-works.com
+#   why: external-forwarding: Mail of info@adventure-works.com is forwarded outside the organisation: ForwardingAddress -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)'); inbox rule 'Invoices to accountant' -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)').
+#   might break: Inbox rule 'Invoices to accountant' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
+Disable-InboxRule -Identity 'info\17616646754617872042' -Confirm:$false
 
 # [bfbbe11835] disable-protocols itsupportbookings@adventure-works.com
 #   why: imap-enabled: IMAP is enabled on itsupportbookings@adventure-works.com.

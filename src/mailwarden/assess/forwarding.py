@@ -18,6 +18,12 @@ members are all inside, or to an address in a verified domain that no mail conta
 mail user carries; *external* when its mail reaches an address outside the verified
 domains; *unknown* otherwise, with the reason. A check must not pass on an unknown
 target: a name nothing answers to may well be a contact whose source was not read.
+
+Contacts come from Exchange (exo/Get-MailContact), not from Graph's /contacts: Graph's
+orgContact has `mail` and `proxyAddresses`, but neither the Exchange Name that
+ForwardingAddress shows, nor the legacyExchangeDN an inbox rule names, nor the
+ExternalEmailAddress mail is delivered to (Microsoft Graph v1.0 CSDL, EntityType
+orgContact), and Get-MailContact gives all three.
 """
 
 from __future__ import annotations

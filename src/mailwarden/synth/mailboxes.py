@@ -76,7 +76,8 @@ def _roles(ctx: Context, ownerless: list[Account], clean: set[str]) -> _Roles:
     no_owner = rng.choice(others) if others else None
     exceptions = {_cycle(shared, 15), _cycle(shared, 16)} | services | set(rooms[:1])
     internal, verified = _cycle(shared, 3), _cycle(shared, 4)
-    # Its own mailbox where there is one: the forwarding by name to a colleague stays.
+    # A mailbox of its own where there is one, so that the forwarding by name to a
+    # colleague (internal) and to a verified address stay planted beside it.
     contact = next((box for box in shared[19 % len(shared):] + shared + loose
                     if box not in {internal, verified}), _cycle(shared, 19))
     return _Roles(

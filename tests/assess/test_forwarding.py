@@ -90,6 +90,13 @@ def forwarding(snapshot: Snapshot) -> Any:
     return finding(run(snapshot), "external-forwarding")
 
 
+def renamed(snapshot: Snapshot, name: str, new_name: str) -> Snapshot:
+    """The mailbox `name` with another Exchange Name (and Identity); its alias stays."""
+    boxes = tuple(replace(m, name=new_name, identity=new_name) if m.name == name else m
+                  for m in snapshot.mailboxes)
+    return replace(snapshot, mailboxes=boxes)
+
+
 def rule(*targets: str) -> InboxRule:
     return InboxRule(mailbox="hr", identity="hr\\7", name="fwd", enabled=True, forward_to=targets)
 
@@ -126,10 +133,8 @@ def test_forwarding_address_naming_a_mailbox_passes_by_alias_or_object_id_name()
     alice = account_of(snapshot, "alice")
     assert forwarding(with_mailbox(snapshot, forwarding_address="alice")).status is Status.PASS
     # Newer mailboxes are named by their directory object id.
-    boxes = tuple(replace(m, name=alice.id, identity=alice.id) if m.name == "alice" else m
-                  for m in snapshot.mailboxes)
-    renamed = replace(snapshot, mailboxes=boxes)
-    got = forwarding(with_mailbox(renamed, forwarding_address=alice.id))
+    got = forwarding(with_mailbox(renamed(snapshot, "alice", alice.id),
+                                  forwarding_address=alice.id))
     assert got.status is Status.PASS, got.message
 
 
@@ -144,6 +149,17 @@ def test_without_the_contacts_a_name_cannot_be_shown_internal() -> None:
     got = forwarding(with_mailbox(snapshot, forwarding_address="Chris"))
     assert got.status is Status.ERROR
     assert "exo/Get-MailContact" in got.message
+
+
+def test_without_the_contacts_only_a_mailbox_name_is_proof() -> None:
+    """A contact named "alice" and a mailbox whose alias is alice: the ForwardingAddress
+    "alice" is shown internal by the mailbox's Name, not by its alias alone."""
+    unread = without(hardened(), "exo/Get-MailContact", "mail_contacts")
+    by_name = with_mailbox(unread, forwarding_address="alice")
+    assert forwarding(by_name).status is Status.PASS
+    aliased = renamed(unread, "alice", "Alice Example")
+    got = forwarding(with_mailbox(aliased, forwarding_address="alice"))
+    assert got.status is Status.ERROR, got.message
 
 
 def test_forwarding_to_a_guest_mail_user_fails() -> None:

@@ -92,6 +92,15 @@ def rule_target_parts(target: str) -> tuple[str | None, str | None, str]:
     return match.group("kind").upper(), match.group("value").strip(), name
 
 
+def _named(mailbox: Mailbox, value: str) -> bool:
+    """Whether `value` is the mailbox's own name (Name, Identity, GUID, object id or DN),
+    the forms a ForwardingAddress takes, rather than an alias or an address."""
+    wanted = value.lower()
+    own = (mailbox.name, mailbox.identity, mailbox.guid, mailbox.external_directory_object_id,
+           mailbox.distinguished_name)
+    return any(wanted == item.lower() for item in own if item)
+
+
 class ForwardingResolver:
     """Resolves forwarding targets against the mailboxes, mail contacts, mail users and
     groups of one snapshot."""
@@ -171,9 +180,14 @@ class ForwardingResolver:
         if "@" in value:
             return self._address(address(value).lower(), hops)
         index = self.index
+        mailbox = index.mailbox_by_name(value)
+        if mailbox is not None and self.missing and not _named(mailbox, value):
+            # Exchange shows the target's Name; a mailbox that only has it as an alias or
+            # address is no proof while an unread contact may carry that Name.
+            return self._nobody(value)
         groups = index.groups_named(value)
         found = self._one(
-            [index.mailbox_by_name(value), index.mail_recipient(value),
+            [mailbox, index.mail_recipient(value),
              index.group(value) or (groups[0] if len(groups) == 1 else None)],
             value,
             hops,

@@ -56,6 +56,8 @@ def _tenant() -> RecordedTenant:
         "exo/Get-RecipientPermission": [],
         "exo/Get-MailboxAuditBypassAssociation": [],
         "exo/Get-AuthenticationPolicy": [],
+        "exo/Get-MailContact": [],
+        "exo/Get-MailUser": [],
         "exo/Get-MailboxPermission": permissions,
         "exo/Get-InboxRule": [],
         "exo/Get-OrganizationConfig": {"Identity": "contoso"},
@@ -77,9 +79,10 @@ def test_necessary_counts_every_page_and_batch_round() -> None:
     # groups 1, registrations 2 (999), 6 unpaged lists and the security-defaults policy,
     # member batches: 25 groups in 2, then g0's second page in 1.
     assert counts["graph"] == 1 + 11 + 1 + 2 + 7 + 3
-    # Get-Mailbox 2 pages, 5 other lists 1 each, 2 configuration objects; 24 per-mailbox calls
-    # 10 to a batch (3), then shared0's second page of permissions (1).
-    assert counts["exchange"] == 2 + 5 + 2 + 3 + 1
+    # Get-Mailbox 2 pages, 7 other lists 1 each (mail contacts and mail users among them),
+    # 2 configuration objects; 24 per-mailbox calls 10 to a batch (3), then shared0's second
+    # page of permissions (1).
+    assert counts["exchange"] == 2 + 7 + 2 + 3 + 1
     assert counts["login"] == 2
 
 
@@ -88,7 +91,7 @@ def test_without_the_group_list_or_get_mailbox_no_follow_up_calls_are_counted() 
             if k not in {"graph/groups", "exo/Get-Mailbox"}}
     counts = necessary_requests(RecordedTenant(data=data))
     assert counts["graph"] == 1 + 11 + 1 + 2 + 7
-    assert counts["exchange"] == 1 + 5 + 2
+    assert counts["exchange"] == 1 + 7 + 2
 
 
 def test_the_collector_meets_the_lower_bound_on_this_tenant() -> None:

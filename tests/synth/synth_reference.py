@@ -26,6 +26,7 @@ REQUIRED = {
 }
 SID = re.compile(r"^S-1-5-21-\d+-\d+-\d+-\d+$")
 SMTP_IN_RULE = re.compile(r"\[SMTP:([^\]]+)\]")
+EX_IN_RULE = re.compile(r"\[EX:([^\]]+)\]")
 
 
 def _date(text: str) -> Any:
@@ -65,6 +66,14 @@ class Reading:
         self.send_as: dict[str, list[dict[str, Any]]] = {}
         for row in data["exo/Get-RecipientPermission"]:
             self.send_as.setdefault(row["Identity"], []).append(row)
+        # Where a mail contact's or mail user's mail goes, by Identity and LegacyExchangeDN.
+        self.outside_by_name: dict[str, str] = {}
+        self.outside_by_dn: dict[str, str] = {}
+        for row in data["exo/Get-MailContact"] + data["exo/Get-MailUser"]:
+            target = row["ExternalEmailAddress"].split(":", 1)[1]
+            self.outside_by_dn[row["LegacyExchangeDN"]] = target
+            if row["RecipientTypeDetails"] == "MailContact":
+                self.outside_by_name[row["Identity"]] = target
         self.rules: dict[str, list[dict[str, Any]]] = {}
         for row in data["exo/Get-InboxRule"]:
             self.rules.setdefault(row["MailboxOwnerId"], []).append(row)
@@ -246,6 +255,9 @@ class Reading:
         forwarding = mailbox["ForwardingSmtpAddress"]
         if forwarding and self.external(forwarding.split(":", 1)[-1]):
             found.add("external-forwarding")
+        contact = self.outside_by_name.get(mailbox["ForwardingAddress"] or "")
+        if contact and self.external(contact):
+            found.add("external-forwarding")
         for rule in self.rules.get(mailbox["Identity"], []):
             if not rule["Enabled"]:
                 continue
@@ -254,6 +266,10 @@ class Reading:
             for target in targets:
                 match = SMTP_IN_RULE.search(target)
                 if match and self.external(match.group(1)):
+                    found.add("external-forwarding")
+                named = EX_IN_RULE.search(target)
+                outside = self.outside_by_dn.get(named.group(1)) if named else None
+                if outside and self.external(outside):
                     found.add("external-forwarding")
             folder = (rule["MoveToFolder"] or "").split(":\\")[-1].lower()
             if (rule["DeleteMessage"] or rule["SoftDeleteMessage"] or rule["MarkAsRead"]

@@ -205,3 +205,26 @@ def test_leavers_and_guests_keep_access(medium: SyntheticTenant) -> None:
             for i in holders["direct"] | holders["group"]]
     assert any(COLLECTED_AT - when < timedelta(days=90) for when in left)
     assert any(COLLECTED_AT - when > timedelta(days=180) for when in left)
+
+
+@pytest.mark.parametrize("fixture", ["small", "medium"])
+def test_forwarding_by_name_reaches_a_contact_outside_and_a_colleague_inside(
+        fixture: str, request: pytest.FixtureRequest) -> None:
+    """ForwardingAddress is a recipient's Name: a mail contact (whose ExternalEmailAddress is
+    "SMTP:..." outside) is external forwarding, a colleague's mailbox is not."""
+    tenant: SyntheticTenant = request.getfixturevalue(fixture)
+    data = tenant.recorded.data
+    contacts = {c["Identity"]: c for c in data["exo/Get-MailContact"]}
+    assert all(c["ExternalEmailAddress"].startswith("SMTP:") for c in contacts.values())
+    assert {u["RecipientTypeDetails"] for u in data["exo/Get-MailUser"]} == {"GuestMailUser"}
+    names = {m["Name"] for m in data["exo/Get-Mailbox"]}
+    by_name = [m for m in data["exo/Get-Mailbox"] if m["ForwardingAddress"]]
+    external = {f.upn for f in tenant.planted.findings if f.check_id == "external-forwarding"}
+    to_contact = [m for m in by_name if m["ForwardingAddress"] in contacts]
+    to_colleague = [m for m in by_name if m["ForwardingAddress"] in names]
+    assert to_contact and to_colleague
+    assert all(m["UserPrincipalName"].lower() in external for m in to_contact)
+    assert any(m["UserPrincipalName"].lower() not in external for m in to_colleague)
+    rules = [t for r in data["exo/Get-InboxRule"] for t in r["ForwardTo"] or ()]
+    dns = {c["LegacyExchangeDN"] for c in contacts.values()}
+    assert any(dn in target for target in rules for dn in dns)

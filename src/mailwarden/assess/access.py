@@ -11,6 +11,9 @@ Which entries count:
   a user or group of the tenant is kept, marked inherited.
 - Deny removes what it denies: a person denied FullAccess holds no FullAccess, whether
   the allow and the deny name them directly or through groups.
+- A permission row of the mailbox that the reader could not use (no User, Trustee or
+  AccessRights) leaves the map incomplete: what it granted is unknown, so the checks
+  that read the map say `error` rather than `pass`.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class AccessMapper:
             for source in (PERMISSIONS, RECIPIENT_PERMISSIONS)
             if (problem := snapshot.mailbox_problem(source, mailbox)) is not None
         ]
+        unknown += self._unread_rows(position)
         grants: list[Grant] = []
         ignored = 0
         allow: dict[str, list[tuple[str, str]]] = defaultdict(list)  # id -> (right, via)
@@ -152,6 +156,23 @@ class AccessMapper:
             ignored=ignored,
             unknown=tuple(dict.fromkeys(unknown)),
         )
+
+    def _unread_rows(self, position: int) -> list[str]:
+        """Permission rows of this mailbox the reader had to skip: whatever they granted is
+        unknown. Rows that name no mailbox at all might be this mailbox's."""
+        unread = [
+            f"row {row.index} of {row.source} could not be read ({row.reason})"
+            for row in self.index.skipped_permissions.get(position, ())
+        ]
+        unplaced: dict[str, int] = {}
+        for row in self.index.unplaced_permissions:
+            unplaced[row.source] = unplaced.get(row.source, 0) + 1
+        unread += [
+            f"{plural(count, 'row')} of {source} that {'names' if count == 1 else 'name'} no "
+            "mailbox could not be read"
+            for source, count in sorted(unplaced.items())
+        ]
+        return unread
 
     def _broad_reason(self, kind: TrusteeKind, name: str | None, people: int | None) -> str | None:
         if kind is TrusteeKind.BROAD:
@@ -260,6 +281,32 @@ class AccessMapper:
         if moment is None:
             return False
         return self.collected_at - moment <= timedelta(days=self.options.left_recently_days)
+
+
+def access_path(
+    index: TenantIndex, access: MailboxAccess, person: PersonAccess, right: str
+) -> str | None:
+    """How `person` holds `right` on the mailbox, in words: "directly", or "a member of
+    'Finance Team', nested in 'Finance', which holds it" (the shortest way through the
+    groups the grants name). None when no allowed grant of that right reaches the person."""
+    ways: list[tuple[int, str]] = []
+    for grant in access.grants:
+        if grant.right != right or grant.deny or grant.object_id is None:
+            continue
+        if grant.kind is TrusteeKind.USER and grant.object_id == person.account_id:
+            ways.append((0, "directly"))
+        elif grant.kind is TrusteeKind.GROUP:
+            chain = index.group_graph.path(grant.object_id, person.account_id)
+            if chain is not None:
+                names = [_group_name(index, group_id) for group_id in reversed(chain)]
+                nested = "".join(f", nested in '{name}'" for name in names[1:])
+                ways.append((len(chain), f"a member of '{names[0]}'{nested}, which holds it"))
+    return min(ways)[1] if ways else None
+
+
+def _group_name(index: TenantIndex, group_id: str) -> str:
+    group = index.group_by_id.get(group_id.lower())
+    return (group.display_name if group is not None else None) or group_id
 
 
 def days_before(moment: datetime | None, now: datetime | None) -> int | None:

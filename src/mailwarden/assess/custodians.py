@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,10 +197,12 @@ def infer_custodian(
     accounts: Mapping[str, Account],
     *,
     from_groups: bool = False,
+    path: Callable[[PersonAccess], str | None] | None = None,
 ) -> Custodian | None:
     """The enabled, licensed member holding FullAccess directly (then, if allowed, through
     a group); among several, the most senior by job title, then the most recently active,
-    then the first by UPN."""
+    then the first by UPN. `path` says how a person holds FullAccess through groups (see
+    `access.access_path`), so that the reason names the groups it comes through."""
     pools = [[p for p in access.people if _eligible(p) and p.direct]]
     if from_groups:
         pools.append([p for p in access.people if _eligible(p) and not p.direct])
@@ -216,12 +218,14 @@ def infer_custodian(
         chosen = min(pool, key=rank)
         account = accounts.get(chosen.account_id)
         title = f", {account.job_title}" if account and account.job_title else ""
+        through = path(chosen) if path is not None and not chosen.direct else None
+        held = f"{how} ({through})" if through else how
         return Custodian(
             mailbox=mailbox,
             person=chosen.upn,
             team=account.department if account else None,
             source=CustodianSource.INFERRED,
-            reason=f"holds {how}{title}; chosen from {plural(len(pool), 'candidate')} by "
+            reason=f"holds {held}{title}; chosen from {plural(len(pool), 'candidate')} by "
             "seniority, then most recent sign-in",
         )
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.assess.access import AccessMapper
+from mailwarden.assess.access import AccessMapper, access_path
 from mailwarden.assess.checks import CATALOGUE, Check
 from mailwarden.assess.checks.base import Verdict, errored, listing
 from mailwarden.assess.custodians import CustodianMap, infer_custodian
@@ -23,6 +23,7 @@ from mailwarden.model.findings import (
     Problem,
     ProblemKind,
     Resource,
+    Right,
     ScanResult,
     Status,
 )
@@ -133,6 +134,7 @@ def _custodian(
         access,
         context.index.account_by_id,
         from_groups=context.options.infer_custodian_from_groups,
+        path=lambda person: access_path(context.index, access, person, Right.FULL_ACCESS),
     )
     return inferred, note
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,18 +33,24 @@ class GroupGraph:
     def __init__(self, members: Iterable[GroupMembers], *, available: bool = True) -> None:
         self._users: dict[str, tuple[str, ...]] = {}
         self._nested: dict[str, tuple[str, ...]] = {}
+        self._contacts: dict[str, tuple[str, ...]] = {}
         for entry in members:
             key = entry.group_id.lower()
             users = []
             nested = []
+            contacts = []
             for member in entry.members:
                 kind = member.object_type.lower()
                 if kind == "user":
                     users.append(member.id.lower())
                 elif kind == "group":
                     nested.append(member.id.lower())
+                elif kind == "orgcontact":
+                    contacts.append(member.id.lower())
             self._users[key] = tuple(users)
             self._nested[key] = tuple(nested)
+            if contacts:
+                self._contacts[key] = tuple(contacts)
         self.available = available
         self._cache: dict[str, Expansion] = {}
 
@@ -52,6 +59,11 @@ class GroupGraph:
 
     def direct_users(self, group_id: str) -> tuple[str, ...]:
         return self._users.get(group_id.lower(), ())
+
+    def direct_contacts(self, group_id: str) -> tuple[str, ...]:
+        """Mail contacts (Graph orgContact ids) that are direct members: mail to the group
+        reaches them, outside the organisation."""
+        return self._contacts.get(group_id.lower(), ())
 
     def expand(self, group_id: str) -> Expansion:
         start = group_id.lower()
@@ -88,6 +100,25 @@ class GroupGraph:
         )
         self._cache[start] = result
         return result
+
+    def path(self, group_id: str, account_id: str) -> tuple[str, ...] | None:
+        """The shortest chain of groups from `group_id` down to one the account is a direct
+        member of (both ends included, lower case), or None when it is not reached."""
+        start, wanted = group_id.lower(), account_id.lower()
+        parents: dict[str, str | None] = {start: None}
+        queue = deque([start])
+        while queue:
+            current = queue.popleft()
+            if wanted in self._users.get(current, ()):
+                chain = [current]
+                while (parent := parents[chain[-1]]) is not None:
+                    chain.append(parent)
+                return tuple(reversed(chain))
+            for nested in self._nested.get(current, ()):
+                if nested not in parents:
+                    parents[nested] = current
+                    queue.append(nested)
+        return None
 
     def contains(self, group_id: str, account_id: str) -> bool | None:
         """Whether the account is in the group (transitively); None when unknown."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from mailwarden.assess.groups import GroupGraph
-from mailwarden.assess.lookup import KeyedLookup, address
+from mailwarden.assess.lookup import KeyedLookup, address, proxy_value
 from mailwarden.model.findings import Problem, ProblemKind
 from mailwarden.model.inventory import (
     Account,
@@ -17,15 +17,19 @@ from mailwarden.model.inventory import (
     InboxRule,
     Mailbox,
     MailboxPermission,
+    MailRecipient,
     RecipientPermission,
     RoleAssignment,
     RoleEligibility,
+    SkippedRecord,
     Snapshot,
     UserRegistration,
 )
 from mailwarden.text import plural
 
-_Row = TypeVar("_Row", MailboxPermission, RecipientPermission, InboxRule)
+_Row = TypeVar("_Row", MailboxPermission, RecipientPermission, InboxRule, SkippedRecord)
+#: Sources whose rows grant access to one mailbox each.
+PERMISSION_SOURCES = ("exo/Get-MailboxPermission", "exo/Get-RecipientPermission")
 
 
 class TenantIndex:
@@ -70,6 +74,8 @@ class TenantIndex:
         self.rules = self._per_mailbox(
             "exo/Get-InboxRule", snapshot.inbox_rules, lambda r: r.mailbox
         )
+        self._index_skipped_permissions(snapshot.skipped)
+        self._index_mail_recipients(snapshot.mail_contacts + snapshot.mail_users)
 
     # -- accounts and groups ----------------------------------------------------------------
 
@@ -153,9 +159,14 @@ class TenantIndex:
                 "distinguished_name",
                 lambda m: (m.name, m.alias),
                 lambda m: (address(a) for a in m.email_addresses),
+                # An inbox rule names an internal recipient by its legacyExchangeDN, or by
+                # an older one kept as an X500 proxy address.
+                "legacy_exchange_dn",
+                lambda m: (proxy_value(a, "x500") for a in m.email_addresses),
             ),
         )
         self._mailbox_display = KeyedLookup(mailboxes, ("display_name",))
+        self._mailbox_names: dict[str, list[int]] | None = None
 
     def mailbox_position(self, key: str | None) -> int | None:
         """By an Exchange identity, else by display name (when only one mailbox has it)."""
@@ -210,6 +221,60 @@ class TenantIndex:
             if found is not None:
                 return found
         return None
+
+    # -- mail contacts and mail users --------------------------------------------------------
+
+    def _index_mail_recipients(self, recipients: tuple[MailRecipient, ...]) -> None:
+        self.mail_recipients = recipients
+        self._mail_recipients = KeyedLookup(
+            recipients,
+            (
+                "external_directory_object_id",
+                "guid",
+                "legacy_exchange_dn",
+                "user_principal_name",
+                "primary_smtp_address",
+                "identity",
+                "distinguished_name",
+                lambda r: (r.name, r.alias),
+                lambda r: (address(a) for a in r.email_addresses),
+                lambda r: (proxy_value(a, "x500") for a in r.email_addresses),
+            ),
+        )
+        self._mail_recipient_names: dict[str, list[int]] | None = None
+
+    def mail_recipient(self, key: str | None) -> MailRecipient | None:
+        """A mail contact or mail user by any Exchange identity or address (not by display
+        name, which need not be unique)."""
+        return self._mail_recipients.find(key)
+
+    def mail_recipients_named(self, display_name: str) -> list[MailRecipient]:
+        """Every mail contact and mail user with this display name."""
+        if self._mail_recipient_names is None:
+            self._mail_recipient_names = self._names(r.display_name for r in self.mail_recipients)
+        found = self._mail_recipient_names.get(display_name.lower(), ())
+        return [self.mail_recipients[i] for i in found]
+
+    def mailboxes_named(self, display_name: str) -> list[Mailbox]:
+        """Every mailbox with this display name."""
+        if self._mailbox_names is None:
+            self._mailbox_names = self._names(m.display_name for m in self.mailboxes)
+        return [self.mailboxes[i] for i in self._mailbox_names.get(display_name.lower(), ())]
+
+    # -- rows per mailbox -------------------------------------------------------------------
+
+    def _index_skipped_permissions(self, skipped: tuple[SkippedRecord, ...]) -> None:
+        """Permission rows the reader could not use, by the mailbox they name. A row that
+        names no mailbox at all could belong to any: `unplaced_permissions`."""
+        rows = tuple(r for r in skipped if r.source.split("[", 1)[0] in PERMISSION_SOURCES)
+        self.unplaced_permissions: tuple[SkippedRecord, ...] = tuple(
+            r for r in rows if not r.subject
+        )
+        # A row naming a mailbox Get-Mailbox does not list concerns no mailbox assessed.
+        placed = tuple(r for r in rows if self.mailbox_position(r.subject) is not None)
+        self.skipped_permissions = self._per_mailbox(
+            "skipped permission rows", placed, lambda r: r.subject or ""
+        )
 
     def _per_mailbox(
         self, source: str, rows: tuple[_Row, ...], identity: Callable[[_Row], str]

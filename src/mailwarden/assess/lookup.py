@@ -82,3 +82,10 @@ class KeyedLookup(Generic[T]):
 def address(value: str) -> str:
     """`smtp:a@b` / `SMTP:a@b` -> `a@b`."""
     return value.split(":", 1)[1] if value.lower().startswith("smtp:") else value
+
+
+def proxy_value(value: str, kind: str) -> str | None:
+    """The value of a proxy address of `kind`: `X500:/o=...` -> `/o=...` for "x500"; None
+    for a proxy address of another kind."""
+    prefix, colon, rest = value.partition(":")
+    return rest if colon and prefix.lower() == kind else None

@@ -81,6 +81,7 @@ MAILBOX = (
     "WhenCreated",
     "WhenMailboxCreated",
     "EmailAddresses",
+    "LegacyExchangeDN",
 )
 CAS_MAILBOX = (
     "Identity",
@@ -123,6 +124,23 @@ INBOX_RULE = (
     "StopProcessingRules",
     "Description",
 )
+#: Get-MailContact and Get-MailUser: enough to resolve a ForwardingAddress (an Exchange
+#: identity) or an inbox rule's [EX:legacyExchangeDN] target to where its mail goes.
+MAIL_CONTACT = (
+    "Identity",
+    "Name",
+    "Alias",
+    "DisplayName",
+    "PrimarySmtpAddress",
+    "ExternalEmailAddress",
+    "EmailAddresses",
+    "Guid",
+    "ExternalDirectoryObjectId",
+    "DistinguishedName",
+    "LegacyExchangeDN",
+    "RecipientTypeDetails",
+)
+MAIL_USER = (*MAIL_CONTACT, "UserPrincipalName")
 AUDIT_BYPASS = ("Identity", "Name", "ObjectId", "AuditBypassEnabled")
 ORGANIZATION_CONFIG = (
     "Identity",

@@ -100,6 +100,8 @@ EXO_LISTS: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {
         fields.AUDIT_BYPASS,
     ),
     "exo/Get-AuthenticationPolicy": ("Get-AuthenticationPolicy", {}, None),
+    "exo/Get-MailContact": ("Get-MailContact", {"ResultSize": "Unlimited"}, fields.MAIL_CONTACT),
+    "exo/Get-MailUser": ("Get-MailUser", {"ResultSize": "Unlimited"}, fields.MAIL_USER),
     "exo/Get-OrganizationConfig": ("Get-OrganizationConfig", {}, fields.ORGANIZATION_CONFIG),
     "exo/Get-TransportConfig": ("Get-TransportConfig", {}, fields.TRANSPORT_CONFIG),
 }

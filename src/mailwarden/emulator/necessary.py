@@ -19,7 +19,8 @@ and wastes nothing would send to read every source of SPEC section 4:
   Without the group list no member can be asked for, so no batches are counted.
 - ``exchange``: ceil(rows / 1000) pages, at least 1, for each organisation-wide cmdlet
   (Get-Mailbox, Get-CASMailbox, Get-User, Get-RecipientPermission,
-  Get-MailboxAuditBypassAssociation, Get-AuthenticationPolicy), 1 each for
+  Get-MailboxAuditBypassAssociation, Get-AuthenticationPolicy, Get-MailContact,
+  Get-MailUser), 1 each for
   Get-OrganizationConfig and Get-TransportConfig, and the `$batch` requests for the
   per-mailbox calls: every mailbox that needs detail (shared, room, equipment and
   scheduling mailboxes, and user mailboxes whose account has no licence or whose
@@ -67,6 +68,8 @@ _EXO_LISTS = (
     "Get-RecipientPermission",
     "Get-MailboxAuditBypassAssociation",
     "Get-AuthenticationPolicy",
+    "Get-MailContact",
+    "Get-MailUser",
 )
 
 

@@ -30,6 +30,7 @@ IDENTITY_FIELDS: tuple[str, ...] = (
     "ExchangeGuid",
     "ExternalDirectoryObjectId",
     "DistinguishedName",
+    "LegacyExchangeDN",
 )
 
 #: Cmdlet -> (its source, the row property naming the recipient it belongs to).
@@ -42,6 +43,8 @@ CMDLET_SOURCES: Mapping[str, tuple[str, str]] = {
     "Get-InboxRule": ("exo/Get-InboxRule", "MailboxOwnerId"),
     "Get-MailboxAuditBypassAssociation": ("exo/Get-MailboxAuditBypassAssociation", "Identity"),
     "Get-AuthenticationPolicy": ("exo/Get-AuthenticationPolicy", "Identity"),
+    "Get-MailContact": ("exo/Get-MailContact", "Identity"),
+    "Get-MailUser": ("exo/Get-MailUser", "Identity"),
     "Get-OrganizationConfig": ("exo/Get-OrganizationConfig", "Identity"),
     "Get-TransportConfig": ("exo/Get-TransportConfig", "Identity"),
 }
@@ -57,6 +60,8 @@ RECIPIENT_CMDLETS = frozenset(
         "Get-RecipientPermission",
         "Get-InboxRule",
         "Get-MailboxAuditBypassAssociation",
+        "Get-MailContact",
+        "Get-MailUser",
     }
 )
 #: Of those, the ones whose identity must be a mailbox (a user without one is not found).
@@ -85,7 +90,8 @@ def _forms(row: Mapping[str, Any]) -> list[str]:
 
 @dataclass(slots=True)
 class Recipient:
-    """One mailbox or user as Exchange knows it, with every form of its identity."""
+    """One mailbox, user, mail user or mail contact as Exchange knows it, with every form of
+    its identity."""
 
     number: int
     forms: set[str] = field(default_factory=set)
@@ -221,7 +227,10 @@ class TenantState:
             self._by_form: dict[str, Recipient] = {}
             for row in self.rows("exo/Get-Mailbox"):
                 self._add_recipient(row, has_mailbox=True)
-            for source in ("exo/Get-User", "exo/Get-CASMailbox"):
+            # Mail contacts and mail users are recipients without a mailbox: -Identity
+            # finds them, the per-mailbox cmdlets do not.
+            for source in ("exo/Get-User", "exo/Get-CASMailbox", "exo/Get-MailContact",
+                           "exo/Get-MailUser"):
                 for row in self.rows(source):
                     self._add_recipient(row, has_mailbox=source == "exo/Get-CASMailbox")
             self._rows_by_recipient: dict[str, dict[int, list[dict[str, Any]]]] = {}

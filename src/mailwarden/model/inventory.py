@@ -216,6 +216,7 @@ class Mailbox:
     room_mailbox_account_enabled: bool | None = None
     when_created: datetime | None = None
     email_addresses: tuple[str, ...] = ()
+    legacy_exchange_dn: str | None = None  # what an inbox rule's [EX:...] target names
 
     def keys(self) -> tuple[str, ...]:
         """Every string Exchange accepts as this mailbox's identity, lower case."""
@@ -316,6 +317,27 @@ class InboxRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MailRecipient:
+    """Exchange `Get-MailContact` or `Get-MailUser` output: a recipient of the organisation
+    whose mail is delivered to `external_email_address` ("SMTP:a@b"), outside Exchange
+    Online. Guests are mail users too (RecipientTypeDetails GuestMailUser)."""
+
+    identity: str | None = None
+    name: str | None = None
+    alias: str | None = None
+    display_name: str | None = None
+    primary_smtp_address: str | None = None
+    external_email_address: str | None = None
+    user_principal_name: str | None = None  # mail users only
+    guid: str | None = None
+    external_directory_object_id: str | None = None
+    distinguished_name: str | None = None
+    legacy_exchange_dn: str | None = None
+    recipient_type_details: str | None = None
+    email_addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuditBypass:
     """Exchange `Get-MailboxAuditBypassAssociation` output."""
 
@@ -368,6 +390,8 @@ class Snapshot:
     exo_users: tuple[ExoUser, ...] = ()
     inbox_rules: tuple[InboxRule, ...] = ()
     audit_bypass: tuple[AuditBypass, ...] = ()
+    mail_contacts: tuple[MailRecipient, ...] = ()
+    mail_users: tuple[MailRecipient, ...] = ()
     authentication_policies: tuple[AuthenticationPolicy, ...] = ()
     organization_config: OrganizationConfig | None = None
     transport_config: TransportConfig | None = None
@@ -413,3 +437,5 @@ class SkippedRecord:
     index: int  # position in the source's array (0-based)
     reason: str
     sample: Mapping[str, Any] | None = None
+    #: The mailbox (or other object) the record belongs to, when the record still names it.
+    subject: str | None = None

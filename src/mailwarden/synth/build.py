@@ -6,6 +6,7 @@ import random
 
 from mailwarden.synth import names, people, policies
 from mailwarden.synth.access import Pools
+from mailwarden.synth.contacts import mail_contacts
 from mailwarden.synth.context import Context
 from mailwarden.synth.groups import build_groups, with_users
 from mailwarden.synth.ids import domain_sid
@@ -80,7 +81,8 @@ def build_tenant(total: int, seed: int, profile: str | None = None) -> Tenant:
         leavers_with_mailbox=tuple(p for p in leavers if p.recipient_type),
         guests=tuple(guests), unlicensed=tuple(service), teams=layout.teams,
     )
-    plan = plan_mailboxes(ctx, accounts, layout, pools)
+    contacts = mail_contacts(tenant_id)
+    plan = plan_mailboxes(ctx, accounts, layout, pools, contacts)
     layout = with_users(layout, layout.exceptions, plan.exceptions)
     breakglass = admins[-1]
     threshold, duration = rng.choice(((10, 60), (20, 60), (10, 30), (15, 60)))
@@ -106,6 +108,7 @@ def build_tenant(total: int, seed: int, profile: str | None = None) -> Tenant:
         security_defaults=licences.security_defaults,
         role_eligibilities=eligibilities(
             licences, relicensed_accounts, plan.ownerless, active),
+        contacts=contacts,
     )
 
 

@@ -43,6 +43,18 @@ def derived_guids(count: int, *parts: str) -> list[str]:
     return [_as_guid(digest[32 * index:32 * index + 32]) for index in range(count)]
 
 
+#: How Exchange Online spells a recipient's legacyExchangeDN, the name an inbox rule's
+#: [EX:...] target gives a recipient picked from the address book.
+LEGACY_DN_PREFIX = (
+    "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn="
+)
+
+
+def legacy_dn(guid: str, alias: str) -> str:
+    """A recipient's legacyExchangeDN: the prefix, its GUID's hex digits, a short alias."""
+    return f"{LEGACY_DN_PREFIX}{guid.replace('-', '')}-{alias[:8]}"
+
+
 def cloud_sid(object_id: str) -> str:
     """Entra ID's securityIdentifier: S-1-12-1 followed by the GUID's bytes as four uint32."""
     raw = bytes.fromhex(object_id.replace("-", ""))

@@ -9,7 +9,14 @@ from mailwarden.synth import access, posture, rules
 from mailwarden.synth.constants import COLLECTED_AT
 from mailwarden.synth.context import Context
 from mailwarden.synth.groups import GroupLayout
-from mailwarden.synth.model import Account, Custodian, Grant, InboxRule, OwnerlessMailbox
+from mailwarden.synth.model import (
+    Account,
+    Custodian,
+    Grant,
+    InboxRule,
+    MailContact,
+    OwnerlessMailbox,
+)
 
 BASIC_AUTH_POLICY = "Allow Basic Auth for Devices"
 #: The sign-in planted before Graph recorded successful sign-ins (1 December 2023).
@@ -34,6 +41,7 @@ class _Roles:
     external_forwarding: set[str]
     internal_forwarding: str
     verified_forwarding: str
+    contact_forwarding: str  # ForwardingAddress names a mail contact: mail leaves
     everyone: str
     all_staff: str
     partners: str
@@ -75,9 +83,17 @@ def _roles(ctx: Context, ownerless: list[Account], clean: set[str]) -> _Roles:
     mfa_registered = _cycle(shared, 7)
     old_sign_in = next((box for box in shared if created[box] < OLD_SIGN_IN - timedelta(days=30)
                         and box != mfa_registered), None)
+    internal, verified = _cycle(shared, 3), _cycle(shared, 4)
+    # A mailbox of its own where there is one, so that the forwarding by name to a
+    # colleague (internal) and to a verified address stay planted beside it.
+    contact = next((box for box in shared[19 % len(shared):] + shared + loose
+                    if box not in {internal, verified}), _cycle(shared, 19))
+    # Not a mailbox whose forwarding is planted otherwise: its hidden rule forwards outside.
+    hidden = next((box for box in shared[19 % len(shared):] + shared
+                   if box not in {internal, verified, contact}), _cycle(shared, 19))
     return _Roles(
         privileged=_cycle(shared, 0), external_forwarding={_cycle(shared, 1), _cycle(shared, 2)},
-        internal_forwarding=_cycle(shared, 3), verified_forwarding=_cycle(shared, 4),
+        internal_forwarding=internal, verified_forwarding=verified, contact_forwarding=contact,
         everyone=_cycle(shared, 5), all_staff=_cycle(shared, 6), partners=_cycle(shared, 9),
         bypass_target=_cycle(shared, 10), mfa_registered=mfa_registered,
         smtp_auth={_cycle(shared, 8), _cycle(shared, 11)} | services,
@@ -87,12 +103,12 @@ def _roles(ctx: Context, ownerless: list[Account], clean: set[str]) -> _Roles:
         ordinary_rules=set(rng.sample(loose, min(max(2, rule_count // 2), len(loose)))),
         disabled_rule=rng.choice(loose), deny_trap=rng.choice(clean_shared),
         audit_off=_cycle(shared, 17), audit_legacy=_cycle(shared, 18), old_sign_in=old_sign_in,
-        hidden_rule=_cycle(shared, 19),
+        hidden_rule=hidden,
     )
 
 
 def plan_mailboxes(ctx: Context, accounts: list[Account], layout: GroupLayout,
-                   pools: access.Pools) -> MailboxPlan:
+                   pools: access.Pools, contacts: tuple[MailContact, ...]) -> MailboxPlan:
     rng = ctx.rng
     people = {account.id: account for account in accounts}
     ownerless = [account for account in accounts if account.ownerless]
@@ -122,7 +138,7 @@ def plan_mailboxes(ctx: Context, accounts: list[Account], layout: GroupLayout,
             custodians.append(access.custodian(ctx, mailbox, team, candidates, people, pools))
         else:
             account, config, has_custodian = _loose(ctx, mailbox, roles, layout, pools, people,
-                                                    bypass)
+                                                    bypass, contacts)
             if has_custodian:
                 candidates = access.direct_custodian_candidates(config.grants, people)
                 custodians.append(access.custodian(ctx, mailbox, team, candidates, people, pools))
@@ -135,8 +151,8 @@ def plan_mailboxes(ctx: Context, accounts: list[Account], layout: GroupLayout,
 
 
 def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
-           pools: access.Pools, people: dict[str, Account],
-           bypass: Account) -> tuple[Account, OwnerlessMailbox, bool]:
+           pools: access.Pools, people: dict[str, Account], bypass: Account,
+           contacts: tuple[MailContact, ...]) -> tuple[Account, OwnerlessMailbox, bool]:
     rng = ctx.rng
     box = mailbox.id
     account = posture.loose_account(ctx, mailbox)
@@ -190,6 +206,11 @@ def _loose(ctx: Context, mailbox: Account, roles: _Roles, layout: GroupLayout,
         rule_list.append(rules.disabled_hiding_rule(ctx))
     if box == roles.hidden_rule:
         rule_list += rules.hidden_rules(mailbox)
+    if box == roles.contact_forwarding and contacts:
+        # Chosen by position, not drawn: the random stream stays as it was.
+        contact = contacts[int(box[:8], 16) % len(contacts)]
+        settings = replace(settings, forwarding_address=contact.name, deliver_and_forward=True)
+        rule_list.append(rules.contact_forwarding_rule(contact))
     has_custodian = box not in {roles.no_owner, roles.inferable} and rng.random() < 0.85
     config = OwnerlessMailbox(
         # Exchange keeps one entry per trustee and right, however often it was granted.

@@ -107,6 +107,20 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MailContact:
+    """An Exchange mail contact: in the address book, a recipient like any other, but its
+    mail goes to `external_address`, outside the organisation."""
+
+    id: str  # its Entra object id (Graph orgContact), Exchange's ExternalDirectoryObjectId
+    name: str  # Exchange Name and Identity: what a ForwardingAddress shows
+    alias: str
+    display_name: str
+    external_address: str
+    exo_guid: str
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Group:
     id: str
     display_name: str
@@ -181,7 +195,7 @@ class MailboxSettings:
     audit_admin: tuple[str, ...] = ()
     default_audit_set: tuple[str, ...] = ("Admin", "Delegate", "Owner")
     forwarding_smtp: str | None = None
-    forwarding_address: str | None = None  # Exchange identity of an internal recipient
+    forwarding_address: str | None = None  # Exchange identity of a mailbox or mail contact
     deliver_and_forward: bool = False
 
 
@@ -254,3 +268,4 @@ class Tenant:
     security_defaults: bool = False
     #: PIM eligibility schedules: (principal id, role display name).
     role_eligibilities: tuple[tuple[str, str], ...] = ()
+    contacts: tuple[MailContact, ...] = ()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from mailwarden.synth.constants import BASIC_AUTH_PROTOCOLS, COLLECTED_AT
-from mailwarden.synth.ids import derived_guid, exo_date, exo_utc_date
-from mailwarden.synth.model import Account, MailboxSettings, Tenant
+from mailwarden.synth.ids import derived_guid, exo_date, exo_utc_date, legacy_dn
+from mailwarden.synth.model import Account, MailboxSettings, MailContact, Tenant
 from mailwarden.synth.posture import default_settings
 from mailwarden.synth.render_access import render_access
 
@@ -50,6 +50,7 @@ def mailbox(tenant: Tenant, account: Account, settings: MailboxSettings,
         "ExchangeGuid": account.exchange_guid,
         "ExternalDirectoryObjectId": account.id,
         "DistinguishedName": _dn(tenant, account.exo_name),
+        "LegacyExchangeDN": legacy_dn(account.exchange_guid, account.mail_nickname),
         "RecipientType": "UserMailbox",
         "RecipientTypeDetails": kind,
         "AccountDisabled": not account.enabled,
@@ -82,6 +83,8 @@ def discovery_mailbox(tenant: Tenant) -> dict[str, Any]:
         "Guid": derived_guid(tenant.tenant_id, "discovery"),
         "ExchangeGuid": derived_guid(tenant.tenant_id, "discovery-mailbox"),
         "ExternalDirectoryObjectId": "", "DistinguishedName": _dn(tenant, DISCOVERY),
+        "LegacyExchangeDN": legacy_dn(derived_guid(tenant.tenant_id, "discovery-mailbox"),
+                                      "DiscoverySearchMailbox"),
         "RecipientType": "UserMailbox", "RecipientTypeDetails": "DiscoveryMailbox",
         "AccountDisabled": True, "RoomMailboxAccountEnabled": None, "AuditEnabled": False,
         "AuditLogAgeLimit": "90.00:00:00", "AuditOwner": [], "AuditDelegate": [],
@@ -122,6 +125,40 @@ def exo_user(account: Account) -> dict[str, Any]:
         "RemotePowerShellEnabled": account.remote_powershell,
         "AuthenticationPolicy": account.auth_policy,
         "WhenCreatedUTC": exo_utc_date(account.created),
+    }
+
+
+def mail_contact(tenant: Tenant, contact: MailContact) -> dict[str, Any]:
+    """A Get-MailContact row: ExternalEmailAddress with its "SMTP:" prefix, as Exchange
+    writes it; the primary address is the external one."""
+    return {
+        "Name": contact.name, "Identity": contact.name, "Alias": contact.alias,
+        "DisplayName": contact.display_name, "PrimarySmtpAddress": contact.external_address,
+        "ExternalEmailAddress": f"SMTP:{contact.external_address}",
+        "EmailAddresses": [f"SMTP:{contact.external_address}"],
+        "Guid": contact.exo_guid, "ExternalDirectoryObjectId": contact.id,
+        "DistinguishedName": _dn(tenant, contact.name),
+        "LegacyExchangeDN": legacy_dn(contact.exo_guid, contact.alias),
+        "RecipientType": "MailContact", "RecipientTypeDetails": "MailContact",
+        "HiddenFromAddressListsEnabled": False,
+        "WhenCreated": exo_date(contact.created), "WhenCreatedUTC": exo_utc_date(contact.created),
+    }
+
+
+def guest_mail_user(tenant: Tenant, account: Account) -> dict[str, Any]:
+    """A Get-MailUser row for a guest: Exchange lists guests as mail users whose mail goes
+    to their own address elsewhere."""
+    address = account.mail or account.upn
+    return {
+        "Name": account.exo_name, "Identity": account.exo_name, "Alias": account.mail_nickname,
+        "DisplayName": account.display_name, "UserPrincipalName": account.upn,
+        "PrimarySmtpAddress": address, "ExternalEmailAddress": f"SMTP:{address}",
+        "EmailAddresses": [f"SMTP:{address}"],
+        "Guid": account.exo_guid, "ExternalDirectoryObjectId": account.id,
+        "DistinguishedName": _dn(tenant, account.exo_name),
+        "LegacyExchangeDN": legacy_dn(account.exchange_guid, account.mail_nickname),
+        "RecipientType": "MailUser", "RecipientTypeDetails": "GuestMailUser",
+        "WhenCreated": exo_date(account.created), "WhenCreatedUTC": exo_utc_date(account.created),
     }
 
 
@@ -172,6 +209,9 @@ def render_exo(tenant: Tenant) -> dict[str, Any]:
         "exo/Get-User": [exo_user(account) for account in tenant.accounts],
         "exo/Get-MailboxAuditBypassAssociation": [
             bypass_association(account, tenant.bypass_account_ids) for account in with_mailbox],
+        "exo/Get-MailContact": [mail_contact(tenant, contact) for contact in tenant.contacts],
+        "exo/Get-MailUser": [guest_mail_user(tenant, account) for account in tenant.accounts
+                             if account.user_type == "Guest"],
         **render_access(tenant),
         **organisation(tenant),
     }

@@ -12,16 +12,34 @@ from typing import Any
 
 from mailwarden.synth import names
 from mailwarden.synth.context import Context
-from mailwarden.synth.model import Account, InboxRule, RuleTarget
-
-LEGACY_DN = "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn="
+from mailwarden.synth.ids import derived_guid, legacy_dn
+from mailwarden.synth.model import Account, InboxRule, MailContact, RuleTarget
 
 
 def internal_target(ctx: Context, person: Account) -> RuleTarget:
-    """How Exchange shows an internal recipient in ForwardTo: by legacyExchangeDN."""
-    suffix = f"{ctx.rng.getrandbits(128):032x}-{person.mail_nickname[:8]}"
+    """How Exchange shows a recipient picked from the address book in ForwardTo: by its
+    mailbox's legacyExchangeDN."""
+    # Drawn and dropped: the DN once was random, and every later value of a seed's tenant
+    # follows from the stream, so the draw stays for the same seed to give the same tenant.
+    ctx.rng.getrandbits(128)
     return RuleTarget(display_name=person.display_name, address=person.upn,
-                      internal_dn=LEGACY_DN + suffix)
+                      internal_dn=legacy_dn(person.exchange_guid, person.mail_nickname))
+
+
+def contact_target(contact: MailContact) -> RuleTarget:
+    """A mail contact picked from the address book: shown by its legacyExchangeDN like a
+    mailbox, although its mail leaves the organisation."""
+    return RuleTarget(display_name=contact.display_name, address=contact.external_address,
+                      internal_dn=legacy_dn(contact.exo_guid, contact.alias))
+
+
+def contact_forwarding_rule(contact: MailContact) -> InboxRule:
+    """A rule that copies invoices to an outside accountant chosen from the address book.
+    Its identity is derived, not drawn, to leave the random stream as it was."""
+    identity = int(derived_guid(contact.id, "rule").replace("-", "")[:16], 16)
+    return InboxRule(name="Invoices to accountant", enabled=True, priority=3,
+                     rule_identity=identity, subject_contains=("invoice",),
+                     forward_to=(contact_target(contact),))
 
 
 def external_target(ctx: Context) -> RuleTarget:

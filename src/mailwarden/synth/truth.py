@@ -53,8 +53,12 @@ NT AUTHORITY\\Authenticated Users). Exchange names mailboxes created since Septe
 - no-custodian: custodians.csv has no row for the mailbox and no explicit, allowed
   FullAccess row names an enabled, licensed member user directly (not via a group).
 - external-forwarding: ForwardingSmtpAddress (after "smtp:") is outside the verified
-  domains, or an enabled inbox rule forwards, forwards as attachment or redirects to an
-  SMTP address outside them. ForwardingAddress names an internal recipient.
+  domains; or ForwardingAddress is the Identity of a Get-MailContact row whose
+  ExternalEmailAddress (after "SMTP:") is outside them (otherwise it is a mailbox's
+  Identity, inside); or an enabled inbox rule forwards, forwards as attachment or
+  redirects to a target outside them: `[SMTP:address]`, or `[EX:legacyExchangeDN]` of a
+  Get-MailContact or Get-MailUser row, by its ExternalEmailAddress (the LegacyExchangeDN
+  of a Get-Mailbox row is inside).
 - hiding-inbox-rule: an enabled rule deletes (DeleteMessage, SoftDeleteMessage), marks as
   read, or moves to RSS Feeds, RSS Subscriptions, Conversation History, Archive,
   Junk Email, Deleted Items, Sync Issues or Notes (MoveToFolder after ":\\"); Exchange's

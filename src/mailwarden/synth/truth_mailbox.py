@@ -40,6 +40,7 @@ class MailboxJudge:
         for principal, role in tenant.role_eligibilities:
             self.eligible.setdefault(principal, set()).add(role)
         self.verified = {domain.lower() for domain in tenant.verified_domains}
+        self.contacts = {contact.name: contact for contact in tenant.contacts}
         self._expanded: dict[str, frozenset[str]] = {}
 
     def users_of(self, group_id: str) -> frozenset[str]:
@@ -253,12 +254,17 @@ class MailboxJudge:
         outside: list[str] = []
         if forwarding and self._external(forwarding.split(":", 1)[-1]):
             outside.append(f"ForwardingSmtpAddress {forwarding}")
+        # ForwardingAddress names a mailbox (inside) or a mail contact (where its mail goes).
+        contact = self.contacts.get(box.settings.forwarding_address or "")
+        if contact is not None and self._external(contact.external_address):
+            outside.append(f"ForwardingAddress '{contact.name}' ({contact.external_address})")
         hiding: list[str] = []
         for rule in box.rules:
             if not rule.enabled:
                 continue
+            # A target's address is where its mail goes, however the rule names it.
             for target in rule.forward_to + rule.forward_as_attachment_to + rule.redirect_to:
-                if target.internal_dn is None and self._external(target.address):
+                if self._external(target.address):
                     outside.append(f"rule '{rule.name}' sends to {target.address}")
             folder = (rule.move_to_folder or "").split(":\\")[-1].lower()
             name = rule.name.lower()

@@ -14,6 +14,7 @@ from mailwarden.model.inventory import (
     InboxRule,
     Mailbox,
     MailboxPermission,
+    MailRecipient,
     OrganizationConfig,
     RecipientPermission,
     TransportConfig,
@@ -73,6 +74,7 @@ def parse_mailbox(r: Record) -> Mailbox:
         room_mailbox_account_enabled=r.flag("RoomMailboxAccountEnabled"),
         when_created=r.when("WhenCreated", "WhenMailboxCreated"),
         email_addresses=r.texts("EmailAddresses") or (),
+        legacy_exchange_dn=r.text("LegacyExchangeDN"),
     )
     # Identity is one of the keys; building all of them is only needed without it.
     if not mailbox.identity and not mailbox.keys():
@@ -163,6 +165,30 @@ def parse_inbox_rule(r: Record) -> InboxRule:
         stop_processing_rules=r.flag("StopProcessingRules"),
         description=r.text("Description"),
     )
+
+
+def parse_mail_recipient(r: Record) -> MailRecipient:
+    """A Get-MailContact or Get-MailUser row. ExternalEmailAddress keeps its "SMTP:" prefix,
+    as Exchange writes it."""
+    recipient = MailRecipient(
+        identity=r.text("Identity"),
+        name=r.text("Name"),
+        alias=r.text("Alias"),
+        display_name=r.text("DisplayName"),
+        primary_smtp_address=r.text("PrimarySmtpAddress"),
+        external_email_address=r.text("ExternalEmailAddress"),
+        user_principal_name=r.text("UserPrincipalName"),
+        guid=r.text("Guid"),
+        external_directory_object_id=r.text("ExternalDirectoryObjectId"),
+        distinguished_name=r.text("DistinguishedName"),
+        legacy_exchange_dn=r.text("LegacyExchangeDN"),
+        recipient_type_details=to_enum(r.get("RecipientTypeDetails"), RECIPIENT_TYPE_DETAILS),
+        email_addresses=r.texts("EmailAddresses") or (),
+    )
+    if not (recipient.identity or recipient.name or recipient.guid or recipient.legacy_exchange_dn
+            or recipient.external_directory_object_id):
+        raise RecordError("no identity (Identity, Name, Guid, LegacyExchangeDN ...)")
+    return recipient
 
 
 def parse_audit_bypass(r: Record) -> AuditBypass:

@@ -37,6 +37,8 @@ LIST_SOURCES: tuple[str, ...] = (
     "exo/Get-InboxRule",
     "exo/Get-MailboxAuditBypassAssociation",
     "exo/Get-AuthenticationPolicy",
+    "exo/Get-MailContact",
+    "exo/Get-MailUser",
 )
 #: Sources holding one JSON object.
 OBJECT_SOURCES: tuple[str, ...] = (

@@ -77,18 +77,38 @@ def parse_list(
     rows: Any,
     parse_one: Callable[[Record], T],
     skipped: list[SkippedRecord],
+    subject: Callable[[Record], str | None] | None = None,
 ) -> tuple[T, ...]:
+    """Parse every row; a row that cannot be used is kept in `skipped`, with the object
+    `subject` says it belongs to (e.g. the mailbox of a permission row) when it still
+    says, so that what depends on that object can tell it is incomplete."""
     items: list[T] = []
     for index, row in enumerate(rows or ()):
         if type(row) is not dict and not isinstance(row, Mapping):
             skipped.append(SkippedRecord(source=source, index=index, reason="not an object"))
             continue
+        record = Record(row)
         try:
-            items.append(parse_one(Record(row)))
+            items.append(parse_one(record))
         except (RecordError, ValueError, TypeError) as exc:
             sample = {k: row[k] for k in list(row)[:6]}
             skipped.append(
-                SkippedRecord(source=source, index=index, reason=str(exc), sample=sample)
+                SkippedRecord(
+                    source=source,
+                    index=index,
+                    reason=str(exc),
+                    sample=sample,
+                    subject=_subject(subject, record),
+                )
             )
     return canonical_order(items)
+
+
+def _subject(subject: Callable[[Record], str | None] | None, record: Record) -> str | None:
+    if subject is None:
+        return None
+    try:
+        return subject(record)
+    except (ValueError, TypeError):  # the row is already known to be malformed
+        return None
 

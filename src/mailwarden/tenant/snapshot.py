@@ -21,6 +21,7 @@ from mailwarden.tenant.exchange import (
     parse_cas_mailbox,
     parse_exo_user,
     parse_inbox_rule,
+    parse_mail_recipient,
     parse_mailbox,
     parse_mailbox_permission,
     parse_organization_config,
@@ -52,6 +53,11 @@ def _object(value: Any) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
+def _identity(record: Record) -> str | None:
+    """The mailbox a permission row belongs to."""
+    return record.text("Identity")
+
+
 def snapshot_from_recorded(recorded: RecordedTenant) -> Snapshot:
     """Parse every source; missing and failed sources become `problems`."""
     with cyclic_gc_paused():
@@ -62,8 +68,12 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
     data = recorded.data
     skipped: list[SkippedRecord] = []
 
-    def rows(source: str, parse_one: Callable[[Record], T]) -> tuple[T, ...]:
-        return parse_list(source, data.get(source), parse_one, skipped)
+    def rows(
+        source: str,
+        parse_one: Callable[[Record], T],
+        subject: Callable[[Record], str | None] | None = None,
+    ) -> tuple[T, ...]:
+        return parse_list(source, data.get(source), parse_one, skipped, subject)
 
     problems = {s: p for s in ALL_SOURCES if (p := recorded.problem(s)) is not None}
     # Parts of sources a licence withheld (users' signInActivity) are problems too.
@@ -81,11 +91,17 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
         registrations=rows("graph/userRegistrationDetails", parse_registration),
         mailboxes=rows("exo/Get-Mailbox", parse_mailbox),
         cas_mailboxes=rows("exo/Get-CASMailbox", parse_cas_mailbox),
-        mailbox_permissions=rows("exo/Get-MailboxPermission", parse_mailbox_permission),
-        recipient_permissions=rows("exo/Get-RecipientPermission", parse_recipient_permission),
+        mailbox_permissions=rows(
+            "exo/Get-MailboxPermission", parse_mailbox_permission, _identity
+        ),
+        recipient_permissions=rows(
+            "exo/Get-RecipientPermission", parse_recipient_permission, _identity
+        ),
         exo_users=rows("exo/Get-User", parse_exo_user),
         inbox_rules=rows("exo/Get-InboxRule", parse_inbox_rule),
         audit_bypass=rows("exo/Get-MailboxAuditBypassAssociation", parse_audit_bypass),
+        mail_contacts=rows("exo/Get-MailContact", parse_mail_recipient),
+        mail_users=rows("exo/Get-MailUser", parse_mail_recipient),
         authentication_policies=rows("exo/Get-AuthenticationPolicy", parse_authentication_policy),
         organization_config=parse_organization_config(
             _object(data.get("exo/Get-OrganizationConfig"))

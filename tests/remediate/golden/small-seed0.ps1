@@ -1,5 +1,5 @@
 # mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639)
-# From findings collected at 2026-11-01T00:00:00+00:00: 57 actions.
+# From findings collected at 2026-11-01T00:00:00+00:00: 59 actions.
 # Review each change before running it. `mailwarden remediate apply` makes the same
 # changes with a journal of the prior state, so that they can be rolled back.
 #Requires -Modules ExchangeOnlineManagement, Microsoft.Graph.Users, Microsoft.Graph.Users.Actions
@@ -96,6 +96,16 @@ Set-Mailbox -Identity 'info@adventure-works.com' -GrantSendOnBehalfTo @{Remove =
 #   note: The trustee is a deleted object: Exchange cannot grant it access again.
 Remove-MailboxPermission -Identity 'info@adventure-works.com' -User 'S-1-5-21-3195908194-3087043557-2739178872-1967312' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 
+# [f285ef090f] remove-forwarding info@adventure-works.com
+#   why: external-forwarding: Mail of info@adventure-works.com is forwarded outside the organisation: ForwardingAddress -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)'); inbox rule 'Invoices to accountant' -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)').
+#   might break: Whoever received the mailbox's mail outside the organisation stops getting it; if a partner depends on it, arrange a reviewed alternative.
+Set-Mailbox -Identity 'info@adventure-works.com' -ForwardingAddress $null -DeliverToMailboxAndForward $false
+
+# [067553d41d] disable-inbox-rule info@adventure-works.com
+#   why: external-forwarding: Mail of info@adventure-works.com is forwarded outside the organisation: ForwardingAddress -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)'); inbox rule 'Invoices to accountant' -> henry.lee@supplier-one.example (mail contact 'Henry Lee (supplier-one)').
+#   might break: Inbox rule 'Invoices to accountant' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
+Disable-InboxRule -Identity 'info\17616646754617872042' -Confirm:$false
+
 # [bfbbe11835] disable-protocols itsupportbookings@adventure-works.com
 #   why: imap-enabled: IMAP is enabled on itsupportbookings@adventure-works.com.
 #   why: pop-enabled: POP is enabled on itsupportbookings@adventure-works.com.
@@ -118,8 +128,14 @@ Set-CASMailbox -Identity 'legal@adventure-works.com' -ImapEnabled $false -PopEna
 #   might break: mohamed.haddad@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
 Remove-MailboxPermission -Identity 'legal@adventure-works.com' -User 'mohamed.haddad@adventure-works.com' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
 
+# [9cb1761bc5] disable-inbox-rule legal@adventure-works.com
+#   why: external-forwarding: Mail of legal@adventure-works.com is forwarded outside the organisation: inbox rule 'MailSync' -> victor.7781@gmx.net.
+#   why: hiding-inbox-rule: Inbox rules hide mail arriving at legal@adventure-works.com: 'MailSync' deletes; 'rss' marks as read, moves to 'rss feeds'.
+#   might break: Inbox rule 'MailSync' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
+Disable-InboxRule -Identity '8a6993de-7e10-4884-9271-c5463db11d61\3250932518788234745' -Confirm:$false
+
 # [0b4753615c] disable-inbox-rule legal@adventure-works.com
-#   why: hiding-inbox-rule: An inbox rule hides mail arriving at legal@adventure-works.com: 'rss' marks as read, moves to 'rss feeds'.
+#   why: hiding-inbox-rule: Inbox rules hide mail arriving at legal@adventure-works.com: 'MailSync' deletes; 'rss' marks as read, moves to 'rss feeds'.
 #   might break: Inbox rule 'rss' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
 Disable-InboxRule -Identity '8a6993de-7e10-4884-9271-c5463db11d61\337310646519805954' -Confirm:$false
 
@@ -189,12 +205,6 @@ Remove-MailboxPermission -Identity 'press@adventure-works.com' -User 'uma.kaur@a
 #   why: stale-delegate: SendAs to uma.kaur@adventure-works.com: 1 stale delegate holds access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
 #   might break: uma.kaur@adventure-works.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
 Remove-RecipientPermission -Identity 'press@adventure-works.com' -Trustee 'uma.kaur@adventure-works.com' -AccessRights 'SendAs' -Confirm:$false
-
-# [fc3ef17db3] disable-inbox-rule press@adventure-works.com
-#   why: external-forwarding: Mail of press@adventure-works.com is forwarded outside the organisation: inbox rule 'MailSync' -> isabel.7341@gmx.net.
-#   why: hiding-inbox-rule: An inbox rule hides mail arriving at press@adventure-works.com: 'MailSync' deletes.
-#   might break: Inbox rule 'MailSync' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
-Disable-InboxRule -Identity 'press\1806946210740627785' -Confirm:$false
 
 # [85b7ad8a9d] disable-remote-powershell press@adventure-works.com
 #   why: remote-powershell-enabled: press@adventure-works.com may use Exchange remote PowerShell.

@@ -1,5 +1,5 @@
 """Where the mailbox's mail goes: forwarding outside the organisation, and inbox rules
-that hide what arrives.
+that hide what arrives. Forwarding targets are resolved by `assess.forwarding`.
 
 The rules include hidden ones (collected with Get-InboxRule -IncludeHidden). Exchange's own
 hidden rules, the Junk E-mail Rule and the Microsoft.Exchange.OOF.* out-of-office rules,
@@ -22,12 +22,14 @@ from mailwarden.assess.checks.base import (
     quoted,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.assess.forwarding import Destination, ForwardingResolver, Reach
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 from mailwarden.model.findings.evidence import (
     ExternalForwarding,
     ForwardedTo,
     HidingInboxRules,
     HidingRule,
+    UnresolvedTarget,
 )
 from mailwarden.model.inventory import InboxRule
 
@@ -66,10 +68,6 @@ def target_address(target: str) -> str | None:
     return text.removeprefix("smtp:") if "@" in text else None
 
 
-def _outside(address: str, domains: frozenset[str]) -> bool:
-    return address.rsplit("@", 1)[-1].lower() not in domains
-
-
 def _enabled(rule: InboxRule) -> bool:
     return rule.enabled is not False  # Exchange always says; unknown counts as running
 
@@ -85,9 +83,13 @@ EXTERNAL = CheckInfo(
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
     passes="Neither the mailbox's forwarding settings nor its enabled inbox rules send mail "
-    "outside the verified domains.",
+    "outside the verified domains: every target is a mailbox or group of the tenant, or an "
+    "address in a verified domain that no mail contact or mail user carries.",
     fails="ForwardingSmtpAddress / ForwardingAddress, or an enabled inbox rule (forward, "
-    "forward as attachment, redirect), sends mail outside the verified domains.",
+    "forward as attachment, redirect), sends mail outside the verified domains, directly or "
+    "through a mail contact, mail user or group member whose external address is outside. A "
+    "target that cannot be resolved (nothing answers to it, or Get-MailContact / "
+    "Get-MailUser was not collected) is an error, never a pass.",
     needs=("exo/Get-Mailbox",),
     controls=("CIS M365 5.0.0 6.2.1", "CISA SCuBA MS.EXO.1.1v1"),
     remediation=Remediation(
@@ -110,46 +112,62 @@ EXTERNAL = CheckInfo(
 )
 
 
-def external(facts: MailboxFacts, context: Context) -> Verdict:
-    upn = facts.subject.upn
+def destinations(facts: MailboxFacts, context: Context) -> list[Destination]:
+    """Every place the mailbox's forwarding settings and enabled inbox rules send mail."""
     mailbox = facts.subject.mailbox
-    domains = context.index.verified_domains
-    targets: list[tuple[str, str]] = []  # (where, address)
+    resolver = ForwardingResolver(context.index)
+    found = []
     if mailbox.forwarding_smtp_address:
-        address = mailbox.forwarding_smtp_address.split(":", 1)[-1].strip().lower()
-        targets.append(("ForwardingSmtpAddress", address))
-    unresolved = []
+        smtp = mailbox.forwarding_smtp_address
+        found.append(resolver.smtp_address("ForwardingSmtpAddress", smtp))
     if mailbox.forwarding_address:
-        forward = mailbox.forwarding_address
-        internal = context.index.mailbox(forward) or context.index.account(forward)
-        if internal is None:
-            if "@" in forward:
-                targets.append(("ForwardingAddress", forward.lower()))
-            else:
-                unresolved.append(forward)
+        found.append(resolver.recipient("ForwardingAddress", mailbox.forwarding_address))
     for rule in facts.subject.rules:
         if not _enabled(rule):
             continue
         for target in rule.forward_to + rule.forward_as_attachment_to + rule.redirect_to:
-            rule_address = target_address(target)
-            if rule_address:
-                targets.append((f"inbox rule '{rule.name}'", rule_address))
-    if targets and not domains:
+            found.append(resolver.rule_target(f"inbox rule '{rule.name}'", target, rule.identity))
+    return found
+
+
+def _shown(item: Destination, address: str) -> str:
+    return f"{item.where} -> {address}" + (f" ({item.via})" if item.via else "")
+
+
+def external(facts: MailboxFacts, context: Context) -> Verdict:
+    upn = facts.subject.upn
+    mailbox = facts.subject.mailbox
+    found = destinations(facts, context)
+    if not context.index.verified_domains and any(d.reach is not Reach.INTERNAL for d in found):
         return errored(
             f"The verified domains are unknown, so {upn}'s forwarding cannot be judged.",
-            targets=[a for _, a in targets],
+            targets=[d.target for d in found],
         )
-    outside = [(where, a) for where, a in targets if _outside(a, domains)]
+    outside = [(d, a) for d in found if d.reach is Reach.EXTERNAL for a in d.outside]
+    unknown = [d for d in found if d.reach is Reach.UNKNOWN]
     evidence = ExternalForwarding(
-        external=tuple(ForwardedTo(where=where, address=a) for where, a in outside),
+        external=tuple(
+            ForwardedTo(where=d.where, address=a, via=d.via, rule=d.rule) for d, a in outside
+        ),
         forwarding_smtp_address=mailbox.forwarding_smtp_address,
         forwarding_address=mailbox.forwarding_address,
         deliver_to_mailbox_and_forward=mailbox.deliver_to_mailbox_and_forward,
-        unresolved_forwarding_address=tuple(unresolved),
+        unresolved_forwarding_address=tuple(
+            d.target for d in unknown if d.where == "ForwardingAddress"
+        ),
+        unresolved=tuple(
+            UnresolvedTarget(where=d.where, target=d.target, reason=d.reason or "unknown")
+            for d in unknown
+        ),
     ).as_evidence()
     if outside:
-        shown = "; ".join(f"{where} -> {a}" for where, a in outside[:5])
+        shown = "; ".join(_shown(d, a) for d, a in outside[:5])
         return failed(f"Mail of {upn} is forwarded outside the organisation: {shown}.", evidence)
+    if unknown:
+        shown = "; ".join(f"{d.where} '{d.target}' ({d.reason})" for d in unknown[:3])
+        return errored(
+            f"Where the forwarding of {upn} sends mail is not known: {shown}.", evidence
+        )
     if not context.snapshot.available(RULES):
         return errored(
             f"The inbox rules of {upn} were not collected, so forwarding by rule is unknown.",

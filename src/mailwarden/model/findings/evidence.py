@@ -155,10 +155,23 @@ class StaleDelegates:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ForwardedTo:
     """Where mail leaves the organisation: `where` is the mailbox parameter
-    (ForwardingSmtpAddress, ForwardingAddress) or "inbox rule '<name>'"."""
+    (ForwardingSmtpAddress, ForwardingAddress) or "inbox rule '<name>'"; `via` the
+    recipient the target resolved to (e.g. "mail contact 'Fabrikam'"), `rule` the inbox
+    rule's identity."""
 
     where: str
     address: str
+    via: str | None = None
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnresolvedTarget:
+    """A forwarding target that could not be shown to stay inside, and why."""
+
+    where: str
+    target: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,16 +185,21 @@ class ExternalForwarding:
     forwarding_address: str | None = None
     deliver_to_mailbox_and_forward: bool | None = None
     unresolved_forwarding_address: tuple[str, ...] = ()
+    unresolved: tuple[UnresolvedTarget, ...] = ()
 
     def as_evidence(self) -> dict[str, Any]:
         evidence: dict[str, Any] = {
-            "external": [{"where": e.where, "address": e.address} for e in self.external],
+            "external": [_forwarded(e) for e in self.external],
             "forwarding_smtp_address": self.forwarding_smtp_address,
             "forwarding_address": self.forwarding_address,
             "deliver_to_mailbox_and_forward": self.deliver_to_mailbox_and_forward,
         }
         if self.unresolved_forwarding_address:
             evidence["unresolved_forwarding_address"] = list(self.unresolved_forwarding_address)
+        if self.unresolved:
+            evidence["unresolved"] = [
+                {"where": u.where, "target": u.target, "reason": u.reason} for u in self.unresolved
+            ]
         return evidence
 
     @classmethod
@@ -191,7 +209,12 @@ class ExternalForwarding:
         for item in _items(evidence, "external", expected):
             target = _record(item, "external", expected)
             external.append(
-                ForwardedTo(where=_text(target, "where"), address=_text(target, "address"))
+                ForwardedTo(
+                    where=_text(target, "where"),
+                    address=_text(target, "address"),
+                    via=_optional_text(target, "via"),
+                    rule=_optional_text(target, "rule"),
+                )
             )
         deliver = evidence.get("deliver_to_mailbox_and_forward")
         return cls(
@@ -203,6 +226,15 @@ class ExternalForwarding:
                 evidence, "unresolved_forwarding_address", required=False
             ),
         )
+
+
+def _forwarded(item: ForwardedTo) -> dict[str, Any]:
+    found: dict[str, Any] = {"where": item.where, "address": item.address}
+    if item.via is not None:
+        found["via"] = item.via
+    if item.rule is not None:
+        found["rule"] = item.rule
+    return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,14 +18,28 @@ FORWARDING = ExternalForwarding.CHECK_ID
 HIDING = HidingInboxRules.CHECK_ID
 
 
+def _forwarding_rules(t: Target) -> set[str]:
+    """The rules the finding saw sending mail outside: named in its evidence (a target
+    that resolved to a mail contact or mail user names no address itself), or, for a
+    finding written before evidence named rules, with an SMTP target outside."""
+    finding = t.failing.get(FORWARDING)
+    if finding is None:
+        return set()
+    named = {e.rule for e in evidence_of(finding, ExternalForwarding).external if e.rule}
+    for rule in t.rules:
+        targets = rule.forward_to + rule.forward_as_attachment_to + rule.redirect_to
+        addresses = [a for a in map(target_address, targets) if a]
+        if rule.identity and any(a.rsplit("@", 1)[-1] not in t.domains for a in addresses):
+            named.add(rule.identity)
+    return named
+
+
 def build(t: Target) -> Iterator[Action]:
     chosen: dict[str, list[str]] = {}  # rule identity -> check ids
+    forwarding = _forwarding_rules(t)
     for rule in t.rules:
-        if FORWARDING in t.failing and rule.enabled is not False and rule.identity:
-            targets = rule.forward_to + rule.forward_as_attachment_to + rule.redirect_to
-            addresses = [a for a in map(target_address, targets) if a]
-            if any(a.rsplit("@", 1)[-1] not in t.domains for a in addresses):
-                chosen.setdefault(rule.identity, []).append(FORWARDING)
+        if rule.identity in forwarding and rule.enabled is not False and rule.identity:
+            chosen.setdefault(rule.identity, []).append(FORWARDING)
     hiding = t.failing.get(HIDING)
     for item in evidence_of(hiding, HidingInboxRules).rules if hiding is not None else ():
         if item.identity:

@@ -169,7 +169,7 @@ def test_audit_query_lifecycle_and_records() -> None:
             assert {r["id"] for r in records} == {r["Id"] for r in wanted}
             assert pages == -(-len(wanted) // 500)
             sample = records[0]
-            assert sample["auditLogRecordType"] in {"exchangeAdmin", "exchangeItem"}
+            assert sample["auditLogRecordType"] in {"ExchangeAdmin", "ExchangeItem"}
             assert sample["auditData"]["Id"] == sample["id"]
             assert sample["createdDateTime"].endswith("Z")
 
@@ -202,8 +202,8 @@ def test_audit_query_errors() -> None:
 def test_audit_log_record_shape() -> None:
     admin = next(r for r in logs().ual if r["RecordType"] == 1)
     record = audit_log_record(admin)
-    assert record["auditLogRecordType"] == "exchangeAdmin"
-    assert record["userType"] == "admin"
+    assert record["auditLogRecordType"] == "ExchangeAdmin"
+    assert record["userType"] == "Admin"
     assert record["service"] == "Exchange"
     assert record["userPrincipalName"] == admin["UserId"]
     assert record["auditData"]["@odata.type"].endswith("exchangeAdminAuditRecord")

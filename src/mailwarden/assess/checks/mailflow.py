@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from mailwarden.assess.checks.base import (
+    MAILBOXES,
+    USERS,
     Check,
     Verdict,
     errored,
@@ -70,6 +72,8 @@ EXTERNAL = CheckInfo(
     fails="ForwardingSmtpAddress / ForwardingAddress, or an enabled inbox rule (forward, "
     "forward as attachment, redirect), sends mail outside the verified domains.",
     needs=("exo/Get-Mailbox",),
+    uses=(RULES, "tenant", USERS),  # tenant: the verified domains; users: internal targets
+    fields=("tenant:verifiedDomains",),
     controls=("CIS M365 5.0.0 6.2.1", "CISA SCuBA MS.EXO.1.1v1"),
     remediation=Remediation(
         summary="Remove the forwarding and the forwarding rules; block automatic forwarding to "
@@ -148,7 +152,7 @@ HIDING = CheckInfo(
     passes="No enabled inbox rule deletes, marks as read, or moves mail to an obscure folder.",
     fails="An enabled inbox rule deletes mail, marks it as read, or moves it to a folder nobody "
     "looks at (RSS Feeds, Conversation History, Archive, Junk Email, Deleted Items, ...).",
-    needs=(RULES,),
+    needs=(MAILBOXES, RULES),
     controls=("MITRE ATT&CK T1564.008",),
     remediation=Remediation(
         summary="Review the rules and remove the ones nobody can explain; then look for what "

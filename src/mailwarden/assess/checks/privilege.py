@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mailwarden.assess.checks.base import (
+    MAILBOXES,
+    USERS,
     Check,
     Verdict,
     errored,
@@ -21,7 +23,8 @@ REMOTE_POWERSHELL = CheckInfo(
     scope=Scope.MAILBOX,
     passes="RemotePowerShellEnabled is false for the account.",
     fails="RemotePowerShellEnabled is true for the account (Get-User).",
-    needs=("exo/Get-User",),
+    needs=(MAILBOXES, "exo/Get-User"),
+    uses=(USERS,),
     controls=("CIS Controls v8 4.8",),
     remediation=Remediation(
         summary="Turn remote PowerShell off for the account.",
@@ -58,7 +61,8 @@ PRIVILEGED = CheckInfo(
     passes="The account holds no directory role, directly or through a group.",
     fails="The account holds a directory role (a unifiedRoleAssignment names it or a group it "
     "is in).",
-    needs=("graph/roleAssignments",),
+    needs=(MAILBOXES, USERS, "graph/roleAssignments"),
+    uses=("graph/roleDefinitions", "graph/groups", "graph/groupMembers"),
     controls=("CIS Controls v8 5.4",),
     remediation=Remediation(
         summary="Remove the role assignments; administer from a named admin account.",
@@ -75,6 +79,24 @@ PRIVILEGED = CheckInfo(
 )
 
 
+def _unseen_group_roles(context: Context, account_id: str) -> list[str]:
+    """Why role assignments to groups may reach the account unseen: a principal that is no
+    account is a group whose members were not read, or unknown when the groups were not."""
+    index = context.index
+    groups_read = context.snapshot.available("graph/groups")
+    unknown = []
+    for principal in index.roles_by_principal:
+        if principal in index.account_by_id:
+            continue
+        if principal in index.group_by_id:
+            if index.group_graph.contains(principal, account_id) is None:
+                unknown.append(f"the members of group {principal} were not collected")
+        elif not groups_read:
+            unknown.append(f"principal {principal} holds a role, and graph/groups was not "
+                           f"collected ({context.snapshot.problem('graph/groups')})")
+    return unknown
+
+
 def privileged(facts: MailboxFacts, context: Context) -> Verdict:
     account = facts.subject.account
     if account is None:
@@ -82,6 +104,13 @@ def privileged(facts: MailboxFacts, context: Context) -> Verdict:
     held = context.index.roles_of(account.id)
     upn = facts.subject.upn
     if not held:
+        unknown = _unseen_group_roles(context, account.id)
+        if unknown:
+            return errored(
+                f"{upn} holds no directory role directly, but whether it holds one through "
+                "a group is unknown.",
+                unknown=unknown,
+            )
         return passed(f"{upn} holds no directory role.")
     roles = sorted({name for _, _, name in held})
     commands = tuple(

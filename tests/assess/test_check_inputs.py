@@ -190,10 +190,12 @@ def test_a_check_reads_nothing_it_does_not_declare(check_id: str) -> None:
         for key, found in _of(check_id, whole):
             other = reduced.get(key)
             if other is not None and _verdict(other) != _verdict(found):
+                changed = sorted(k for k in {*found.evidence, *other.evidence}
+                                 if found.evidence.get(k) != other.evidence.get(k))
                 problems.append(f"seed {seed}: {key[1] or 'tenant'}: {found.status.value} "
                                 f"{found.severity.value} '{found.message}' became "
                                 f"{other.status.value} {other.severity.value} "
-                                f"'{other.message}'")
+                                f"'{other.message}' (evidence changed: {changed})")
     assert problems == [], f"{check_id} reads one of {sorted(undeclared)}"
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pytest
 
 from mailwarden.collect.logs import EXCHANGE_RECORD_TYPES
+from mailwarden.detect.inputs.ual import SKIP_CONDITION
 from tests.conformance.csdl import Schema, element_type
 from tests.conformance.sources import SOURCE_ROOT
 
@@ -122,3 +123,10 @@ def test_the_audit_query_type_the_collector_names_exists(schema: Schema) -> None
     assert '"#microsoft.graph.security.auditLogQuery"' in text
     assert f"{G}security.auditLogQuery" in schema.types
 
+
+
+def test_the_record_types_collected_are_the_ones_detection_keeps() -> None:
+    """Detection keeps Exchange records by a case-insensitive prefix of the record type,
+    so the schema's PascalCase members are kept as the camelCase names were."""
+    assert "record_type, '') ILIKE 'exchange%'" in SKIP_CONDITION
+    assert all(name.lower().startswith("exchange") for name in EXCHANGE_RECORD_TYPES)

@@ -85,7 +85,9 @@ def audit_log_record(ual: Mapping[str, Any]) -> dict[str, Any]:
         "operation": ual.get("Operation"),
         "organizationId": ual.get("OrganizationId"),
         "userType": _enum(USER_TYPES, ual.get("UserType")),
-        "userId": ual.get("UserId"),
+        # Live records carry the classic UserKey here and the classic UserId (the UPN)
+        # in userPrincipalName.
+        "userId": ual.get("UserKey"),
         "service": ual.get("Workload"),
         "objectId": ual.get("ObjectId"),
         "userPrincipalName": ual.get("UserId"),

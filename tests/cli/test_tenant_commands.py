@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from mailwarden.assess import list_checks
 from mailwarden.cli import command_app
+from mailwarden.cli.views import checks_table
 from tests.support.cli_runner import invoke_ok, runner
 
 
@@ -65,6 +68,24 @@ def test_checks_lists_the_catalogue_as_json() -> None:
     document = json.loads(invoke_ok("checks", "--format", "json"))
     assert [c["id"] for c in document] == [c.id for c in list_checks()]
     assert all(c["controls"] and c["remediation"]["powershell"] for c in document)
+
+
+def test_checks_name_the_inputs_of_each_check() -> None:
+    """SPEC section 9: the catalogue says what each check reads, so a reader knows which
+    missing source or property turns which checks into errors."""
+    document = json.loads(invoke_ok("checks", "--format", "json"))
+    for entry, info in zip(document, list_checks(), strict=True):
+        assert entry["needs"] == list(info.needs) and entry["needs"], info.id
+        assert entry["uses"] == list(info.uses), info.id
+        assert entry["fields"] == list(info.fields), info.id
+    by_id = {entry["id"]: entry for entry in document}
+    assert "graph/users:signInActivity" in by_id["direct-sign-in-observed"]["fields"]
+    assert "reads" in invoke_ok("checks")
+    console = Console(width=240, record=True, file=io.StringIO())
+    console.print(checks_table(list_checks()))
+    table = console.export_text()
+    assert "graph/userRegistrationDetails" in table and "+exo/Get-TransportConfig" in table
+    assert "signInActivity?" in table
 
 
 def test_errors_are_one_line_with_an_exit_code(tmp_path: Path) -> None:

@@ -191,7 +191,7 @@ def test_audit_query_records_are_exchange_records_in_graph_shape() -> None:
         records = batch.records["ual"]
         assert len(records) == len(logs().ual)  # all synthetic UAL records are Exchange's
         assert {r["auditLogRecordType"] for r in records} <= {
-            "exchangeAdmin", "exchangeItem", "exchangeItemAggregated"}
+            "ExchangeAdmin", "ExchangeItem", "ExchangeItemAggregated"}
 
     with_session(app_with_logs(audit_query_polls=3), body)
 

@@ -169,7 +169,7 @@ def test_audit_query_lifecycle_and_records() -> None:
             assert {r["id"] for r in records} == {r["Id"] for r in wanted}
             assert pages == -(-len(wanted) // 500)
             sample = records[0]
-            assert sample["auditLogRecordType"] in {"exchangeAdmin", "exchangeItem"}
+            assert sample["auditLogRecordType"] in {"ExchangeAdmin", "ExchangeItem"}
             assert sample["auditData"]["Id"] == sample["id"]
             assert sample["createdDateTime"].endswith("Z")
 
@@ -202,12 +202,26 @@ def test_audit_query_errors() -> None:
 def test_audit_log_record_shape() -> None:
     admin = next(r for r in logs().ual if r["RecordType"] == 1)
     record = audit_log_record(admin)
-    assert record["auditLogRecordType"] == "exchangeAdmin"
-    assert record["userType"] == "admin"
+    assert record["auditLogRecordType"] == "ExchangeAdmin"
+    assert record["userType"] == "Admin"
     assert record["service"] == "Exchange"
     assert record["userPrincipalName"] == admin["UserId"]
     assert record["auditData"]["@odata.type"].endswith("exchangeAdminAuditRecord")
     assert record["auditData"]["Parameters"] == admin["Parameters"]
+
+
+def test_audit_log_record_user_fields_are_crossed_as_live_records_have_them() -> None:
+    """The query API's top-level userId holds the classic UserKey and userPrincipalName
+    the classic UserId, measured on 500 of 500 live records (rknightion/graph2otel,
+    internal/collectors/m365/unifiedaudit/unifiedaudit_test.go,
+    TestTopLevelUserIDIsTheClassicUserKey); the enum values are the v1.0 schema's
+    (auditLogRecordType ExchangeItem, auditLogUserType Regular)."""
+    item = {**next(r for r in logs().ual if r["RecordType"] == 2),
+            "UserKey": "10037FFE8E38C3F1", "UserId": "rob@m7kni.io"}
+    record = audit_log_record(item)
+    assert record["userId"] == "10037FFE8E38C3F1"
+    assert record["userPrincipalName"] == "rob@m7kni.io"
+    assert record["auditLogRecordType"] == "ExchangeItem" and record["userType"] == "Regular"
 
 
 def test_log_directory_is_read_for_serving(tmp_path: Any) -> None:

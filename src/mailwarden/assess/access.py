@@ -36,6 +36,8 @@ MAILBOX_RIGHTS = frozenset(
 PERMISSIONS = "exo/Get-MailboxPermission"
 RECIPIENT_PERMISSIONS = "exo/Get-RecipientPermission"
 MAILBOXES = "exo/Get-Mailbox"
+#: Where trustees are found: an unresolved one is a deleted object only if these were read.
+DIRECTORY = ("graph/users", "graph/groups")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +144,13 @@ class AccessMapper:
                 pair = (entry.right, via)
                 for member in members:
                     allow[member].append(pair)
+        unresolved = sum(1 for g in grants if g.kind is TrusteeKind.ORPHANED)
+        for source in DIRECTORY if unresolved else ():
+            if not snapshot.available(source):
+                # Without the directory a grant nothing answers to may be a live user or
+                # group, and what it reaches is unknown.
+                unknown.append(f"{plural(unresolved, 'grant')} could not be resolved: "
+                               f"{source} was not collected ({snapshot.problem(source)})")
         people_access, missing = self._people(allow, deny)
         if missing:
             unknown.append(f"{plural(missing, 'delegate')} {'is' if missing == 1 else 'are'} "

@@ -116,9 +116,30 @@ def riskiest_table(result: ScanResult, *, limit: int = 10) -> Table:
     return table
 
 
+_SHOWN_USES = 3
+
+
+def _inputs(info: CheckInfo) -> Text:
+    """The sources a check reads, briefly: needed ones plain, used ones dim with a "+",
+    and the properties that may be absent after them."""
+    text = Text("\n".join(info.needs))
+    if len(info.uses) <= _SHOWN_USES:
+        for source in info.uses:
+            text.append(f"\n+{source}", style="dim")
+    else:
+        text.append(f"\n+{len(info.uses)} more sources (--format json)", style="dim")
+    for field in info.fields:
+        text.append(f"\n{field.partition(':')[2]}?", style="italic")
+    return text
+
+
 def checks_table(checks: tuple[CheckInfo, ...]) -> Table:
-    table = Table(title=f"{len(checks)} checks", title_justify="left")
-    for column in ("id", "severity", "scope", "fails when", "controls"):
+    caption = ("reads: the sources a check cannot judge without (it says error when one is "
+               "missing); + the sources it also reads when they are there; ? properties a "
+               "source may lack")
+    table = Table(title=f"{len(checks)} checks", title_justify="left", caption=caption,
+                  caption_justify="left")
+    for column in ("id", "severity", "scope", "fails when", "reads", "controls"):
         table.add_column(column, overflow="fold")
     for info in checks:
         table.add_row(
@@ -126,6 +147,7 @@ def checks_table(checks: tuple[CheckInfo, ...]) -> Table:
             Text(info.severity.value, style=_SEVERITY_STYLE[info.severity]),
             info.scope.value,
             info.fails,
+            _inputs(info),
             "\n".join(info.controls),
         )
     return table
@@ -141,6 +163,8 @@ def checks_document(checks: tuple[CheckInfo, ...]) -> list[dict[str, object]]:
             "passes": info.passes,
             "fails": info.fails,
             "needs": list(info.needs),
+            "uses": list(info.uses),
+            "fields": list(info.fields),
             "controls": list(info.controls),
             "risk": info.risk,
             "remediation": info.remediation.as_dict(),

@@ -52,9 +52,10 @@ _REPORT_PATHS: Mapping[LogKind, str] = {"signIns": "/auditLogs/signIns",
                                         "directoryAudits": "/auditLogs/directoryAudits"}
 LABELS: Mapping[LogKind, str] = {"signIns": "sign-ins", "directoryAudits": "directory audits",
                                  "ual": "unified audit log"}
-#: The UAL record types detection reads (Exchange admin and mailbox audit records).
-EXCHANGE_RECORD_TYPES = ("exchangeAdmin", "exchangeItem", "exchangeItemGroup",
-                         "exchangeItemAggregated")
+#: The UAL record types detection reads (Exchange admin and mailbox audit records), as
+#: members of Graph's auditLogRecordType enum: the v1.0 schema spells them in PascalCase.
+EXCHANGE_RECORD_TYPES = ("ExchangeAdmin", "ExchangeItem", "ExchangeItemGroup",
+                         "ExchangeItemAggregated")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

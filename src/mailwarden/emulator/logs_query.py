@@ -40,22 +40,24 @@ from mailwarden.times import iso, parse_time
 RECORDS_MAX_TOP = 1000
 RECORDS_DEFAULT_TOP = 150
 _ODATA_TYPE = "#microsoft.graph.security.auditLogQuery"
-#: The UAL's RecordType numbers as Graph's auditLogRecordType names them.
+#: The UAL's RecordType numbers as members of Graph's auditLogRecordType enum, spelled as
+#: the v1.0 schema spells them (PascalCase, with these values) and as live records carry
+#: them ("auditLogRecordType": "ExchangeItemAggregated").
 RECORD_TYPES: Mapping[int, str] = {
-    1: "exchangeAdmin", 2: "exchangeItem", 3: "exchangeItemGroup", 4: "sharePoint",
-    6: "sharePointFileOperation", 7: "oneDrive", 8: "azureActiveDirectory",
-    9: "azureActiveDirectoryAccountLogon", 14: "sharePointSharingOperation",
-    15: "azureActiveDirectoryStsLogon", 18: "securityComplianceCenterEOPCmdlet",
-    19: "exchangeAggregatedOperation", 25: "microsoftTeams", 50: "exchangeItemAggregated",
+    1: "ExchangeAdmin", 2: "ExchangeItem", 3: "ExchangeItemGroup", 4: "SharePoint",
+    6: "SharePointFileOperation", 7: "OneDrive", 8: "AzureActiveDirectory",
+    9: "AzureActiveDirectoryAccountLogon", 14: "SharePointSharingOperation",
+    15: "AzureActiveDirectoryStsLogon", 18: "SecurityComplianceCenterEOPCmdlet",
+    19: "ExchangeAggregatedOperation", 25: "MicrosoftTeams", 50: "ExchangeItemAggregated",
 }
-#: The UAL's UserType numbers as Graph's auditUserType names them.
-USER_TYPES = ("regular", "reserved", "admin", "dcAdmin", "system", "application",
-              "servicePrincipal", "customPolicy", "systemPolicy", "partnerTechnician", "guest")
+#: The UAL's UserType numbers as members of Graph's auditLogUserType enum (by value).
+USER_TYPES = ("Regular", "Reserved", "Admin", "DcAdmin", "System", "Application",
+              "ServicePrincipal", "CustomPolicy", "SystemPolicy", "PartnerTechnician", "Guest")
 _AUDIT_DATA_TYPES: Mapping[str, str] = {
-    "exchangeAdmin": "exchangeAdminAuditRecord",
-    "exchangeItem": "exchangeMailboxAuditRecord",
-    "exchangeItemGroup": "exchangeMailboxAuditGroupRecord",
-    "exchangeItemAggregated": "exchangeAggregatedMailboxAuditRecord",
+    "ExchangeAdmin": "exchangeAdminAuditRecord",
+    "ExchangeItem": "exchangeMailboxAuditRecord",
+    "ExchangeItemGroup": "exchangeMailboxAuditGroupRecord",
+    "ExchangeItemAggregated": "exchangeAggregatedMailboxAuditRecord",
 }
 _LIST_FILTERS = ("recordTypeFilters", "operationFilters", "userPrincipalNameFilters",
                  "ipAddressFilters", "objectIdFilters", "administrativeUnitIdFilters",
@@ -83,7 +85,9 @@ def audit_log_record(ual: Mapping[str, Any]) -> dict[str, Any]:
         "operation": ual.get("Operation"),
         "organizationId": ual.get("OrganizationId"),
         "userType": _enum(USER_TYPES, ual.get("UserType")),
-        "userId": ual.get("UserId"),
+        # Live records carry the classic UserKey here and the classic UserId (the UPN)
+        # in userPrincipalName.
+        "userId": ual.get("UserKey"),
         "service": ual.get("Workload"),
         "objectId": ual.get("ObjectId"),
         "userPrincipalName": ual.get("UserId"),
@@ -150,8 +154,7 @@ class AuditQueries:
             "@odata.type": _ODATA_TYPE, "displayName": payload.get("displayName"),
             "filterStartDateTime": _stamp(start), "filterEndDateTime": _stamp(end),
             **{name: list(payload.get(name) or []) for name in _LIST_FILTERS},
-            "keywordFilter": payload.get("keywordFilter"),
-            "serviceFilter": payload.get("serviceFilter")})
+            "keywordFilter": payload.get("keywordFilter")})
         with self._lock:
             self._queries[query.id] = query
         return query

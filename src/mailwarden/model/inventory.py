@@ -14,6 +14,8 @@ from typing import Any
 #: A part of a source a licence can withhold while the rest is read: Graph refuses
 #: `$select=signInActivity` on /users without Entra ID P1, and the users are read without it.
 SIGN_IN_ACTIVITY = "graph/users.signInActivity"
+#: Every such part: a check may need one as it needs a source.
+LIMITABLE_PARTS: tuple[str, ...] = (SIGN_IN_ACTIVITY,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

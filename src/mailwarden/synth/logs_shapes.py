@@ -59,7 +59,6 @@ def sign_in(rng: random.Random, when: datetime, account: Account, ip: str, *,
         "conditionalAccessStatus": "notApplied" if code else "success",
         "isInteractive": interactive, "resourceDisplayName": "Office 365 Exchange Online",
         "resourceId": "00000002-0000-0ff1-ce00-000000000000",
-        "authenticationRequirement": "singleFactorAuthentication",
         "status": {"errorCode": code, "failureReason": FAILURES.get(code, "Other."),
                    "additionalDetails": None} if code else
                   {"errorCode": 0, "failureReason": None, "additionalDetails": None},

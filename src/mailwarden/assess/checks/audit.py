@@ -4,6 +4,8 @@ show abuse, and not bypassed by anyone who can reach the mailbox."""
 from __future__ import annotations
 
 from mailwarden.assess.checks.base import (
+    ACCESS,
+    MAILBOXES,
     Check,
     Verdict,
     errored,
@@ -149,6 +151,8 @@ AUDIT_BYPASS = CheckInfo(
     fails="The mailbox's account or a delegate has AuditBypassEnabled, so what they do in it "
     "is never audited (for the tenant: some account has it).",
     needs=("exo/Get-MailboxAuditBypassAssociation",),
+    # Get-Mailbox is in `uses`, not `needs`: the tenant's summary needs no mailbox.
+    uses=(MAILBOXES, *ACCESS),
     controls=("CIS M365 5.0.0 6.1.3",),
     remediation=Remediation(
         summary="Remove the audit bypass from every account that has it.",

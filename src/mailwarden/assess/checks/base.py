@@ -22,6 +22,22 @@ class Verdict:
     commands: tuple[str, ...] = ()  # PowerShell specific to this finding
 
 
+#: The sources a check reads, as its `CheckInfo` declares them (`needs`, `uses`, `fields`;
+#: see `checks --format json`). A mailbox check judges the rows of Get-Mailbox.
+MAILBOXES = "exo/Get-Mailbox"
+USERS = "graph/users"
+#: Who can reach a mailbox: its permissions, and the groups and people they name.
+ACCESS = ("exo/Get-MailboxPermission", "exo/Get-RecipientPermission", "graph/groups",
+          "graph/groupMembers", USERS)
+#: Whether a legacy protocol takes the account's password (the sprayable path that raises
+#: a severity to critical): client access switches, authentication policies, SMTP AUTH,
+#: and conditional access with the groups and roles its policies name.
+LEGACY_PATH = ("exo/Get-CASMailbox", "exo/Get-User", "exo/Get-AuthenticationPolicy",
+               "exo/Get-OrganizationConfig", "exo/Get-TransportConfig",
+               "graph/conditionalAccessPolicies", "graph/groups", "graph/groupMembers",
+               "graph/roleAssignments", "graph/securityDefaults")
+
+
 MailboxRule = Callable[[MailboxFacts, Context], Verdict]
 TenantRule = Callable[[Context], Verdict]
 

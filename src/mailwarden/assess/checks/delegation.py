@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mailwarden.assess.checks.base import (
+    ACCESS,
+    USERS,
     Check,
     Verdict,
     errored,
@@ -74,6 +76,9 @@ STALE = CheckInfo(
     fails="A delegate is disabled (left), a guest or external, unlicensed, or a deleted object "
     "whose SID is all that remains.",
     needs=("exo/Get-Mailbox", "graph/users"),
+    uses=tuple(s for s in ACCESS if s != USERS),
+    fields=("graph/users:accountEnabled", "graph/users:userType",
+            "graph/users:assignedLicenses"),
     controls=ACCESS_CONTROLS,
     remediation=REMOVE_GRANTS,
     risk="People who left keep reading or sending as the mailbox; a deleted account's SID is "
@@ -127,6 +132,14 @@ def stale(facts: MailboxFacts, context: Context) -> Verdict:
         )
     if access.unknown:
         return errored(f"The delegates of {upn} are not fully known.", unknown=list(access.unknown))
+    unsure = [p.upn for p in access.people if p.enabled is None or p.licensed is None]
+    if unsure:
+        return errored(
+            f"Whether {_summary(unsure)} {'is' if len(unsure) == 1 else 'are'} enabled and "
+            f"licensed is unknown (accountEnabled or assignedLicenses was not read), so the "
+            f"delegates of {upn} cannot be cleared.",
+            unknown=unsure,
+        )
     return passed(
         f"Every delegate of {upn} is an enabled, licensed member of staff.",
         {"leave_dates_unreadable": unreadable} if unreadable else None,
@@ -144,6 +157,7 @@ BROAD = CheckInfo(
     fails="A grant goes to Default/Anonymous/Everyone or a group above the size threshold, or "
     "the mailbox has more delegates than the threshold.",
     needs=("exo/Get-Mailbox",),
+    uses=ACCESS,
     controls=("CIS Controls v8 3.3", "CIS Controls v8 6.8"),
     remediation=REMOVE_GRANTS,
     risk="Everybody who can read the mailbox is one phished password away from its data.",
@@ -189,6 +203,8 @@ NO_CUSTODIAN = CheckInfo(
     "licensed member of staff holding FullAccess directly.",
     fails="No custodian is mapped and none can be inferred.",
     needs=("exo/Get-Mailbox",),
+    uses=ACCESS,
+    fields=("graph/users:accountEnabled", "graph/users:assignedLicenses"),
     controls=("CIS Controls v8 5.1",),
     remediation=Remediation(
         summary="Name a custodian for the mailbox in the custodians file (mailbox,custodian,team),"

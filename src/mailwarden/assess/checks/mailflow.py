@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 
 from mailwarden.assess.checks.base import (
+    MAILBOXES,
+    USERS,
     Check,
     Verdict,
     errored,
@@ -91,6 +93,11 @@ EXTERNAL = CheckInfo(
     "target that cannot be resolved (nothing answers to it, or Get-MailContact / "
     "Get-MailUser was not collected) is an error, never a pass.",
     needs=("exo/Get-Mailbox",),
+    # tenant: the verified domains; users: internal targets; contacts, mail users and groups:
+    # where a target named by its recipient name really sends mail.
+    uses=(RULES, "tenant", USERS, "exo/Get-MailContact", "exo/Get-MailUser", "graph/groups",
+          "graph/groupMembers"),
+    fields=("tenant:verifiedDomains",),
     controls=("CIS M365 5.0.0 6.2.1", "CISA SCuBA MS.EXO.1.1v1"),
     remediation=Remediation(
         summary="Remove the forwarding and the forwarding rules; block automatic forwarding to "
@@ -192,7 +199,7 @@ HIDING = CheckInfo(
     passes="No enabled inbox rule deletes, marks as read, or moves mail to an obscure folder.",
     fails="An enabled inbox rule deletes mail, marks it as read, or moves it to a folder nobody "
     "looks at (RSS Feeds, Conversation History, Archive, Junk Email, Deleted Items, ...).",
-    needs=(RULES,),
+    needs=(MAILBOXES, RULES),
     controls=("MITRE ATT&CK T1564.008",),
     remediation=Remediation(
         summary="Review the rules and remove the ones nobody can explain; then look for what "

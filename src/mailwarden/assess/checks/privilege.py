@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mailwarden.assess.checks.base import (
+    MAILBOXES,
+    USERS,
     Check,
     Verdict,
     errored,
@@ -21,7 +23,8 @@ REMOTE_POWERSHELL = CheckInfo(
     scope=Scope.MAILBOX,
     passes="RemotePowerShellEnabled is false for the account.",
     fails="RemotePowerShellEnabled is true for the account (Get-User).",
-    needs=("exo/Get-User",),
+    needs=(MAILBOXES, "exo/Get-User"),
+    uses=(USERS,),
     controls=("CIS Controls v8 4.8",),
     remediation=Remediation(
         summary="Turn remote PowerShell off for the account.",
@@ -59,7 +62,9 @@ PRIVILEGED = CheckInfo(
     "through a group.",
     fails="The account holds a directory role (a unifiedRoleAssignment names it or a group it "
     "is in), or may activate one (a unifiedRoleEligibilitySchedule does).",
-    needs=("graph/roleAssignments",),
+    needs=(MAILBOXES, USERS, "graph/roleAssignments"),
+    uses=("graph/roleDefinitions", "graph/groups", "graph/groupMembers",
+          "graph/roleEligibilitySchedules"),
     controls=("CIS Controls v8 5.4",),
     remediation=Remediation(
         summary="Remove the role assignments; administer from a named admin account.",
@@ -83,6 +88,24 @@ PRIVILEGED = CheckInfo(
 ELIGIBILITY = "graph/roleEligibilitySchedules"
 
 
+def _unseen_group_roles(context: Context, account_id: str) -> list[str]:
+    """Why role assignments to groups may reach the account unseen: a principal that is no
+    account is a group whose members were not read, or unknown when the groups were not."""
+    index = context.index
+    groups_read = context.snapshot.available("graph/groups")
+    unknown = []
+    for principal in index.roles_by_principal:
+        if principal in index.account_by_id:
+            continue
+        if principal in index.group_by_id:
+            if index.group_graph.contains(principal, account_id) is None:
+                unknown.append(f"the members of group {principal} were not collected")
+        elif not groups_read:
+            unknown.append(f"principal {principal} holds a role, and graph/groups was not "
+                           f"collected ({context.snapshot.problem('graph/groups')})")
+    return unknown
+
+
 def privileged(facts: MailboxFacts, context: Context) -> Verdict:
     account = facts.subject.account
     if account is None:
@@ -92,6 +115,13 @@ def privileged(facts: MailboxFacts, context: Context) -> Verdict:
     upn = facts.subject.upn
     if not held and not eligible:
         snapshot = context.snapshot
+        unknown = _unseen_group_roles(context, account.id)
+        if unknown:
+            return errored(
+                f"{upn} holds no directory role directly, but whether it holds one through "
+                "a group is unknown.",
+                unknown=unknown,
+            )
         if not snapshot.available(ELIGIBILITY):
             # Active roles were read, eligible ones were not: no role is not a pass.
             why = snapshot.limitation(ELIGIBILITY) or f"{ELIGIBILITY} was not collected"

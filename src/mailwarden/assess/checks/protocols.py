@@ -4,6 +4,9 @@ SMTP AUTH, basic authentication, and conditional access for legacy clients."""
 from __future__ import annotations
 
 from mailwarden.assess.checks.base import (
+    LEGACY_PATH,
+    MAILBOXES,
+    USERS,
     Check,
     Verdict,
     errored,
@@ -39,7 +42,8 @@ def _protocol_check(check_id: str, label: str, attribute: str, parameter: str) -
         scope=Scope.MAILBOX,
         passes=f"{label} is disabled on the mailbox.",
         fails=f"{label} is enabled on the mailbox ({parameter} is true in Get-CASMailbox).",
-        needs=("exo/Get-CASMailbox",),
+        needs=(MAILBOXES, "exo/Get-CASMailbox"),
+        uses=(USERS,),  # an account that can sign in raises the severity
         controls=LEGACY_CONTROLS,
         remediation=_cas_remediation(parameter, label),
         risk=f"{label} accepts a password from anywhere; nobody reads a shared mailbox with it.",
@@ -69,7 +73,8 @@ SMTP_AUTH = CheckInfo(
     passes="SMTP AUTH is disabled for the mailbox, by its own setting or the organisation's.",
     fails="SMTP AUTH is enabled: SmtpClientAuthenticationDisabled is false on the mailbox, or "
     "unset there and false in Get-TransportConfig.",
-    needs=("exo/Get-CASMailbox",),
+    needs=(MAILBOXES, "exo/Get-CASMailbox"),
+    uses=("exo/Get-TransportConfig",),
     controls=("CIS M365 5.0.0 6.5.4", "CISA SCuBA MS.EXO.5.1v1"),
     remediation=Remediation(
         summary="Disable SMTP AUTH for the mailbox, and for the organisation unless a device "
@@ -113,7 +118,8 @@ BASIC_AUTH = CheckInfo(
     "basic auth for every protocol but SMTP AUTH, which smtp-auth-enabled judges).",
     fails="The authentication policy that applies allows basic auth (AllowBasicAuth* true) for "
     "at least one protocol.",
-    needs=("exo/Get-User",),
+    needs=(MAILBOXES, "exo/Get-User"),
+    uses=("exo/Get-OrganizationConfig", "exo/Get-AuthenticationPolicy", USERS),
     controls=("CIS M365 5.0.0 6.5.1", "CISA SCuBA MS.AAD.1.1v1"),
     remediation=Remediation(
         summary="Assign a policy that blocks basic auth for every protocol, and make it the "
@@ -161,7 +167,8 @@ LEGACY_NOT_BLOCKED = CheckInfo(
     "for the account, which it does not exclude.",
     fails="Security defaults are off and no enabled policy blocks legacy clients for the "
     "account: none exists, it is report-only or disabled, or it excludes this account.",
-    needs=("graph/users", "graph/conditionalAccessPolicies"),
+    needs=(MAILBOXES, USERS, "graph/conditionalAccessPolicies"),
+    uses=tuple(s for s in LEGACY_PATH if s != "graph/conditionalAccessPolicies"),
     controls=LEGACY_CONTROLS,
     remediation=Remediation(
         summary="Block legacy authentication for all users with conditional access, and take "

@@ -7,6 +7,9 @@ from mailwarden.assess.checks.activity import (
     attempts_of_unknown_outcome,
 )
 from mailwarden.assess.checks.base import (
+    LEGACY_PATH,
+    MAILBOXES,
+    USERS,
     Check,
     Verdict,
     ago,
@@ -42,7 +45,9 @@ SIGN_IN_ENABLED = CheckInfo(
     scope=Scope.MAILBOX,
     passes="Sign-in is blocked for the account behind the mailbox.",
     fails="The account behind the mailbox can sign in with a password (accountEnabled is true).",
-    needs=("graph/users",),
+    needs=(MAILBOXES, USERS),
+    uses=LEGACY_PATH,
+    fields=("graph/users:accountEnabled",),
     controls=("CIS M365 5.0.0 1.2.2",),
     remediation=BLOCK_SIGN_IN,
     risk="Anyone who has or guesses the password signs in as the mailbox; nobody owns it, so "
@@ -78,7 +83,11 @@ DIRECT_SIGN_IN = CheckInfo(
     "record of successes (1 December 2023) leaves it in doubt.",
     fails="The account has a successful sign-in on record (signInActivity): someone used its "
     "password instead of their own delegated access.",
-    needs=("graph/users", SIGN_IN_ACTIVITY),
+    needs=(MAILBOXES, USERS, SIGN_IN_ACTIVITY),
+    # signInActivity needs Entra ID P1 and AuditLog.Read.All; lastSuccessfulSignInDateTime
+    # exists from December 2023 and is not backfilled.
+    fields=("graph/users:signInActivity",
+            "graph/users:signInActivity/lastSuccessfulSignInDateTime"),
     controls=("CIS M365 5.0.0 1.2.2",),
     remediation=Remediation(
         summary="Find out who signed in and from where, then block sign-in and end sessions.",
@@ -137,7 +146,8 @@ PASSWORD_RESET = CheckInfo(
     passes="The password is still the one Exchange generated when the account was created.",
     fails="The password was set or reset after the account was created "
     "(lastPasswordChangeDateTime): somebody knows it.",
-    needs=("graph/users",),
+    needs=(MAILBOXES, USERS),
+    fields=("graph/users:lastPasswordChangeDateTime",),
     controls=("CIS M365 5.0.0 1.2.2",),
     remediation=Remediation(
         summary="Set a long random password nobody keeps, block sign-in and end sessions.",
@@ -193,7 +203,13 @@ NO_MFA = CheckInfo(
     fails="Sign-in is enabled and no strong method (authenticator, phone, passkey or FIDO2 key, "
     "Windows Hello) is registered that the authentication methods policy allows "
     "(userRegistrationDetails isMfaCapable): a password alone opens it.",
-    needs=("graph/users", "graph/userRegistrationDetails"),
+    needs=(MAILBOXES, USERS, "graph/userRegistrationDetails"),
+    fields=(
+        "graph/users:accountEnabled",
+        "graph/userRegistrationDetails:methodsRegistered",
+        "graph/userRegistrationDetails:isMfaCapable",
+        "graph/userRegistrationDetails:isMfaRegistered",
+    ),
     controls=("CIS M365 5.0.0 5.2.3.4", "CIS M365 5.0.0 5.2.2.2", "CISA SCuBA MS.AAD.3.2v1"),
     remediation=BLOCK_SIGN_IN,
     risk="The password is the only factor anyone needs; alerts about the account reach nobody.",
@@ -256,7 +272,8 @@ RESOURCE_ENABLED = CheckInfo(
     scope=Scope.MAILBOX,
     passes="The room or equipment mailbox's account cannot sign in.",
     fails="The room or equipment account is enabled (accountEnabled / RoomMailboxAccountEnabled).",
-    needs=("graph/users",),
+    needs=(MAILBOXES, USERS),
+    fields=("graph/users:accountEnabled",),
     controls=("CIS M365 5.0.0 1.2.2",),
     remediation=Remediation(
         summary="Disable the resource account (Teams Rooms devices need a separate, "

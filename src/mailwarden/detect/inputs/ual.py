@@ -22,7 +22,9 @@ def ual_columns(f: Accessor) -> tuple[str, dict[str, str]]:
         f"list_concat(mw_params({f.text('Parameters')}), "
         f"mw_params({f.text('OperationProperties')}))"
     )
-    actor = f"lower({f.text('UserId', 'UserIds', 'userPrincipalName')})"
+    # A Graph audit log query record's top-level userId is the classic UserKey (an opaque
+    # key); its userPrincipalName is the classic UserId, so it is asked first.
+    actor = f"lower({f.text('userPrincipalName', 'UserId', 'UserIds')})"
     operation = f.text("Operation", "Operations")
     send_as = f"lower({f.text('SendAsUserSmtp')})"
     send_on_behalf = f"lower({f.text('SendOnBehalfOfUserSmtp')})"

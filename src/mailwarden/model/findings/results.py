@@ -146,11 +146,25 @@ class CheckInfo:
     scope: Scope
     passes: str  # what a pass means, in one sentence
     fails: str  # what a fail means, in one sentence
-    needs: tuple[str, ...]  # the snapshot sources it reads, e.g. "exo/Get-CASMailbox"
+    #: Snapshot sources it cannot judge without, e.g. "exo/Get-CASMailbox": when one is
+    #: missing every finding of the check is `error`.
+    needs: tuple[str, ...]
     controls: tuple[str, ...]  # "CIS M365 5.0.0 1.2.2", "CISA SCuBA MS.AAD.1.1v1", ...
     remediation: Remediation
     risk: str  # why a failure matters
     tenant_summary: bool = False  # a mailbox check that also reports once for the tenant
+    #: Sources it also reads when they are there: without one it still judges what it can
+    #: (a fail stands, a severity may be lower), and says `error` where the missing
+    #: source could have changed a pass.
+    uses: tuple[str, ...] = ()
+    #: "source:property/path" the verdict rests on that a present source can still lack
+    #: (a property not returned, not selected, or needing a licence or permission).
+    fields: tuple[str, ...] = ()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every source it reads, needed or used."""
+        return tuple(dict.fromkeys((*self.needs, *self.uses)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -91,3 +91,44 @@ def test_the_help_lists_its_exit_codes() -> None:
     assert done.returncode == 0
     for code in ("0", "2", "3", "4"):
         assert f" {code} " in " ".join(done.stdout.split())
+
+
+def _statuses(document: dict[str, Any]) -> dict[str, str]:
+    return {s["source"]: s["status"] for s in document["sources"]}
+
+
+@pytest.mark.parametrize(("profile", "limited"), [
+    # No Entra ID P1: signInActivity and the registration report are refused with
+    # Authentication_RequestFromNonPremiumTenantOrB2CTenant, PIM eligibility with
+    # AadPremiumLicenseRequired (microsoftgraph/microsoft-graph-docs-contrib#3033, maester#1421).
+    ("business-basic", {"graph/users", "graph/userRegistrationDetails",
+                        "graph/roleEligibilitySchedules"}),
+    # P1 without P2: only PIM eligibility is refused.
+    ("e3", {"graph/roleEligibilitySchedules"}),
+    ("e5", set()),
+])
+def test_each_licence_profile_shows_its_limitations_and_a_licence_alone_exits_0(
+    tmp_path: Path, profile: str, limited: set[str],
+) -> None:
+    with served_emulator(tmp_path, options=["--profile", profile]) as served:
+        code, document = _json(served)
+    statuses = _statuses(document)
+    assert code == 0 and document["exit_code"] == 0, statuses
+    assert {s for s, status in statuses.items() if status == "licence"} == limited, statuses
+    assert {status for s, status in statuses.items() if s not in limited} == {"ok"}, statuses
+
+
+def test_a_view_only_exchange_role_exits_3_and_names_the_role_to_add(tmp_path: Path) -> None:
+    """Get-InboxRule "doesn't work for members of View-Only Organization Management role
+    group" (office-docs-powershell, Get-InboxRule.md); Get-RecipientPermission answers
+    "User is not allowed to call" (office-docs-powershell#7365, #9428)."""
+    with served_emulator(tmp_path, options=[
+            "--exchange-role", "view-only-organization-management"]) as served:
+        code, document = _json(served)
+    statuses = _statuses(document)
+    assert code == 3, statuses
+    for source in ("exo/Get-InboxRule", "exo/Get-RecipientPermission"):
+        found = next(s for s in document["sources"] if s["source"] == source)
+        assert found["status"] == "missing-role", found
+        assert "Exchange Recipient Administrator" in found["grant"], found
+    assert statuses["exo/Get-Mailbox"] == "ok" and statuses["graph/users"] == "ok"

@@ -15,7 +15,15 @@ from mailwarden.model.findings import ScanResult, Status
 from mailwarden.tenant.hidden_rules import HIDDEN_RULE
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
-from tests.emulator.emulator_helpers import BASE, app_for, client_for, run, settings_for, small
+from tests.emulator.emulator_helpers import (
+    BASE,
+    app_for,
+    client_for,
+    collect_from,
+    run,
+    settings_for,
+    small,
+)
 from tests.support.emulator_tokens import EmulatorTokens
 
 RULES, PERMISSIONS = "exo/Get-InboxRule", "exo/Get-MailboxPermission"
@@ -25,14 +33,7 @@ SEND_AS = "exo/Get-RecipientPermission"
 def collect(**config: Any) -> RecordedTenant:
     app = app_for(**config)
     tenant = str(small().recorded.data["tenant"]["tenantId"])
-    settings = settings_for(BASE, tenant)
-
-    async def main() -> RecordedTenant:
-        async with client_for(app) as client:
-            http = M365Http(client, EmulatorTokens(client, tenant), settings)
-            return await collect_tenant(http, settings)
-
-    return run(main())
+    return collect_from(app, tenant)
 
 
 def scan(recorded: RecordedTenant) -> ScanResult:

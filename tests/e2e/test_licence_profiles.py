@@ -23,16 +23,13 @@ from typing import Any
 import pytest
 
 from mailwarden.assess import assess, load_custodians
-from mailwarden.collect.live import collect_tenant
 from mailwarden.emulator import create_app, emulator_of
-from mailwarden.m365.http import M365Http
 from mailwarden.model.findings import ProblemKind, ScanResult, Status
 from mailwarden.model.inventory import SIGN_IN_ACTIVITY, Snapshot
 from mailwarden.synth import generate, write_synthetic
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import load_snapshot, snapshot_from_recorded
-from tests.emulator.emulator_helpers import BASE, client_for, run, settings_for
-from tests.support.emulator_tokens import EmulatorTokens
+from tests.emulator.emulator_helpers import collect_from
 from tests.support.served_emulator import emulator_process
 
 PROFILES = ("mixed", "business-basic", "e3", "e5")
@@ -63,14 +60,7 @@ def verdicts(result: ScanResult, planted: dict[str, Any]) -> None:
 def collected(recorded: RecordedTenant) -> RecordedTenant:
     app = create_app(recorded)
     tenant = str(recorded.data["tenant"]["tenantId"])
-    settings = settings_for(BASE, tenant)
-
-    async def main() -> RecordedTenant:
-        async with client_for(app) as client:
-            http = M365Http(client, EmulatorTokens(client, tenant), settings)
-            return await collect_tenant(http, settings)
-
-    result = run(main())
+    result = collect_from(app, tenant)
     stats = emulator_of(app).stats.as_dict()
     for service in ("graph", "exchange"):
         assert stats["services"][service]["requests"] == stats["necessary"][service], service

@@ -83,3 +83,20 @@ def settings_for(base: str, tenant: str, **overrides: Any) -> Settings:
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
+
+
+def collect_from(app: Starlette, tenant: str) -> RecordedTenant:
+    """Collect the tenant `app` serves, in process, through the production collector (one
+    HTTP client, the emulator's tokens)."""
+    from mailwarden.collect.live import collect_tenant
+    from mailwarden.m365.http import M365Http
+    from tests.support.emulator_tokens import EmulatorTokens
+
+    settings = settings_for(BASE, tenant)
+
+    async def main() -> RecordedTenant:
+        async with client_for(app) as client:
+            http = M365Http(client, EmulatorTokens(client, tenant), settings)
+            return await collect_tenant(http, settings)
+
+    return run(main())

@@ -12,21 +12,22 @@ from mailwarden.m365.http import M365Http
 from mailwarden.model.inventory import Snapshot
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
-from tests.emulator.emulator_helpers import BASE, app_for, client_for, run, settings_for, small
+from tests.emulator.emulator_helpers import (
+    BASE,
+    app_for,
+    client_for,
+    collect_from,
+    run,
+    settings_for,
+    small,
+)
 from tests.support.emulator_tokens import EmulatorTokens
 
 
 def _collect(**config: Any) -> tuple[RecordedTenant, dict[str, Any]]:
     app = app_for(**config)
     tenant = str(small().recorded.data["tenant"]["tenantId"])
-    settings = settings_for(BASE, tenant)
-
-    async def main() -> RecordedTenant:
-        async with client_for(app) as client:
-            http = M365Http(client, EmulatorTokens(client, tenant), settings)
-            return await collect_tenant(http, settings)
-
-    recorded = run(main())
+    recorded = collect_from(app, tenant)
     return recorded, emulator_of(app).stats.as_dict()
 
 

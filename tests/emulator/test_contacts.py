@@ -15,24 +15,20 @@ from typing import Any
 import httpx
 
 from mailwarden.assess import assess
-from mailwarden.collect.live import collect_tenant
-from mailwarden.m365.http import M365Http
 from mailwarden.model.findings import Status
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 from tests.assess.test_forwarding import CHRIS
 from tests.emulator.emulator_helpers import (
-    BASE,
     EXO_SCOPE,
     app_for,
     bearer,
     client_for,
+    collect_from,
     run,
-    settings_for,
     small,
     tenant_id,
 )
-from tests.support.emulator_tokens import EmulatorTokens
 
 INVOKE = f"/adminapi/beta/{tenant_id()}/InvokeCommand"
 
@@ -93,14 +89,7 @@ def test_a_contact_is_found_by_name_or_legacy_dn_but_is_no_mailbox() -> None:
 def _collected(recorded: RecordedTenant, **config: Any) -> RecordedTenant:
     app = app_for(recorded, **config)
     tenant = str(recorded.data["tenant"]["tenantId"])
-    settings = settings_for(BASE, tenant)
-
-    async def main() -> RecordedTenant:
-        async with client_for(app) as client:
-            http = M365Http(client, EmulatorTokens(client, tenant), settings)
-            return await collect_tenant(http, settings)
-
-    return run(main())
+    return collect_from(app, tenant)
 
 
 def _forwarding_to_chris() -> RecordedTenant:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,14 @@ def test_main_prints_one_readable_line_and_the_exit_code(tmp_path: Path) -> None
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in done.stderr
+
+
+def test_checks_as_a_process_names_what_each_check_reads() -> None:
+    """`mailwarden checks --format json` as README.md runs it, with nothing injected."""
+    done = subprocess.run([sys.executable, "-m", "mailwarden", "checks", "--format", "json"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    by_id = {entry["id"]: entry for entry in json.loads(done.stdout)}
+    assert "graph/roleEligibilitySchedules" in by_id["privileged-account"]["uses"]
+    assert "exo/Get-MailContact" in by_id["external-forwarding"]["uses"]
+    assert "graph/users.signInActivity" in by_id["direct-sign-in-observed"]["needs"]

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 from mailwarden import files
+from mailwarden.errors import InputError
 from mailwarden.files import (
+    INPUT_LIMIT_VARIABLE,
     append_private_lines,
     open_private_append,
     open_private_exclusive,
+    read_regular_bytes,
+    read_regular_text,
     write_private_atomic,
     write_private_bytes,
     write_private_lines,
@@ -150,3 +154,81 @@ def test_the_append_log_keeps_what_was_there(tmp_path: Path) -> None:
     with open_private_append(path) as handle:
         handle.write("two\n")
     assert path.read_text(encoding="utf-8") == "one\ntwo\n"
+
+
+def test_appends_and_in_place_writes_refuse_a_link_and_leave_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("theirs\n", encoding="utf-8")
+    link = tmp_path / "out" / "journal"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    writers: list[Callable[[], object]] = [
+        lambda: append_private_lines(link, ["ours\n"]),
+        lambda: write_private_text(link, "ours\n"),
+        lambda: open_private_append(link).close(),
+    ]
+    for write in writers:
+        with pytest.raises(InputError, match="is a symbolic link"):
+            write()
+    assert target.read_text(encoding="utf-8") == "theirs\n"
+    assert link.is_symlink()
+
+
+def test_an_atomic_write_replaces_a_link_rather_than_writing_through_it(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_text("theirs\n", encoding="utf-8")
+    link = tmp_path / "state.json"
+    link.symlink_to(target)
+    write_private_atomic(link, "ours\n")
+    assert target.read_text(encoding="utf-8") == "theirs\n"
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == "ours\n"
+
+
+def test_a_fifo_or_directory_at_an_output_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"not a regular file \(a FIFO\)"):
+        write_private_text(fifo, "x")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"not a regular file \(a directory\)"):
+        write_private_text(folder, "x")
+    with pytest.raises(InputError, match=r"not a regular file \(a directory\)"):
+        write_private_atomic(folder, "x")
+
+
+def test_folders_made_are_0700_and_existing_ones_keep_their_mode(tmp_path: Path) -> None:
+    existing = tmp_path / "existing"
+    existing.mkdir(mode=0o755)
+    os.chmod(existing, 0o755)
+    write_private_text(existing / "a" / "b" / "file", "x")
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o755
+    for folder in (existing / "a", existing / "a" / "b"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_reading_takes_only_regular_files_within_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    regular = tmp_path / "regular.json"
+    regular.write_bytes(b"\xef\xbb\xbf[1]")
+    assert read_regular_text(regular) == "[1]"
+    link = tmp_path / "link.json"
+    link.symlink_to(regular)
+    assert read_regular_text(link) == "[1]"
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"not a regular file \(a FIFO\)"):
+        read_regular_bytes(fifo)
+    with pytest.raises(InputError, match=r"not a regular file \(a directory\)"):
+        read_regular_bytes(tmp_path)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(InputError, match=r"not a regular file \(a device\)"):
+        read_regular_bytes(zero)
+    monkeypatch.setenv(INPUT_LIMIT_VARIABLE, "3")
+    with pytest.raises(InputError, match="larger than the 3 bytes"):
+        read_regular_bytes(regular)
+    monkeypatch.setenv(INPUT_LIMIT_VARIABLE, "many")
+    with pytest.raises(InputError, match="expected a positive number"):
+        read_regular_bytes(regular)

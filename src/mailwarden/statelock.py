@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailwarden.errors import StateInUseError
+from mailwarden.files import make_private_dirs
 
 if sys.platform != "win32":
     import fcntl
@@ -75,7 +76,7 @@ class FolderLock:
 def hold_folder(folder: Path, *, hint: str) -> FolderLock:
     """Hold `folder` (created 0700 if missing) for this process. Raises StateInUseError,
     ending in `hint` (what the person can do instead), when another process holds it."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(folder)
     key = folder.resolve()
     with _guard:
         hold = _holds.get(key)

@@ -26,7 +26,7 @@ from mailwarden.detect import (
 )
 from mailwarden.detect.evaluate import Evaluation, evaluate, parse_labels
 from mailwarden.errors import ConfigError, InputError
-from mailwarden.files import write_private_text
+from mailwarden.files import make_private_dirs, write_private_text
 from mailwarden.pipeline import scan_directory
 from mailwarden.text import plural
 
@@ -104,7 +104,7 @@ def detect(
     if not result.readers:
         raise InputError(f"no log files: {tenant_dir}/logs/ is empty or absent and no file "
                          "was named; add --signins / --audit / --ual")
-    out.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out)
     path = out / "alerts.json"
     write_private_text(path, render_alerts_json(result, datetime.now(UTC)))
     console.print(_inputs_table(result))

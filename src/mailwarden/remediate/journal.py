@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from mailwarden.files import write_private_atomic
+from mailwarden.files import make_private_dirs, write_private_atomic
 from mailwarden.remediate.errors import JournalError
 from mailwarden.remediate.model import Action
 
@@ -125,7 +125,7 @@ class FileJournal:
     ) -> None:
         run_dir = self._run_dir(run_id)
         try:
-            self.directory.mkdir(parents=True, mode=0o700, exist_ok=True)
+            make_private_dirs(self.directory)
             run_dir.mkdir(mode=0o700)
             (run_dir / "actions").mkdir(mode=0o700)
         except FileExistsError as exc:

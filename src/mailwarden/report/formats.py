@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import assert_never
 
 from mailwarden.errors import ConfigError, InputError
-from mailwarden.files import write_private_text
+from mailwarden.files import make_private_dirs, write_private_text
 from mailwarden.model.run import Run
 from mailwarden.report import (
     alerts_json,
@@ -87,7 +87,7 @@ def write_reports(
     """Render `formats` and write them into `out_dir` (created if needed), each file 0600
     because reports hold personal data. Returns the paths written, in format order."""
     try:
-        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dirs(out_dir)
     except OSError as exc:
         raise InputError(f"cannot create the report directory {out_dir}: {exc.strerror}") from exc
     written = []

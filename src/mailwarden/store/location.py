@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from mailwarden.errors import ConfigError
-from mailwarden.files import open_private_exclusive
+from mailwarden.files import make_private_dirs, open_private_exclusive
 
 ENV_VAR = "MAILWARDEN_DB"
 _POSTGRES_SCHEMES = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg"}
@@ -63,6 +63,6 @@ def prepare_sqlite_file(url: URL) -> None:
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return
     path = Path(database)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
     if not path.exists():
         open_private_exclusive(path).close()

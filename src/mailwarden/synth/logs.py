@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mailwarden.files import write_private_text
+from mailwarden.files import make_private_dirs, write_private_text
 from mailwarden.schemas import LABELS_SCHEMA
 from mailwarden.synth import logs_attacks as attacks
 from mailwarden.synth import logs_background as background
@@ -137,7 +137,7 @@ def synthetic_logs(tenant: Tenant, *, size: str | int, seed: int) -> SyntheticLo
 
 def write_logs(logs: SyntheticLogs, out_dir: Path) -> None:
     """logs/*.json as JSON Lines and labels.json, each file 0600."""
-    (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out_dir / "logs")
     for name, rows in (("signins", logs.signins), ("directory_audits", logs.directory_audits),
                        ("ual", logs.ual)):
         write_json_lines(out_dir / LOG_FILES[name], rows)

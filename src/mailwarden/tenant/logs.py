@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -32,9 +33,12 @@ LOG_FILE_NAMES: Mapping[LogKind, str] = {kind: f"{kind}.json" for kind in LOG_KI
 
 
 def _check_appendable(path: Path) -> bool:
-    """True when the existing file ends without a newline (one must be written first)."""
-    size = path.stat().st_size
-    if size == 0:
+    """True when the existing file ends without a newline (one must be written first).
+    Anything but a regular file (a link, a FIFO) is left to the append, which refuses it
+    with a clear error, rather than read here, where a FIFO would block."""
+    info = path.lstat()
+    size = info.st_size
+    if size == 0 or not stat.S_ISREG(info.st_mode):
         return False
     with path.open("rb") as handle:
         head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -48,7 +52,7 @@ def _check_appendable(path: Path) -> bool:
 
 def append_records(path: Path, rows: tuple[dict[str, Any], ...]) -> None:
     """Append `rows` as JSON Lines; the file is created 0600 if new."""
-    needs_newline = path.exists() and _check_appendable(path)
+    needs_newline = (path.exists() or path.is_symlink()) and _check_appendable(path)
     lines = (json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     append_private_lines(path, itertools.chain(["\n"] if needs_newline else [], lines))
 

@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.errors import InputError
-from mailwarden.files import write_private_lines, write_private_text
+from mailwarden.files import (
+    make_private_dirs,
+    read_regular_text,
+    write_private_lines,
+    write_private_text,
+)
 from mailwarden.gcpause import cyclic_gc_paused
 
 #: Sources holding a JSON array of objects, by path relative to the directory, without ".json".
@@ -93,7 +98,9 @@ class RecordedTenant:
 
 def _decode(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # Only a regular file of bounded size: a FIFO would hang the read and a link to
+        # /dev/zero would fill memory.
+        text = read_regular_text(path)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc}); re-export it as UTF-8") from exc
     if not text or text.isspace():
@@ -262,7 +269,7 @@ def write_recorded_tenant(directory: Path, tenant: RecordedTenant) -> None:
     unknown = set(tenant.data) - set(ALL_SOURCES)
     if unknown:
         raise ValueError(f"unknown recorded-tenant sources: {sorted(unknown)}")
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(directory)
     for source, value in tenant.data.items():
         write_json(directory / f"{source}.json", value)
     if tenant.limitations:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.header
 import json
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from typer.testing import CliRunner
 from mailwarden.cli import command_app
 from mailwarden.schemas import FINDINGS_SCHEMA
 from tests.notify.notify_peers import alert
-from tests.support.peers import http_server, smtp_server
+from tests.support.peers import http_server, smtp_server, udp_listener
 
 runner = CliRunner()
 
@@ -78,3 +80,34 @@ def test_a_bad_routing_file_is_a_one_line_error(tmp_path: Path) -> None:
     result = runner.invoke(command_app(), args)
     assert result.exit_code != 0
     assert "routing.yaml:2: channel a: type 'fax'" in str(result.exception)
+
+
+def test_controls_in_tenant_text_reach_no_subject_cef_line_or_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    hostile = "hr@contoso.example\x1b[31m\x07\x9b\u202e [locked]"
+    (tmp_path / "alerts.json").write_text(json.dumps({
+        "schema": "mailwarden.alerts/1", "generated_at": "2026-03-02T10:00:00Z",
+        "alerts": [alert("c2", target=hostile)]}))
+    with smtp_server() as (mail, smtp_port), udp_listener() as (syslog, syslog_port):
+        (tmp_path / "routing.yaml").write_text(
+            "security_team: [secops@contoso.example]\nchannels:\n"
+            f"  mail: {{type: email, url: 'mailto://127.0.0.1:{smtp_port}"
+            "?from=mw@contoso.example'}\n"
+            f"  siem: {{type: syslog, url: 'udp://127.0.0.1:{syslog_port}'}}\n"
+            "routes:\n  - match: {severities: [critical]}\n    channels: [mail, siem]\n")
+        result = runner.invoke(command_app(), [
+            "notify", "--alerts", str(tmp_path / "alerts.json"), "--routing",
+            str(tmp_path / "routing.yaml"), "--state", str(tmp_path / "state.json")],
+            catch_exceptions=False)
+        datagram = syslog.recv(65535).decode("utf-8")
+    assert result.exit_code == 0, result.output
+    (envelope,) = mail.messages
+    raw = email.message_from_bytes(envelope.content)["Subject"]
+    subject = str(email.header.make_header(email.header.decode_header(raw)))
+    assert "[locked]" in subject and "[locked]" in datagram and "[locked]" in result.output
+    for control in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert control not in subject, repr(subject)
+        assert control not in datagram, repr(datagram)
+        assert control not in result.output, repr(result.output)

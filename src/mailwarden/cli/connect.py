@@ -147,10 +147,10 @@ def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> 
 def report_failed_sources(recorded: RecordedTenant) -> None:
     for source, reason in sorted(recorded.limitations.items()):
         err_console.print(f"[cyan]licence limitation:[/] {escape(f'{source}: {reason}')}",
-                          soft_wrap=True)
+                          markup=True, soft_wrap=True)
     for source, message in sorted(recorded.errors.items()):
         err_console.print(f"[yellow]not collected:[/] {escape(f'{source}: {message}')}",
-                          soft_wrap=True)
+                          markup=True, soft_wrap=True)
     if recorded.errors:
         failed = len(recorded.errors)
         err_console.print(
@@ -164,5 +164,6 @@ def report_failed_sources(recorded: RecordedTenant) -> None:
             f"[yellow]not collected for {plural(len(mailboxes), 'mailbox', 'mailboxes')}:[/] "
             f"{escape(f'{source}: {first}')}; the rest are in errors.json, and the checks "
             "that need it report error for those mailboxes.",
+            markup=True,
             soft_wrap=True,
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from mailwarden.cli import app
 from mailwarden.cli.tenant import QuietOpt, print_detection_summary, print_scan_summary
@@ -39,7 +40,7 @@ def demo(
     with progress_board(enabled=not quiet) as board:
         run = run_demo(
             out, size=size, seed=seed, progress=board, db_url=db or str(out / "history.db"),
-            step=lambda message: err_console.print(f"[bold]>[/] {message}"),
+            step=lambda message: err_console.print(f"[bold]>[/] {escape(message)}", markup=True),
         )
     assert run.scan is not None and run.recorded is not None
     requests = ", ".join(f"{n} {service}" for service, n in sorted(run.requests.items()) if n)
@@ -61,5 +62,5 @@ def demo(
         console.print(f"stored as run {run.run_id}; see `mailwarden history --db {where}`")
     report = out / "report.html"
     if report.exists():
-        console.print(f"[bold]open the report:[/] {report.resolve()}")
+        console.print(f"[bold]open the report:[/] {escape(str(report.resolve()))}", markup=True)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")

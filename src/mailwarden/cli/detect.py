@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console, progress_board
@@ -66,8 +67,8 @@ def _inputs_table(result: DetectionResult) -> Table:
             row = "" if sample.row is None else f" {sample.row}"
             notes.append(f"first bad row{row}: {sample.reason}")
         note = "; ".join(part for part in notes if part)
-        table.add_row(report.path.name, report.format, f"{report.rows:,}",
-                      f"{report.bad_rows:,}", f"{report.skipped_rows:,}", note[:80])
+        table.add_row(Text(report.path.name), report.format, f"{report.rows:,}",
+                      f"{report.bad_rows:,}", f"{report.skipped_rows:,}", Text(note[:80]))
     return table
 
 
@@ -78,7 +79,8 @@ def _alerts_table(result: DetectionResult, limit: int) -> Table:
     for column in ("severity", "category", "target", "summary"):
         table.add_column(column)
     for alert in result.alerts[:limit]:
-        table.add_row(str(alert.severity), alert.category, alert.target or "-", alert.summary)
+        table.add_row(str(alert.severity), alert.category, Text(alert.target or "-"),
+                      Text(alert.summary))
     return table
 
 
@@ -116,13 +118,15 @@ def detect(
     for run in result.rules_not_run:
         reasons.setdefault(run.reason, []).append(run.rule_id)
     for reason, rule_ids in reasons.items():
-        console.print(f"[magenta]not run[/] {', '.join(rule_ids)}: {reason}")
+        console.print(f"[magenta]not run[/] {', '.join(rule_ids)}: {escape(reason)}",
+                      markup=True)
     partly: dict[str, list[str]] = {}
     for run in result.rule_runs:
         if run.ran and run.reason:
             partly.setdefault(run.reason, []).append(run.rule_id)
     for reason, rule_ids in partly.items():
-        console.print(f"[yellow]ran in part[/] {', '.join(rule_ids)}: {escape(reason)}")
+        console.print(f"[yellow]ran in part[/] {', '.join(rule_ids)}: {escape(reason)}",
+                      markup=True)
     console.print(f"alerts: {path}")
 
 
@@ -187,15 +191,17 @@ def eval_command(
         for label in s.missed:
             where = label.target or ", ".join(label.source_ips)
             scenario = f" ({label.scenario})" if label.scenario else ""
-            console.print(f"[red]missed[/] {s.category} {where}{scenario}")
+            console.print(f"[red]missed[/] {escape(f'{s.category} {where}{scenario}')}",
+                          markup=True)
         for alert in s.false_alerts:
-            console.print(f"[yellow]unlabelled[/] {alert.rule_id}: {alert.summary}")
+            console.print(f"[yellow]unlabelled[/] {escape(f'{alert.rule_id}: {alert.summary}')}",
+                          markup=True)
     for label, alert in evaluation.negatives_hit:
-        console.print(f"[yellow]negative hit[/] {label.scenario or label.category}: "
-                      f"{alert.summary}")
+        console.print(f"[yellow]negative hit[/] {escape(label.scenario or label.category)}: "
+                      f"{escape(alert.summary)}", markup=True)
     if not evaluation.meets(recall=min_recall, precision=min_precision):
         console.print(f"[bold red]below target[/]: every category needs recall >= "
-                      f"{min_recall} and precision >= {min_precision}")
+                      f"{min_recall} and precision >= {min_precision}", markup=True)
         raise typer.Exit(1)
     console.print(f"every category meets recall >= {min_recall} and precision >= "
                   f"{min_precision}")

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.connect import (
@@ -126,9 +128,9 @@ def plan_table(plan: Plan) -> Table:
         table.add_column(column, overflow="fold")
     for action in plan.actions:
         table.add_row(
-            action.id, action.kind.value, action.upn,
-            "\n".join(c.text() for c in action.calls),
-            "\n".join(r.check_id for r in action.reasons), action.breaks,
+            action.id, action.kind.value, Text(action.upn),
+            Text("\n".join(c.text() for c in action.calls)),
+            "\n".join(r.check_id for r in action.reasons), Text(action.breaks),
         )
     return table
 
@@ -136,7 +138,8 @@ def plan_table(plan: Plan) -> Table:
 def _print_plan(plan: Plan) -> None:
     console.print(plan_table(plan))
     for skipped in plan.skipped:
-        console.print(f"[yellow]left out:[/] {skipped.upn}: {skipped.reason}", soft_wrap=True)
+        console.print(f"[yellow]left out:[/] {escape(f'{skipped.upn}: {skipped.reason}')}",
+                      markup=True, soft_wrap=True)
     if plan.manual:
         manual = len(plan.manual)
         console.print(f"{plural(manual, 'failing finding')} {'needs' if manual == 1 else 'need'} "
@@ -230,9 +233,9 @@ def report_table(report: RunReport) -> Table:
     for outcome in report.outcomes:
         style = "red" if outcome.status in {OutcomeStatus.FAILED,
                                             OutcomeStatus.ROLLBACK_FAILED} else ""
-        table.add_row(outcome.action.id, outcome.action.kind.value, outcome.action.upn,
-                      f"[{style}]{outcome.status.value}[/]" if style else outcome.status.value,
-                      outcome.error or "")
+        table.add_row(outcome.action.id, outcome.action.kind.value, Text(outcome.action.upn),
+                      Text(outcome.status.value, style=style),
+                      Text(outcome.error or ""))
     return table
 
 
@@ -322,7 +325,7 @@ def show_command(
     with _journal(journal_dir, db) as journal:
         if run_id is None:
             for known in journal.run_ids():
-                console.print(known)
+                console.print(Text(known))
             return
         run = journal.load(run_id)
     table = Table(title=f"run {run_id} on {run.tenant_id}, {run.started_at.isoformat()}")
@@ -330,8 +333,8 @@ def show_command(
         table.add_column(column, overflow="fold")
     for item in run.actions:
         entry = run.entries.get(item.id)
-        table.add_row(item.id, item.kind.value, item.upn,
+        table.add_row(item.id, item.kind.value, Text(item.upn),
                       entry.status.value if entry else "not started",
-                      json.dumps(dict(entry.prior)) if entry and entry.prior else "",
-                      entry.error or "" if entry else "")
+                      Text(json.dumps(dict(entry.prior)) if entry and entry.prior else ""),
+                      Text(entry.error or "" if entry else ""))
     console.print(table)

@@ -159,7 +159,7 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
     count = len(result.inventory)
     console.print(
         f"[bold]{escape(name)}[/]: {plural(count, 'ownerless mailbox', 'ownerless mailboxes')}"
-        f" ({escape(kinds_line(result))})"
+        f" ({escape(kinds_line(result))})", markup=True
     )
     console.print(f"findings: {status_line(result)}", markup=False)
     snapshot = scan.snapshot
@@ -167,13 +167,13 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
     if failed:
         console.print(
             f"[magenta]sources not read:[/] {escape(', '.join(failed))} "
-            "(checks that need them report error)"
+            "(checks that need them report error)", markup=True
         )
     if snapshot.limitations:
         reasons = ", ".join(sorted(set(snapshot.limitations.values())))
         console.print(
             f"[magenta]licence limitations:[/] {escape(reasons)} "
-            "(checks that need them report error)"
+            "(checks that need them report error)", markup=True
         )
     console.print(failures_table(result))
     console.print(riskiest_table(result, limit=limit))

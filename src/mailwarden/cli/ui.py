@@ -6,7 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from rich.console import Console
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    ConsoleRenderable,
+    RenderableType,
+    RenderHook,
+    RenderResult,
+)
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,9 +23,43 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.segment import Segment
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+from mailwarden.text import printable
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A renderable whose text reaches the terminal without control characters: tenant data
+    may carry ESC sequences or BEL; the styles rich adds are not in the text, so they stay."""
+
+    inner: RenderableType
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            if segment.control or printable(segment.text, lines=True) == segment.text:
+                yield segment
+            else:
+                yield Segment(printable(segment.text, lines=True), segment.style)
+
+
+class _ShowOnly(RenderHook):
+    def process_renderables(
+        self, renderables: list[ConsoleRenderable]
+    ) -> list[ConsoleRenderable]:
+        return [_Shown(r) for r in renderables]
+
+
+def _console(*, stderr: bool) -> Console:
+    # Without markup by default: tenant strings ("[/]", "[locked]") are text. A line that
+    # styles our own words passes markup=True and escapes what it quotes.
+    made = Console(stderr=stderr, highlight=False, markup=False)
+    made.push_render_hook(_ShowOnly())
+    return made
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
 
 
 @dataclass
@@ -40,7 +81,7 @@ class ProgressBoard:
 def progress_board(*, enabled: bool = True) -> Iterator[ProgressBoard]:
     progress = Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

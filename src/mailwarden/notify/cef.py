@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
 from mailwarden.notify.render_text import mailboxes_line, one_line
+from mailwarden.text import printable
 from mailwarden.times import iso, parse_time
 
 VENDOR = "mailwarden"
@@ -31,12 +32,14 @@ _NOT_PRINTABLE = re.compile(r"[^\x21-\x7e]")
 
 
 def cef_header_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    # printable turns line breaks into spaces and drops controls (an ESC would reach the
+    # terminal of whoever reads the log).
+    return printable(value).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def cef_value_escape(value: str) -> str:
-    return (value.replace("\\", "\\\\").replace("=", "\\=")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+    return (printable(value, lines=True).replace("\\", "\\\\").replace("=", "\\=")
+            .replace("\n", "\\n"))
 
 
 def _epoch_ms(text: str | None) -> str | None:

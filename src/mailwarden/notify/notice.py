@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from mailwarden.model.findings import Finding, Severity
 from mailwarden.notify.actions import actions_for_category
-from mailwarden.text import plural
+from mailwarden.text import plural, printable
 
 NoticeKind = Literal["alert", "finding"]
 #: Evidence rows shown in a message; the full set stays in alerts.json.
@@ -53,7 +53,8 @@ class Notice:
     @property
     def subject(self) -> str:
         prefix = "ESCALATED " if self.escalation else ""
-        return f"[mailwarden] {prefix}{self.severity.upper()}: {self.title}"
+        # A header: tenant text in the title must not carry line breaks or terminal controls.
+        return printable(f"[mailwarden] {prefix}{self.severity.upper()}: {self.title}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

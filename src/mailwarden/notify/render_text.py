@@ -15,7 +15,7 @@ from typing import Any
 
 from mailwarden.model.findings import Severity
 from mailwarden.notify.notice import Notice
-from mailwarden.text import plural
+from mailwarden.text import plural, printable
 
 _VALUE_LIMIT = 200
 #: The colour of an HTML message's heading; other severities are grey.
@@ -43,7 +43,7 @@ def one_line(value: Any, limit: int = _VALUE_LIMIT) -> str:
         text = "yes" if value else "no"
     else:
         text = str(value)
-    text = _CONTROL.sub(" ", text).strip()
+    text = printable(_CONTROL.sub(" ", text)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailwarden.remediate.model import Action, Call, ExoCall, GraphCall, Plan
-from mailwarden.text import plural
+from mailwarden.text import plural, printable
 
 #: Cmdlets that ask for confirmation unless told not to.
 _CONFIRMS = frozenset(
@@ -139,4 +139,7 @@ def export_powershell(plan: Plan) -> str:
     for action in plan.actions:
         lines += _action_lines(action)
     lines += _footer(plan)
+    # Comments quote tenant text (names, reasons): an ESC sequence or a line break in one
+    # would act on the terminal that shows the script, or end the comment early.
+    lines = [printable(line) if line.startswith("#") else line for line in lines]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -53,7 +53,7 @@ def _unclosed_quote(path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "write", "why"), [
-    ("utf16.json", _utf16, "not a recognised"),
+    ("utf16.json", _utf16, "looks like UTF-16 without a byte-order mark"),
     ("empty.json", _empty, "the file is empty"),
     ("garbage.json", _garbage, "not a recognised"),
     ("cut.json.gz", _truncated_gzip, "cannot read the file"),

@@ -23,7 +23,12 @@ def test_collect_under_a_view_only_role_names_the_role_it_lacks(tmp_path: Path) 
         served = ServedEmulator(base_url=base_url, ca_file=ca_file, tenant_id=tenant_id)
         out = tmp_path / "collected"
         done = mailwarden("collect", "--out", str(out), "--quiet", *served.connection())
-    assert done.returncode == 0, done.stderr
+        scanned = mailwarden("scan", "--out", str(tmp_path / "scan"), "--quiet",
+                             *served.connection())
+    # Sources failed: a partial result (SPEC section 8), not success.
+    assert done.returncode == 4, done.stderr
+    assert scanned.returncode == 4, scanned.stderr
+    assert (tmp_path / "scan" / "findings.json").exists()
     errors = json.loads((out / "errors.json").read_text())
     assert set(errors) == {"exo/Get-InboxRule", "exo/Get-RecipientPermission"}
     assert "User is not allowed to call Get-InboxRule" in errors["exo/Get-InboxRule"]["error"]

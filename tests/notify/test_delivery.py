@@ -105,3 +105,31 @@ def test_a_refusing_smtp_server_is_reported_without_the_password(tmp_path: Path)
     assert "HUNTER2PASS" not in report.error and "HUNTER2PASS" not in repr(routing)
     assert report.error.startswith("channel mail:")
     assert "554" in report.error or "refused" in report.error, report.error
+
+
+def test_a_retried_delivery_carries_the_same_idempotency_key(tmp_path: Path) -> None:
+    """At least once, de-duplicable: a post refused (or lost to a crash before its "sent"
+    mark) goes out again, after a restart too, with the key it had the first time."""
+    hooks = {"teams": "/teams/webhookb2/SECRETTEAMSTOKEN", "slack": "/slack/T000/B000/SECRETTOKEN1",
+             "hook": "/hook"}
+    with smtp_server() as (_, smtp_port), http_server() as (web, base), \
+            httpx.Client(trust_env=False) as client:
+        routing = routing_of(routing_text(base, smtp_port).replace(
+            "[mail, teams, slack, hook, siem]", "[teams, slack, hook]"))
+        web.failing_paths.update(hooks.values())
+        with FileOutbox(tmp_path / "state.json") as outbox:
+            _, first = notify(outbox, routing, Senders(client=client, redact=routing.redactor).send,
+                              alerts=[alert()], findings=None, custodians={}, since="")
+        assert not any(r.ok for r in first)
+        ids = {r.delivery.channel: r.delivery.id for r in first}
+        web.failing_paths.clear()
+        with FileOutbox(tmp_path / "state.json") as reopened:  # as after a restart
+            _, again = notify(reopened, routing,
+                              Senders(client=client, redact=routing.redactor).send,
+                              alerts=[alert()], findings=None, custodians={}, since="")
+    assert all(r.ok for r in again)
+    for channel, path in hooks.items():
+        assert web.keys(path) == [ids[channel], ids[channel]], channel
+    assert len(set(ids.values())) == 3
+    (hook,) = web.bodies("/hook")
+    assert hook["idempotency_key"] == ids["hook"]

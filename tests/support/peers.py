@@ -68,12 +68,19 @@ def html_part(message: Message) -> str:
 @dataclass
 class HttpInbox:
     received: list[tuple[str, Any]] = field(default_factory=list)
+    #: Every post, refused ones too: (path, its Idempotency-Key header, body).
+    posts: list[tuple[str, str | None, Any]] = field(default_factory=list)
     failing_paths: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bodies(self, path: str) -> list[Any]:
         with self.lock:
             return [body for p, body in self.received if p == path]
+
+    def keys(self, path: str) -> list[str | None]:
+        """The Idempotency-Key of every post to `path`, refused ones included."""
+        with self.lock:
+            return [key for p, key, _ in self.posts if p == path]
 
 
 @contextmanager
@@ -85,6 +92,8 @@ def http_server() -> Iterator[tuple[HttpInbox, str]]:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
             path = self.path.split("?", 1)[0]
+            with inbox.lock:
+                inbox.posts.append((path, self.headers.get("Idempotency-Key"), body))
             if path in inbox.failing_paths:
                 self.send_response(500)
                 self.end_headers()

@@ -144,7 +144,9 @@ def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> 
         return collect_to_directory(session, out, progress=board)
 
 
-def report_failed_sources(recorded: RecordedTenant) -> None:
+def report_failed_sources(recorded: RecordedTenant) -> bool:
+    """Say what was not collected; True when a source (or a source for some mailboxes)
+    failed. A licence limitation is not a failure: the tenant has nothing to read there."""
     for source, reason in sorted(recorded.limitations.items()):
         err_console.print(f"[cyan]licence limitation:[/] {escape(f'{source}: {reason}')}",
                           markup=True, soft_wrap=True)
@@ -167,3 +169,4 @@ def report_failed_sources(recorded: RecordedTenant) -> None:
             markup=True,
             soft_wrap=True,
         )
+    return bool(recorded.errors or recorded.mailbox_errors)

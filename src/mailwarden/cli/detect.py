@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
+from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.detect import (
     EMPTY_CONTEXT,
@@ -59,7 +60,7 @@ def _inputs_table(result: DetectionResult) -> Table:
     table = Table(title="log files", title_justify="left")
     for column in ("file", "format", "rows", "bad rows", "skipped", "note"):
         table.add_column(column, justify="right" if column in {"rows", "bad rows", "skipped"}
-                         else "left")
+                         else "left", overflow="fold")
     for report in result.readers:
         notes = [report.error or report.skipped_reason or "; ".join(report.notes)]
         if report.bad_samples:
@@ -68,7 +69,7 @@ def _inputs_table(result: DetectionResult) -> Table:
             notes.append(f"first bad row{row}: {sample.reason}")
         note = "; ".join(part for part in notes if part)
         table.add_row(Text(report.path.name), report.format, f"{report.rows:,}",
-                      f"{report.bad_rows:,}", f"{report.skipped_rows:,}", Text(note[:80]))
+                      f"{report.bad_rows:,}", f"{report.skipped_rows:,}", Text(note))
     return table
 
 
@@ -97,7 +98,10 @@ def detect(
     quiet: QuietOpt = False,
 ) -> None:
     """Read sign-in, directory audit and Unified Audit Log files (format detected from
-    content, plain or gzip-compressed) and write OUT/alerts.json."""
+    content, plain or gzip-compressed) and write OUT/alerts.json.
+
+    Exit codes: 0 every file was read; 2 bad usage or a named file is missing; 4 a file
+    could not be read at all (it is named with the reason; the rest is still analysed)."""
     files = [*(signins or ()), *(audit or ()), *(ual or ())]
     if tenant_dir is None and not files:
         raise ConfigError("give --tenant-dir DIR (reads DIR/logs/) or log files with "
@@ -119,15 +123,17 @@ def detect(
         reasons.setdefault(run.reason, []).append(run.rule_id)
     for reason, rule_ids in reasons.items():
         console.print(f"[magenta]not run[/] {', '.join(rule_ids)}: {escape(reason)}",
-                      markup=True)
+                      markup=True, soft_wrap=True)
     partly: dict[str, list[str]] = {}
     for run in result.rule_runs:
         if run.ran and run.reason:
             partly.setdefault(run.reason, []).append(run.rule_id)
     for reason, rule_ids in partly.items():
         console.print(f"[yellow]ran in part[/] {', '.join(rule_ids)}: {escape(reason)}",
-                      markup=True)
-    console.print(f"alerts: {path}")
+                      markup=True, soft_wrap=True)
+    console.print(f"alerts: {path}", soft_wrap=True)
+    if report_unread_logs(result, rules=False):
+        raise typer.Exit(code=PARTIAL_EXIT)
 
 
 @app.command()

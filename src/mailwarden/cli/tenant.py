@@ -29,6 +29,7 @@ from mailwarden.cli.connect import (
     collect_with_progress,
     report_failed_sources,
 )
+from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
@@ -122,16 +123,22 @@ def collect(
 ) -> None:
     """Read a tenant through Graph and Exchange Online into a recorded tenant directory.
 
-    The client secret, when used, is read from MAILWARDEN_CLIENT_SECRET only."""
+    The client secret, when used, is read from MAILWARDEN_CLIENT_SECRET only.
+
+    Exit codes: 0 every source collected (a licence limitation is noted, not a failure);
+    2 bad usage; 3 sign-in or permission refused; 4 a source failed (written to
+    OUT/errors.json, the rest of the tenant is written)."""
     connection = Connection.of(locals())
     started = time.perf_counter()
     recorded = collect_with_progress(connection, out, quiet=quiet)
-    report_failed_sources(recorded)
+    failed = report_failed_sources(recorded)
     console.print(
         f"wrote {out}: {plural(len(recorded.data), 'source')} collected, "
         f"{len(recorded.errors)} failed ({time.perf_counter() - started:.1f} s)",
         markup=False,
     )
+    if failed:
+        raise typer.Exit(code=PARTIAL_EXIT)
 
 
 @app.command()
@@ -213,10 +220,14 @@ def scan(
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
     Offline with --from-dir, or live with --tenant (collects first into OUT/tenant). When
-    the recorded tenant has logs/, they are analysed too and OUT/alerts.json is written."""
+    the recorded tenant has logs/, they are analysed too and OUT/alerts.json is written.
+
+    Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
+    partial result: a source failed to collect (live) or a log file could not be read."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     detection = None
+    failed = False
     if from_dir is not None:
         with err_console.status("assessing"):
             result = scan_directory(from_dir, custodians_file=custodians)
@@ -226,13 +237,16 @@ def scan(
     else:
         connection = Connection.of(locals())
         recorded = collect_with_progress(connection, out / "tenant", quiet=quiet)
-        report_failed_sources(recorded)
+        failed = report_failed_sources(recorded)
         result = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
     if detection is not None:
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)
+        failed = report_unread_logs(detection, rules=True) or failed
+    if failed:
+        raise typer.Exit(code=PARTIAL_EXIT)
 
 
 @app.command()

@@ -38,6 +38,21 @@ class ReaderReport:
     notes: tuple[str, ...] = ()
     error: str | None = None
 
+    @property
+    def unreadable(self) -> str | None:
+        """Why nothing of the file was read (an error, or every row bad); None when rows
+        were read or the file only held records for other products."""
+        if self.error is not None:
+            return self.error
+        if self.rows == 0 and self.bad_rows > 0:
+            first = self.bad_samples[0] if self.bad_samples else None
+            where = "" if first is None or first.row is None else f" (row {first.row})"
+            reason = f": {first.reason}" if first is not None else ""
+            return (f"{self.path.name}: no row could be read, "
+                    f"{self.bad_rows:,} bad{where}{reason}; "
+                    "check that the file is a complete export")
+        return None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleRun:
@@ -78,3 +93,8 @@ class DetectionResult:
     @property
     def bad_rows(self) -> int:
         return sum(report.bad_rows for report in self.readers)
+
+    @property
+    def unreadable(self) -> tuple[ReaderReport, ...]:
+        """The files nothing was read from: a partial result."""
+        return tuple(report for report in self.readers if report.unreadable is not None)

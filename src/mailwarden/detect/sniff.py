@@ -60,9 +60,23 @@ def _read_prefix(path: Path, compressed: bool, size: int) -> bytes:
                          "log export (gzip files must not be truncated)") from exc
 
 
+def _looks_utf16(data: bytes) -> bool:
+    """Text saved as UTF-16 without a byte-order mark: a NUL in every other byte (the high
+    byte of ASCII characters), which UTF-8 text never has."""
+    head = data[:512]
+    if len(head) < 8:
+        return False
+    odd, even = head[1::2], head[0::2]
+    return any(half.count(0) >= 0.9 * len(half) and other.count(0) <= 0.1 * len(other)
+               for half, other in ((odd, even), (even, odd)))
+
+
 def _decode(path: Path, data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{path}: the file is UTF-16; re-save it as UTF-8 and run again")
+    if _looks_utf16(data):
+        raise InputError(f"{path}: the file looks like UTF-16 without a byte-order mark; "
+                         "re-save it as UTF-8 and run again")
     # A prefix may end inside a multi-byte character.
     return data.decode("utf-8-sig", errors="ignore")
 

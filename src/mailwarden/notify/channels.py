@@ -8,6 +8,13 @@ it, and takes a custom card only from a template file; its Slack plugin builds i
 blocks and posts only to Slack's fixed hosts; its JSON plugin sends a fixed
 {version, title, message, type} object, not the alert. Syslog is a plain UDP or TCP socket
 carrying RFC 5424 messages (logging's SysLogHandler writes only the older BSD format).
+
+Delivery is at least once: a crash between a post and its "sent" mark in the outbox posts
+it again on the next run. Every webhook post therefore carries the outbox delivery id,
+stable across retries and restarts, as an `Idempotency-Key` header, and the JSON webhook
+also in its body (`idempotency_key`), so a receiver can drop the repeat. Teams and Slack
+get the header only: their payloads are their own formats (an Adaptive Card message, Slack
+blocks) with no field for it, and neither service de-duplicates by it.
 """
 
 from __future__ import annotations
@@ -88,12 +95,12 @@ class Senders:
         if channel.type is ChannelType.EMAIL:
             self._email(channel, delivery)
         elif channel.type is ChannelType.TEAMS:
-            self._post(channel, teams_card(notice, recipients))
+            self._post(channel, delivery, teams_card(notice, recipients))
         elif channel.type is ChannelType.SLACK:
-            self._post(channel, slack_payload(notice, recipients))
+            self._post(channel, delivery, slack_payload(notice, recipients))
         elif channel.type is ChannelType.JSON:
-            self._post(channel, webhook_payload(notice, channel=channel.name,
-                                                recipients=recipients))
+            payload = webhook_payload(notice, channel=channel.name, recipients=recipients)
+            self._post(channel, delivery, {**payload, "idempotency_key": delivery.id})
         else:
             self._syslog(channel, delivery)
 
@@ -115,11 +122,12 @@ class Senders:
             why = _apprise_reasons(captured) or "the SMTP server refused the message"
             raise DeliveryError(f"channel {channel.name}: {why}")
 
-    def _post(self, channel: Channel, payload: dict[str, Any]) -> None:
+    def _post(self, channel: Channel, delivery: Delivery, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         response = self.client.post(channel.url, content=body, timeout=_TIMEOUT,
                                     headers={"Content-Type": "application/json",
-                                             "User-Agent": f"mailwarden/{self.version}"})
+                                             "User-Agent": f"mailwarden/{self.version}",
+                                             "Idempotency-Key": delivery.id})
         if response.status_code >= 300:
             raise DeliveryError(f"channel {channel.name}: HTTP {response.status_code} "
                                 f"{response.reason_phrase}: {response.text[:200]!r}")

@@ -1,0 +1,103 @@
+"""Exit codes as SPEC section 8 gives them, through `python -m mailwarden` as a process:
+a file nothing was read from is a partial result (4), named on the terminal with why."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLE_CSV = (Path(__file__).resolve().parents[3] / "shared" / "samples"
+              / "sentinel-training-lab" / "sign-in_adelete.csv")
+PARTIAL = 4
+
+
+def mailwarden(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mailwarden", *args], capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def _rows() -> list[dict[str, object]]:
+    return [{"createdDateTime": "2026-01-01T00:00:00Z", "userPrincipalName": "a@contoso.com",
+             "ipAddress": "192.0.2.1", "status": {"errorCode": 0}}] * 20
+
+
+def _utf16(path: Path) -> None:
+    path.write_bytes(json.dumps(_rows()).encode("utf-16-le"))
+
+
+def _empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\xff\x13garbage\x99" * 50)
+
+
+def _truncated_gzip(path: Path) -> None:
+    packed = gzip.compress(json.dumps(_rows() * 20).encode())
+    path.write_bytes(packed[: len(packed) // 2])
+
+
+def _unclosed_quote(path: Path) -> None:
+    text = SAMPLE_CSV.read_bytes()
+    first_row = text.index(b"\n") + 1
+    quote = text.index(b'"', first_row)
+    path.write_bytes(text[: quote + 40])  # cut inside the first quoted value
+
+
+@pytest.mark.parametrize(("name", "write", "why"), [
+    ("utf16.json", _utf16, "looks like UTF-16 without a byte-order mark"),
+    ("empty.json", _empty, "the file is empty"),
+    ("garbage.json", _garbage, "not a recognised"),
+    ("cut.json.gz", _truncated_gzip, "cannot read the file"),
+    ("cut.csv", _unclosed_quote, "no row could be read"),
+])
+def test_detect_exits_4_and_names_a_file_it_could_not_read(
+    tmp_path: Path, name: str, write: object, why: str
+) -> None:
+    if name == "cut.csv" and not SAMPLE_CSV.is_file():
+        pytest.skip(f"{SAMPLE_CSV} is not here")
+    path = tmp_path / name
+    write(path)  # type: ignore[operator]
+    done = mailwarden("detect", "--out", str(tmp_path / "out"), "--signins", str(path), "-q")
+    assert done.returncode == PARTIAL, done.stdout + done.stderr
+    said = " ".join(done.stderr.split())
+    assert "log file not read:" in said and f"{name}:" in said
+    assert why in said
+    assert (tmp_path / "out" / "alerts.json").exists()
+
+
+def test_detect_note_is_printed_whole(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json.gz"
+    _truncated_gzip(path)
+    done = mailwarden("detect", "--out", str(tmp_path / "out"), "--signins", str(path), "-q")
+    table = "".join(ch for ch in done.stdout if ch not in "│┃ \n")
+    assert "gzipfilesmustnotbetruncated" in table
+
+
+def test_scan_says_an_unreadable_ual_and_the_rules_it_stops(tmp_path: Path) -> None:
+    tenant = tmp_path / "tenant"
+    made = mailwarden("synth", "--out", str(tenant), "--size", "small", "--seed", "1")
+    assert made.returncode == 0, made.stderr
+    (tenant / "logs" / "ual.json").write_text("not json at all {", encoding="utf-8")
+    done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q")
+    assert done.returncode == PARTIAL, done.stdout + done.stderr
+    said = " ".join(done.stderr.split())
+    assert "log file not read:" in said and "ual.json" in said
+    assert "not run" in said and "malicious-inbox-rule" in said
+    assert (tmp_path / "out" / "findings.json").exists()
+
+
+def test_every_file_read_exits_0(tmp_path: Path) -> None:
+    tenant = tmp_path / "tenant"
+    assert mailwarden("synth", "--out", str(tenant), "--size", "small",
+                      "--seed", "1").returncode == 0
+    done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -20,6 +20,7 @@ from mailwarden.cli.connect import (
     CloudOpt,
     ConfigOpt,
     Connection,
+    DeadlineOpt,
     DeviceCodeOpt,
     ExoUrlOpt,
     GraphUrlOpt,
@@ -27,6 +28,7 @@ from mailwarden.cli.connect import (
     SequentialOpt,
     TenantOpt,
     collect_with_progress,
+    exit_if_stopped,
     report_failed_sources,
 )
 from mailwarden.cli.ui import console, err_console, progress_board
@@ -118,6 +120,7 @@ def collect(
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
     sequential: SequentialOpt = False,
+    deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Read a tenant through Graph and Exchange Online into a recorded tenant directory.
@@ -125,13 +128,15 @@ def collect(
     The client secret, when used, is read from MAILWARDEN_CLIENT_SECRET only."""
     connection = Connection.of(locals())
     started = time.perf_counter()
-    recorded = collect_with_progress(connection, out, quiet=quiet)
+    collected = collect_with_progress(connection, out, quiet=quiet)
+    recorded = collected.recorded
     report_failed_sources(recorded)
     console.print(
         f"wrote {out}: {plural(len(recorded.data), 'source')} collected, "
         f"{len(recorded.errors)} failed ({time.perf_counter() - started:.1f} s)",
         markup=False,
     )
+    exit_if_stopped(collected)
 
 
 @app.command()
@@ -208,6 +213,7 @@ def scan(
     exo_url: ExoUrlOpt = None,
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
+    deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
@@ -217,6 +223,7 @@ def scan(
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     detection = None
+    collected = None
     if from_dir is not None:
         with err_console.status("assessing"):
             result = scan_directory(from_dir, custodians_file=custodians)
@@ -225,14 +232,18 @@ def scan(
                 detection = detect_logs(from_dir, result, progress=board)
     else:
         connection = Connection.of(locals())
-        recorded = collect_with_progress(connection, out / "tenant", quiet=quiet)
-        report_failed_sources(recorded)
-        result = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
+        collected = collect_with_progress(connection, out / "tenant", quiet=quiet)
+        report_failed_sources(collected.recorded)
+        result = scan_snapshot(
+            snapshot_from_recorded(collected.recorded), custodians_file=custodians
+        )
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
     if detection is not None:
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)
+    if collected is not None:
+        exit_if_stopped(collected)  # the scan of a partial collection is kept, and says so
 
 
 @app.command()

@@ -91,7 +91,9 @@ def test_collect_against_an_endpoint_that_never_answers_fails_within_its_timeout
     assert "Traceback" not in done.stderr
 
 
-def test_collect_past_its_deadline_keeps_what_it_read_and_exits_4(tmp_path: Path) -> None:
+def test_collect_and_scan_past_their_deadline_keep_what_they_read_and_exit_4(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "tenant"
     # Every Exchange answer takes two minutes; Graph answers at once.
     with served_emulator(tmp_path, options=["--latency-exo", "120000"]) as served:
@@ -99,6 +101,14 @@ def test_collect_past_its_deadline_keeps_what_it_read_and_exits_4(tmp_path: Path
         done = mailwarden("collect", "--out", str(out), *served.connection(),
                           "--deadline", "15s", "--quiet")
         elapsed = time.monotonic() - started
+        scanned = mailwarden("scan", "--out", str(tmp_path / "scan"), *served.connection(),
+                             "--deadline", "15s", "--quiet", "--no-logs")
+    # scan --tenant assesses what was read (checks of unread sources say error), exits 4.
+    assert scanned.returncode == 4, scanned.stdout + scanned.stderr
+    assert (tmp_path / "scan" / "findings.json").is_file()
+    scan_errors = json.loads((tmp_path / "scan" / "tenant" / ERRORS_FILE).read_text("utf-8"))
+    assert scan_errors["exo/Get-Mailbox"] == {"error": "deadline reached"}
+    assert "deadline" in scanned.stderr and "Traceback" not in scanned.stderr
     assert done.returncode == 4, done.stdout + done.stderr
     assert elapsed < BOUND
     assert "deadline" in done.stderr and "15s" in done.stderr, done.stderr

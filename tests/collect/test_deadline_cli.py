@@ -132,3 +132,27 @@ def test_a_deadline_that_is_not_a_duration_is_refused(tmp_path: Path) -> None:
                       "--client-id", "app", "--deadline", "soon")
     assert done.returncode == 2
     assert "--deadline 'soon' is not a duration" in done.stderr
+
+
+def test_collect_against_graph_and_exchange_that_never_answer_fails_each_source_in_time(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "mailwarden.toml"
+    config.write_text("connect_timeout = 1\nread_timeout = 1\n", encoding="utf-8")
+    out = tmp_path / "tenant"
+    with served_emulator(tmp_path) as served, silent_endpoint() as url:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "mailwarden", "collect", "--out", str(out),
+             "--tenant", served.tenant_id, "--client-id", "app",
+             "--login-url", served.base_url, "--graph-url", url, "--exo-url", url,
+             "--ca-bundle", str(served.ca_file), "--config", str(config), "--quiet"],
+            capture_output=True, text=True, timeout=BOUND * 2, check=False,
+            env=_environment(),
+        )
+        elapsed = time.monotonic() - started
+    assert elapsed < BOUND * 2
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = json.loads((out / ERRORS_FILE).read_text(encoding="utf-8"))
+    for source in ("tenant", "graph/users", "exo/Get-Mailbox"):
+        assert "timed out" in json.dumps(errors[source]), errors[source]

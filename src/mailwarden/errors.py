@@ -67,6 +67,15 @@ class LicenceRequiredError(ServiceError):
         self.licence = licence
 
 
+class DeadlineReachedError(ServiceError):
+    """A collection ran out of time. `partial` is what it read before (the sources it did
+    not finish recorded as failed); the caller writes it and exits with the partial code."""
+
+    def __init__(self, message: str, *, partial: object) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
 class RetriesExhaustedError(ServiceError):
     """Throttling or transient failures outlasted the retry policy."""
 

@@ -23,7 +23,7 @@ from mailwarden.collect.logs import (
 from mailwarden.detect.document import render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
-from mailwarden.errors import InputError
+from mailwarden.errors import DeadlineReachedError, InputError
 from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
 from mailwarden.model.findings import ScanResult
@@ -111,8 +111,16 @@ def collect_live_tenant(
 def collect_to_directory(
     session: M365Session, out: Path, *, progress: Progress | None = None
 ) -> RecordedTenant:
-    """Collect a live tenant and write it as a recorded tenant directory."""
-    recorded = collect_live_tenant(session, progress=progress)
+    """Collect a live tenant and write it as a recorded tenant directory.
+
+    A collection that reaches its deadline writes what it read, then raises
+    DeadlineReachedError (its `partial` is the tenant written)."""
+    try:
+        recorded = collect_live_tenant(session, progress=progress)
+    except DeadlineReachedError as exc:
+        if isinstance(exc.partial, RecordedTenant):
+            write_tenant_directory(out, exc.partial)
+        raise
     write_tenant_directory(out, recorded)
     return recorded
 

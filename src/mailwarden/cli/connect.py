@@ -12,12 +12,13 @@ import typer
 from rich.markup import escape
 
 from mailwarden.cli.ui import err_console
-from mailwarden.errors import ConfigError
+from mailwarden.errors import ConfigError, DeadlineReachedError
 from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import collect_to_directory
 from mailwarden.settings import AuthMethod, CollectMode, Settings, load_settings
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.text import plural
+from mailwarden.watch.durations import parse_duration
 
 _CONNECT = "Connection"
 
@@ -78,6 +79,19 @@ SequentialOpt = Annotated[
         rich_help_panel=_CONNECT,
     ),
 ]
+DeadlineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--deadline",
+        help="How long the whole collection may take (90s, 15m, 2h, 1h30m); then it keeps "
+        "what it has read, records the unfinished sources as failed (\"deadline reached\") "
+        "and exits 4. Default 2h: a tenant's size is not known before it is read, and the "
+        "largest emulated tenant is read in minutes (45 with --sequential), so a "
+        "collection still running after 2h is stuck. Also the setting collect_deadline "
+        "(seconds).",
+        rich_help_panel=_CONNECT,
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +107,7 @@ class Connection:
     ca_bundle: Path | None = None
     config: Path | None = None
     sequential: bool = False
+    deadline: str | None = None
 
     @classmethod
     def of(cls, options: Mapping[str, Any]) -> Connection:
@@ -120,6 +135,8 @@ class Connection:
             exo_url=self.exo_url,
             ca_bundle=self.ca_bundle,
             collect_mode=CollectMode.SEQUENTIAL if self.sequential else None,
+            collect_deadline=None if self.deadline is None
+            else parse_duration(self.deadline, what="--deadline").total_seconds(),
         )
         settings.require_tenant()
         settings.require_client_id()
@@ -136,12 +153,33 @@ def open_session(settings: Settings) -> M365Session:
     return M365Session(settings, on_device_code=show_device_code)
 
 
-def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> RecordedTenant:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Collected:
+    """What a command collected, and why it stopped early when it did (the deadline)."""
+
+    recorded: RecordedTenant
+    stopped: DeadlineReachedError | None = None
+
+
+def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> Collected:
+    """Collect into `out`; a collection that reaches its deadline is kept, not raised."""
     from mailwarden.cli.ui import progress_board
 
     settings = connection.settings()
     with progress_board(enabled=not quiet) as board, open_session(settings) as session:
-        return collect_to_directory(session, out, progress=board)
+        try:
+            return Collected(recorded=collect_to_directory(session, out, progress=board))
+        except DeadlineReachedError as exc:
+            if not isinstance(exc.partial, RecordedTenant):
+                raise
+            return Collected(recorded=exc.partial, stopped=exc)
+
+
+def exit_if_stopped(collected: Collected) -> None:
+    """Say why a collection stopped early and exit with the partial-result code (4)."""
+    if collected.stopped is not None:
+        err_console.print(f"error: {collected.stopped}", markup=False, soft_wrap=True)
+        raise typer.Exit(code=collected.stopped.exit_code)
 
 
 def report_failed_sources(recorded: RecordedTenant) -> bool:

@@ -20,6 +20,7 @@ from mailwarden.cli.connect import (
     CloudOpt,
     ConfigOpt,
     Connection,
+    DeadlineOpt,
     DeviceCodeOpt,
     ExoUrlOpt,
     GraphUrlOpt,
@@ -27,6 +28,7 @@ from mailwarden.cli.connect import (
     SequentialOpt,
     TenantOpt,
     collect_with_progress,
+    exit_if_stopped,
     report_failed_sources,
 )
 from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
@@ -119,6 +121,7 @@ def collect(
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
     sequential: SequentialOpt = False,
+    deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Read a tenant through Graph and Exchange Online into a recorded tenant directory.
@@ -130,13 +133,15 @@ def collect(
     OUT/errors.json, the rest of the tenant is written)."""
     connection = Connection.of(locals())
     started = time.perf_counter()
-    recorded = collect_with_progress(connection, out, quiet=quiet)
+    collected = collect_with_progress(connection, out, quiet=quiet)
+    recorded = collected.recorded
     failed = report_failed_sources(recorded)
     console.print(
         f"wrote {out}: {plural(len(recorded.data), 'source')} collected, "
         f"{len(recorded.errors)} failed ({time.perf_counter() - started:.1f} s)",
         markup=False,
     )
+    exit_if_stopped(collected)
     if failed:
         raise typer.Exit(code=PARTIAL_EXIT)
 
@@ -215,6 +220,7 @@ def scan(
     exo_url: ExoUrlOpt = None,
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
+    deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
@@ -228,6 +234,7 @@ def scan(
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     detection = None
     failed = False
+    collected = None
     if from_dir is not None:
         with err_console.status("assessing"):
             result = scan_directory(from_dir, custodians_file=custodians)
@@ -236,15 +243,19 @@ def scan(
                 detection = detect_logs(from_dir, result, progress=board)
     else:
         connection = Connection.of(locals())
-        recorded = collect_with_progress(connection, out / "tenant", quiet=quiet)
-        failed = report_failed_sources(recorded)
-        result = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
+        collected = collect_with_progress(connection, out / "tenant", quiet=quiet)
+        failed = report_failed_sources(collected.recorded)
+        result = scan_snapshot(
+            snapshot_from_recorded(collected.recorded), custodians_file=custodians
+        )
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
     if detection is not None:
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)
         failed = report_unread_logs(detection, rules=True) or failed
+    if collected is not None:
+        exit_if_stopped(collected)  # the scan of a partial collection is kept, and says so
     if failed:
         raise typer.Exit(code=PARTIAL_EXIT)
 

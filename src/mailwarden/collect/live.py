@@ -22,7 +22,13 @@ from mailwarden.collect import fields
 from mailwarden.collect.licensed import KnownLicences, users_with_fallback
 from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
 from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
-from mailwarden.errors import AuthError, LicenceRequiredError, MailwardenError, ServiceError
+from mailwarden.errors import (
+    AuthError,
+    DeadlineReachedError,
+    LicenceRequiredError,
+    MailwardenError,
+    ServiceError,
+)
 from mailwarden.m365.exchange import EXO_MAX_PAGE_SIZE, ExchangeClient
 from mailwarden.m365.graph import (
     DIRECTORY_MAX_TOP,
@@ -34,7 +40,7 @@ from mailwarden.m365.permissions import token_roles, withheld_user_properties
 from mailwarden.progress import Progress
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.licences import limitation_reason
-from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.tenant.recorded import ALL_SOURCES, RecordedTenant
 from mailwarden.times import iso
 
 
@@ -334,17 +340,54 @@ def _bind(
     return lambda: source(name, lambda: fetch(name))
 
 
+#: The error recorded for each source a collection had not finished when its deadline came.
+DEADLINE_REACHED = "deadline reached"
+
+
 async def collect_tenant(
     http: M365Http, settings: Settings, *, progress: Progress | None = None
 ) -> RecordedTenant:
-    """Read everything the checks need from the tenant `settings` names."""
+    """Read everything the checks need from the tenant `settings` names.
+
+    The whole collection has `settings.collect_deadline` seconds: when they run out, every
+    source still being read is recorded as failed with DEADLINE_REACHED and
+    DeadlineReachedError carries what was read (`partial`)."""
     run = _Collection(http, settings, progress or _silent)
     users_done = asyncio.Event()
     steps = run.steps(users_done)
-    if run.fast:
-        await asyncio.gather(*(step() for step in steps))
-    else:
-        for step in steps:
-            await step()
+    deadline = asyncio.timeout(settings.collect_deadline)
+    try:
+        async with deadline:
+            if run.fast:
+                await asyncio.gather(*(step() for step in steps))
+            else:
+                for step in steps:
+                    await step()
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        done = run.data.keys() | run.errors.keys() | run.limitations.keys()
+        unfinished = [source for source in ALL_SOURCES if source not in done]
+        for name in unfinished:
+            run.errors[name] = DEADLINE_REACHED
+        raise DeadlineReachedError(
+            f"the collection reached its deadline of {_seconds(settings.collect_deadline)} "
+            f"with {len(unfinished)} of {len(ALL_SOURCES)} sources unfinished; what was "
+            "read is kept (raise the deadline with --deadline)",
+            partial=_recorded(run),
+        ) from None
+    return _recorded(run)
+
+
+def _recorded(run: _Collection) -> RecordedTenant:
     return RecordedTenant(data=run.data, errors=run.errors, limitations=run.limitations,
                           mailbox_errors=run.mailbox_errors)
+
+
+def _seconds(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "",
+             f"{secs}s" if secs or not whole else ""]
+    return "".join(parts) or f"{seconds:g}s"

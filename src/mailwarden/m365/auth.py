@@ -88,6 +88,12 @@ class CachedTokenSource:
                 result = await asyncio.to_thread(self._acquire, scope)
             except AuthError as exc:
                 raise AuthError(self._redact(str(exc))) from None
+            except requests.Timeout as exc:
+                raise AuthError(
+                    f"timed out: the sign-in service did not answer a request for {scope} "
+                    f"within its timeout ({type(exc).__name__}: {self._redact(str(exc))}); "
+                    "check the network, the cloud (--cloud) and the login URL"
+                ) from None
             except (requests.RequestException, OSError) as exc:
                 raise AuthError(
                     f"could not reach the sign-in service for {scope} "
@@ -127,17 +133,33 @@ class CachedTokenSource:
                 for key, value in result.items()}
 
 
-def msal_http_session(settings: Settings) -> requests.Session | None:
-    """The transport MSAL should use, or None to keep MSAL's defaults (the real cloud).
+class TimeoutSession(requests.Session):
+    """A requests session that gives every request a timeout unless the caller sets one.
+
+    MSAL sends its requests (authority discovery, token calls) without a timeout, and
+    requests then waits forever: a sign-in endpoint that accepts the connection and never
+    answers would hang the command in the TLS handshake."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def msal_http_session(settings: Settings) -> requests.Session:
+    """The transport MSAL uses: every request bounded by the settings' timeouts.
 
     With a CA bundle, requests' environment (REQUESTS_CA_BUNDLE) would silently win over
     any `verify` passed to MSAL, so MSAL gets a session that ignores the environment.
     """
-    if settings.ca_bundle is None:
-        return None
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = str(settings.ca_bundle)
+    session = TimeoutSession((settings.connect_timeout, settings.read_timeout))
+    if settings.ca_bundle is not None:
+        session.trust_env = False
+        session.verify = str(settings.ca_bundle)
     return session
 
 
@@ -150,9 +172,7 @@ def _app_options(settings: Settings) -> dict[str, Any]:
     if settings.uses_custom_login:
         # Otherwise MSAL asks login.microsoftonline.com whether the custom host is an authority.
         options["instance_discovery"] = False
-    session = msal_http_session(settings)
-    if session is not None:
-        options["http_client"] = session
+    options["http_client"] = msal_http_session(settings)
     return options
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
-from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
+from mailwarden.cli.partial import PARTIAL_EXIT, print_rule_reasons, report_unread_logs
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.detect import (
     EMPTY_CONTEXT,
@@ -118,19 +118,9 @@ def detect(
     console.print("by category: " + (", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
                                      or "none"))
     console.print(_alerts_table(result, top))
-    reasons: dict[str, list[str]] = {}
-    for run in result.rules_not_run:
-        reasons.setdefault(run.reason, []).append(run.rule_id)
-    for reason, rule_ids in reasons.items():
-        console.print(f"[magenta]not run[/] {', '.join(rule_ids)}: {escape(reason)}",
-                      markup=True, soft_wrap=True)
-    partly: dict[str, list[str]] = {}
-    for run in result.rule_runs:
-        if run.ran and run.reason:
-            partly.setdefault(run.reason, []).append(run.rule_id)
-    for reason, rule_ids in partly.items():
-        console.print(f"[yellow]ran in part[/] {', '.join(rule_ids)}: {escape(reason)}",
-                      markup=True, soft_wrap=True)
+    print_rule_reasons(console, result.rules_not_run, "[magenta]not run[/]")
+    print_rule_reasons(console, (run for run in result.rule_runs if run.ran and run.reason),
+                       "[yellow]ran in part[/]")
     console.print(f"alerts: {path}", soft_wrap=True)
     if report_unread_logs(result, rules=False):
         raise typer.Exit(code=PARTIAL_EXIT)

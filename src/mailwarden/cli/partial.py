@@ -3,10 +3,13 @@ then exits with the partial-result code (4) instead of claiming success."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from rich.console import Console
 from rich.markup import escape
 
 from mailwarden.cli.ui import err_console
-from mailwarden.detect.results import DetectionResult
+from mailwarden.detect.results import DetectionResult, RuleRun
 from mailwarden.errors import ServiceError
 
 #: SPEC section 8: a source failed or a file was unreadable.
@@ -20,10 +23,16 @@ def report_unread_logs(detection: DetectionResult, *, rules: bool) -> bool:
         err_console.print(f"[yellow]log file not read:[/] {escape(str(report.unreadable))}",
                           markup=True, soft_wrap=True)
     if rules:
-        reasons: dict[str, list[str]] = {}
-        for run in detection.rules_not_run:
-            reasons.setdefault(run.reason, []).append(run.rule_id)
-        for reason, rule_ids in reasons.items():
-            err_console.print(f"[magenta]not run[/] {', '.join(rule_ids)}: {escape(reason)}",
-                              markup=True, soft_wrap=True)
+        print_rule_reasons(err_console, detection.rules_not_run, "[magenta]not run[/]")
     return bool(detection.unreadable)
+
+
+def print_rule_reasons(console: Console, runs: Iterable[RuleRun], label: str) -> None:
+    """One line per reason, naming the rules it applies to: `label rule, rule: reason`
+    (`label` is our markup; the reason is tenant-derived text and is escaped)."""
+    reasons: dict[str, list[str]] = {}
+    for run in runs:
+        reasons.setdefault(run.reason, []).append(run.rule_id)
+    for reason, rule_ids in reasons.items():
+        console.print(f"{label} {', '.join(rule_ids)}: {escape(reason)}",
+                      markup=True, soft_wrap=True)

@@ -26,6 +26,7 @@ from mailwarden.pipeline import (
     collect_live_tenant,
     collect_logs_to_directory,
     detect_logs,
+    rank_by_evidence,
     report_and_store,
     scan_snapshot,
     write_alerts,
@@ -121,12 +122,15 @@ def run_demo(
     started = time.perf_counter()
     run.scan = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
     run.seconds["assess"] = time.perf_counter() - started
-    run.files.append(write_findings(run.scan.result, out))
 
     step("analysing the sign-in and audit records with the tenant as context")
     started = time.perf_counter()
     run.detection = detect_logs(tenant_dir, run.scan, progress=progress)
     run.seconds["detect"] = time.perf_counter() - started
+    # What the logs show ranks the mailboxes: findings.json, the terminal and the reports
+    # all take the ranked result.
+    run.scan = rank_by_evidence(run.scan, run.detection)
+    run.files.append(write_findings(run.scan.result, out))
     if run.detection is not None:
         run.files.append(write_alerts(run.detection, out, generated_at=datetime.now(UTC)))
 

@@ -6,11 +6,13 @@ The CLI calls these; they know every layer so the layers need not know each othe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mailwarden.assess import AssessOptions, CustodianMap, assess, load_custodians
+from mailwarden.assess.evidence import evidence_from_alerts
+from mailwarden.assess.risk import with_evidence
 from mailwarden.collect.live import collect_tenant
 from mailwarden.collect.logs import (
     LogBatch,
@@ -20,7 +22,7 @@ from mailwarden.collect.logs import (
     load_checkpoint,
     save_checkpoint,
 )
-from mailwarden.detect.document import render_alerts_json
+from mailwarden.detect.document import alert_dict, render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
 from mailwarden.errors import DeadlineReachedError, InputError
@@ -153,6 +155,15 @@ def detect_logs(
         return None
     context = context_from_scan(scan.snapshot, scan.result)
     return detect_directory(directory, context, progress=progress)
+
+
+def rank_by_evidence(scan: Scan, detection: DetectionResult | None) -> Scan:
+    """The scan with the detection's alerts as each mailbox's active evidence, its mailboxes
+    in risk order; unchanged without detection."""
+    if detection is None:
+        return scan
+    evidence = evidence_from_alerts(alert_dict(alert) for alert in detection.alerts)
+    return replace(scan, result=with_evidence(scan.result, evidence))
 
 
 def write_alerts(detection: DetectionResult, out: Path, *, generated_at: datetime) -> Path:

@@ -1,25 +1,51 @@
-"""Risk score and attack paths of one ownerless mailbox.
+"""Risk of one ownerless mailbox: its score, what the score is made of, its attack paths,
+its blast radius, and the one order every output ranks mailboxes in.
 
-Score: each failing check contributes by its (possibly raised) severity, combined so that
-findings add up with diminishing returns and 100 is never exceeded:
+Score (exposure): each failing check that still counts contributes by its (possibly raised)
+severity, combined so that findings add up with diminishing returns and 100 is never
+exceeded:
 
     score = 100 * (1 - product(1 - weight))   weight: critical 0.60, high 0.30,
                                                       medium 0.15, low 0.05, info 0
 
 and a mailbox on a sprayable path (sign-in enabled with a legacy protocol that takes a
 password) scores at least 90, whatever else is true: that path alone is a takeover.
+
+A failing check counts only while its precondition holds. A check whose harm is someone
+signing in as the account (`NEEDS_SIGN_IN`) drops out while sign-in is blocked: Entra ID
+refuses every sign-in of an account whose accountEnabled is false, whatever the protocol
+(AADSTS50057, "The user account is disabled",
+https://learn.microsoft.com/entra/identity-platform/reference-error-codes; blocking sign-in
+is Microsoft's advice for shared mailboxes, whose delegates keep their access,
+https://learn.microsoft.com/microsoft-365/admin/email/about-shared-mailboxes). A gate to
+password protocols (`PASSWORD_GATES`) drops out while no protocol that takes a password is on
+for the mailbox. A precondition nobody could read (sign-in state or a protocol unknown) is
+not taken as fixed: the check counts, and the factors say it is unknown.
+
+Rank (`risk_order`): mailboxes with active evidence (open alerts of high or critical
+severity on them) rank above every mailbox that is only exposed, ordered by their evidence
+(more critical kinds of evidence first, then more high ones), then by score; exposed mailboxes
+by score. Ties are broken by blast radius (delegates, then external reach, then roles), then
+by address. The terminal, the HTML report and findings.json all use `ranked`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from mailwarden.assess.checks.base import ago, days_ago
-from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.assess.facts import LEGACY_PROTOCOLS, Context, MailboxFacts
 from mailwarden.model.findings import (
+    ActiveEvidence,
     AttackPath,
+    BlastRadius,
+    FactorEffect,
     Finding,
     MailboxAssessment,
+    Right,
+    RiskFactor,
+    ScanResult,
     Severity,
     Status,
 )
@@ -35,6 +61,20 @@ WEIGHTS = {
 SPRAYABLE_FLOOR = 90
 MAX_STEPS = 7
 
+#: Checks whose harm needs someone to sign in as the mailbox's own account: a password
+#: that is known or guessable, a protocol or policy that takes one, a role used by signing in.
+NEEDS_SIGN_IN = frozenset({
+    "sign-in-enabled", "resource-account-enabled", "direct-sign-in-observed",
+    "password-reset-by-admin", "no-mfa-on-enabled-account", "imap-enabled", "pop-enabled",
+    "ews-enabled", "activesync-enabled", "smtp-auth-enabled", "basic-auth-allowed",
+    "legacy-auth-not-blocked", "privileged-account", "remote-powershell-enabled",
+})
+#: Checks that open a way for a password into the protocols: they matter only while one of
+#: those protocols (IMAP, POP, EWS, ActiveSync, SMTP AUTH) is on for the mailbox.
+PASSWORD_GATES = frozenset({"legacy-auth-not-blocked", "basic-auth-allowed"})
+#: Rights that let a delegate read the mailbox or send as it.
+DELEGATE_RIGHTS = frozenset({Right.FULL_ACCESS, Right.SEND_AS, Right.SEND_ON_BEHALF})
+
 
 def risk_score(failing: list[Finding], sprayable: bool) -> int:
     remaining = 1.0
@@ -42,6 +82,136 @@ def risk_score(failing: list[Finding], sprayable: bool) -> int:
         remaining *= 1.0 - WEIGHTS[finding.severity]
     score = round(100 * (1.0 - remaining))
     return min(100, max(score, SPRAYABLE_FLOOR if sprayable else 0))
+
+
+def _password_protocols(facts: MailboxFacts) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(protocols on, protocols unknown) among those that take a password."""
+    on: list[str] = []
+    unknown: list[str] = []
+    for label, attribute, _ in LEGACY_PROTOCOLS:
+        value = facts.protocol(attribute)
+        (unknown if value is None else on if value else []).append(label)
+    smtp = facts.smtp.enabled
+    (unknown if smtp is None else on if smtp else []).append("SMTP AUTH")
+    return tuple(on), tuple(unknown)
+
+
+def _weight(finding: Finding) -> str:
+    return f"{finding.severity.value}, weight {WEIGHTS[finding.severity]:.2f}"
+
+
+def _factor(finding: Finding, facts: MailboxFacts) -> RiskFactor:
+    """Whether one failing check counts toward the score, and why."""
+    check_id, severity = finding.check_id, finding.severity
+
+    def factor(effect: FactorEffect, detail: str) -> RiskFactor:
+        return RiskFactor(effect=effect, name=check_id, severity=severity, detail=detail)
+
+    if check_id in NEEDS_SIGN_IN:
+        sign_in = facts.sign_in_enabled
+        if sign_in is False:
+            return factor(FactorEffect.NOT_COUNTED,
+                          "not counted: sign-in is blocked, so no password gets in")
+        if sign_in is None:
+            return factor(FactorEffect.UNKNOWN,
+                          f"counted ({_weight(finding)}): whether the account can sign in "
+                          "is unknown")
+    if check_id in PASSWORD_GATES:
+        on, unknown = _password_protocols(facts)
+        if not on and not unknown:
+            return factor(FactorEffect.NOT_COUNTED,
+                          "not counted: no protocol that takes a password is on "
+                          "(IMAP, POP, EWS, ActiveSync and SMTP AUTH are off)")
+        if not on:
+            return factor(FactorEffect.UNKNOWN,
+                          f"counted ({_weight(finding)}): whether {', '.join(unknown)} "
+                          f"{'is' if len(unknown) == 1 else 'are'} on is unknown")
+    return factor(FactorEffect.COUNTED, f"counted ({_weight(finding)})")
+
+
+def score_factors(
+    facts: MailboxFacts, failing: list[Finding]
+) -> tuple[int, tuple[RiskFactor, ...]]:
+    """The exposure score and the factors it was made from (one per failing check, plus
+    the sprayable floor when it lifted the score)."""
+    factors = [_factor(finding, facts) for finding in failing]
+    counted_ids = {f.name for f in factors if f.effect is not FactorEffect.NOT_COUNTED}
+    counted = [finding for finding in failing if finding.check_id in counted_ids]
+    score = risk_score(counted, facts.sprayable)
+    if facts.sprayable and score == SPRAYABLE_FLOOR and risk_score(counted, False) < score:
+        factors.insert(0, RiskFactor(
+            effect=FactorEffect.FLOOR, name="sprayable", severity=Severity.CRITICAL,
+            detail=f"at least {SPRAYABLE_FLOOR}: sign-in is enabled and "
+                   f"{', '.join(facts.reachable_legacy())} takes a password"))
+    return score, tuple(factors)
+
+
+def blast_radius(facts: MailboxFacts, fails: Mapping[str, Finding]) -> BlastRadius:
+    """Who and what a taker of the mailbox reaches: delegates (groups expanded by the access
+    map), external forwarding targets and guest or external delegates, directory roles."""
+    delegates = [p for p in facts.access.people if DELEGATE_RIGHTS & set(p.rights)]
+    forwarding = fails.get("external-forwarding")
+    targets = {
+        str(t.get("address")).lower()
+        for t in (forwarding.evidence.get("external", ()) if forwarding else ())
+        if isinstance(t, Mapping)
+    }
+    outsiders = sum(1 for p in delegates if p.guest or p.external)
+    roles = set(facts.roles)
+    privileged = fails.get("privileged-account")
+    if privileged is not None:
+        roles |= {str(r) for r in privileged.evidence.get("eligible_roles", ())}
+    return BlastRadius(delegates=len(delegates), external=len(targets) + outsiders,
+                       roles=len(roles))
+
+
+def risk_order(item: MailboxAssessment) -> tuple[object, ...]:
+    """The sort key of the one risk order: tier, evidence, score, blast radius, address."""
+    active = item.active_evidence
+    by_severity = tuple(
+        -sum(1 for e in active if e.severity is severity)
+        for severity in (Severity.CRITICAL, Severity.HIGH)
+    )
+    return (-item.tier.rank, *by_severity, -item.risk_score,
+            *(-n for n in item.blast.order()), item.upn)
+
+
+def ranked(assessments: Iterable[MailboxAssessment]) -> list[MailboxAssessment]:
+    """Mailboxes riskiest first, in the order the terminal, HTML and JSON all show."""
+    return sorted(assessments, key=risk_order)
+
+
+def evidence_factors(evidence: Iterable[ActiveEvidence]) -> tuple[RiskFactor, ...]:
+    """One factor per piece of evidence; only open high or critical evidence ranks."""
+    factors = []
+    for e in evidence:
+        if e.active:
+            why = "open, ranks the mailbox as active"
+        elif not e.open:
+            why = "resolved, does not rank"
+        else:
+            why = f"open, {e.severity.value}: below high, does not rank"
+        factors.append(RiskFactor(effect=FactorEffect.EVIDENCE, name=e.category,
+                                  severity=e.severity, detail=f"{why}: {e.summary}"))
+    return tuple(factors)
+
+
+def with_evidence(
+    result: ScanResult, evidence: Mapping[str, Iterable[ActiveEvidence]]
+) -> ScanResult:
+    """The result with each mailbox's evidence (by lower-case UPN) set, replacing any it
+    had, and its mailboxes in risk order. Evidence for a mailbox not in the result is
+    ignored: it is not an ownerless mailbox."""
+    items = []
+    for item in result.assessments:
+        mine = tuple(sorted(evidence.get(item.upn.lower(), ()), key=_evidence_order))
+        base = tuple(f for f in item.factors if f.effect is not FactorEffect.EVIDENCE)
+        items.append(replace(item, evidence=mine, factors=evidence_factors(mine) + base))
+    return replace(result, assessments=tuple(ranked(items)))
+
+
+def _evidence_order(evidence: ActiveEvidence) -> tuple[object, ...]:
+    return (not evidence.open, -evidence.severity.rank, evidence.category)
 
 
 class _Facts:
@@ -218,13 +388,16 @@ def assess_mailbox(
         for check_id in TENANT_FACTS
         if (finding := tenant_findings.get(check_id)) is not None and finding.failed
     }
+    score, factors = score_factors(facts, failing)
     return MailboxAssessment(
         upn=facts.subject.upn,
         kind=facts.subject.kind,
         display_name=facts.subject.mailbox.display_name,
-        risk_score=risk_score(failing, facts.sprayable),
+        risk_score=score,
         attack_paths=attack_paths(facts, {**known, **fails}, context),
         failing=tuple(f.check_id for f in failing),
         errors=tuple(f.check_id for f in findings if f.status is Status.ERROR),
         custodian=facts.custodian,
+        factors=factors,
+        blast=blast_radius(facts, fails),
     )

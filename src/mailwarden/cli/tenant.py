@@ -49,6 +49,7 @@ from mailwarden.errors import ConfigError
 from mailwarden.pipeline import (
     Scan,
     detect_logs,
+    rank_by_evidence,
     scan_directory,
     scan_snapshot,
     write_alerts,
@@ -248,6 +249,7 @@ def scan(
         result = scan_snapshot(
             snapshot_from_recorded(collected.recorded), custodians_file=custodians
         )
+    result = rank_by_evidence(result, detection)
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
     if detection is not None:

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from mailwarden.assess import riskiest
 from mailwarden.detect.results import Alert, DetectionResult
-from mailwarden.model.findings import CheckInfo, ScanResult, Severity, Status
+from mailwarden.model.findings import CheckInfo, RiskTier, ScanResult, Severity, Status
 from mailwarden.model.findings.scan import InventoryEntry
 from mailwarden.report.findings_json import plain_value
 from mailwarden.text import plural
@@ -96,23 +96,36 @@ def failures_table(result: ScanResult) -> Table:
 
 
 def riskiest_table(result: ScanResult, *, limit: int = 10) -> Table:
+    """The riskiest mailboxes in the one risk order (`assess.risk.ranked`): those with open
+    high or critical alerts ("active") first, then by score, ties by blast radius."""
     top = riskiest(result, limit)
     title = {0: "Riskiest mailboxes: none has a risk above zero",
              1: "Riskiest mailbox"}.get(len(top), f"Riskiest {len(top)} mailboxes")
     table = Table(title=title, title_justify="left", show_lines=True)
+    table.add_column("#", justify="right")
     table.add_column("risk", justify="right")
     table.add_column("mailbox", overflow="fold")
-    table.add_column("how it can be taken", overflow="fold")
+    table.add_column("what was seen / how it can be taken", overflow="fold")
     for item in top:
-        paths = Text()
-        for i, path in enumerate(item.paths[:2]):
-            if i:
-                paths.append("\n")
-            paths.append(f"{path.title}: ", style=_SEVERITY_STYLE[path.severity])
-            paths.append(path.text)
-        if not item.paths:
-            paths.append(", ".join(item.failing[:4]))
-        table.add_row(str(item.risk_score), Text(f"{item.upn}\n{item.kind}"), paths)
+        lines = Text()
+        for evidence in item.evidence[:2]:
+            if lines:
+                lines.append("\n")
+            lines.append(f"seen, {evidence.category}: ", style=_SEVERITY_STYLE[evidence.severity])
+            lines.append(evidence.summary)
+        if len(item.evidence) > 2:
+            lines.append(f"\n... and {plural(len(item.evidence) - 2, 'more kind')} of evidence")
+        for path in item.paths[:2]:
+            if lines:
+                lines.append("\n")
+            lines.append(f"{path.title}: ", style=_SEVERITY_STYLE[path.severity])
+            lines.append(path.text)
+        if not item.paths and not item.evidence:
+            lines.append(", ".join(item.failing[:4]))
+        score = Text(str(item.risk_score))
+        if item.tier is RiskTier.ACTIVE:
+            score = Text("active\n", style="bold red") + score
+        table.add_row(str(item.rank), score, Text(f"{item.upn}\n{item.kind}"), lines)
     return table
 
 

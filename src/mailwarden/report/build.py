@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from mailwarden import __version__
+from mailwarden.assess.evidence import evidence_from_alerts
+from mailwarden.assess.risk import with_evidence
 from mailwarden.detect.document import alert_dict, alerts_document
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
@@ -72,14 +74,18 @@ def make_run(
     snapshot: Snapshot | None = None,
     detection: DetectionResult | None = None,
 ) -> Run:
-    """The `Run` to render and store. `generated_at` must be timezone-aware."""
+    """The `Run` to render and store. `generated_at` must be timezone-aware. With detection,
+    its alerts are each mailbox's active evidence and rank the mailboxes (`with_evidence`)."""
     if generated_at.tzinfo is None:
         raise ConfigError("a run's generated_at must be timezone-aware (UTC)")
+    found = detection_from(detection, generated_at) if detection else None
+    if found is not None:
+        result = with_evidence(result, evidence_from_alerts(found.alerts))
     return Run(
         generated_at=generated_at,
         result=result,
         snapshot=summarize_snapshot(snapshot) if snapshot else SnapshotSummary(),
-        detection=detection_from(detection, generated_at) if detection else None,
+        detection=found,
         version=__version__,
     )
 

@@ -8,12 +8,15 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from mailwarden.assess.risk import ranked
 from mailwarden.model.findings import (
+    ActiveEvidence,
     AttackPath,
     Custodian,
     Finding,
     MailboxAssessment,
     Problem,
+    RiskFactor,
     ScanResult,
 )
 from mailwarden.model.inventory import TenantInfo
@@ -91,12 +94,44 @@ def _path(path: AttackPath) -> dict[str, Any]:
     }
 
 
-def _mailbox(item: MailboxAssessment) -> dict[str, Any]:
+def _factor(factor: RiskFactor) -> dict[str, Any]:
     return {
+        "effect": factor.effect.value,
+        "name": factor.name,
+        "severity": factor.severity.value if factor.severity else None,
+        "detail": factor.detail,
+    }
+
+
+def _evidence(evidence: ActiveEvidence) -> dict[str, Any]:
+    return {
+        "source": evidence.source,
+        "category": evidence.category,
+        "severity": evidence.severity.value,
+        "summary": evidence.summary,
+        "open": evidence.open,
+        "active": evidence.active,
+        "first_seen": iso(evidence.first_seen) if evidence.first_seen else None,
+        "last_seen": iso(evidence.last_seen) if evidence.last_seen else None,
+        "refs": list(evidence.refs),
+    }
+
+
+def _mailbox(rank: int, item: MailboxAssessment) -> dict[str, Any]:
+    return {
+        "rank": rank,
         "upn": item.upn,
         "kind": item.kind.value,
         "display_name": item.display_name,
+        "tier": item.tier.value,
         "risk_score": item.risk_score,
+        "risk_factors": [_factor(f) for f in item.factors],
+        "evidence": [_evidence(e) for e in item.evidence],
+        "blast_radius": {
+            "delegates": item.blast.delegates,
+            "external": item.blast.external,
+            "roles": item.blast.roles,
+        },
         "failing": list(item.failing),
         "errors": list(item.errors),
         "attack_paths": [_path(p) for p in item.attack_paths],
@@ -128,7 +163,10 @@ def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, A
             "checks": [info.id for info in result.checks],
         },
         "findings": [_finding(f) for f in result.findings],
-        "mailboxes": [_mailbox(a) for a in result.assessments],
+        # In risk order, the order the terminal and the HTML report show (rank 1 first).
+        "mailboxes": [
+            _mailbox(rank, a) for rank, a in enumerate(ranked(result.assessments), start=1)
+        ],
         "problems": [_problem(p) for p in result.problems],
     }
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mailwarden.assess.risk import ranked
 from mailwarden.assess.summary import RiskyMailbox, riskiest
 from mailwarden.model.findings import (
     CheckInfo,
@@ -74,6 +75,8 @@ def risk_buckets(assessments: Sequence[MailboxAssessment]) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MailboxRow:
+    rank: int  # 1 for the riskiest: the order of the terminal and findings.json
+    tier: str  # "active", "exposed" or "none"
     upn: str
     display_name: str
     kind: str
@@ -108,14 +111,15 @@ def mailbox_rows(run: Run) -> list[MailboxRow]:
         if upn and upn not in worst:
             worst[upn] = finding
     rows = []
-    for item in sorted(result.assessments, key=lambda a: (-a.risk_score, a.upn)):
+    for rank, item in enumerate(ranked(result.assessments), start=1):
         entry = inventory.get(item.upn)
         top = worst.get(item.upn)
         protocols = tuple(p for p in _LEGACY if entry and entry.protocols.get(p))
         if entry and entry.smtp_auth_enabled:
             protocols += ("SMTP AUTH",)
         rows.append(MailboxRow(
-            upn=item.upn, display_name=item.display_name or "", kind=item.kind.value,
+            rank=rank, tier=item.tier.value, upn=item.upn,
+            display_name=item.display_name or "", kind=item.kind.value,
             risk=item.risk_score, worst=top.severity.value if top else "",
             worst_rank=top.severity.rank + 1 if top else 0, failing=item.failing,
             errors=item.errors, sign_in=_sign_in(entry), protocols=protocols,

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 
 from mailwarden.assess.summary import riskiest
+from mailwarden.model.findings import RiskTier
 from mailwarden.model.run import Drift, FindingChangeKind, Run
 from mailwarden.report.common import alert_counts, severity_counts
 from mailwarden.text import plural
@@ -61,9 +62,11 @@ def _riskiest(run: Run) -> list[str]:
     if not top:
         return [*lines, "No mailbox has a risk above zero."]
     for item in top:
-        lines.append(f"- **{md(item.upn)}** ({md(item.kind)}), risk {item.risk_score}: "
-                     f"{plural(len(item.failing), 'failing check')}")
-        lines += [f"  - {md(path.severity.value)}: {md(path.text)}" for path in item.paths]
+        active = "active, " if item.tier is RiskTier.ACTIVE else ""
+        lines.append(f"{item.rank}. **{md(item.upn)}** ({md(item.kind)}), {active}"
+                     f"risk {item.risk_score}: {plural(len(item.failing), 'failing check')}")
+        lines += [f"   - seen, {md(e.severity.value)}: {md(e.summary)}" for e in item.evidence]
+        lines += [f"   - {md(path.severity.value)}: {md(path.text)}" for path in item.paths]
     return lines
 
 

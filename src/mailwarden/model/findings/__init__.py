@@ -18,6 +18,13 @@ from mailwarden.model.findings.results import (
     Severity,
     Status,
 )
+from mailwarden.model.findings.risk import (
+    ActiveEvidence,
+    BlastRadius,
+    FactorEffect,
+    RiskFactor,
+    RiskTier,
+)
 from mailwarden.model.findings.scan import (
     AttackPath,
     Custodian,
@@ -31,10 +38,13 @@ from mailwarden.model.findings.scan import (
 
 __all__ = [
     "TENANT_RESOURCE",
+    "ActiveEvidence",
     "AttackPath",
+    "BlastRadius",
     "CheckInfo",
     "Custodian",
     "CustodianSource",
+    "FactorEffect",
     "Finding",
     "Grant",
     "InventoryEntry",
@@ -47,6 +57,8 @@ __all__ = [
     "Remediation",
     "Resource",
     "Right",
+    "RiskFactor",
+    "RiskTier",
     "ScanResult",
     "Scope",
     "Severity",

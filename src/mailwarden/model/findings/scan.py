@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from mailwarden.model.findings.access import MailboxAccess
 from mailwarden.model.findings.results import CheckInfo, Finding, MailboxKind, Severity, Status
+from mailwarden.model.findings.risk import ActiveEvidence, BlastRadius, RiskFactor, RiskTier
 from mailwarden.model.inventory import TenantInfo
 
 
@@ -75,17 +76,30 @@ class MailboxAssessment:
     upn: str
     kind: MailboxKind
     display_name: str | None
-    risk_score: int  # 0-100
+    risk_score: int  # 0-100: exposure, from the failing checks that still count
     attack_paths: tuple[AttackPath, ...]
     failing: tuple[str, ...]  # ids of the checks that fail, worst first
     errors: tuple[str, ...]  # ids of the checks that could not be evaluated
     custodian: Custodian | None
+    factors: tuple[RiskFactor, ...] = ()  # what the score and rank were made from
+    evidence: tuple[ActiveEvidence, ...] = ()  # seen happening, worst first
+    blast: BlastRadius = field(default_factory=BlastRadius)
 
     @property
     def worst_severity(self) -> Severity | None:
         if not self.attack_paths:
             return None
         return max((p.severity for p in self.attack_paths), key=lambda s: s.rank)
+
+    @property
+    def active_evidence(self) -> tuple[ActiveEvidence, ...]:
+        return tuple(e for e in self.evidence if e.active)
+
+    @property
+    def tier(self) -> RiskTier:
+        if self.active_evidence:
+            return RiskTier.ACTIVE
+        return RiskTier.EXPOSED if self.risk_score > 0 else RiskTier.NONE
 
 
 class ProblemKind(StrEnum):

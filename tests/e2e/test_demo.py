@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from mailwarden.synth import generate
+from tests.support.risk_orders import html_riskiest, html_table, json_order, terminal_order
 
 
 def demo(out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mailwarden", "demo", "--out", str(out), "--quiet"],
         capture_output=True, text=True, timeout=180, check=False,
+        env={**os.environ, "COLUMNS": "250"},  # wide enough that no address is folded
     )
 
 
@@ -39,6 +42,12 @@ def test_demo_collects_assesses_detects_reports_and_remembers(tmp_path: Path) ->
     alerts = json.loads((out / "alerts.json").read_text())
     assert alerts["schema"] == "mailwarden.alerts/1"
     assert {"password-spray", "leaver-access"} <= {a["category"] for a in alerts["alerts"]}
+    # One risk order in the terminal, findings.json and the HTML report; the mailbox the
+    # logs show abused first.
+    ranks = json_order(out / "findings.json")
+    assert terminal_order(first.stdout) == ranks[:10] == html_riskiest(out / "report.html")
+    assert html_table(out / "report.html") == [upn for _, upn in ranks]
+    assert ranks[0] == (1, "builds@adventure-works.com")
 
     second = demo(out)
     assert second.returncode == 0, second.stderr

@@ -96,37 +96,41 @@ def _password_protocols(facts: MailboxFacts) -> tuple[tuple[str, ...], tuple[str
     return tuple(on), tuple(unknown)
 
 
-def _weight(finding: Finding) -> str:
-    return f"{finding.severity.value}, weight {WEIGHTS[finding.severity]:.2f}"
-
-
-def _factor(finding: Finding, facts: MailboxFacts) -> RiskFactor:
-    """Whether one failing check counts toward the score, and why."""
-    check_id, severity = finding.check_id, finding.severity
-
-    def factor(effect: FactorEffect, detail: str) -> RiskFactor:
-        return RiskFactor(effect=effect, name=check_id, severity=severity, detail=detail)
-
+def _preconditions(check_id: str, facts: MailboxFacts) -> tuple[list[str], list[str]]:
+    """(why the check's precondition is fixed, what about it is unknown); both empty when
+    the check simply counts."""
+    fixed: list[str] = []
+    unknown: list[str] = []
     if check_id in NEEDS_SIGN_IN:
         sign_in = facts.sign_in_enabled
         if sign_in is False:
-            return factor(FactorEffect.NOT_COUNTED,
-                          "not counted: sign-in is blocked, so no password gets in")
-        if sign_in is None:
-            return factor(FactorEffect.UNKNOWN,
-                          f"counted ({_weight(finding)}): whether the account can sign in "
-                          "is unknown")
+            fixed.append("sign-in is blocked, so no password gets in")
+        elif sign_in is None:
+            unknown.append("whether the account can sign in is unknown")
     if check_id in PASSWORD_GATES:
-        on, unknown = _password_protocols(facts)
-        if not on and not unknown:
-            return factor(FactorEffect.NOT_COUNTED,
-                          "not counted: no protocol that takes a password is on "
-                          "(IMAP, POP, EWS, ActiveSync and SMTP AUTH are off)")
-        if not on:
-            return factor(FactorEffect.UNKNOWN,
-                          f"counted ({_weight(finding)}): whether {', '.join(unknown)} "
-                          f"{'is' if len(unknown) == 1 else 'are'} on is unknown")
-    return factor(FactorEffect.COUNTED, f"counted ({_weight(finding)})")
+        on, unread = _password_protocols(facts)
+        if not on and not unread:
+            fixed.append("no protocol that takes a password is on "
+                         "(IMAP, POP, EWS, ActiveSync and SMTP AUTH are off)")
+        elif not on:
+            unknown.append(f"whether {', '.join(unread)} "
+                           f"{'is' if len(unread) == 1 else 'are'} on is unknown")
+    return fixed, unknown
+
+
+def _factor(finding: Finding, facts: MailboxFacts) -> RiskFactor:
+    """Whether one failing check counts toward the score, and why. A precondition known to
+    be fixed takes it out; one that is unknown leaves it in, said as such."""
+    fixed, unknown = _preconditions(finding.check_id, facts)
+    weight = f"{finding.severity.value}, weight {WEIGHTS[finding.severity]:.2f}"
+    if fixed:
+        effect, detail = FactorEffect.NOT_COUNTED, f"not counted: {'; '.join(fixed)}"
+    elif unknown:
+        effect, detail = FactorEffect.UNKNOWN, f"counted ({weight}): {'; '.join(unknown)}"
+    else:
+        effect, detail = FactorEffect.COUNTED, f"counted ({weight})"
+    return RiskFactor(effect=effect, name=finding.check_id, severity=finding.severity,
+                      detail=detail)
 
 
 def score_factors(

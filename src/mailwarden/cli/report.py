@@ -44,7 +44,10 @@ def report(
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
 ) -> None:
-    """Assess a recorded tenant (and its logs/, if any), write the reports, store the run."""
+    """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
+
+    Every report lists the mailboxes in one risk order (as `scan` prints it): those with
+    open high or critical alerts first, then by score, ties by blast radius."""
     chosen = parse_formats(formats)
     scan = scan_directory(from_dir, custodians_file=custodians)
     with progress_board(enabled=err_console.is_terminal) as board:

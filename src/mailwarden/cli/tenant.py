@@ -207,7 +207,8 @@ def scan(
         Path | None, typer.Option("--from-dir", help="Assess a recorded tenant (offline).")
     ] = None,
     custodians: CustodiansOpt = None,
-    top: Annotated[int, typer.Option("--top", help="Riskiest mailboxes to print.")] = 10,
+    top: Annotated[int, typer.Option(
+        "--top", help="Riskiest mailboxes to print, in the risk order of findings.json.")] = 10,
     logs: Annotated[
         bool, typer.Option("--logs/--no-logs", help="Analyse DIR/logs/ when it is there.")
     ] = True,
@@ -228,6 +229,11 @@ def scan(
 
     Offline with --from-dir, or live with --tenant (collects first into OUT/tenant). When
     the recorded tenant has logs/, they are analysed too and OUT/alerts.json is written.
+
+    The riskiest mailboxes are printed in the order findings.json lists them (its "rank"):
+    mailboxes with open high or critical alerts first ("active"), then by score, where a
+    check whose precondition is fixed (sign-in blocked, protocols off) no longer counts;
+    ties go to the wider blast radius (delegates, external reach, roles), then the address.
 
     Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
     partial result: a source failed to collect (live) or a log file could not be read."""

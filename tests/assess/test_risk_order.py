@@ -159,9 +159,8 @@ def test_evidence_is_replaced_not_added_and_resolved_evidence_does_not_rank() ->
 
 
 def test_an_unknown_sign_in_state_counts_and_says_so() -> None:
-    result = scenario()
-    snapshot_item = item(result, "noreply")
-    # The same mailbox with accountEnabled unread: nothing is taken as fixed.
+    blocked = item(scenario(), "payroll")
+    # noreply with accountEnabled unread: unknown is not safe, nothing is taken as fixed.
     base = hardened()
     leaver = person("left", enabled=False)
     snapshot = adding(base, accounts=(leaver,))
@@ -180,4 +179,4 @@ def test_an_unknown_sign_in_state_counts_and_says_so() -> None:
     factor = next(f for f in unread.factors if f.name == "imap-enabled")
     assert factor.effect is FactorEffect.UNKNOWN
     assert "whether the account can sign in is unknown" in factor.detail
-    assert snapshot_item.risk_score >= unread.risk_score
+    assert unread.risk_score > blocked.risk_score

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailwarden.assess.access import AccessMapper, access_path
+from mailwarden.assess.access import PERMISSIONS, AccessMapper, access_path
 from mailwarden.assess.checks import CATALOGUE, Check
 from mailwarden.assess.checks.base import Verdict, errored, listing
 from mailwarden.assess.custodians import CustodianMap, infer_custodian
@@ -85,6 +85,12 @@ def _facts(
 ) -> MailboxFacts:
     snapshot = context.snapshot
     access = mapper.map(subject.position, subject.mailbox, subject.upn, subject.account)
+    empty = mapper.no_permission_rows(subject.position, subject.mailbox)
+    if empty is not None:
+        problems.append(
+            Problem(kind=ProblemKind.MISSING_SOURCE, source=PERMISSIONS, subject=subject.upn,
+                    detail=empty)
+        )
     legacy = None
     if subject.account is not None and snapshot.available("graph/conditionalAccessPolicies"):
         legacy = legacy_coverage(context.index, subject.account)

@@ -102,6 +102,10 @@ class AccessMapper:
             for source in (PERMISSIONS, RECIPIENT_PERMISSIONS)
             if (problem := snapshot.mailbox_problem(source, mailbox)) is not None
         ]
+        if not snapshot.available(MAILBOXES):
+            # The mailboxes were listed by other sources: GrantSendOnBehalfTo is unknown.
+            unknown.append(f"{MAILBOXES} was not collected ({snapshot.problem(MAILBOXES)}), so "
+                           "GrantSendOnBehalfTo is unknown")
         unknown += self._unread_rows(position)
         empty = self.no_permission_rows(position, mailbox)
         if empty is not None:

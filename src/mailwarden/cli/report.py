@@ -46,7 +46,7 @@ def report(
 ) -> None:
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run."""
     chosen = parse_formats(formats)
-    scan = scan_directory(from_dir, custodians_file=custodians)
+    scan = scan_directory(from_dir, custodians_file=custodians, db_url=db)
     with progress_board(enabled=err_console.is_terminal) as board:
         detection = detect_logs(from_dir, scan, progress=board)
     paths, run_id = report_and_store(

@@ -31,7 +31,8 @@ from mailwarden.cli.connect import (
     exit_if_stopped,
     report_failed_sources,
 )
-from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
+from mailwarden.cli.partial import PARTIAL_EXIT, report_partial_scan, report_unread_logs
+from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
@@ -46,6 +47,7 @@ from mailwarden.cli.views import (
 )
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
+from mailwarden.model.findings import ProblemKind
 from mailwarden.pipeline import (
     Scan,
     detect_logs,
@@ -187,10 +189,33 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
             f"[magenta]licence limitations:[/] {escape(reasons)} "
             "(checks that need them report error)", markup=True
         )
+    print_unread(scan)
     console.print(failures_table(result))
     console.print(riskiest_table(result, limit=limit))
     if findings_path is not None:
         console.print(f"findings: {findings_path}", markup=False)
+
+
+def print_unread(scan: Scan) -> None:
+    """Where the inventory came from when its sources failed, and what was not read for
+    some mailboxes only."""
+    result = scan.result
+    for problem in result.problems:
+        if problem.kind is ProblemKind.INCOMPLETE_INVENTORY:
+            console.print(f"[magenta]inventory:[/] {escape(problem.detail)}", markup=True,
+                          soft_wrap=True)
+    if scan.history_problem:
+        console.print(f"[magenta]run history not read:[/] {escape(scan.history_problem)}",
+                      markup=True, soft_wrap=True)
+    per_mailbox: dict[str, list[str]] = {}
+    for problem in result.problems:
+        if problem.kind is ProblemKind.MISSING_SOURCE and problem.subject is not None:
+            per_mailbox.setdefault(problem.source, []).append(problem.detail)
+    for source, details in sorted(per_mailbox.items()):
+        console.print(
+            f"[magenta]not read for {plural(len(details), 'mailbox', 'mailboxes')}:[/] "
+            f"{escape(f'{source}: {details[0]}')} (checks that need it report error for them)",
+            markup=True, soft_wrap=True)
 
 
 def print_detection_summary(detection: DetectionResult, alerts_path: Path | None) -> None:
@@ -222,14 +247,22 @@ def scan(
     config: ConfigOpt = None,
     deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
     Offline with --from-dir, or live with --tenant (collects first into OUT/tenant). When
     the recorded tenant has logs/, they are analysed too and OUT/alerts.json is written.
 
+    A source that failed (errors.json) or is missing makes the checks that need it report
+    error, never pass. When Get-Mailbox failed, the ownerless mailboxes are still assessed
+    as Get-User, Get-CASMailbox, the per-mailbox sources and the tenant's last run in the
+    history (--db) know them; when graph/users failed, user mailboxes that run found
+    unlicensed are assessed too. The summary says where the inventory came from.
+
     Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
-    partial result: a source failed to collect (live) or a log file could not be read."""
+    partial result: a source failed or is missing (errors.json, or for some mailboxes), so
+    findings that need it are error, or a log file could not be read."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     detection = None
@@ -237,7 +270,7 @@ def scan(
     collected = None
     if from_dir is not None:
         with err_console.status("assessing"):
-            result = scan_directory(from_dir, custodians_file=custodians)
+            result = scan_directory(from_dir, custodians_file=custodians, db_url=db)
         if logs:
             with progress_board(enabled=not quiet) as board:
                 detection = detect_logs(from_dir, result, progress=board)
@@ -246,10 +279,11 @@ def scan(
         collected = collect_with_progress(connection, out / "tenant", quiet=quiet)
         failed = report_failed_sources(collected.recorded)
         result = scan_snapshot(
-            snapshot_from_recorded(collected.recorded), custodians_file=custodians
+            snapshot_from_recorded(collected.recorded), custodians_file=custodians, db_url=db
         )
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
+    failed = report_partial_scan(result.result) or failed
     if detection is not None:
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)

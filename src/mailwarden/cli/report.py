@@ -44,7 +44,10 @@ def report(
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
 ) -> None:
-    """Assess a recorded tenant (and its logs/, if any), write the reports, store the run."""
+    """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
+
+    When Get-Mailbox or graph/users failed, the tenant's last stored run (--db) adds the
+    ownerless mailboxes they would have named, so they stay in this run as error."""
     chosen = parse_formats(formats)
     scan = scan_directory(from_dir, custodians_file=custodians, db_url=db)
     with progress_board(enabled=err_console.is_terminal) as board:
@@ -107,7 +110,10 @@ def diff(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show what changed between two runs of a tenant (default: its last two)."""
+    """Show what changed between two runs of a tenant (default: its last two).
+
+    A finding that failed and is now error (its input could not be read) is unverified,
+    never fixed or gone."""
     drift = diff_runs(db, run_a, run_b)
     if as_json:
         console.print_json(json.dumps(_jsonable(asdict(drift)), default=str))

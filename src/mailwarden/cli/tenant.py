@@ -49,6 +49,7 @@ from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import ProblemKind
 from mailwarden.pipeline import (
+    INVENTORY_SOURCES,
     Scan,
     detect_logs,
     scan_directory,
@@ -200,9 +201,13 @@ def print_unread(scan: Scan) -> None:
     """Where the inventory came from when its sources failed, and what was not read for
     some mailboxes only."""
     result = scan.result
+    incomplete = not all(map(scan.snapshot.available, INVENTORY_SOURCES))
     for problem in result.problems:
         if problem.kind is ProblemKind.INCOMPLETE_INVENTORY:
             console.print(f"[magenta]inventory:[/] {escape(problem.detail)}", markup=True,
+                          soft_wrap=True)
+        elif problem.kind is ProblemKind.UNKNOWN_LICENCE and incomplete:
+            console.print(f"[magenta]not assessed:[/] {escape(problem.detail)}", markup=True,
                           soft_wrap=True)
     if scan.history_problem:
         console.print(f"[magenta]run history not read:[/] {escape(scan.history_problem)}",

@@ -25,7 +25,7 @@ unlicensed, and said to be known from that run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mailwarden.model.findings import (
@@ -100,11 +100,9 @@ class _Builder:
         )
 
 
-_KEY_FIELDS = frozenset(
-    f.name for f in fields(Mailbox)
-    if f.name in {"identity", "name", "user_principal_name", "primary_smtp_address", "guid",
-                  "external_directory_object_id"}
-)
+#: The `Mailbox` fields that identify one mailbox whichever source names it.
+_KEY_FIELDS = frozenset({"identity", "name", "user_principal_name", "primary_smtp_address",
+                         "guid", "external_directory_object_id"})
 
 
 def _account_of(

@@ -156,9 +156,13 @@ def inventory(
     output_format: Annotated[
         str, typer.Option("--format", help="table or json.")
     ] = "table",
+    db: DbOpt = None,
 ) -> None:
-    """List the ownerless mailboxes of a recorded tenant with their backing accounts."""
-    scan = scan_directory(directory, custodians_file=custodians)
+    """List the ownerless mailboxes of a recorded tenant with their backing accounts.
+
+    When Get-Mailbox or graph/users failed, the list comes from Get-User, Get-CASMailbox
+    and the tenant's last run in the history (--db), and says so."""
+    scan = scan_directory(directory, custodians_file=custodians, db_url=db)
     if output_format == "json":
         typer.echo(json.dumps(inventory_document(scan.result), indent=1, ensure_ascii=False))
         return
@@ -166,6 +170,7 @@ def inventory(
         raise ConfigError(f"--format {output_format!r}: use table or json")
     console.print(inventory_table(scan.result))
     console.print(f"by kind: {kinds_line(scan.result)}", markup=False)
+    print_unread(scan)  # where the list came from when Get-Mailbox or graph/users failed
 
 
 def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 10) -> None:

@@ -25,15 +25,15 @@ from mailwarden.collect.logs import (
 from mailwarden.detect.document import alert_dict, render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
-from mailwarden.errors import DeadlineReachedError, InputError
+from mailwarden.errors import DeadlineReachedError, InputError, StoreError
 from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
-from mailwarden.model.findings import ScanResult
+from mailwarden.model.findings import KnownMailbox, MailboxKind, PriorInventory, ScanResult
 from mailwarden.model.inventory import Snapshot
 from mailwarden.progress import Progress
 from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
 from mailwarden.report.findings_json import render_findings_json
-from mailwarden.store import changes_since_previous, store_run
+from mailwarden.store import changes_since_previous, last_run_mailboxes, store_run
 from mailwarden.tenant.recorded import (
     ALL_SOURCES,
     ERRORS_FILE,
@@ -41,7 +41,10 @@ from mailwarden.tenant.recorded import (
     write_recorded_tenant,
 )
 from mailwarden.tenant.snapshot import load_snapshot
+from mailwarden.times import iso
 
+#: The sources that list the ownerless mailboxes and say which user mailboxes are unlicensed.
+INVENTORY_SOURCES = frozenset({"exo/Get-Mailbox", "graph/users"})
 #: Custodian files looked for beside a recorded tenant when none is named.
 CUSTODIAN_FILES = ("custodians.csv", "custodians.yaml", "custodians.yml")
 
@@ -51,6 +54,8 @@ class Scan:
     snapshot: Snapshot
     result: ScanResult
     custodians_file: Path | None
+    #: Why the run history could not be read for the mailboxes this run could not list.
+    history_problem: str | None = None
 
 
 def require_tenant_dir(directory: Path) -> Path:
@@ -75,17 +80,49 @@ def find_custodians(directory: Path, explicit: Path | None) -> Path | None:
     return next((directory / n for n in CUSTODIAN_FILES if (directory / n).exists()), None)
 
 
+def prior_inventory(
+    snapshot: Snapshot, db_url: str | None
+) -> tuple[PriorInventory | None, str | None]:
+    """The ownerless mailboxes of the tenant's last stored run, read only when this run
+    cannot list or classify them itself (Get-Mailbox or graph/users failed); with why the
+    history could not be read, if it could not."""
+    if all(map(snapshot.available, INVENTORY_SOURCES)):
+        return None, None
+    if not snapshot.available("tenant"):
+        return None, None  # no tenant id to find its runs by
+    try:
+        found = last_run_mailboxes(snapshot.tenant.tenant_id, db_url)
+    except StoreError as exc:
+        return None, str(exc)
+    if found is None:
+        return None, None
+    ref, boxes = found
+    kinds = {kind.value: kind for kind in MailboxKind if kind.ownerless}
+    return PriorInventory(
+        label=f"the run of {iso(ref.generated_at, timespec='seconds')} (run {ref.id})",
+        mailboxes=tuple(
+            KnownMailbox(upn=box.upn, kind=kinds[box.kind], display_name=box.display_name)
+            for box in boxes if box.kind in kinds
+        ),
+    ), None
+
+
 def scan_snapshot(
     snapshot: Snapshot,
     *,
     custodians_file: Path | None = None,
     options: AssessOptions | None = None,
+    db_url: str | None = None,
 ) -> Scan:
+    """Assess a snapshot. When Get-Mailbox or graph/users failed, the tenant's last stored
+    run in the history (`db_url`, else the default) adds the mailboxes they would have named."""
     custodians: CustodianMap | None = (
         load_custodians(custodians_file) if custodians_file is not None else None
     )
-    result = assess(snapshot, custodians=custodians, options=options)
-    return Scan(snapshot=snapshot, result=result, custodians_file=custodians_file)
+    prior, history_problem = prior_inventory(snapshot, db_url)
+    result = assess(snapshot, custodians=custodians, options=options, prior=prior)
+    return Scan(snapshot=snapshot, result=result, custodians_file=custodians_file,
+                history_problem=history_problem)
 
 
 def scan_directory(
@@ -93,12 +130,14 @@ def scan_directory(
     *,
     custodians_file: Path | None = None,
     options: AssessOptions | None = None,
+    db_url: str | None = None,
 ) -> Scan:
     """Load a recorded tenant and assess it (custodians from beside it unless named)."""
     require_tenant_dir(directory)
     snapshot = load_snapshot(directory)
     return scan_snapshot(
-        snapshot, custodians_file=find_custodians(directory, custodians_file), options=options
+        snapshot, custodians_file=find_custodians(directory, custodians_file), options=options,
+        db_url=db_url,
     )
 
 

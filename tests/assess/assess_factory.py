@@ -240,7 +240,8 @@ def hardened() -> Snapshot:
         accounts=(hr, alice),
         mailboxes=(box, own),
         cas_mailboxes=(cas(box), cas(own, imap_enabled=True)),
-        exo_users=(exo_user(hr), exo_user(alice)),
+        exo_users=(exo_user(hr, recipient_type_details="SharedMailbox"),
+                   exo_user(alice, recipient_type_details="UserMailbox")),
         registrations=(registration(hr), registration(alice, "microsoftAuthenticatorPush")),
         mailbox_permissions=(
             full_access(box, "NT AUTHORITY\\SELF"),

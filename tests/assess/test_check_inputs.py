@@ -38,6 +38,7 @@ from mailwarden.tenant.snapshot import snapshot_from_recorded
 from tests.assess.assess_factory import GLOBAL_ADMIN, adding, finding, group, hardened, run, without
 
 SEEDS = (0, 1, 2, 3)
+MAILBOXES = "exo/Get-Mailbox"
 CONTEXT = "tenant"
 #: (check, input) pairs known to pass without their input, with the reason and what
 #: removes it. Strict: once the check no longer passes, the test says to drop the entry.
@@ -160,9 +161,25 @@ def test_a_needed_source_missing_makes_every_finding_an_error(check_id: str) -> 
     check = _by_id(check_id)
     for seed in SEEDS:
         for source in check.info.needs:
+            if source == MAILBOXES and not check.info.reads_mailbox:
+                continue  # judged from its other sources: the next test
             for key, found in _of(check_id, _lacking(seed, frozenset({source}))):
                 assert found.status is Status.ERROR, (seed, source, key, found.message)
                 assert source in found.evidence.get("missing_sources", {}), (seed, key)
+
+
+@pytest.mark.parametrize("check_id", [c.info.id for c in CATALOGUE if not c.info.reads_mailbox])
+def test_a_check_that_reads_no_mailbox_property_judges_without_get_mailbox(
+    check_id: str,
+) -> None:
+    """Get-Mailbox failed: the mailboxes are listed by Get-User and Get-CASMailbox, and a
+    check that declares it reads no Get-Mailbox property gives the verdicts it gives with
+    Get-Mailbox, on every mailbox."""
+    for seed in SEEDS:
+        whole, reduced = _whole(seed), _lacking(seed, frozenset({MAILBOXES}))
+        for key, found in _of(check_id, whole):
+            assert key in reduced, (seed, key)
+            assert _verdict(reduced[key]) == _verdict(found), (seed, key, reduced[key].message)
 
 
 def _judged(check_id: str, inputs: tuple[str, ...],

@@ -252,9 +252,13 @@ def test_every_check_has_a_pass_a_fail_and_an_error_case() -> None:
 
 
 def test_a_missing_source_never_passes() -> None:
-    """Whatever source is missing, no check that reads it passes."""
+    """Whatever source is missing, no check that reads it passes. (A check that reads no
+    Get-Mailbox property judges the mailboxes other sources list without it:
+    tests/assess/test_check_inputs.py.)"""
     for check in CATALOGUE:
         for source in check.info.needs:
+            if source == "exo/Get-Mailbox" and not check.info.reads_mailbox:
+                continue
             field = {
                 "graph/users": "accounts",
                 "exo/Get-CASMailbox": "cas_mailboxes",

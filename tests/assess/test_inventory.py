@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from mailwarden.assess import classify
-from mailwarden.model.findings import MailboxKind, ProblemKind
+from mailwarden.assess import assess, classify
+from mailwarden.model.findings import KnownMailbox, MailboxKind, PriorInventory, ProblemKind, Status
 from mailwarden.model.inventory import RoleAssignment, SkippedRecord
 from tests.assess.assess_factory import (
     GLOBAL_ADMIN,
@@ -132,3 +132,34 @@ def test_per_mailbox_rows_for_unknown_mailboxes_are_reported() -> None:
     assert any(
         p.subject == "gone" and p.source == "exo/Get-MailboxPermission" for p in result.problems
     )
+
+
+def test_without_get_mailbox_the_last_run_names_what_get_user_does_not() -> None:
+    """Get-Mailbox failed and Get-User has no row for hr@: Get-CASMailbox names a mailbox
+    of unknown type, which is listed as not assessed; with the last stored run, which knew
+    hr@ as shared, it is assessed: checks that read only the account and Get-CASMailbox
+    judge it, those that read Get-Mailbox's properties say error, and the summary says the
+    inventory came from that run."""
+    snapshot = hardened()
+    failed = replace(
+        snapshot,
+        exo_users=tuple(u for u in snapshot.exo_users if u.user_principal_name != HR),
+        problems={**snapshot.problems, "exo/Get-Mailbox": "HTTP 503 (test)"},
+    )
+    alone = run(failed)
+    assert HR not in {e.upn for e in alone.inventory}
+    assert any(p.kind is ProblemKind.UNKNOWN_LICENCE and "type (RecipientTypeDetails) is "
+               "unknown" in p.detail for p in alone.problems)
+
+    prior = PriorInventory(label="the run of 2026-11-01", mailboxes=(
+        KnownMailbox(upn=HR, kind=MailboxKind.SHARED, display_name="HR"),))
+    known = assess(failed, prior=prior)
+    assert [e.upn for e in known.inventory] == [HR]
+    whole = {f.check_id: f.status for f in run(snapshot).findings if f.resource.upn == HR}
+    now = {f.check_id: f.status for f in known.findings if f.resource.upn == HR}
+    assert now["sign-in-enabled"] is whole["sign-in-enabled"] is Status.PASS
+    assert now["imap-enabled"] is whole["imap-enabled"]
+    assert now["mailbox-audit-disabled"] is Status.ERROR
+    assert now["stale-delegate"] is Status.ERROR  # GrantSendOnBehalfTo is unknown
+    note = next(p for p in known.problems if p.kind is ProblemKind.INCOMPLETE_INVENTORY)
+    assert "1 ownerless mailbox known from the run of 2026-11-01 (1)" in note.detail

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from mailwarden.tenant.self_permission import self_permission_row
 from tests.emulator.emulator_helpers import (
     EXO_SCOPE,
     app_for,
@@ -92,6 +93,21 @@ def test_any_identity_form_selects_the_same_mailbox_rows() -> None:
         assert rows == expected, form
     one = _invoke("Get-Mailbox", Identity=mailbox["PrimarySmtpAddress"].upper()).json()["value"]
     assert [m["Guid"] for m in one] == [mailbox["Guid"]]
+
+
+def test_every_mailbox_answers_its_self_row() -> None:
+    """Exchange lists NT AUTHORITY\\SELF (FullAccess, ReadPermission) on every mailbox
+    (tenant.self_permission): a mailbox whose rows the tenant did not record, such as a
+    licensed user's, answers that row, and a recorded one answers it once."""
+    data = small().recorded.data
+    recorded = {str(p["Identity"]).lower() for p in data["exo/Get-MailboxPermission"]}
+    owned = next(m for m in data["exo/Get-Mailbox"] if m["RecipientTypeDetails"] == "UserMailbox"
+                 and str(m["Identity"]).lower() not in recorded)
+    rows = _invoke("Get-MailboxPermission", Identity=owned["PrimarySmtpAddress"]).json()["value"]
+    assert rows == [self_permission_row(owned["Identity"])]
+    shared = _shared_mailbox()
+    rows = _invoke("Get-MailboxPermission", Identity=shared["PrimarySmtpAddress"]).json()["value"]
+    assert sum(1 for r in rows if r["User"] == "NT AUTHORITY\\SELF") == 1
 
 
 def test_an_unknown_identity_fails_as_exchange_fails_it() -> None:

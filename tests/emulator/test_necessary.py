@@ -10,6 +10,7 @@ from mailwarden.emulator import EmulatorConfig, create_app, emulator_of, necessa
 from mailwarden.emulator.necessary import batches, pages
 from mailwarden.m365.http import M365Http
 from mailwarden.tenant.recorded import RecordedTenant
+from mailwarden.tenant.self_permission import self_permission_row
 from tests.emulator.emulator_helpers import BASE, client_for, run, settings_for
 from tests.support.emulator_tokens import EmulatorTokens
 
@@ -32,6 +33,8 @@ def _tenant() -> RecordedTenant:
                     "AccessRights": ["FullAccess"]} for i in range(1001)]
     permissions += [{"Identity": f"shared{i}", "User": "u1@contoso.test",
                      "AccessRights": ["FullAccess"]} for i in range(1, 12)]
+    # Exchange lists SELF on every mailbox (the emulator adds it where a tenant lacks it).
+    permissions += [self_permission_row(f"shared{i}") for i in range(12)]
     data: dict[str, Any] = {
         "tenant": {"tenantId": TENANT_ID, "displayName": "Contoso",
                    "defaultDomain": "contoso.test", "verifiedDomains": ["contoso.test"]},
@@ -106,7 +109,7 @@ def test_the_collector_meets_the_lower_bound_on_this_tenant() -> None:
 
     recorded = run(main())
     assert recorded.errors == {}
-    assert len(recorded.data["exo/Get-MailboxPermission"]) == 1012
+    assert len(recorded.data["exo/Get-MailboxPermission"]) == 1024
     assert len(recorded.data["graph/groupMembers"]["g0"]) == 1000
     stats = emulator_of(app).stats.as_dict()
     for service in ("graph", "exchange"):

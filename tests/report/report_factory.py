@@ -85,7 +85,11 @@ def snapshot() -> Snapshot:
                         for a in people),
         registrations=tuple(UserRegistration(id=a.id, user_principal_name=a.user_principal_name,
                                              is_mfa_registered=False) for a in people),
+        # Exchange lists NT AUTHORITY\\SELF on every mailbox (access.py cites it).
         mailbox_permissions=(
+            *(MailboxPermission(identity=box, user="NT AUTHORITY\\SELF",
+                                access_rights=("FullAccess", "ReadPermission"))
+              for box in ("hr", "boardroom")),
             MailboxPermission(identity="hr", user="alice@contoso.com",
                               access_rights=("FullAccess",)),
             MailboxPermission(identity="hr", user="bob@contoso.com", access_rights=("FullAccess",)),

@@ -14,6 +14,12 @@ Which entries count:
 - A permission row of the mailbox that the reader could not use (no User, Trustee or
   AccessRights) leaves the map incomplete: what it granted is unknown, so the checks
   that read the map say `error` rather than `pass`.
+- A mailbox Get-MailboxPermission was read for but holds no row at all was not really
+  read: Exchange lists NT AUTHORITY\\SELF (FullAccess, ReadPermission) on every mailbox
+  ("By default, the following permissions are assigned to user mailboxes: FullAccess and
+  ReadPermission are directly assigned to NT AUTHORITY\\SELF",
+  https://learn.microsoft.com/powershell/module/exchange/get-mailboxpermission). Its map
+  is incomplete, as for a row that could not be read.
 """
 
 from __future__ import annotations
@@ -96,7 +102,14 @@ class AccessMapper:
             for source in (PERMISSIONS, RECIPIENT_PERMISSIONS)
             if (problem := snapshot.mailbox_problem(source, mailbox)) is not None
         ]
+        if not snapshot.available(MAILBOXES):
+            # The mailboxes were listed by other sources: GrantSendOnBehalfTo is unknown.
+            unknown.append(f"{MAILBOXES} was not collected ({snapshot.problem(MAILBOXES)}), so "
+                           "GrantSendOnBehalfTo is unknown")
         unknown += self._unread_rows(position)
+        empty = self.no_permission_rows(position, mailbox)
+        if empty is not None:
+            unknown.append(empty)
         grants: list[Grant] = []
         ignored = 0
         allow: dict[str, list[tuple[str, str]]] = defaultdict(list)  # id -> (right, via)
@@ -165,6 +178,20 @@ class AccessMapper:
             ignored=ignored,
             unknown=tuple(dict.fromkeys(unknown)),
         )
+
+    def no_permission_rows(self, position: int, mailbox: Mailbox) -> str | None:
+        """Why this mailbox's Get-MailboxPermission answer cannot be complete, when it was
+        read (not failed for the source or the mailbox) and holds no row, not even SELF."""
+        snapshot = self.index.snapshot
+        if (
+            not snapshot.available(PERMISSIONS)
+            or snapshot.mailbox_problem(PERMISSIONS, mailbox) is not None
+            or position in self.index.permissions
+            or position in self.index.skipped_permissions
+        ):
+            return None
+        return (f"{PERMISSIONS} has no row for this mailbox, not even NT AUTHORITY\\SELF, "
+                "which Exchange lists on every mailbox: its permissions were not read")
 
     def _unread_rows(self, position: int) -> list[str]:
         """Permission rows of this mailbox the reader had to skip: whatever they granted is

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from mailwarden.assess.access import AccessMapper, access_path
+from mailwarden.assess.access import MAILBOXES, PERMISSIONS, AccessMapper, access_path
 from mailwarden.assess.checks import CATALOGUE, Check
 from mailwarden.assess.checks.base import Verdict, errored, listing
 from mailwarden.assess.custodians import CustodianMap, infer_custodian
 from mailwarden.assess.effective import basic_auth, legacy_coverage, smtp_auth
 from mailwarden.assess.facts import Context, MailboxFacts, build_context
+from mailwarden.assess.fallback import inventory_note, with_fallback_mailboxes
 from mailwarden.assess.index import TenantIndex
 from mailwarden.assess.inventory import Subject, ownerless_subjects
 from mailwarden.assess.options import AssessOptions
@@ -20,6 +21,7 @@ from mailwarden.model.findings import (
     CustodianSource,
     Finding,
     MailboxAccess,
+    PriorInventory,
     Problem,
     ProblemKind,
     Resource,
@@ -35,25 +37,40 @@ def assess(
     *,
     custodians: CustodianMap | None = None,
     options: AssessOptions | None = None,
+    prior: PriorInventory | None = None,
 ) -> ScanResult:
-    """Assess every ownerless mailbox of a snapshot. Pure: no network, no clock."""
+    """Assess every ownerless mailbox of a snapshot. Pure: no network, no clock.
+
+    `prior`, the ownerless mailboxes of the tenant's last stored run, is read only when
+    Get-Mailbox or graph/users failed: it adds the mailboxes (and the unlicensed user
+    mailboxes) the remaining sources cannot name (`assess.fallback`)."""
     with cyclic_gc_paused():
-        return _assess(snapshot, custodians, options or AssessOptions())
+        return _assess(snapshot, custodians, options or AssessOptions(), prior)
 
 
 def _assess(
-    snapshot: Snapshot, custodians: CustodianMap | None, options: AssessOptions
+    snapshot: Snapshot,
+    custodians: CustodianMap | None,
+    options: AssessOptions,
+    prior: PriorInventory | None,
 ) -> ScanResult:
+    snapshot, found = with_fallback_mailboxes(snapshot, prior)
     index = TenantIndex(snapshot)
     context = build_context(index, options, custodians)
-    subjects, counts, subject_problems = ownerless_subjects(index)
+    subjects, counts, subject_problems = ownerless_subjects(index, prior)
     mapper = AccessMapper(index, options)
     problems: list[Problem] = snapshot_problems(snapshot) + index.problems + subject_problems
+    if found is not None:
+        erroring = [c.info.id for c in CATALOGUE
+                    if c.mailbox is not None and MAILBOXES in _missing(c, snapshot, listed=True)]
+        problems.insert(0, inventory_note(snapshot, found, (s.position for s in subjects), prior,
+                                          erroring))
     all_facts = [_facts(subject, mapper, context, problems) for subject in subjects]
     problems += _custodian_problems(custodians, index, {s.upn for s in subjects})
     problems += trustee_problems(f.access for f in all_facts)
 
-    unavailable = {c.info.id for c in CATALOGUE if not all(map(snapshot.available, c.info.needs))}
+    listed = found is not None  # the mailboxes come from other sources than Get-Mailbox
+    unavailable = {c.info.id for c in CATALOGUE if _missing(c, snapshot, listed=listed)}
     tenant_findings = [
         _tenant_finding(check, context) for check in CATALOGUE if check.tenant is not None
     ]
@@ -62,7 +79,7 @@ def _assess(
     assessments = []
     for facts in all_facts:
         mine = [
-            _mailbox_finding(check, facts, context, check.info.id in unavailable)
+            _mailbox_finding(check, facts, context, check.info.id in unavailable, listed)
             for check in CATALOGUE
             if check.mailbox is not None
         ]
@@ -85,6 +102,12 @@ def _facts(
 ) -> MailboxFacts:
     snapshot = context.snapshot
     access = mapper.map(subject.position, subject.mailbox, subject.upn, subject.account)
+    empty = mapper.no_permission_rows(subject.position, subject.mailbox)
+    if empty is not None:
+        problems.append(
+            Problem(kind=ProblemKind.MISSING_SOURCE, source=PERMISSIONS, subject=subject.upn,
+                    detail=empty)
+        )
     legacy = None
     if subject.account is not None and snapshot.available("graph/conditionalAccessPolicies"):
         legacy = legacy_coverage(context.index, subject.account)
@@ -139,9 +162,21 @@ def _custodian(
     return inferred, note
 
 
-def _guard(check: Check, context: Context, subject: str) -> Verdict | None:
+def _missing(check: Check, snapshot: Snapshot, *, listed: bool = False) -> dict[str, str]:
+    """The sources `check` needs that are not there. With `listed` (Get-Mailbox failed and
+    the mailboxes come from other sources), a check that reads no Get-Mailbox property
+    does not need it."""
+    needs = check.info.needs
+    if listed and not check.info.reads_mailbox:
+        needs = tuple(s for s in needs if s != MAILBOXES)
+    return {s: snapshot.problem(s) or "" for s in needs if not snapshot.available(s)}
+
+
+def _guard(
+    check: Check, context: Context, subject: str, *, listed: bool = False
+) -> Verdict | None:
     snapshot = context.snapshot
-    missing = {s: snapshot.problem(s) for s in check.info.needs if not snapshot.available(s)}
+    missing = _missing(check, snapshot, listed=listed)
     if not missing:
         return None
     # A licence the tenant lacks is said as such ("needs Entra ID P1 (signInActivity)").
@@ -198,10 +233,10 @@ def _mailbox_guard(check: Check, context: Context, facts: MailboxFacts) -> Verdi
 
 
 def _mailbox_finding(
-    check: Check, facts: MailboxFacts, context: Context, unavailable: bool
+    check: Check, facts: MailboxFacts, context: Context, unavailable: bool, listed: bool
 ) -> Finding:
     assert check.mailbox is not None
-    guarded = _guard(check, context, facts.subject.upn) if unavailable else None
+    guarded = _guard(check, context, facts.subject.upn, listed=listed) if unavailable else None
     verdict = guarded or _mailbox_guard(check, context, facts) or check.mailbox(facts, context)
     return _finding(check, verdict, facts.subject.resource, context)
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailwarden.assess.fallback import licences_from_prior, prior_kinds
 from mailwarden.assess.index import TenantIndex
-from mailwarden.model.findings import MailboxKind, Problem, ProblemKind, Resource, Scope
+from mailwarden.model.findings import (
+    MailboxKind,
+    PriorInventory,
+    Problem,
+    ProblemKind,
+    Resource,
+    Scope,
+)
 from mailwarden.model.inventory import (
     Account,
     CasMailbox,
@@ -52,8 +60,11 @@ class Classification:
     reason: str
 
 
-def classify(mailbox: Mailbox, account: Account | None) -> Classification:
-    """Shared, room, equipment, scheduling, unlicensed user, or owned."""
+def classify(
+    mailbox: Mailbox, account: Account | None, *, users_read: bool = True
+) -> Classification:
+    """Shared, room, equipment, scheduling, unlicensed user, or owned. `users_read` False:
+    graph/users failed, so no account can say a user mailbox's licence."""
     type_name = (mailbox.recipient_type_details or "").lower()
     name = (mailbox.name or mailbox.identity or "").lower()
     if type_name in SYSTEM_TYPES or name.startswith(SYSTEM_NAME_PREFIXES):
@@ -65,6 +76,9 @@ def classify(mailbox: Mailbox, account: Account | None) -> Classification:
             kind=KIND_BY_TYPE[type_name], reason=mailbox.recipient_type_details or ""
         )
     if type_name in USER_TYPES:
+        if account is None and not users_read:
+            return Classification(kind=None, reason="graph/users was not collected: licence "
+                                  "unknown")
         if account is None:
             return Classification(kind=None, reason="no Entra account matched: licence unknown")
         if account.licenses is None:
@@ -72,6 +86,8 @@ def classify(mailbox: Mailbox, account: Account | None) -> Classification:
         if not account.licenses:
             return Classification(kind=MailboxKind.UNLICENSED_USER, reason="no licence assigned")
         return Classification(kind=MailboxKind.OWNED, reason="a licensed account's mailbox")
+    if mailbox.recipient_type_details is None:
+        return Classification(kind=None, reason="its type (RecipientTypeDetails) is unknown")
     return Classification(
         kind=None, reason=f"RecipientTypeDetails {mailbox.recipient_type_details!r}"
     )
@@ -106,22 +122,40 @@ def mailbox_upn(mailbox: Mailbox, account: Account | None) -> str:
 
 
 def ownerless_subjects(
-    index: TenantIndex,
+    index: TenantIndex, prior: PriorInventory | None = None
 ) -> tuple[tuple[Subject, ...], dict[str, int], list[Problem]]:
-    """The ownerless mailboxes, counts of every kind, and what could not be joined."""
+    """The ownerless mailboxes, counts of every kind, and what could not be joined.
+
+    Without graph/users, a user mailbox the last stored run (`prior`) assessed as
+    unlicensed is taken as unlicensed, and a problem says so (`assess.fallback`)."""
     snapshot = index.snapshot
     users_known = snapshot.available("graph/users")
+    mailboxes_listed = snapshot.available("exo/Get-Mailbox")
+    earlier = prior_kinds(prior)
     subjects: list[Subject] = []
     counts: dict[str, int] = {}
     problems: list[Problem] = []
     not_assessed: dict[str, list[str]] = {}
+    from_prior: list[str] = []
     for position, mailbox in enumerate(index.mailboxes):
         account = index.account_of_mailbox(mailbox)
-        verdict = classify(mailbox, account)
+        verdict = classify(mailbox, account, users_read=users_known)
+        upn = mailbox_upn(mailbox, account)
+        known = earlier.get(upn)
+        if (
+            verdict.kind is None and not users_known and prior is not None
+            and (mailbox.recipient_type_details or "").lower() in USER_TYPES
+            and known is not None and known.kind is MailboxKind.UNLICENSED_USER
+        ):
+            verdict = Classification(kind=MailboxKind.UNLICENSED_USER,
+                                     reason=f"unlicensed in {prior.label}")
+            from_prior.append(upn)
         label = verdict.kind.value if verdict.kind else "not assessed"
         counts[label] = counts.get(label, 0) + 1
-        upn = mailbox_upn(mailbox, account)
-        if account is None and users_known and not verdict.reason.startswith("system"):
+        if (
+            account is None and users_known and mailboxes_listed
+            and not verdict.reason.startswith("system")
+        ):
             problems.append(
                 Problem(
                     kind=ProblemKind.UNMATCHED_OBJECT,
@@ -168,7 +202,11 @@ def ownerless_subjects(
                 f"{examples}",
             )
         )
-    problems += _unmatched_exo_users(index) + _unmatched_cas(index)
+    if from_prior and prior is not None:
+        problems.append(licences_from_prior(len(from_prior), prior))
+    problems += _unmatched_exo_users(index)
+    if mailboxes_listed:
+        problems += _unmatched_cas(index)
     return tuple(sorted(subjects, key=lambda s: s.upn)), counts, problems
 
 

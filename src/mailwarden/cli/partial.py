@@ -11,6 +11,8 @@ from rich.markup import escape
 from mailwarden.cli.ui import err_console
 from mailwarden.detect.results import DetectionResult, RuleRun
 from mailwarden.errors import ServiceError
+from mailwarden.model.findings import ProblemKind, ScanResult, Status
+from mailwarden.text import plural
 
 #: SPEC section 8: a source failed or a file was unreadable.
 PARTIAL_EXIT = ServiceError.exit_code
@@ -36,3 +38,21 @@ def print_rule_reasons(console: Console, runs: Iterable[RuleRun], label: str) ->
     for reason, rule_ids in reasons.items():
         console.print(f"{label} {', '.join(rule_ids)}: {escape(reason)}",
                       markup=True, soft_wrap=True)
+
+
+#: Problems that mean the tenant was not read whole: a source (or a source for some
+#: mailboxes) failed or is missing, or the ownerless mailboxes could not all be listed.
+UNREAD = frozenset({ProblemKind.MISSING_SOURCE, ProblemKind.INCOMPLETE_INVENTORY})
+
+
+def report_partial_scan(result: ScanResult) -> bool:
+    """Say that an assessment is partial, and how many findings are `error` for it; True
+    when a source failed or is missing (a licence limitation is not a failure)."""
+    if not any(p.kind in UNREAD for p in result.problems):
+        return False
+    errors = sum(1 for f in result.findings if f.status is Status.ERROR)
+    err_console.print(
+        f"[yellow]partial result:[/] sources were not read whole; "
+        f"{plural(errors, 'finding')} {'is' if errors == 1 else 'are'} error, not pass "
+        f"(exit code {PARTIAL_EXIT})", markup=True, soft_wrap=True)
+    return True

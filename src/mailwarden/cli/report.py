@@ -47,9 +47,12 @@ def report(
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
 
     Every report lists the mailboxes in one risk order (as `scan` prints it): those with
-    open high or critical alerts first, then by score, ties by blast radius."""
+    open high or critical alerts first, then by score, ties by blast radius.
+
+    When Get-Mailbox or graph/users failed, the tenant's last stored run (--db) adds the
+    ownerless mailboxes they would have named, so they stay in this run as error."""
     chosen = parse_formats(formats)
-    scan = scan_directory(from_dir, custodians_file=custodians)
+    scan = scan_directory(from_dir, custodians_file=custodians, db_url=db)
     with progress_board(enabled=err_console.is_terminal) as board:
         detection = detect_logs(from_dir, scan, progress=board)
     paths, run_id = report_and_store(
@@ -110,7 +113,10 @@ def diff(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show what changed between two runs of a tenant (default: its last two)."""
+    """Show what changed between two runs of a tenant (default: its last two).
+
+    A finding that failed and is now error (its input could not be read) is unverified,
+    never fixed or gone."""
     drift = diff_runs(db, run_a, run_b)
     if as_json:
         console.print_json(json.dumps(_jsonable(asdict(drift)), default=str))

@@ -31,7 +31,8 @@ from mailwarden.cli.connect import (
     exit_if_stopped,
     report_failed_sources,
 )
-from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
+from mailwarden.cli.partial import PARTIAL_EXIT, report_partial_scan, report_unread_logs
+from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
@@ -46,7 +47,9 @@ from mailwarden.cli.views import (
 )
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
+from mailwarden.model.findings import ProblemKind
 from mailwarden.pipeline import (
+    INVENTORY_SOURCES,
     Scan,
     detect_logs,
     rank_by_evidence,
@@ -154,9 +157,13 @@ def inventory(
     output_format: Annotated[
         str, typer.Option("--format", help="table or json.")
     ] = "table",
+    db: DbOpt = None,
 ) -> None:
-    """List the ownerless mailboxes of a recorded tenant with their backing accounts."""
-    scan = scan_directory(directory, custodians_file=custodians)
+    """List the ownerless mailboxes of a recorded tenant with their backing accounts.
+
+    When Get-Mailbox or graph/users failed, the list comes from Get-User, Get-CASMailbox
+    and the tenant's last run in the history (--db), and says so."""
+    scan = scan_directory(directory, custodians_file=custodians, db_url=db)
     if output_format == "json":
         typer.echo(json.dumps(inventory_document(scan.result), indent=1, ensure_ascii=False))
         return
@@ -164,6 +171,7 @@ def inventory(
         raise ConfigError(f"--format {output_format!r}: use table or json")
     console.print(inventory_table(scan.result))
     console.print(f"by kind: {kinds_line(scan.result)}", markup=False)
+    print_unread(scan)  # where the list came from when Get-Mailbox or graph/users failed
 
 
 def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 10) -> None:
@@ -188,10 +196,37 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
             f"[magenta]licence limitations:[/] {escape(reasons)} "
             "(checks that need them report error)", markup=True
         )
+    print_unread(scan)
     console.print(failures_table(result))
     console.print(riskiest_table(result, limit=limit))
     if findings_path is not None:
         console.print(f"findings: {findings_path}", markup=False)
+
+
+def print_unread(scan: Scan) -> None:
+    """Where the inventory came from when its sources failed, and what was not read for
+    some mailboxes only."""
+    result = scan.result
+    incomplete = not all(map(scan.snapshot.available, INVENTORY_SOURCES))
+    for problem in result.problems:
+        if problem.kind is ProblemKind.INCOMPLETE_INVENTORY:
+            console.print(f"[magenta]inventory:[/] {escape(problem.detail)}", markup=True,
+                          soft_wrap=True)
+        elif problem.kind is ProblemKind.UNKNOWN_LICENCE and incomplete:
+            console.print(f"[magenta]not assessed:[/] {escape(problem.detail)}", markup=True,
+                          soft_wrap=True)
+    if scan.history_problem:
+        console.print(f"[magenta]run history not read:[/] {escape(scan.history_problem)}",
+                      markup=True, soft_wrap=True)
+    per_mailbox: dict[str, list[str]] = {}
+    for problem in result.problems:
+        if problem.kind is ProblemKind.MISSING_SOURCE and problem.subject is not None:
+            per_mailbox.setdefault(problem.source, []).append(problem.detail)
+    for source, details in sorted(per_mailbox.items()):
+        console.print(
+            f"[magenta]not read for {plural(len(details), 'mailbox', 'mailboxes')}:[/] "
+            f"{escape(f'{source}: {details[0]}')} (checks that need it report error for them)",
+            markup=True, soft_wrap=True)
 
 
 def print_detection_summary(detection: DetectionResult, alerts_path: Path | None) -> None:
@@ -224,6 +259,7 @@ def scan(
     config: ConfigOpt = None,
     deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
+    db: DbOpt = None,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
@@ -235,8 +271,15 @@ def scan(
     check whose precondition is fixed (sign-in blocked, protocols off) no longer counts;
     ties go to the wider blast radius (delegates, external reach, roles), then the address.
 
+    A source that failed (errors.json) or is missing makes the checks that need it report
+    error, never pass. When Get-Mailbox failed, the ownerless mailboxes are still assessed
+    as Get-User, Get-CASMailbox, the per-mailbox sources and the tenant's last run in the
+    history (--db) know them; when graph/users failed, user mailboxes that run found
+    unlicensed are assessed too. The summary says where the inventory came from.
+
     Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
-    partial result: a source failed to collect (live) or a log file could not be read."""
+    partial result: a source failed or is missing (errors.json, or for some mailboxes), so
+    findings that need it are error, or a log file could not be read."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     detection = None
@@ -244,7 +287,7 @@ def scan(
     collected = None
     if from_dir is not None:
         with err_console.status("assessing"):
-            result = scan_directory(from_dir, custodians_file=custodians)
+            result = scan_directory(from_dir, custodians_file=custodians, db_url=db)
         if logs:
             with progress_board(enabled=not quiet) as board:
                 detection = detect_logs(from_dir, result, progress=board)
@@ -253,11 +296,12 @@ def scan(
         collected = collect_with_progress(connection, out / "tenant", quiet=quiet)
         failed = report_failed_sources(collected.recorded)
         result = scan_snapshot(
-            snapshot_from_recorded(collected.recorded), custodians_file=custodians
+            snapshot_from_recorded(collected.recorded), custodians_file=custodians, db_url=db
         )
     result = rank_by_evidence(result, detection)
     path = write_findings(result.result, out)
     print_scan_summary(result, path, limit=top)
+    failed = report_partial_scan(result.result) or failed
     if detection is not None:
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)

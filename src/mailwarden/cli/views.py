@@ -178,6 +178,7 @@ def checks_document(checks: tuple[CheckInfo, ...]) -> list[dict[str, object]]:
             "needs": list(info.needs),
             "uses": list(info.uses),
             "fields": list(info.fields),
+            "reads_mailbox": info.reads_mailbox,
             "controls": list(info.controls),
             "risk": info.risk,
             "remediation": info.remediation.as_dict(),

@@ -33,6 +33,7 @@ from mailwarden.emulator.state import (
 from mailwarden.emulator.tokens import b64url, b64url_decode
 from mailwarden.emulator.writes_exo import WRITE_CMDLETS, write_cmdlet
 from mailwarden.tenant.hidden_rules import is_hidden_rule, without_mark
+from mailwarden.tenant.self_permission import is_self_row, self_permission_row
 
 MAX_PAGE_SIZE = 1000
 #: The domain controller Exchange names in "couldn't be found on" messages.
@@ -192,6 +193,10 @@ def _cmdlet_rows(emulator: Emulator, call: Invocation) -> list[dict[str, Any]] |
         if unreachable is not None:
             return unreachable
         rows = state.cmdlet_rows(cmdlet, recipient)
+        if cmdlet == "Get-MailboxPermission" and not any(map(is_self_row, rows)):
+            # Exchange lists SELF on every mailbox (tenant.self_permission), whatever the
+            # recorded tenant kept of its rows.
+            rows = [self_permission_row(recipient.display), *rows]
     kinds = _ci(call.parameters, "RecipientTypeDetails")
     if kinds:
         wanted = {str(k).lower() for k in (kinds if isinstance(kinds, list) else [kinds])}

@@ -9,8 +9,10 @@ Each database is opened and migrated once per process (`store.engines`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mailwarden.errors import StoreError
-from mailwarden.model.run import Drift, Run, RunRef
+from mailwarden.model.run import Drift, MailboxChange, Run, RunRef
 from mailwarden.store.diff import diff
 from mailwarden.store.engines import dispose_engines
 from mailwarden.store.facts import StoredRun
@@ -39,6 +41,24 @@ def changes_since_previous(run: Run, db_url: str | None = None) -> Drift | None:
         if not previous:
             return None
         return diff(history.load(previous[-1].id), facts_of(run, run_ref(run)))
+
+
+def last_run_mailboxes(
+    tenant_id: str, db_url: str | None = None
+) -> tuple[RunRef, tuple[MailboxChange, ...]] | None:
+    """The tenant's latest stored run and the ownerless mailboxes it assessed; None when it
+    has no stored run, or the history is a SQLite file that does not exist (reading does not
+    create one)."""
+    url = resolve_db_url(db_url)
+    database = url.database
+    if (url.get_backend_name() == "sqlite" and database and database != ":memory:"
+            and not Path(database).exists()):
+        return None
+    with History(url) as history:
+        runs = history.runs(tenant_id)
+        if not runs:
+            return None
+        return runs[-1], tuple(history.load(runs[-1].id).mailboxes.values())
 
 
 def diff_runs(
@@ -87,6 +107,7 @@ __all__ = [
     "diff",
     "diff_runs",
     "dispose_engines",
+    "last_run_mailboxes",
     "list_runs",
     "resolve_db_url",
     "store_run",

@@ -71,7 +71,6 @@ LOCKOUT_DURATION_MIN_SECONDS: Final = 60
 BROAD_PRINCIPALS: Final = frozenset(
     {"default", "anonymous", "everyone", "nt authority\\authenticated users"}
 )
-SELF_PRINCIPAL: Final = "NT AUTHORITY\\SELF"
 
 #: Audit actions a mailbox must log per logon type to see abuse.
 REQUIRED_AUDIT_ACTIONS: Final[dict[str, frozenset[str]]] = {

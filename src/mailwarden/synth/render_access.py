@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailwarden.synth.constants import SELF_PRINCIPAL
 from mailwarden.synth.model import Grant, InboxRule, RuleTarget, Tenant
 from mailwarden.tenant.hidden_rules import HIDDEN_RULE
+from mailwarden.tenant.self_permission import SELF_PRINCIPAL, SELF_SID, self_permission_row
 
-SELF_SID = "S-1-5-10"
 SPECIAL_SIDS = {"Everyone": "S-1-1-0", "NT AUTHORITY\\Authenticated Users": "S-1-5-11"}
 
 #: Inherited entries Exchange Online shows on older mailboxes: (principal, rights, deny,
@@ -154,7 +153,7 @@ def render_access(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
         box = boxes.get(account.id)
         if box is None:
             continue
-        full.append(_permission(identity, SELF_PRINCIPAL, "FullAccess, ReadPermission", SELF_SID))
+        full.append(self_permission_row(identity))
         for grant in box.grants:
             name, sid = principals.name_and_sid(grant)
             if grant.right == "FullAccess":

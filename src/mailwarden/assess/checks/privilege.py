@@ -18,6 +18,7 @@ from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 
 REMOTE_POWERSHELL = CheckInfo(
     id="remote-powershell-enabled",
+    reads_mailbox=False,
     title="The ownerless account may use Exchange remote PowerShell",
     severity=Severity.LOW,
     scope=Scope.MAILBOX,
@@ -55,6 +56,7 @@ def remote_powershell(facts: MailboxFacts, context: Context) -> Verdict:
 
 PRIVILEGED = CheckInfo(
     id="privileged-account",
+    reads_mailbox=False,
     title="The ownerless account holds a directory role",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,

@@ -37,6 +37,7 @@ def _cas_remediation(parameter: str, label: str) -> Remediation:
 def _protocol_check(check_id: str, label: str, attribute: str, parameter: str) -> Check:
     info = CheckInfo(
         id=check_id,
+        reads_mailbox=False,
         title=f"{label} is enabled on the ownerless mailbox",
         severity=Severity.MEDIUM,
         scope=Scope.MAILBOX,
@@ -67,6 +68,7 @@ def _protocol_check(check_id: str, label: str, attribute: str, parameter: str) -
 
 SMTP_AUTH = CheckInfo(
     id="smtp-auth-enabled",
+    reads_mailbox=False,
     title="SMTP AUTH is effectively enabled for the ownerless mailbox",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
@@ -110,6 +112,7 @@ def smtp_auth(facts: MailboxFacts, context: Context) -> Verdict:
 
 BASIC_AUTH = CheckInfo(
     id="basic-auth-allowed",
+    reads_mailbox=False,
     title="The effective authentication policy allows basic auth",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
@@ -159,6 +162,7 @@ def basic_auth(facts: MailboxFacts, context: Context) -> Verdict:
 
 LEGACY_NOT_BLOCKED = CheckInfo(
     id="legacy-auth-not-blocked",
+    reads_mailbox=False,
     title="No conditional-access policy blocks legacy clients for the account",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,

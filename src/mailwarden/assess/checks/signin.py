@@ -40,6 +40,7 @@ BLOCK_SIGN_IN = Remediation(
 )
 SIGN_IN_ENABLED = CheckInfo(
     id="sign-in-enabled",
+    reads_mailbox=False,
     title="The ownerless mailbox's account can sign in",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
@@ -76,6 +77,7 @@ def sign_in_enabled(facts: MailboxFacts, context: Context) -> Verdict:
 
 DIRECT_SIGN_IN = CheckInfo(
     id="direct-sign-in-observed",
+    reads_mailbox=False,
     title="Someone signed in to the ownerless account directly",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,
@@ -140,6 +142,7 @@ def direct_sign_in(facts: MailboxFacts, context: Context) -> Verdict:
 
 PASSWORD_RESET = CheckInfo(
     id="password-reset-by-admin",
+    reads_mailbox=False,
     title="An admin set the ownerless account's password",
     severity=Severity.MEDIUM,
     scope=Scope.MAILBOX,
@@ -196,6 +199,7 @@ def password_reset(facts: MailboxFacts, context: Context) -> Verdict:
 
 NO_MFA = CheckInfo(
     id="no-mfa-on-enabled-account",
+    reads_mailbox=False,
     title="The ownerless account can sign in without a strong method registered",
     severity=Severity.HIGH,
     scope=Scope.MAILBOX,

@@ -160,6 +160,13 @@ class CheckInfo:
     #: "source:property/path" the verdict rests on that a present source can still lack
     #: (a property not returned, not selected, or needing a licence or permission).
     fields: tuple[str, ...] = ()
+    #: Whether it reads a mailbox's own Get-Mailbox properties (auditing, forwarding,
+    #: GrantSendOnBehalfTo, the room account flag), not only which mailboxes there are.
+    #: One that does not still judges, from its other sources, the mailboxes that Get-User,
+    #: Get-CASMailbox or the last stored run list when Get-Mailbox failed. (Whether an
+    #: account can sign in falls back on Get-Mailbox's AccountDisabled only where Graph does
+    #: not say; without Get-Mailbox that stays unknown, and the check says `error`.)
+    reads_mailbox: bool = True
 
     @property
     def sources(self) -> tuple[str, ...]:

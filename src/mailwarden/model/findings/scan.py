@@ -110,6 +110,27 @@ class ProblemKind(StrEnum):
     UNRESOLVED_TRUSTEE = "unresolved-trustee"
     UNKNOWN_LICENCE = "unknown-licence"
     CUSTODIAN = "custodian"
+    #: The ownerless mailboxes were not all listed by their own source (Get-Mailbox, or
+    #: graph/users for licences): where the inventory came from instead, and what it lacks.
+    INCOMPLETE_INVENTORY = "incomplete-inventory"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KnownMailbox:
+    """An ownerless mailbox as an earlier run of the tenant assessed it."""
+
+    upn: str  # lower case
+    kind: MailboxKind
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriorInventory:
+    """The ownerless mailboxes of the tenant's last stored run: what the assessment falls
+    back on for mailboxes this run's sources could not list or classify."""
+
+    label: str  # how it is named to people: "the run of 2026-12-01"
+    mailboxes: tuple[KnownMailbox, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,15 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import platformdirs
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.connect import (
@@ -30,15 +27,12 @@ from mailwarden.cli.connect import (
     TenantOpt,
     open_session,
 )
-from mailwarden.cli.ui import console
 from mailwarden.errors import ConfigError
 from mailwarden.files import open_private_append
 from mailwarden.notify import Senders, load_routing
 from mailwarden.pipeline import find_custodians
-from mailwarden.text import plural
 from mailwarden.watch import (
     DIRECTORY_CHECKPOINT,
-    AlertRegistry,
     DirectorySource,
     LoopOptions,
     TenantSource,
@@ -143,51 +137,3 @@ def watch_command(
             watch_loop(watch_config, source, senders.send, options=options, log=log)
 
 
-alerts_app = typer.Typer(help="Alerts the watcher raised: list open ones, acknowledge one.",
-                         invoke_without_command=True, no_args_is_help=False)
-app.add_typer(alerts_app, name="alerts")
-
-
-def _alerts_table(registry: AlertRegistry, *, show_all: bool) -> Table:
-    tracked = registry.alerts(include_acknowledged=show_all)
-    word = "known" if show_all else "open"
-    table = Table(title=plural(len(tracked), f"{word} alert"), title_justify="left")
-    for column in ("id", "status", "severity", "category", "target", "last seen", "summary"):
-        table.add_column(column, overflow="fold")
-    for item in tracked:
-        status = item.status + (" (reopened)" if item.reopened else "")
-        table.add_row(item.id, status, item.severity, Text(str(item.alert.get("category"))),
-                      Text(str(item.alert.get("target") or "-")),
-                      str(item.alert.get("last_seen") or "-"),
-                      Text(str(item.alert.get("summary") or "")))
-    return table
-
-
-@alerts_app.callback()
-def alerts_command(
-    ctx: typer.Context,
-    state_dir: StateDirOpt = None,
-    show_all: Annotated[bool, typer.Option(
-        "--all", help="Include acknowledged alerts.")] = False,
-) -> None:
-    """List the open alerts (with --all, acknowledged ones too)."""
-    if ctx.invoked_subcommand is not None:
-        ctx.obj = state_dir
-        return
-    registry = AlertRegistry(state_dir or default_state_dir())
-    console.print(_alerts_table(registry, show_all=show_all))
-
-
-@alerts_app.command("ack")
-def ack_command(
-    ctx: typer.Context,
-    ident: Annotated[str, typer.Argument(help="The alert's id (or a unique start of it).")],
-    state_dir: StateDirOpt = None,
-) -> None:
-    """Acknowledge an alert: it is not notified again unless it gets worse."""
-    chosen = state_dir or ctx.obj or default_state_dir()
-    registry = AlertRegistry(chosen)
-    tracked = registry.acknowledge(ident, datetime.now(UTC))
-    console.print(Text(f"acknowledged {tracked.id}: {tracked.alert.get('category')} on "
-                       f"{tracked.alert.get('target') or 'several accounts'} "
-                       f"({tracked.severity})"))

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from mailwarden import __version__
-from mailwarden.detect.document import alert_dict, alerts_document
+from mailwarden.detect.document import alerts_document
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import ScanResult
@@ -59,7 +59,8 @@ def detection_from(result: DetectionResult, generated_at: datetime) -> Detection
     """Detection's alerts.json content, kept as plain dicts."""
     document = alerts_document(result, generated_at)
     return Detection(
-        alerts=tuple(alert_dict(alert) for alert in result.alerts),
+        alerts=tuple(document["alerts"]),
+        incidents=tuple(document["incidents"]),
         inputs=tuple(document["inputs"]),
         rules=tuple(document["rules"]),
     )

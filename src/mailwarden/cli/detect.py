@@ -201,7 +201,7 @@ def eval_command(
         "--max-notifications", help="Fail above this many notifications per labelled "
         "incident.")] = 1.2,
     proximity: Annotated[str, typer.Option(
-        "--proximity", help="Alerts further apart are separate incidents.")
+        "--incident-window", help="Alerts further apart than this are separate incidents.")
     ] = "3d",
     quiet_period: Annotated[str, typer.Option(
         "--quiet-period", help="An incident this long without new alerts is resolved.")
@@ -221,7 +221,7 @@ def eval_command(
                          "writes a tenant with labelled logs")
     labels = parse_labels(json.loads(labels_path.read_text(encoding="utf-8")),
                           source=str(labels_path))
-    policy = Policy(proximity=parse_duration(proximity, what="--proximity"),
+    policy = Policy(proximity=parse_duration(proximity, what="--incident-window"),
                     quiet=parse_duration(quiet_period, what="--quiet-period"))
     step = parse_duration(cycle, what="--cycle")
     result = _run(directory, (), quiet=quiet)

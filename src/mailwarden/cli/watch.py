@@ -27,6 +27,7 @@ from mailwarden.cli.connect import (
     TenantOpt,
     open_session,
 )
+from mailwarden.detect.lifecycle import Policy
 from mailwarden.errors import ConfigError
 from mailwarden.files import open_private_append
 from mailwarden.notify import Senders, load_routing
@@ -100,6 +101,12 @@ def watch_command(
         "beside the tenant).")] = None,
     db: Annotated[str | None, typer.Option(
         "--db", help="History database (path or URL; default STATE/history.db).")] = None,
+    incident_window: Annotated[str, typer.Option(
+        "--incident-window", help="Alerts further apart than this are separate incidents.")
+    ] = "3d",
+    quiet_period: Annotated[str, typer.Option(
+        "--quiet-period", help="An incident this long without new alerts (on the logs' "
+        "clock) is resolved.")] = "7d",
     log_file: Annotated[Path | None, typer.Option(
         "--log-file", help="Append the one JSON line per cycle here instead of stderr.")
     ] = None,
@@ -114,8 +121,9 @@ def watch_command(
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Pull new log records every cycle, detect, check, store the run, and send each new
-    or worsened alert to the people answerable; restart-safe."""
+    """Pull new log records every cycle, detect, check, store the run, group the alerts into
+    incidents (kept in the history database with their lifecycle), and send each new or
+    worsened incident to the people answerable; restart-safe."""
     if cycles is not None and cycles < 1:
         raise ConfigError(f"--cycles {cycles}: give a number of cycles, 1 or more")
     if once and cycles is not None:
@@ -124,6 +132,8 @@ def watch_command(
     state = state_dir or default_state_dir()
     options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once,
                           max_cycles=cycles)
+    policy = Policy(proximity=parse_duration(incident_window, what="--incident-window"),
+                    quiet=parse_duration(quiet_period, what="--quiet-period"))
     connection = Connection.of(locals())
     with _source(from_dir, state, connection) as source:
         watch_config = WatchConfig(
@@ -131,7 +141,7 @@ def watch_command(
             posture_every=parse_duration(posture_every, what="--posture-every"),
             history=parse_duration(history, what="--history"),
             custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
-            db_url=db)
+            db_url=db, policy=policy)
         with _log_writer(log_file) as log, httpx.Client() as client:
             senders = Senders(client=client, redact=routing.redactor)
             watch_loop(watch_config, source, senders.send, options=options, log=log)

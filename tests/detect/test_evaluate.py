@@ -149,6 +149,8 @@ def test_detect_writes_a_private_alerts_file(small_tenant: Path, tmp_path: Path)
     assert document["schema"] == "mailwarden.alerts/1"
     assert {a["category"] for a in document["alerts"]} >= {"password-spray", "leaver-access"}
     assert [i["bad_rows"] for i in document["inputs"]] == [0, 0, 0]
+    assert f"{len(document['alerts'])} alerts in {len(document['incidents'])} incidents" in (
+        result.output)
     # Every alert is in exactly one incident, which names it back.
     incidents = {i["id"]: i for i in document["incidents"]}
     assert len(incidents) < len(document["alerts"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +34,7 @@ from mailwarden.detect.evaluate import (
     parse_labels,
     score_notifications,
 )
+from mailwarden.detect.incidents import group_incidents
 from mailwarden.detect.lifecycle import Policy
 from mailwarden.errors import ConfigError, InputError
 from mailwarden.files import make_private_dirs, write_private_text
@@ -103,10 +105,14 @@ def detect(
     audit: FilesOpt = None,
     ual: FilesOpt = None,
     top: Annotated[int, typer.Option("--top", help="Alerts to print.")] = 20,
+    incident_window: Annotated[str, typer.Option(
+        "--incident-window", help="Alerts further apart than this are separate incidents.")
+    ] = "3d",
     quiet: QuietOpt = False,
 ) -> None:
     """Read sign-in, directory audit and Unified Audit Log files (format detected from
-    content, plain or gzip-compressed) and write OUT/alerts.json.
+    content, plain or gzip-compressed) and write OUT/alerts.json, the alerts grouped
+    into incidents (the alerts of one attack).
 
     Exit codes: 0 every file was read; 2 bad usage or a named file is missing; 4 a file
     could not be read at all (it is named with the reason; the rest is still analysed)."""
@@ -114,7 +120,9 @@ def detect(
     if tenant_dir is None and not files:
         raise ConfigError("give --tenant-dir DIR (reads DIR/logs/) or log files with "
                           "--signins / --audit / --ual")
+    window = parse_duration(incident_window, what="--incident-window")
     result = _run(tenant_dir, files, quiet=quiet)
+    result = replace(result, incidents=group_incidents(result.alerts, proximity=window))
     if not result.readers:
         raise InputError(f"no log files: {tenant_dir}/logs/ is empty or absent and no file "
                          "was named; add --signins / --audit / --ual")
@@ -126,6 +134,8 @@ def detect(
     console.print("by category: " + (", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
                                      or "none"))
     console.print(_alerts_table(result, top))
+    console.print(f"{plural(len(result.alerts), 'alert')} in "
+                  f"{plural(len(result.incidents), 'incident')}")
     print_rule_reasons(console, result.rules_not_run, "[magenta]not run[/]")
     print_rule_reasons(console, (run for run in result.rule_runs if run.ran and run.reason),
                        "[yellow]ran in part[/]")

@@ -8,7 +8,9 @@ where, related family, within the proximity window; how a rolling window that cu
 alert's first records, and so changed its id, still finds its incident) join it; the
 others start incidents of their own. A resolved incident is never reopened: an alert of
 its own stays with it silently, a new alert that would have joined it starts a new
-incident that names it in `follows`.
+incident that names it in `follows` (so a person who resolved an attack hears of it again
+when it comes back; with the default quiet period, longer than the proximity window, an
+incident resolved for being quiet is simply followed by a new one).
 
 An acknowledged incident that gets worse than when it was acknowledged (a higher
 severity, or a new mark: a proven password, a category or mailbox raised at its

@@ -1,4 +1,4 @@
-"""Watching a tenant: new log records every cycle, alerts routed to people, restart-safe.
+"""Watching a tenant: new log records every cycle, incidents routed to people, restart-safe.
 
     config = WatchConfig(state_dir=Path("state"), routing=load_routing(Path("routing.yaml")))
     source = DirectorySource(Path("tenant-dir"), config.state_dir / DIRECTORY_CHECKPOINT)
@@ -20,9 +20,10 @@ Everything lives in the state directory (files 0600, state files replaced atomic
                                notified, acknowledged, resolved), unless --db names another
 
 A cycle (`cycle.run_cycle`) pulls new records, appends them to the window (idempotent),
-re-collects the posture when due, runs the checks and detection over the window, stores
-the run, stores the notices in the outbox, sends them, and only then moves the
-checkpoint; see `cycle` for why a kill at any point loses and duplicates nothing.
+re-collects the posture when due, runs the checks and detection over the window, folds
+the alerts into incidents, stores the run, stores the notices in the outbox, sends them,
+and only then moves the checkpoint; see `cycle` for why a kill at any point loses and
+duplicates nothing.
 """
 
 from mailwarden.watch.api import CHECKPOINT_FILE as API_CHECKPOINT

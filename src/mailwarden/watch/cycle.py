@@ -2,11 +2,15 @@
 checkpoint.
 
 The order is what makes a cycle restart-safe. New records are appended to the window
-idempotently (by record id) before anything else, the run is stored, the notices are
-stored in the outbox, then sent; the checkpoint moves last. A cycle killed anywhere
-repeats on restart from the old checkpoint: the records it re-reads are already in the
-window and not written twice, the alerts it raises again are already in the outbox and
-not stored twice, and the deliveries still pending are sent once. (A crash after a
+idempotently (by record id) before anything else, the alerts are folded into the
+incidents of the history database (`detect.lifecycle`, `store.incidents`), the run is
+stored, a notice per incident not acknowledged is handed to the outbox (which keeps only
+the new and the worse), the incidents it now holds are marked notified, the notices are
+sent; the checkpoint moves last. A cycle killed anywhere repeats on restart from the old
+checkpoint: the records it re-reads are already in the window and not written twice, the
+alerts it sees again are already in their incidents, the notices it hands over again are
+already in the outbox and not stored twice, and the deliveries still pending are sent
+once. (A crash after a
 channel accepted a message but before the outbox marked it sent can repeat that one
 message: see `mailwarden.notify.outbox`.) A repeated cycle stores its run again: the
 history then holds two runs a few minutes apart, which drift between them shows as such.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from mailwarden.detect.lifecycle import Observed
+from mailwarden.model.incidents import IncidentStatus, TrackedIncident
 from mailwarden.notify.cef import _epoch_ms
 from mailwarden.tenant.lenient import to_datetime
 from mailwarden.times import as_utc, iso, iso_with_offset, parse_time, read_time
 from mailwarden.watch.cycle import _edge_suppressed
 from mailwarden.watch.records import LogRecord
-from mailwarden.watch.registry import KEEP_ACKNOWLEDGED, AlertRegistry
 from mailwarden.watch.source import Pull
 from mailwarden.watch.window import LogWindow
 
@@ -98,41 +98,6 @@ def test_cef_reads_naive_alert_times_as_utc() -> None:
     assert _epoch_ms("soon") is None
 
 
-def _acknowledged(tmp_path: Path, updated_at: str) -> AlertRegistry:
-    """A registry holding one acknowledged alert last updated at `updated_at`."""
-    registry = AlertRegistry(tmp_path)
-    registry.observe([{"id": "s1", "severity": "high"}], MIDNIGHT)
-    registry.acknowledge("s1", MIDNIGHT)
-    data = json.loads(registry.path.read_text(encoding="utf-8"))
-    data["alerts"]["s1"]["updated_at"] = updated_at
-    registry.path.write_text(json.dumps(data), encoding="utf-8")
-    return AlertRegistry(tmp_path)
-
-
-def test_the_registry_keeps_an_alert_spelled_otherwise_but_not_older(tmp_path: Path) -> None:
-    # "+00:00" sorts before "Z" as text, though both name the cut-off instant itself.
-    registry = _acknowledged(tmp_path, "2026-11-02T00:00:00+00:00")
-    registry.observe([], MIDNIGHT + KEEP_ACKNOWLEDGED)
-    assert registry.knows("s1")
-
-
-def test_the_registry_forgets_an_alert_older_by_a_fraction(tmp_path: Path) -> None:
-    # "00:00:00Z" sorts after "00:00:00.000001Z" as text, though it is the earlier instant.
-    registry = _acknowledged(tmp_path, "2026-11-02T00:00:00Z")
-    registry.observe([], MIDNIGHT + KEEP_ACKNOWLEDGED + timedelta(microseconds=1))
-    assert not registry.knows("s1")
-
-
-def test_the_registry_lists_alerts_by_when_they_were_last_seen(tmp_path: Path) -> None:
-    registry = AlertRegistry(tmp_path)
-    registry.observe([
-        {"id": "a", "severity": "high", "last_seen": "2026-11-02T00:00:00.5Z"},
-        {"id": "b", "severity": "high", "last_seen": "2026-11-02T00:00:00Z"},
-        {"id": "c", "severity": "high", "last_seen": "2026-11-02T05:29:59+05:30"},
-    ], MIDNIGHT)
-    assert [t.id for t in registry.alerts()] == ["c", "b", "a"]
-
-
 def test_edge_suppression_compares_alert_times_as_instants(tmp_path: Path) -> None:
     (tmp_path / "signIns.2026-11-02.jsonl").write_text("", encoding="utf-8")
     first_new = MIDNIGHT + timedelta(days=3, microseconds=500000)
@@ -140,10 +105,23 @@ def test_edge_suppression_compares_alert_times_as_instants(tmp_path: Path) -> No
                 checkpoint=None)
     # Began inside the cut-off edge and was last seen a fraction of a second before the
     # new records: only a cut-off view of old records.
-    stale = {"id": "old", "first_seen": "2026-11-02T06:00:00Z",
-             "last_seen": "2026-11-05T00:00:00Z"}
-    fresh = {"id": "new", "first_seen": "2026-11-02T06:00:00Z",
-             "last_seen": "2026-11-05T05:30:00.5+05:30"}
-    kept, dropped = _edge_suppressed([stale, fresh], window=LogWindow(tmp_path),
-                                     truncated=True, batch=pull, known=lambda _: False)
-    assert (kept, dropped) == ([fresh], 1)
+    stale = _incident("old", first_seen=read_time("2026-11-02T06:00:00Z"),
+                      last_seen=read_time("2026-11-05T00:00:00Z"))
+    fresh = _incident("new", first_seen=read_time("2026-11-02T06:00:00Z"),
+                      last_seen=read_time("2026-11-05T05:30:00.5+05:30"))
+    observed = Observed(incidents={"old": stale, "new": fresh},
+                        changed=frozenset({"old", "new"}), forgotten=frozenset(),
+                        of_alert={"a": "old", "b": "new"})
+    kept, dropped = _edge_suppressed(observed, {}, window=LogWindow(tmp_path),
+                                     truncated=True, batch=pull, remembered=())
+    assert (set(kept.incidents), kept.changed, dict(kept.of_alert), dropped) == (
+        {"new"}, frozenset({"new"}), {"b": "new"}, 1)
+
+
+def _incident(ident: str, *, first_seen: datetime, last_seen: datetime) -> TrackedIncident:
+    return TrackedIncident(
+        id=ident, tenant_id="t", status=IncidentStatus.OPEN, category="ownerless-sign-in",
+        categories=("ownerless-sign-in",), families=("mailbox-access",), severity="high",
+        targets=(), places=(), targeted=True, source_ips=(), actors=(),
+        first_seen=first_seen, last_seen=last_seen, alerts={}, marks=(), summary="",
+        opened_at=MIDNIGHT, updated_at=MIDNIGHT)

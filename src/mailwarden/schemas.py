@@ -26,10 +26,11 @@ OUTBOX_SCHEMA = "mailwarden.outbox/1"
 OUTBOX_JOURNAL_SCHEMA = "mailwarden.outbox-journal/1"
 #: Where `logs pull` got to in each log (collect.logs_checkpoint).
 LOG_CHECKPOINT_SCHEMA = "mailwarden.logcheckpoint/1"
-#: The watcher's state: cycles and posture (watch.state), its alerts (watch.registry) and
-#: how far it read a growing tenant directory (watch.source).
+#: The watcher's state: cycles and posture (watch.state) and how far it read a growing
+#: tenant directory (watch.source); its incidents are in the history database.
 WATCH_STATE_SCHEMA = "mailwarden.watch-state/1"
-WATCH_ALERTS_SCHEMA = "mailwarden.watch-alerts/1"
 WATCH_CHECKPOINT_SCHEMA = "mailwarden.watch-checkpoint/1"
+#: What `mailwarden alerts --format json` prints: the watcher's incidents and their lifecycle.
+INCIDENTS_SCHEMA = "mailwarden.incidents/1"
 #: What `mailwarden doctor --format json` prints: each source's probe and what to grant.
 DOCTOR_SCHEMA = "mailwarden.doctor/1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,10 @@ def test_labels_file_round_trip() -> None:
          "scenario": "fast spray"}], "negatives": [
         {"category": "mass-send", "target": "Room@X.example", "scenario": "room"}]})
     assert labels.expected[0].source_ips == ("203.0.113.9",)
+    assert labels.expected[0].incident is None  # written before labels named incidents
+    named = parse_labels({"schema": "mailwarden.labels/1", "expected": [
+        {"category": "mass-send", "target": "hr@x.example", "incident": "incident-03"}]})
+    assert named.expected[0].incident == "incident-03"
     assert labels.negatives[0].target == "room@x.example"
 
 
@@ -104,6 +110,29 @@ def test_eval_on_the_small_synthetic_tenant_meets_the_targets(small_tenant: Path
     assert "negative hit" not in result.output and "missed" not in result.output
 
 
+def test_eval_as_a_process_reports_notifications_per_labelled_incident(
+        small_tenant: Path) -> None:
+    """The watcher would notify each labelled attack about once (target: at most 1.2)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "mailwarden", "eval", str(small_tenant),
+                             "--quiet"], capture_output=True, text=True, timeout=300,
+                            check=False, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = re.search(r"notifications per labelled incident: (\d+\.\d+) \((\d+) "
+                      r"notifications for (\d+) labelled incidents", result.stdout)
+    assert found, result.stdout
+    assert float(found[1]) <= 1.2 and int(found[3]) >= 15
+    assert "notifications per incident <= 1.2" in result.stdout
+    # A stricter target than the replay meets fails with exit code 1.
+    strict = subprocess.run([sys.executable, "-m", "mailwarden", "eval", str(small_tenant),
+                             "--quiet", "--max-notifications", "0.5"], capture_output=True,
+                            text=True, timeout=300, check=False,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert strict.returncode == 1 and "above target" in strict.stdout
+
+
 def test_detect_writes_a_private_alerts_file(small_tenant: Path, tmp_path: Path) -> None:
     import json
     import stat
@@ -120,6 +149,15 @@ def test_detect_writes_a_private_alerts_file(small_tenant: Path, tmp_path: Path)
     assert document["schema"] == "mailwarden.alerts/1"
     assert {a["category"] for a in document["alerts"]} >= {"password-spray", "leaver-access"}
     assert [i["bad_rows"] for i in document["inputs"]] == [0, 0, 0]
+    assert f"{len(document['alerts'])} alerts in {len(document['incidents'])} incidents" in (
+        result.output)
+    # Every alert is in exactly one incident, which names it back.
+    incidents = {i["id"]: i for i in document["incidents"]}
+    assert len(incidents) < len(document["alerts"])
+    for item in document["alerts"]:
+        assert item["id"] in incidents[item["incident_id"]]["alert_ids"]
+    assert sum(len(i["alert_ids"]) for i in incidents.values()) == len(document["alerts"])
+    assert {i["status"] for i in incidents.values()} == {"open"}
     assert "signIns.json" in result.output
 
 

@@ -111,3 +111,55 @@ def test_controls_in_tenant_text_reach_no_subject_cef_line_or_terminal(
         assert control not in subject, repr(subject)
         assert control not in datagram, repr(datagram)
         assert control not in result.output, repr(result.output)
+
+
+def test_notify_as_a_process_sends_one_notice_per_incident_and_again_when_worse(
+        tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from mailwarden.detect.document import render_alerts_json
+    from mailwarden.detect.incidents import group_incidents
+    from mailwarden.detect.results import DetectionResult
+    from tests.detect.test_incidents import HR, T
+    from tests.detect.test_incidents import alert as make_alert
+
+    def write(alerts: list[object]) -> None:
+        result = DetectionResult(alerts=tuple(alerts), readers=(), rule_runs=(),  # type: ignore[arg-type]
+                                 incidents=group_incidents(alerts))  # type: ignore[arg-type]
+        (tmp_path / "alerts.json").write_text(render_alerts_json(result, T))
+
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    attack = [make_alert("probe", "leaver-access", HR, severity="high"),
+              make_alert("imap", "legacy-protocol-auth", HR, severity="medium",
+                         start=timedelta(minutes=5))]
+    with http_server() as (web, base):
+        (tmp_path / "routing.yaml").write_text(
+            f"channels:\n  hook: {{type: json, url: '{base}/hook'}}\n"
+            "routes:\n  - match: {categories: [leaver-access, ownerless-sign-in]}\n"
+            "    channels: [hook]\n")
+        args = [sys.executable, "-m", "mailwarden", "notify", "--alerts",
+                str(tmp_path / "alerts.json"), "--routing", str(tmp_path / "routing.yaml"),
+                "--state", str(tmp_path / "state.json")]
+
+        def run() -> list[dict[str, object]]:
+            before = len(web.bodies("/hook"))
+            done = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                                  check=False, env=env)
+            assert done.returncode == 0, done.stderr
+            return list(web.bodies("/hook")[before:])
+
+        write(attack)
+        (first,) = run()  # two alerts, one incident, one notice
+        incident = first["incident"]
+        assert isinstance(incident, dict)
+        assert sorted(incident["alert_ids"]) == ["imap", "probe"]
+        assert first["notification"]["key"] == f"incident:{incident['id']}"  # type: ignore[index]
+        assert run() == []  # nothing new
+        write([*attack, make_alert("in", "ownerless-sign-in", HR, severity="critical",
+                                   start=timedelta(minutes=9))])
+        (worse,) = run()  # the same incident, worse: sent again as an escalation
+        assert worse["incident"]["id"] == incident["id"]  # type: ignore[index]
+        assert worse["notification"]["escalation"] is True  # type: ignore[index]

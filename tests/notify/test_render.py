@@ -92,3 +92,24 @@ def test_a_spray_on_two_accounts_names_one_and_counts_the_other() -> None:
     spray = alert(category="password-spray", target=None,
                   targets=("a@contoso.example", "b@contoso.example"))
     assert alert_notice(spray).title == "password-spray on a@contoso.example and 1 more account"
+
+
+def test_an_incident_notice_names_the_incident_its_alerts_and_their_worst() -> None:
+    from mailwarden.notify import incident_notice
+
+    probe = {**alert("p1"), "category": "leaver-access", "rule_id": "leaver-probe",
+             "severity": "high", "summary": "a leaver probed hr"}
+    sign_in = {**alert("s1"), "severity": "critical", "summary": "hr signed in over IMAP"}
+    incident = {"id": "inc-1", "category": "ownerless-sign-in", "severity": "critical",
+                "targets": ["hr@contoso.example"], "alert_ids": ["p1", "s1"],
+                "categories": ["leaver-access", "ownerless-sign-in"],
+                "summary": "hr signed in over IMAP (and 1 related alert)"}
+    notice = incident_notice(incident, [probe, sign_in, alert("other")], ["mailbox:hr"])
+    assert notice.key == "incident:inc-1" and notice.severity == "critical"
+    assert notice.title == "ownerless-sign-in on hr@contoso.example and 1 related alert"
+    assert notice.document["id"] == "s1"  # the worst alert, as in alerts.json
+    assert [a["id"] for a in notice.incident["alerts"]] == ["s1", "p1"]
+    assert set(notice.alert_kinds) == {"leaver-access/leaver-probe",
+                                       f"ownerless-sign-in/{sign_in['rule_id']}"}
+    text = plain_text(notice, Recipients(to=("jane@contoso.example",)))
+    assert "Incident: inc-1: 2 alerts (leaver-access, ownerless-sign-in)" in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mailwarden.assess import assess
+from mailwarden.detect.incidents import group_incidents
 from mailwarden.detect.results import Alert, DetectionResult, RuleRun
 from mailwarden.model.inventory import (
     Account,
@@ -106,7 +107,7 @@ def snapshot() -> Snapshot:
     )
 
 
-def detection() -> DetectionResult:
+def detection(*, second_alert: bool = False) -> DetectionResult:
     alert = Alert(
         id="a1b2c3d4e5f6a7b8c9d0", category="ownerless-sign-in", rule_id="ownerless-legacy-sign-in",
         severity="critical", target="hr@contoso.com", targets=("hr@contoso.com",),
@@ -118,12 +119,21 @@ def detection() -> DetectionResult:
                    "user_agent": "<script>alert('ua')</script>"},),
         facts={"protocol": "IMAP4"}, mitre=("T1078",),
     )
-    return DetectionResult(alerts=(alert,), readers=(),
+    alerts = [alert]
+    if second_alert:  # the same intruder mails staff from the mailbox: the same incident
+        alerts.append(Alert(
+            id="f0e1d2c3b4a5f6e7d8c9", category="mass-send", rule_id="mass-send",
+            severity="high", target="hr@contoso.com", targets=("hr@contoso.com",),
+            source_ips=("203.0.113.7",), first_seen=datetime(2026, 10, 30, 22, 30, tzinfo=UTC),
+            last_seen=datetime(2026, 10, 30, 22, 40, tzinfo=UTC), event_count=1,
+            summary="hr@contoso.com sent 120 messages", evidence=({"time": "x"},)))
+    return DetectionResult(alerts=tuple(alerts), readers=(),
                            rule_runs=(RuleRun(rule_id="ownerless-legacy-sign-in", ran=True,
-                                              alerts=1),))
+                                              alerts=1),),
+                           incidents=group_incidents(alerts))
 
 
-def small_run(*, with_alerts: bool = True) -> Run:
+def small_run(*, with_alerts: bool = True, second_alert: bool = False) -> Run:
     snap = snapshot()
     return make_run(assess(snap), generated_at=GENERATED, snapshot=snap,
-                    detection=detection() if with_alerts else None)
+                    detection=detection(second_alert=second_alert) if with_alerts else None)

@@ -72,3 +72,32 @@ def test_the_html_report_counts_in_english() -> None:
     assert "</div>failed findings</div>" in page
     assert "4 failing checks" in page and "(s)" not in page
     assert "&middot; 2 people</summary>" in page and "&middot; 2 events &middot;" in page
+
+
+def test_the_html_timeline_groups_alerts_by_incident() -> None:
+    from html.parser import HTMLParser
+
+    html = render_reports(small_run(second_alert=True), [ReportFormat.HTML])["report.html"]
+
+    class Nesting(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+            self.alerts_in: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "details":
+                kind = dict(attrs).get("class") or ""
+                if kind == "alert":
+                    self.alerts_in.append(self.stack[-1] if self.stack else "")
+                self.stack.append(kind)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "details":
+                self.stack.pop()
+
+    parser = Nesting()
+    parser.feed(html)
+    assert parser.alerts_in == ["incident", "incident"]  # both alerts inside one incident
+    assert html.count('<details class="incident"') == 1
+    assert "2 alerts in 1 incident" in html

@@ -34,11 +34,34 @@ def test_sarif_is_valid_sarif_2_1_0() -> None:
     assert kinds[("imap-enabled", "hr@contoso.com")] == "fail"
     assert kinds[("hiding-inbox-rule", "hr@contoso.com")] == "open"  # input missing
     assert all(r["kind"] in ("fail", "open") for r in results)
+    # One result per incident, its alerts with it.
+    (incident,) = [r for r in results if r["ruleId"].startswith("incident/")]
+    assert incident["ruleId"] == "incident/ownerless-sign-in" and incident["level"] == "error"
+    rules = document["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[incident["ruleIndex"]]["id"] == "incident/ownerless-sign-in"
+    assert [a["id"] for a in incident["properties"]["alerts"]] == ["a1b2c3d4e5f6a7b8c9d0"]
+    assert incident["partialFingerprints"]["mailwardenIncident/v1"].startswith("inc-")
 
 
 def test_sarif_schema_rejects_a_broken_log() -> None:
     validator = Draft4Validator(_schema("sarif-schema-2.1.0.json"))
     assert _errors(validator, {"version": "2.1.0", "runs": [{"results": []}]})
+
+
+def test_ocsf_and_sarif_hold_one_result_per_incident_of_several_alerts() -> None:
+    run = small_run(with_alerts=True, second_alert=True)
+    assert len(run.alerts) == 2 and len(run.incidents) == 1
+    reports = render_reports(run, [ReportFormat.OCSF, ReportFormat.SARIF])
+    events = [e for e in json.loads(reports["ocsf.json"]) if e["class_uid"] == 2004]
+    validator = Draft7Validator(_schema("ocsf-1.3.0-detection_finding.json"))
+    (event,) = events
+    assert _errors(validator, event) == []
+    assert len(event["evidences"]) == 2 and event["count"] == 3
+    document = json.loads(reports["findings.sarif"])
+    assert _errors(Draft4Validator(_schema("sarif-schema-2.1.0.json")), document) == []
+    (result,) = [r for r in document["runs"][0]["results"]
+                 if r["ruleId"].startswith("incident/")]
+    assert len(result["properties"]["alerts"]) == 2
 
 
 @pytest.mark.parametrize("with_alerts", [True, False])
@@ -53,6 +76,10 @@ def test_ocsf_events_are_valid(with_alerts: bool) -> None:
         assert _errors(validators[event["class_uid"]], event) == [], event["finding_info"]
     classes = [event["class_uid"] for event in events]
     assert classes.count(2004) == (1 if with_alerts else 0)
+    for event in (e for e in events if e["class_uid"] == 2004):
+        # A finding per incident, with its alerts as evidence.
+        assert event["finding_info"]["uid"].startswith("inc-")
+        assert [e["data"]["id"] for e in event["evidences"]] == ["a1b2c3d4e5f6a7b8c9d0"]
     failed = [e for e in events if e["class_uid"] == 2003 and e["compliance"]["status_id"] == 3]
     assert {(e["compliance"]["control"], e["resources"][0]["name"]) for e in failed} >= {
         ("imap-enabled", "hr@contoso.com"), ("stale-delegate", "hr@contoso.com")}

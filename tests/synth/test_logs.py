@@ -4,6 +4,7 @@ tenant, every category labelled, determinism, and nothing else of the tenant cha
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +59,28 @@ def test_labels_cover_every_category(small_dir: Path) -> None:
     negatives = {label["scenario"] for label in labels["negatives"]}
     assert {"office NAT", "typos then success", "delegates' normal access",
             "room calendar processing"} <= negatives
+
+
+def test_labels_name_the_incident_each_belongs_to(small_dir: Path) -> None:
+    labels = json.loads((small_dir / "labels.json").read_text(encoding="utf-8"))
+    expected = labels["expected"]
+    assert all(re.fullmatch(r"incident-\d{2,}", label["incident"]) for label in expected)
+    by_incident: dict[str, list[dict[str, Any]]] = {}
+    for label in expected:
+        by_incident.setdefault(label["incident"], []).append(label)
+    # A spray and the mailboxes it reached are one attack; so is the leaver's evening.
+    (spray,) = [ls for ls in by_incident.values()
+                if any(lb["scenario"] == "fast spray" for lb in ls)]
+    assert {lb["category"] for lb in spray} == {"password-spray", "legacy-protocol-auth"}
+    (leaver,) = [ls for ls in by_incident.values()
+                 if any(lb["scenario"].startswith("leaver ") for lb in ls)]
+    assert {lb["category"] for lb in leaver} == {"leaver-access", "ownerless-sign-in",
+                                                "legacy-protocol-auth", "mass-send"}
+    # A scenario on several mailboxes one by one is an attack on each.
+    integration = [lb for lb in expected if lb["scenario"].startswith("integration")]
+    assert len({lb["incident"] for lb in integration}) == len(
+        {lb["target"] for lb in integration})
+    assert all("incident" not in label for label in labels["negatives"])
 
 
 def test_accounts_and_mailboxes_come_from_the_tenant(small: SyntheticTenant,

@@ -1,6 +1,6 @@
 """`mailwarden watch --once --from-dir` delivering to real local peers (SMTP, Teams, Slack and
 JSON webhooks on 127.0.0.1), attacker-controlled strings escaped; `mailwarden alerts`
-listing and acknowledging, and an acknowledged alert not sent again."""
+listing and acknowledging incidents, and an acknowledged incident not sent again."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
-from mailwarden.watch import AlertRegistry
+from mailwarden.model.incidents import IncidentStatus
+from mailwarden.store.incidents import IncidentStore
 from mailwarden.watch.cycle import OUTBOX_FILE
 from tests.support.peers import html_part, http_server, smtp_server
 from tests.watch.watch_helpers import FIRST_CUT, append_logs, rows_of, write_tenant
@@ -91,24 +92,30 @@ def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> 
         assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
         listed = runner.invoke(command_app(), ["alerts", "--state-dir", str(state)])
-        # Every alert is listed, also those no route sends anywhere.
-        assert listed.exit_code == 0 and f"{cycle['alerts']} open alerts" in listed.output
-        ident = hostile["alert"]["id"]
-        acked = runner.invoke(command_app(), ["alerts", "ack", ident[:10],
-                                              "--state-dir", str(state)])
+        # Every incident is listed, also those no route sends anywhere.
+        assert listed.exit_code == 0 and f"{cycle['incidents_open']} open incidents" in (
+            listed.output)
+        ident = hostile["incident"]["id"]
+        assert hostile["alert"]["id"] in hostile["incident"]["alert_ids"]
+        acked = runner.invoke(command_app(), ["alerts", "ack", ident[:10], "--by", "ana",
+                                              "--note", "known test", "--state-dir",
+                                              str(state)])
         assert acked.exit_code == 0 and f"acknowledged {ident}" in acked.output
 
-        # Even with what was sent forgotten, the acknowledged alert is not sent again.
+        # Even with what was sent forgotten, the acknowledged incident is not sent again.
         (state / OUTBOX_FILE).unlink()
         again = runner.invoke(command_app(), args)
         assert again.exit_code == 0, again.output
         resent = web.bodies("/hook")[len(hooks):]
-        assert sorted(h["alert"]["id"] for h in resent) == sorted(
-            h["alert"]["id"] for h in hooks if h["alert"]["id"] != ident)
+        assert sorted(h["incident"]["id"] for h in resent) == sorted(
+            h["incident"]["id"] for h in hooks if h["incident"]["id"] != ident)
     second = json.loads(log.read_text(encoding="utf-8").splitlines()[1])
-    assert second["alerts_acknowledged"] == 1 and second["records_new"] == 0
-    assert [t.id for t in AlertRegistry(state).alerts(include_acknowledged=True)
-            if t.status == "acknowledged"] == [ident]
+    assert second["incidents_acknowledged"] == 1 and second["records_new"] == 0
+    with IncidentStore.open(str(state / "history.db")) as store:
+        acknowledged = [i for i in store.load().values()
+                        if i.status is IncidentStatus.ACKNOWLEDGED]
+    assert [(i.id, i.acknowledged_by, i.note) for i in acknowledged] == [
+        (ident, "ana", "known test")]
 
 
 def test_once_and_cycles_together_are_refused(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Whole cycles over a growing recorded tenant: a kill between storing and sending (and
-one while sending), records that arrive meanwhile; alerts cut off at the window's edge.
+one while sending), records that arrive meanwhile; incidents cut off at the window's edge.
 New records between cycles on the emulator: test_emulator.py; acknowledgement and real
 delivery through the command line: test_cli.py."""
 
@@ -13,8 +13,12 @@ from pathlib import Path
 import pytest
 
 from mailwarden.detect import context_from_scan, detect_directory
+from mailwarden.detect.lifecycle import Observed
+from mailwarden.model.incidents import IncidentStatus, TrackedIncident
 from mailwarden.notify import Channel, Delivery, FileOutbox
 from mailwarden.pipeline import scan_directory
+from mailwarden.store.incidents import IncidentStore
+from mailwarden.times import read_time
 from mailwarden.watch import DIRECTORY_CHECKPOINT, DirectorySource, WatchConfig
 from mailwarden.watch.cycle import OUTBOX_FILE, _edge_suppressed, run_cycle
 from mailwarden.watch.records import record_of
@@ -95,10 +99,17 @@ def test_a_kill_between_storing_and_sending_loses_and_repeats_nothing(tmp_path: 
     assert report.deliveries_failed == 0
     assert report.records_written == 0  # the killed cycle had already kept them
 
-    # Every notice reached its channel exactly once, and every alert was among them.
+    # Every notice reached its channel exactly once, and every alert was told of, in the
+    # notice of its incident.
     assert [k for k, n in Counter(d.id for d in sent.sent).items() if n > 1] == []
     assert {d.id for d in stored} <= {d.id for d in sent.sent}
-    assert set(sent.alert_ids()) == alert_ids_of(source_dir)
+    with IncidentStore.open(config.database) as store:
+        incidents = store.load()
+    held = {a: f"incident:{i.id}" for i in incidents.values() for a in i.alert_ids}
+    assert set(held) == alert_ids_of(source_dir)
+    told = {key for key in sent.keys() if not key.startswith("finding:")}  # noqa: SIM118
+    assert set(held.values()) == told
+    assert {i.status for i in incidents.values()} == {IncidentStatus.NOTIFIED}
     # Every record was read, none twice; the checkpoint moved past all of them.
     kept = window_ids(config.state_dir)
     assert len(kept) == len(set(kept))
@@ -107,27 +118,42 @@ def test_a_kill_between_storing_and_sending_loses_and_repeats_nothing(tmp_path: 
 
     quiet = run_cycle(config, restarted, sent, clock=lambda: CLOCK + timedelta(minutes=45))
     assert (quiet.records_new, quiet.deliveries_sent) == (0, 0)
-    assert quiet.notices == {"skip": quiet.alerts}
+    assert quiet.notices == {"skip": quiet.incidents_open}
 
 
-def test_an_unknown_alert_cut_off_at_the_window_edge_is_held_back(tmp_path: Path) -> None:
+def test_a_new_incident_cut_off_at_the_window_edge_is_held_back(tmp_path: Path) -> None:
     window = LogWindow(tmp_path / "logs")
     old = record_of("signIns", {"id": "x", "createdDateTime": "2026-10-02T00:00:00Z"})
     new = record_of("signIns", {"id": "y", "createdDateTime": "2026-10-09T00:00:00Z"})
     assert old is not None and new is not None
     window.append([old, new])
-    cut = {"id": "cut", "first_seen": "2026-10-02T01:00:00Z", "last_seen": "2026-10-03T00:00:00Z"}
-    fresh = {"id": "fresh", "first_seen": "2026-10-02T01:00:00Z",
-             "last_seen": "2026-10-09T00:00:00Z"}
-    later = {"id": "later", "first_seen": "2026-10-06T00:00:00Z",
-             "last_seen": "2026-10-06T00:00:00Z"}
+    cut = incident("cut", "2026-10-02T01:00:00Z", "2026-10-03T00:00:00Z")
+    fresh = incident("fresh", "2026-10-02T01:00:00Z", "2026-10-09T00:00:00Z")
+    later = incident("later", "2026-10-06T00:00:00Z", "2026-10-06T00:00:00Z")
+    found = Observed(incidents={i.id: i for i in (cut, fresh, later)},
+                     changed=frozenset({"cut", "fresh", "later"}), forgotten=frozenset(),
+                     of_alert={"a1": "cut", "a2": "fresh", "a3": "later"})
     batch = Pull(records=(new,), checkpoint=None)
-    kept, dropped = _edge_suppressed([cut, fresh, later], window=window, truncated=True,
-                                     batch=batch, known=lambda ident: False)
-    assert ([a["id"] for a in kept], dropped) == (["fresh", "later"], 1)
-    known, _ = _edge_suppressed([cut], window=window, truncated=True, batch=batch,
-                                known=lambda ident: True)
-    assert known == [cut]  # already raised: de-duplication decides
-    untouched, _ = _edge_suppressed([cut], window=window, truncated=False, batch=batch,
-                                    known=lambda ident: False)
-    assert untouched == [cut]  # nothing was ever dropped: the edge is the real start
+    kept, dropped = _edge_suppressed(found, {}, window=window, truncated=True, batch=batch,
+                                     remembered=())
+    assert (sorted(kept.incidents), sorted(kept.changed), dropped) == (
+        ["fresh", "later"], ["fresh", "later"], 1)
+    assert "a1" not in kept.of_alert
+    known, _ = _edge_suppressed(found, {"cut": cut}, window=window, truncated=True,
+                                batch=batch, remembered=())
+    assert "cut" in known.incidents  # already raised: its lifecycle decides
+    sent, _ = _edge_suppressed(found, {}, window=window, truncated=True, batch=batch,
+                               remembered={"incident:cut"})
+    assert "cut" in sent.incidents  # already notified: de-duplication decides
+    untouched, _ = _edge_suppressed(found, {}, window=window, truncated=False, batch=batch,
+                                    remembered=())
+    assert untouched == found  # nothing was ever dropped: the edge is the real start
+
+
+def incident(ident: str, first_seen: str, last_seen: str) -> TrackedIncident:
+    return TrackedIncident(
+        id=ident, tenant_id="t", status=IncidentStatus.OPEN, category="ownerless-sign-in",
+        categories=("ownerless-sign-in",), families=("mailbox-access",), severity="high",
+        targets=(), places=(), targeted=True, source_ips=(), actors=(),
+        first_seen=read_time(first_seen), last_seen=read_time(last_seen), alerts={},
+        marks=(), summary="", opened_at=CLOCK, updated_at=CLOCK)

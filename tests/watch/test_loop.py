@@ -25,7 +25,8 @@ def report() -> CycleReport:
     return CycleReport(started_at="s", finished_at="f", seconds=0.0, source="fake",
                        records_new=1, records_written=1, records_unreadable=0, records_late=0,
                        window_records=1, window_days_dropped=0, posture_refreshed=False,
-                       alerts=0, alerts_edge_suppressed=0, alerts_acknowledged=0)
+                       alerts=0, incidents_open=0, incidents_edge_suppressed=0,
+                       incidents_acknowledged=0)
 
 
 def run(monkeypatch: pytest.MonkeyPatch, outcomes: list[Any], options: LoopOptions,

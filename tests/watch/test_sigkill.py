@@ -227,8 +227,8 @@ def test_sigkill_between_storing_and_sending_sends_each_once(tmp_path: Path) -> 
         clean_keys = inbox.taken()
         assert once["deliveries_sent"] == len(clean_keys) and once["records_written"] > 0
         assert sorted(map(what, clean_keys)) == sorted(map(what, resent))
-        # Every alert the run raised was among them (the route matches everything).
-        assert sum(k.startswith("alert:") for k in resent) == once["alerts"] > 0
+        # Every incident the run raised was among them (the route matches everything).
+        assert sum(k.startswith("incident:") for k in resent) == once["incidents_open"] > 0
         assert Counter(window_ids(clean.state)) == Counter(expected_ids)
 
         # Phase three: nothing new to read, nothing to send.

@@ -92,8 +92,10 @@ class Recorder:
         return [d.notice.key for d in self.sent]
 
     def alert_ids(self) -> list[str]:
-        return [d.notice.key.removeprefix("alert:") for d in self.sent
-                if d.notice.kind == "alert"]
+        """The alerts the sent notices tell of: each incident's, or the alert's own."""
+        return [alert_id for d in self.sent if d.notice.kind == "alert"
+                for alert_id in (d.notice.incident.get("alert_ids")
+                                 or [d.notice.key.removeprefix("alert:")])]
 
 
 def routing(directory: Path, text: str | None = None) -> Routing:

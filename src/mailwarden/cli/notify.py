@@ -22,6 +22,7 @@ from mailwarden.notify import (
     Senders,
     load_alerts,
     load_findings,
+    load_incidents,
     load_routing,
     notices_for,
     notify,
@@ -98,17 +99,20 @@ def notify_command(
         "--dry-run", help="Show the messages that would be sent; send and record nothing.")
     ] = False,
 ) -> None:
-    """Send each new or worsened alert, and each newly failing finding, to the mailbox's
-    custodian and the channels the routing file names."""
+    """Send each new or worsened incident (the alerts of one attack, as alerts.json groups
+    them), and each newly failing finding, to the mailbox's custodian and the channels the
+    routing file names."""
     routing = load_routing(routing_path)
     alert_items = load_alerts(alerts)
+    incident_items = load_incidents(alerts)
     scan = load_findings(findings) if findings else None
     people = _custodians(dict(scan.custodians) if scan else {}, custodians)
     outbox = FileOutbox(state or default_state_path())
     since = scan.generated_at if scan else ""
     if dry_run:
         notices = notices_for(alert_items, scan.findings if scan else None,
-                              previous_failing=outbox.failing_findings(), since=since)
+                              previous_failing=outbox.failing_findings(), since=since,
+                              incidents=incident_items)
         plan = plan_notifications(notices, routing, people, outbox.remembered())
         _show_dry_run(plan, routing, len(outbox.pending()))
         return
@@ -116,7 +120,7 @@ def notify_command(
         senders = Senders(client=client, redact=routing.redactor)
         plan, reports = notify(outbox, routing, senders.send, alerts=alert_items,
                                findings=scan.findings if scan else None, custodians=people,
-                               since=since)
+                               since=since, incidents=incident_items)
     console.print(deliveries_table(reports))
     if plan.unrouted:
         unrouted = len(plan.unrouted)

@@ -5,15 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import platformdirs
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.connect import (
@@ -30,15 +27,13 @@ from mailwarden.cli.connect import (
     TenantOpt,
     open_session,
 )
-from mailwarden.cli.ui import console
+from mailwarden.detect.lifecycle import Policy
 from mailwarden.errors import ConfigError
 from mailwarden.files import open_private_append
 from mailwarden.notify import Senders, load_routing
 from mailwarden.pipeline import find_custodians
-from mailwarden.text import plural
 from mailwarden.watch import (
     DIRECTORY_CHECKPOINT,
-    AlertRegistry,
     DirectorySource,
     LoopOptions,
     TenantSource,
@@ -106,6 +101,12 @@ def watch_command(
         "beside the tenant).")] = None,
     db: Annotated[str | None, typer.Option(
         "--db", help="History database (path or URL; default STATE/history.db).")] = None,
+    incident_window: Annotated[str, typer.Option(
+        "--incident-window", help="Alerts further apart than this are separate incidents.")
+    ] = "3d",
+    quiet_period: Annotated[str, typer.Option(
+        "--quiet-period", help="An incident this long without new alerts (on the logs' "
+        "clock) is resolved.")] = "7d",
     log_file: Annotated[Path | None, typer.Option(
         "--log-file", help="Append the one JSON line per cycle here instead of stderr.")
     ] = None,
@@ -120,8 +121,9 @@ def watch_command(
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Pull new log records every cycle, detect, check, store the run, and send each new
-    or worsened alert to the people answerable; restart-safe."""
+    """Pull new log records every cycle, detect, check, store the run, group the alerts into
+    incidents (kept in the history database with their lifecycle), and send each new or
+    worsened incident to the people answerable; restart-safe."""
     if cycles is not None and cycles < 1:
         raise ConfigError(f"--cycles {cycles}: give a number of cycles, 1 or more")
     if once and cycles is not None:
@@ -130,6 +132,8 @@ def watch_command(
     state = state_dir or default_state_dir()
     options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once,
                           max_cycles=cycles)
+    policy = Policy(proximity=parse_duration(incident_window, what="--incident-window"),
+                    quiet=parse_duration(quiet_period, what="--quiet-period"))
     connection = Connection.of(locals())
     with _source(from_dir, state, connection) as source:
         watch_config = WatchConfig(
@@ -137,57 +141,9 @@ def watch_command(
             posture_every=parse_duration(posture_every, what="--posture-every"),
             history=parse_duration(history, what="--history"),
             custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
-            db_url=db)
+            db_url=db, policy=policy)
         with _log_writer(log_file) as log, httpx.Client() as client:
             senders = Senders(client=client, redact=routing.redactor)
             watch_loop(watch_config, source, senders.send, options=options, log=log)
 
 
-alerts_app = typer.Typer(help="Alerts the watcher raised: list open ones, acknowledge one.",
-                         invoke_without_command=True, no_args_is_help=False)
-app.add_typer(alerts_app, name="alerts")
-
-
-def _alerts_table(registry: AlertRegistry, *, show_all: bool) -> Table:
-    tracked = registry.alerts(include_acknowledged=show_all)
-    word = "known" if show_all else "open"
-    table = Table(title=plural(len(tracked), f"{word} alert"), title_justify="left")
-    for column in ("id", "status", "severity", "category", "target", "last seen", "summary"):
-        table.add_column(column, overflow="fold")
-    for item in tracked:
-        status = item.status + (" (reopened)" if item.reopened else "")
-        table.add_row(item.id, status, item.severity, Text(str(item.alert.get("category"))),
-                      Text(str(item.alert.get("target") or "-")),
-                      str(item.alert.get("last_seen") or "-"),
-                      Text(str(item.alert.get("summary") or "")))
-    return table
-
-
-@alerts_app.callback()
-def alerts_command(
-    ctx: typer.Context,
-    state_dir: StateDirOpt = None,
-    show_all: Annotated[bool, typer.Option(
-        "--all", help="Include acknowledged alerts.")] = False,
-) -> None:
-    """List the open alerts (with --all, acknowledged ones too)."""
-    if ctx.invoked_subcommand is not None:
-        ctx.obj = state_dir
-        return
-    registry = AlertRegistry(state_dir or default_state_dir())
-    console.print(_alerts_table(registry, show_all=show_all))
-
-
-@alerts_app.command("ack")
-def ack_command(
-    ctx: typer.Context,
-    ident: Annotated[str, typer.Argument(help="The alert's id (or a unique start of it).")],
-    state_dir: StateDirOpt = None,
-) -> None:
-    """Acknowledge an alert: it is not notified again unless it gets worse."""
-    chosen = state_dir or ctx.obj or default_state_dir()
-    registry = AlertRegistry(chosen)
-    tracked = registry.acknowledge(ident, datetime.now(UTC))
-    console.print(Text(f"acknowledged {tracked.id}: {tracked.alert.get('category')} on "
-                       f"{tracked.alert.get('target') or 'several accounts'} "
-                       f"({tracked.severity})"))

@@ -6,7 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from mailwarden.detect.incidents import group_incidents
 from mailwarden.detect.results import Alert, DetectionResult, ReaderReport, RuleRun
+from mailwarden.model.incidents import Incident
 from mailwarden.schemas import ALERTS_SCHEMA
 from mailwarden.times import iso
 
@@ -24,6 +26,33 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
         "summary": alert.summary, "evidence": [dict(row) for row in alert.evidence],
         "facts": dict(alert.facts), "mitre": list(alert.mitre),
     }
+
+
+def incident_dict(incident: Incident) -> dict[str, Any]:
+    """An incident as alerts.json holds it: SPEC section 8's keys (status as documented:
+    open, acknowledged or resolved), then extra ones."""
+    return {
+        "id": incident.id, "category": incident.category,
+        "severity": str(incident.severity), "targets": list(incident.targets),
+        "first_seen": _iso(incident.first_seen), "last_seen": _iso(incident.last_seen),
+        "alert_ids": list(incident.alert_ids), "status": incident.status.documented,
+        "lifecycle": incident.status.value, "categories": list(incident.categories),
+        "source_ips": list(incident.source_ips), "actors": list(incident.actors),
+        "summary": incident.summary, "marks": list(incident.marks),
+    }
+
+
+def incidents_of(result: DetectionResult) -> tuple[Incident, ...]:
+    """The result's incidents; a result built without them gets its alerts grouped."""
+    return result.incidents or group_incidents(result.alerts)
+
+
+def alert_dicts(result: DetectionResult) -> list[dict[str, Any]]:
+    """The alerts as alerts.json holds them, each with the id of its incident."""
+    owner = {alert_id: incident.id for incident in incidents_of(result)
+             for alert_id in incident.alert_ids}
+    return [{**alert_dict(alert), "incident_id": owner.get(alert.id)}
+            for alert in result.alerts]
 
 
 def _reader_dict(report: ReaderReport) -> dict[str, Any]:
@@ -44,12 +73,14 @@ def _run_dict(run: RuleRun) -> dict[str, Any]:
 
 def alerts_document(result: DetectionResult, generated_at: datetime) -> dict[str, Any]:
     """The alerts.json content; `inputs` and `rules` are extra keys beside the contract."""
+
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     return {
         "schema": ALERTS_SCHEMA,
         "generated_at": _iso(generated_at),
-        "alerts": [alert_dict(alert) for alert in result.alerts],
+        "alerts": alert_dicts(result),
+        "incidents": [incident_dict(incident) for incident in incidents_of(result)],
         "inputs": [_reader_dict(report) for report in result.readers],
         "rules": [_run_dict(run) for run in result.rule_runs],
     }

@@ -8,17 +8,38 @@ target, the label's target is among its targets); a label without a target match
 alert without a target that shares a source IP. Recall: the share of expected labels
 some alert matches. Precision: the share of alerts that match an expected label.
 Negatives (what must not be raised) that an alert matches are listed.
+
+Notifications per labelled incident: labels of one attack share an `incident` id.
+`replay_notifications` plays the alerts to the watcher's incident lifecycle
+(`detect.lifecycle`) in the order they began, one watcher cycle at a time (each alert
+appears whole, at the first cycle after its first record, and leaves the detection
+window `history` after its last), and counts the notices the outbox would send: one per
+new incident, one more each time an incident gets worse than what was sent (a higher
+severity, a proven password, a new category or mailbox at its severity). The figure is
+all of those notices divided by the number of labelled incidents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from mailwarden.detect.lifecycle import (
+    DEFAULT_POLICY,
+    Policy,
+    mark_notified,
+    observe,
+    to_notify,
+    worse,
+)
 from mailwarden.detect.results import Alert
 from mailwarden.detect.rules import CATEGORIES
 from mailwarden.errors import InputError
+from mailwarden.model.findings import Severity
+from mailwarden.model.incidents import Seen, TrackedIncident
 from mailwarden.schemas import LABELS_SCHEMA
 
 
@@ -29,6 +50,7 @@ class Label:
     source_ips: tuple[str, ...] = ()
     scenario: str = ""
     detail: str = ""
+    incident: str | None = None  # the labelled attack it is part of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,9 +99,11 @@ def _label(raw: Mapping[str, Any], where: str) -> Label:
     ips = raw.get("source_ips") or ()
     if target is None and not ips:
         raise InputError(f"{where}: a label needs a target or source_ips")
+    incident = raw.get("incident")
     return Label(category=str(category), target=str(target).lower() if target else None,
                  source_ips=tuple(str(ip) for ip in ips), scenario=str(raw.get("scenario", "")),
-                 detail=str(raw.get("detail", "")))
+                 detail=str(raw.get("detail", "")),
+                 incident=str(incident) if incident else None)
 
 
 def parse_labels(document: Any, *, source: str = "labels.json") -> Labels:
@@ -119,3 +143,89 @@ def evaluate(alerts: Iterable[Alert], labels: Labels) -> Evaluation:
     hit = tuple((label, alert) for label in labels.negatives for alert in alerts
                 if matches(label, alert))
     return Evaluation(scores=tuple(scores), negatives_hit=hit)
+
+
+#: The watcher's default cycle and detection window (`mailwarden watch --interval`,
+#: `--history`), which the replay plays by default.
+REPLAY_CYCLE = timedelta(minutes=15)
+REPLAY_HISTORY = timedelta(days=8)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationScore:
+    notifications: int  # every notice the replay sent
+    labelled_incidents: int
+    incidents: int  # incidents the replay opened
+    #: Labelled incident id -> notices sent for the incidents holding its alerts.
+    per_incident: Mapping[str, int]
+    unlabelled: int  # notices for incidents no label's alert is in
+
+    @property
+    def per_labelled_incident(self) -> float | None:
+        if not self.labelled_incidents:
+            return None
+        return self.notifications / self.labelled_incidents
+
+
+def _cycle_end(moment: datetime, start: datetime, cycle: timedelta) -> datetime:
+    steps = -((start - moment) // cycle)  # ceiling: the first cycle at or after it
+    return start + steps * cycle
+
+
+def replay_notifications(alerts: Sequence[Alert], *, cycle: timedelta = REPLAY_CYCLE,
+                         history: timedelta = REPLAY_HISTORY, policy: Policy = DEFAULT_POLICY
+                         ) -> tuple[Counter[str], dict[str, TrackedIncident]]:
+    """Notices sent per incident id, and the incidents at the end (module docstring)."""
+    dated = sorted((a for a in alerts if a.first_seen is not None),
+                   key=lambda a: (a.first_seen, a.id))
+    if not dated:
+        return Counter(), {}
+    start = dated[0].first_seen
+    assert start is not None
+    moments = sorted({_cycle_end(a.first_seen, start, cycle) for a in dated if a.first_seen})
+    known: dict[str, TrackedIncident] = {}
+    sent: dict[str, Seen] = {}
+    notices: Counter[str] = Counter()
+    for moment in moments:
+        visible = [a for a in dated if a.first_seen is not None and a.first_seen <= moment
+                   and (a.last_seen or a.first_seen) >= moment - history]
+        observed = observe(known, visible, tenant_id="replay", now=moment, as_of=moment,
+                           policy=policy)
+        known = dict(observed.incidents)
+        for incident in to_notify(known.values()):
+            before = sent.get(incident.id)
+            if before is not None and not worse(incident, before):
+                continue
+            notices[incident.id] += 1
+            sent[incident.id] = Seen(
+                severity=max(incident.severity, before.severity if before else "info",
+                             key=Severity.rank_of),
+                marks=tuple(sorted({*incident.marks, *(before.marks if before else ())})))
+            known[incident.id] = mark_notified(incident, moment)
+    return notices, known
+
+
+def score_notifications(alerts: Sequence[Alert], labels: Labels, *,
+                        cycle: timedelta = REPLAY_CYCLE, history: timedelta = REPLAY_HISTORY,
+                        policy: Policy = DEFAULT_POLICY) -> NotificationScore | None:
+    """None when the labels name no incidents (a labels file written before they did)."""
+    labelled = {label.incident for label in labels.expected if label.incident}
+    if not labelled:
+        return None
+    notices, incidents = replay_notifications(alerts, cycle=cycle, history=history,
+                                              policy=policy)
+    per_label: Counter[str] = Counter(dict.fromkeys(labelled, 0))
+    unlabelled = 0
+    by_id = {a.id: a for a in alerts}
+    for ident, count in notices.items():
+        members = [by_id[a] for a in incidents[ident].alerts if a in by_id]
+        owners = {label.incident for label in labels.expected if label.incident
+                  for alert in members if matches(label, alert)}
+        if not owners:
+            unlabelled += count
+        for owner in owners:
+            per_label[str(owner)] += count
+    return NotificationScore(notifications=sum(notices.values()),
+                             labelled_incidents=len(labelled), incidents=len(incidents),
+                             per_incident=dict(sorted(per_label.items())),
+                             unlabelled=unlabelled)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mailwarden.model.findings import Severity
+from mailwarden.model.incidents import Incident
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +86,8 @@ class DetectionResult:
     alerts: tuple[Alert, ...]
     readers: tuple[ReaderReport, ...]
     rule_runs: tuple[RuleRun, ...]
+    #: The alerts grouped into incidents (`detect.incidents`); every alert is in one.
+    incidents: tuple[Incident, ...] = ()
 
     @property
     def rules_not_run(self) -> tuple[RuleRun, ...]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from mailwarden.detect.alerts import build_alert, merge
 from mailwarden.detect.context import EMPTY_CONTEXT, DetectContext
 from mailwarden.detect.engine import Engine
+from mailwarden.detect.incidents import DEFAULT_PROXIMITY, group_incidents
 from mailwarden.detect.results import Alert, DetectionResult, ReaderReport, RuleRun
 from mailwarden.detect.rules import ALL_RULES, Rule
 from mailwarden.detect.rules.base import RESULT_COLUMNS, SHARED_SQL, code_rows, read_sql
@@ -33,6 +35,8 @@ class DetectOptions:
     evidence_limit: int = 50
     memory_limit: str = "1GB"
     threads: int | None = None
+    #: Alerts further apart than this are separate incidents (`detect.incidents`).
+    proximity: timedelta = DEFAULT_PROXIMITY
 
 
 def list_rules() -> tuple[Rule, ...]:
@@ -116,4 +120,5 @@ def detect_files(paths: Sequence[Path], context: DetectContext = EMPTY_CONTEXT, 
                 progress(f"reading {path}", done, len(paths))
             reports.append(engine.load_file(Path(path)))
         alerts, runs = run_rules(engine, context, options, progress)
-    return DetectionResult(alerts=alerts, readers=tuple(reports), rule_runs=runs)
+    return DetectionResult(alerts=alerts, readers=tuple(reports), rule_runs=runs,
+                           incidents=group_incidents(alerts, proximity=options.proximity))

@@ -36,6 +36,8 @@ class Detection:
     alerts: tuple[Mapping[str, Any], ...]
     inputs: tuple[Mapping[str, Any], ...] = ()
     rules: tuple[Mapping[str, Any], ...] = ()
+    #: The alerts grouped into incidents (alerts.json "incidents"), each naming its alerts.
+    incidents: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,3 +143,7 @@ class Run:
     @property
     def alerts(self) -> tuple[Mapping[str, Any], ...]:
         return self.detection.alerts if self.detection else ()
+
+    @property
+    def incidents(self) -> tuple[Mapping[str, Any], ...]:
+        return self.detection.incidents if self.detection else ()

@@ -31,8 +31,8 @@ from mailwarden.notify.dispatch import (
     recipients_for,
     send_pending,
 )
-from mailwarden.notify.inputs import FindingsFile, load_alerts, load_findings
-from mailwarden.notify.notice import Notice, alert_notice, finding_notice
+from mailwarden.notify.inputs import FindingsFile, load_alerts, load_findings, load_incidents
+from mailwarden.notify.notice import Notice, alert_notice, finding_notice, incident_notice
 from mailwarden.notify.outbox import Delivery, FileOutbox, Outbox
 from mailwarden.notify.redact import Redactor, redact_url
 from mailwarden.notify.render_text import Recipients
@@ -64,8 +64,10 @@ __all__ = [
     "failing_keys",
     "finding_key",
     "finding_notice",
+    "incident_notice",
     "load_alerts",
     "load_findings",
+    "load_incidents",
     "load_routing",
     "newly_failing",
     "notices_for",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from mailwarden.model.findings import Finding
 from mailwarden.notify.dedup import (
@@ -22,7 +23,13 @@ from mailwarden.notify.dedup import (
     newly_failing,
     remembered,
 )
-from mailwarden.notify.notice import Notice, alert_notice, finding_notice
+from mailwarden.notify.notice import (
+    Notice,
+    alert_notice,
+    finding_notice,
+    incident_marks,
+    incident_notice,
+)
 from mailwarden.notify.outbox import Delivery, Outbox, delivery_id
 from mailwarden.notify.render_text import Recipients
 from mailwarden.notify.routing import COPY_SECURITY_AT, Channel, Routing
@@ -51,6 +58,20 @@ class DeliveryReport:
         return "escalation" if self.delivery.notice.escalation else "new"
 
 
+def _channels(routing: Routing, notice: Notice) -> tuple[Channel, ...]:
+    """The routed channels; an incident goes where any of its alerts would go."""
+    kinds = [kind.split("/", 1) for kind in notice.alert_kinds] or [
+        [notice.category or "", notice.rule_id or ""]]
+    found: dict[str, Channel] = {}
+    for category, rule_id in kinds:
+        for channel in routing.channels_for(
+                kind=notice.kind, category=category or notice.category,
+                rule_id=rule_id or notice.rule_id, check_id=notice.check_id,
+                severity=notice.severity):
+            found.setdefault(channel.name, channel)
+    return tuple(found.values())
+
+
 def recipients_for(notice: Notice, routing: Routing, custodians: Mapping[str, str]) -> Recipients:
     """To: the custodians of the notice's mailboxes, else the fallback, else the security
     team. Cc: the security team for high and critical notices."""
@@ -67,10 +88,19 @@ def recipients_for(notice: Notice, routing: Routing, custodians: Mapping[str, st
     return Recipients(to=to, cc=tuple(a for a in cc if a not in to), note=note)
 
 
-def notices_for(alerts: Iterable[Mapping[str, object]], findings: Sequence[Finding] | None,
-                *, previous_failing: frozenset[str] | None, since: str) -> tuple[Notice, ...]:
-    """A notice per alert, and per finding that fails now and did not before."""
-    notices = [alert_notice(alert) for alert in alerts]
+def notices_for(alerts: Iterable[Mapping[str, Any]], findings: Sequence[Finding] | None,
+                *, previous_failing: frozenset[str] | None, since: str,
+                incidents: Sequence[Mapping[str, Any]] | None = None) -> tuple[Notice, ...]:
+    """A notice per incident (per alert when there are no incidents, as in an alerts.json
+    written before them), and per finding that fails now and did not before."""
+    alerts = list(alerts)
+    if incidents:
+        grouped = {a for incident in incidents for a in incident.get("alert_ids") or ()}
+        notices = [incident_notice(incident, alerts, incident_marks(incident, alerts))
+                   for incident in incidents]
+        notices += [alert_notice(a) for a in alerts if a.get("id") not in grouped]
+    else:
+        notices = [alert_notice(alert) for alert in alerts]
     if findings is not None:
         notices += [finding_notice(f, since=since)
                     for f in newly_failing(previous_failing, findings)]
@@ -88,9 +118,7 @@ def plan_notifications(notices: Iterable[Notice], routing: Routing,
         if verdict.decision is Decision.SKIP:
             continue
         notice = verdict.notice
-        channels = routing.channels_for(kind=notice.kind, category=notice.category,
-                                        rule_id=notice.rule_id, check_id=notice.check_id,
-                                        severity=notice.severity)
+        channels = _channels(routing, notice)
         if not channels:
             unrouted.append(notice)
             continue
@@ -127,11 +155,13 @@ def send_pending(outbox: Outbox, routing: Routing, send: SendFunction, *,
 
 
 def notify(outbox: Outbox, routing: Routing, send: SendFunction, *,
-           alerts: Iterable[Mapping[str, object]], findings: Sequence[Finding] | None,
-           custodians: Mapping[str, str], since: str) -> tuple[Plan, tuple[DeliveryReport, ...]]:
-    """Decide, store, then send: what `mailwarden notify` and the watcher's cycle do."""
+           alerts: Iterable[Mapping[str, Any]], findings: Sequence[Finding] | None,
+           custodians: Mapping[str, str], since: str,
+           incidents: Sequence[Mapping[str, Any]] | None = None,
+           ) -> tuple[Plan, tuple[DeliveryReport, ...]]:
+    """Decide, store, then send: what `mailwarden notify` does."""
     notices = notices_for(alerts, findings, previous_failing=outbox.failing_findings(),
-                          since=since)
+                          since=since, incidents=incidents)
     plan = plan_notifications(notices, routing, custodians, outbox.remembered())
     outbox.store(plan.deliveries, plan.remember,
                  failing_findings=failing_keys(findings) if findings is not None else None)

@@ -58,6 +58,25 @@ def load_alerts(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(alerts)
 
 
+def load_incidents(path: Path) -> tuple[dict[str, Any], ...] | None:
+    """The incidents of an alerts.json (None for a document written before incidents),
+    each checked for the keys notify relies on."""
+    data = _document(path, ALERTS_SCHEMA)
+    incidents = data.get("incidents")
+    if incidents is None:
+        return None
+    if not isinstance(incidents, list):
+        raise InputError(f"{path}: 'incidents' must be a list")
+    for index, incident in enumerate(incidents):
+        if (not isinstance(incident, dict) or not incident.get("id")
+                or not isinstance(incident.get("alert_ids"), list)):
+            raise InputError(f"{path}: incident {index + 1} lacks an id or its alert_ids")
+        if Severity.named(incident.get("severity")) is None:
+            raise InputError(f"{path}: incident {incident['id']} has unknown severity "
+                             f"{incident.get('severity')!r}")
+    return tuple(incidents)
+
+
 def _finding(path: Path, index: int, item: Any) -> Finding:
     try:
         resource = item.get("resource") or {}

@@ -1,4 +1,5 @@
-"""A notice: one alert or one newly failing finding, ready to be rendered for a channel.
+"""A notice: one incident (the alerts of one attack), one alert, or one newly failing
+finding, ready to be rendered for a channel.
 
 Notices are plain values that survive a trip through JSON, so the outbox can hold them
 between "stored" and "sent" and resend them after a crash without the original inputs.
@@ -7,10 +8,11 @@ between "stored" and "sent" and resend them after a crash without the original i
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from mailwarden.detect.incidents import escalation_marks as facts_marks
 from mailwarden.model.findings import Finding, Severity
 from mailwarden.notify.actions import actions_for_category
 from mailwarden.text import plural, printable
@@ -43,8 +45,13 @@ class Notice:
     #: Facts that make a still-open alert worse than what was sent (e.g. a proven password).
     marks: tuple[str, ...] = ()
     escalation: bool = False
-    #: The alert as in alerts.json, or the finding as in findings.json.
+    #: The alert as in alerts.json (an incident's worst alert), or the finding as in
+    #: findings.json.
     document: Mapping[str, Any] = field(default_factory=dict)
+    #: For an incident: the incident as in alerts.json, with a line per alert it holds.
+    incident: Mapping[str, Any] = field(default_factory=dict)
+    #: For an incident: "category/rule_id" of each of its alerts, for routing.
+    alert_kinds: tuple[str, ...] = ()
 
     @property
     def rank(self) -> int:
@@ -61,22 +68,14 @@ class Notice:
 
 
 def notice_from_dict(data: Mapping[str, Any]) -> Notice:
-    tuples = ("mailboxes", "actions", "evidence", "source_ips", "marks")
+    tuples = ("mailboxes", "actions", "evidence", "source_ips", "marks", "alert_kinds")
     values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items()}
     return Notice(**values)
 
 
 def escalation_marks(alert: Mapping[str, Any]) -> tuple[str, ...]:
     """What, in an alert's facts, shows an attack got further than a failed attempt."""
-    facts = alert.get("facts") or {}
-    marks = []
-    if facts.get("proven"):
-        marks.append("password-proven")
-    if facts.get("succeeded") is True:
-        marks.append("succeeded")
-    if facts.get("escalated"):
-        marks.append("escalated")
-    return tuple(marks)
+    return facts_marks(alert.get("facts") or {})
 
 
 def _evidence(rows: Any) -> tuple[dict[str, Any], ...]:
@@ -104,6 +103,55 @@ def alert_notice(alert: Mapping[str, Any]) -> Notice:
         category=category, rule_id=alert.get("rule_id"),
         source_ips=tuple(alert.get("source_ips") or ()), first_seen=alert.get("first_seen"),
         last_seen=alert.get("last_seen"), marks=escalation_marks(alert), document=dict(alert),
+    )
+
+
+_ALERT_LINE = ("id", "category", "rule_id", "severity", "target", "first_seen", "last_seen",
+               "summary")
+
+
+def incident_marks(incident: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]]
+                   ) -> tuple[str, ...]:
+    """The incident's marks as alerts.json gives them; for one that gives none, every
+    category and mailbox and each alert's escalations."""
+    given = incident.get("marks")
+    if isinstance(given, list):
+        return tuple(str(m) for m in given)
+    held = set(incident.get("alert_ids") or ())
+    return tuple(sorted({*(f"category:{c}" for c in incident.get("categories") or ()),
+                         *(f"mailbox:{m}" for m in incident.get("targets") or ()),
+                         *(m for a in alerts if a.get("id") in held
+                           for m in escalation_marks(a))}))
+
+
+def incident_notice(incident: Mapping[str, Any], alerts: Sequence[Mapping[str, Any]],
+                    marks: Sequence[str]) -> Notice:
+    """A notice for one incident (as alerts.json holds it) with the alerts of it this run
+    has (as alerts.json holds them); `marks` say what makes it worse than an earlier
+    notice (detect.incidents). Its key is the incident's, so the outbox sends it once and
+    again only when it gets worse."""
+    held = [a for a in alerts if a.get("id") in set(incident.get("alert_ids") or ())]
+    held.sort(key=lambda a: -Severity.rank_of(a.get("severity")))
+    worst = held[0] if held else {}
+    category = str(incident.get("category") or worst.get("category") or "")
+    mailboxes = tuple(str(m).lower() for m in incident.get("targets") or ())
+    others = max(len(incident.get("alert_ids") or ()) - 1, 0)
+    related = f" and {plural(others, 'related alert')}" if others else ""
+    actions = tuple(dict.fromkeys(
+        action for c in (category, *(incident.get("categories") or ()))
+        for action in actions_for_category(str(c))))[:3]
+    evidence = _evidence([row for a in held for row in a.get("evidence") or ()])
+    return Notice(
+        key=f"incident:{incident['id']}", kind="alert",
+        severity=str(incident.get("severity", "info")),
+        title=f"{category} on {_several(mailboxes)}{related}",
+        summary=str(incident.get("summary") or worst.get("summary") or ""),
+        mailboxes=mailboxes, actions=actions, evidence=evidence, category=category,
+        rule_id=worst.get("rule_id"), source_ips=tuple(incident.get("source_ips") or ()),
+        first_seen=incident.get("first_seen"), last_seen=incident.get("last_seen"),
+        marks=tuple(sorted(marks)), document=dict(worst),
+        incident={**incident, "alerts": [{k: a.get(k) for k in _ALERT_LINE} for a in held]},
+        alert_kinds=tuple(sorted({f"{a.get('category')}/{a.get('rule_id')}" for a in held})),
     )
 
 

@@ -107,10 +107,12 @@ def webhook_payload(notice: Notice, *, channel: str,
                     recipients: Recipients | None = None) -> dict[str, Any]:
     """The alert (or finding) as in its JSON document, plus how it was routed."""
     key = "alert" if notice.kind == "alert" else "finding"
+    incident = {"incident": dict(notice.incident)} if notice.incident else {}
     return {
         "schema": NOTIFICATION_SCHEMA,
         "kind": notice.kind,
         key: dict(notice.document),
+        **incident,
         "notification": {
             "key": notice.key, "escalation": notice.escalation, "marks": list(notice.marks),
             "subject": notice.subject, "actions": list(notice.actions), "channel": channel,

@@ -59,6 +59,11 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
             ("Severity", notice.severity)]
     if notice.kind == "alert":
         rows.append(("Category", f"{notice.category} (rule {notice.rule_id})"))
+        if notice.incident:
+            alerts = len(notice.incident.get("alert_ids") or ())
+            categories = ", ".join(str(c) for c in notice.incident.get("categories") or ())
+            rows.append(("Incident", f"{notice.incident.get('id')}: "
+                         f"{plural(alerts, 'alert')} ({categories})"))
         if notice.first_seen or notice.last_seen:
             rows.append(("When", f"{notice.first_seen or '?'} to {notice.last_seen or '?'}"))
         if notice.source_ips:

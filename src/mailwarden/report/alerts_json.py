@@ -16,6 +16,7 @@ def render(run: Run) -> str:
         "schema": ALERTS_SCHEMA,
         "generated_at": iso(run.generated_at),
         "alerts": [dict(alert) for alert in run.alerts],
+        "incidents": [dict(incident) for incident in run.incidents],
         "inputs": [dict(item) for item in detection.inputs] if detection else [],
         "rules": [dict(item) for item in detection.rules] if detection else [],
     }

@@ -8,7 +8,7 @@ from datetime import datetime
 from mailwarden import __version__
 from mailwarden.assess.evidence import evidence_from_alerts
 from mailwarden.assess.risk import with_evidence
-from mailwarden.detect.document import alert_dict, alerts_document
+from mailwarden.detect.document import alerts_document
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import ScanResult
@@ -61,7 +61,8 @@ def detection_from(result: DetectionResult, generated_at: datetime) -> Detection
     """Detection's alerts.json content, kept as plain dicts."""
     document = alerts_document(result, generated_at)
     return Detection(
-        alerts=tuple(alert_dict(alert) for alert in result.alerts),
+        alerts=tuple(document["alerts"]),
+        incidents=tuple(document["incidents"]),
         inputs=tuple(document["inputs"]),
         rules=tuple(document["rules"]),
     )

@@ -205,6 +205,32 @@ def alert_timeline(alerts: Sequence[Mapping[str, Any]]) -> list[AlertView]:
     return views
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentView:
+    """One incident of the timeline with its alerts, earliest first."""
+
+    incident: Mapping[str, Any]
+    alerts: tuple[AlertView, ...]
+
+
+def incident_timeline(incidents: Sequence[Mapping[str, Any]],
+                      alerts: Sequence[Mapping[str, Any]]) -> list[IncidentView]:
+    """The alerts grouped by incident, incidents earliest first; an alert no incident
+    names (a document written before incidents) stands as an incident of its own."""
+    by_id = {str(a.get("id")): a for a in alerts}
+    grouped = {str(i) for incident in incidents for i in incident.get("alert_ids") or ()}
+    loose = [{"id": a.get("id"), "category": a.get("category"),
+              "severity": a.get("severity"), "targets": [a["target"]] if a.get("target")
+              else list(a.get("targets") or ()), "first_seen": a.get("first_seen"),
+              "last_seen": a.get("last_seen"), "alert_ids": [a.get("id")], "status": "open",
+              "summary": a.get("summary")} for a in alerts if str(a.get("id")) not in grouped]
+    views = []
+    for incident in sorted([*incidents, *loose], key=_timeline_order):
+        held = [by_id[str(i)] for i in incident.get("alert_ids") or () if str(i) in by_id]
+        views.append(IncidentView(incident=incident, alerts=tuple(alert_timeline(held))))
+    return views
+
+
 def report_context(run: Run) -> dict[str, Any]:
     """Everything the template shows."""
     result = run.result
@@ -240,6 +266,7 @@ def report_context(run: Run) -> dict[str, Any]:
         "remediation": remediation_groups(result.findings, result.checks),
         "detection": run.detection,
         "alerts": alert_timeline(run.alerts),
+        "incidents": incident_timeline(run.incidents, run.alerts),
         "changes": run.changes,
         "snapshot": run.snapshot,
         "problems": result.problems,

@@ -1,5 +1,8 @@
 """OCSF 1.3.0 events: a Compliance Finding (class 2003) per judged check and mailbox, and a
-Detection Finding (class 2004) per alert. The file is a JSON array of events.
+Detection Finding (class 2004) per incident (the alerts of one attack), its alerts as
+evidence artifacts (each `data` one alert with its evidence rows), an alert no incident
+holds (a run from before incidents) as a finding of its own. The file is a JSON array of
+events.
 
 Not-applicable findings are left out: they say nothing about the tenant's posture.
 Values OCSF has no attribute for (evidence, commands) go in `unmapped`, as the schema asks.
@@ -149,6 +152,44 @@ def detection_event(run: Run, alert: Mapping[str, Any]) -> dict[str, Any]:
     return event
 
 
+def incident_event(run: Run, incident: Mapping[str, Any],
+                   alerts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    held = [alerts[str(i)] for i in incident.get("alert_ids") or () if str(i) in alerts]
+    first = parse_time(incident.get("first_seen"))
+    last = parse_time(incident.get("last_seen"))
+    event = _base(run, DETECTION_FINDING, "Detection Finding", str(incident.get("severity")),
+                  _ms(last or run.generated_at))
+    worst = max(held, key=lambda a: Severity.rank_of(a.get("severity")), default={})
+    categories = [str(c) for c in incident.get("categories") or [incident["category"]]]
+    info: dict[str, Any] = {"uid": str(incident["id"]), "title": str(incident["category"]),
+                            "desc": str(incident.get("summary") or ""), "types": categories}
+    if worst.get("rule_id"):
+        info["analytic"] = {"uid": str(worst["rule_id"]), "name": str(worst["rule_id"]),
+                            "type_id": 1, "type": "Rule"}
+    if first:
+        info["first_seen_time"] = _ms(first)
+        event["start_time"] = _ms(first)
+    if last:
+        info["last_seen_time"] = _ms(last)
+        event["end_time"] = _ms(last)
+    event.update(message=str(incident.get("summary") or ""), finding_info=info,
+                 count=sum(int(a.get("event_count") or 0) for a in held), is_alert=True)
+    targets = list(incident.get("targets") or ())
+    if targets:
+        event["resources"] = [{"name": str(t), "type": "mailbox"} for t in targets]
+    ips = list(incident.get("source_ips") or ())
+    if ips:
+        event["observables"] = [
+            {"name": "source_ip", "type_id": 2, "type": "IP Address", "value": str(ip)}
+            for ip in ips
+        ]
+    if held:
+        event["evidences"] = [{"data": dict(alert)} for alert in held]
+    event["unmapped"] = {"incident": dict(incident),
+                         "alert_ids": [str(i) for i in incident.get("alert_ids") or ()]}
+    return event
+
+
 def ocsf_events(run: Run) -> list[dict[str, Any]]:
     checks = {info.id: info for info in run.result.checks}
     events = [
@@ -156,7 +197,10 @@ def ocsf_events(run: Run) -> list[dict[str, Any]]:
         for finding in run.result.findings
         if finding.status in _COMPLIANCE_STATUS
     ]
-    events += [detection_event(run, alert) for alert in run.alerts]
+    alerts = {str(a.get("id")): a for a in run.alerts}
+    grouped = {str(i) for incident in run.incidents for i in incident.get("alert_ids") or ()}
+    events += [incident_event(run, incident, alerts) for incident in run.incidents]
+    events += [detection_event(run, a) for a in run.alerts if str(a.get("id")) not in grouped]
     return events
 
 

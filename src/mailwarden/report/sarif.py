@@ -1,4 +1,6 @@
-"""SARIF 2.1.0: checks as rules, failed and unjudgeable findings as results.
+"""SARIF 2.1.0: checks as rules, failed and unjudgeable findings as results; and one
+result per incident (the alerts of one attack), under a rule per alert category
+(`incident/<category>`), with its alerts in the result's properties.
 
 Mailboxes are not source files, so each result is located by a logical location (the
 mailbox UPN, or the tenant). A finding that could not be judged (`error`) is reported
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from mailwarden.model.findings import CheckInfo, Finding, Severity, Status
@@ -89,10 +92,51 @@ def _result(finding: Finding, rule_index: int, tenant: str) -> dict[str, Any]:
     return result
 
 
+_ALERT_KEYS = ("id", "category", "rule_id", "severity", "target", "first_seen", "last_seen",
+               "event_count", "summary", "source_ips")
+
+
+def _incident_rule(category: str) -> dict[str, Any]:
+    return {
+        "id": f"incident/{category}",
+        "name": f"incident: {category}",
+        "shortDescription": {"text": f"An attack whose worst alert is {category}"},
+        "properties": {"tags": ["security", "incident", category]},
+    }
+
+
+def _incident_result(incident: Mapping[str, Any], alerts: Mapping[str, Mapping[str, Any]],
+                     rule_index: int, tenant: str) -> dict[str, Any]:
+    severity = Severity.named(incident.get("severity")) or Severity.INFO
+    places = list(incident.get("targets") or ()) or [tenant]
+    held = [alerts[str(i)] for i in incident.get("alert_ids") or () if str(i) in alerts]
+    return {
+        "ruleId": f"incident/{incident['category']}",
+        "ruleIndex": rule_index,
+        "kind": "fail",
+        "level": _LEVEL[severity],
+        "message": {"text": str(incident.get("summary") or incident["category"])},
+        "locations": [{"logicalLocations": [
+            {"name": str(place), "fullyQualifiedName": f"{tenant}/{place}", "kind": "mailbox"}
+            for place in places]}],
+        "partialFingerprints": {"mailwardenIncident/v1": str(incident["id"])},
+        "properties": {
+            "severity": severity.value, "status": incident.get("status"),
+            "incident": str(incident["id"]),
+            "categories": list(incident.get("categories") or [incident["category"]]),
+            "firstSeen": incident.get("first_seen"), "lastSeen": incident.get("last_seen"),
+            "alerts": [{k: alert.get(k) for k in _ALERT_KEYS} for alert in held],
+        },
+    }
+
+
 def sarif_document(run: Run) -> dict[str, Any]:
     result = run.result
     tenant = run.tenant.default_domain or run.tenant.tenant_id
     index = {info.id: i for i, info in enumerate(result.checks)}
+    categories = list(dict.fromkeys(str(i["category"]) for i in run.incidents))
+    incident_rules = {c: len(result.checks) + n for n, c in enumerate(categories)}
+    alerts = {str(a.get("id")): a for a in run.alerts}
     reported = [
         f
         for f in result.findings
@@ -107,14 +151,19 @@ def sarif_document(run: Run) -> dict[str, Any]:
                     "driver": {
                         "name": "mailwarden",
                         "version": run.version or "0",
-                        "rules": [_rule(info) for info in result.checks],
+                        "rules": [*(_rule(info) for info in result.checks),
+                                  *(_incident_rule(c) for c in categories)],
                     }
                 },
                 "invocations": [
                     {"executionSuccessful": True, "endTimeUtc": iso(run.generated_at)}
                 ],
                 "automationDetails": {"id": f"mailwarden/{run.tenant.tenant_id}/"},
-                "results": [_result(f, index[f.check_id], tenant) for f in reported],
+                "results": [
+                    *(_result(f, index[f.check_id], tenant) for f in reported),
+                    *(_incident_result(i, alerts, incident_rules[str(i["category"])], tenant)
+                      for i in run.incidents),
+                ],
             }
         ],
     }

@@ -188,7 +188,7 @@ def _child_rows(run: Run) -> list[tuple[Any, list[dict[str, Any]]]]:
         "severity": str(a["severity"]), "target": a.get("target"),
         "first_seen": parse_time(a.get("first_seen")), "last_seen": parse_time(a.get("last_seen")),
         "event_count": int(a.get("event_count") or 0), "summary": str(a.get("summary") or ""),
-        "document": dict(a),
+        "document": dict(a), "incident_id": a.get("incident_id"),
     } for a in run.alerts]
     return [(tables.findings, findings), (tables.mailboxes, mailboxes),
             (tables.delegates, delegates), (tables.alerts, alerts)]

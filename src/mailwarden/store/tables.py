@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -71,6 +72,7 @@ alerts = Table(
     Column("event_count", Integer, nullable=False),
     Column("summary", Text, nullable=False),
     Column("document", JSON, nullable=False),  # the alert as alerts.json holds it
+    Column("incident_id", String(80)),  # migration 0003; NULL in runs stored before
 )
 
 mailboxes = Table(
@@ -123,4 +125,32 @@ remediation_entries = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("prior", JSON),  # the state before the change; NULL when it could not be read
     Column("error", Text),
+)
+
+# Incidents and their lifecycle (`mailwarden.store.incidents`, migration 0003): one row per
+# incident of a tenant, updated as its alerts come and people acknowledge or resolve it.
+incidents = Table(
+    "incidents",
+    METADATA,
+    Column("tenant_id", String(128), primary_key=True),
+    Column("id", String(80), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("first_seen", DateTime(timezone=True)),
+    Column("last_seen", DateTime(timezone=True)),
+    Column("summary", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("notified_at", DateTime(timezone=True)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(512)),
+    Column("note", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_reason", Text),
+    Column("follows", String(80)),
+    Column("reopened", Boolean, nullable=False),
+    # categories, families, targets, places, targeted, source_ips, actors, marks,
+    # acknowledged_as and the alerts (id -> the alert as last seen)
+    Column("detail", JSON, nullable=False),
 )

@@ -108,11 +108,19 @@ def _labels(book: LogBook, size: str | int, seed: int) -> dict[str, Any]:
             for e in expected)
 
     negatives = [n for n in dict.fromkeys(book.negatives) if not contradicted(n)]
+    # Incident ids in order of first appearance: "incident-01", ...
+    numbers: dict[str, int] = {}
+    for label in expected:
+        numbers.setdefault(label.incident, len(numbers) + 1)
+    width = max(2, len(str(len(numbers))))
     return {
         "schema": LABELS_SCHEMA, "size": size, "seed": seed,
         "window": {"start": graph_date(book.start), "end": graph_date(book.end)},
-        "expected": [label.as_dict() for label in expected],
-        "negatives": [label.as_dict() for label in negatives],
+        "expected": [{**label.as_dict(),
+                      "incident": f"incident-{numbers[label.incident]:0{width}d}"}
+                     for label in expected],
+        "negatives": [{k: v for k, v in label.as_dict().items() if k != "incident"}
+                      for label in negatives],
     }
 
 

@@ -44,13 +44,15 @@ def fast_spray(book: LogBook) -> None:
                      code=_guess_code(target), agent=SPRAY_AGENT, country="RU")
     book.sign_in(start + timedelta(minutes=15), targets[0], ip, client=shapes.IMAP, code=53003,
                  agent=SPRAY_AGENT, country="RU")
+    # One attack: the spray and its attempts on each ownerless mailbox it reached.
     book.expect("password-spray", None, "fast spray", source_ips=(ip,),
                 detail=f"{len(targets)} accounts over IMAP; the password of {targets[0].upn} "
-                "was right")
+                "was right", incident=f"fast spray|{ip}")
     for target in targets:
         if target.ownerless:
             book.expect("legacy-protocol-auth", target.upn, "fast spray",
-                        detail="IMAP attempts against an ownerless account")
+                        detail="IMAP attempts against an ownerless account",
+                        incident=f"fast spray|{ip}")
 
 
 def slow_spray(book: LogBook) -> None:
@@ -91,9 +93,11 @@ def brute_force(book: LogBook, target: Account) -> None:
         book.sign_in(start + timedelta(seconds=35 * n), target, ip, client=shapes.SMTP,
                      code=code, agent="", country="CN", interactive=False)
     book.expect("brute-force", target.upn, "brute force with lockouts", source_ips=(ip,),
-                detail="26 guesses over SMTP AUTH, locked out (50053)")
+                detail="26 guesses over SMTP AUTH, locked out (50053)",
+                incident=f"brute force|{target.upn}")
     if target.ownerless:
-        book.expect("legacy-protocol-auth", target.upn, "brute force with lockouts")
+        book.expect("legacy-protocol-auth", target.upn, "brute force with lockouts",
+                    incident=f"brute force|{target.upn}")
 
 
 def leaver(book: LogBook, person: Account, shared: Account) -> None:

@@ -42,11 +42,19 @@ class Label:
     source_ips: tuple[str, ...] = ()
     scenario: str
     detail: str = ""
+    #: Which attack it belongs to: the labels of one attack share it (`incident_key`).
+    incident: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"category": self.category, "target": self.target,
                 "source_ips": list(self.source_ips), "scenario": self.scenario,
-                "detail": self.detail}
+                "detail": self.detail, "incident": self.incident}
+
+
+def incident_key(scenario: str, target: str | None, source_ips: tuple[str, ...]) -> str:
+    """One attack: a scenario against one mailbox (or, for a scenario about a source, all
+    it did); a scenario that hit several mailboxes one by one is one attack on each."""
+    return f"{scenario}|{target or ','.join(source_ips)}"
 
 
 class LogBook:
@@ -152,9 +160,15 @@ class LogBook:
                                             logon=logon, client=client, **fields))
 
     def expect(self, category: str, target: str | None, scenario: str, *,
-               source_ips: tuple[str, ...] = (), detail: str = "") -> None:
-        self.expected.append(Label(category=category, target=target.lower() if target else None,
-                                   source_ips=source_ips, scenario=scenario, detail=detail))
+               source_ips: tuple[str, ...] = (), detail: str = "",
+               incident: str | None = None) -> None:
+        """An expected alert; `incident` names the attack it is part of when that is more
+        than this scenario on this target (a spray and the mailboxes it reached)."""
+        target = target.lower() if target else None
+        self.expected.append(Label(category=category, target=target, source_ips=source_ips,
+                                   scenario=scenario, detail=detail,
+                                   incident=incident or incident_key(scenario, target,
+                                                                     source_ips)))
 
     def avoid(self, category: str, target: str | None, scenario: str, *,
               source_ips: tuple[str, ...] = (), detail: str = "") -> None:

@@ -1,4 +1,4 @@
-"""Watching a tenant: new log records every cycle, alerts routed to people, restart-safe.
+"""Watching a tenant: new log records every cycle, incidents routed to people, restart-safe.
 
     config = WatchConfig(state_dir=Path("state"), routing=load_routing(Path("routing.yaml")))
     source = DirectorySource(Path("tenant-dir"), config.state_dir / DIRECTORY_CHECKPOINT)
@@ -15,20 +15,20 @@ Everything lives in the state directory (files 0600, state files replaced atomic
     STATE/from-dir-checkpoint.json   the same for a directory source (`source`)
     STATE/notify-state.json    the outbox: what is to be sent and what was (`notify`)
     STATE/notify-state.json.journal   marks since that snapshot, one line each
-    STATE/alerts-state.json    raised alerts, open or acknowledged (`registry`)
     STATE/watch-state.json     when the posture was collected, cycle count (`state`)
-    STATE/history.db           the run history, unless --db names another
+    STATE/history.db           the run history and the incidents (their lifecycle: open,
+                               notified, acknowledged, resolved), unless --db names another
 
 A cycle (`cycle.run_cycle`) pulls new records, appends them to the window (idempotent),
-re-collects the posture when due, runs the checks and detection over the window, stores
-the run, stores the notices in the outbox, sends them, and only then moves the
-checkpoint; see `cycle` for why a kill at any point loses and duplicates nothing.
+re-collects the posture when due, runs the checks and detection over the window, folds
+the alerts into incidents, stores the run, stores the notices in the outbox, sends them,
+and only then moves the checkpoint; see `cycle` for why a kill at any point loses and
+duplicates nothing.
 """
 
 from mailwarden.watch.api import CHECKPOINT_FILE as API_CHECKPOINT
 from mailwarden.watch.cycle import WatchConfig, run_cycle
 from mailwarden.watch.loop import LoopOptions, backoff, retryable, watch_loop
-from mailwarden.watch.registry import AlertRegistry, TrackedAlert
 from mailwarden.watch.report import CycleReport
 from mailwarden.watch.source import DirectorySource, Pull, TenantSource
 
@@ -38,13 +38,11 @@ DIRECTORY_CHECKPOINT = "from-dir-checkpoint.json"
 __all__ = [
     "API_CHECKPOINT",
     "DIRECTORY_CHECKPOINT",
-    "AlertRegistry",
     "CycleReport",
     "DirectorySource",
     "LoopOptions",
     "Pull",
     "TenantSource",
-    "TrackedAlert",
     "WatchConfig",
     "backoff",
     "retryable",

@@ -2,11 +2,15 @@
 checkpoint.
 
 The order is what makes a cycle restart-safe. New records are appended to the window
-idempotently (by record id) before anything else, the run is stored, the notices are
-stored in the outbox, then sent; the checkpoint moves last. A cycle killed anywhere
-repeats on restart from the old checkpoint: the records it re-reads are already in the
-window and not written twice, the alerts it raises again are already in the outbox and
-not stored twice, and the deliveries still pending are sent once. (A crash after a
+idempotently (by record id) before anything else, the alerts are folded into the
+incidents of the history database (`detect.lifecycle`, `store.incidents`), the run is
+stored, a notice per incident not acknowledged is handed to the outbox (which keeps only
+the new and the worse), the incidents it now holds are marked notified, the notices are
+sent; the checkpoint moves last. A cycle killed anywhere repeats on restart from the old
+checkpoint: the records it re-reads are already in the window and not written twice, the
+alerts it sees again are already in their incidents, the notices it hands over again are
+already in the outbox and not stored twice, and the deliveries still pending are sent
+once. (A crash after a
 channel accepted a message but before the outbox marked it sent can repeat that one
 message: see `mailwarden.notify.outbox`.) A repeated cycle stores its run again: the
 history then holds two runs a few minutes apart, which drift between them shows as such.
@@ -21,15 +25,25 @@ folder is refused with `StateInUseError` before it reads or writes anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mailwarden.detect import DetectOptions, context_from_scan, detect_files
-from mailwarden.detect.document import alert_dict
+from mailwarden.detect.document import alert_dicts, incident_dict
+from mailwarden.detect.lifecycle import (
+    DEFAULT_POLICY,
+    Observed,
+    Policy,
+    mark_notified,
+    observe,
+    to_notify,
+)
 from mailwarden.detect.results import DetectionResult
+from mailwarden.model.findings import Severity
+from mailwarden.model.incidents import Incident, IncidentStatus, TrackedIncident
 from mailwarden.notify import (
     Routing,
     failing_keys,
@@ -43,8 +57,8 @@ from mailwarden.pipeline import Scan, find_custodians, scan_directory
 from mailwarden.report import make_run, with_changes
 from mailwarden.statelock import hold_folder
 from mailwarden.store import changes_since_previous, store_run
-from mailwarden.times import iso, parse_time, read_time
-from mailwarden.watch.registry import AlertRegistry
+from mailwarden.store.incidents import IncidentStore
+from mailwarden.times import iso, read_time
 from mailwarden.watch.report import CycleReport
 from mailwarden.watch.source import Pull, TenantSource
 from mailwarden.watch.state import WatchState, load_state, save_state
@@ -72,6 +86,8 @@ class WatchConfig:
     custodians_file: Path | None = None
     db_url: str | None = None  # default: STATE/history.db
     detect_options: DetectOptions | None = None
+    #: How alerts group into incidents and when a quiet incident is resolved.
+    policy: Policy = DEFAULT_POLICY
 
     @property
     def tenant_dir(self) -> Path:
@@ -88,32 +104,96 @@ def _posture_due(config: WatchConfig, state: WatchState, now: datetime) -> bool:
     return now - state.posture_at >= config.posture_every
 
 
+def as_incident(tracked: TrackedIncident) -> Incident:
+    """A kept incident as a run's document shows it."""
+    return Incident(
+        id=tracked.id, category=tracked.category, categories=tracked.categories,
+        families=tracked.families, severity=Severity(tracked.severity),
+        targets=tracked.targets, source_ips=tracked.source_ips, actors=tracked.actors,
+        first_seen=tracked.first_seen, last_seen=tracked.last_seen,
+        alert_ids=tracked.alert_ids, marks=tracked.marks, summary=tracked.summary,
+        status=tracked.status)
+
+
+def notice_document(tracked: TrackedIncident) -> dict[str, Any]:
+    """What an incident's notice carries: the incident as alerts.json shows it."""
+    return incident_dict(as_incident(tracked))
+
+
 def custodians_of(scan: Scan) -> dict[str, str]:
     return {a.upn.lower(): a.custodian.person.lower()
             for a in scan.result.assessments if a.custodian is not None}
 
 
-def _edge_suppressed(alerts: Sequence[Mapping[str, Any]], *, window: LogWindow,
-                     truncated: bool, batch: Pull, known: Callable[[str], bool]
-                     ) -> tuple[list[Mapping[str, Any]], int]:
-    """Drop unknown alerts that are only a cut-off view of older records (see EDGE)."""
+def _edge_suppressed(observed: Observed, known: Mapping[str, TrackedIncident], *,
+                     window: LogWindow, truncated: bool, batch: Pull,
+                     remembered: Collection[str]) -> tuple[Observed, int]:
+    """Drop new incidents that are only a cut-off view of older records (see EDGE): they
+    are neither kept nor notified."""
     files = window.files()
     if not truncated or not files:
-        return list(alerts), 0
+        return observed, 0
     oldest = min(f.name.split(".")[1] for f in files)
     edge = read_time(oldest) + EDGE
     first_new = min(r.time for r in batch.records) if batch.records else None
-    kept, dropped = [], 0
-    for alert in alerts:
-        first_seen = parse_time(alert.get("first_seen"))
-        last_seen = parse_time(alert.get("last_seen"))
-        old_start = first_seen is None or first_seen < edge
-        nothing_new = first_new is None or last_seen is None or last_seen < first_new
-        if old_start and nothing_new and not known(str(alert["id"])):
-            dropped += 1
-        else:
-            kept.append(alert)
-    return kept, dropped
+    dropped = set()
+    for ident, incident in observed.incidents.items():
+        if ident in known or f"incident:{ident}" in remembered:
+            continue
+        old_start = incident.first_seen is None or incident.first_seen < edge
+        nothing_new = (first_new is None or incident.last_seen is None
+                       or incident.last_seen < first_new)
+        if old_start and nothing_new:
+            dropped.add(ident)
+    if not dropped:
+        return observed, 0
+    return replace(
+        observed, incidents={k: v for k, v in observed.incidents.items() if k not in dropped},
+        changed=observed.changed - dropped,
+        of_alert={a: i for a, i in observed.of_alert.items() if i not in dropped},
+    ), len(dropped)
+
+
+def _as_of(batch: Pull, detection: DetectionResult | None, now: datetime) -> datetime | None:
+    """The logs' clock: the newest record this cycle read (never past now)."""
+    times = [r.time for r in batch.records]
+    if detection is not None:
+        times += [a.last_seen for a in detection.alerts if a.last_seen is not None]
+    return min(max(times), now) if times else None
+
+
+def _track(config: WatchConfig, tenant_id: str, detection: DetectionResult | None, *,
+           window: LogWindow, truncated: bool, batch: Pull, remembered: Collection[str],
+           now: datetime) -> tuple[Observed, int]:
+    """Fold the cycle's alerts into the stored incidents and store them."""
+    with IncidentStore.open(config.database) as store:
+        known = store.load(tenant_id)
+        observed = observe(known, detection.alerts if detection else (), tenant_id=tenant_id,
+                           now=now, as_of=_as_of(batch, detection, now), policy=config.policy)
+        observed, dropped = _edge_suppressed(observed, known, window=window,
+                                             truncated=truncated, batch=batch,
+                                             remembered=remembered)
+        store.save(tenant_id, [observed.incidents[i] for i in observed.changed],
+                   forgotten=observed.forgotten)
+    return observed, dropped
+
+
+def _with_incidents(detection: DetectionResult, observed: Observed) -> DetectionResult:
+    """The run's detection with its alerts' incidents as the watcher keeps them."""
+    held = dict.fromkeys(observed.of_alert[a.id] for a in detection.alerts
+                         if a.id in observed.of_alert)
+    return replace(detection, incidents=tuple(
+        as_incident(observed.incidents[ident]) for ident in held))
+
+
+def _mark_notified(config: WatchConfig, tenant_id: str, observed: Observed,
+                   remembered: Collection[str], now: datetime) -> None:
+    """Incidents whose notice the outbox now holds are `notified`."""
+    marked = [mark_notified(inc, now) for inc in observed.incidents.values()
+              if inc.status is IncidentStatus.OPEN and f"incident:{inc.id}" in remembered]
+    if marked:
+        with IncidentStore.open(config.database) as store:
+            store.save(tenant_id, marked)
 
 
 def _detect(config: WatchConfig, window: LogWindow, scan: Scan) -> DetectionResult | None:
@@ -160,14 +240,15 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     phase("detected")
 
     outbox = FileOutbox(config.state_dir / OUTBOX_FILE)
-    registry = AlertRegistry(config.state_dir)
     remembered = outbox.remembered()
-    alerts = [alert_dict(a) for a in detection.alerts] if detection else []
-    candidates, edge_dropped = _edge_suppressed(
-        alerts, window=window, truncated=state.window_truncated, batch=pull,
-        known=lambda ident: registry.knows(ident) or f"alert:{ident}" in remembered)
-    notifiable = registry.observe(candidates, started)
-    registry.save()
+    tenant_id = scan.result.tenant.tenant_id
+    observed, edge_dropped = _track(config, tenant_id, detection, window=window,
+                                    truncated=state.window_truncated, batch=pull,
+                                    remembered=remembered, now=started)
+    if detection is not None:
+        detection = _with_incidents(detection, observed)
+    notifiable = to_notify(observed.incidents.values())
+    alerts = alert_dicts(detection) if detection else []
 
     run = make_run(scan.result, generated_at=started, snapshot=scan.snapshot,
                    detection=detection)
@@ -176,10 +257,13 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     phase("stored-run")
 
     findings = scan.result.findings
-    notices = notices_for(notifiable, findings, previous_failing=outbox.failing_findings(),
-                          since=iso(started))
+    wanted = {incident.id for incident in notifiable}
+    notices = notices_for([a for a in alerts if a.get("incident_id") in wanted], findings,
+                          previous_failing=outbox.failing_findings(), since=iso(started),
+                          incidents=[notice_document(i) for i in notifiable])
     plan = plan_notifications(notices, config.routing, custodians_of(scan), remembered)
     outbox.store(plan.deliveries, plan.remember, failing_findings=failing_keys(findings))
+    _mark_notified(config, tenant_id, observed, outbox.remembered(), started)
     phase("stored-notices")
     reports = send_pending(outbox, config.routing, send, clock=clock)
     phase("sent")
@@ -191,5 +275,7 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         started=started, finished=clock(), source=source.description, pull=pull,
         written=written, window_records=window.record_count(), dropped_days=len(pruned.days),
         posture_refreshed=refreshed, detection=detection, alerts=len(alerts),
-        edge_suppressed=edge_dropped, acknowledged=len(candidates) - len(notifiable),
+        edge_suppressed=edge_dropped, incidents=len(notifiable),
+        acknowledged=sum(1 for i in observed.incidents.values()
+                         if i.status is IncidentStatus.ACKNOWLEDGED),
         plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id)

@@ -28,8 +28,9 @@ class CycleReport:
     window_days_dropped: int
     posture_refreshed: bool
     alerts: int  # alerts over the whole window
-    alerts_edge_suppressed: int
-    alerts_acknowledged: int  # acknowledged and no worse: not handed to notification
+    incidents_open: int  # live and not acknowledged: handed to notification
+    incidents_edge_suppressed: int  # new, but only a cut-off view of older records
+    incidents_acknowledged: int  # acknowledged and no worse: not notified
     notices: dict[str, int] = field(default_factory=dict)  # decision -> count
     unrouted: int = 0
     deliveries_sent: int = 0
@@ -44,7 +45,7 @@ class CycleReport:
     def build(cls, *, started: datetime, finished: datetime, source: str, pull: Pull,
               written: int, window_records: int, dropped_days: int, posture_refreshed: bool,
               detection: DetectionResult | None, alerts: int, edge_suppressed: int,
-              acknowledged: int, plan: Plan, reports: tuple[DeliveryReport, ...],
+              incidents: int, acknowledged: int, plan: Plan, reports: tuple[DeliveryReport, ...],
               failing: int, run_id: int) -> CycleReport:
         decisions = Counter(str(v.decision) for v in plan.verdicts)
         return cls(
@@ -54,7 +55,8 @@ class CycleReport:
             records_unreadable=pull.unreadable, records_late=pull.late,
             window_records=window_records, window_days_dropped=dropped_days,
             posture_refreshed=posture_refreshed, alerts=alerts,
-            alerts_edge_suppressed=edge_suppressed, alerts_acknowledged=acknowledged,
+            incidents_open=incidents, incidents_edge_suppressed=edge_suppressed,
+            incidents_acknowledged=acknowledged,
             notices=dict(sorted(decisions.items())), unrouted=len(plan.unrouted),
             deliveries_sent=sum(1 for r in reports if r.ok),
             deliveries_failed=sum(1 for r in reports if not r.ok), failing_findings=failing,

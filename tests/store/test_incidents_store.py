@@ -1,0 +1,96 @@
+"""Incidents in the history database, SQLite and PostgreSQL: migration 0003, a round trip,
+an acknowledgement made while a watch cycle ran kept, filters, runs' alerts with their
+incident."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import inspect, select
+
+from mailwarden.detect.lifecycle import acknowledge, observe
+from mailwarden.model.incidents import IncidentStatus, TrackedIncident
+from mailwarden.store import History, store_run
+from mailwarden.store.incidents import IncidentFilter, IncidentStore, select_incidents
+from mailwarden.store.migrate import downgrade, upgrade
+from mailwarden.store.tables import alerts as alerts_table
+from tests.detect.test_incidents import HR, IT, alert
+from tests.report.report_factory import small_run
+
+NOW = datetime(2026, 10, 21, tzinfo=UTC)
+
+
+def incidents() -> dict[str, TrackedIncident]:
+    observed = observe({}, [alert("a", "ownerless-sign-in", HR, severity="critical",
+                                  facts={"proven": True}),
+                            alert("b", "mass-send", HR, start=timedelta(hours=1)),
+                            alert("c", "password-reset", IT, ip="198.51.100.1")],
+                       tenant_id="tenant-1", now=NOW, as_of=NOW)
+    return dict(observed.incidents)
+
+
+def test_migration_0003_adds_and_removes_the_incidents(db_url: str) -> None:
+    with History.open(db_url) as history:
+        assert "incidents" in inspect(history.engine).get_table_names()
+        columns = {c["name"] for c in inspect(history.engine).get_columns("alerts")}
+        assert "incident_id" in columns
+        downgrade(history.engine, "0002")
+        assert "incidents" not in inspect(history.engine).get_table_names()
+        upgrade(history.engine)
+        assert "incidents" in inspect(history.engine).get_table_names()
+
+
+def test_incidents_read_back_as_they_were_written(db_url: str) -> None:
+    known = incidents()
+    acked = acknowledge(next(iter(known.values())), now=NOW, by="ana", note="on it")
+    known[acked.id] = acked
+    with IncidentStore.open(db_url) as store:
+        store.save("tenant-1", known.values())
+        assert store.load("tenant-1") == known
+        assert store.load("other") == {}
+        (gone, kept) = sorted(known)
+        store.save("tenant-1", [], forgotten=[gone])
+        assert set(store.load()) == {kept}
+
+
+def test_an_acknowledgement_made_during_a_cycle_is_kept(db_url: str) -> None:
+    known = incidents()
+    with IncidentStore.open(db_url) as store:
+        store.save("tenant-1", known.values())
+        # `alerts ack` writes while a cycle holds what it read before.
+        (target,) = [i for i in known.values() if HR in i.targets]
+        store.save("tenant-1", [acknowledge(target, now=NOW, by="ana", note=None)])
+        cycle = dataclasses.replace(target, updated_at=NOW + timedelta(minutes=1))
+        store.save("tenant-1", [cycle])
+        kept = store.load("tenant-1")[target.id]
+    assert kept.status is IncidentStatus.ACKNOWLEDGED and kept.acknowledged_by == "ana"
+    assert kept.updated_at == NOW + timedelta(minutes=1)
+
+
+def test_filters_choose_incidents() -> None:
+    known = list(incidents().values())
+
+    def chosen(**kwargs: object) -> list[str]:
+        return [i.category for i in select_incidents(known, IncidentFilter(**kwargs))]
+    assert chosen() == ["ownerless-sign-in", "password-reset"]
+    assert chosen(mailbox=IT) == ["password-reset"]
+    assert chosen(category="mass-send") == ["ownerless-sign-in"]
+    assert chosen(severity="critical") == ["ownerless-sign-in"]
+    assert chosen(since=NOW) == []
+    first = known[0].id
+    assert chosen(incidents=(first[:8],)) == [known[0].category]
+    acked = acknowledge(known[0], now=NOW, by="ana", note=None)
+    assert [i.id for i in select_incidents([acked], IncidentFilter())] == []
+    assert [i.id for i in select_incidents([acked], IncidentFilter(include_closed=True))
+            ] == [first]
+
+
+def test_a_runs_alerts_carry_their_incident(db_url: str) -> None:
+    run = small_run()
+    run_id = store_run(run, db_url)
+    with History.open(db_url) as history, history.engine.connect() as connection:
+        rows = connection.execute(select(alerts_table.c.alert_id, alerts_table.c.incident_id)
+                                  .where(alerts_table.c.run_id == run_id)).all()
+    assert rows and all(incident for _, incident in rows)
+    assert {i for _, i in rows} == {i["id"] for i in run.incidents}

@@ -32,6 +32,7 @@ from mailwarden.cli.connect import (
     report_failed_sources,
 )
 from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
+from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
@@ -51,6 +52,7 @@ from mailwarden.pipeline import (
     detect_logs,
     scan_directory,
     scan_snapshot,
+    store_scan,
     write_alerts,
     write_findings,
 )
@@ -222,14 +224,20 @@ def scan(
     config: ConfigOpt = None,
     deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
+    db: DbOpt = None,
+    store: Annotated[
+        bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
+    ] = True,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
     Offline with --from-dir, or live with --tenant (collects first into OUT/tenant). When
     the recorded tenant has logs/, they are analysed too and OUT/alerts.json is written.
+    The run is kept in the history database (--db), where `history` and `diff` read it.
 
     Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
-    partial result: a source failed to collect (live) or a log file could not be read."""
+    partial result: a source failed to collect (live) or a log file could not be read; 5
+    the history database cannot be written."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     detection = None
@@ -254,6 +262,9 @@ def scan(
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)
         failed = report_unread_logs(detection, rules=True) or failed
+    if store:
+        run_id = store_scan(result, detection=detection, db_url=db)
+        console.print(f"stored as run {run_id}", markup=False)
     if collected is not None:
         exit_if_stopped(collected)  # the scan of a partial collection is kept, and says so
     if failed:

@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from mailwarden.emulator import DEFAULT_CLIENT_SECRET
+from mailwarden.statelock import LOCK_FILE
 from mailwarden.synth import generate
 from mailwarden.watch.cycle import OUTBOX_FILE
 from tests.support.peers import HttpInbox, http_server
@@ -148,9 +149,11 @@ class Watcher:
                 stdout=subprocess.DEVNULL, stderr=stderr, env=env)
 
     def lines(self) -> list[dict[str, Any]]:
+        """The cycle lines written so far (whole lines only: one may be being written)."""
         if not self.log.exists():
             return []
-        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
+        return [json.loads(line) for line in
+                self.log.read_text(encoding="utf-8").split("\n")[:-1]]
 
     def wait_for(self, count: int) -> list[dict[str, Any]]:
         """Wait until the log has `count` cycle lines; they must all be successful."""
@@ -296,6 +299,7 @@ def test_a_watcher_killed_while_sending_an_alert_resumes_and_sends_it_once(
             killed.kill()
             hook.release.set()
         assert hook.taken() == []
+        assert (state / LOCK_FILE).exists()  # the lock file stays; the kill released the lock
         before = killed.lines()
         deliveries = json.loads((state / OUTBOX_FILE).read_text(encoding="utf-8"))["deliveries"]
         pending = sorted(d["key"] for d in deliveries.values() if d["status"] == "stored")

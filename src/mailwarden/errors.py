@@ -86,6 +86,13 @@ class StoreError(MailwardenError):
     exit_code = 5
 
 
+class NoHistoryError(StoreError):
+    """A command that only reads the history found no database where it looked; it creates
+    none (only commands that store a run do)."""
+
+    exit_code = 2
+
+
 class StateInUseError(MailwardenError):
     """Another process holds the state folder (the watcher's, the notification outbox's)."""
 

@@ -235,6 +235,25 @@ def report_and_store(
     return paths, store_run(run, db_url) if store else None
 
 
+def store_scan(
+    scan: Scan,
+    *,
+    detection: DetectionResult | None,
+    db_url: str | None = None,
+    generated_at: datetime | None = None,
+) -> int:
+    """Keep a scan's run (with the changes since the tenant's previous stored run) in the
+    history, as `report_and_store` does without writing reports; returns the run's id."""
+    run = make_run(
+        scan.result,
+        generated_at=generated_at or datetime.now(UTC),
+        snapshot=scan.snapshot,
+        detection=detection,
+    )
+    run = with_changes(run, changes_since_previous(run, db_url))
+    return store_run(run, db_url)
+
+
 def collect_logs_to_directory(
     session: M365Session,
     out: Path,

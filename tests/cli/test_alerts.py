@@ -115,8 +115,10 @@ def test_bad_usage_exits_2_with_one_line(database: str, args: list[str],
 
 
 def test_bad_usage_as_a_process(database: str, tmp_path: Path) -> None:
-    result = mailwarden("alerts", "--state-dir", str(tmp_path))
+    missing = tmp_path / "none" / "history.db"
+    result = mailwarden("alerts", "ack", "ab12", "--db", str(missing))
     assert result.returncode == 2
-    assert "no watcher history here; run `mailwarden watch`" in result.stderr
+    assert f"no history database at {missing}" in " ".join(result.stderr.split())
+    assert not missing.parent.exists()  # acknowledging creates nothing either
     result = mailwarden("alerts", "ack", "--db", database)
     assert result.returncode == 2 and "name the incidents to acknowledge" in result.stderr

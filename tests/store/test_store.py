@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from mailwarden.errors import ConfigError, StoreError
+from mailwarden.errors import ConfigError, NoHistoryError, StoreError
 from mailwarden.model.run import Run
 from mailwarden.report import make_run
 from mailwarden.store import (
@@ -78,10 +78,15 @@ def test_a_run_reads_back_as_the_same_facts(db_url: str, small: Run) -> None:
 
 
 def test_errors_name_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    with pytest.raises(NoHistoryError, match=f"no history database at {path} yet"):
+        diff_runs(str(path), 42, None)
+    with History.open(str(path)):  # an empty history, at the current schema
+        pass
     with pytest.raises(StoreError, match="no run 42"):
-        diff_runs(str(tmp_path / "h.db"), 42, None)
+        diff_runs(str(path), 42, None)
     with pytest.raises(StoreError, match="no runs are stored"):
-        diff_runs(str(tmp_path / "h.db"))
+        diff_runs(str(path))
     with pytest.raises(ConfigError, match="unsupported"):
         resolve_db_url("mysql://u@h/db")
 
@@ -113,3 +118,19 @@ def test_changes_since_previous_needs_a_stored_run(tmp_path: Path, small: Run) -
     store_run(small, db)
     changes = changes_since_previous(_run(small, 5), db)
     assert changes is not None and changes.empty
+
+
+def test_reading_a_history_that_is_not_there_creates_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "not-yet"
+    path = folder / "history.db"
+    for read in (lambda: list_runs(str(path)), lambda: diff_runs(str(path))):
+        with pytest.raises(NoHistoryError, match=f"no history database at {path} yet"):
+            read()
+    assert not folder.exists()
+    # A file with no mailwarden schema in it (an interrupted first run) is no history
+    # either, and stays as it was.
+    folder.mkdir()
+    path.touch()
+    with pytest.raises(NoHistoryError):
+        list_runs(str(path))
+    assert path.stat().st_size == 0

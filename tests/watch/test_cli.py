@@ -62,11 +62,12 @@ def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> 
     source = write_tenant(tmp_path / "source", until=FIRST_CUT)
     append_logs(source, "signIns", [hostile_sign_in()])
     state, log = tmp_path / "state", tmp_path / "watch.log"
+    database = str(tmp_path / "history.db")
     runner = CliRunner()
     with smtp_server(b"SMTPPASS") as (mail, smtp_port), http_server() as (web, base):
         args = ["watch", "--once", "--from-dir", str(source), "--state-dir", str(state),
                 "--routing", str(routing_file(tmp_path, base, smtp_port)),
-                "--log-file", str(log)]
+                "--log-file", str(log), "--db", database]
         result = runner.invoke(command_app(), args)
         assert result.exit_code == 0, result.output
 
@@ -91,15 +92,15 @@ def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> 
         html = html_part(email.message_from_bytes(envelope.content))
         assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
-        listed = runner.invoke(command_app(), ["alerts", "--state-dir", str(state)])
+        listed = runner.invoke(command_app(), ["alerts", "--db", database])
         # Every incident is listed, also those no route sends anywhere.
         assert listed.exit_code == 0 and f"{cycle['incidents_open']} open incidents" in (
             listed.output)
         ident = hostile["incident"]["id"]
         assert hostile["alert"]["id"] in hostile["incident"]["alert_ids"]
         acked = runner.invoke(command_app(), ["alerts", "ack", ident[:10], "--by", "ana",
-                                              "--note", "known test", "--state-dir",
-                                              str(state)])
+                                              "--note", "known test", "--db",
+                                              database])
         assert acked.exit_code == 0 and f"acknowledged {ident}" in acked.output
 
         # Even with what was sent forgotten, the acknowledged incident is not sent again.
@@ -111,7 +112,7 @@ def test_watch_once_delivers_escaped_and_alerts_ack_silences(tmp_path: Path) -> 
             h["incident"]["id"] for h in hooks if h["incident"]["id"] != ident)
     second = json.loads(log.read_text(encoding="utf-8").splitlines()[1])
     assert second["incidents_acknowledged"] == 1 and second["records_new"] == 0
-    with IncidentStore.open(str(state / "history.db")) as store:
+    with IncidentStore.open(database) as store:
         acknowledged = [i for i in store.load().values()
                         if i.status is IncidentStatus.ACKNOWLEDGED]
     assert [(i.id, i.acknowledged_by, i.note) for i in acknowledged] == [

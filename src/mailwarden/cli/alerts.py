@@ -1,9 +1,10 @@
 """`mailwarden alerts`: the watcher's incidents, filtered, listed, acknowledged, resolved.
 
-The incidents live in the history database the watcher writes (`--db`, else
-STATE/history.db). Acknowledging or resolving records who (`--by`, else the OS user) and
-when, with an optional `--note`; many incidents are handled at once by naming several ids
-or by the same filters the list takes.
+The incidents live in the one history database the watcher writes its runs to (`--db`,
+else MAILWARDEN_DB, else the per-user default); these commands never create it.
+Acknowledging or resolving records who (`--by`, else the OS user) and when, with an
+optional `--note`; many incidents are handled at once by naming several ids or by the same
+filters the list takes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,15 +21,16 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
+from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import console
-from mailwarden.cli.watch import StateDirOpt, default_state_dir
 from mailwarden.detect.lifecycle import acknowledge, resolve
 from mailwarden.detect.rules import CATEGORIES
-from mailwarden.errors import ConfigError, InputError
+from mailwarden.errors import ConfigError, InputError, NoHistoryError
 from mailwarden.model.findings import Severity
 from mailwarden.model.incidents import IncidentStatus, TrackedIncident
 from mailwarden.schemas import INCIDENTS_SCHEMA
 from mailwarden.store.incidents import IncidentFilter, IncidentStore, select_incidents
+from mailwarden.store.location import described, resolve_db_url
 from mailwarden.text import plural
 from mailwarden.times import iso, parse_time
 from mailwarden.watch.durations import parse_duration
@@ -40,9 +41,6 @@ alerts_app = typer.Typer(
     invoke_without_command=True, no_args_is_help=False)
 app.add_typer(alerts_app, name="alerts")
 
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", help="History database the watcher writes (path or URL; default "
-    "STATE/history.db).")]
 MailboxOpt = Annotated[str | None, typer.Option(
     "--mailbox", help="Only incidents about this mailbox (UPN).")]
 CategoryOpt = Annotated[str | None, typer.Option(
@@ -65,14 +63,9 @@ IdsArg = Annotated[list[str] | None, typer.Argument(
     help="Incident ids (or unique starts of them); or choose them with the filters.")]
 
 
-def _database(db: str | None, state_dir: Path | None) -> str:
-    if db:
-        return db
-    path = (state_dir or default_state_dir()) / "history.db"
-    if not path.is_file():
-        raise InputError(f"{path}: no watcher history here; run `mailwarden watch` with this "
-                         "--state-dir first, or name the database with --db")
-    return str(path)
+def _database(db: str | None) -> str:
+    """The history database as messages name it."""
+    return described(resolve_db_url(db))
 
 
 def _since(value: str | None, now: datetime) -> datetime | None:
@@ -154,7 +147,6 @@ def _table(chosen: Sequence[TrackedIncident], *, closed: bool) -> Table:
 @alerts_app.callback()
 def alerts_command(
     ctx: typer.Context,
-    state_dir: StateDirOpt = None,
     db: DbOpt = None,
     show_all: AllOpt = False,
     mailbox: MailboxOpt = None,
@@ -165,18 +157,24 @@ def alerts_command(
     output: FormatOpt = "table",
 ) -> None:
     """List the watcher's open incidents (with --all, acknowledged and resolved ones too),
-    worst and most recent first; the filters narrow the list. Exit codes: 0 listed; 2 bad
-    usage or no watcher history."""
+    worst and most recent first; the filters narrow the list. With no history database yet
+    it says so and creates none. Exit codes: 0 listed; 2 bad usage."""
     if ctx.invoked_subcommand is not None:
-        ctx.obj = {"state_dir": state_dir, "db": db}
+        ctx.obj = {"db": db}
         return
     if output not in ("table", "json"):
         raise ConfigError(f"--format {output!r}: use table or json")
     chosen_filter = _filter(mailbox=mailbox, category=category, severity=severity,
                             since=since, incidents=incident or (), include_closed=show_all,
                             now=datetime.now(UTC))
-    with IncidentStore.open(_database(db, state_dir)) as store:
-        chosen = select_incidents(store.load().values(), chosen_filter)
+    try:
+        with IncidentStore.open(db, create=False) as store:
+            chosen = select_incidents(store.load().values(), chosen_filter)
+    except NoHistoryError as exc:
+        if output == "table":  # nothing watched yet is an answer, as `history` gives it
+            console.print(Text(str(exc)), soft_wrap=True)
+            return
+        chosen = ()
     if output == "json":
         console.print(Text(json.dumps({"schema": INCIDENTS_SCHEMA,
                                        "incidents": [_document(i) for i in chosen]},
@@ -198,11 +196,11 @@ Change = Callable[..., TrackedIncident]
 
 
 def _change(ctx: typer.Context, *, change: Change, verb: str, ids: Sequence[str],
-            state_dir: Path | None, db: str | None, mailbox: str | None,
+            db: str | None, mailbox: str | None,
             category: str | None, severity: str | None, since: str | None,
             note: str | None, by: str | None) -> None:
     parent = ctx.obj or {}
-    database = _database(db or parent.get("db"), state_dir or parent.get("state_dir"))
+    db = db or parent.get("db")
     now = datetime.now(UTC)
     # Resolving takes acknowledged incidents too; the lifecycle leaves closed ones as they are.
     chosen_filter = _filter(mailbox=mailbox, category=category, severity=severity,
@@ -212,12 +210,12 @@ def _change(ctx: typer.Context, *, change: Change, verb: str, ids: Sequence[str]
         raise ConfigError(f"name the incidents to {verb} (ids) or choose them with --mailbox, "
                           "--category, --severity or --since")
     who = _user(by)
-    with IncidentStore.open(database) as store:
+    with IncidentStore.open(db, create=False) as store:
         known = store.load()
         for ident in ids:
             hits = [i for i in known.values() if i.id.startswith(ident)]
             if not hits:
-                raise InputError(f"no incident {ident!r} in {database}; `mailwarden alerts "
+                raise InputError(f"no incident {ident!r} in {_database(db)}; `mailwarden alerts "
                                  "--all` lists the known ids")
             if len(hits) > 1 and not any(i.id == ident for i in hits):
                 raise InputError(f"{ident!r} matches {len(hits)} incidents; give more of the id")
@@ -250,16 +248,15 @@ def ack_command(
     category: CategoryOpt = None,
     severity: SeverityOpt = None,
     since: SinceOpt = None,
-    state_dir: StateDirOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Acknowledge open incidents, named by id or chosen by the filters: they are not
     notified again unless they get worse (a higher severity, a proven password, a new
     category or mailbox at their severity). Records who and when, with --note. Exit codes:
-    0 done; 2 bad usage, an unknown or ambiguous id, or no watcher history."""
-    _change(ctx, change=acknowledge, verb="acknowledge", ids=ids or (), state_dir=state_dir,
-            db=db, mailbox=mailbox, category=category, severity=severity, since=since,
-            note=note, by=by)
+    0 done; 2 bad usage, an unknown or ambiguous id, or no history database."""
+    _change(ctx, change=acknowledge, verb="acknowledge", ids=ids or (), db=db,
+            mailbox=mailbox, category=category, severity=severity, since=since, note=note,
+            by=by)
 
 
 @alerts_app.command("resolve")
@@ -272,13 +269,12 @@ def resolve_command(
     category: CategoryOpt = None,
     severity: SeverityOpt = None,
     since: SinceOpt = None,
-    state_dir: StateDirOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Resolve incidents, named by id or chosen by the filters. A resolved incident is
     closed for good: new activity like it starts a new incident (notified as new) that
     names the resolved one. Records who and when, with --note. Exit codes: 0 done; 2 bad
-    usage, an unknown or ambiguous id, or no watcher history."""
-    _change(ctx, change=resolve, verb="resolve", ids=ids or (), state_dir=state_dir, db=db,
+    usage, an unknown or ambiguous id, or no history database."""
+    _change(ctx, change=resolve, verb="resolve", ids=ids or (), db=db,
             mailbox=mailbox, category=category, severity=severity, since=since, note=note,
             by=by)

@@ -96,7 +96,9 @@ def emulator(
     --exo-url, and trust the CA written to --ca-out (--ca-bundle). The token endpoint
     accepts any client id with the client secret "emulator-secret" (put it in
     MAILWARDEN_CLIENT_SECRET), a certificate assertion, or a device-code sign-in that
-    approves itself. GET /_emulator/stats shows the requests served. Stops on Ctrl-C."""
+    approves itself. GET /_emulator/stats shows the requests served; POST
+    /_emulator/logs/signIns (directoryAudits, ual) with a JSON array of records logs them
+    now, as if they had just happened. Stops on Ctrl-C."""
     from mailwarden.emulator import EmulatorConfig, run
     from mailwarden.emulator.app import create_app
     from mailwarden.emulator.exchange_roles import role_profile

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console, progress_board
+from mailwarden.errors import NoHistoryError
 from mailwarden.model.run import Drift, FindingChangeKind
 from mailwarden.pipeline import detect_logs, report_and_store, scan_directory
 from mailwarden.report import parse_formats
@@ -22,7 +23,8 @@ from mailwarden.store.location import ENV_VAR
 from mailwarden.times import iso_with_offset
 
 _DB_HELP = (f"History database: a SQLite file path or postgresql://USER@HOST/DB "
-            f"(default: ${ENV_VAR}, else the per-user data folder's mailwarden/history.db).")
+            f"(default: ${ENV_VAR}, else the per-user data folder's mailwarden/history.db; "
+            "report, scan, watch, history and diff all use it).")
 DbOpt = Annotated[str | None, typer.Option("--db", help=_DB_HELP)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -70,8 +72,21 @@ def history(
     tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant id.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the stored runs, oldest first."""
-    runs = list_runs(db, tenant)
+    """List the stored runs, oldest first.
+
+    Reads the history that `report`, `scan` and `watch` store runs in; creates nothing.
+    Without a history database there it says so and lists no runs.
+
+    Exit codes: 0 done (no runs stored is not an error); 2 bad usage; 5 the database
+    cannot be read."""
+    try:
+        runs = list_runs(db, tenant)
+    except NoHistoryError as exc:
+        if as_json:
+            console.print_json("[]")
+        else:
+            console.print(str(exc), markup=False, soft_wrap=True)
+        return
     if as_json:
         console.print_json(json.dumps([asdict(r) for r in runs], default=str))
         return
@@ -116,7 +131,12 @@ def diff(
     """Show what changed between two runs of a tenant (default: its last two).
 
     A finding that failed and is now error (its input could not be read) is unverified,
-    never fixed or gone."""
+    never fixed or gone.
+
+    Reads the history that `report`, `scan` and `watch` store runs in; creates nothing.
+
+    Exit codes: 0 done; 2 bad usage, or no history database there; 5 a run is missing or
+    the database cannot be read."""
     drift = diff_runs(db, run_a, run_b)
     if as_json:
         console.print_json(json.dumps(_jsonable(asdict(drift)), default=str))

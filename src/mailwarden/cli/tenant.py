@@ -55,6 +55,7 @@ from mailwarden.pipeline import (
     rank_by_evidence,
     scan_directory,
     scan_snapshot,
+    store_scan,
     write_alerts,
     write_findings,
 )
@@ -260,11 +261,15 @@ def scan(
     deadline: DeadlineOpt = None,
     quiet: QuietOpt = False,
     db: DbOpt = None,
+    store: Annotated[
+        bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
+    ] = True,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
     Offline with --from-dir, or live with --tenant (collects first into OUT/tenant). When
     the recorded tenant has logs/, they are analysed too and OUT/alerts.json is written.
+    The run is kept in the history database (--db), where `history` and `diff` read it.
 
     The riskiest mailboxes are printed in the order findings.json lists them (its "rank"):
     mailboxes with open high or critical alerts first ("active"), then by score, where a
@@ -279,7 +284,8 @@ def scan(
 
     Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
     partial result: a source failed or is missing (errors.json, or for some mailboxes), so
-    findings that need it are error, or a log file could not be read."""
+    findings that need it are error, or a log file could not be read; 5 the history
+    database cannot be written."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     detection = None
@@ -306,6 +312,9 @@ def scan(
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)
         failed = report_unread_logs(detection, rules=True) or failed
+    if store:
+        run_id = store_scan(result, detection=detection, db_url=db)
+        console.print(f"stored as run {run_id}", markup=False)
     if collected is not None:
         exit_if_stopped(collected)  # the scan of a partial collection is kept, and says so
     if failed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -27,11 +28,15 @@ from mailwarden.cli.connect import (
     TenantOpt,
     open_session,
 )
+from mailwarden.cli.report import DbOpt
+from mailwarden.cli.ui import err_console
 from mailwarden.detect.lifecycle import Policy
 from mailwarden.errors import ConfigError
 from mailwarden.files import open_private_append
 from mailwarden.notify import Senders, load_routing
 from mailwarden.pipeline import find_custodians
+from mailwarden.statelock import hold_folder
+from mailwarden.store.location import ENV_VAR, described, resolve_db_url
 from mailwarden.watch import (
     DIRECTORY_CHECKPOINT,
     DirectorySource,
@@ -40,10 +45,14 @@ from mailwarden.watch import (
     WatchConfig,
     watch_loop,
 )
+from mailwarden.watch.cycle import STATE_DIR_HINT
 from mailwarden.watch.durations import parse_duration
+from mailwarden.watch.state import legacy_history, load_state, save_state
 
 StateDirOpt = Annotated[Path | None, typer.Option(
-    "--state-dir", help="Where the watcher keeps its state (default: the user state dir).")]
+    "--state-dir", help="Where the watcher keeps its checkpoints, outbox, log window and "
+    "alert states (default: the per-user state folder's mailwarden/watch). Its runs go to "
+    "the history database (--db), not here.")]
 
 
 def default_state_dir() -> Path:
@@ -76,6 +85,27 @@ def _source(from_dir: Path | None, state_dir: Path, connection: Connection
         yield ApiSource(session, state_dir)
 
 
+def _tell_of_legacy_history(state: Path, db: str | None) -> None:
+    """Say once per state folder that the run history an earlier version kept in it is no
+    longer added to, and how to go on with it; the file is left as it is."""
+    old = legacy_history(state)
+    if old is None:
+        return
+    current = resolve_db_url(db)
+    if (current.get_backend_name() == "sqlite" and current.database
+            and Path(current.database).resolve() == old.resolve()):
+        return
+    saved = load_state(state)
+    if saved.legacy_history_told:
+        return
+    err_console.print(
+        f"note: {old} holds the runs an earlier version of watch stored; runs now go to "
+        f"{described(current)} with those of report and scan, where history and diff read "
+        f"them. To go on with the old history, give --db {old} to watch, history and diff "
+        f"(or set {ENV_VAR} to it). This is said once.", markup=False, soft_wrap=True)
+    save_state(state, replace(saved, legacy_history_told=True))
+
+
 @app.command("watch")
 def watch_command(
     routing_path: Annotated[Path, typer.Option(
@@ -99,8 +129,7 @@ def watch_command(
     custodians: Annotated[Path | None, typer.Option(
         "--custodians", help="CSV or YAML mailbox -> custodian (default: custodians.csv "
         "beside the tenant).")] = None,
-    db: Annotated[str | None, typer.Option(
-        "--db", help="History database (path or URL; default STATE/history.db).")] = None,
+    db: DbOpt = None,
     incident_window: Annotated[str, typer.Option(
         "--incident-window", help="Alerts further apart than this are separate incidents.")
     ] = "3d",
@@ -123,7 +152,14 @@ def watch_command(
 ) -> None:
     """Pull new log records every cycle, detect, check, store the run, group the alerts into
     incidents (kept in the history database with their lifecycle), and send each new or
-    worsened incident to the people answerable; restart-safe."""
+    worsened incident to the people answerable; restart-safe.
+
+    Each cycle's run goes to the history database every command uses (--db, else
+    $MAILWARDEN_DB, else the per-user history.db), so `mailwarden history` lists it.
+
+    Exit codes: 0 done; 2 bad usage or input, or another process holds --state-dir; 3
+    sign-in or permission refused; 4 a --once cycle could not read the service; 5 the
+    history database cannot be written."""
     if cycles is not None and cycles < 1:
         raise ConfigError(f"--cycles {cycles}: give a number of cycles, 1 or more")
     if once and cycles is not None:
@@ -142,7 +178,9 @@ def watch_command(
             history=parse_duration(history, what="--history"),
             custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
             db_url=db, policy=policy)
-        with _log_writer(log_file) as log, httpx.Client() as client:
+        with (hold_folder(state, hint=STATE_DIR_HINT), _log_writer(log_file) as log,
+              httpx.Client() as client):
+            _tell_of_legacy_history(state, db)
             senders = Senders(client=client, redact=routing.redactor)
             watch_loop(watch_config, source, senders.send, options=options, log=log)
 

@@ -5,6 +5,8 @@
 
 Every host name reaches the same tenant, so Graph, Exchange and login URLs may all point
 at one base URL. `emulator_of(app)` gives the state, the conditions and the counts.
+`/_emulator/...` paths are the emulator's own: its counts, and log records to add while it
+runs (`logs_control`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.exchange_http import exchange_batch, invoke_command
 from mailwarden.emulator.graph import graph_endpoint
 from mailwarden.emulator.logs_api import LogsApi, logs_routes
+from mailwarden.emulator.logs_control import control_routes
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.tenant.logs import LogKind
 from mailwarden.tenant.recorded import RecordedTenant
@@ -54,6 +57,7 @@ def create_app(
     routes = [
         Route("/_emulator/stats", _stats, methods=["GET"]),
         Route("/_emulator/stats/reset", _reset, methods=["POST"]),
+        *control_routes(lambda request: emulator_of(request.app)),
         Route("/adminapi/beta/{tenant}/InvokeCommand", invoke_command, methods=["POST"]),
         Route("/adminapi/beta/{tenant}/$batch", exchange_batch, methods=["POST"]),
         *logs_routes(),

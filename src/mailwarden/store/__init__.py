@@ -28,8 +28,9 @@ def store_run(run: Run, db_url: str | None = None) -> int:
 
 
 def list_runs(db_url: str | None = None, tenant_id: str | None = None) -> tuple[RunRef, ...]:
-    """Stored runs, oldest first."""
-    with History.open(db_url) as history:
+    """Stored runs, oldest first. Raises NoHistoryError, creating nothing, when there is no
+    history database there."""
+    with History.open(db_url, create=False) as history:
         return history.runs(tenant_id)
 
 
@@ -65,8 +66,9 @@ def diff_runs(
     db_url: str | None = None, run_a: int | None = None, run_b: int | None = None
 ) -> Drift:
     """Drift from `run_a` to `run_b`. Without ids: the last two runs of the tenant of the
-    latest run (or of `run_b`'s tenant); with only `run_a`: from it to the tenant's latest."""
-    with History.open(db_url) as history:
+    latest run (or of `run_b`'s tenant); with only `run_a`: from it to the tenant's latest.
+    Raises NoHistoryError, creating nothing, when there is no history database there."""
+    with History.open(db_url, create=False) as history:
         after = history.ref(run_b) if run_b is not None else None
         if run_a is not None:
             before = history.ref(run_a)

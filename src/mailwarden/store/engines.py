@@ -14,6 +14,10 @@ An in-memory SQLite database lives as long as its connection, so it is never sha
 caller owns it (`private_engine`). Pooled connections are pinged before use, so a long-
 running watcher survives a database restart between cycles.
 
+Commands that only read the history (`history`, `diff`) open it with `create=False`: a
+SQLite file that is not there, or a database with no mailwarden schema in it, is then
+`NoHistoryError`, and nothing is created, neither the file nor its folder nor the tables.
+
 `dispose_engines()` closes every shared engine; it runs at exit, and tests call it.
 """
 
@@ -27,8 +31,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 
-from mailwarden.store.location import prepare_sqlite_file
-from mailwarden.store.migrate import upgrade
+from mailwarden.errors import NoHistoryError
+from mailwarden.store.location import ENV_VAR, described, prepare_sqlite_file
+from mailwarden.store.migrate import current_revision, upgrade
 
 _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
@@ -41,12 +46,25 @@ def is_in_memory(url: URL) -> bool:
         url.database in (None, "", ":memory:") or url.query.get("mode") == "memory")
 
 
-def private_engine(url: URL) -> Engine:
+def no_history(url: URL) -> NoHistoryError:
+    return NoHistoryError(
+        f"no history database at {described(url)} yet: `mailwarden report`, `scan` and "
+        f"`watch` store their runs there (--db or {ENV_VAR} names another)")
+
+
+def private_engine(url: URL, *, create: bool = True) -> Engine:
     """A new engine on `url`, the schema migrated to the current revision; the caller
-    disposes it. Raises SQLAlchemyError or OSError when the database cannot be opened."""
-    prepare_sqlite_file(url)
+    disposes it. Without `create`, a database that is not there (or holds no mailwarden
+    schema) raises NoHistoryError and is left as it was. Raises SQLAlchemyError or OSError
+    when the database cannot be opened."""
+    if not create and _sqlite_file_gone(url):
+        raise no_history(url)
+    if create:
+        prepare_sqlite_file(url)
     engine = create_engine(url, pool_pre_ping=True)
     try:
+        if not create and current_revision(engine) is None:
+            raise no_history(url)
         upgrade(engine)
     except BaseException:
         engine.dispose()
@@ -54,7 +72,7 @@ def private_engine(url: URL) -> Engine:
     return engine
 
 
-def shared_engine(url: URL) -> Engine:
+def shared_engine(url: URL, *, create: bool = True) -> Engine:
     """This process's engine on `url`, created and migrated on first use (see the module
     docstring). Do not dispose it; `dispose_engines` does. Raises as `private_engine`."""
     global _dispose_at_exit
@@ -66,7 +84,7 @@ def shared_engine(url: URL) -> Engine:
             engine.dispose()
             engine = None
         if engine is None:
-            engine = private_engine(url)
+            engine = private_engine(url, create=create)
             _engines[key] = engine
             if not _dispose_at_exit:
                 atexit.register(dispose_engines)

@@ -34,13 +34,16 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 class History:
     """One open history database, at the current schema. Its engine is the process's for
-    that database (`store.engines`): opening a History again is cheap and migrates nothing."""
+    that database (`store.engines`): opening a History again is cheap and migrates nothing.
+    With `create=False` (commands that only read) a database that is not there raises
+    NoHistoryError and nothing is created."""
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, *, create: bool = True) -> None:
         self.url = url
         self._private = is_in_memory(url)  # lives only as long as this History
         try:
-            self.engine: Engine = private_engine(url) if self._private else shared_engine(url)
+            self.engine: Engine = (private_engine(url) if self._private
+                                   else shared_engine(url, create=create))
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(
                 f"cannot open the history database {shown(url)}: {exc}; check --db / "
@@ -48,8 +51,8 @@ class History:
             ) from exc
 
     @classmethod
-    def open(cls, db: str | None = None) -> History:
-        return cls(resolve_db_url(db))
+    def open(cls, db: str | None = None, *, create: bool = True) -> History:
+        return cls(resolve_db_url(db), create=create)
 
     def close(self) -> None:
         # A shared engine stays open for the next store call in this process.

@@ -117,8 +117,11 @@ class IncidentStore:
         self.history = history
 
     @classmethod
-    def open(cls, db: str | None = None) -> IncidentStore:
-        return cls(History.open(db))
+    def open(cls, db: str | None = None, *, create: bool = True) -> IncidentStore:
+        """The incidents in the one history database (`--db`, else MAILWARDEN_DB, else the
+        per-user default). Without `create`, a database that is not there raises
+        NoHistoryError and nothing is created."""
+        return cls(History.open(db, create=create))
 
     def close(self) -> None:
         self.history.close()

@@ -56,6 +56,13 @@ def shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def described(url: URL) -> str:
+    """A SQLite database as its file path, any other as its URL without the password."""
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return str(url.database)
+    return shown(url)
+
+
 def prepare_sqlite_file(url: URL) -> None:
     """Create a SQLite file's folder (0700) and the file itself (0600) before SQLite does,
     so run history, which names people and mailboxes, is private from the start."""

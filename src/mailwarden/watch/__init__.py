@@ -6,7 +6,7 @@
         senders = Senders(client=client, redact=config.routing.redactor)
         report = run_cycle(config, source, senders.send)      # or watch_loop(...)
 
-Everything lives in the state directory (files 0600, state files replaced atomically):
+The watcher's state lives in the state directory (files 0600, replaced atomically):
 
     STATE/tenant/              the posture as a recorded tenant (re-collected when due)
     STATE/tenant/logs/         the rolling window of log records, one JSON Lines file per
@@ -16,8 +16,14 @@ Everything lives in the state directory (files 0600, state files replaced atomic
     STATE/notify-state.json    the outbox: what is to be sent and what was (`notify`)
     STATE/notify-state.json.journal   marks since that snapshot, one line each
     STATE/watch-state.json     when the posture was collected, cycle count (`state`)
-    STATE/history.db           the run history and the incidents (their lifecycle: open,
-                               notified, acknowledged, resolved), unless --db names another
+    STATE/mailwarden.lock      held by the one process using the folder (`statelock`)
+
+The runs are stored in the one run history every command uses (`WatchConfig.db_url`,
+else MAILWARDEN_DB, else the per-user default; `mailwarden.store`), so `mailwarden
+history` and `diff` show them, and the incidents with their lifecycle (open, notified,
+acknowledged, resolved), which `mailwarden alerts` lists; the state directory holds no
+database. (Versions before kept it as STATE/history.db: `legacy_history` finds one,
+which `watch` points out.)
 
 A cycle (`cycle.run_cycle`) pulls new records, appends them to the window (idempotent),
 re-collects the posture when due, runs the checks and detection over the window, folds

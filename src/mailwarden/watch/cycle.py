@@ -84,7 +84,7 @@ class WatchConfig:
     posture_every: timedelta = timedelta(hours=24)
     history: timedelta = DEFAULT_HISTORY
     custodians_file: Path | None = None
-    db_url: str | None = None  # default: STATE/history.db
+    db_url: str | None = None  # None: the history every command uses (MAILWARDEN_DB, ...)
     detect_options: DetectOptions | None = None
     #: How alerts group into incidents and when a quiet incident is resolved.
     policy: Policy = DEFAULT_POLICY
@@ -94,8 +94,10 @@ class WatchConfig:
         return self.state_dir / TENANT_DIR
 
     @property
-    def database(self) -> str:
-        return self.db_url or str(self.state_dir / "history.db")
+    def database(self) -> str | None:
+        """The history database (`--db`); None is the one `report`, `scan`, `history` and
+        `diff` use: MAILWARDEN_DB, else the per-user default (`mailwarden.store`)."""
+        return self.db_url
 
 
 def _posture_due(config: WatchConfig, state: WatchState, now: datetime) -> bool:

@@ -2,8 +2,9 @@
 
 It holds when the posture was last collected, whether the log window has ever dropped
 old days (from then on an alert that starts at the window's edge may be a cut-off view of
-one already raised), and a count of completed cycles. Nothing in it is needed for
-correctness after a crash: the checkpoint, the window and the outbox carry that.
+one already raised), a count of completed cycles, and whether the user was told of the
+folder's run history from an earlier version (`LEGACY_HISTORY`). Nothing in it is needed
+for correctness after a crash: the checkpoint, the window and the outbox carry that.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from mailwarden.times import iso, read_time
 from mailwarden.watch.files import read_state_json, write_atomic_json
 
 FILE_NAME = "watch-state.json"
+#: Where versions before stored the watcher's runs, apart from every other command's.
+LEGACY_HISTORY = "history.db"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +27,7 @@ class WatchState:
     posture_at: datetime | None = None
     window_truncated: bool = False
     cycles: int = 0
+    legacy_history_told: bool = False
 
     def with_posture(self, at: datetime) -> WatchState:
         return replace(self, posture_at=at)
@@ -36,11 +40,19 @@ def load_state(state_dir: Path) -> WatchState:
     posture = data.get("posture_at")
     return WatchState(posture_at=read_time(posture) if posture else None,
                       window_truncated=bool(data.get("window_truncated")),
-                      cycles=int(data.get("cycles") or 0))
+                      cycles=int(data.get("cycles") or 0),
+                      legacy_history_told=bool(data.get("legacy_history_told")))
 
 
 def save_state(state_dir: Path, state: WatchState) -> None:
     posture = iso(state.posture_at) if state.posture_at else None
     write_atomic_json(state_dir / FILE_NAME, {
         "schema": WATCH_STATE_SCHEMA, "posture_at": posture,
-        "window_truncated": state.window_truncated, "cycles": state.cycles})
+        "window_truncated": state.window_truncated, "cycles": state.cycles,
+        "legacy_history_told": state.legacy_history_told})
+
+
+def legacy_history(state_dir: Path) -> Path | None:
+    """The folder's own run history from an earlier version, when it holds one."""
+    path = state_dir / LEGACY_HISTORY
+    return path if path.is_file() else None

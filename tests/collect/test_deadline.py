@@ -49,3 +49,31 @@ def test_a_source_still_waiting_at_the_deadline_fails_alone(
                    "exo/Get-CASMailbox", "graph/roleAssignments"):
         assert (out / f"{source}.json").is_file(), source
         assert source not in errors, source
+
+
+def test_the_deadline_keeps_the_mailboxes_read_and_fails_only_the_rest(tmp_path: Path) -> None:
+    """Every Exchange `$batch` request after the first is held for a minute: at the
+    deadline the per-mailbox sources keep the mailboxes the first batch read, and record
+    each of the others as failed ("deadline reached") rather than losing both sources."""
+    tenant = generate(60, seed=1)
+    tenant_id = str(tenant.recorded.data["tenant"]["tenantId"])
+    held = TargetedFault(pattern=r"exchange:\$batch", nth=2, kind=FaultKind.TIMEOUT,
+                         times=1_000_000)
+    config = EmulatorConfig(targeted_faults=(held,), timeout_seconds=60.0)
+    out = tmp_path / "tenant"
+    with serve_in_thread(create_app(tenant.recorded, config=config)) as served:
+        base = served.base_url
+        result = runner.invoke(command_app(), [
+            "collect", "--out", str(out), "--tenant", tenant_id, "--client-id", "app",
+            "--login-url", base, "--graph-url", base, "--exo-url", base,
+            "--ca-bundle", str(served.ca_file), "--deadline", "5s", "--quiet"],
+            env={"MAILWARDEN_CLIENT_SECRET": "emulator-secret"})
+    assert result.exit_code == 4, result.output
+    assert "mailboxes of the per-mailbox calls unfinished" in result.output
+    errors = json.loads((out / ERRORS_FILE).read_text(encoding="utf-8"))
+    for source in ("exo/Get-MailboxPermission", "exo/Get-InboxRule"):
+        failed = errors[source]["mailboxes"]
+        assert failed and set(failed.values()) == {"deadline reached"}, errors[source]
+        rows = json.loads((out / f"{source}.json").read_text(encoding="utf-8"))
+        assert rows, source
+    assert set(errors) == {"exo/Get-MailboxPermission", "exo/Get-InboxRule"}

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from mailwarden.collect.live import collect_tenant
-from mailwarden.errors import AuthError
+from mailwarden.collect.mailboxes import PerMailbox
+from mailwarden.errors import AuthError, ServiceError
 from mailwarden.m365.http import M365Http
 from mailwarden.settings import CollectMode, RetryPolicy, Settings
 from mailwarden.tenant.recorded import ALL_SOURCES, RecordedTenant
@@ -90,7 +91,8 @@ class Tenant:
         self.requests: list[httpx.Request] = []
         self.in_flight = 0
         self.peak = 0
-        self.fail: dict[str, int] = {}  # path or cmdlet -> HTTP status to answer
+        #: path, cmdlet or "{host}/$batch" (every batch request) -> HTTP status to answer
+        self.fail: dict[str, int] = {}
         self.exo_calls: list[tuple[str, dict[str, Any]]] = []  # cmdlets, batched or not
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -105,6 +107,9 @@ class Tenant:
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         url = urlsplit(str(request.url))
+        batch = f"{url.netloc}/$batch" if url.path.endswith("/$batch") else None
+        if batch in self.fail:
+            return httpx.Response(self.fail[batch], json={"error": {"code": "Unavailable"}})
         if url.netloc == "exo.test" and url.path.endswith("/$batch"):
             answers = []
             for sub in json.loads(request.content)["requests"]:
@@ -273,6 +278,47 @@ def test_a_failed_per_mailbox_call_fails_its_source() -> None:
     assert "exo/Get-InboxRule" not in recorded.data
     assert "Exchange.ManageAsApp" in recorded.errors["exo/Get-InboxRule"]
     assert "exo/Get-MailboxPermission" in recorded.data
+
+
+def test_failed_batch_requests_fail_their_calls_and_the_collection_goes_on() -> None:
+    """Every `$batch` request fails after its retries, on both services: the per-mailbox
+    sources (every call failed) and the group members are recorded as failed with why, and
+    every other source is collected."""
+    tenant = Tenant()
+    tenant.fail["exo.test/$batch"] = 502
+    tenant.fail["graph.test/$batch"] = 500
+    recorded = collect(tenant)
+    assert set(recorded.errors) == {"exo/Get-MailboxPermission", "exo/Get-InboxRule",
+                                    "graph/groupMembers"}
+    assert set(recorded.data) == set(ALL_SOURCES) - set(recorded.errors)
+    for source in ("exo/Get-MailboxPermission", "exo/Get-InboxRule"):
+        assert "for every mailbox it was called for (4)" in recorded.errors[source]
+        assert "/$batch failed 2 times" in recorded.errors[source]
+    assert "members of 2 of 2 groups" in recorded.errors["graph/groupMembers"]
+
+
+def test_a_step_that_fails_fails_its_sources_and_the_others_complete(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A service error that leaves a step (here the per-mailbox calls) fails the sources that
+    step had not settled; Get-Mailbox, which it had, and every other source are kept. A
+    fault in mailwarden itself is raised, not recorded as a source's failure."""
+
+    async def fails(self: PerMailbox) -> None:
+        raise ServiceError("Exchange Online went away")
+
+    monkeypatch.setattr(PerMailbox, "finish", fails)
+    recorded = collect(Tenant())
+    assert recorded.errors == {"exo/Get-MailboxPermission": "Exchange Online went away",
+                               "exo/Get-InboxRule": "Exchange Online went away"}
+    assert set(recorded.data) == set(ALL_SOURCES) - set(recorded.errors)
+
+    async def bug(self: PerMailbox) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(PerMailbox, "finish", bug)
+    with pytest.raises(KeyError, match="a bug"):
+        collect(Tenant())
 
 
 def test_without_users_every_user_mailbox_counts_as_possibly_ownerless() -> None:

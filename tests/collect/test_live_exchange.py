@@ -10,8 +10,10 @@ import pytest
 
 from mailwarden.assess import assess
 from mailwarden.collect.live import collect_tenant
+from mailwarden.emulator.config import TargetedFault
 from mailwarden.m365.http import M365Http
 from mailwarden.model.findings import ScanResult, Status
+from mailwarden.settings import RetryPolicy
 from mailwarden.tenant.hidden_rules import HIDDEN_RULE
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
@@ -23,6 +25,7 @@ from tests.emulator.emulator_helpers import (
     run,
     settings_for,
     small,
+    tenant_id,
 )
 from tests.support.emulator_tokens import EmulatorTokens
 
@@ -158,3 +161,35 @@ def test_a_recorded_mailbox_failure_is_served_as_a_failure_again() -> None:
     assert "HTTP 500, 4 times" in again.mailbox_errors[RULES][address]
     upn = str(box["UserPrincipalName"]).lower()
     assert status(scan(again), "hiding-inbox-rule", upn) is Status.ERROR
+
+
+def test_the_first_two_batch_requests_failing_fail_only_their_mailboxes() -> None:
+    """The first two Exchange `$batch` requests fail (one attempt a request): the ten
+    mailboxes they carried are recorded as failed in both per-mailbox sources, naming the
+    `$batch` request; both sources are kept, with every other mailbox's rows as the service
+    serves them; no source fails. Two failed batch requests are two failures, not twenty,
+    so the first unlucky batches do not give the sources up as failing for every mailbox."""
+    tenant = tenant_id()
+    clean = collect()
+    failing = TargetedFault(pattern=r"exchange:\$batch", nth=1, times=2)
+    app = app_for(targeted_faults=(failing,))
+    settings = settings_for(BASE, tenant, retry=RetryPolicy(max_attempts=1))
+
+    async def main() -> RecordedTenant:
+        async with client_for(app) as client:
+            http = M365Http(client, EmulatorTokens(client, tenant), settings)
+            return await collect_tenant(http, settings)
+
+    recorded = run(main())
+    assert recorded.errors == {}
+    names = ("Identity", "Name", "ExternalDirectoryObjectId")  # how rows name their mailbox
+    owner = {m["PrimarySmtpAddress"]: {m[n] for n in names if m.get(n)}
+             for m in clean.data["exo/Get-Mailbox"]}
+    for source, owner_field in ((PERMISSIONS, "Identity"), (RULES, "MailboxOwnerId")):
+        failed = recorded.mailbox_errors[source]
+        assert len(failed) == 10, failed
+        assert all("/$batch failed 1 time" in why for why in failed.values())
+        gone = set().union(*(owner[address] for address in failed))
+        assert recorded.data[source] == [r for r in clean.data[source]
+                                         if r[owner_field] not in gone]
+        assert 0 < len(recorded.data[source]) < len(clean.data[source])

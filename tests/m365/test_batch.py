@@ -144,3 +144,31 @@ def test_sub_request_attempts_are_bounded(attempts: int) -> None:
     result = run(GraphClient(http).batch_list({"x": "/groups/x/members"}))
     assert isinstance(result["x"], RetriesExhaustedError)
     assert calls["n"] == attempts
+
+
+def test_a_batch_request_that_fails_fails_only_the_sub_requests_it_carried() -> None:
+    """The second `$batch` POST (groups g20-g39) keeps failing: those twenty groups get the
+    error, each on its own key; the other 25 groups get their members."""
+    posts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sub = body_of(request)["requests"]
+        groups = [_members_of(item["url"]) for item in sub]
+        posts.append(groups[0])
+        if "g20" in groups:
+            return httpx.Response(503, json={"error": {"code": "ServiceUnavailable",
+                                                       "message": "down"}})
+        return httpx.Response(200, json={"responses": [
+            _ok(item["id"], [{"id": f"m-{g}"}]) for item, g in zip(sub, groups, strict=True)]})
+
+    http, _, _ = make_http(handler)
+    paths = {f"g{i}": f"/groups/g{i}/members" for i in range(45)}
+    done: list[int] = []
+    result = run(GraphClient(http).batch_list(paths, on_done=done.append))
+
+    failed = {g for g, r in result.items() if isinstance(r, RetriesExhaustedError)}
+    assert failed == {f"g{i}" for i in range(20, 40)}
+    assert all("POST" in str(result[g]) and "/v1.0/$batch" in str(result[g]) for g in failed)
+    assert all(result[f"g{i}"] == [{"id": f"m-g{i}"}] for i in [*range(20), *range(40, 45)])
+    assert posts.count("g20") == 4  # retried as a request, then given up alone
+    assert done[-1] == 45

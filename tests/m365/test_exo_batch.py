@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from mailwarden.errors import PermissionDeniedError, ServiceError
+from mailwarden.errors import AuthError, PermissionDeniedError, RetriesExhaustedError, ServiceError
 from mailwarden.m365.exchange import Call, ExchangeClient, invoke_many
 from mailwarden.m365.http import Service
 from tests.m365.m365_fakes import EXO, TENANT, VirtualTime, body_of, make_http, run
@@ -71,3 +72,45 @@ def test_a_sub_request_that_keeps_failing_gets_a_clear_error() -> None:
                                                  parameters={"Mailbox": "a@c.test"})}))
     assert isinstance(results["a"], ServiceError)
     assert "failed 4 times" in str(results["a"])
+
+
+def test_a_batch_request_that_fails_fails_only_the_calls_it_carried() -> None:
+    """The first `$batch` POST keeps failing (HTTP 500 after every retry): its ten calls get
+    that error, each on its own key, and the other batch's calls their rows."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        subs = body_of(request)["requests"]
+        who = [s["body"]["CmdletInput"]["Parameters"]["Identity"] for s in subs]
+        if "m0@c.test" in who:
+            return httpx.Response(500, json={"error": {"code": "InternalServerError",
+                                                       "message": "boom"}})
+        return httpx.Response(200, json={"responses": [
+            {"id": s["id"], "status": 200, "body": {"value": [{"Identity": w}]}}
+            for s, w in zip(subs, who, strict=True)]})
+
+    http, _, _ = make_http(handler)
+    client = ExchangeClient(http, TENANT)
+    names = [f"m{i}@c.test" for i in range(15)]
+    calls = {n: Call(cmdlet="Get-MailboxPermission", parameters={"Identity": n}) for n in names}
+    done: list[int] = []
+    results = run(invoke_many(client, calls, on_done=done.append))
+
+    failed = {n for n, r in results.items() if isinstance(r, RetriesExhaustedError)}
+    assert failed == set(names[:10])
+    assert all("/$batch failed 4 times" in str(results[n]) for n in failed)
+    assert all(results[n] == [{"Identity": n}] for n in names[10:])
+    assert done[-1] == 15  # the failed calls are settled too
+
+    # A refused token is not one batch's problem: every request would be refused.
+    refused, _, _ = make_http(lambda request: httpx.Response(
+        401, json={"error": {"code": "InvalidAuthenticationToken", "message": "expired"}}))
+    with pytest.raises(AuthError, match="token was not accepted"):
+        run(invoke_many(ExchangeClient(refused, TENANT), calls))
+
+    # A fault in mailwarden itself is raised, never taken for a failed batch.
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("a bug")
+
+    buggy, _, _ = make_http(broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        run(invoke_many(ExchangeClient(buggy, TENANT), calls))

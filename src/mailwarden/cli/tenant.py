@@ -133,9 +133,13 @@ def collect(
 
     The client secret, when used, is read from MAILWARDEN_CLIENT_SECRET only.
 
+    A failed source, or a failed Exchange `$batch` request (only the mailboxes it carried),
+    fails only that part: the rest is collected and written.
+
     Exit codes: 0 every source collected (a licence limitation is noted, not a failure);
-    2 bad usage; 3 sign-in or permission refused; 4 a source failed (written to
-    OUT/errors.json, the rest of the tenant is written)."""
+    2 bad usage; 3 sign-in or permission refused; 4 a source, or a source for some
+    mailboxes, failed or the deadline was reached (written to OUT/errors.json, the rest of
+    the tenant is written)."""
     connection = Connection.of(locals())
     started = time.perf_counter()
     collected = collect_with_progress(connection, out, quiet=quiet)

@@ -4,6 +4,10 @@ Every source is read concurrently (Graph and Exchange each within their own conc
 limit), at the largest page size each endpoint allows, with `$select` so only what the
 recorded tenant keeps travels, and group members through `$batch`. A source that fails
 is recorded in `errors` with its message and left out of `data`; the others complete.
+Each step (one source, or a source and those read from its answer) is contained: a
+service error it lets out fails its sources that have no outcome yet, and no others. Only
+a sign-in failure ends the collection (every other call would fail the same way), and a
+fault in mailwarden itself is raised, never recorded as a source's failure.
 
 `CollectMode.SEQUENTIAL` is the naive baseline, kept as a real mode so benchmarks measure
 against something honest: one request at a time, server-default page sizes, no `$batch`,
@@ -14,13 +18,19 @@ they are named.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from mailwarden.collect import fields
 from mailwarden.collect.licensed import KnownLicences, users_with_fallback
-from mailwarden.collect.mailboxes import PerMailbox, licensed_accounts, ownerless_by_type
+from mailwarden.collect.mailboxes import (
+    PerMailbox,
+    SourceOutcome,
+    licensed_accounts,
+    ownerless_by_type,
+)
 from mailwarden.collect.mailboxes import unlicensed_user_mailbox as _unlicensed
 from mailwarden.errors import (
     AuthError,
@@ -41,6 +51,7 @@ from mailwarden.progress import Progress
 from mailwarden.settings import CollectMode, Settings
 from mailwarden.tenant.licences import limitation_reason
 from mailwarden.tenant.recorded import ALL_SOURCES, RecordedTenant
+from mailwarden.text import plural
 from mailwarden.times import iso
 
 
@@ -114,6 +125,14 @@ EXO_LISTS: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {
 _SINGLE_OBJECT = {"exo/Get-OrganizationConfig", "exo/Get-TransportConfig"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One unit of the collection and the sources it records."""
+
+    sources: tuple[str, ...]
+    run: Callable[[], Awaitable[Any]]
+
+
 class _Collection:
     def __init__(self, http: M365Http, settings: Settings, progress: Progress) -> None:
         self.fast = settings.collect_mode is CollectMode.FAST
@@ -154,6 +173,19 @@ class _Collection:
             return None
         self.data[name] = value
         return value
+
+    async def contained(self, step: _Step) -> None:
+        """Run one step; a service error it lets out fails those of its sources that have
+        no outcome yet, and the other steps go on. A sign-in failure ends the collection;
+        anything that is not a mailwarden error is a fault in mailwarden, and is raised."""
+        try:
+            await step.run()
+        except AuthError:
+            raise
+        except MailwardenError as exc:
+            for name in step.sources:
+                if not any(name in kept for kept in (self.data, self.errors, self.limitations)):
+                    self.errors[name] = str(exc)
 
     async def skus(self) -> None:
         try:
@@ -295,14 +327,18 @@ class _Collection:
                 on_rows=offer,
             ),
         )
-        await users.wait()
         if mailboxes is None:
+            await self.mailboxes.stop()  # the calls started for the pages that came
             for item in self.mailboxes.sources:
                 self.errors[item.name] = "not collected: Get-Mailbox failed"
             return
+        await users.wait()
         licensed = licensed_accounts(self.data.get("graph/users"))
         self.mailboxes.add(r for r in mailboxes if _unlicensed(r, licensed))
-        for name, outcome in (await self.mailboxes.finish()).items():
+        self.record_per_mailbox(await self.mailboxes.finish())
+
+    def record_per_mailbox(self, outcomes: Mapping[str, SourceOutcome]) -> None:
+        for name, outcome in outcomes.items():
             if outcome.error is not None:
                 self.errors[name] = outcome.error
                 continue
@@ -310,26 +346,49 @@ class _Collection:
             if outcome.failed:
                 self.mailbox_errors[name] = outcome.failed
 
-    def steps(self, users_done: asyncio.Event) -> list[Callable[[], Awaitable[Any]]]:
+    def steps(self, users_done: asyncio.Event) -> list[_Step]:
         async def users() -> None:
-            await self.source("graph/users", self.users)
-            users_done.set()
+            try:
+                await self.source("graph/users", self.users)
+            finally:
+                users_done.set()  # the steps waiting for users go on without them
 
-        steps: list[Callable[[], Awaitable[Any]]] = [
-            lambda: self.source("tenant", self.tenant),
-            self.skus,
-            users,
-            lambda: self.groups_and_members(users_done),
+        steps = [
+            _Step(("tenant",), lambda: self.source("tenant", self.tenant)),
+            _Step((_SKUS,), self.skus),
+            _Step(("graph/users",), users),
+            _Step(("graph/groups", "graph/groupMembers"),
+                  lambda: self.groups_and_members(users_done)),
         ]
         steps += [
-            _bind(self.source, n, self.graph_list)
+            _Step((n,), _bind(self.source, n, self.graph_list))
             for n in GRAPH_LISTS
             if n not in {"graph/users", _SKUS}
         ]
-        steps += [_bind(self.source, n, self.graph_object) for n in GRAPH_OBJECTS]
-        steps += [_bind(self.source, n, self.exo_list) for n in EXO_LISTS]
-        steps.append(lambda: self.mailboxes_and_details(users_done))
+        steps += [_Step((n,), _bind(self.source, n, self.graph_object)) for n in GRAPH_OBJECTS]
+        steps += [_Step((n,), _bind(self.source, n, self.exo_list)) for n in EXO_LISTS]
+        per_mailbox = tuple(item.name for item in self.mailboxes.sources)
+        steps.append(_Step(("exo/Get-Mailbox", *per_mailbox),
+                           lambda: self.mailboxes_and_details(users_done)))
         return steps
+
+    def stop_at_deadline(self) -> tuple[list[str], int]:
+        """Record what the deadline cut short: the per-mailbox sources keep the mailboxes
+        they read (the others failed per mailbox) once every mailbox is known, and every
+        source without an outcome fails. The sources failed, and the mailboxes cut short."""
+        done = self.data.keys() | self.errors.keys() | self.limitations.keys()
+        cut = 0
+        if not any(item.name in done for item in self.mailboxes.sources):
+            outcomes = self.mailboxes.cut_off(DEADLINE_REACHED)
+            if outcomes is not None:
+                self.record_per_mailbox(outcomes)
+                cut = len({key for outcome in outcomes.values()
+                           for key, why in outcome.failed.items() if why == DEADLINE_REACHED})
+            done = self.data.keys() | self.errors.keys() | self.limitations.keys()
+        unfinished = [source for source in ALL_SOURCES if source not in done]
+        for name in unfinished:
+            self.errors[name] = DEADLINE_REACHED
+        return unfinished, cut
 
 
 def _bind(
@@ -349,9 +408,12 @@ async def collect_tenant(
 ) -> RecordedTenant:
     """Read everything the checks need from the tenant `settings` names.
 
-    The whole collection has `settings.collect_deadline` seconds: when they run out, every
-    source still being read is recorded as failed with DEADLINE_REACHED and
-    DeadlineReachedError carries what was read (`partial`)."""
+    A source that fails is recorded in `errors` (a per-mailbox source's failed mailboxes
+    in `mailbox_errors`) and the others complete; only a sign-in failure (AuthError) ends
+    the collection. The whole collection has `settings.collect_deadline` seconds: when they
+    run out, every source still being read is recorded as failed with DEADLINE_REACHED
+    (the per-mailbox sources keep the mailboxes they read, and record the rest as failed
+    with it) and DeadlineReachedError carries what was read (`partial`)."""
     run = _Collection(http, settings, progress or _silent)
     users_done = asyncio.Event()
     steps = run.steps(users_done)
@@ -359,23 +421,24 @@ async def collect_tenant(
     try:
         async with deadline:
             if run.fast:
-                await asyncio.gather(*(step() for step in steps))
+                await asyncio.gather(*(run.contained(step) for step in steps))
             else:
                 for step in steps:
-                    await step()
+                    await run.contained(step)
     except TimeoutError:
         if not deadline.expired():
             raise
-        done = run.data.keys() | run.errors.keys() | run.limitations.keys()
-        unfinished = [source for source in ALL_SOURCES if source not in done]
-        for name in unfinished:
-            run.errors[name] = DEADLINE_REACHED
+        unfinished, cut = run.stop_at_deadline()
+        mailboxes = (f" and {plural(cut, 'mailbox', 'mailboxes')} of the per-mailbox calls"
+                     if cut else "")
         raise DeadlineReachedError(
             f"the collection reached its deadline of {_seconds(settings.collect_deadline)} "
-            f"with {len(unfinished)} of {len(ALL_SOURCES)} sources unfinished; what was "
-            "read is kept (raise the deadline with --deadline)",
+            f"with {len(unfinished)} of {len(ALL_SOURCES)} sources{mailboxes} unfinished; "
+            "what was read is kept (raise the deadline with --deadline)",
             partial=_recorded(run),
         ) from None
+    finally:
+        await run.mailboxes.stop()  # per-mailbox calls still running when it ended early
     return _recorded(run)
 
 

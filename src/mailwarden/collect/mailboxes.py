@@ -12,8 +12,11 @@ left out without it) and `-ResultSize Unlimited` (its default stops at 1000 rule
 
 One mailbox's failure is that mailbox's: a mailbox deleted since Get-Mailbox listed it is
 skipped, any other failure is recorded for that mailbox and the source is kept for the
-rest. A source fails as a whole only when Exchange refuses the cmdlet itself (the app's
-role lacks it) or when every call so far has failed.
+rest. A `$batch` request that fails as a whole (after its retries) fails the calls it
+carried, each for its own mailbox, and no other. A source fails as a whole only when
+Exchange refuses the cmdlet itself (the app's role lacks it) or when every call so far has
+failed. When the collection stops early (its deadline), what was read is kept and the
+mailboxes not yet answered are recorded as failed with the reason (`cut_off`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ OWNERLESS_TYPES = frozenset(
 )
 #: The calls after the paged list cmdlets in the queue for a connection.
 PER_MAILBOX_PRIORITY = 1
-#: Failed calls, with none succeeded, after which a source is given up as a whole.
+#: Failed requests, with no call succeeded, after which a source is given up as a whole. A
+#: `$batch` request that failed as a whole counts once for each source it carried calls
+#: of: its failure says nothing about the cmdlet, so the first unlucky batches of a busy
+#: service do not give a source up.
 SOURCE_FAILS_AFTER = EXO_BATCH_LIMIT
 
 
@@ -110,7 +116,9 @@ class _Source:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
     failed: dict[str, str] = field(default_factory=dict)  # mailbox -> why its call failed
+    vanished: set[str] = field(default_factory=set)  # deleted since Get-Mailbox listed them
     out_of_scope: int = 0  # of those, the mailboxes outside what the app's role may read
+    failed_requests: int = 0  # requests that failed (a failed `$batch` once per source)
     done: int = 0
 
     def parameters(self, key: str) -> dict[str, Any]:
@@ -123,6 +131,20 @@ class _Source:
             return SourceOutcome(error=self.error)
         return SourceOutcome(rows=[r for k in keys for r in self.rows.get(k, ())],
                              failed=dict(self.failed))
+
+    def cut_off(self, keys: Sequence[str], reason: str) -> SourceOutcome:
+        """The outcome when calls stop early: the rows read are kept and every mailbox not
+        yet answered is failed with `reason`; with nothing read, the source fails with it."""
+        if self.error is not None:
+            return SourceOutcome(error=self.error)
+        if not self.rows:
+            return SourceOutcome(error=reason)
+        failed = dict(self.failed)
+        for key in keys:
+            if key not in self.rows and key not in failed and key not in self.vanished:
+                failed[key] = reason
+        return SourceOutcome(rows=[r for k in keys for r in self.rows.get(k, ())],
+                             failed=failed)
 
     def _all_failed(self) -> str:
         first = next(iter(self.failed.values()))
@@ -179,6 +201,7 @@ class PerMailbox:
         self._seen: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._queued: list[tuple[_Source, str]] = []  # calls waiting to fill a batch
+        self.complete = False  # every mailbox has been added (`finish` has begun)
 
     def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Queue these mailboxes (started at once when concurrent)."""
@@ -199,6 +222,7 @@ class PerMailbox:
 
     async def finish(self) -> dict[str, SourceOutcome]:
         """Each source's rows (in mailbox order) and failed mailboxes, or its error."""
+        self.complete = True
         if self._concurrent:
             if self._queued:
                 self._dispatch(self._queued)
@@ -210,31 +234,66 @@ class PerMailbox:
                     await self._one(source, key)
         return {source.name: source.outcome(self._keys) for source in self.sources}
 
+    def cut_off(self, reason: str) -> dict[str, SourceOutcome] | None:
+        """Each source as far as it got, the mailboxes not yet answered failed with
+        `reason`; None while mailboxes may still be added (which ones would be missing is
+        not known)."""
+        if not self.complete:
+            return None
+        return {source.name: source.cut_off(self._keys, reason) for source in self.sources}
+
+    async def stop(self) -> None:
+        """Cancel the calls still running. A call that ended in an error other than a
+        service's (a sign-in failure, a fault in mailwarden) raises it: never lost."""
+        for task in self._tasks:
+            task.cancel()
+        ended = await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        self._queued = []
+        for outcome in ended:
+            if isinstance(outcome, Exception):  # not a cancellation (a BaseException)
+                raise outcome
+
     async def _batch(self, calls: list[tuple[_Source, str]]) -> None:
         wanted = {f"{source.name}|{key}": (source, key) for source, key in calls
                   if source.error is None}
-        outcomes = await invoke_many(
-            self._exo,
-            {
-                name: Call(
-                    cmdlet=source.cmdlet,
-                    parameters=source.parameters(key),
-                    select=source.select if self._select else None,
-                )
-                for name, (source, key) in wanted.items()
-            },
-            page_size=self._page_size,
-            priority=PER_MAILBOX_PRIORITY,
-        )
+        outcomes: Mapping[str, list[dict[str, Any]] | MailwardenError]
+        try:
+            outcomes = await invoke_many(
+                self._exo,
+                {
+                    name: Call(
+                        cmdlet=source.cmdlet,
+                        parameters=source.parameters(key),
+                        select=source.select if self._select else None,
+                    )
+                    for name, (source, key) in wanted.items()
+                },
+                page_size=self._page_size,
+                priority=PER_MAILBOX_PRIORITY,
+            )
+        except AuthError:
+            raise  # every call would be refused the same way: the collection ends
+        except MailwardenError as exc:
+            outcomes = dict.fromkeys(wanted, exc)  # the calls it carried fail, no others
+        # Calls that share one error failed in one request (their `$batch`): it counts once.
+        counted: set[tuple[str, int]] = set()
         for name, outcome in outcomes.items():
             source, key = wanted[name]
             if isinstance(outcome, MailwardenError):
-                self._failed(source, key, outcome)
+                request = (source.name, id(outcome))
+                self._failed(source, key, outcome, counted=request not in counted)
+                counted.add(request)
             else:
                 self._done(source, key, outcome)
 
-    def _failed(self, source: _Source, key: str, exc: MailwardenError) -> None:
-        if _vanished(exc) or source.error is not None:
+    def _failed(
+        self, source: _Source, key: str, exc: MailwardenError, *, counted: bool = True
+    ) -> None:
+        if _vanished(exc):
+            source.vanished.add(key)
+            return
+        if source.error is not None:
             return
         message = f"{source.cmdlet} -{source.parameter} {key}: {exc}"
         if _cmdlet_refused(exc):
@@ -242,7 +301,8 @@ class PerMailbox:
             return
         source.failed[key] = message
         source.out_of_scope += _out_of_scope(exc)
-        if not source.rows and len(source.failed) >= SOURCE_FAILS_AFTER:
+        source.failed_requests += counted
+        if not source.rows and source.failed_requests >= SOURCE_FAILS_AFTER:
             source.error = source._all_failed()  # nothing has worked: stop calling
 
     def _done(self, source: _Source, key: str, rows: list[dict[str, Any]]) -> None:

@@ -4,6 +4,11 @@
 A batch answers each sub-request on its own, so each is settled on its own: a page is
 kept and its next page queued, a refusal becomes that key's typed error, and a throttled
 or failed sub-request is retried (with its Retry-After) without resending its batch.
+
+A batch request that fails as a whole (the POST itself refused, or still failing after its
+retries) fails only the sub-requests it carried: each gets that error as its outcome and
+the other batches go on. A sign-in failure is the exception: every other request would be
+refused the same way, so it ends the run.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailwarden.errors import MailwardenError, ServiceError
+from mailwarden.errors import AuthError, MailwardenError, ServiceError
 from mailwarden.m365.http import M365Http, Service, error_detail, parse_retry_after
 from mailwarden.progress import CountProgress
 
@@ -80,11 +85,18 @@ class Batcher:
             sending = list(pending if window is None else pending[:window])
             held = list(pending[len(sending):])
             chunks = [sending[i : i + self.limit] for i in range(0, len(sending), self.limit)]
-            answers = await asyncio.gather(*(self.send_chunk(chunk) for chunk in chunks))
-            accepted = sum(1 for answer in answers for r in answer.values() if _succeeded(r))
+            answers = await asyncio.gather(*(self._send(chunk) for chunk in chunks))
+            accepted = sum(1 for answer in answers if not isinstance(answer, MailwardenError)
+                           for r in answer.values() if _succeeded(r))
             again: list[_Again] = []
             for chunk, answer in zip(chunks, answers, strict=True):
                 for sub in chunk:
+                    if isinstance(answer, MailwardenError):
+                        results[sub.key] = answer  # the batch carrying it failed
+                        finished += 1
+                        if on_done is not None:
+                            on_done(finished)
+                        continue
                     # While the service takes some of each round, being told to wait is
                     # pacing, not failure: only rounds that get nothing through count.
                     outcome = self.settle(sub, answer.get(sub.key), results, progress=accepted > 0)
@@ -103,6 +115,17 @@ class Batcher:
             elif wait > 0:
                 await self.http.wait(wait)
         return results
+
+    async def _send(
+        self, chunk: Sequence[SubRequest]
+    ) -> dict[str, Mapping[str, Any]] | MailwardenError:
+        """One batch's answers by key, or the error that failed the whole batch request."""
+        try:
+            return await self.send_chunk(chunk)
+        except AuthError:
+            raise
+        except MailwardenError as exc:
+            return exc
 
     def settle(
         self,

@@ -179,7 +179,8 @@ async def invoke_many(
     on_done: CountProgress | None = None,
 ) -> dict[str, list[dict[str, Any]] | MailwardenError]:
     """Run keyed calls ten to a `$batch` request; each key gets its rows (every page) or the
-    error that stopped it."""
+    error that stopped it, the error of its whole `$batch` request when that failed after
+    its retries. A refused sign-in (AuthError) is raised."""
     batch = ExchangeBatch(client, calls, page_size, priority)
     batcher = Batcher(
         http=client.http,

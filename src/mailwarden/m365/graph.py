@@ -81,7 +81,9 @@ class GraphClient:
 
         Each key gets its items (every page followed, next pages batched too) or the error
         that stopped it. Throttled or failed sub-requests are retried on their own, not with
-        their batch; a throttled one's Retry-After holds back every Graph call meanwhile.
+        their batch; a throttled one's Retry-After holds back every Graph call meanwhile. A
+        batch request that fails after its retries fails the sub-requests it carried (each
+        key gets that error); a refused sign-in (AuthError) is raised.
         """
         batcher = Batcher(
             http=self._http,

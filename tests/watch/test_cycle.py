@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from mailwarden.detect.lifecycle import Observed
 from mailwarden.model.incidents import IncidentStatus, TrackedIncident
 from mailwarden.notify import Channel, Delivery, FileOutbox
 from mailwarden.pipeline import scan_directory
+from mailwarden.store import list_runs
 from mailwarden.store.incidents import IncidentStore
+from mailwarden.store.location import resolve_db_url
 from mailwarden.times import read_time
 from mailwarden.watch import DIRECTORY_CHECKPOINT, DirectorySource, WatchConfig
 from mailwarden.watch.cycle import OUTBOX_FILE, _edge_suppressed, run_cycle
@@ -157,3 +160,28 @@ def incident(ident: str, first_seen: str, last_seen: str) -> TrackedIncident:
         targets=(), places=(), targeted=True, source_ips=(), actors=(),
         first_seen=read_time(first_seen), last_seen=read_time(last_seen), alerts={},
         marks=(), summary="", opened_at=CLOCK, updated_at=CLOCK)
+
+
+def test_a_quiet_cycle_stores_no_copy_of_the_last_run(tmp_path: Path) -> None:
+    source_dir, config, source = setup(tmp_path)
+    sent = Recorder()
+    first = run_cycle(config, source, sent, clock=lambda: CLOCK)
+    quiet = run_cycle(config, source, sent, clock=lambda: CLOCK + timedelta(minutes=15))
+    assert first.run_stored and not quiet.run_stored
+    assert quiet.run_id == first.run_id
+    assert [r.id for r in list_runs(config.database)] == [first.run_id]
+    size = Path(str(resolve_db_url(config.database).database)).stat().st_size
+    for at in (CLOCK + timedelta(minutes=m) for m in (30, 45, 60)):
+        again = run_cycle(config, source, sent, clock=lambda at=at: at)  # type: ignore[misc]
+        assert not again.run_stored
+    assert Path(str(resolve_db_url(config.database).database)).stat().st_size == size
+
+    # New records change the alerts: that cycle's run is stored.
+    append_slice(source_dir, FIRST_CUT, SPRAY_CUT)
+    changed = run_cycle(config, source, sent, clock=lambda: CLOCK + timedelta(minutes=75))
+    assert changed.run_stored and changed.run_id == first.run_id + 1
+    # Another database has none of these runs: the next cycle stores its run there.
+    elsewhere = replace(config, db_url=str(tmp_path / "other.db"))
+    moved = run_cycle(elsewhere, source, sent, clock=lambda: CLOCK + timedelta(minutes=90))
+    assert moved.run_stored
+    assert [r.id for r in list_runs(elsewhere.database)] == [moved.run_id]

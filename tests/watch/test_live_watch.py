@@ -211,13 +211,17 @@ def test_an_attack_logged_between_cycles_alerts_in_the_next_cycle_only(
     keys = [a["notification"]["key"] for a in alerts]
     assert len(keys) == len(set(keys))
 
-    # `history` (the default database, as the watcher used no --db) lists every cycle's run.
+    # `history` (the default database, as the watcher used no --db) lists the runs the
+    # cycles stored: the third found nothing changed and names the second's run instead
+    # of storing a copy of it.
+    assert [line["run_stored"] for line in lines] == [True, True, False]
+    assert third["run_id"] == second["run_id"] == first["run_id"] + 1
     listed = mailwarden("history", "--json")
     assert listed.returncode == 0, listed.stderr
     runs = json.loads(listed.stdout)
-    assert [r["id"] for r in runs] == [line["run_id"] for line in lines]
+    assert [r["id"] for r in runs] == [first["run_id"], second["run_id"]]
     assert {r["tenant_id"] for r in runs} == {served.tenant_id}
-    assert [r["alerts"] for r in runs][1:] == [second["alerts"], third["alerts"]]
+    assert runs[1]["alerts"] == second["alerts"] == third["alerts"]
     assert not (state / "history.db").exists()
 
 

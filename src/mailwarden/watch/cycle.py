@@ -15,6 +15,10 @@ channel accepted a message but before the outbox marked it sent can repeat that 
 message: see `mailwarden.notify.outbox`.) A repeated cycle stores its run again: the
 history then holds two runs a few minutes apart, which drift between them shows as such.
 
+A cycle stores its run only when it differs from the last run this watcher stored in that
+database (`run_fingerprint`: the findings and the alerts over the window); a quiet cycle
+names that run instead, so the history grows with what changed, not with every cycle.
+
 The checkpoint moves once every delivery was stored and tried. A delivery its channel
 refused stays pending in the outbox and is tried again first thing in the next cycle;
 holding the checkpoint back for it would only read the same records again.
@@ -25,7 +29,9 @@ folder is refused with `StateInUseError` before it reads or writes anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import hashlib
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,7 +48,7 @@ from mailwarden.detect.lifecycle import (
     to_notify,
 )
 from mailwarden.detect.results import DetectionResult
-from mailwarden.model.findings import Severity
+from mailwarden.model.findings import ScanResult, Severity
 from mailwarden.model.incidents import Incident, IncidentStatus, TrackedIncident
 from mailwarden.notify import (
     Routing,
@@ -55,13 +61,15 @@ from mailwarden.notify.dispatch import SendFunction
 from mailwarden.notify.outbox import FileOutbox
 from mailwarden.pipeline import Scan, find_custodians, scan_directory
 from mailwarden.report import make_run, with_changes
+from mailwarden.report.findings_json import render_findings_json
 from mailwarden.statelock import hold_folder
 from mailwarden.store import changes_since_previous, store_run
 from mailwarden.store.incidents import IncidentStore
+from mailwarden.store.location import described, resolve_db_url
 from mailwarden.times import iso, read_time
 from mailwarden.watch.report import CycleReport
 from mailwarden.watch.source import Pull, TenantSource
-from mailwarden.watch.state import WatchState, load_state, save_state
+from mailwarden.watch.state import StoredRun, WatchState, load_state, save_state
 from mailwarden.watch.window import DEFAULT_HISTORY, LogWindow
 
 TENANT_DIR = "tenant"
@@ -237,7 +245,8 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         state = state.with_posture(started)
         save_state(config.state_dir, state)
     scan = scan_directory(config.tenant_dir, custodians_file=config.custodians_file
-                          or find_custodians(config.tenant_dir, None))
+                          or find_custodians(config.tenant_dir, None),
+                          db_url=config.database)
     detection = _detect(config, window, scan)
     phase("detected")
 
@@ -252,10 +261,21 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     notifiable = to_notify(observed.incidents.values())
     alerts = alert_dicts(detection) if detection else []
 
-    run = make_run(scan.result, generated_at=started, snapshot=scan.snapshot,
-                   detection=detection)
-    run = with_changes(run, changes_since_previous(run, config.database))
-    run_id = store_run(run, config.database)
+    fingerprint = run_fingerprint(scan.result, alerts)
+    database = described(resolve_db_url(config.database))
+    kept = state.last_run
+    run_stored = not (kept is not None and kept.fingerprint == fingerprint
+                      and kept.database == database)
+    if run_stored:
+        run = make_run(scan.result, generated_at=started, snapshot=scan.snapshot,
+                       detection=detection)
+        run = with_changes(run, changes_since_previous(run, config.database))
+        run_id = store_run(run, config.database)
+        state = replace(state, last_run=StoredRun(run_id=run_id, fingerprint=fingerprint,
+                                                  database=database))
+    else:
+        assert kept is not None
+        run_id = kept.run_id
     phase("stored-run")
 
     findings = scan.result.findings
@@ -280,4 +300,30 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         edge_suppressed=edge_dropped, incidents=len(notifiable),
         acknowledged=sum(1 for i in observed.incidents.values()
                          if i.status is IncidentStatus.ACKNOWLEDGED),
-        plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id)
+        plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id,
+        run_stored=run_stored)
+
+
+#: The time every fingerprint renders the findings at, so that only their content counts.
+_FINGERPRINT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def run_fingerprint(result: ScanResult, alerts: Sequence[Mapping[str, Any]]) -> str:
+    """What a cycle's run holds, hashed: the findings (as findings.json renders them, which
+    includes when the posture was collected) and the alerts over the window (but where
+    the cycle's joined copy of the window was). Equal
+    fingerprints mean storing the run again would only copy the last one."""
+    digest = hashlib.sha256(render_findings_json(result, _FINGERPRINT_TIME).encode())
+    digest.update(json.dumps(_without_key(list(alerts), "source_file"), sort_keys=True,
+                             default=str).encode())
+    return digest.hexdigest()
+
+
+def _without_key(value: Any, key: str) -> Any:
+    """`value` with every `key` left out: the evidence's `source_file` names the folder each
+    cycle joins the window into, which is new every cycle."""
+    if isinstance(value, Mapping):
+        return {k: _without_key(v, key) for k, v in value.items() if k != key}
+    if isinstance(value, list | tuple):
+        return [_without_key(v, key) for v in value]
+    return value

@@ -39,6 +39,7 @@ class CycleReport:
     bad_rows: int = 0
     rules_not_run: int = 0
     run_id: int | None = None
+    run_stored: bool = True  # False: nothing changed, run_id is the last run stored
     notes: tuple[str, ...] = ()  # e.g. a log kind the source could not read this cycle
 
     @classmethod
@@ -46,7 +47,7 @@ class CycleReport:
               written: int, window_records: int, dropped_days: int, posture_refreshed: bool,
               detection: DetectionResult | None, alerts: int, edge_suppressed: int,
               incidents: int, acknowledged: int, plan: Plan, reports: tuple[DeliveryReport, ...],
-              failing: int, run_id: int) -> CycleReport:
+              failing: int, run_id: int, run_stored: bool = True) -> CycleReport:
         decisions = Counter(str(v.decision) for v in plan.verdicts)
         return cls(
             started_at=iso(started), finished_at=iso(finished),
@@ -62,7 +63,7 @@ class CycleReport:
             deliveries_failed=sum(1 for r in reports if not r.ok), failing_findings=failing,
             bad_rows=detection.bad_rows if detection else 0,
             rules_not_run=len(detection.rules_not_run) if detection else 0, run_id=run_id,
-            notes=pull.notes)
+            run_stored=run_stored, notes=pull.notes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"event": "watch-cycle", "ok": True, **asdict(self)}

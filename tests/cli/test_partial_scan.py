@@ -96,3 +96,34 @@ def test_empty_mailbox_permissions_are_not_read_as_no_delegates(tmp_path: Path) 
     statuses = {status for (check, _), status in _findings(tmp_path / "out").items()
                 if check in ("stale-delegate", "broad-delegation")}
     assert "error" in statuses and "pass" not in statuses
+
+
+def _alerts(out: Path) -> set[tuple[str, str | None]]:
+    document = json.loads((out / "alerts.json").read_text(encoding="utf-8"))
+    return {(a["category"], a.get("target")) for a in document["alerts"]}
+
+
+def test_get_mailbox_failed_still_detects_on_the_ownerless_accounts_it_knows(
+    tmp_path: Path
+) -> None:
+    tenant, db = tmp_path / "tenant", tmp_path / "history.db"
+    assert mailwarden("synth", "--size", "small", "--seed", "0", "--out", str(tenant),
+                      db=db).returncode == 0
+    clean = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "clean"),
+                       "-q", "--no-store", db=db)
+    assert clean.returncode == 0, _said(clean)
+    _fail_sources(tenant, {
+        "exo/Get-Mailbox": "HTTP 503 Service Unavailable",
+        "exo/Get-MailboxPermission": "not collected: Get-Mailbox failed",
+        "exo/Get-InboxRule": "not collected: Get-Mailbox failed",
+    })
+    done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q",
+                      "--no-store", db=db)
+    said = _said(done)
+    assert done.returncode == PARTIAL, said
+    # The rules that need the ownerless accounts run on those Get-User names, and say so.
+    assert "ran in part" in said and "ownerless-sign-in" in said
+    assert "list of ownerless accounts is incomplete: Get-Mailbox was not read" in said
+    before, after = _alerts(tmp_path / "clean"), _alerts(tmp_path / "out")
+    signed_in = {a for a in before if a[0] == "ownerless-sign-in"}
+    assert signed_in and signed_in <= after

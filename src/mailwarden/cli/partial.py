@@ -20,12 +20,15 @@ PARTIAL_EXIT = ServiceError.exit_code
 
 def report_unread_logs(detection: DetectionResult, *, rules: bool) -> bool:
     """Say which log files nothing was read from and why (and, with `rules`, which rules
-    did not run); True when any file was unreadable."""
+    did not run and which ran without all they use); True when any file was unreadable."""
     for report in detection.unreadable:
         err_console.print(f"[yellow]log file not read:[/] {escape(str(report.unreadable))}",
                           markup=True, soft_wrap=True)
     if rules:
         print_rule_reasons(err_console, detection.rules_not_run, "[magenta]not run[/]")
+        print_rule_reasons(err_console,
+                           (run for run in detection.rule_runs if run.ran and run.reason),
+                           "[yellow]ran in part[/]")
     return bool(detection.unreadable)
 
 

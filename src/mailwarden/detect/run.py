@@ -72,7 +72,9 @@ def _partial_note(rule: Rule, context: DetectContext) -> str:
     for part in dict.fromkeys((*rule.needs, *rule.uses)):
         why = None if context.missing(part) else context.incomplete(part)
         if why:
-            notes.append(f"the tenant's {_PART_WORDS[part]} are incomplete: {why}")
+            words = _PART_WORDS[part]
+            verb = "is" if words.startswith(("list ", "access ")) else "are"
+            notes.append(f"the tenant's {words} {verb} incomplete: {why}")
     return "; ".join(notes)
 
 

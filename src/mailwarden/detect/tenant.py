@@ -98,14 +98,20 @@ def context_from_scan(snapshot: Snapshot, result: ScanResult) -> DetectContext:
     """What the rules know about the tenant. A part whose sources were not read is None
     (unknown), so the rules that need it say so instead of judging without it."""
     has_users = snapshot.available("graph/users") and bool(snapshot.accounts)
-    has_mailboxes = snapshot.available("exo/Get-Mailbox")
+    listed = snapshot.available("exo/Get-Mailbox")
+    # Without Get-Mailbox, the assessment still knows the ownerless mailboxes other sources
+    # name (assess.fallback): the rules run on those and say they ran in part.
+    has_mailboxes = listed or bool(result.inventory)
     has_grants = has_mailboxes and all(snapshot.available(source) for source in (
         "exo/Get-MailboxPermission", "exo/Get-RecipientPermission"))
     resource_upns = {e.upn.lower() for e in result.inventory if e.kind in _RESOURCE_KINDS}
     unreadable = snapshot.tenant.why_unreadable("graph/users.employeeLeaveDateTime")
-    partial = (("departed", "leave dates could not be read "
+    partial: tuple[tuple[str, str], ...] = (("departed", "leave dates could not be read "
                 f"({unreadable}), so only disabled accounts count as departed"),) \
         if unreadable and has_users else ()
+    if has_mailboxes and not listed:
+        partial += (("ownerless", "Get-Mailbox was not read, so the ownerless accounts are "
+                     "those the other sources name; one none of them names is missed"),)
     return DetectContext(
         ownerless=_ownerless(snapshot, result) if has_mailboxes else None,
         departed=_departed(snapshot, resource_upns) if has_users else None,

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from mailwarden import __version__
-from mailwarden.assess.evidence import evidence_from_alerts
+from mailwarden.assess.evidence import evidence_from_alerts, resolved_alert_ids
 from mailwarden.assess.risk import with_evidence
 from mailwarden.detect.document import alerts_document
 from mailwarden.detect.results import DetectionResult
@@ -81,7 +81,8 @@ def make_run(
         raise ConfigError("a run's generated_at must be timezone-aware (UTC)")
     found = detection_from(detection, generated_at) if detection else None
     if found is not None:
-        result = with_evidence(result, evidence_from_alerts(found.alerts))
+        closed = resolved_alert_ids(found.incidents)
+        result = with_evidence(result, evidence_from_alerts(found.alerts, closed))
     return Run(
         generated_at=generated_at,
         result=result,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
@@ -107,15 +107,27 @@ def http_server() -> Iterator[tuple[HttpInbox, str]]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with loopback_http(Handler) as base:
+        yield inbox, base
+
+
+@contextmanager
+def loopback_http(handler: type[BaseHTTPRequestHandler],
+                  on_stop: Callable[[], None] | None = None) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 (a free port) in a thread; yields the base URL.
+    `on_stop` runs first when the block ends (e.g. to let held requests go)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield inbox, f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        if on_stop is not None:
+            on_stop()
         server.shutdown()
         server.server_close()
-        thread.join(5)
+        thread.join(10)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from mailwarden.emulator import DEFAULT_CLIENT_SECRET
 from mailwarden.statelock import LOCK_FILE
 from mailwarden.synth import generate
 from mailwarden.watch.cycle import OUTBOX_FILE
-from tests.support.peers import HttpInbox, http_server
+from tests.support.peers import HttpInbox, http_server, loopback_http
 from tests.support.served_emulator import ServedEmulator, mailwarden, served_emulator
 
 pytestmark = pytest.mark.slow
@@ -270,17 +270,8 @@ def held_hook() -> Iterator[tuple[HeldHook, str]]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hook, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        hook.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with loopback_http(Handler, on_stop=hook.release.set) as base:
+        yield hook, base
 
 
 def test_a_watcher_killed_while_sending_an_alert_resumes_and_sends_it_once(

@@ -19,12 +19,13 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from mailwarden.watch import DIRECTORY_CHECKPOINT
 from mailwarden.watch.cycle import OUTBOX_FILE
+from tests.support.peers import loopback_http
 
 TIMEOUT = 120.0  # one cycle over the small tenant takes seconds; this is only a backstop
 LOG_KINDS = ("signIns", "directoryAudits", "ual")
@@ -77,17 +78,8 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield inbox, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        inbox.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with loopback_http(Handler, on_stop=inbox.release.set) as base:
+        yield inbox, base
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -314,7 +314,8 @@ def run_fingerprint(result: ScanResult, alerts: Sequence[Mapping[str, Any]]) -> 
     the cycle's joined copy of the window was). Equal
     fingerprints mean storing the run again would only copy the last one."""
     digest = hashlib.sha256(render_findings_json(result, _FINGERPRINT_TIME).encode())
-    digest.update(json.dumps(_without_key(list(alerts), "source_file"), sort_keys=True,
+    ordered = sorted(alerts, key=lambda alert: str(alert.get("id")))  # a set, not a list
+    digest.update(json.dumps(_without_key(ordered, "source_file"), sort_keys=True,
                              default=str).encode())
     return digest.hexdigest()
 

@@ -62,7 +62,7 @@ def _inputs_table(result: DetectionResult) -> Table:
         table.add_column(column, justify="right" if column in {"rows", "bad rows", "skipped"}
                          else "left", overflow="fold")
     for report in result.readers:
-        notes = [report.error or report.skipped_reason or "; ".join(report.notes)]
+        notes = [report.error or "; ".join(filter(None, (report.skipped_reason, *report.notes)))]
         if report.bad_samples:
             sample = report.bad_samples[0]
             row = "" if sample.row is None else f" {sample.row}"

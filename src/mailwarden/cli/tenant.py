@@ -31,7 +31,7 @@ from mailwarden.cli.connect import (
     exit_if_stopped,
     report_failed_sources,
 )
-from mailwarden.cli.partial import PARTIAL_EXIT, report_unread_logs
+from mailwarden.cli.partial import PARTIAL_EXIT, report_bad_rows, report_unread_logs
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
@@ -253,6 +253,7 @@ def scan(
     if detection is not None:
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)
+        report_bad_rows(detection)
         failed = report_unread_logs(detection, rules=True) or failed
     if collected is not None:
         exit_if_stopped(collected)  # the scan of a partial collection is kept, and says so

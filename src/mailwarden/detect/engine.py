@@ -409,11 +409,15 @@ class Engine:
 
     def _rejects(self, name: str, long_lines: Sequence[int] = ()) -> tuple[int, list[BadRow]]:
         """DuckDB's rejected rows, counted once each, with samples; a line over the limit
-        found by the scan (`long_lines`) is counted there, not again here."""
+        found by the scan (`long_lines`) is counted there, not again here. The numbers are
+        physical lines both ways (a CSV reject is numbered by the line its record starts
+        on)."""
         if not self._table_exists(REJECTS_TABLE):
             return 0, []
-        rejects = (f"(SELECT * FROM {REJECTS_TABLE} WHERE NOT (error_type = "
-                   "'LINE SIZE OVER MAXIMUM' AND list_contains($long::BIGINT[], line)))")
+        # A line the scan found too long is counted there, whatever DuckDB found wrong
+        # with it first (too long, or too many columns in what it read of it).
+        rejects = (f"(SELECT * FROM {REJECTS_TABLE} "
+                   "WHERE NOT list_contains($long::BIGINT[], line))")
         params = {"long": list(long_lines)}
         # DuckDB reports each missing column of a short row separately: one row, one count.
         counted = self.connection.execute(

@@ -217,9 +217,12 @@ def normalize_query(sniffed: Sniffed, *, as_lines: bool = False, mode: ReadMode 
     pre_raw = "NULL::VARCHAR"
     recheck = ", false AS _recheck" if fields is None else ""  # else the source says
     if fields is None and not is_csv:
-        pre_bad = ("CASE WHEN NOT json_valid(d) THEN 'not valid JSON' "
+        # A JSON null element of an array or page reaches here as SQL NULL.
+        pre_bad = ("CASE WHEN d IS NULL THEN 'not a JSON object' "
+                   "WHEN NOT json_valid(d) THEN 'not valid JSON' "
                    "WHEN json_type(d) <> 'OBJECT' THEN 'not a JSON object' END")
-        pre_raw = f"CASE WHEN _pre_bad IS NOT NULL THEN left(d, {SAMPLE_CHARS}) END"
+        pre_raw = (f"CASE WHEN _pre_bad IS NOT NULL THEN left(coalesce(d, 'null'), "
+                   f"{SAMPLE_CHARS}) END")
     inner_bad = "NULL::VARCHAR"
     if inner is not None:
         inner_bad = (f"CASE WHEN {inner_document} IS NOT NULL AND NOT json_valid({inner_document}) "

@@ -78,7 +78,10 @@ def split_elements(path: Path, compressed: bool,
     element over `limit` characters as its size and head only."""
     depth = 0
     in_string = False
-    escaped = False
+    # Where the character a backslash escapes is (offset in the file's text): only that
+    # one is escaped, whether or not it is one the pattern stops at (`\u001f`, `\n`).
+    escaped_at = -1
+    offset = 0
     element = _Element(limit)
     array_mode: bool | None = None
     for chunk in _chunks(path, compressed):
@@ -87,10 +90,10 @@ def split_elements(path: Path, compressed: bool,
             char = match.group()
             position = match.start()
             if in_string:
-                if escaped:
-                    escaped = False
+                if offset + position == escaped_at:
+                    pass
                 elif char == "\\":
-                    escaped = True
+                    escaped_at = offset + position + 1
                 elif char == '"':
                     in_string = False
                 continue
@@ -121,6 +124,7 @@ def split_elements(path: Path, compressed: bool,
                 start = position + 1
                 yield from element.take()
         element.add(chunk[start:])
+        offset += len(chunk)
     yield from element.take()
 
 

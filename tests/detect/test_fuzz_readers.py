@@ -286,3 +286,31 @@ def test_a_csv_row_too_long_and_with_too_many_columns_is_one_bad_row(tmp_path: P
     assert (report.rows, report.bad_rows) == (2, 1)
     assert report.bad_samples[0].row == 3
     assert report.bad_samples[0].reason.startswith("record of 68 KiB exceeds the 4 KiB limit")
+
+
+def test_a_reader_error_that_is_not_readable_text_does_not_escape(tmp_path: Path) -> None:
+    """DuckDB quoted the record in its error cut inside a UTF-8 character, and its client
+    raised UnicodeDecodeError instead of its own error, out of `load_file`."""
+    path = tmp_path / "audits.json"
+    tail = b'null,[null, [null, null, 0.0, -1.7014060796320575e-189], {"\xc2\x80": null}]'
+    path.write_bytes(b"[" + json.dumps(BASES["audit"][0]).encode() + b"," + tail + b"]")
+    with Engine(memory_limit="256MB") as engine:
+        report = engine.load_file(path)
+    assert (report.rows, report.bad_rows, report.error) == (1, 2, None)
+
+
+def test_a_rejected_line_after_a_lost_one_is_counted_once_on_its_own_line(
+        tmp_path: Path) -> None:
+    """DuckDB lost line 9 (too long) without a trace and numbered the lines after it one
+    short, so its reject of line 13 (too long, too many columns) was not matched with the
+    scan's and both were counted."""
+    good = ",".join(CSV_ROWS[0]) + "\n"
+    path = tmp_path / "signins.csv"
+    path.write_text(",".join(CSV_HEADER) + "\n" + good * 7 + "x" * 7568 + "\n" + good * 3
+                    + ",".join([*CSV_ROWS[0], "x" * 4021]) + "\n")
+    with Engine(memory_limit="256MB", max_record_bytes=4096) as engine:
+        report = engine.load_file(path)
+    assert (report.rows, report.bad_rows) == (10, 2)
+    assert [(bad.row, bad.reason) for bad in report.bad_samples] == [
+        (9, "record of 7.4 KiB exceeds the 4 KiB limit per record"),
+        (13, "record of 4,097 bytes exceeds the 4,096-byte limit per record")]

@@ -98,7 +98,8 @@ def detect(
     quiet: QuietOpt = False,
 ) -> None:
     """Read sign-in, directory audit and Unified Audit Log files (format detected from
-    content, plain or gzip-compressed) and write OUT/alerts.json.
+    content, plain or gzip-compressed) and write OUT/alerts.json. Bad rows are counted
+    with the reason; a record over 16 MiB (MAILWARDEN_MAX_RECORD_BYTES) is one.
 
     Exit codes: 0 every file was read; 2 bad usage or a named file is missing; 4 a file
     could not be read at all (it is named with the reason; the rest is still analysed)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
@@ -46,6 +47,10 @@ from mailwarden.detect.tables import TABLES, Table
 from mailwarden.errors import InputError, MailwardenError
 from mailwarden.text import plural
 
+#: What a read of a file raises when something in the file is off. DuckDB 2.0.1 cuts its
+#: error message inside a UTF-8 character now and then (quoting a malformed record), and
+#: its Python client then raises UnicodeDecodeError instead of its own error.
+READ_ERRORS = (duckdb.Error, UnicodeDecodeError)
 #: Bad rows kept as samples per file; all of them are counted.
 BAD_SAMPLES = 20
 #: A staged row's number: as the reader gave it, else its position in the file order.
@@ -121,25 +126,25 @@ class Engine:
             for fast_read in (self._insert_typed, self._stage_direct):
                 try:
                     report = fast_read(sniffed, name)
-                except duckdb.Error:
+                except READ_ERRORS:
                     continue  # something in the file is off: a more tolerant read follows
                 if report is not None:
                     return report
         try:
             return self._load_tolerant(sniffed, name, path, as_lines=False, notes=())
-        except duckdb.Error as exc:
+        except READ_ERRORS as exc:
             if sniffed.container in ("json_array", "json_stream", "json_page"):
                 return self._load_recovered(sniffed, name, exc)
             return ReaderReport(path=path, format=sniffed.format_name, table=None,
                                 error=f"{name}: could not be read ({_first_line(exc)}); "
                                 "check that the file is a complete export")
 
-    def _load_recovered(self, sniffed: Sniffed, name: str, exc: duckdb.Error) -> ReaderReport:
+    def _load_recovered(self, sniffed: Sniffed, name: str, exc: Exception) -> ReaderReport:
         lines = Path(self._tmp.name) / f"recovered-{abs(hash(name))}.jsonl"
         try:
             with lines.open("w", encoding="utf-8") as out:
                 written = write_lines(sniffed.path, sniffed.gzip, out, limit=self.record_limit)
-        except (OSError, EOFError) as error:  # a gzip stream cut short or corrupt
+        except (OSError, EOFError, zlib.error) as error:  # a gzip stream cut short or corrupt
             lines.unlink(missing_ok=True)
             return ReaderReport(path=sniffed.path, format=sniffed.format_name, table=None,
                                 error=f"{name}: could not be read ({_first_line(error)}); "
@@ -157,6 +162,10 @@ class Engine:
         try:
             return self._load_tolerant(as_lines, name, sniffed.path, as_lines=True,
                                        notes=(note,), blanked=blanked)
+        except READ_ERRORS as error:
+            return ReaderReport(path=sniffed.path, format=sniffed.format_name, table=None,
+                                error=f"{name}: could not be read ({_first_line(error)}); "
+                                "check that the file is a complete export")
         finally:
             lines.unlink(missing_ok=True)
 
@@ -302,8 +311,9 @@ class Engine:
                 self._in_file_order() if mode == "direct" else nullcontext():
             self.connection.execute(f"CREATE TEMP TABLE mw_stage AS {plan.query}", params)
         long = scan.result()
+        rejected = self._rejected(long)
         if line_read and (as_lines or sniffed.container == "jsonl"):
-            self._renumber_lines(long)
+            self._renumber_lines(long, rejected)
         counts = self.query(
             "SELECT count(*) FILTER (WHERE _bad IS NULL AND NOT _skip) AS rows, "
             "count(*) FILTER (WHERE _bad IS NOT NULL) AS bad, "
@@ -326,7 +336,7 @@ class Engine:
                    for row in self.query(f"SELECT {STAGE_ROW} AS source_row, _bad, _raw "
                                          "FROM mw_stage WHERE _bad IS NOT NULL "
                                          f"ORDER BY source_row LIMIT {BAD_SAMPLES}")]
-        rejected, rejected_samples = self._rejects(name, long.numbers)
+        rejected_count, rejected_samples = self._rejects(name, rejected)
         self.connection.execute("DROP TABLE mw_stage")
         too_long = [BadRow(file=name, row=line.line,
                            reason=too_long_reason(line.size, self.record_limit),
@@ -341,7 +351,7 @@ class Engine:
                              key=lambda bad: (bad.row is None, bad.row or 0))
         return ReaderReport(
             path=original, format=sniffed.format_name, table=table.name,
-            rows=int(counts["rows"]), bad_rows=int(counts["bad"]) + rejected + long_count,
+            rows=int(counts["rows"]), bad_rows=int(counts["bad"]) + rejected_count + long_count,
             bad_samples=tuple(bad_samples[:BAD_SAMPLES]),
             skipped_rows=int(counts["skipped"]),
             skipped_reason=skip_reason if counts["skipped"] else "",
@@ -376,22 +386,62 @@ class Engine:
         finally:
             thread.join()
 
-    def _renumber_lines(self, long: LongLines) -> None:
+    def _rejected(self, long: LongLines) -> tuple[str, dict[str, Any]] | None:
+        """DuckDB's rejected rows as a relation, with `physical`: the line each is on.
+
+        None when DuckDB rejected nothing. A line the scan found too long is counted there,
+        whatever DuckDB found wrong with it first (too long, too many columns in what it
+        read of it, an unterminated quote), so its rejects are left out. They are found by
+        where the line starts (`line_byte_position` is one past its first byte, mostly) or
+        by its number; but DuckDB numbers lines without those it dropped without a trace,
+        so the number to look for, and the line a later reject is on, count those drops."""
+        if not self._table_exists(REJECTS_TABLE):
+            return None
+        starts = [*long.offsets, *(offset + 1 for offset in long.offsets)]
+        found = self.connection.execute(
+            "SELECT DISTINCT r.line, r.line_byte_position "
+            f"FROM {REJECTS_TABLE} r, (SELECT unnest($numbers::BIGINT[]) AS n, "
+            "unnest($before::BIGINT[]) AS i) l "
+            "WHERE r.line BETWEEN l.n - l.i AND l.n "
+            "OR list_contains($starts::BIGINT[], r.line_byte_position)",
+            {"numbers": list(long.numbers), "before": list(range(len(long.numbers))),
+             "starts": starts}).fetchall()
+        lines = {int(line) for line, _ in found if line is not None}
+        at = {int(position): int(line) for line, position in found
+              if line is not None and position is not None}
+        matched: list[int] = []
+        dropped: list[int] = []  # where DuckDB's numbering skips a line it dropped
+        for number, offset in zip(long.numbers, long.offsets, strict=True):
+            expected = number - len(dropped)
+            line = at.get(offset + 1, at.get(offset))
+            if line is None and expected in lines:
+                line = expected
+            if line is None:
+                dropped.append(expected)
+            else:
+                matched.append(line)
+        relation = (
+            "(SELECT *, line + (SELECT count(*) FROM unnest($dropped::BIGINT[]) AS d(k) "
+            "WHERE r.line >= d.k) AS physical "
+            f"FROM {REJECTS_TABLE} r "
+            "WHERE NOT coalesce(list_contains($matched::BIGINT[], line), false))")
+        return relation, {"matched": matched, "dropped": dropped}
+
+    def _renumber_lines(self, long: LongLines, rejected: tuple[str, dict[str, Any]] | None
+                        ) -> None:
         """Give the staged rows of a line-by-line read their line numbers: DuckDB numbers
         the lines it yields, and yields none for a line it rejected (a bad encoding, too
         long) or lost (longer than its buffer)."""
-        has_rejects = self._table_exists(REJECTS_TABLE)
-        if not has_rejects and not long.numbers:
+        if rejected is None and not long.numbers:
             return
-        rejected = f"SELECT line FROM {REJECTS_TABLE}" if has_rejects else \
-            "SELECT NULL::BIGINT AS line WHERE false"
+        relation, params = rejected or ("(SELECT NULL::BIGINT AS physical WHERE false)", {})
         self.connection.execute(
             "CREATE OR REPLACE TEMP TABLE mw_missing AS "
             "SELECT k, max(n) AS n FROM (SELECT line - n + 1 AS k, n FROM ("
             "SELECT line, row_number() OVER (ORDER BY line) AS n FROM ("
-            f"SELECT DISTINCT line FROM ({rejected} UNION ALL "
+            f"SELECT DISTINCT line FROM (SELECT physical AS line FROM {relation} UNION ALL "
             "SELECT unnest($long::BIGINT[])) WHERE line IS NOT NULL))) GROUP BY k",
-            {"long": list(long.numbers)})
+            {**params, "long": list(long.numbers)})
         # Staged row r (the r-th line yielded) is line r + the number of missing lines
         # numbered at or below it: the greatest k <= r, where k is a missing line's number
         # less the missing lines before it.
@@ -407,27 +457,23 @@ class Engine:
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t", {"t": name}).fetchone()
         return bool(exists and exists[0])
 
-    def _rejects(self, name: str, long_lines: Sequence[int] = ()) -> tuple[int, list[BadRow]]:
-        """DuckDB's rejected rows, counted once each, with samples; a line over the limit
-        found by the scan (`long_lines`) is counted there, not again here. The numbers are
-        physical lines both ways (a CSV reject is numbered by the line its record starts
-        on)."""
-        if not self._table_exists(REJECTS_TABLE):
+    def _rejects(self, name: str, rejected: tuple[str, dict[str, Any]] | None
+                 ) -> tuple[int, list[BadRow]]:
+        """DuckDB's rejected rows (`_rejected`), counted once each, with samples numbered
+        by their line in the file (a CSV record by the line it starts on)."""
+        if rejected is None:
             return 0, []
-        # A line the scan found too long is counted there, whatever DuckDB found wrong
-        # with it first (too long, or too many columns in what it read of it).
-        rejects = (f"(SELECT * FROM {REJECTS_TABLE} "
-                   "WHERE NOT list_contains($long::BIGINT[], line))")
-        params = {"long": list(long_lines)}
+        relation, params = rejected
         # DuckDB reports each missing column of a short row separately: one row, one count.
         counted = self.connection.execute(
-            f"SELECT count(DISTINCT (scan_id, file_id, line)) FROM {rejects}",
+            f"SELECT count(DISTINCT (scan_id, file_id, line)) FROM {relation}",
             params).fetchone()
         total = int(counted[0]) if counted else 0
         # column_idx is NULL for a reject of the whole line (arg_min would skip it).
-        rows = self.query(f"SELECT line, arg_min(error_type, coalesce(column_idx, -1)) "
-                          f"AS error_type, arg_min(error_message, coalesce(column_idx, -1)) "
-                          f"AS error_message, any_value(csv_line) AS csv_line FROM {rejects} "
+        rows = self.query(f"SELECT any_value(physical) AS line, "
+                          f"arg_min(error_type, coalesce(column_idx, -1)) AS error_type, "
+                          f"arg_min(error_message, coalesce(column_idx, -1)) AS error_message, "
+                          f"any_value(csv_line) AS csv_line FROM {relation} "
                           f"GROUP BY scan_id, file_id, line ORDER BY line LIMIT {BAD_SAMPLES}",
                           params)
         samples = [BadRow(file=name, row=int(row["line"]) if row["line"] is not None else None,
@@ -490,4 +536,6 @@ def _reject_reason(error_type: object, message: object, limit: int) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "the reader's message about it was not readable text"
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__

@@ -67,7 +67,7 @@ def too_long_reason(size: int, limit: int) -> str:
     """The bad-row reason for a record of `size` bytes (in bytes when it is close enough to
     the limit that rounding would make them look equal)."""
     shown, allowed = size_text(size), size_text(limit)
-    if shown == allowed:
+    if size < limit + limit // 20:
         shown, allowed = f"{size:,} bytes", f"{limit:,}-byte"
     return f"record of {shown} exceeds the {allowed} limit per record"
 
@@ -87,6 +87,8 @@ class LongLines:
     first: tuple[LongLine, ...] = ()
     #: The line number of every one (each is longer than the limit: a short list).
     numbers: tuple[int, ...] = ()
+    #: Where each one starts, in bytes from the start of the (decompressed) file.
+    offsets: tuple[int, ...] = ()
 
 
 def find_long_lines(path: Path, compressed: bool, limit: int,
@@ -98,11 +100,15 @@ def find_long_lines(path: Path, compressed: bool, limit: int,
     ends the scan (the read reports it); `stop` set ends it early."""
     chunk_size = min(_CHUNK, limit)
     numbers: list[int] = []
+    offsets: list[int] = []
     first: list[LongLine] = []
     line = 1  # the number of the line being read
+    start = 0  # where it starts
     length = 0  # its bytes so far
     head = b""
+    read = 0  # bytes before the chunk
     for chunk in _chunks(path, compressed, chunk_size, stop):
+        read += len(chunk)
         end = chunk.find(b"\n")
         if end < 0:
             if len(head) < SAMPLE_BYTES:
@@ -114,17 +120,21 @@ def find_long_lines(path: Path, compressed: bool, limit: int,
         length += end - _cr(chunk, end)
         if length > limit:
             numbers.append(line)
+            offsets.append(start)
             if len(first) < KEPT:
                 first.append(LongLine(line=line, size=length, head=_text(head)))
         last = chunk.rfind(b"\n")
         line += chunk.count(b"\n", end, last + 1)
         length = len(chunk) - last - 1
+        start = read - length
         head = chunk[last + 1:last + 1 + SAMPLE_BYTES]
     if length > limit:
         numbers.append(line)
+        offsets.append(start)
         if len(first) < KEPT:
             first.append(LongLine(line=line, size=length, head=_text(head)))
-    return LongLines(count=len(numbers), first=tuple(first), numbers=tuple(numbers))
+    return LongLines(count=len(numbers), first=tuple(first), numbers=tuple(numbers),
+                     offsets=tuple(offsets))
 
 
 def _chunks(path: Path, compressed: bool, size: int,

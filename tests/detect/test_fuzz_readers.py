@@ -314,3 +314,17 @@ def test_a_rejected_line_after_a_lost_one_is_counted_once_on_its_own_line(
     assert [(bad.row, bad.reason) for bad in report.bad_samples] == [
         (9, "record of 7.4 KiB exceeds the 4 KiB limit per record"),
         (13, "record of 4,097 bytes exceeds the 4,096-byte limit per record")]
+
+
+def test_rows_after_a_line_near_a_small_limit_are_not_lost(tmp_path: Path) -> None:
+    """With read buffers of twice a 4 KiB limit, DuckDB lost every row after a line just
+    under the limit that was followed by a short row, and reported none of them."""
+    good = ",".join(CSV_ROWS[0])
+    path = tmp_path / "signins.csv"
+    path.write_text("\n".join([",".join(CSV_HEADER), good, "x" * 3873 + good[20:],
+                               "2026-03-02T09:00:00Z", good]) + "\n")
+    with Engine(memory_limit="256MB", max_record_bytes=4096) as engine:
+        report = engine.load_file(path)
+    assert (report.rows, report.bad_rows) == (2, 2)
+    assert {bad.reason for bad in report.bad_samples} == {
+        "unreadable time", "missing columns: expected number of columns: 7 found: 1"}

@@ -75,8 +75,10 @@ def _csv_columns(count: int) -> str:
 def source_relation(sniffed: Sniffed, *, as_lines: bool = False,
                     limit: int = MAX_RECORD_BYTES) -> str:
     """Rows of the file: (src_row, c0..cN) for CSV, (src_row, d) for JSON. DuckDB reads
-    in buffers and a record must fit in one, hence twice the limit."""
-    buffer = 2 * limit
+    in buffers and a record must fit in one, hence twice the limit; never less than twice
+    the default limit, as DuckDB 2.0.1 lost rows after a line near the limit when its
+    buffers were that small (a few kilobytes)."""
+    buffer = 2 * max(limit, DEFAULT_RECORD_LIMIT)
     compression = sql_string(_compression(sniffed))
     if sniffed.container == "csv" and not as_lines:
         return (

@@ -5,14 +5,20 @@ held in memory beyond the limit (`MAILWARDEN_MAX_RECORD_BYTES`, 16 MiB by defaul
 sign-in or audit record is a few kilobytes, a Unified Audit Log record with a large
 `AuditData` a few hundred).
 
-DuckDB's JSON reader refuses a value over its `maximum_object_size` (the read fails and a
-more tolerant one follows), and its CSV reader, which also reads JSON Lines line by line
-here, reports a line over `max_line_size` as a rejected row (`LINE SIZE OVER MAXIMUM`) -
-but only while the line fits in its read buffer: a longer line is dropped without a trace,
-even with `store_rejects` (DuckDB 2.0.1; `tests/detect/test_oversized.py` pins it). So
-before a line-by-line read the file is scanned here for lines over the limit, in chunks of
-at most a mebibyte, and those lines are counted as bad rows with their line number and
-size; DuckDB's own `LINE SIZE OVER MAXIMUM` rejects of the same lines are not counted again.
+DuckDB's JSON reader refuses a value over twice its `maximum_object_size` (which it
+never sets below 16 MiB): the read fails and a more tolerant one follows, which keeps to
+the limit. Its CSV reader, which also reads JSON Lines line by line here, reports a line
+over `max_line_size` as a rejected row (`LINE SIZE OVER MAXIMUM`) only when the line
+happens to fit its read buffers; otherwise the line is dropped without a trace, even with
+`store_rejects`, and the lines after it are numbered one short (DuckDB 2.0.1;
+`tests/detect/test_oversized.py` pins it). So a line-by-line read is accompanied by a scan
+of the file for lines over the limit, in chunks of at most a mebibyte, and those lines are
+counted as bad rows with their line number and size; DuckDB's own rejects of the same
+lines are not counted again (`Engine._rejected`).
+
+A CSV record spans lines when a quoted value holds line breaks; a long line inside such a
+record is counted here, and DuckDB may also reject the record's first line (an
+unterminated quote): that record is then counted twice, never lost.
 """
 
 from __future__ import annotations

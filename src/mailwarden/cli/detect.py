@@ -72,7 +72,7 @@ def _inputs_table(result: DetectionResult) -> Table:
         table.add_column(column, justify="right" if column in {"rows", "bad rows", "skipped"}
                          else "left", overflow="fold")
     for report in result.readers:
-        notes = [report.error or report.skipped_reason or "; ".join(report.notes)]
+        notes = [report.error or "; ".join(filter(None, (report.skipped_reason, *report.notes)))]
         if report.bad_samples:
             sample = report.bad_samples[0]
             row = "" if sample.row is None else f" {sample.row}"
@@ -112,7 +112,8 @@ def detect(
 ) -> None:
     """Read sign-in, directory audit and Unified Audit Log files (format detected from
     content, plain or gzip-compressed) and write OUT/alerts.json, the alerts grouped
-    into incidents (the alerts of one attack).
+    into incidents (the alerts of one attack). Bad rows are counted with the reason; a
+    record over 16 MiB (MAILWARDEN_MAX_RECORD_BYTES) is one.
 
     Exit codes: 0 every file was read; 2 bad usage or a named file is missing; 4 a file
     could not be read at all (it is named with the reason; the rest is still analysed)."""

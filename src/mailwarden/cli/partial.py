@@ -32,6 +32,21 @@ def report_unread_logs(detection: DetectionResult, *, rules: bool) -> bool:
     return bool(detection.unreadable)
 
 
+def report_bad_rows(detection: DetectionResult) -> None:
+    """One line per log file that was read with bad rows: how many, and the first one's
+    row and reason (the rest are in alerts.json). Files nothing was read from are said by
+    `report_unread_logs`."""
+    for report in detection.readers:
+        if not report.bad_rows or report.unreadable is not None:
+            continue
+        first = report.bad_samples[0] if report.bad_samples else None
+        where = "" if first is None or first.row is None else f"row {first.row}: "
+        reason = "" if first is None else f" (first: {where}{first.reason})"
+        err_console.print(f"[yellow]bad rows:[/] {escape(report.path.name)}: "
+                          f"{escape(plural(report.bad_rows, 'bad row'))} not read"
+                          f"{escape(reason)}", markup=True, soft_wrap=True)
+
+
 def print_rule_reasons(console: Console, runs: Iterable[RuleRun], label: str) -> None:
     """One line per reason, naming the rules it applies to: `label rule, rule: reason`
     (`label` is our markup; the reason is tenant-derived text and is escaped)."""

@@ -31,7 +31,12 @@ from mailwarden.cli.connect import (
     exit_if_stopped,
     report_failed_sources,
 )
-from mailwarden.cli.partial import PARTIAL_EXIT, report_partial_scan, report_unread_logs
+from mailwarden.cli.partial import (
+    PARTIAL_EXIT,
+    report_bad_rows,
+    report_partial_scan,
+    report_unread_logs,
+)
 from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
@@ -315,6 +320,7 @@ def scan(
     if detection is not None:
         alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
         print_detection_summary(detection, alerts)
+        report_bad_rows(detection)
         failed = report_unread_logs(detection, rules=True) or failed
     if store:
         run_id = store_scan(result, detection=detection, db_url=db)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+from mailwarden.detect.inputs.jsonsplit import split_elements
 from mailwarden.errors import InputError
 
 Container = Literal["csv", "jsonl", "json_array", "json_page", "json_stream"]
@@ -24,6 +25,8 @@ Kind = Literal["signins", "directory_audits", "ual"]
 GZIP_MAGIC = b"\x1f\x8b"
 _FIRST_READ = 1 << 20
 _MAX_READ = 32 << 20
+#: Elements looked at to recognise a file whose first records are too long.
+_MAX_ELEMENTS = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,6 +203,25 @@ def _prefix_shapes(text: str, container: Container) -> tuple[frozenset[str], fro
     return frozenset(seen), frozenset(objects - plain)
 
 
+def _past_long_records(path: Path, compressed: bool,
+                       container: Container) -> tuple[Container, frozenset[str]]:
+    """The keys of the first record that fits in the prefix, when the file's first record
+    is longer than that (a record over the limit per record is a bad row, not a reason to
+    refuse the file): the elements are cut out one by one, streaming, the long ones only
+    measured. The file is then read element by element."""
+    for seen, element in enumerate(split_elements(path, compressed, _FIRST_READ)):
+        if seen >= _MAX_ELEMENTS:
+            break
+        if isinstance(element, str):
+            try:
+                value = json.loads(element)
+            except (json.JSONDecodeError, RecursionError):
+                continue
+            if isinstance(value, dict):
+                return container, _keys(value)
+    return container, frozenset()
+
+
 def _sniff_csv(path: Path, text: str) -> tuple[tuple[str, ...], str]:
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
@@ -222,6 +244,8 @@ def sniff(path: Path) -> Sniffed:
     container: Container
     if text.lstrip()[:1] in ("[", "{"):
         container, keys = _sniff_json(path, text, compressed)
+        if not keys and len(text) >= _FIRST_READ and container in ("json_array", "json_stream"):
+            container, keys = _past_long_records(path, compressed, container)
     else:
         container = "csv"
         header, delimiter = _sniff_csv(path, text)

@@ -22,15 +22,15 @@ from mailwarden.detect.inputs.access import (
 )
 from mailwarden.detect.inputs.directory import directory_columns
 from mailwarden.detect.inputs.fields import FieldAccessor
+from mailwarden.detect.inputs.oversize import DEFAULT_RECORD_LIMIT
 from mailwarden.detect.inputs.signins import OBJECT_FIELDS, signin_columns, signin_derived
 from mailwarden.detect.inputs.ual import SKIP_CONDITION, SKIP_REASON, ual_columns, ual_derived
 from mailwarden.detect.sniff import Kind, Sniffed
 from mailwarden.detect.tables import DIRECTORY_AUDITS, MAILBOX_AUDITS, SIGNINS, Table
 
-#: Longest line or JSON value accepted; longer ones are bad rows, not a failed run.
-MAX_RECORD_BYTES = 16 << 20
-#: DuckDB reads in buffers; a record must fit in one.
-BUFFER_BYTES = 2 * MAX_RECORD_BYTES
+#: Longest line or JSON value accepted by default; longer ones are bad rows, not a failed
+#: run (`inputs.oversize`; `MAILWARDEN_MAX_RECORD_BYTES` sets another limit).
+MAX_RECORD_BYTES = DEFAULT_RECORD_LIMIT
 REJECTS_TABLE = "mw_rejects"
 REJECTS_SCAN = "mw_rejects_scan"
 SAMPLE_CHARS = 300
@@ -72,8 +72,13 @@ def _csv_columns(count: int) -> str:
     return "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(count)) + "}"
 
 
-def source_relation(sniffed: Sniffed, *, as_lines: bool = False) -> str:
-    """Rows of the file: (src_row, c0..cN) for CSV, (src_row, d) for JSON."""
+def source_relation(sniffed: Sniffed, *, as_lines: bool = False,
+                    limit: int = MAX_RECORD_BYTES) -> str:
+    """Rows of the file: (src_row, c0..cN) for CSV, (src_row, d) for JSON. DuckDB reads
+    in buffers and a record must fit in one, hence twice the limit; never less than twice
+    the default limit, as DuckDB 2.0.1 lost rows after a line near the limit when its
+    buffers were that small (a few kilobytes)."""
+    buffer = 2 * max(limit, DEFAULT_RECORD_LIMIT)
     compression = sql_string(_compression(sniffed))
     if sniffed.container == "csv" and not as_lines:
         return (
@@ -81,7 +86,7 @@ def source_relation(sniffed: Sniffed, *, as_lines: bool = False) -> str:
             f"columns={_csv_columns(len(sniffed.header))}, header=true, "
             f"delim={sql_string(sniffed.delimiter)}, quote='\"', escape='\"', "
             f"auto_detect=false, strict_mode=true, null_padding=false, "
-            f"max_line_size={MAX_RECORD_BYTES}, buffer_size={BUFFER_BYTES}, "
+            f"max_line_size={limit}, buffer_size={buffer}, "
             f"compression={compression}, "
             f"store_rejects=true, rejects_table='{REJECTS_TABLE}', "
             f"rejects_scan='{REJECTS_SCAN}') WITH ORDINALITY"
@@ -91,14 +96,14 @@ def source_relation(sniffed: Sniffed, *, as_lines: bool = False) -> str:
         return (
             "SELECT ordinality AS src_row, line AS d FROM read_csv($path, "
             "columns={'line': 'VARCHAR'}, header=false, delim=chr(1), quote='', escape='', "
-            f"auto_detect=false, max_line_size={MAX_RECORD_BYTES}, buffer_size={BUFFER_BYTES}, "
+            f"auto_detect=false, max_line_size={limit}, buffer_size={buffer}, "
             f"compression={compression}, "
             f"store_rejects=true, rejects_table='{REJECTS_TABLE}', "
             f"rejects_scan='{REJECTS_SCAN}') WITH ORDINALITY "
             "WHERE line IS NOT NULL AND trim(line) <> ''"
         )
     options = (f"records=false, columns={{'json': 'JSON'}}, "
-               f"maximum_object_size={MAX_RECORD_BYTES}, compression={compression}")
+               f"maximum_object_size={limit}, compression={compression}")
     if sniffed.container == "json_array":
         return (f"SELECT ordinality AS src_row, CAST(json AS VARCHAR) AS d FROM "
                 f"read_json($path, format='array', {options}) WITH ORDINALITY")
@@ -122,7 +127,8 @@ def direct_readable(sniffed: Sniffed) -> bool:
     return sniffed.container in DIRECT_CONTAINERS
 
 
-def direct_relation(sniffed: Sniffed, fields: FieldAccessor) -> str:
+def direct_relation(sniffed: Sniffed, fields: FieldAccessor,
+                    limit: int = MAX_RECORD_BYTES) -> str:
     """Rows of a JSON Lines file or JSON array as (src_row, _f0.._fN, _absent,
     _recheck): one column per mapped field, and the fields assumed absent as one list
     (see `FieldAccessor.absent_values`).
@@ -138,7 +144,7 @@ def direct_relation(sniffed: Sniffed, fields: FieldAccessor) -> str:
         f"({fields.recheck()}) AS _recheck FROM (SELECT {fields.renamed()} FROM read_json("
         f"$path, format='{DIRECT_CONTAINERS[sniffed.container]}', records=true, "
         f"columns={fields.columns_struct()}, case_insensitive_keys=true, auto_detect=false, "
-        f"maximum_object_size={MAX_RECORD_BYTES}, compression={sql_string(_compression(sniffed))}"
+        f"maximum_object_size={limit}, compression={sql_string(_compression(sniffed))}"
         "))"
     )
 
@@ -173,8 +179,8 @@ def _field_accessor(sniffed: Sniffed, spec: KindSpec, mode: ReadMode) -> FieldAc
     return FieldAccessor(present=present, objects=spec.object_fields & sniffed.object_keys)
 
 
-def normalize_query(sniffed: Sniffed, *, as_lines: bool = False,
-                    mode: ReadMode = "tolerant") -> ReadPlan | None:
+def normalize_query(sniffed: Sniffed, *, as_lines: bool = False, mode: ReadMode = "tolerant",
+                    limit: int = MAX_RECORD_BYTES) -> ReadPlan | None:
     """How to read one file; None when the file's first records rule out a typed read.
 
     A direct or typed read is for JSON Lines and arrays only, and strict: a malformed
@@ -213,9 +219,12 @@ def normalize_query(sniffed: Sniffed, *, as_lines: bool = False,
     pre_raw = "NULL::VARCHAR"
     recheck = ", false AS _recheck" if fields is None else ""  # else the source says
     if fields is None and not is_csv:
-        pre_bad = ("CASE WHEN NOT json_valid(d) THEN 'not valid JSON' "
+        # A JSON null element of an array or page reaches here as SQL NULL.
+        pre_bad = ("CASE WHEN d IS NULL THEN 'not a JSON object' "
+                   "WHEN NOT json_valid(d) THEN 'not valid JSON' "
                    "WHEN json_type(d) <> 'OBJECT' THEN 'not a JSON object' END")
-        pre_raw = f"CASE WHEN _pre_bad IS NOT NULL THEN left(d, {SAMPLE_CHARS}) END"
+        pre_raw = (f"CASE WHEN _pre_bad IS NOT NULL THEN left(coalesce(d, 'null'), "
+                   f"{SAMPLE_CHARS}) END")
     inner_bad = "NULL::VARCHAR"
     if inner is not None:
         inner_bad = (f"CASE WHEN {inner_document} IS NOT NULL AND NOT json_valid({inner_document}) "
@@ -225,8 +234,8 @@ def normalize_query(sniffed: Sniffed, *, as_lines: bool = False,
     projections = ",\n  ".join(f"{expr} AS {name}" for name, expr in columns.items())
     derived_sql = "".join(f", {expr} AS {name}" for name, expr in spec.derived().items())
     time_error = "_time_raw IS NOT NULL AND time IS NULL"
-    source = (direct_relation(sniffed, fields) if fields is not None
-              else source_relation(sniffed, as_lines=as_lines))
+    source = (direct_relation(sniffed, fields, limit) if fields is not None
+              else source_relation(sniffed, as_lines=as_lines, limit=limit))
     normalization = f"""
 s0 AS (SELECT *, {pre_bad} AS _pre_bad{recheck} FROM src),
 s1 AS (SELECT *, {stage1} FROM s0),

@@ -15,6 +15,11 @@ channel accepted a message but before the outbox marked it sent can repeat that 
 message: see `mailwarden.notify.outbox`.) A repeated cycle stores its run again: the
 history then holds two runs a few minutes apart, which drift between them shows as such.
 
+What is handed to the outbox is `to_send`'s: critical notices one by one, the rest of a
+cycle in one digest per recipient and channel (`mailwarden.notify.digest`), and on the
+folder's first cycle what `--first-cycle` says (a baseline summary by default). A first
+cycle killed before its checkpoint moved runs again as a first cycle.
+
 The checkpoint moves once every delivery was stored and tried. A delivery its channel
 refused stays pending in the outbox and is tried again first thing in the next cycle;
 holding the checkpoint back for it would only read the same records again.
@@ -28,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +57,9 @@ from mailwarden.notify import (
     plan_notifications,
     send_pending,
 )
-from mailwarden.notify.dispatch import SendFunction
-from mailwarden.notify.outbox import FileOutbox
+from mailwarden.notify.digest import critical, digest_deliveries
+from mailwarden.notify.dispatch import Plan, SendFunction
+from mailwarden.notify.outbox import Delivery, FileOutbox
 from mailwarden.pipeline import Scan, find_custodians, scan_directory
 from mailwarden.report import make_run, with_changes
 from mailwarden.statelock import hold_folder
@@ -77,6 +84,21 @@ STATE_DIR_HINT = "use another --state-dir"
 PhaseHook = Callable[[str], None]
 
 
+class FirstCycle(StrEnum):
+    """What the first cycle on a state folder sends. Whatever it sends, it stores every
+    incident and remembers every notice, so later cycles tell only of what is new or worse.
+
+    SUMMARY: the baseline, one message per custodian (their mailboxes' open incidents and
+    failing checks), one to the security team (everything open now) per email channel, and
+    one per chat or webhook channel; syslog channels get their events as on any cycle.
+    ALL: the first cycle sends like any later one (critical at once, the rest in digests).
+    QUIET: nothing is sent; the baseline is only stored."""
+
+    SUMMARY = "summary"
+    ALL = "all"
+    QUIET = "quiet"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WatchConfig:
     state_dir: Path
@@ -88,6 +110,7 @@ class WatchConfig:
     detect_options: DetectOptions | None = None
     #: How alerts group into incidents and when a quiet incident is resolved.
     policy: Policy = DEFAULT_POLICY
+    first_cycle: FirstCycle = FirstCycle.SUMMARY
 
     @property
     def tenant_dir(self) -> Path:
@@ -198,6 +221,17 @@ def _mark_notified(config: WatchConfig, tenant_id: str, observed: Observed,
             store.save(tenant_id, marked)
 
 
+def to_send(plan: Plan, routing: Routing, *, first: FirstCycle | None) -> tuple[Delivery, ...]:
+    """What a cycle stores in the outbox: on a first cycle what `first` says, else
+    critical notices one by one and the rest in one digest per recipient and channel."""
+    if first is FirstCycle.QUIET:
+        return ()
+    if first is FirstCycle.SUMMARY:
+        return digest_deliveries(plan.deliveries, routing, immediate=lambda n: False,
+                                 baseline=True)
+    return digest_deliveries(plan.deliveries, routing, immediate=critical)
+
+
 def _detect(config: WatchConfig, window: LogWindow, scan: Scan) -> DetectionResult | None:
     with window.combined() as files:
         if not files:
@@ -225,10 +259,12 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
 
     pull = source.pull()
     phase("pulled")
+    written = window.append(pull.records)
+    # After appending: a first pull can bring more than --history (a recorded tenant's
+    # whole logs), and the window holds no more than that from the first cycle on.
     pruned = window.prune(config.history)
     if pruned:
         state = replace(state, window_truncated=True)
-    written = window.append(pull.records)
     phase("appended")
 
     refreshed = _posture_due(config, state, started)
@@ -264,7 +300,9 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
                           previous_failing=outbox.failing_findings(), since=iso(started),
                           incidents=[notice_document(i) for i in notifiable])
     plan = plan_notifications(notices, config.routing, custodians_of(scan), remembered)
-    outbox.store(plan.deliveries, plan.remember, failing_findings=failing_keys(findings))
+    first = config.first_cycle if state.cycles == 0 else None
+    deliveries = to_send(plan, config.routing, first=first)
+    outbox.store(deliveries, plan.remember, failing_findings=failing_keys(findings))
     _mark_notified(config, tenant_id, observed, outbox.remembered(), started)
     phase("stored-notices")
     reports = send_pending(outbox, config.routing, send, clock=clock)
@@ -280,4 +318,5 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         edge_suppressed=edge_dropped, incidents=len(notifiable),
         acknowledged=sum(1 for i in observed.incidents.values()
                          if i.status is IncidentStatus.ACKNOWLEDGED),
-        plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id)
+        plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id,
+        first_cycle=first, deliveries=len(deliveries))

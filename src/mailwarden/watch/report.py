@@ -40,13 +40,16 @@ class CycleReport:
     rules_not_run: int = 0
     run_id: int | None = None
     notes: tuple[str, ...] = ()  # e.g. a log kind the source could not read this cycle
+    first_cycle: str | None = None  # on the folder's first cycle, what it sent (--first-cycle)
+    deliveries_stored: int = 0  # messages this cycle handed to the outbox (digests count 1)
 
     @classmethod
     def build(cls, *, started: datetime, finished: datetime, source: str, pull: Pull,
               written: int, window_records: int, dropped_days: int, posture_refreshed: bool,
               detection: DetectionResult | None, alerts: int, edge_suppressed: int,
               incidents: int, acknowledged: int, plan: Plan, reports: tuple[DeliveryReport, ...],
-              failing: int, run_id: int) -> CycleReport:
+              failing: int, run_id: int, first_cycle: str | None = None,
+              deliveries: int = 0) -> CycleReport:
         decisions = Counter(str(v.decision) for v in plan.verdicts)
         return cls(
             started_at=iso(started), finished_at=iso(finished),
@@ -62,7 +65,7 @@ class CycleReport:
             deliveries_failed=sum(1 for r in reports if not r.ok), failing_findings=failing,
             bad_rows=detection.bad_rows if detection else 0,
             rules_not_run=len(detection.rules_not_run) if detection else 0, run_id=run_id,
-            notes=pull.notes)
+            notes=pull.notes, first_cycle=first_cycle, deliveries_stored=deliveries)
 
     def as_dict(self) -> dict[str, Any]:
         return {"event": "watch-cycle", "ok": True, **asdict(self)}

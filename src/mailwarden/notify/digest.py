@@ -32,7 +32,8 @@ from mailwarden.notify.render_text import CHANNEL, CUSTODIAN, SECURITY, Recipien
 from mailwarden.notify.routing import ChannelType, Routing
 from mailwarden.text import plural
 
-__all__ = ["CHANNEL", "CUSTODIAN", "SECURITY", "critical", "digest_deliveries", "item_of"]
+__all__ = ["CHANNEL", "CUSTODIAN", "SECURITY", "critical", "digest_deliveries", "goes_alone",
+           "item_of"]
 
 _ITEM_FIELDS = ("key", "kind", "severity", "title", "summary", "mailboxes", "actions",
                 "category", "check_id", "first_seen", "last_seen", "escalation")
@@ -50,6 +51,13 @@ def item_of(notice: Notice) -> dict[str, Any]:
     elif notice.kind == "alert":
         item["alert_ids"] = [notice.key.removeprefix("alert:")]
     return item
+
+
+def goes_alone(delivery: Delivery, routing: Routing) -> bool:
+    """Sent as itself whatever the digest rules: a critical notice, or a syslog event."""
+    channel = routing.channels.get(delivery.channel)
+    return (channel is None or channel.type is ChannelType.SYSLOG
+            or critical(delivery.notice))
 
 
 def critical(notice: Notice) -> bool:
@@ -83,7 +91,8 @@ def digest_deliveries(deliveries: Sequence[Delivery], routing: Routing, *,
     def add(channel: str, audience: str, to: tuple[str, ...], delivery: Delivery) -> None:
         bucket = buckets.setdefault((channel, audience, to), _Bucket(
             channel=channel, audience=audience, to=to))
-        bucket.notices.setdefault(delivery.notice.key, delivery.notice)
+        # The later of two notices with one key (held, then worse) is the one to tell.
+        bucket.notices[delivery.notice.key] = delivery.notice
         bucket.first = bucket.first or delivery
         bucket.replaced.add(delivery.id)
 

@@ -30,7 +30,7 @@ folder is refused with `StateInUseError` before it reads or writes anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -57,7 +57,7 @@ from mailwarden.notify import (
     plan_notifications,
     send_pending,
 )
-from mailwarden.notify.digest import critical, digest_deliveries
+from mailwarden.notify.digest import critical, digest_deliveries, goes_alone
 from mailwarden.notify.dispatch import Plan, SendFunction
 from mailwarden.notify.outbox import Delivery, FileOutbox
 from mailwarden.pipeline import Scan, find_custodians, scan_directory
@@ -111,6 +111,9 @@ class WatchConfig:
     #: How alerts group into incidents and when a quiet incident is resolved.
     policy: Policy = DEFAULT_POLICY
     first_cycle: FirstCycle = FirstCycle.SUMMARY
+    #: None: a digest every cycle; an hour (0-23, UTC): the day's digest goes in the first
+    #: cycle at or after it, and until then non-critical notices are held in the outbox.
+    digest_hour: int | None = None
 
     @property
     def tenant_dir(self) -> Path:
@@ -221,15 +224,39 @@ def _mark_notified(config: WatchConfig, tenant_id: str, observed: Observed,
             store.save(tenant_id, marked)
 
 
-def to_send(plan: Plan, routing: Routing, *, first: FirstCycle | None) -> tuple[Delivery, ...]:
-    """What a cycle stores in the outbox: on a first cycle what `first` says, else
-    critical notices one by one and the rest in one digest per recipient and channel."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """What a cycle does with its plan's deliveries (`schedule`)."""
+
+    store: tuple[Delivery, ...] = ()  # to send now
+    hold: tuple[Delivery, ...] = ()  # to keep for the day's digest
+    release: tuple[str, ...] = ()  # held deliveries now in a digest
+    digest_day: str | None = None  # set when the day's digest is made
+
+
+def schedule(plan: Plan, routing: Routing, *, first: FirstCycle | None,
+             digest_hour: int | None = None, held: Sequence[Delivery] = (),
+             digest_day: str | None = None, now: datetime) -> Schedule:
+    """On a first cycle what `first` says. Later, critical notices (and syslog events) one
+    by one, the rest in one digest per recipient and channel: every cycle, or with
+    `digest_hour` held until the first cycle at or after that hour (UTC) on a day with no
+    digest yet, and then sent with everything held before."""
+    deliveries = plan.deliveries
     if first is FirstCycle.QUIET:
-        return ()
+        return Schedule()
     if first is FirstCycle.SUMMARY:
-        return digest_deliveries(plan.deliveries, routing, immediate=lambda n: False,
-                                 baseline=True)
-    return digest_deliveries(plan.deliveries, routing, immediate=critical)
+        return Schedule(store=digest_deliveries(deliveries, routing, immediate=lambda n: False,
+                                                baseline=True))
+    if digest_hour is None:
+        return Schedule(store=digest_deliveries(deliveries, routing, immediate=critical))
+    alone = tuple(d for d in deliveries if goes_alone(d, routing))
+    rest = tuple(d for d in deliveries if not goes_alone(d, routing))
+    today = now.astimezone(UTC).date().isoformat()
+    if now.astimezone(UTC).hour < digest_hour or digest_day == today:
+        return Schedule(store=alone, hold=rest)
+    digests = digest_deliveries((*held, *rest), routing, immediate=lambda n: False)
+    return Schedule(store=alone + digests, release=tuple(d.id for d in held),
+                    digest_day=today)
 
 
 def _detect(config: WatchConfig, window: LogWindow, scan: Scan) -> DetectionResult | None:
@@ -301,8 +328,11 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
                           incidents=[notice_document(i) for i in notifiable])
     plan = plan_notifications(notices, config.routing, custodians_of(scan), remembered)
     first = config.first_cycle if state.cycles == 0 else None
-    deliveries = to_send(plan, config.routing, first=first)
-    outbox.store(deliveries, plan.remember, failing_findings=failing_keys(findings))
+    planned = schedule(plan, config.routing, first=first, digest_hour=config.digest_hour,
+                       held=outbox.held(), digest_day=outbox.digest_day(), now=started)
+    deliveries = planned.store
+    outbox.store(deliveries, plan.remember, failing_findings=failing_keys(findings),
+                 hold=planned.hold, release=planned.release, digest_day=planned.digest_day)
     _mark_notified(config, tenant_id, observed, outbox.remembered(), started)
     phase("stored-notices")
     reports = send_pending(outbox, config.routing, send, clock=clock)
@@ -319,4 +349,4 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         acknowledged=sum(1 for i in observed.incidents.values()
                          if i.status is IncidentStatus.ACKNOWLEDGED),
         plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id,
-        first_cycle=first, deliveries=len(deliveries))
+        first_cycle=first, deliveries=len(deliveries), held=len(planned.hold))

@@ -126,3 +126,14 @@ def test_every_rendering_of_a_digest_escapes_tenant_text() -> None:
     assert "{{DATE" not in card
     body = webhook_payload(hook.notice, channel="hook", recipients=hook.recipients)
     assert body["kind"] == "digest" and len(body["digest"]["items"]) == 2
+
+
+def test_a_notice_with_nobody_to_address_is_not_dropped() -> None:
+    nobody = ROUTING.replace("security_team: [secops@contoso.example]\n", "")
+    deliveries = plan_notifications([alert_notice(alert("u1", severity="medium",
+                                                        target="unmapped@contoso.example"))],
+                                    routing_of(nobody), CUSTODIANS, {}).deliveries
+    sent = digest_deliveries(deliveries, routing_of(nobody), immediate=lambda n: False,
+                             baseline=True)
+    mail = [d for d in sent if d.channel == "mail"]
+    assert [(d.notice.key, d.recipients.to) for d in mail] == [("alert:u1", ())]

@@ -105,6 +105,10 @@ def digest_deliveries(deliveries: Sequence[Delivery], routing: Routing, *,
         if channel.type is not ChannelType.EMAIL:
             add(delivery.channel, CHANNEL, (), delivery)
             continue
+        if not delivery.recipients.to:
+            # Nobody to address: sent alone, its channel reports it (nothing is dropped).
+            kept.append(delivery)
+            continue
         people = [a for a in delivery.recipients.to if a not in security]
         for person in people:
             add(delivery.channel, CUSTODIAN, (person,), delivery)
@@ -128,8 +132,9 @@ def _alone(bucket: _Bucket, routing: Routing) -> Delivery:
     material = "\x1f".join((bucket.channel, bucket.audience, *bucket.to,
                             *sorted(bucket.replaced)))
     ident = hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+    note = bucket.first.recipients.note if bucket.first is not None else None
     return Delivery(id=ident, notice=notice, channel=bucket.channel,
-                    recipients=Recipients(to=bucket.to))
+                    recipients=Recipients(to=bucket.to, note=note))
 
 
 def _digest(bucket: _Bucket, routing: Routing, *, baseline: bool) -> Delivery:

@@ -63,8 +63,16 @@ def test_a_cycle_sends_one_digest_per_person_and_channel() -> None:
 def test_critical_goes_at_once_and_a_baseline_holds_everything() -> None:
     deliveries = planned(alert("c1", severity="critical"), alert("m1", severity="medium"))
     sent = digest_deliveries(deliveries, routing_of(ROUTING))
-    alone = [d for d in sent if d.notice.key == "alert:c1" and d.channel == "mail"]
-    assert len(alone) == 1 and alone[0].recipients.cc == ("secops@contoso.example",)
+    # At once, as two emails: the custodian's in a custodian's words, the security team's
+    # with the admin steps.
+    alone = {d.notice.audience: d for d in sent
+             if d.notice.key == "alert:c1" and d.channel == "mail"}
+    assert alone[CUSTODIAN].recipients.to == ("ana@contoso.example",)
+    assert alone[CUSTODIAN].recipients.cc == ()
+    assert "If it was you" in plain_text(alone[CUSTODIAN].notice)
+    assert alone[SECURITY].recipients.to == ("secops@contoso.example",)
+    assert alone[SECURITY].notice.actions == alert_notice(alert("c1")).actions
+    assert len({d.id for d in sent}) == len(sent)
 
     baseline = digest_deliveries(deliveries, routing_of(ROUTING), immediate=lambda n: False,
                                  baseline=True)

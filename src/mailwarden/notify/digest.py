@@ -98,9 +98,12 @@ def digest_deliveries(deliveries: Sequence[Delivery], routing: Routing, *,
 
     for delivery in deliveries:
         channel = routing.channels.get(delivery.channel)
-        if (channel is None or channel.type is ChannelType.SYSLOG
-                or immediate(delivery.notice)):
+        if channel is None or channel.type is ChannelType.SYSLOG:
             kept.append(delivery)
+            continue
+        if immediate(delivery.notice):
+            kept += (split_by_audience(delivery, routing)
+                     if channel.type is ChannelType.EMAIL else [delivery])
             continue
         if channel.type is not ChannelType.EMAIL:
             add(delivery.channel, CHANNEL, (), delivery)
@@ -118,6 +121,30 @@ def digest_deliveries(deliveries: Sequence[Delivery], routing: Routing, *,
     kept += [_digest(bucket, routing, baseline=baseline) if baseline or len(bucket.notices) > 1
              else _alone(bucket, routing) for bucket in buckets.values()]
     return tuple(kept)
+
+
+def split_by_audience(delivery: Delivery, routing: Routing) -> list[Delivery]:
+    """An email to custodians with the security team copied, as two: the custodians'
+    (worded for them) and the security team's (with the admin steps)."""
+    security = routing.security_team
+    people = tuple(a for a in delivery.recipients.to if a not in security)
+    if not people:
+        return [delivery]
+    notice, note = delivery.notice, delivery.recipients.note
+    split = [Delivery(
+        id=_derived(delivery.id, CUSTODIAN), channel=delivery.channel,
+        notice=replace(notice, audience=CUSTODIAN, actions=_actions(CUSTODIAN, routing)),
+        recipients=Recipients(to=people, note=note))]
+    told = set(delivery.recipients.to) | set(delivery.recipients.cc)
+    if security and told & set(security):
+        split.append(Delivery(id=_derived(delivery.id, SECURITY), channel=delivery.channel,
+                              notice=replace(notice, audience=SECURITY),
+                              recipients=Recipients(to=security, note=note)))
+    return split
+
+
+def _derived(ident: str, audience: str) -> str:
+    return hashlib.sha256(f"{ident}\x1f{audience}".encode()).hexdigest()[:24]
 
 
 def _alone(bucket: _Bucket, routing: Routing) -> Delivery:

@@ -145,3 +145,17 @@ def test_a_notice_with_nobody_to_address_is_not_dropped() -> None:
                              baseline=True)
     mail = [d for d in sent if d.channel == "mail"]
     assert [(d.notice.key, d.recipients.to) for d in mail] == [("alert:u1", ())]
+
+
+def test_the_fallback_is_not_told_it_is_a_custodian() -> None:
+    text = ROUTING.replace("security_team: [secops@contoso.example]\n",
+                           "security_team: [secops@contoso.example]\n"
+                           "fallback: [it@contoso.example]\n")
+    deliveries = plan_notifications(
+        [alert_notice(alert(f"u{n}", severity="medium", target=f"u{n}@contoso.example"))
+         for n in (1, 2)], routing_of(text), CUSTODIANS, {}).deliveries
+    sent = digest_deliveries(deliveries, routing_of(text))
+    (fallback,) = [d for d in sent if d.channel == "mail"]
+    assert fallback.recipients.to == ("it@contoso.example",)
+    assert fallback.notice.audience == SECURITY
+    assert "Why you" not in plain_text(fallback.notice, fallback.recipients)

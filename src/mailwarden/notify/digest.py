@@ -114,7 +114,9 @@ def digest_deliveries(deliveries: Sequence[Delivery], routing: Routing, *,
             continue
         people = [a for a in delivery.recipients.to if a not in security]
         for person in people:
-            add(delivery.channel, CUSTODIAN, (person,), delivery)
+            # The fallback reads for mailboxes with no custodian: the admin's wording.
+            audience = SECURITY if person in routing.fallback else CUSTODIAN
+            add(delivery.channel, audience, (person,), delivery)
         told = set(delivery.recipients.to) | set(delivery.recipients.cc)
         if security and (baseline or told & set(security)):
             add(delivery.channel, SECURITY, security, delivery)
@@ -127,7 +129,8 @@ def split_by_audience(delivery: Delivery, routing: Routing) -> list[Delivery]:
     """An email to custodians with the security team copied, as two: the custodians'
     (worded for them) and the security team's (with the admin steps)."""
     security = routing.security_team
-    people = tuple(a for a in delivery.recipients.to if a not in security)
+    people = tuple(a for a in delivery.recipients.to
+                   if a not in security and a not in routing.fallback)
     if not people:
         return [delivery]
     notice, note = delivery.notice, delivery.recipients.note

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from mailwarden.files import write_private_text
 from mailwarden.notify import Channel, Delivery, load_routing
+from mailwarden.notify.digest import item_of
 from mailwarden.notify.routing import Routing
 from mailwarden.synth import SyntheticTenant, generate
 from mailwarden.synth.logs import SyntheticLogs, synthetic_logs
@@ -88,14 +90,19 @@ class Recorder:
     def __call__(self, channel: Channel, delivery: Delivery) -> None:
         self.sent.append(delivery)
 
+    def items(self) -> list[Mapping[str, Any]]:
+        """Every notice sent, alone or in a digest, as a digest lists it."""
+        return [item for d in self.sent for item in (
+            d.notice.items if d.notice.kind == "digest" else (item_of(d.notice),))]
+
     def keys(self) -> list[str]:
-        return [d.notice.key for d in self.sent]
+        """The keys of the notices sent, those in digests included."""
+        return [str(item["key"]) for item in self.items()]
 
     def alert_ids(self) -> list[str]:
         """The alerts the sent notices tell of: each incident's, or the alert's own."""
-        return [alert_id for d in self.sent if d.notice.kind == "alert"
-                for alert_id in (d.notice.incident.get("alert_ids")
-                                 or [d.notice.key.removeprefix("alert:")])]
+        return [str(alert_id) for item in self.items() if item["kind"] == "alert"
+                for alert_id in item.get("alert_ids") or ()]
 
 
 def routing(directory: Path, text: str | None = None) -> Routing:

@@ -45,7 +45,7 @@ from mailwarden.watch import (
     WatchConfig,
     watch_loop,
 )
-from mailwarden.watch.cycle import STATE_DIR_HINT
+from mailwarden.watch.cycle import STATE_DIR_HINT, FirstCycle
 from mailwarden.watch.durations import parse_duration
 from mailwarden.watch.state import legacy_history, load_state, save_state
 
@@ -136,6 +136,15 @@ def watch_command(
     quiet_period: Annotated[str, typer.Option(
         "--quiet-period", help="An incident this long without new alerts (on the logs' "
         "clock) is resolved.")] = "7d",
+    first_cycle: Annotated[str, typer.Option(
+        "--first-cycle", help="What the first cycle on a state folder sends: summary (one "
+        "message per custodian, one to the security team and one per chat or webhook "
+        "channel: what is open now), all (as any later cycle), quiet (nothing). It stores "
+        "everything either way; later cycles tell only what is new or worse.")] = "summary",
+    digest_hour: Annotated[int | None, typer.Option(
+        "--digest-hour", help="Send the non-critical digest once a day, in the first cycle "
+        "at or after this hour (0-23, UTC); until then it is held. Default: every cycle.")
+    ] = None,
     log_file: Annotated[Path | None, typer.Option(
         "--log-file", help="Append the one JSON line per cycle here instead of stderr.")
     ] = None,
@@ -154,6 +163,13 @@ def watch_command(
     incidents (kept in the history database with their lifecycle), and send each new or
     worsened incident to the people answerable; restart-safe.
 
+    Critical incidents are sent at once; the other incidents and newly failing checks of a
+    cycle go in one digest per recipient and channel (per custodian and to the security
+    team by email, one per Teams, Slack or JSON webhook channel; syslog gets one event
+    each), or once a day with --digest-hour. The first cycle on a state folder sets the
+    baseline (--first-cycle), sent at once whatever --digest-hour says. --history
+    applies from the first cycle: older records it reads are dropped before detection.
+
     Each cycle's run goes to the history database every command uses (--db, else
     $MAILWARDEN_DB, else the per-user history.db), so `mailwarden history` lists it.
 
@@ -164,6 +180,10 @@ def watch_command(
         raise ConfigError(f"--cycles {cycles}: give a number of cycles, 1 or more")
     if once and cycles is not None:
         raise ConfigError("choose one of --once and --cycles N (--once is --cycles 1)")
+    if digest_hour is not None and not 0 <= digest_hour <= 23:
+        raise ConfigError(f"--digest-hour {digest_hour}: give an hour from 0 to 23 (UTC)")
+    if first_cycle not in set(FirstCycle):
+        raise ConfigError(f"--first-cycle {first_cycle}: give summary, all or quiet")
     routing = load_routing(routing_path)
     state = state_dir or default_state_dir()
     options = LoopOptions(interval=parse_duration(interval, what="--interval"), once=once,
@@ -177,7 +197,8 @@ def watch_command(
             posture_every=parse_duration(posture_every, what="--posture-every"),
             history=parse_duration(history, what="--history"),
             custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
-            db_url=db, policy=policy)
+            db_url=db, policy=policy, first_cycle=FirstCycle(first_cycle),
+            digest_hour=digest_hour)
         with (hold_folder(state, hint=STATE_DIR_HINT), _log_writer(log_file) as log,
               httpx.Client() as client):
             _tell_of_legacy_history(state, db)

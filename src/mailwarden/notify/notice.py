@@ -1,5 +1,6 @@
-"""A notice: one incident (the alerts of one attack), one alert, or one newly failing
-finding, ready to be rendered for a channel.
+"""A notice: one incident (the alerts of one attack), one alert, one newly failing
+finding, or a digest of several of those for one recipient (`mailwarden.notify.digest`),
+ready to be rendered for a channel.
 
 Notices are plain values that survive a trip through JSON, so the outbox can hold them
 between "stored" and "sent" and resend them after a crash without the original inputs.
@@ -17,7 +18,7 @@ from mailwarden.model.findings import Finding, Severity
 from mailwarden.notify.actions import actions_for_category
 from mailwarden.text import plural, printable
 
-NoticeKind = Literal["alert", "finding"]
+NoticeKind = Literal["alert", "finding", "digest"]
 #: Evidence rows shown in a message; the full set stays in alerts.json.
 EVIDENCE_ROWS = 5
 #: Evidence columns worth a person's attention, in the order shown.
@@ -52,6 +53,10 @@ class Notice:
     incident: Mapping[str, Any] = field(default_factory=dict)
     #: For an incident: "category/rule_id" of each of its alerts, for routing.
     alert_kinds: tuple[str, ...] = ()
+    #: For a digest: one line per notice it holds (`digest.item_of`), worst first.
+    items: tuple[Mapping[str, Any], ...] = ()
+    #: For a digest: who reads it, "custodian", "security" or "channel" (wording differs).
+    audience: str | None = None
 
     @property
     def rank(self) -> int:
@@ -68,7 +73,8 @@ class Notice:
 
 
 def notice_from_dict(data: Mapping[str, Any]) -> Notice:
-    tuples = ("mailboxes", "actions", "evidence", "source_ips", "marks", "alert_kinds")
+    tuples = ("mailboxes", "actions", "evidence", "source_ips", "marks", "alert_kinds",
+              "items")
     values: dict[str, Any] = {k: tuple(v) if k in tuples else v for k, v in data.items()}
     return Notice(**values)
 

@@ -18,6 +18,12 @@ the snapshot (O(1) amortised). Each snapshot names its journal by a random token
 journal of an older snapshot (a crash between the two, or a snapshot moved away) is never
 applied twice. The history database can back the same `Outbox` protocol later.
 
+Deliveries can also be held (`store(hold=...)`): kept, not sent, until a later `store`
+releases them (`release=...`), in the same atomic write that stores the digest made of
+them, so a crash leaves them either held or digested, never both and never neither. The
+watcher holds a day's non-critical notices this way for `--digest-hour`; the snapshot also
+keeps the day of the last such digest (`digest_day`).
+
 One process at a time may use a state folder: a `FileOutbox` holds its folder
 (`mailwarden.statelock`) from opening until `close()` (or until it is garbage), and a second
 process opening an outbox there gets `StateInUseError` instead of a corrupted journal.
@@ -268,10 +274,20 @@ class FileOutbox:
                 for key, v in self._data["sent"].items()}
 
     def store(self, deliveries: Sequence[Delivery], remember: Sequence[SentState], *,
-              failing_findings: Collection[str] | None = None) -> None:
+              failing_findings: Collection[str] | None = None,
+              hold: Sequence[Delivery] = (), release: Collection[str] = (),
+              digest_day: str | None = None) -> None:
         """Record deliveries as stored, what their keys said and (when given) the findings
-        failing now, in one atomic write (which also folds in the journal)."""
+        failing now, deliveries held and released, and the day of the last digest, in one
+        atomic write (which also folds in the journal)."""
         now = iso(datetime.now(UTC))
+        held = self._data.setdefault("held", {})
+        for ident in release:
+            held.pop(ident, None)
+        for delivery in hold:
+            held.setdefault(delivery.id, _delivery_dict(delivery, now))
+        if digest_day is not None:
+            self._data["digest_day"] = digest_day
         for delivery in deliveries:
             if delivery.id not in self._data["deliveries"]:
                 self._data["deliveries"][delivery.id] = _delivery_dict(delivery, now)
@@ -282,6 +298,16 @@ class FileOutbox:
         if failing_findings is not None:
             self._data["failing"] = sorted(failing_findings)
         self._save()
+
+    def held(self) -> tuple[Delivery, ...]:
+        """Deliveries held for a later digest, in the order they were held."""
+        return tuple(_delivery_of(ident, data)
+                     for ident, data in self._data.get("held", {}).items())
+
+    def digest_day(self) -> str | None:
+        """The UTC day (YYYY-MM-DD) of the last digest sent at `--digest-hour`."""
+        day = self._data.get("digest_day")
+        return str(day) if day else None
 
     def pending(self) -> tuple[Delivery, ...]:
         return tuple(_delivery_of(ident, data)

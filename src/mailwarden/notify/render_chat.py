@@ -17,7 +17,11 @@ from mailwarden.notify.render_text import (
     evidence_heading,
     evidence_lines,
     facts,
+    item_line,
+    item_steps,
+    more_line,
     one_line,
+    shown_items,
 )
 from mailwarden.schemas import NOTIFICATION_SCHEMA
 
@@ -54,6 +58,15 @@ def teams_card(notice: Notice, recipients: Recipients | None = None) -> dict[str
         _labelled("What happened", notice.summary),
         *(_labelled(label, value) for label, value in facts(notice)),
     ]
+    if notice.kind == "digest":
+        shown, more = shown_items(notice)
+        body.append(_rich("Items", bold=True))
+        for item in shown:
+            body.append(_rich(item_line(item), bold=True))
+            body += [_rich(text) for text in (item.get("summary"),
+                                              *item_steps(notice, item)) if text]
+        if more > 0:
+            body.append(_rich(more_line(more)))
     if recipients and recipients.note:
         body.append(_rich(recipients.note))
     body.append(_rich("Do now", bold=True))
@@ -92,6 +105,17 @@ def slack_payload(notice: Notice, recipients: Recipients | None = None) -> dict[
         _section(f"*What happened:* {slack_escape(notice.summary)}"),
         _section(fact_lines),
     ]
+    if notice.kind == "digest":
+        shown, more = shown_items(notice)
+        lines = [f"• *{slack_escape(item_line(item))}*"
+                 + "".join(f"\n    {slack_escape(text)}"
+                           for text in (item.get("summary"), *item_steps(notice, item)) if text)
+                 for item in shown]
+        if more > 0:
+            lines.append(slack_escape(more_line(more)))
+        # One section per few items: Slack refuses a section text over 3000 characters.
+        for start in range(0, len(lines), 5):
+            blocks.append(_section("\n".join(lines[start:start + 5])))
     if recipients and recipients.note:
         blocks.append(_section(f"_{slack_escape(recipients.note)}_"))
     blocks.append(_section("*Do now:*\n" + "\n".join(
@@ -105,14 +129,20 @@ def slack_payload(notice: Notice, recipients: Recipients | None = None) -> dict[
 
 def webhook_payload(notice: Notice, *, channel: str,
                     recipients: Recipients | None = None) -> dict[str, Any]:
-    """The alert (or finding) as in its JSON document, plus how it was routed."""
-    key = "alert" if notice.kind == "alert" else "finding"
-    incident = {"incident": dict(notice.incident)} if notice.incident else {}
+    """The alert (or finding) as in its JSON document, plus how it was routed; a digest
+    as its items (each a notice's key, kind, severity, title, summary, mailboxes, steps)."""
+    if notice.kind == "digest":
+        content: dict[str, Any] = {"digest": {"title": notice.title, "summary": notice.summary,
+                                              "items": [dict(i) for i in notice.items]}}
+    else:
+        key = "alert" if notice.kind == "alert" else "finding"
+        content = {key: dict(notice.document)}
+        if notice.incident:
+            content["incident"] = dict(notice.incident)
     return {
         "schema": NOTIFICATION_SCHEMA,
         "kind": notice.kind,
-        key: dict(notice.document),
-        **incident,
+        **content,
         "notification": {
             "key": notice.key, "escalation": notice.escalation, "marks": list(notice.marks),
             "subject": notice.subject, "actions": list(notice.actions), "channel": channel,

@@ -23,6 +23,12 @@ _HEADING_COLOUR: Mapping[str, str] = {
     Severity.CRITICAL: "#b00020", Severity.HIGH: "#d9480f", Severity.MEDIUM: "#b08800"}
 _MAILBOXES_SHOWN = 10
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+#: Who reads a digest (`Notice.audience`): the wording differs.
+CUSTODIAN = "custodian"
+SECURITY = "security"
+CHANNEL = "channel"
+#: Notices a digest lists one by one; the rest are counted (the report has them all).
+ITEMS_SHOWN = 40
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +59,51 @@ def mailboxes_line(notice: Notice) -> str:
     return ", ".join(shown) + (f" and {extra} more" if extra > 0 else "") or "the tenant"
 
 
+def why_you(notice: Notice) -> str | None:
+    """Why a custodian is the one told (None for other audiences)."""
+    if notice.audience != CUSTODIAN:
+        return None
+    shown = ", ".join(notice.mailboxes[:5]) + (
+        f" and {len(notice.mailboxes) - 5} more" if len(notice.mailboxes) > 5 else "")
+    return ("You are receiving this because you are the custodian named for "
+            f"{shown}: a mailbox nobody signs in to as themselves, so its custodian is the "
+            "person who can say whether what happened was expected.")
+
+
+def item_line(item: Mapping[str, Any]) -> str:
+    """One digest item: severity, title, and the period it covers."""
+    when = ""
+    if item.get("first_seen") or item.get("last_seen"):
+        when = f" ({item.get('first_seen') or '?'} to {item.get('last_seen') or '?'})"
+    worse = " [worse than before]" if item.get("escalation") else ""
+    return one_line(f"{str(item.get('severity', '')).upper()}: {item.get('title')}{when}"
+                    f"{worse}", 1000)
+
+
+#: Evidence rows a digest shows per item (the single notice shows more).
+ITEM_EVIDENCE = 2
+
+
+def item_steps(notice: Notice, item: Mapping[str, Any]) -> list[str]:
+    """An item's evidence and steps for the security team and team channels; a
+    custodian's digest leaves both out (what to do as a custodian is said once)."""
+    if notice.audience == CUSTODIAN:
+        return []
+    seen = [f"Seen: {one_line(row)}" for row in list(item.get("evidence") or ())[:ITEM_EVIDENCE]]
+    return seen + [f"Do: {one_line(a, 1000)}" for a in item.get("actions") or ()]
+
+
+def shown_items(notice: Notice) -> tuple[tuple[Mapping[str, Any], ...], int]:
+    """The items a digest lists and how many more it only counts."""
+    shown = notice.items[:ITEMS_SHOWN]
+    return shown, len(notice.items) - len(shown)
+
+
+def more_line(more: int) -> str:
+    return (f"... and {more} more (`mailwarden alerts` and `mailwarden report` list them "
+            "all)")
+
+
 def facts(notice: Notice) -> list[tuple[str, str]]:
     """Label and value pairs every format shows, in order."""
     rows = [("Mailbox" if len(notice.mailboxes) == 1 else "Mailboxes", mailboxes_line(notice)),
@@ -68,7 +119,7 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
             rows.append(("When", f"{notice.first_seen or '?'} to {notice.last_seen or '?'}"))
         if notice.source_ips:
             rows.append(("Source IPs", one_line(notice.source_ips[:10])))
-    else:
+    elif notice.kind == "finding":
         rows.append(("Check", str(notice.check_id)))
     if notice.escalation:
         rows.append(("Escalated", "worse than the earlier notice: " + (
@@ -90,9 +141,26 @@ def evidence_lines(notice: Notice) -> list[str]:
     return [one_line(row) for row in notice.evidence]
 
 
+def _digest_text(notice: Notice) -> list[str]:
+    shown, more = shown_items(notice)
+    lines = ["", "Items:"]
+    for item in shown:
+        lines.append("  - " + item_line(item))
+        if item.get("summary"):
+            lines.append("    " + one_line(item["summary"], 1000))
+        lines += [f"    {step}" for step in item_steps(notice, item)]
+    if more > 0:
+        lines.append("  " + more_line(more))
+    return lines
+
+
 def plain_text(notice: Notice, recipients: Recipients | None = None) -> str:
     lines = [notice.subject, "", "What happened:", "  " + one_line(notice.summary, 2000), ""]
     lines += [f"{label}: {value}" for label, value in facts(notice)]
+    if (why := why_you(notice)) is not None:
+        lines += ["", "Why you: " + one_line(why, 2000)]
+    if notice.kind == "digest":
+        lines += _digest_text(notice)
     if recipients and recipients.note:
         lines += ["", "Note: " + recipients.note]
     lines += ["", "Do now:"]
@@ -119,6 +187,18 @@ def html_body(notice: Notice, recipients: Recipients | None = None) -> str:
           for label, value in facts(notice)),
         "</table>",
     ]
+    if (why := why_you(notice)) is not None:
+        parts.append(f"<p><strong>Why you:</strong> {_e(why)}</p>")
+    if notice.kind == "digest":
+        shown, more = shown_items(notice)
+        parts.append("<h3>Items</h3><ul>")
+        for item in shown:
+            steps = "".join(f"<br>{_e(step)}" for step in item_steps(notice, item))
+            summary = f"<br>{_e(item['summary'])}" if item.get("summary") else ""
+            parts.append(f"<li><strong>{_e(item_line(item))}</strong>{summary}{steps}</li>")
+        if more > 0:
+            parts.append(f"<li>{_e(more_line(more))}</li>")
+        parts.append("</ul>")
     if recipients and recipients.note:
         parts.append(f"<p><em>{_e(recipients.note)}</em></p>")
     parts.append("<h3>Do now</h3><ol>")

@@ -19,6 +19,11 @@ A cycle stores its run only when it differs from the last run this watcher store
 database (`run_fingerprint`: the findings and the alerts over the window); a quiet cycle
 names that run instead, so the history grows with what changed, not with every cycle.
 
+What is handed to the outbox is `to_send`'s: critical notices one by one, the rest of a
+cycle in one digest per recipient and channel (`mailwarden.notify.digest`), and on the
+folder's first cycle what `--first-cycle` says (a baseline summary by default). A first
+cycle killed before its checkpoint moved runs again as a first cycle.
+
 The checkpoint moves once every delivery was stored and tried. A delivery its channel
 refused stays pending in the outbox and is tried again first thing in the next cycle;
 holding the checkpoint back for it would only read the same records again.
@@ -34,6 +39,7 @@ import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +63,9 @@ from mailwarden.notify import (
     plan_notifications,
     send_pending,
 )
-from mailwarden.notify.dispatch import SendFunction
-from mailwarden.notify.outbox import FileOutbox
+from mailwarden.notify.digest import critical, digest_deliveries, goes_alone
+from mailwarden.notify.dispatch import Plan, SendFunction
+from mailwarden.notify.outbox import Delivery, FileOutbox
 from mailwarden.pipeline import Scan, find_custodians, scan_directory
 from mailwarden.report import make_run, with_changes
 from mailwarden.report.findings_json import render_findings_json
@@ -85,6 +92,21 @@ STATE_DIR_HINT = "use another --state-dir"
 PhaseHook = Callable[[str], None]
 
 
+class FirstCycle(StrEnum):
+    """What the first cycle on a state folder sends. Whatever it sends, it stores every
+    incident and remembers every notice, so later cycles tell only of what is new or worse.
+
+    SUMMARY: the baseline, one message per custodian (their mailboxes' open incidents and
+    failing checks), one to the security team (everything open now) per email channel, and
+    one per chat or webhook channel; syslog channels get their events as on any cycle.
+    ALL: the first cycle sends like any later one (critical at once, the rest in digests).
+    QUIET: nothing is sent; the baseline is only stored."""
+
+    SUMMARY = "summary"
+    ALL = "all"
+    QUIET = "quiet"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WatchConfig:
     state_dir: Path
@@ -96,6 +118,10 @@ class WatchConfig:
     detect_options: DetectOptions | None = None
     #: How alerts group into incidents and when a quiet incident is resolved.
     policy: Policy = DEFAULT_POLICY
+    first_cycle: FirstCycle = FirstCycle.SUMMARY
+    #: None: a digest every cycle; an hour (0-23, UTC): the day's digest goes in the first
+    #: cycle at or after it, and until then non-critical notices are held in the outbox.
+    digest_hour: int | None = None
 
     @property
     def tenant_dir(self) -> Path:
@@ -206,6 +232,41 @@ def _mark_notified(config: WatchConfig, tenant_id: str, observed: Observed,
             store.save(tenant_id, marked)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """What a cycle does with its plan's deliveries (`schedule`)."""
+
+    store: tuple[Delivery, ...] = ()  # to send now
+    hold: tuple[Delivery, ...] = ()  # to keep for the day's digest
+    release: tuple[str, ...] = ()  # held deliveries now in a digest
+    digest_day: str | None = None  # set when the day's digest is made
+
+
+def schedule(plan: Plan, routing: Routing, *, first: FirstCycle | None,
+             digest_hour: int | None = None, held: Sequence[Delivery] = (),
+             digest_day: str | None = None, now: datetime) -> Schedule:
+    """On a first cycle what `first` says. Later, critical notices (and syslog events) one
+    by one, the rest in one digest per recipient and channel: every cycle, or with
+    `digest_hour` held until the first cycle at or after that hour (UTC) on a day with no
+    digest yet, and then sent with everything held before."""
+    deliveries = plan.deliveries
+    if first is FirstCycle.QUIET:
+        return Schedule()
+    if first is FirstCycle.SUMMARY:
+        return Schedule(store=digest_deliveries(deliveries, routing, immediate=lambda n: False,
+                                                baseline=True))
+    if digest_hour is None:
+        return Schedule(store=digest_deliveries(deliveries, routing, immediate=critical))
+    alone = tuple(d for d in deliveries if goes_alone(d, routing))
+    rest = tuple(d for d in deliveries if not goes_alone(d, routing))
+    today = now.astimezone(UTC).date().isoformat()
+    if now.astimezone(UTC).hour < digest_hour or digest_day == today:
+        return Schedule(store=alone, hold=rest)
+    digests = digest_deliveries((*held, *rest), routing, immediate=lambda n: False)
+    return Schedule(store=alone + digests, release=tuple(d.id for d in held),
+                    digest_day=today)
+
+
 def _detect(config: WatchConfig, window: LogWindow, scan: Scan) -> DetectionResult | None:
     with window.combined() as files:
         if not files:
@@ -233,10 +294,12 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
 
     pull = source.pull()
     phase("pulled")
+    written = window.append(pull.records)
+    # After appending: a first pull can bring more than --history (a recorded tenant's
+    # whole logs), and the window holds no more than that from the first cycle on.
     pruned = window.prune(config.history)
     if pruned:
         state = replace(state, window_truncated=True)
-    written = window.append(pull.records)
     phase("appended")
 
     refreshed = _posture_due(config, state, started)
@@ -284,7 +347,12 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
                           previous_failing=outbox.failing_findings(), since=iso(started),
                           incidents=[notice_document(i) for i in notifiable])
     plan = plan_notifications(notices, config.routing, custodians_of(scan), remembered)
-    outbox.store(plan.deliveries, plan.remember, failing_findings=failing_keys(findings))
+    first = config.first_cycle if state.cycles == 0 else None
+    planned = schedule(plan, config.routing, first=first, digest_hour=config.digest_hour,
+                       held=outbox.held(), digest_day=outbox.digest_day(), now=started)
+    deliveries = planned.store
+    outbox.store(deliveries, plan.remember, failing_findings=failing_keys(findings),
+                 hold=planned.hold, release=planned.release, digest_day=planned.digest_day)
     _mark_notified(config, tenant_id, observed, outbox.remembered(), started)
     phase("stored-notices")
     reports = send_pending(outbox, config.routing, send, clock=clock)
@@ -301,7 +369,8 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         acknowledged=sum(1 for i in observed.incidents.values()
                          if i.status is IncidentStatus.ACKNOWLEDGED),
         plan=plan, reports=reports, failing=len(failing_keys(findings)), run_id=run_id,
-        run_stored=run_stored)
+        run_stored=run_stored, first_cycle=first, deliveries=len(deliveries),
+        held=len(planned.hold))
 
 
 #: The time every fingerprint renders the findings at, so that only their content counts.

@@ -41,13 +41,18 @@ class CycleReport:
     run_id: int | None = None
     run_stored: bool = True  # False: nothing changed, run_id is the last run stored
     notes: tuple[str, ...] = ()  # e.g. a log kind the source could not read this cycle
+    first_cycle: str | None = None  # on the folder's first cycle, what it sent (--first-cycle)
+    deliveries_stored: int = 0  # messages this cycle handed to the outbox (digests count 1)
+    deliveries_held: int = 0  # held for the day's digest (--digest-hour)
 
     @classmethod
     def build(cls, *, started: datetime, finished: datetime, source: str, pull: Pull,
               written: int, window_records: int, dropped_days: int, posture_refreshed: bool,
               detection: DetectionResult | None, alerts: int, edge_suppressed: int,
               incidents: int, acknowledged: int, plan: Plan, reports: tuple[DeliveryReport, ...],
-              failing: int, run_id: int, run_stored: bool = True) -> CycleReport:
+              failing: int, run_id: int, run_stored: bool = True,
+              first_cycle: str | None = None, deliveries: int = 0,
+              held: int = 0) -> CycleReport:
         decisions = Counter(str(v.decision) for v in plan.verdicts)
         return cls(
             started_at=iso(started), finished_at=iso(finished),
@@ -63,7 +68,8 @@ class CycleReport:
             deliveries_failed=sum(1 for r in reports if not r.ok), failing_findings=failing,
             bad_rows=detection.bad_rows if detection else 0,
             rules_not_run=len(detection.rules_not_run) if detection else 0, run_id=run_id,
-            run_stored=run_stored, notes=pull.notes)
+            run_stored=run_stored, notes=pull.notes, first_cycle=first_cycle,
+            deliveries_stored=deliveries, deliveries_held=held)
 
     def as_dict(self) -> dict[str, Any]:
         return {"event": "watch-cycle", "ok": True, **asdict(self)}

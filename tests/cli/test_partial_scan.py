@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any
 
 PARTIAL = 4
+#: Get-Mailbox failed, and with it the per-mailbox sources, as `collect` records it.
+GET_MAILBOX_FAILED = {
+    "exo/Get-Mailbox": "HTTP 503 Service Unavailable",
+    "exo/Get-MailboxPermission": "not collected: Get-Mailbox failed",
+    "exo/Get-InboxRule": "not collected: Get-Mailbox failed",
+}
 
 
 def mailwarden(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
@@ -51,11 +57,7 @@ def test_get_mailbox_failed_keeps_every_failure_and_exits_4(tmp_path: Path) -> N
     failing = {k for k, status in _findings(tmp_path / "clean").items() if status == "fail"}
     assert failing
 
-    _fail_sources(tenant, {
-        "exo/Get-Mailbox": "HTTP 503 Service Unavailable",
-        "exo/Get-MailboxPermission": "not collected: Get-Mailbox failed",
-        "exo/Get-InboxRule": "not collected: Get-Mailbox failed",
-    })
+    _fail_sources(tenant, GET_MAILBOX_FAILED)
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q",
                       "--no-logs", db=db)
     said = _said(done)
@@ -112,11 +114,7 @@ def test_get_mailbox_failed_still_detects_on_the_ownerless_accounts_it_knows(
     clean = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "clean"),
                        "-q", "--no-store", db=db)
     assert clean.returncode == 0, _said(clean)
-    _fail_sources(tenant, {
-        "exo/Get-Mailbox": "HTTP 503 Service Unavailable",
-        "exo/Get-MailboxPermission": "not collected: Get-Mailbox failed",
-        "exo/Get-InboxRule": "not collected: Get-Mailbox failed",
-    })
+    _fail_sources(tenant, GET_MAILBOX_FAILED)
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q",
                       "--no-store", db=db)
     said = _said(done)

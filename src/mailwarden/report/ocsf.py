@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -129,28 +129,38 @@ def detection_event(run: Run, alert: Mapping[str, Any]) -> dict[str, Any]:
         "analytic": {"uid": str(alert["rule_id"]), "name": str(alert["rule_id"]),
                      "type_id": 1, "type": "Rule"},
     }
+    _seen(event, info, first, last)
+    event.update(message=str(alert.get("summary") or ""), finding_info=info,
+                 count=int(alert.get("event_count") or 0), is_alert=True)
+    targets = [alert["target"]] if alert.get("target") else list(alert.get("targets") or ())
+    _where_from(event, targets, alert.get("source_ips") or ())
+    if alert.get("evidence"):
+        event["evidences"] = [{"data": row} for row in alert["evidence"]]
+    event["unmapped"] = {"facts": alert.get("facts") or {}, "mitre": alert.get("mitre") or []}
+    return event
+
+
+
+def _seen(event: dict[str, Any], info: dict[str, Any], first: datetime | None,
+          last: datetime | None) -> None:
+    """A detection's first and last times, on its finding info and the event."""
     if first:
         info["first_seen_time"] = _ms(first)
         event["start_time"] = _ms(first)
     if last:
         info["last_seen_time"] = _ms(last)
         event["end_time"] = _ms(last)
-    event.update(message=str(alert.get("summary") or ""), finding_info=info,
-                 count=int(alert.get("event_count") or 0), is_alert=True)
-    targets = [alert["target"]] if alert.get("target") else list(alert.get("targets") or ())
-    if targets:
-        event["resources"] = [{"name": str(t), "type": "mailbox"} for t in targets]
-    ips = list(alert.get("source_ips") or ())
-    if ips:
-        event["observables"] = [
-            {"name": "source_ip", "type_id": 2, "type": "IP Address", "value": str(ip)}
-            for ip in ips
-        ]
-    if alert.get("evidence"):
-        event["evidences"] = [{"data": row} for row in alert["evidence"]]
-    event["unmapped"] = {"facts": alert.get("facts") or {}, "mitre": alert.get("mitre") or []}
-    return event
 
+
+def _where_from(event: dict[str, Any], targets: Iterable[Any], ips: Iterable[Any]) -> None:
+    """The mailboxes a detection is about (resources) and the addresses it came from."""
+    mailboxes = [{"name": str(t), "type": "mailbox"} for t in targets]
+    if mailboxes:
+        event["resources"] = mailboxes
+    observables = [{"name": "source_ip", "type_id": 2, "type": "IP Address", "value": str(ip)}
+                   for ip in ips]
+    if observables:
+        event["observables"] = observables
 
 def incident_event(run: Run, incident: Mapping[str, Any],
                    alerts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -166,23 +176,10 @@ def incident_event(run: Run, incident: Mapping[str, Any],
     if worst.get("rule_id"):
         info["analytic"] = {"uid": str(worst["rule_id"]), "name": str(worst["rule_id"]),
                             "type_id": 1, "type": "Rule"}
-    if first:
-        info["first_seen_time"] = _ms(first)
-        event["start_time"] = _ms(first)
-    if last:
-        info["last_seen_time"] = _ms(last)
-        event["end_time"] = _ms(last)
+    _seen(event, info, first, last)
     event.update(message=str(incident.get("summary") or ""), finding_info=info,
                  count=sum(int(a.get("event_count") or 0) for a in held), is_alert=True)
-    targets = list(incident.get("targets") or ())
-    if targets:
-        event["resources"] = [{"name": str(t), "type": "mailbox"} for t in targets]
-    ips = list(incident.get("source_ips") or ())
-    if ips:
-        event["observables"] = [
-            {"name": "source_ip", "type_id": 2, "type": "IP Address", "value": str(ip)}
-            for ip in ips
-        ]
+    _where_from(event, incident.get("targets") or (), incident.get("source_ips") or ())
     if held:
         event["evidences"] = [{"data": dict(alert)} for alert in held]
     event["unmapped"] = {"incident": dict(incident),

@@ -25,6 +25,7 @@ from mailwarden.model.inventory import (
     GroupMembers,
     Mailbox,
     MailboxPermission,
+    MailboxStatistics,
     OrganizationConfig,
     RecipientPermission,
     RoleDefinition,
@@ -130,6 +131,10 @@ def mailbox(account: Account, kind: str = "SharedMailbox", **changes: Any) -> Ma
         audit_enabled=True,
         account_disabled=not account.account_enabled,
         grant_send_on_behalf_to=(),
+        archive_status="None",
+        archive_guid="00000000-0000-0000-0000-000000000000",
+        litigation_hold_enabled=False,
+        in_place_holds=(),
         **FULL_AUDIT,
     )
     return dataclasses.replace(box, **changes)
@@ -248,6 +253,12 @@ def hardened() -> Snapshot:
             full_access(box, alice.user_principal_name),
         ),
         recipient_permissions=(send_as(box, "NT AUTHORITY\\SELF"),),
+        mailbox_statistics=(
+            MailboxStatistics(
+                mailbox="hr", total_item_size=2 * 1024**3,
+                last_interaction_time=NOW - timedelta(days=2),
+            ),
+        ),
         ca_policies=(block_legacy(),),
         authentication_policies=(BLOCK_BASIC, ALLOW_IMAP),
         organization_config=OrganizationConfig(

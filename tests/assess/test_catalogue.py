@@ -35,6 +35,11 @@ SPEC_IDS = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "room-external-booking",
+    "room-delegate-left",
+    "shared-mailbox-needs-licence",
+    "shared-mailbox-licence-unused",
+    "mailbox-inactive",
 )
 SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout"}
 CONTROL = re.compile(

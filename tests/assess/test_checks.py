@@ -36,6 +36,7 @@ from tests.assess.assess_factory import (
     with_mailbox,
     without,
 )
+from tests.assess.upkeep_cases import UPKEEP_CASES
 
 Make = Callable[[], Snapshot]
 
@@ -222,6 +223,7 @@ CASES: dict[str, dict[str, Make]] = {
         "error": lambda: room(without(hardened(), "graph/users", "accounts")),
         "not_applicable": hardened,
     },
+    **UPKEEP_CASES,
 }
 TENANT_ONLY = {c.info.id for c in CATALOGUE if c.info.scope is Scope.TENANT}
 

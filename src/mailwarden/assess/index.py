@@ -11,12 +11,14 @@ from mailwarden.assess.lookup import KeyedLookup, address, proxy_value
 from mailwarden.model.findings import Problem, ProblemKind
 from mailwarden.model.inventory import (
     Account,
+    CalendarProcessing,
     CasMailbox,
     ExoUser,
     Group,
     InboxRule,
     Mailbox,
     MailboxPermission,
+    MailboxStatistics,
     MailRecipient,
     RecipientPermission,
     RoleAssignment,
@@ -27,7 +29,15 @@ from mailwarden.model.inventory import (
 )
 from mailwarden.text import plural
 
-_Row = TypeVar("_Row", MailboxPermission, RecipientPermission, InboxRule, SkippedRecord)
+_Row = TypeVar(
+    "_Row",
+    MailboxPermission,
+    RecipientPermission,
+    InboxRule,
+    SkippedRecord,
+    CalendarProcessing,
+    MailboxStatistics,
+)
 #: Sources whose rows grant access to one mailbox each.
 PERMISSION_SOURCES = ("exo/Get-MailboxPermission", "exo/Get-RecipientPermission")
 
@@ -73,6 +83,12 @@ class TenantIndex:
         )
         self.rules = self._per_mailbox(
             "exo/Get-InboxRule", snapshot.inbox_rules, lambda r: r.mailbox
+        )
+        self.calendars = self._per_mailbox(
+            "exo/Get-CalendarProcessing", snapshot.calendar_processing, lambda r: r.mailbox
+        )
+        self.statistics = self._per_mailbox(
+            "exo/Get-MailboxStatistics", snapshot.mailbox_statistics, lambda r: r.mailbox
         )
         self._index_skipped_permissions(snapshot.skipped)
         self._index_mail_recipients(snapshot.mail_contacts + snapshot.mail_users)

@@ -37,6 +37,11 @@ class AssessOptions:
     #: Infer custodians from group-derived FullAccess too (after direct grants). Off by
     #: default: membership of a team group says little about who answers for a mailbox.
     infer_custodian_from_groups: bool = False
+    #: No activity for this many days makes an ownerless mailbox a candidate for removal.
+    inactive_days: int = 180
+    #: What a shared mailbox holds without a licence: "up to 50 GB" (Microsoft 365 admin
+    #: docs, "Remove a license from a shared mailbox"); Exchange's GB is 1024^3 bytes.
+    shared_mailbox_free_bytes: int = 50 * 1024**3
     required_audit_actions: tuple[tuple[str, frozenset[str]], ...] = tuple(
         REQUIRED_AUDIT_ACTIONS.items()
     )

@@ -82,6 +82,10 @@ MAILBOX = (
     "WhenMailboxCreated",
     "EmailAddresses",
     "LegacyExchangeDN",
+    "ArchiveStatus",
+    "ArchiveGuid",
+    "LitigationHoldEnabled",
+    "InPlaceHolds",
 )
 CAS_MAILBOX = (
     "Identity",
@@ -123,6 +127,23 @@ INBOX_RULE = (
     "MoveToFolder",
     "StopProcessingRules",
     "Description",
+)
+CALENDAR_PROCESSING = (
+    "Identity",
+    "AutomateProcessing",
+    "ProcessExternalMeetingMessages",
+    "AllBookInPolicy",
+    "AllRequestInPolicy",
+    "ForwardRequestsToDelegates",
+    "ResourceDelegates",
+)
+MAILBOX_STATISTICS = (
+    "Identity",
+    "MailboxGuid",
+    "TotalItemSize",
+    "LastInteractionTime",
+    "LastUserActionTime",
+    "LastLogonTime",
 )
 #: Get-MailContact and Get-MailUser: enough to resolve a ForwardingAddress (an Exchange
 #: identity) or an inbox rule's [EX:legacyExchangeDN] target to where its mail goes.

@@ -1,6 +1,7 @@
-"""Per-mailbox Exchange cmdlets (Get-MailboxPermission, Get-InboxRule) for ownerless mailboxes.
+"""Per-mailbox Exchange cmdlets for ownerless mailboxes: Get-MailboxPermission, Get-InboxRule
+and Get-MailboxStatistics for each, Get-CalendarProcessing for rooms and equipment.
 
-These are the bulk of a collection's Exchange calls (two per ownerless mailbox), so they
+These are the bulk of a collection's Exchange calls (three per ownerless mailbox), so they
 start as soon as each page of Get-Mailbox arrives, ten to a `$batch` request, at a lower
 priority than the paged cmdlets whose next pages are the critical path. User mailboxes
 join once Graph has said which accounts have no licence; when that is unknown they are
@@ -22,7 +23,7 @@ mailboxes not yet answered are recorded as failed with the reason (`cut_off`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,14 @@ def recipient_type(row: Mapping[str, Any]) -> str:
 
 def ownerless_by_type(row: Mapping[str, Any]) -> bool:
     return recipient_type(row) in OWNERLESS_TYPES
+
+
+#: The mailboxes whose calendar processing decides who books them: rooms and equipment.
+RESOURCE_TYPES = frozenset({"roommailbox", "equipmentmailbox"})
+
+
+def resource_mailbox(row: Mapping[str, Any]) -> bool:
+    return recipient_type(row) in RESOURCE_TYPES
 
 
 def licensed_accounts(users: Sequence[Mapping[str, Any]] | None) -> dict[str, bool] | None:
@@ -113,6 +122,10 @@ class _Source:
     parameter: str
     select: tuple[str, ...]
     options: Mapping[str, Any] = field(default_factory=dict)  # parameters besides the mailbox
+    #: Which mailboxes (their Get-Mailbox rows) the cmdlet is called for; None: all.
+    wants: Callable[[Mapping[str, Any]], bool] | None = None
+    keys: list[str] = field(default_factory=list)  # the mailboxes it is called for, in order
+    called: set[str] = field(default_factory=set)  # the same, for lookups
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
     failed: dict[str, str] = field(default_factory=dict)  # mailbox -> why its call failed
@@ -196,6 +209,19 @@ class PerMailbox:
                 fields.INBOX_RULE,
                 options={"IncludeHidden": True, "ResultSize": "Unlimited"},
             ),
+            _Source(
+                "exo/Get-MailboxStatistics",
+                "Get-MailboxStatistics",
+                "Identity",
+                fields.MAILBOX_STATISTICS,
+            ),
+            _Source(
+                "exo/Get-CalendarProcessing",
+                "Get-CalendarProcessing",
+                "Identity",
+                fields.CALENDAR_PROCESSING,
+                wants=resource_mailbox,
+            ),
         )
         self._keys: list[str] = []
         self._seen: set[str] = set()
@@ -211,8 +237,12 @@ class PerMailbox:
                 continue
             self._seen.add(key.lower())
             self._keys.append(key)
+            wanted = [s for s in self.sources if s.wants is None or s.wants(row)]
+            for source in wanted:
+                source.keys.append(key)
+                source.called.add(key)
             if self._concurrent:
-                self._queued += [(source, key) for source in self.sources]
+                self._queued += [(source, key) for source in wanted]
                 while len(self._queued) >= EXO_BATCH_LIMIT:
                     self._dispatch(self._queued[:EXO_BATCH_LIMIT])
                     del self._queued[:EXO_BATCH_LIMIT]
@@ -231,8 +261,9 @@ class PerMailbox:
         else:
             for key in self._keys:
                 for source in self.sources:
-                    await self._one(source, key)
-        return {source.name: source.outcome(self._keys) for source in self.sources}
+                    if key in source.called:
+                        await self._one(source, key)
+        return {source.name: source.outcome(source.keys) for source in self.sources}
 
     def cut_off(self, reason: str) -> dict[str, SourceOutcome] | None:
         """Each source as far as it got, the mailboxes not yet answered failed with
@@ -240,7 +271,7 @@ class PerMailbox:
         not known)."""
         if not self.complete:
             return None
-        return {source.name: source.cut_off(self._keys, reason) for source in self.sources}
+        return {source.name: source.cut_off(source.keys, reason) for source in self.sources}
 
     async def stop(self) -> None:
         """Cancel the calls still running. A call that ended in an error other than a
@@ -308,7 +339,7 @@ class PerMailbox:
     def _done(self, source: _Source, key: str, rows: list[dict[str, Any]]) -> None:
         source.rows[key] = rows
         source.done += 1
-        self._report(source.name, source.done, len(self._keys))
+        self._report(source.name, source.done, len(source.keys))
 
     async def _one(self, source: _Source, key: str) -> None:
         if source.error is not None:

@@ -41,7 +41,9 @@ _SERVER = "AM0PR01A001DC001.EURPR01A001.PROD.OUTLOOK.COM"
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 _PAGE_SIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
 #: The cmdlets called once per mailbox, which a management scope can refuse per mailbox.
-PER_MAILBOX_CMDLETS = frozenset({"Get-MailboxPermission", "Get-InboxRule"})
+PER_MAILBOX_CMDLETS = frozenset(
+    {"Get-MailboxPermission", "Get-InboxRule", "Get-CalendarProcessing", "Get-MailboxStatistics"}
+)
 _TRUE = {"true", "$true", "1"}
 
 

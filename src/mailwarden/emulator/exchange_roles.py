@@ -12,7 +12,9 @@ the profiles below (or its slug); each says what Exchange answers that caller:
 - Exchange Recipient Administrator + Global Reader: runs every cmdlet mailwarden uses.
 The other read cmdlets (Get-Mailbox, Get-CASMailbox, Get-User, Get-MailboxPermission,
 Get-MailboxAuditBypassAssociation, Get-AuthenticationPolicy, Get-OrganizationConfig,
-Get-TransportConfig) run under every profile.
+Get-TransportConfig, Get-MailboxStatistics, Get-CalendarProcessing) run under every
+profile (mailwarden's own role table, m365/permissions.py, puts the last two in View-Only
+Recipients).
 
 Sources:
 - "The Global Administrator and Exchange Administrator roles provide the required

@@ -24,9 +24,10 @@ and wastes nothing would send to read every source of SPEC section 4:
   Get-OrganizationConfig and Get-TransportConfig, and the `$batch` requests for the
   per-mailbox calls: every mailbox that needs detail (shared, room, equipment and
   scheduling mailboxes, and user mailboxes whose account has no licence or whose
-  licence is unknown) needs one Get-MailboxPermission and one Get-InboxRule call, each
-  ceil(rows / 1000) pages, at least 1; in round k the calls with at least k pages go
-  10 to a batch. Without Get-Mailbox no mailbox is known, so none are counted.
+  licence is unknown) needs one Get-MailboxPermission, one Get-InboxRule and one
+  Get-MailboxStatistics call, and a room or equipment mailbox one Get-CalendarProcessing
+  call too, each ceil(rows / 1000) pages, at least 1; in round k the calls with at least k
+  pages go 10 to a batch. Without Get-Mailbox no mailbox is known, so none are counted.
 
 A source the tenant lacks still costs its first request (the one that is refused).
 Retries, throttled requests and faults are never necessary: they are the difference
@@ -138,6 +139,14 @@ def _needs_detail(row: Mapping[str, Any], licences: Mapping[str, bool] | None) -
     return licences is None or not licences.get(account, False)
 
 
+def _per_mailbox_cmdlets(row: Mapping[str, Any]) -> tuple[str, ...]:
+    kind = (to_enum(Record(row).get("RecipientTypeDetails"), RECIPIENT_TYPE_DETAILS) or "")
+    common = ("Get-MailboxPermission", "Get-InboxRule", "Get-MailboxStatistics")
+    if kind.lower() in {"roommailbox", "equipmentmailbox"}:
+        return (*common, "Get-CalendarProcessing")
+    return common
+
+
 def _exchange(state: TenantState) -> int:
     count = sum(pages(len(state.cmdlet_rows(c, None)), EXO_PAGE) for c in _EXO_LISTS)
     count += 2  # Get-OrganizationConfig, Get-TransportConfig
@@ -155,7 +164,7 @@ def _exchange(state: TenantState) -> int:
             continue
         seen.add(key.lower())
         recipient = state.resolve(key, mailbox=True)
-        for cmdlet in ("Get-MailboxPermission", "Get-InboxRule"):
+        for cmdlet in _per_mailbox_cmdlets(row):
             rows = state.cmdlet_rows(cmdlet, recipient) if recipient is not None else []
             depths.append(pages(len(rows), EXO_PAGE))
     return count + batches(depths, EXO_BATCH_LIMIT)

@@ -41,6 +41,8 @@ CMDLET_SOURCES: Mapping[str, tuple[str, str]] = {
     "Get-MailboxPermission": ("exo/Get-MailboxPermission", "Identity"),
     "Get-RecipientPermission": ("exo/Get-RecipientPermission", "Identity"),
     "Get-InboxRule": ("exo/Get-InboxRule", "MailboxOwnerId"),
+    "Get-CalendarProcessing": ("exo/Get-CalendarProcessing", "Identity"),
+    "Get-MailboxStatistics": ("exo/Get-MailboxStatistics", "Identity"),
     "Get-MailboxAuditBypassAssociation": ("exo/Get-MailboxAuditBypassAssociation", "Identity"),
     "Get-AuthenticationPolicy": ("exo/Get-AuthenticationPolicy", "Identity"),
     "Get-MailContact": ("exo/Get-MailContact", "Identity"),
@@ -59,6 +61,8 @@ RECIPIENT_CMDLETS = frozenset(
         "Get-MailboxPermission",
         "Get-RecipientPermission",
         "Get-InboxRule",
+        "Get-CalendarProcessing",
+        "Get-MailboxStatistics",
         "Get-MailboxAuditBypassAssociation",
         "Get-MailContact",
         "Get-MailUser",
@@ -66,7 +70,14 @@ RECIPIENT_CMDLETS = frozenset(
 )
 #: Of those, the ones whose identity must be a mailbox (a user without one is not found).
 MAILBOX_CMDLETS = frozenset(
-    {"Get-Mailbox", "Get-CASMailbox", "Get-MailboxPermission", "Get-InboxRule"}
+    {
+        "Get-Mailbox",
+        "Get-CASMailbox",
+        "Get-MailboxPermission",
+        "Get-InboxRule",
+        "Get-CalendarProcessing",
+        "Get-MailboxStatistics",
+    }
 )
 
 

@@ -219,6 +219,13 @@ class Mailbox:
     when_created: datetime | None = None
     email_addresses: tuple[str, ...] = ()
     legacy_exchange_dn: str | None = None  # what an inbox rule's [EX:...] target names
+    #: What needs an Exchange Online Plan 2 licence on a shared mailbox (see
+    #: assess/checks/upkeep.py): an archive (ArchiveStatus "Active", or an ArchiveGuid other
+    #: than the zero GUID) and holds (LitigationHoldEnabled, InPlaceHolds).
+    archive_status: str | None = None
+    archive_guid: str | None = None
+    litigation_hold_enabled: bool | None = None
+    in_place_holds: tuple[str, ...] | None = None
 
     def keys(self) -> tuple[str, ...]:
         """Every string Exchange accepts as this mailbox's identity, lower case."""
@@ -319,6 +326,31 @@ class InboxRule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CalendarProcessing:
+    """Exchange `Get-CalendarProcessing` output for a room or equipment mailbox (the
+    properties are those of Set-CalendarProcessing's parameters)."""
+
+    mailbox: str  # Identity: the mailbox the row belongs to
+    automate_processing: str | None = None  # AutoAccept, AutoUpdate or None
+    process_external_meeting_messages: bool | None = None
+    all_book_in_policy: bool | None = None
+    all_request_in_policy: bool | None = None
+    forward_requests_to_delegates: bool | None = None
+    resource_delegates: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxStatistics:
+    """Exchange `Get-MailboxStatistics` output: size and last activity of a mailbox."""
+
+    mailbox: str  # Identity (or MailboxGuid): the mailbox the row belongs to
+    total_item_size: int | None = None  # bytes
+    last_interaction_time: datetime | None = None
+    last_user_action_time: datetime | None = None
+    last_logon_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MailRecipient:
     """Exchange `Get-MailContact` or `Get-MailUser` output: a recipient of the organisation
     whose mail is delivered to `external_email_address` ("SMTP:a@b"), outside Exchange
@@ -391,6 +423,8 @@ class Snapshot:
     recipient_permissions: tuple[RecipientPermission, ...] = ()
     exo_users: tuple[ExoUser, ...] = ()
     inbox_rules: tuple[InboxRule, ...] = ()
+    calendar_processing: tuple[CalendarProcessing, ...] = ()
+    mailbox_statistics: tuple[MailboxStatistics, ...] = ()
     audit_bypass: tuple[AuditBypass, ...] = ()
     mail_contacts: tuple[MailRecipient, ...] = ()
     mail_users: tuple[MailRecipient, ...] = ()

@@ -51,6 +51,11 @@ CHECK_IDS: Final[tuple[str, ...]] = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "room-external-booking",
+    "room-delegate-left",
+    "shared-mailbox-needs-licence",
+    "shared-mailbox-licence-unused",
+    "mailbox-inactive",
 )
 TENANT_CHECK_IDS: Final = frozenset({"audit-disabled-org", "weak-smart-lockout"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from mailwarden.synth import access, posture, rules
+from mailwarden.synth import access, posture, rules, upkeep
 from mailwarden.synth.constants import COLLECTED_AT
 from mailwarden.synth.context import Context
 from mailwarden.synth.groups import GroupLayout
@@ -144,6 +144,8 @@ def plan_mailboxes(ctx: Context, accounts: list[Account], layout: GroupLayout,
                 custodians.append(access.custodian(ctx, mailbox, team, candidates, people, pools))
         updated[account.id] = account
         configs.append(config)
+    changed, configs = upkeep.plant({**people, **updated}, configs, pools)
+    updated.update(changed)
     accounts_out = tuple(updated.get(account.id, account) for account in accounts)
     return MailboxPlan(accounts=accounts_out, ownerless=tuple(configs),
                        custodians=tuple(custodians), exceptions=tuple(sorted(roles.exceptions)),

@@ -197,6 +197,18 @@ class MailboxSettings:
     forwarding_smtp: str | None = None
     forwarding_address: str | None = None  # Exchange identity of a mailbox or mail contact
     deliver_and_forward: bool = False
+    archive: bool = False  # an in-place archive (ArchiveStatus Active)
+    litigation_hold: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Booking:
+    """How a room or equipment mailbox takes bookings (Get-CalendarProcessing)."""
+
+    automate: str = "AutoAccept"
+    external: bool = False  # ProcessExternalMeetingMessages
+    forward_to_delegates: bool = True
+    delegates: tuple[str, ...] = ()  # account ids of the ResourceDelegates
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,6 +221,9 @@ class OwnerlessMailbox:
     rules: tuple[InboxRule, ...]
     system_rows: bool  # the inherited system entries older mailboxes still show
     hardened: bool
+    size_bytes: int = 0  # Get-MailboxStatistics TotalItemSize
+    last_interaction: datetime | None = None  # Get-MailboxStatistics LastInteractionTime
+    booking: Booking | None = None  # rooms and equipment only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,6 +10,7 @@ from mailwarden.synth.ids import derived_guid, exo_date, exo_utc_date, legacy_dn
 from mailwarden.synth.model import Account, MailboxSettings, MailContact, Tenant
 from mailwarden.synth.posture import default_settings
 from mailwarden.synth.render_access import render_access
+from mailwarden.synth.render_upkeep import render_upkeep
 
 DISCOVERY = "DiscoverySearchMailbox{D919BA05-46A6-415f-80AD-7E09334BB852}"
 
@@ -29,6 +30,9 @@ def _send_on_behalf(tenant: Tenant) -> dict[str, list[str]]:
                      if grant.right == "SendOnBehalf" and not grant.deny]
         result[box.account_id] = delegates
     return result
+
+
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 def mailbox(tenant: Tenant, account: Account, settings: MailboxSettings,
@@ -66,6 +70,10 @@ def mailbox(tenant: Tenant, account: Account, settings: MailboxSettings,
         "DeliverToMailboxAndForward": settings.deliver_and_forward,
         "GrantSendOnBehalfTo": send_on_behalf,
         "HiddenFromAddressListsEnabled": resource,
+        "ArchiveStatus": "Active" if settings.archive else "None",
+        "ArchiveGuid": derived_guid(account.id, "archive") if settings.archive else ZERO_GUID,
+        "LitigationHoldEnabled": settings.litigation_hold,
+        "InPlaceHolds": [],
         "WhenMailboxCreated": created,
         "WhenCreated": created,
         "WhenCreatedUTC": exo_utc_date(account.created),
@@ -213,5 +221,6 @@ def render_exo(tenant: Tenant) -> dict[str, Any]:
         "exo/Get-MailUser": [guest_mail_user(tenant, account) for account in tenant.accounts
                              if account.user_type == "Guest"],
         **render_access(tenant),
+        **render_upkeep(tenant),
         **organisation(tenant),
     }

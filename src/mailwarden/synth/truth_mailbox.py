@@ -16,6 +16,7 @@ from mailwarden.synth.constants import (
     SYSTEM_RULE_PREFIX,
 )
 from mailwarden.synth.model import Account, ConditionalAccess, OwnerlessMailbox, Tenant
+from mailwarden.synth.truth_upkeep import upkeep_failures
 from mailwarden.tenant.licences import REASONS, REGISTRATION_DETAILS, ROLE_ELIGIBILITY
 
 Failure = tuple[str, str]  # (check id, detail)
@@ -189,6 +190,7 @@ class MailboxJudge:
             found.append(("no-mfa-on-enabled-account", "isMfaRegistered is false"))
         if account.recipient_type in RESOURCE_TYPES and account.enabled:
             found.append(("resource-account-enabled", f"{account.recipient_type} account enabled"))
+        found += upkeep_failures(box, self.accounts)
         return upn, found
 
     def unknowns(self, box: OwnerlessMailbox) -> list[Failure]:

@@ -75,6 +75,10 @@ def parse_mailbox(r: Record) -> Mailbox:
         when_created=r.when("WhenCreated", "WhenMailboxCreated"),
         email_addresses=r.texts("EmailAddresses") or (),
         legacy_exchange_dn=r.text("LegacyExchangeDN"),
+        archive_status=r.text("ArchiveStatus"),
+        archive_guid=r.text("ArchiveGuid"),
+        litigation_hold_enabled=r.flag("LitigationHoldEnabled"),
+        in_place_holds=r.texts("InPlaceHolds"),
     )
     # Identity is one of the keys; building all of them is only needed without it.
     if not mailbox.identity and not mailbox.keys():

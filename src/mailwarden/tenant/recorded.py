@@ -40,6 +40,8 @@ LIST_SOURCES: tuple[str, ...] = (
     "exo/Get-RecipientPermission",
     "exo/Get-User",
     "exo/Get-InboxRule",
+    "exo/Get-CalendarProcessing",
+    "exo/Get-MailboxStatistics",
     "exo/Get-MailboxAuditBypassAssociation",
     "exo/Get-AuthenticationPolicy",
     "exo/Get-MailContact",

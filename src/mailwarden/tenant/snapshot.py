@@ -45,6 +45,7 @@ from mailwarden.tenant.graph import (
 from mailwarden.tenant.lenient import Record
 from mailwarden.tenant.recorded import ALL_SOURCES, RecordedTenant, read_recorded_tenant
 from mailwarden.tenant.records import parse_list
+from mailwarden.tenant.resources import parse_calendar_processing, parse_mailbox_statistics
 
 T = TypeVar("T")
 
@@ -99,6 +100,12 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
         ),
         exo_users=rows("exo/Get-User", parse_exo_user),
         inbox_rules=rows("exo/Get-InboxRule", parse_inbox_rule),
+        calendar_processing=rows(
+            "exo/Get-CalendarProcessing", parse_calendar_processing, _identity
+        ),
+        mailbox_statistics=rows(
+            "exo/Get-MailboxStatistics", parse_mailbox_statistics, _identity
+        ),
         audit_bypass=rows("exo/Get-MailboxAuditBypassAssociation", parse_audit_bypass),
         mail_contacts=rows("exo/Get-MailContact", parse_mail_recipient),
         mail_users=rows("exo/Get-MailUser", parse_mail_recipient),

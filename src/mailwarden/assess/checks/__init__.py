@@ -16,14 +16,17 @@ from mailwarden.assess.checks import (
     mailflow,
     privilege,
     protocols,
+    rooms,
     signin,
+    upkeep,
 )
 from mailwarden.assess.checks.base import Check, Verdict
 from mailwarden.model.findings import CheckInfo
 
 _BY_ID: dict[str, Check] = {
     check.info.id: check
-    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout)
+    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout, rooms,
+                   upkeep)
     for check in module.CHECKS
 }
 #: SPEC section 5's ids, in its order.
@@ -52,6 +55,11 @@ CHECK_ORDER = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "room-external-booking",
+    "room-delegate-left",
+    "shared-mailbox-needs-licence",
+    "shared-mailbox-licence-unused",
+    "mailbox-inactive",
 )
 if set(CHECK_ORDER) != set(_BY_ID) or len(_BY_ID) != len(CHECK_ORDER):
     raise RuntimeError(

@@ -6,6 +6,8 @@
                      (a list, or {"Add": [...]} / {"Remove": [...]}), ForwardingSmtpAddress,
                      ForwardingAddress, DeliverToMailboxAndForward
     Set-User         RemotePowerShellEnabled
+    Set-CalendarProcessing  ProcessExternalMeetingMessages, ForwardRequestsToDelegates,
+                     ResourceDelegates (a list, or {"Add": [...]} / {"Remove": [...]})
     Add-/Remove-MailboxPermission, Add-/Remove-RecipientPermission,
     Enable-/Disable-InboxRule
 
@@ -66,6 +68,15 @@ SETTERS: Mapping[str, tuple[str, bool, Mapping[str, str]]] = {
         },
     ),
     "Set-User": ("exo/Get-User", False, {"RemotePowerShellEnabled": _BOOL}),
+    "Set-CalendarProcessing": (
+        "exo/Get-CalendarProcessing",
+        True,
+        {
+            "ProcessExternalMeetingMessages": _BOOL,
+            "ForwardRequestsToDelegates": _BOOL,
+            "ResourceDelegates": _LIST,
+        },
+    ),
 }
 WRITE_CMDLETS = frozenset(SETTERS) | frozenset(PERMISSION_CMDLETS)
 _IGNORED = {"identity", "confirm"}
@@ -152,7 +163,7 @@ def _apply(emulator: Emulator, name: str, kind: str, current: Any, value: Any) -
     if kind != _LIST:
         return value
     check: Callable[[str], None] | None = None
-    if name == "GrantSendOnBehalfTo":
+    if name in {"GrantSendOnBehalfTo", "ResourceDelegates"}:
         check = lambda who: _require_principal(emulator, who)  # noqa: E731
     return _list_change(current, value, check)
 

@@ -25,6 +25,8 @@ class ActionKind(StrEnum):
     REMOVE_FORWARDING = "remove-forwarding"
     DISABLE_REMOTE_POWERSHELL = "disable-remote-powershell"
     DISABLE_INBOX_RULE = "disable-inbox-rule"
+    REJECT_EXTERNAL_BOOKING = "reject-external-booking"
+    REMOVE_ROOM_DELEGATE = "remove-room-delegate"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

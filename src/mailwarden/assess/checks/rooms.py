@@ -180,14 +180,17 @@ def delegate_left(facts: MailboxFacts, context: Context) -> Verdict:
         return found
     delegates = found.resource_delegates or ()
     gone: list[str] = []
+    names: list[str] = []
     unknown: list[str] = []
     for raw in delegates:
         why, resolved = _departed(raw, context)
         if why:
             gone.append(why)
+            names.append(raw)
         elif not resolved:
             unknown.append(raw)
-    evidence = {"resource_delegates": list(delegates), "departed": gone, "unresolved": unknown}
+    evidence = {"resource_delegates": list(delegates), "departed": gone,
+                "departed_delegates": names, "unresolved": unknown}
     if gone:
         return failed(f"Bookings of {upn} are approved by people who have left: "
                       f"{'; '.join(gone)}.", evidence)

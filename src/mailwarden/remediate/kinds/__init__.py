@@ -23,8 +23,10 @@ from mailwarden.remediate.kinds import (
     disable_protocols,
     disable_remote_powershell,
     enable_mailbox_audit,
+    reject_external_booking,
     remove_delegate,
     remove_forwarding,
+    remove_room_delegate,
 )
 from mailwarden.remediate.kinds.base import Kind, State, Target
 from mailwarden.remediate.model import Action, ActionKind
@@ -38,6 +40,8 @@ KINDS: tuple[Kind, ...] = (
     remove_forwarding.KIND,
     disable_inbox_rule.KIND,
     disable_remote_powershell.KIND,
+    reject_external_booking.KIND,
+    remove_room_delegate.KIND,
 )
 BY_KIND: Mapping[ActionKind, Kind] = MappingProxyType({k.kind: k for k in KINDS})
 #: Checks some action answers; the plan lists the other failures as manual work.

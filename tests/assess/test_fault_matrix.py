@@ -66,6 +66,8 @@ FIELDS = {
     "exo/Get-RecipientPermission": "recipient_permissions",
     "exo/Get-User": "exo_users",
     "exo/Get-InboxRule": "inbox_rules",
+    "exo/Get-CalendarProcessing": "calendar_processing",
+    "exo/Get-MailboxStatistics": "mailbox_statistics",
     "exo/Get-MailboxAuditBypassAssociation": "audit_bypass",
     "exo/Get-AuthenticationPolicy": "authentication_policies",
     "exo/Get-MailContact": "mail_contacts",

@@ -83,6 +83,10 @@ GRAPH_OBJECTS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: The per-mailbox cmdlets, each answered with one row naming its mailbox.
+PER_MAILBOX = ("Get-MailboxPermission", "Get-InboxRule", "Get-MailboxStatistics",
+               "Get-CalendarProcessing")
+
 
 class Tenant:
     """Answers Graph lists (paged by $top), $batch, and InvokeCommand from the data above."""
@@ -144,7 +148,7 @@ class Tenant:
             return httpx.Response(self.fail[name], json={"error": {"code": "Forbidden"}})
         if name == "Get-Mailbox":
             return httpx.Response(200, json={"value": MAILBOXES})
-        if name in {"Get-MailboxPermission", "Get-InboxRule"}:
+        if name in PER_MAILBOX:
             target = parameters.get("Identity") or parameters.get("Mailbox")
             if target == "gone@contoso.com":
                 return httpx.Response(
@@ -239,12 +243,16 @@ def test_fast_mode_selects_pages_at_the_maximum_and_batches_members() -> None:
     mailbox_call = next(r for r in exo if r.headers["X-CmdletName"] == "Get-Mailbox")
     assert "RecipientTypeDetails" in mailbox_call.url.params["$select"]
     assert tenant.peak > 1
-    # Two per-mailbox cmdlets for each of four possibly ownerless mailboxes: one $batch.
-    [batch] = [r for r in exo if r.url.path.endswith("/$batch")]
-    subs = json.loads(batch.content)["requests"]
-    assert len(subs) == 8
-    assert {s["body"]["CmdletInput"]["CmdletName"] for s in subs} == {
-        "Get-MailboxPermission", "Get-InboxRule"}
+    # Three per-mailbox cmdlets for each of four possibly ownerless mailboxes, and the
+    # calendar processing of the room and the equipment: 14 calls, ten to a $batch.
+    batches = [r for r in exo if r.url.path.endswith("/$batch")]
+    subs = [s for b in batches for s in json.loads(b.content)["requests"]]
+    assert [len(json.loads(b.content)["requests"]) for b in batches] == [10, 4]
+    assert {s["body"]["CmdletInput"]["CmdletName"] for s in subs} == set(PER_MAILBOX)
+    calendars = [s for s in subs
+                 if s["body"]["CmdletInput"]["CmdletName"] == "Get-CalendarProcessing"]
+    assert {s["body"]["CmdletInput"]["Parameters"]["Identity"] for s in calendars} == {
+        "room1@contoso.com", "gone@contoso.com"}
     assert all("$select=" in s["url"] and s["method"] == "POST" for s in subs)
     assert not any(r.headers["X-CmdletName"] == "Get-InboxRule" for r in exo)
 
@@ -288,12 +296,15 @@ def test_failed_batch_requests_fail_their_calls_and_the_collection_goes_on() -> 
     tenant.fail["exo.test/$batch"] = 502
     tenant.fail["graph.test/$batch"] = 500
     recorded = collect(tenant)
-    assert set(recorded.errors) == {"exo/Get-MailboxPermission", "exo/Get-InboxRule",
-                                    "graph/groupMembers"}
+    assert set(recorded.errors) == {f"exo/{name}" for name in PER_MAILBOX} | {
+        "graph/groupMembers"}
     assert set(recorded.data) == set(ALL_SOURCES) - set(recorded.errors)
-    for source in ("exo/Get-MailboxPermission", "exo/Get-InboxRule"):
+    for source in ("exo/Get-MailboxPermission", "exo/Get-InboxRule",
+                   "exo/Get-MailboxStatistics"):
         assert "for every mailbox it was called for (4)" in recorded.errors[source]
         assert "/$batch failed 2 times" in recorded.errors[source]
+    assert "for every mailbox it was called for (2)" in recorded.errors[
+        "exo/Get-CalendarProcessing"]
     assert "members of 2 of 2 groups" in recorded.errors["graph/groupMembers"]
 
 
@@ -309,8 +320,8 @@ def test_a_step_that_fails_fails_its_sources_and_the_others_complete(
 
     monkeypatch.setattr(PerMailbox, "finish", fails)
     recorded = collect(Tenant())
-    assert recorded.errors == {"exo/Get-MailboxPermission": "Exchange Online went away",
-                               "exo/Get-InboxRule": "Exchange Online went away"}
+    assert recorded.errors == {f"exo/{name}": "Exchange Online went away"
+                               for name in PER_MAILBOX}
     assert set(recorded.data) == set(ALL_SOURCES) - set(recorded.errors)
 
     async def bug(self: PerMailbox) -> None:

@@ -79,6 +79,8 @@ class Schema:
         self.roots: dict[str, Target] = {}
         #: (qualified binding type, action or function name) -> what it returns (None: nothing)
         self.bound: dict[tuple[str, str], Target | None] = {}
+        #: the same key -> the names of its parameters besides the binding one (actions only)
+        self.parameters: dict[tuple[str, str], frozenset[str]] = {}
         for schema in schemas:
             self._read_schema(schema)
         self.derived: dict[str, set[str]] = {}
@@ -134,7 +136,12 @@ class Schema:
                 if returns is not None:
                     inner, many = element_type(q(returns.get("Type", "")))
                     target = Target(inner, many)
-                self.bound[(q(binding.get("Type", "")), node.get("Name", ""))] = target
+                key = (q(binding.get("Type", "")), node.get("Name", ""))
+                self.bound[key] = target
+                if tag == "Action":
+                    self.parameters[key] = frozenset(
+                        p.get("Name", "") for p in node
+                        if p.tag == f"{EDM}Parameter" and p is not binding)
             elif tag == "EntityContainer":
                 for entry in node:
                     entry_tag = entry.tag.removeprefix(EDM)
@@ -214,13 +221,31 @@ class Schema:
         inner, many = element_type(members[segment])
         return Target(inner, many)
 
-    def _bound(self, current: Target, segment: str) -> Target | None:
+    def _bound_keys(self, current: Target, segment: str) -> list[tuple[str, str]]:
         binding = str(current)
-        for key in ((binding, segment), *(((str(Target(b.name, current.collection)), segment)
-                                           for b in list(self.lineage(current.type))[1:])
-                                          if current.type in self.types else ())):
+        return [(binding, segment), *(((str(Target(b.name, current.collection)), segment)
+                                       for b in list(self.lineage(current.type))[1:])
+                                      if current.type in self.types else ())]
+
+    def _bound(self, current: Target, segment: str) -> Target | None:
+        for key in self._bound_keys(current, segment):
             if key in self.bound:
                 return self.bound[key] or Target("Edm.Untyped", False)
+        return None
+
+    def action_parameters(self, path: str) -> frozenset[str] | None:
+        """The parameters of the bound action a path ends in (a POST body names them), or
+        None when the path does not end in an action."""
+        head, _, last = path.split("?", 1)[0].rstrip("/").rpartition("/")
+        if not head:
+            return None
+        try:
+            current = self.resolve(head)
+        except PathError:
+            return None
+        for key in self._bound_keys(current, last):
+            if key in self.parameters:
+                return self.parameters[key]
         return None
 
     def property_path(self, type_name: str, path: str) -> str | None:

@@ -51,7 +51,12 @@ def _request_problems(schema: Schema, label: str, path: str, query: dict[str, st
             problems += [f"{label}: {option} {p}" for p in unknown(schema, target.type, [name])]
     elif query:
         problems.append(f"{label}: query options on {target.type}, which has no properties")
-    if body is not None and method in {"POST", "PATCH", "PUT"}:
+    action = schema.action_parameters(path)
+    if body is not None and method == "POST" and action is not None:
+        names = body.keys() if isinstance(body, dict) else ()
+        problems += [f"{label} body: the action takes no parameter {name!r}"
+                     for name in names if name not in action]
+    elif body is not None and method in {"POST", "PATCH", "PUT"}:
         if target.type in schema.types:
             problems += violations(schema, target.type, body, f"{label} body")
         elif body not in ({}, None):

@@ -63,6 +63,8 @@ def _tenant() -> RecordedTenant:
         "exo/Get-MailUser": [],
         "exo/Get-MailboxPermission": permissions,
         "exo/Get-InboxRule": [],
+        "exo/Get-MailboxStatistics": [],
+        "exo/Get-CalendarProcessing": [],
         "exo/Get-OrganizationConfig": {"Identity": "contoso"},
         "exo/Get-TransportConfig": {"Identity": "Transport Settings"},
     }
@@ -83,9 +85,9 @@ def test_necessary_counts_every_page_and_batch_round() -> None:
     # member batches: 25 groups in 2, then g0's second page in 1.
     assert counts["graph"] == 1 + 11 + 1 + 2 + 7 + 3
     # Get-Mailbox 2 pages, 7 other lists 1 each (mail contacts and mail users among them),
-    # 2 configuration objects; 24 per-mailbox calls 10 to a batch (3), then shared0's second
-    # page of permissions (1).
-    assert counts["exchange"] == 2 + 7 + 2 + 3 + 1
+    # 2 configuration objects; 36 per-mailbox calls (permissions, rules and statistics of 12
+    # shared mailboxes) 10 to a batch (4), then shared0's second page of permissions (1).
+    assert counts["exchange"] == 2 + 7 + 2 + 4 + 1
     assert counts["login"] == 2
 
 

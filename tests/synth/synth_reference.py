@@ -77,6 +77,12 @@ class Reading:
         self.rules: dict[str, list[dict[str, Any]]] = {}
         for row in data["exo/Get-InboxRule"]:
             self.rules.setdefault(row["MailboxOwnerId"], []).append(row)
+        self.calendars = {row["Identity"]: row for row in data["exo/Get-CalendarProcessing"]}
+        self.statistics = {row["Identity"]: row for row in data["exo/Get-MailboxStatistics"]}
+        self.plans = {sku["skuId"]: {plan["servicePlanName"] for plan in sku["servicePlans"]}
+                      for sku in data["graph/subscribedSkus"]}
+        self.collected = _date(data["tenant"]["collectedAt"]) if "collectedAt" in data[
+            "tenant"] else _date("2026-11-01T00:00:00Z")
         self._expanded: dict[str, set[str]] = {}
 
     # -- lookups ---------------------------------------------------------------------------
@@ -216,7 +222,43 @@ class Reading:
         if mailbox["RecipientTypeDetails"] in {"RoomMailbox", "EquipmentMailbox"} and (
                 user["accountEnabled"]):
             found.add("resource-account-enabled")
+        return found | self._upkeep(mailbox, user)
+
+    def _upkeep(self, mailbox: Mapping[str, Any], user: Mapping[str, Any]) -> set[str]:
+        found: set[str] = set()
+        calendar = self.calendars.get(mailbox["Identity"])
+        if calendar is not None:
+            delegates = [self.by_exo_name.get(name) or self.guest_by_name(name)
+                         for name in calendar["ResourceDelegates"]]
+            guest = any(d["userType"] == "Guest" for d in delegates)
+            if (calendar["ProcessExternalMeetingMessages"]
+                    and calendar["AutomateProcessing"] != "None") or (
+                    guest and calendar["ForwardRequestsToDelegates"]):
+                found.add("room-external-booking")
+            left = [d for d in delegates if d["userType"] != "Guest" and (
+                not d["accountEnabled"] or (d.get("employeeLeaveDateTime") and _date(
+                    d["employeeLeaveDateTime"]) <= self.collected))]
+            if left:
+                found.add("room-delegate-left")
+        stats = self.statistics[mailbox["Identity"]]
+        size = int(re.sub(r"\D", "", stats["TotalItemSize"].split("(")[1]))
+        if mailbox["RecipientTypeDetails"] == "SharedMailbox":
+            needs = (size > 50 * 1024**3 or mailbox["ArchiveStatus"] == "Active"
+                     or mailbox["LitigationHoldEnabled"])
+            skus = [lic["skuId"] for lic in user["assignedLicenses"]]
+            plans = set().union(*(self.plans[sku] for sku in skus)) if skus else set()
+            if needs and "EXCHANGE_S_ENTERPRISE" not in plans:
+                found.add("shared-mailbox-needs-licence")
+            if skus and not needs:
+                found.add("shared-mailbox-licence-unused")
+        last = _date(stats["LastInteractionTime"])
+        if (self.collected - last).days > 180:
+            found.add("mailbox-inactive")
         return found
+
+    def guest_by_name(self, name: str) -> Mapping[str, Any]:
+        row = next(u for u in self.data["exo/Get-MailUser"] if u["Identity"] == name)
+        return self.users[row["ExternalDirectoryObjectId"]]
 
     def _delegation(self, mailbox: Mapping[str, Any], owner: Mapping[str, Any]) -> set[str]:
         found: set[str] = set()

@@ -48,7 +48,7 @@ def plant(accounts: dict[str, Account], boxes: list[OwnerlessMailbox],
     resources = [i for i in loose if accounts[i].recipient_type in {"RoomMailbox",
                                                                     "EquipmentMailbox"}]
     # From the end of the list, so that the smallest tenant has them too.
-    large, archived, held, unused, paid_large = (
+    unused, large, archived, held, paid_large = (
         _pick(shared, len(shared) - 1 - n) if len(shared) > n else None for n in range(5))
     inactive = [i for i in (_pick(loose, 3), _pick(loose, len(loose) // 2)) if i]
     external, left, guest_delegate = (_pick(resources, n) for n in range(3))

@@ -1,5 +1,5 @@
 # mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639)
-# From findings collected at 2026-11-01T00:00:00+00:00: 59 actions.
+# From findings collected at 2026-11-01T00:00:00+00:00: 61 actions.
 # Review each change before running it. `mailwarden remediate apply` makes the same
 # changes with a journal of the prior state, so that they can be rolled back.
 #Requires -Modules ExchangeOnlineManagement, Microsoft.Graph.Users, Microsoft.Graph.Users.Actions
@@ -52,6 +52,11 @@ Set-Mailbox -Identity 'equip-van-paris@adventure-works.com' -AuditDelegate @{Add
 #   why: remote-powershell-enabled: equip-van-paris@adventure-works.com may use Exchange remote PowerShell.
 #   might break: Scripts that connect to Exchange Online PowerShell as this account stop.
 Set-User -Identity 'equip-van-paris@adventure-works.com' -RemotePowerShellEnabled $false
+
+# [a88e1d89d8] remove-room-delegate equip-van-paris@adventure-works.com
+#   why: room-delegate-left: Bookings of equip-van-paris@adventure-works.com are approved by people who have left: uma.kaur@adventure-works.com is disabled.
+#   might break: Requests that need approval go to the remaining delegates; with none left, in-policy requests are booked or declined automatically.
+Set-CalendarProcessing -Identity 'equip-van-paris@adventure-works.com' -ResourceDelegates @{Remove = '0a2581e9-b83f-464a-a463-137f35b592e5'}
 
 # [d2776eeb84] disable-protocols hana.sato@adventure-works.com
 #   why: imap-enabled: IMAP is enabled on hana.sato@adventure-works.com.
@@ -273,6 +278,11 @@ Disable-InboxRule -Identity 'room-london-9-11\2912822125150167577' -Confirm:$fal
 #   might break: Inbox rule 'Archive old' stops running; mail it forwarded or filed stays in the inbox. The rule is kept, not deleted.
 Disable-InboxRule -Identity 'room-london-9-11\6524838978857775973' -Confirm:$false
 
+# [92c267606c] reject-external-booking room-london-9-11@adventure-works.com
+#   why: room-external-booking: room-london-9-11@adventure-works.com takes bookings from outside: it processes meeting requests from external senders.
+#   might break: People outside the organisation can no longer book the room directly; they ask someone inside to book it for them.
+Set-CalendarProcessing -Identity 'room-london-9-11@adventure-works.com' -ProcessExternalMeetingMessages $false
+
 # [d7caff90f0] block-sign-in room-tokyo-11-18@adventure-works.com
 #   why: sign-in-enabled: room-tokyo-11-18@adventure-works.com can sign in, and IMAP and POP take a password: it can be password-sprayed without MFA.
 #   why: resource-account-enabled: The room account room-tokyo-11-18@adventure-works.com can sign in.
@@ -360,11 +370,13 @@ Set-User -Identity 'yusuf.nielsen@adventure-works.com' -RemotePowerShellEnabled 
 #   ews-enabled legal@adventure-works.com
 #   audit-bypass-enabled legal@adventure-works.com
 #   broad-delegation legal@adventure-works.com
+#   shared-mailbox-needs-licence legal@adventure-works.com
 #   direct-sign-in-observed licensing@adventure-works.com
 #   password-reset-by-admin licensing@adventure-works.com
 #   ews-enabled licensing@adventure-works.com
 #   activesync-enabled licensing@adventure-works.com
 #   legacy-auth-not-blocked licensing@adventure-works.com
+#   shared-mailbox-licence-unused licensing@adventure-works.com
 #   direct-sign-in-observed noreply@adventure-works.com
 #   ews-enabled noreply@adventure-works.com
 #   activesync-enabled noreply@adventure-works.com
@@ -372,15 +384,19 @@ Set-User -Identity 'yusuf.nielsen@adventure-works.com' -RemotePowerShellEnabled 
 #   legacy-auth-not-blocked noreply@adventure-works.com
 #   ews-enabled press@adventure-works.com
 #   activesync-enabled press@adventure-works.com
+#   mailbox-inactive press@adventure-works.com
 #   password-reset-by-admin purchasing@adventure-works.com
 #   ews-enabled purchasing@adventure-works.com
 #   activesync-enabled purchasing@adventure-works.com
+#   shared-mailbox-needs-licence purchasing@adventure-works.com
 #   ews-enabled releases@adventure-works.com
 #   activesync-enabled releases@adventure-works.com
 #   basic-auth-allowed releases@adventure-works.com
+#   mailbox-inactive releases@adventure-works.com
 #   ews-enabled room-london-9-11@adventure-works.com
 #   password-reset-by-admin room-tokyo-11-18@adventure-works.com
 #   legacy-auth-not-blocked room-tokyo-11-18@adventure-works.com
+#   room-external-booking room-tokyo-11-18@adventure-works.com
 #   direct-sign-in-observed scanner@adventure-works.com
 #   ews-enabled scanner@adventure-works.com
 #   activesync-enabled scanner@adventure-works.com

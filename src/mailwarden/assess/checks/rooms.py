@@ -148,6 +148,9 @@ def external_booking(facts: MailboxFacts, context: Context) -> Verdict:
         reasons.append(f"it forwards requests to delegates outside ({'; '.join(outside)})")
     if reasons:
         return failed(f"{upn} takes bookings from outside: {listing(reasons)}.", evidence)
+    if found.resource_delegates is None and found.forward_requests_to_delegates is not False:
+        return errored(f"Whether {upn} forwards requests outside is unknown "
+                       "(ResourceDelegates is missing).", evidence)
     if found.process_external_meeting_messages is None:
         return errored(f"Whether {upn} processes external meeting requests is unknown "
                        "(ProcessExternalMeetingMessages is missing).", evidence)
@@ -178,7 +181,10 @@ def delegate_left(facts: MailboxFacts, context: Context) -> Verdict:
     found = _calendar(facts, context)
     if isinstance(found, Verdict):
         return found
-    delegates = found.resource_delegates or ()
+    if found.resource_delegates is None:
+        return errored(f"Who approves the bookings of {upn} is unknown (ResourceDelegates is "
+                       "missing).")
+    delegates = found.resource_delegates
     gone: list[str] = []
     names: list[str] = []
     unknown: list[str] = []

@@ -58,7 +58,7 @@ def test_export_writes_a_private_script(tenant_dir: Path, tmp_path: Path) -> Non
     assert code == 0, output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     script = out.read_text()
-    assert script.startswith("# mailwarden remediation plan for Adventure Works")
+    assert script.startswith("<#\n.SYNOPSIS\n    mailwarden remediation plan for Adventure Works")
     assert "Set-CASMailbox -Identity" in script
     assert "-Identity 'builds@adventure-works.com'" not in script
 

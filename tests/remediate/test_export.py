@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from mailwarden.remediate.export import call_text, export_powershell, value_text
-from mailwarden.remediate.model import ExoCall, GraphCall
-from tests.remediate.remediate_helpers import plan_for
+from mailwarden.remediate.kinds import KINDS, kind_of
+from mailwarden.remediate.model import Action, ActionKind, ExoCall, GraphCall
+from tests.remediate.remediate_helpers import plan_for, tenant_id
 
 GOLDEN = Path(__file__).parent / "golden" / "small-seed0.ps1"
 
@@ -20,16 +21,73 @@ def test_export_matches_the_golden_script() -> None:
     assert script == GOLDEN.read_text(encoding="utf-8")
 
 
-def test_every_action_has_a_comment_then_its_commands() -> None:
+def _block(script: str, action: Action) -> str:
+    header = f"# [{action.id}] {action.kind.value} {action.upn}"
+    assert script.count(header) == 1
+    return script.split(header, 1)[1].split("\n\n", 1)[0]
+
+
+def test_every_action_has_a_comment_then_its_guarded_change() -> None:
     plan = plan_for()
     script = export_powershell(plan)
     for action in plan.actions:
-        header = f"# [{action.id}] {action.kind.value} {action.upn}"
-        assert script.count(header) == 1
-        block = script.split(header, 1)[1].split("\n\n", 1)[0]
+        block = _block(script, action)
         assert "#   why: " in block and "#   might break: " in block
-        commands = [line for line in block.splitlines() if line and not line.startswith("#")]
-        assert commands == [call_text(c) for c in action.calls]
+        change = block.split("} -Change {\n", 1)[1].rsplit("\n    }", 1)[0]
+        assert [line.strip() for line in change.splitlines()] == [
+            call_text(c) for c in action.calls
+        ]
+        step = kind_of(action).script
+        assert step is not None, action.kind
+        assert f"        {step(action).read}\n    }} -Needed {{" in block
+
+
+def test_the_script_stops_on_errors_keeps_a_transcript_and_supports_whatif() -> None:
+    script = export_powershell(plan_for())
+    lines = script.splitlines()
+    binding = lines.index(
+        "[CmdletBinding(SupportsShouldProcess, DefaultParameterSetName = 'Interactive')]"
+    )
+    assert lines[binding + 1] == "param("
+    assert "$ErrorActionPreference = 'Stop'" in lines
+    assert "$PSDefaultParameterValues['*:ErrorAction'] = 'Stop'" in lines
+    start = lines.index("Start-Transcript -LiteralPath $TranscriptPath -WhatIf:$false | Out-Null")
+    assert lines[start + 1] == "try {"
+    assert "\n} finally {\n    Stop-Transcript | Out-Null\n}\n" in script
+    # Every change goes through the one function that saves the state first and asks
+    # ShouldProcess (what -WhatIf and -Confirm answer).
+    function = script.split("function Invoke-Change {", 1)[1].split("\n}\n", 1)[0]
+    save = function.index("Add-Content -LiteralPath $StatePath")
+    assert save < function.index("$PSCmdlet.ShouldProcess(") < function.index("& $Change")
+    assert function.index("& $Read") < save
+    assert "-not (& $Needed $state)" in function
+    assert script.count("\n    Invoke-Change -Id ") == len(plan_for().actions)
+
+
+def test_app_only_and_interactive_sign_in() -> None:
+    script = export_powershell(plan_for())
+    assert ("Connect-ExchangeOnline -AppId $AppId -Organization $Organization "
+            "-ShowBanner:$false -CertificateThumbprint $CertificateThumbprint") in script
+    assert (f"Connect-MgGraph -ClientId $AppId -TenantId '{tenant_id()}' -NoWelcome "
+            "-CertificateThumbprint $CertificateThumbprint") in script
+    assert "[string] $Organization = 'adventureworks.onmicrosoft.com'," in script
+    assert "Connect-ExchangeOnline -ShowBanner:$false\n" in script  # interactive
+
+
+def test_removals_remove_only_what_is_still_there() -> None:
+    plan = plan_for()
+    removals = [a for a in plan.actions if a.kind is ActionKind.REMOVE_DELEGATE]
+    assert {a.detail["right"] for a in removals} >= {"FullAccess", "SendAs", "SendOnBehalf"}
+    script = export_powershell(plan)
+    for action in removals:
+        block = _block(script, action)
+        trustee = str(action.detail["trustee"])
+        if action.detail["right"] == "SendOnBehalf":
+            assert f"@($state.GrantSendOnBehalfTo) -contains '{trustee}'" in block
+        else:
+            assert "param($state) $null -ne $state" in block
+            who = "Trustee" if action.detail["right"] == "SendAs" else "User"
+            assert f"$_.{who} -eq '{trustee}'" in block
 
 
 def test_values_are_spelled_as_powershell_reads_them() -> None:
@@ -46,3 +104,7 @@ def test_values_are_spelled_as_powershell_reads_them() -> None:
     assert call_text(patch) == "Update-MgUser -UserId '1' -AccountEnabled:$true"
     other = GraphCall(method="PATCH", path="/users/1", body={"displayName": "x"})
     assert call_text(other).startswith("Invoke-MgGraphRequest -Method PATCH -Uri '/v1.0/users/1'")
+
+
+def test_every_kind_tells_the_script_how_to_read_and_guard_its_change() -> None:
+    assert [k.kind for k in KINDS if k.script is None] == []

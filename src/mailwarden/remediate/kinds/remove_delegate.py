@@ -13,8 +13,9 @@ from typing import Any
 
 from mailwarden.model.findings import Grant, Right, TrusteeKind
 from mailwarden.model.findings.evidence import StaleDelegates, evidence_of
-from mailwarden.remediate.kinds.base import Kind, State, Target, listed
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, listed
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall, Reason
+from mailwarden.remediate.pstext import quote
 from mailwarden.remediate.wire import Wire
 
 CHECK = StaleDelegates.CHECK_ID
@@ -140,7 +141,36 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (ExoCall(cmdlet="Add-MailboxPermission", parameters=parameters),)
 
 
+def script(action: Action) -> ScriptStep:
+    """The entry the action removes, when it is still there. As in `read`, every entry of
+    the mailbox is listed and matched here rather than filtered with -User/-Trustee, which
+    make Exchange resolve the trustee first and fail for a deleted object. AccessRights is
+    matched as text: a list of rights, or one flags value ("FullAccess, ReadPermission")."""
+    right, trustee = _grant(action)
+    upn, who = quote(action.upn), quote(trustee)
+    if right == Right.SEND_ON_BEHALF:
+        return ScriptStep(
+            read=f"Get-Mailbox -Identity {upn} | Select-Object Identity, GrantSendOnBehalfTo",
+            needed=f"@($state.GrantSendOnBehalfTo) -contains {who}",
+        )
+    pattern = quote("\\b" + right + "\\b")
+    matches = f'"$($_.AccessRights)" -match {pattern}'
+    if right == Right.SEND_AS:
+        read = (
+            f"Get-RecipientPermission -Identity {upn} | Where-Object {{ $_.Trustee -eq {who} "
+            f"-and $_.AccessControlType -eq 'Allow' -and -not $_.IsInherited -and {matches} }} "
+            "| Select-Object Identity, Trustee, AccessRights, AccessControlType, IsInherited"
+        )
+    else:
+        read = (
+            f"Get-MailboxPermission -Identity {upn} | Where-Object {{ $_.User -eq {who} "
+            f"-and -not $_.Deny -and -not $_.IsInherited -and {matches} }} "
+            "| Select-Object Identity, User, AccessRights, Deny, IsInherited"
+        )
+    return ScriptStep(read=read, needed="$null -ne $state")
+
+
 KIND = Kind(
     kind=ActionKind.REMOVE_DELEGATE, answers=(CHECK,),
-    build=build, read=read, satisfied=satisfied, undo=undo,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script,
 )

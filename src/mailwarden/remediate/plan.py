@@ -23,7 +23,7 @@ from mailwarden.model.findings import Finding, InventoryEntry, ScanResult, Scope
 from mailwarden.model.inventory import InboxRule, Mailbox, Snapshot
 from mailwarden.remediate.errors import StaleSnapshotError
 from mailwarden.remediate.export import initial_domain
-from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions
+from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions, remove_delegate
 from mailwarden.remediate.model import Action, Plan, Reason, Skipped
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
@@ -36,6 +36,7 @@ class PlanOptions:
     exclude: tuple[str, ...] = ()  # never these mailboxes
     include_ews: bool = False
     include_activesync: bool = False
+    include_external_delegates: bool = False  # also remove guests' and external delegates
     max_age: timedelta = DEFAULT_MAX_AGE
     force: bool = False  # act on a snapshot older than max_age
 
@@ -90,6 +91,7 @@ def build_plan(
             continue
         target = lookups.target(upn, entries.get(upn), failing[upn], options)
         built = build_actions(target)
+        skipped += [Skipped(upn=upn, reason=line) for line in remove_delegate.held_back(target)]
         worst = {a.id: max(failing[upn][c].severity.rank for c in a.check_ids) for a in built}
         # sorted() is stable: actions of one severity keep the order of KINDS.
         actions += sorted(built, key=lambda a: -worst[a.id])
@@ -179,6 +181,7 @@ class _Lookups:
             domains=self.domains,
             include_ews=options.include_ews,
             include_activesync=options.include_activesync,
+            include_external_delegates=options.include_external_delegates,
         )
 
 

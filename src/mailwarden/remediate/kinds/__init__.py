@@ -48,6 +48,12 @@ def kind_of(action: Action) -> Kind:
     return BY_KIND[action.kind]
 
 
+def describe(action: Action) -> str:
+    """One short line saying what the action changes; its calls when the kind has none."""
+    summary = kind_of(action).describe
+    return summary(action) if summary is not None else "; ".join(c.text() for c in action.calls)
+
+
 def build_actions(target: Target) -> list[Action]:
     """Every action the failing findings of `target` call for, kind by kind."""
     try:
@@ -57,4 +63,4 @@ def build_actions(target: Target) -> list[Action]:
 
 
 __all__ = ["AUTOMATED", "BY_KIND", "KINDS", "Kind", "State", "Target", "build_actions",
-           "kind_of"]
+           "describe", "kind_of"]

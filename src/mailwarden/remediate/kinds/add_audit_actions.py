@@ -68,7 +68,13 @@ def script(action: Action) -> ScriptStep:
     )
 
 
+def describe(action: Action) -> str:
+    added = _added(action)
+    lists = ", ".join(f"{name} +{len(items)}" for name, items in added.items())
+    return f"audit {sum(len(i) for i in added.values())} more actions ({lists})"
+
+
 KIND = Kind(
     kind=ActionKind.ADD_AUDIT_ACTIONS, answers=(CHECK,),
-    build=build, read=read, satisfied=satisfied, undo=undo, script=script,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -38,6 +38,7 @@ class Target:
     domains: frozenset[str]
     include_ews: bool = False
     include_activesync: bool = False
+    include_external_delegates: bool = False  # remove guests' and external people's grants
 
     def reason(self, check_id: str) -> Reason:
         return Reason(check_id=check_id, message=self.failing[check_id].message)
@@ -74,6 +75,7 @@ class ScriptStep:
 
 
 Script = Callable[[Action], ScriptStep]
+Describe = Callable[[Action], str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +91,8 @@ class Kind:
     # How the exported script reads and guards an action; a kind without one is exported
     # with a warning that the script cannot tell whether its change is already made.
     script: Script | None = None
+    # One short line a person reads in plans and journals ("remove FullAccess of x").
+    describe: Describe | None = None
 
 
 def same(a: Any, b: Any) -> bool:
@@ -125,6 +129,7 @@ def exo_setting(
     set_cmdlet: str,
     wanted: Mapping[str, Any],
     breaks: str,
+    summary: str,
 ) -> Kind:
     """A kind that sets Exchange properties of the mailbox's recipient to `wanted`: built
     from the failing `check`, read with `read_cmdlet`, undone by setting the journalled
@@ -158,4 +163,4 @@ def exo_setting(
         )
 
     return Kind(kind=kind, answers=(check,), build=build, read=read, satisfied=satisfied,
-                undo=undo, script=script)
+                undo=undo, script=script, describe=lambda action: summary)

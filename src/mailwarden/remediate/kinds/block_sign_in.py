@@ -62,7 +62,11 @@ def script(action: Action) -> ScriptStep:
     )
 
 
+def describe(action: Action) -> str:
+    return "block sign-in, revoke sessions"
+
+
 KIND = Kind(
     kind=ActionKind.BLOCK_SIGN_IN, answers=SIGN_IN_CHECKS,
-    build=build, read=read, satisfied=satisfied, undo=undo, script=script,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -84,7 +84,11 @@ def script(action: Action) -> ScriptStep:
     )
 
 
+def describe(action: Action) -> str:
+    return f"disable inbox rule '{action.detail.get('name') or _rule(action)}'"
+
+
 KIND = Kind(
     kind=ActionKind.DISABLE_INBOX_RULE, answers=(FORWARDING, HIDING),
-    build=build, read=read, satisfied=satisfied, undo=undo, script=script,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -76,7 +76,11 @@ def script(action: Action) -> ScriptStep:
     )
 
 
+def describe(action: Action) -> str:
+    return f"turn {', '.join(_LABELS[p] for p in _parameters(action))} off"
+
+
 KIND = Kind(
     kind=ActionKind.DISABLE_PROTOCOLS, answers=tuple(PROTOCOL_PARAMETERS),
-    build=build, read=read, satisfied=satisfied, undo=undo, script=script,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

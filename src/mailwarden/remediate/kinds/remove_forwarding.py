@@ -71,7 +71,12 @@ def script(action: Action) -> ScriptStep:
     )
 
 
+def describe(action: Action) -> str:
+    cleared = [p for p in action.detail["parameters"] if p != "DeliverToMailboxAndForward"]
+    return f"stop forwarding: clear {' and '.join(cleared)}"
+
+
 KIND = Kind(
     kind=ActionKind.REMOVE_FORWARDING, answers=(CHECK,),
-    build=build, read=read, satisfied=satisfied, undo=undo, script=script,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mailwarden.synth import write_synthetic
 from mailwarden.cli.remediate_views import plan_document
+from mailwarden.synth import write_synthetic
 from tests.remediate.remediate_helpers import plan_for, small
 from tests.support.served_emulator import ServedEmulator, mailwarden, served_emulator
 

@@ -11,6 +11,7 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,10 +76,10 @@ def served(tmp_path: Path) -> Iterator[ServedEmulator]:
         yield running
 
 
-def _runs(journal: Path) -> list[dict[str, object]]:
+def _runs(journal: Path) -> list[dict[str, Any]]:
     shown = mailwarden("remediate", "show", "--journal-dir", str(journal), "--format", "json")
     assert shown.returncode == 0, shown.stderr
-    runs: list[dict[str, object]] = json.loads(shown.stdout)["runs"]
+    runs: list[dict[str, Any]] = json.loads(shown.stdout)["runs"]
     return runs
 
 

@@ -103,7 +103,7 @@ def plan_view(plan: Plan, *, width: int, verbose: bool = False) -> Group:
     return Group(Text(plan_heading(plan)), totals_table(plan), actions)
 
 
-def plan_document(plan: Plan) -> dict[str, object]:
+def plan_document(plan: Plan) -> dict[str, Any]:
     return {
         "schema": REMEDIATION_PLAN_SCHEMA,
         "tenant_id": plan.tenant_id,

@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639):
-    59 actions, from findings collected at 2026-11-01T00:00:00+00:00.
+    58 actions, from findings collected at 2026-11-01T00:00:00+00:00.
 .DESCRIPTION
     Review each change before running it. Run it with -WhatIf first: it reads and saves
     the current state of every object and says what it would change, changing nothing.
@@ -266,8 +266,8 @@ try {
     }
 
     # [0361e7ef13] remove-delegate room-tokyo-11-18@adventure-works.com
-    #   why: stale-delegate: FullAccess to maya.ivanova@adventure-works.com: 1 stale delegate holds access to room-tokyo-11-18@adventure-works.com: FullAccess to maya.ivanova@adventure-works.com (disabled, unlicensed) directly.
-    #   might break: maya.ivanova@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: FullAccess to maya.ivanova@adventure-works.com (disabled, unlicensed), held directly.
+    #   might break: maya.ivanova@adventure-works.com loses FullAccess on the mailbox. Their account is disabled (they left); if someone took over their work, grant that person access.
     Invoke-Change -Id '0361e7ef13' -Kind 'remove-delegate' -Target 'room-tokyo-11-18@adventure-works.com' -Read {
         Get-MailboxPermission -Identity 'room-tokyo-11-18@adventure-works.com' | Where-Object { $_.User -eq 'maya.ivanova@adventure-works.com' -and -not $_.Deny -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bFullAccess\b' } | Select-Object Identity, User, AccessRights, Deny, IsInherited
     } -Needed {
@@ -347,8 +347,8 @@ try {
     }
 
     # [ca453eaf20] remove-delegate legal@adventure-works.com
-    #   why: stale-delegate: FullAccess to mohamed.haddad@adventure-works.com: 10 stale delegates hold access to legal@adventure-works.com: FullAccess to adam.brown@adventure-works.com (disabled, unlicensed) via 'All Staff'; FullAccess to hana.sato@adventure-works.com (left recently, unlicensed) via 'All Staff'; FullAccess to leo.smith@adventure-works.com (disabled) via 'All Staff'; FullAccess to maya.ivanova@adventure-works.com (disabled, unlicensed) via 'All Staff'; FullAccess to michael.yilmaz@adventure-works.com (disabled, unlicensed) via 'All Staff'; and 5 more.
-    #   might break: mohamed.haddad@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: FullAccess to mohamed.haddad@adventure-works.com (disabled, unlicensed), held directly.
+    #   might break: mohamed.haddad@adventure-works.com loses FullAccess on the mailbox. Their account is disabled (they left); if someone took over their work, grant that person access.
     Invoke-Change -Id 'ca453eaf20' -Kind 'remove-delegate' -Target 'legal@adventure-works.com' -Read {
         Get-MailboxPermission -Identity 'legal@adventure-works.com' | Where-Object { $_.User -eq 'mohamed.haddad@adventure-works.com' -and -not $_.Deny -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bFullAccess\b' } | Select-Object Identity, User, AccessRights, Deny, IsInherited
     } -Needed {
@@ -404,8 +404,8 @@ try {
     }
 
     # [0cae481d98] remove-delegate info@adventure-works.com
-    #   why: stale-delegate: FullAccess to yusuf.nielsen@adventure-works.com: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
-    #   might break: yusuf.nielsen@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed), held directly.
+    #   might break: yusuf.nielsen@adventure-works.com loses FullAccess on the mailbox. Their account was disabled recently (they left); if someone took over their work, grant that person access.
     Invoke-Change -Id '0cae481d98' -Kind 'remove-delegate' -Target 'info@adventure-works.com' -Read {
         Get-MailboxPermission -Identity 'info@adventure-works.com' | Where-Object { $_.User -eq 'yusuf.nielsen@adventure-works.com' -and -not $_.Deny -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bFullAccess\b' } | Select-Object Identity, User, AccessRights, Deny, IsInherited
     } -Needed {
@@ -415,8 +415,8 @@ try {
     }
 
     # [bcb5c4af10] remove-delegate info@adventure-works.com
-    #   why: stale-delegate: SendAs to ruth.adeyemi@adventure-works.com: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
-    #   might break: ruth.adeyemi@adventure-works.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed), held directly.
+    #   might break: ruth.adeyemi@adventure-works.com loses SendAs on the mailbox. Their account is disabled (they left); if someone took over their work, grant that person access.
     Invoke-Change -Id 'bcb5c4af10' -Kind 'remove-delegate' -Target 'info@adventure-works.com' -Read {
         Get-RecipientPermission -Identity 'info@adventure-works.com' | Where-Object { $_.Trustee -eq 'ruth.adeyemi@adventure-works.com' -and $_.AccessControlType -eq 'Allow' -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bSendAs\b' } | Select-Object Identity, Trustee, AccessRights, AccessControlType, IsInherited
     } -Needed {
@@ -426,8 +426,8 @@ try {
     }
 
     # [dd105beaf9] remove-delegate info@adventure-works.com
-    #   why: stale-delegate: SendOnBehalf to uma.kaur@adventure-works.com: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
-    #   might break: uma.kaur@adventure-works.com loses SendOnBehalf on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: SendOnBehalf to uma.kaur@adventure-works.com (disabled), held directly.
+    #   might break: uma.kaur@adventure-works.com loses SendOnBehalf on the mailbox. Their account is disabled (they left); if someone took over their work, grant that person access.
     Invoke-Change -Id 'dd105beaf9' -Kind 'remove-delegate' -Target 'info@adventure-works.com' -Read {
         Get-Mailbox -Identity 'info@adventure-works.com' | Select-Object Identity, GrantSendOnBehalfTo
     } -Needed {
@@ -437,7 +437,7 @@ try {
     }
 
     # [f2d3703c76] remove-delegate info@adventure-works.com
-    #   why: stale-delegate: FullAccess to S-1-5-21-3195908194-3087043557-2739178872-1967312: 4 stale delegates hold access to info@adventure-works.com: SendAs to ruth.adeyemi@adventure-works.com (disabled, unlicensed) directly; SendOnBehalf to uma.kaur@adventure-works.com (disabled) directly; FullAccess to yusuf.nielsen@adventure-works.com (left recently, unlicensed) directly; FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
+    #   why: stale-delegate: FullAccess to deleted object S-1-5-21-3195908194-3087043557-2739178872-1967312.
     #   might break: Nothing: the grant belongs to a deleted object, of which only the SID is left.
     #   note: The trustee is a deleted object: Exchange cannot grant it access again.
     Invoke-Change -Id 'f2d3703c76' -Kind 'remove-delegate' -Target 'info@adventure-works.com' -Read {
@@ -482,25 +482,14 @@ try {
     }
 
     # [c426d002f9] remove-delegate purchasing@adventure-works.com
-    #   why: stale-delegate: FullAccess to scanner@adventure-works.com: 6 stale delegates hold access to purchasing@adventure-works.com: FullAccess to andrea.klein_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to henry.molina_agency-creative.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to john.suzuki_outsourced-it.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) directly; FullAccess to maya.bauer_lawpartners.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; and 1 more.
-    #   might break: scanner@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: FullAccess to scanner@adventure-works.com (unlicensed), held directly.
+    #   might break: scanner@adventure-works.com loses FullAccess on the mailbox. Their account holds no licence, which Microsoft requires to open a shared mailbox; if they need the access, license the account, then grant it again.
     Invoke-Change -Id 'c426d002f9' -Kind 'remove-delegate' -Target 'purchasing@adventure-works.com' -Read {
         Get-MailboxPermission -Identity 'purchasing@adventure-works.com' | Where-Object { $_.User -eq 'scanner@adventure-works.com' -and -not $_.Deny -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bFullAccess\b' } | Select-Object Identity, User, AccessRights, Deny, IsInherited
     } -Needed {
         param($state) $null -ne $state
     } -Change {
         Remove-MailboxPermission -Identity 'purchasing@adventure-works.com' -User 'scanner@adventure-works.com' -AccessRights 'FullAccess' -InheritanceType 'All' -Confirm:$false
-    }
-
-    # [1d5f6a619d] remove-delegate purchasing@adventure-works.com
-    #   why: stale-delegate: SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com: 6 stale delegates hold access to purchasing@adventure-works.com: FullAccess to andrea.klein_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to henry.molina_agency-creative.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; FullAccess to john.suzuki_outsourced-it.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; SendAs to mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) directly; FullAccess to maya.bauer_lawpartners.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) via 'External Partners'; and 1 more.
-    #   might break: mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
-    Invoke-Change -Id '1d5f6a619d' -Kind 'remove-delegate' -Target 'purchasing@adventure-works.com' -Read {
-        Get-RecipientPermission -Identity 'purchasing@adventure-works.com' | Where-Object { $_.Trustee -eq 'mateo.williams_partner-consulting.example#EXT#@adventureworks.onmicrosoft.com' -and $_.AccessControlType -eq 'Allow' -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bSendAs\b' } | Select-Object Identity, Trustee, AccessRights, AccessControlType, IsInherited
-    } -Needed {
-        param($state) $null -ne $state
-    } -Change {
-        Remove-RecipientPermission -Identity 'purchasing@adventure-works.com' -Trustee 'mateo.williams_partner-consulting.example#EXT#@adventureworks.onmicrosoft.com' -AccessRights 'SendAs' -Confirm:$false
     }
 
     # [684057d95d] remove-forwarding purchasing@adventure-works.com
@@ -604,8 +593,8 @@ try {
     }
 
     # [c10fc2d477] remove-delegate press@adventure-works.com
-    #   why: stale-delegate: FullAccess to uma.kaur@adventure-works.com: 1 stale delegate holds access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
-    #   might break: uma.kaur@adventure-works.com loses FullAccess on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: FullAccess to uma.kaur@adventure-works.com (disabled), held directly.
+    #   might break: uma.kaur@adventure-works.com loses FullAccess on the mailbox. Their account is disabled (they left); if someone took over their work, grant that person access.
     Invoke-Change -Id 'c10fc2d477' -Kind 'remove-delegate' -Target 'press@adventure-works.com' -Read {
         Get-MailboxPermission -Identity 'press@adventure-works.com' | Where-Object { $_.User -eq 'uma.kaur@adventure-works.com' -and -not $_.Deny -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bFullAccess\b' } | Select-Object Identity, User, AccessRights, Deny, IsInherited
     } -Needed {
@@ -615,8 +604,8 @@ try {
     }
 
     # [916129dd64] remove-delegate press@adventure-works.com
-    #   why: stale-delegate: SendAs to uma.kaur@adventure-works.com: 1 stale delegate holds access to press@adventure-works.com: FullAccess/SendAs to uma.kaur@adventure-works.com (disabled) directly.
-    #   might break: uma.kaur@adventure-works.com loses SendAs on the mailbox; if they still need it, grant it again to their current account.
+    #   why: stale-delegate: SendAs to uma.kaur@adventure-works.com (disabled), held directly.
+    #   might break: uma.kaur@adventure-works.com loses SendAs on the mailbox. Their account is disabled (they left); if someone took over their work, grant that person access.
     Invoke-Change -Id '916129dd64' -Kind 'remove-delegate' -Target 'press@adventure-works.com' -Read {
         Get-RecipientPermission -Identity 'press@adventure-works.com' | Where-Object { $_.Trustee -eq 'uma.kaur@adventure-works.com' -and $_.AccessControlType -eq 'Allow' -and -not $_.IsInherited -and "$($_.AccessRights)" -match '\bSendAs\b' } | Select-Object Identity, Trustee, AccessRights, AccessControlType, IsInherited
     } -Needed {
@@ -795,6 +784,7 @@ try {
 
 # Left out by the guard rails:
 #   facilities@adventure-works.com: its account holds Exchange Administrator; name it with --mailbox facilities@adventure-works.com to include it
+#   purchasing@adventure-works.com: mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com (guest, unlicensed) keeps SendAs: guests and external people are removed only with --include-external-delegates
 
 # Failing checks this script does not change (see the report's remediation):
 #   audit-bypass-enabled tenant

@@ -125,11 +125,12 @@ def _removal(t: Target, grant: Grant, reasons: tuple[str, ...]) -> Action:
             },
         )
     who = grant.name or trustee
-    shown = f"deleted object {trustee}" if orphaned else f"{who} ({', '.join(reasons)})"
+    shown = (f"deleted object {trustee}" if orphaned
+             else f"{who} ({', '.join(reasons)}), held directly")
     return t.action(
         ActionKind.REMOVE_DELEGATE, right, trustee,
         calls=(call,),
-        reasons=(Reason(check_id=CHECK, message=f"{right} to {shown}, held directly."),),
+        reasons=(Reason(check_id=CHECK, message=f"{right} to {shown}."),),
         breaks="Nothing: the grant belongs to a deleted object, of which only the SID is left."
         if orphaned
         else _why(who, right, reasons),

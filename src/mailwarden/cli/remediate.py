@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +31,21 @@ from mailwarden.cli.connect import (
     TenantOpt,
     open_session,
     report_failed_sources,
+)
+from mailwarden.cli.remediate_options import (
+    ActionOpt,
+    ActiveSyncOpt,
+    CheckOpt,
+    DbOpt,
+    EwsOpt,
+    ExcludeOpt,
+    ExternalOpt,
+    ForceOpt,
+    FromDirOpt,
+    JournalOpt,
+    MailboxOpt,
+    MaxAgeOpt,
+    plan_options,
 )
 from mailwarden.cli.remediate_views import (
     plan_csv,
@@ -70,44 +85,6 @@ remediate_app = typer.Typer(
 )
 app.add_typer(remediate_app, name="remediate")
 
-FromDirOpt = Annotated[
-    Path | None, typer.Option("--from-dir", help="Findings from a recorded tenant (offline).")
-]
-CheckOpt = Annotated[list[str] | None, typer.Option("--check", help="Only this check (repeat).")]
-MailboxOpt = Annotated[
-    list[str] | None,
-    typer.Option("--mailbox", help="Only this mailbox (repeat); also admits one whose account "
-                 "holds a directory role."),
-]
-ExcludeOpt = Annotated[
-    list[str] | None, typer.Option("--exclude", help="Never touch this mailbox (repeat).")
-]
-EwsOpt = Annotated[bool, typer.Option("--include-ews", help="Also turn EWS off.")]
-ActiveSyncOpt = Annotated[
-    bool, typer.Option("--include-activesync", help="Also turn ActiveSync off.")
-]
-ExternalOpt = Annotated[
-    bool,
-    typer.Option("--include-external-delegates", help="Also remove stale grants held by guests "
-                 "and external people (they are not leavers; left in place by default)."),
-]
-MaxAgeOpt = Annotated[
-    float, typer.Option("--max-age", help="Refuse findings older than this many hours.")
-]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Act on findings older than --max-age.")]
-JournalOpt = Annotated[
-    Path | None,
-    typer.Option("--journal-dir", help="Journal runs as JSON files in this directory instead "
-                 "of the history database (also MAILWARDEN_JOURNAL_DIR)."),
-]
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="History database holding the journal: a path or a "
-                 "postgresql:// URL (default: MAILWARDEN_DB, else the per-user history.db)."),
-]
-ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
-
-
 def _scan(
     from_dir: Path | None, connection: Connection, session: M365Session | None = None
 ) -> Scan:
@@ -128,18 +105,6 @@ def _scan(
 
 def _plan(scan: Scan, options: PlanOptions) -> Plan:
     return build_plan(scan.result, scan.snapshot, options, now=datetime.now(UTC))
-
-
-def _options(
-    check: list[str] | None, mailbox: list[str] | None, exclude: list[str] | None,
-    ews: bool, activesync: bool, max_age: float, force: bool, external: bool = False,
-) -> PlanOptions:
-    return PlanOptions(
-        checks=tuple(check or ()), mailboxes=tuple(m.lower() for m in mailbox or ()),
-        exclude=tuple(e.lower() for e in exclude or ()), include_ews=ews,
-        include_activesync=activesync, max_age=timedelta(hours=max_age), force=force,
-        include_external_delegates=external,
-    )
 
 
 def _print_plan(plan: Plan, *, verbose: bool = False) -> None:
@@ -178,7 +143,7 @@ def plan_command(
     if out is not None and output_format == "table":
         raise ConfigError("--out writes json or csv: add --format json or --format csv")
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+    options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
                        include_external_delegates)
     plan = _plan(_scan(from_dir, connection), options)
     if output_format == "table":
@@ -211,7 +176,7 @@ def export_command(
     if output_format != "powershell":
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+    options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
                        include_external_delegates)
     script = export_powershell(_plan(_scan(from_dir, connection), options))
     if out is None:
@@ -290,7 +255,7 @@ def apply_command(
     with open_session(settings) as session:
         scan = _scan(from_dir, connection, session)
         require_same_tenant(scan.result.tenant, settings.require_tenant())
-        options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age,
+        options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age,
                            force, include_external_delegates)
         plan = _plan(scan, options)
         if action:

@@ -83,3 +83,40 @@ def test_show_reads_the_history_database_unless_a_directory_is_named(tmp_path: P
     assert not db.exists()  # showing creates no history database
     error = refusal("remediate", "show", "missing-run", "--db", str(db))
     assert isinstance(error, NoHistoryError) and not db.exists()
+
+
+def test_plan_verbose_shows_each_call_and_what_might_break(tenant_dir: Path) -> None:
+    code, output = run("remediate", "plan", "--from-dir", str(tenant_dir), "--force",
+                       "--check", "stale-delegate", "--verbose")
+    assert code == 0, output
+    assert "Remove-MailboxPermission" in output and "might break" in output
+    brief = run("remediate", "plan", "--from-dir", str(tenant_dir), "--force",
+                "--check", "stale-delegate")[1]
+    assert "Remove-MailboxPermission" not in brief and "might break" not in brief
+    assert "remove-delegate" in brief
+
+
+def test_plan_names_the_formats_it_knows(tenant_dir: Path) -> None:
+    error = refusal("remediate", "plan", "--from-dir", str(tenant_dir), "--force",
+                    "--format", "yaml")
+    assert isinstance(error, ConfigError) and "table, json or csv" in str(error)
+
+
+def test_rollback_takes_the_journalled_connection_unless_an_option_overrides_it() -> None:
+    from datetime import UTC, datetime
+
+    from mailwarden.cli.connect import Connection
+    from mailwarden.cli.remediate import _journalled
+    from mailwarden.remediate.journal import RunContext, RunRecord
+
+    kept = {"tenant": "t1", "client_id": "app", "login_url": "https://127.0.0.1:1",
+            "ca_bundle": "/tmp/ca.pem"}
+    run = RunRecord(run_id="r", tenant_id="t1", started_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    actions=(), entries={}, context=RunContext(connection=kept))
+    filled = _journalled(Connection(client_id="other"), run)
+    assert (filled.tenant, filled.client_id, filled.login_url) == (
+        "t1", "other", "https://127.0.0.1:1")
+    assert filled.ca_bundle == Path("/tmp/ca.pem")
+    old = RunRecord(run_id="r", tenant_id="t1", started_at=run.started_at, actions=(),
+                    entries={})
+    assert _journalled(Connection(), old).tenant == "t1"  # a run journalled before the context

@@ -67,40 +67,33 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def plan_lines(plan: Plan, width: int) -> Text:
-    """One line per action, cut to `width` (… marks a cut; --verbose, json and csv show
-    everything): order, id, mailbox, action, what it changes, the checks it answers."""
+def plan_lines(plan: Plan, width: int, *, verbose: bool = False) -> Text:
+    """One line per action, cut to `width` (… marks a cut): order, id, mailbox, action, what
+    it changes, the checks it answers. With `verbose`, each is followed by why, its exact
+    calls and what might break, in full."""
     mailbox = min(max((len(a.upn) for a in plan.actions), default=7), 40)
     kind = max((len(a.kind.value) for a in plan.actions), default=6)
     number = len(str(len(plan.actions)))
     head = f"{'#':>{number}}  {'id':<10}  {'mailbox':<{mailbox}}  {'action':<{kind}}  change"
     text = Text(_cut(head + "  [checks]", width), style="bold")
+    indent = " " * (number + 2)
     for n, action in enumerate(plan.actions, start=1):
         line = (f"{n:>{number}}  {action.id:<10}  {_cut(action.upn, mailbox):<{mailbox}}  "
                 f"{action.kind.value:<{kind}}  {describe(action)}  "
                 f"[{', '.join(action.check_ids)}]")
-        text.append("\n" + _cut(line, width))
+        text.append("\n" + (line if verbose else _cut(line, width)))
+        if verbose:
+            details = [f"why: {r.check_id}: {r.message}" for r in action.reasons]
+            details += [f"call: {c.text()}" for c in action.calls]
+            details.append(f"might break: {action.breaks}")
+            details += [f"note: {action.note}"] if action.note else []
+            text.append("".join(f"\n{indent}{d}" for d in details))
     return text
 
 
-def plan_table(plan: Plan) -> Table:
-    """Every action with its calls and what might break (--verbose)."""
-    table = Table(title=plural(len(plan.actions), "action"), title_justify="left",
-                  show_lines=True)
-    for column in ("#", "id", "mailbox", "action", "change", "checks", "calls", "might break"):
-        table.add_column(column, overflow="fold")
-    for n, action in enumerate(plan.actions, start=1):
-        table.add_row(
-            str(n), action.id, Text(action.upn), action.kind.value, Text(describe(action)),
-            ", ".join(action.check_ids), Text("\n".join(c.text() for c in action.calls)),
-            Text(action.breaks),
-        )
-    return table
-
-
 def plan_view(plan: Plan, *, width: int, verbose: bool = False) -> Group:
-    actions = plan_table(plan) if verbose else plan_lines(plan, width)
-    return Group(Text(plan_heading(plan)), totals_table(plan), actions)
+    return Group(Text(plan_heading(plan)), totals_table(plan),
+                 plan_lines(plan, width, verbose=verbose))
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:

@@ -5,8 +5,11 @@
 
 `KINDS` is in the order the actions of one mailbox are planned (and shown, exported and
 applied): sign-in first, then protocols, auditing, delegates, forwarding, rules, and
-PowerShell. A kind is added by writing its module and naming it here; a test checks that
-every `ActionKind` is registered once.
+PowerShell; a plan puts a mailbox's actions for its worst findings first, keeping this order
+among equals. A kind is added by writing its module (build, read, satisfied, undo; `script`,
+how the exported PowerShell reads and guards its change; `describe`, its one-line summary)
+and naming it here; tests check that every `ActionKind` is registered once and that every
+kind has a `script`.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ values are spelled."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -108,3 +109,51 @@ def test_values_are_spelled_as_powershell_reads_them() -> None:
 
 def test_every_kind_tells_the_script_how_to_read_and_guard_its_change() -> None:
     assert [k.kind for k in KINDS if k.script is None] == []
+
+
+def _unbalanced(script: str) -> list[str]:
+    """Brackets left open or closed too often outside strings and comments: a coarse stand-in
+    for PowerShell's parser, which is not installed here. Single-quoted strings double their
+    quotes; `#` starts a comment; `<# ... #>` is a block comment."""
+    pairs = {"}": "{", ")": "(", "]": "["}
+    stack: list[str] = []
+    problems: list[str] = []
+    text = script.split("#>", 1)[1] if script.startswith("<#") else script
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in "'\"":
+            end = i + 1
+            while end < len(text):
+                if text[end] == char and text[end + 1:end + 2] == char:
+                    end += 2
+                    continue
+                if text[end] == char:
+                    break
+                end += 1
+            assert end < len(text), f"unterminated string at {i}"
+            i = end + 1
+            continue
+        if char == "#":
+            i = text.find("\n", i)
+            if i < 0:
+                break
+            continue
+        if char in "{([":
+            stack.append(char)
+        elif char in pairs and (not stack or stack.pop() != pairs[char]):
+            problems.append(f"{char} at {i}")
+        i += 1
+    return problems + [f"open {c}" for c in stack]
+
+
+def test_the_script_brackets_balance_even_with_quotes_in_tenant_text() -> None:
+    plan = plan_for(include_external_delegates=True)
+    assert _unbalanced(export_powershell(plan)) == []
+    action = next(a for a in plan.actions if a.kind is ActionKind.DISABLE_INBOX_RULE)
+    odd = dataclasses.replace(action, detail={**action.detail, "rule": "O'Brien {rule} (#1)"},
+                              upn="o'brien@adventure-works.com")
+    script = export_powershell(dataclasses.replace(plan, actions=(odd,)))
+    assert "-Identity 'O''Brien {rule} (#1)' -IncludeHidden" in script
+    assert _unbalanced(script) == []
+    assert _unbalanced("Invoke-Change -Read {\n    Get-Mailbox\n") == ["open {"]

@@ -120,3 +120,35 @@ def test_rollback_takes_the_journalled_connection_unless_an_option_overrides_it(
     old = RunRecord(run_id="r", tenant_id="t1", started_at=run.started_at, actions=(),
                     entries={})
     assert _journalled(Connection(), old).tenant == "t1"  # a run journalled before the context
+
+
+def test_show_lists_runs_newest_first_with_outcomes_and_rollback(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mailwarden.remediate.journal import EntryStatus, FileJournal, JournalEntry, RunContext
+    from tests.remediate.remediate_helpers import plan_for
+
+    journal = FileJournal(tmp_path)
+    actions = plan_for().actions[:3]
+    start = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    context = RunContext(by="alice", tenant_name="Adventure Works")
+    for n, run_id in enumerate(("run-old", "run-new")):
+        journal.begin(run_id, tenant_id="t1", started_at=start + timedelta(days=n),
+                      actions=actions, context=context)
+    for action, status in zip(actions[:2], (EntryStatus.ROLLED_BACK, EntryStatus.APPLIED),
+                              strict=True):
+        journal.record("run-old", JournalEntry(action_id=action.id, status=status, at=start,
+                                               prior={"x": True}))
+    code, output = run("remediate", "show", "--journal-dir", str(tmp_path), "--format", "json")
+    assert code == 0, output
+    runs = json.loads(output)["runs"]
+    assert [r["run_id"] for r in runs] == ["run-new", "run-old"]
+    old = runs[1]
+    assert old["by"] == "alice" and old["tenant_name"] == "Adventure Works"
+    assert old["outcomes"] == {"rolled-back": 1, "applied": 1, "not-done": 1}
+    assert old["rolled_back"] == "partial (1 of 2)" and runs[0]["rolled_back"] == "nothing to undo"
+    code, output = run("remediate", "show", "run-old", "--journal-dir", str(tmp_path),
+                       "--format", "json")
+    shown = json.loads(output)
+    assert [a["outcome"] for a in shown["actions"]] == ["rolled-back", "applied", "not started"]
+    assert all(a["change"] and a["change"] != a["id"] for a in shown["actions"])

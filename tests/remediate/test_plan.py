@@ -37,7 +37,8 @@ def of_kind(plan: Plan, kind: ActionKind) -> list[Action]:
 
 def test_every_automated_failure_has_an_action_or_a_stated_reason() -> None:
     plan = plan_for()
-    skipped = {s.upn for s in plan.skipped}
+    # Mailboxes left out whole; a guest's grant held back leaves the mailbox in the plan.
+    skipped = {s.upn for s in plan.skipped if "--include-external-delegates" not in s.reason}
     answered = {(c, a.upn) for a in plan.actions for c in a.check_ids}
     manual = set(zip((r.check_id for r in plan.manual), plan.manual_upns, strict=True))
     for finding in small_scan().result.failures():

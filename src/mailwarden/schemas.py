@@ -19,6 +19,7 @@ LABELS_SCHEMA = "mailwarden.labels/1"
 PLANTED_SCHEMA = "mailwarden.planted/1"
 #: The plan `remediate plan --format json` prints.
 REMEDIATION_PLAN_SCHEMA = "mailwarden.remediation-plan/1"
+REMEDIATION_RUNS_SCHEMA = "mailwarden.remediation-runs/1"
 #: The JSON a notification webhook receives (notify.render_chat).
 NOTIFICATION_SCHEMA = "mailwarden.notification/1"
 #: The notification outbox's snapshot and the journal of marks beside it (notify.outbox).

@@ -114,3 +114,14 @@ def test_riskiest_orders_by_score_and_returns_data_only() -> None:
     assert [t.upn for t in top] == [HR]
     assert top[0].paths and top[0].risk_score == assessment(result).risk_score
     assert riskiest(run(hardened())) == ()
+
+
+def test_a_guest_delegate_is_no_leaver_in_the_attack_path() -> None:
+    base = hardened()
+    box = mailbox_of(base)
+    guest = person("pat.partner", guest=True)
+    result = run(adding(base, accounts=(guest,),
+                        mailbox_permissions=(full_access(box, guest.upn),)))
+    titles = [p.title for p in assessment(result).attack_paths]
+    assert "Access held from outside the organisation" in titles
+    assert "Access kept after leaving" not in titles

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mailwarden.cli import command_app
-from mailwarden.errors import ConfigError
+from mailwarden.errors import ConfigError, NoHistoryError
 from mailwarden.remediate.errors import JournalError, StaleSnapshotError
 from mailwarden.synth import write_synthetic
 from tests.remediate.remediate_helpers import small
@@ -58,7 +58,7 @@ def test_export_writes_a_private_script(tenant_dir: Path, tmp_path: Path) -> Non
     assert code == 0, output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     script = out.read_text()
-    assert script.startswith("# mailwarden remediation plan for Adventure Works")
+    assert script.startswith("<#\n.SYNOPSIS\n    mailwarden remediation plan for Adventure Works")
     assert "Set-CASMailbox -Identity" in script
     assert "-Identity 'builds@adventure-works.com'" not in script
 
@@ -71,7 +71,7 @@ def test_export_names_the_formats_it_knows(tenant_dir: Path) -> None:
 
 def test_show_lists_no_runs_in_an_empty_journal(tmp_path: Path) -> None:
     code, output = run("remediate", "show", "--journal-dir", str(tmp_path))
-    assert code == 0 and output == ""
+    assert code == 0 and "0 remediation runs" in output
     error = refusal("remediate", "show", "missing-run", "--journal-dir", str(tmp_path))
     assert isinstance(error, JournalError) and str(tmp_path) in str(error)
 
@@ -79,7 +79,76 @@ def test_show_lists_no_runs_in_an_empty_journal(tmp_path: Path) -> None:
 def test_show_reads_the_history_database_unless_a_directory_is_named(tmp_path: Path) -> None:
     db = tmp_path / "history.db"
     code, output = run("remediate", "show", "--db", str(db))
-    assert code == 0 and output == ""
-    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert code == 0 and "0 remediation runs" in output
+    assert not db.exists()  # showing creates no history database
     error = refusal("remediate", "show", "missing-run", "--db", str(db))
-    assert isinstance(error, JournalError) and "--db" in str(error)
+    assert isinstance(error, NoHistoryError) and not db.exists()
+
+
+def test_plan_verbose_shows_each_call_and_what_might_break(tenant_dir: Path) -> None:
+    code, output = run("remediate", "plan", "--from-dir", str(tenant_dir), "--force",
+                       "--check", "stale-delegate", "--verbose")
+    assert code == 0, output
+    assert "Remove-MailboxPermission" in output and "might break" in output
+    brief = run("remediate", "plan", "--from-dir", str(tenant_dir), "--force",
+                "--check", "stale-delegate")[1]
+    assert "Remove-MailboxPermission" not in brief and "might break" not in brief
+    assert "remove-delegate" in brief
+
+
+def test_plan_names_the_formats_it_knows(tenant_dir: Path) -> None:
+    error = refusal("remediate", "plan", "--from-dir", str(tenant_dir), "--force",
+                    "--format", "yaml")
+    assert isinstance(error, ConfigError) and "table, json or csv" in str(error)
+
+
+def test_rollback_takes_the_journalled_connection_unless_an_option_overrides_it() -> None:
+    from datetime import UTC, datetime
+
+    from mailwarden.cli.connect import Connection
+    from mailwarden.cli.remediate import _journalled
+    from mailwarden.remediate.journal import RunContext, RunRecord
+
+    kept = {"tenant": "t1", "client_id": "app", "login_url": "https://127.0.0.1:1",
+            "ca_bundle": "/tmp/ca.pem"}
+    run = RunRecord(run_id="r", tenant_id="t1", started_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    actions=(), entries={}, context=RunContext(connection=kept))
+    filled = _journalled(Connection(client_id="other"), run)
+    assert (filled.tenant, filled.client_id, filled.login_url) == (
+        "t1", "other", "https://127.0.0.1:1")
+    assert filled.ca_bundle == Path("/tmp/ca.pem")
+    old = RunRecord(run_id="r", tenant_id="t1", started_at=run.started_at, actions=(),
+                    entries={})
+    assert _journalled(Connection(), old).tenant == "t1"  # a run journalled before the context
+
+
+def test_show_lists_runs_newest_first_with_outcomes_and_rollback(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mailwarden.remediate.journal import EntryStatus, FileJournal, JournalEntry, RunContext
+    from tests.remediate.remediate_helpers import plan_for
+
+    journal = FileJournal(tmp_path)
+    actions = plan_for().actions[:3]
+    start = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    context = RunContext(by="alice", tenant_name="Adventure Works")
+    for n, run_id in enumerate(("run-old", "run-new")):
+        journal.begin(run_id, tenant_id="t1", started_at=start + timedelta(days=n),
+                      actions=actions, context=context)
+    for action, status in zip(actions[:2], (EntryStatus.ROLLED_BACK, EntryStatus.APPLIED),
+                              strict=True):
+        journal.record("run-old", JournalEntry(action_id=action.id, status=status, at=start,
+                                               prior={"x": True}))
+    code, output = run("remediate", "show", "--journal-dir", str(tmp_path), "--format", "json")
+    assert code == 0, output
+    runs = json.loads(output)["runs"]
+    assert [r["run_id"] for r in runs] == ["run-new", "run-old"]
+    old = runs[1]
+    assert old["by"] == "alice" and old["tenant_name"] == "Adventure Works"
+    assert old["outcomes"] == {"rolled-back": 1, "applied": 1, "not-done": 1}
+    assert old["rolled_back"] == "partial (1 of 2)" and runs[0]["rolled_back"] == "nothing to undo"
+    code, output = run("remediate", "show", "run-old", "--journal-dir", str(tmp_path),
+                       "--format", "json")
+    shown = json.loads(output)
+    assert [a["outcome"] for a in shown["actions"]] == ["rolled-back", "applied", "not started"]
+    assert all(a["change"] and a["change"] != a["id"] for a in shown["actions"])

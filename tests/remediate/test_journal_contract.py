@@ -9,12 +9,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 from mailwarden.remediate.apply import OutcomeStatus, apply_plan
 from mailwarden.remediate.errors import JournalError
-from mailwarden.remediate.journal import EntryStatus, FileJournal, Journal, JournalEntry
+from mailwarden.remediate.history import summarize
+from mailwarden.remediate.journal import (
+    EntryStatus,
+    FileJournal,
+    Journal,
+    JournalEntry,
+    RunContext,
+)
 from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.rollback import rollback_run
+from mailwarden.store.tables import remediation_runs
 from tests.remediate.remediate_helpers import app_for, plan_for, rescan, wire_to
 from tests.support.postgres_schema import postgres_schema_url
 
@@ -79,3 +88,26 @@ def test_apply_and_rollback_through_the_journal(journal: Journal) -> None:
 def test_a_journal_in_memory_is_refused(url: str) -> None:
     with pytest.raises(JournalError, match="could never be rolled back"):
         DatabaseJournal(url)
+
+
+def test_a_run_keeps_who_applied_it_and_how_it_connected(journal: Journal) -> None:
+    context = RunContext(by="alice", tenant_name="Adventure Works",
+                         connection={"tenant": "t1", "client_id": "app", "cloud": "global",
+                                     "login_url": "https://127.0.0.1:9"})
+    journal.begin("run-c", tenant_id="t1", started_at=NOW, actions=plan_for().actions[:1],
+                  context=context)
+    assert journal.load("run-c").context == context
+    journal.begin("run-d", tenant_id="t1", started_at=NOW, actions=())
+    assert journal.load("run-d").context == RunContext()
+
+
+def test_a_database_run_journalled_before_the_context_still_loads(tmp_path: Path) -> None:
+    action = plan_for().actions[0]
+    with DatabaseJournal(str(tmp_path / "history.db")) as database:
+        with database.engine.begin() as connection:  # the row as it was written before
+            connection.execute(insert(remediation_runs).values(
+                run_id="old", tenant_id="t1", started_at=NOW, actions=[action.as_dict()]))
+        run = database.load("old")
+    assert run.actions == (action,) and run.context == RunContext()
+    assert summarize(run).rolled_back == "nothing to undo"
+    assert summarize(run).counts == {"not-done": 1}

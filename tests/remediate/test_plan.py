@@ -37,7 +37,8 @@ def of_kind(plan: Plan, kind: ActionKind) -> list[Action]:
 
 def test_every_automated_failure_has_an_action_or_a_stated_reason() -> None:
     plan = plan_for()
-    skipped = {s.upn for s in plan.skipped}
+    # Mailboxes left out whole; a guest's grant held back leaves the mailbox in the plan.
+    skipped = {s.upn for s in plan.skipped if "--include-external-delegates" not in s.reason}
     answered = {(c, a.upn) for a in plan.actions for c in a.check_ids}
     manual = set(zip((r.check_id for r in plan.manual), plan.manual_upns, strict=True))
     for finding in small_scan().result.failures():
@@ -185,3 +186,42 @@ def test_a_finding_without_the_evidence_its_action_needs_is_an_input_error() -> 
     assert isinstance(caught.value, InputError)
     assert broken.resource.upn and broken.resource.upn in str(caught.value)
     assert "'stale'" in str(caught.value)
+
+
+GUEST = "mateo.williams_partner-consulting.example#ext#@adventureworks.onmicrosoft.com"
+
+
+def test_guests_are_no_leavers_and_are_removed_only_when_asked() -> None:
+    plan = plan_for()
+    people = {a.detail["person"] for a in of_kind(plan, ActionKind.REMOVE_DELEGATE)}
+    assert GUEST not in people
+    (held,) = [s for s in plan.skipped if GUEST in s.reason]
+    assert "(guest" in held.reason and "--include-external-delegates" in held.reason
+    asked = plan_for(include_external_delegates=True)
+    (removal,) = [a for a in of_kind(asked, ActionKind.REMOVE_DELEGATE)
+                  if a.detail["person"] == GUEST]
+    assert "guest" in removal.detail["reasons"] and "guest" in removal.reasons[0].message
+    assert "guest from outside the organisation" in removal.breaks
+    assert "current account" not in removal.breaks and "left" not in removal.breaks
+    assert not any(GUEST in s.reason for s in asked.skipped)
+
+
+def test_leavers_are_told_apart_from_the_unlicensed() -> None:
+    removals = of_kind(plan_for(), ActionKind.REMOVE_DELEGATE)
+    for action in removals:
+        reasons = set(action.detail["reasons"])
+        if reasons & {"disabled", "left recently"}:
+            assert "(they left)" in action.breaks
+        elif reasons == {"unlicensed"}:
+            assert "holds no licence" in action.breaks and "left" not in action.breaks
+        assert "current account" not in action.breaks
+
+
+def test_actions_are_in_the_risk_order_of_their_mailboxes() -> None:
+    from mailwarden.assess.risk import ranked
+
+    plan = plan_for()
+    order = [a.upn for a in ranked(small_scan().result.assessments)]
+    mailboxes = list(dict.fromkeys(a.upn for a in plan.actions))
+    assert mailboxes == [upn for upn in order if upn in set(mailboxes)]
+    assert mailboxes != sorted(mailboxes)

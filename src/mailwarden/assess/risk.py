@@ -336,11 +336,20 @@ def attack_paths(
             )
         )
     if "stale-delegate" in fails:
-        people = [p.upn for p in facts.access.people if p.stale_reasons()]
+        stale = [p for p in facts.access.people if p.stale_reasons()]
+        people = [p.upn for p in stale]
         orphans = len(facts.access.orphaned)
+        # Guests and external people are not leavers: they may still work with the
+        # organisation, so their path is named for where they are, not for having left.
+        if orphans or any(p.enabled is False for p in stale):
+            title = "Access kept after leaving"
+        elif any(p.guest or p.external for p in stale):
+            title = "Access held from outside the organisation"
+        else:
+            title = "Access held by unlicensed accounts"
         paths.append(
             _path(
-                "Access kept after leaving",
+                title,
                 Severity.HIGH,
                 known.leavers,
                 ", ".join(people[:3]) + (" ..." if len(people) > 3 else "") or None,

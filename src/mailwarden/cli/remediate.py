@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.connect import (
@@ -32,62 +32,58 @@ from mailwarden.cli.connect import (
     open_session,
     report_failed_sources,
 )
+from mailwarden.cli.remediate_options import (
+    ActionOpt,
+    ActiveSyncOpt,
+    CheckOpt,
+    DbOpt,
+    EwsOpt,
+    ExcludeOpt,
+    ExternalOpt,
+    ForceOpt,
+    FromDirOpt,
+    JournalOpt,
+    MailboxOpt,
+    MaxAgeOpt,
+    plan_options,
+)
+from mailwarden.cli.remediate_views import (
+    plan_csv,
+    plan_document,
+    plan_view,
+    report_table,
+    run_document,
+    run_table,
+    runs_document,
+    runs_table,
+)
 from mailwarden.cli.ui import console, err_console
-from mailwarden.errors import ConfigError
+from mailwarden.errors import ConfigError, NoHistoryError
 from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import Scan, collect_live_tenant, scan_directory, scan_snapshot
 from mailwarden.remediate.apply import OutcomeStatus, RunReport
 from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.export import export_powershell
-from mailwarden.remediate.journal import JOURNAL_ENV, FileJournal, Journal
+from mailwarden.remediate.history import summaries
+from mailwarden.remediate.journal import JOURNAL_ENV, FileJournal, Journal, RunRecord
 from mailwarden.remediate.journal_db import DatabaseJournal
 from mailwarden.remediate.model import Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
-from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
-from mailwarden.schemas import REMEDIATION_PLAN_SCHEMA
+from mailwarden.remediate.session import (
+    CONNECTION_SETTINGS,
+    require_same_tenant,
+    run_apply,
+    run_rollback,
+)
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 from mailwarden.text import plural
-from mailwarden.times import iso_with_offset
 
 remediate_app = typer.Typer(
     help="Plan, apply, roll back and export changes that fix failing findings.",
     no_args_is_help=True,
 )
 app.add_typer(remediate_app, name="remediate")
-
-FromDirOpt = Annotated[
-    Path | None, typer.Option("--from-dir", help="Findings from a recorded tenant (offline).")
-]
-CheckOpt = Annotated[list[str] | None, typer.Option("--check", help="Only this check (repeat).")]
-MailboxOpt = Annotated[
-    list[str] | None,
-    typer.Option("--mailbox", help="Only this mailbox (repeat); also admits one whose account "
-                 "holds a directory role."),
-]
-ExcludeOpt = Annotated[
-    list[str] | None, typer.Option("--exclude", help="Never touch this mailbox (repeat).")
-]
-EwsOpt = Annotated[bool, typer.Option("--include-ews", help="Also turn EWS off.")]
-ActiveSyncOpt = Annotated[
-    bool, typer.Option("--include-activesync", help="Also turn ActiveSync off.")
-]
-MaxAgeOpt = Annotated[
-    float, typer.Option("--max-age", help="Refuse findings older than this many hours.")
-]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Act on findings older than --max-age.")]
-JournalOpt = Annotated[
-    Path | None,
-    typer.Option("--journal-dir", help="Journal runs as JSON files in this directory instead "
-                 "of the history database (also MAILWARDEN_JOURNAL_DIR)."),
-]
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="History database holding the journal: a path or a "
-                 "postgresql:// URL (default: MAILWARDEN_DB, else the per-user history.db)."),
-]
-ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
-
 
 def _scan(
     from_dir: Path | None, connection: Connection, session: M365Session | None = None
@@ -111,32 +107,8 @@ def _plan(scan: Scan, options: PlanOptions) -> Plan:
     return build_plan(scan.result, scan.snapshot, options, now=datetime.now(UTC))
 
 
-def _options(
-    check: list[str] | None, mailbox: list[str] | None, exclude: list[str] | None,
-    ews: bool, activesync: bool, max_age: float, force: bool,
-) -> PlanOptions:
-    return PlanOptions(
-        checks=tuple(check or ()), mailboxes=tuple(m.lower() for m in mailbox or ()),
-        exclude=tuple(e.lower() for e in exclude or ()), include_ews=ews,
-        include_activesync=activesync, max_age=timedelta(hours=max_age), force=force,
-    )
-
-
-def plan_table(plan: Plan) -> Table:
-    table = Table(title=plural(len(plan.actions), "action"), show_lines=True)
-    for column in ("id", "action", "mailbox", "calls", "why", "might break"):
-        table.add_column(column, overflow="fold")
-    for action in plan.actions:
-        table.add_row(
-            action.id, action.kind.value, Text(action.upn),
-            Text("\n".join(c.text() for c in action.calls)),
-            "\n".join(r.check_id for r in action.reasons), Text(action.breaks),
-        )
-    return table
-
-
-def _print_plan(plan: Plan) -> None:
-    console.print(plan_table(plan))
+def _print_plan(plan: Plan, *, verbose: bool = False) -> None:
+    console.print(plan_view(plan, width=console.width, verbose=verbose))
     for skipped in plan.skipped:
         console.print(f"[yellow]left out:[/] {escape(f'{skipped.upn}: {skipped.reason}')}",
                       markup=True, soft_wrap=True)
@@ -146,37 +118,44 @@ def _print_plan(plan: Plan) -> None:
                       "a person, not a script (see the scan's remediation).")
 
 
-def plan_document(plan: Plan) -> dict[str, object]:
-    return {
-        "schema": REMEDIATION_PLAN_SCHEMA,
-        "tenant_id": plan.tenant_id,
-        "collected_at": iso_with_offset(plan.collected_at) if plan.collected_at else None,
-        "actions": [a.as_dict() for a in plan.actions],
-        "skipped": [{"upn": s.upn, "reason": s.reason} for s in plan.skipped],
-    }
-
-
 @remediate_app.command("plan")
 def plan_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
-    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    include_external_delegates: ExternalOpt = False,
+    output_format: Annotated[str, typer.Option(
+        "--format", help="table (totals, then one line per action), json or csv (with the "
+        "exact calls).")] = "table",
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Table: also each action's calls and what might break.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the json or csv here (0600) instead of printing it.")] = None,
     tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
     device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Show the changes that would fix the failing findings, with the exact calls."""
+    """Show the changes that would fix the failing findings: totals per action, then the
+    actions, riskiest mailbox first."""
+    if output_format not in {"table", "json", "csv"}:
+        raise ConfigError(f"--format {output_format!r}: use table, json or csv")
+    if out is not None and output_format == "table":
+        raise ConfigError("--out writes json or csv: add --format json or --format csv")
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+                       include_external_delegates)
     plan = _plan(_scan(from_dir, connection), options)
-    if output_format == "json":
-        typer.echo(json.dumps(plan_document(plan), indent=1, ensure_ascii=False))
-    elif output_format == "table":
-        _print_plan(plan)
+    if output_format == "table":
+        _print_plan(plan, verbose=verbose)
+        return
+    text = (plan_csv(plan) if output_format == "csv"
+            else json.dumps(plan_document(plan), indent=1, ensure_ascii=False) + "\n")
+    if out is None:
+        typer.echo(text, nl=False)
     else:
-        raise ConfigError(f"--format {output_format!r}: use table or json")
+        write_private_text(out, text)
+        err_console.print(f"wrote {out}")
 
 
 @remediate_app.command("export")
@@ -184,6 +163,7 @@ def export_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    include_external_delegates: ExternalOpt = False,
     output_format: Annotated[str, typer.Option("--format", help="powershell.")] = "powershell",
     out: Annotated[Path | None, typer.Option("--out", help="Write the script here (0600).")] =
     None,
@@ -196,7 +176,8 @@ def export_command(
     if output_format != "powershell":
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+                       include_external_delegates)
     script = export_powershell(_plan(_scan(from_dir, connection), options))
     if out is None:
         typer.echo(script, nl=False)
@@ -206,14 +187,15 @@ def export_command(
 
 
 @contextmanager
-def _journal(journal_dir: Path | None, db: str | None) -> Iterator[Journal]:
-    """The file journal when a directory is named, else the history database."""
+def _journal(journal_dir: Path | None, db: str | None, *, create: bool = True) -> Iterator[Journal]:
+    """The file journal when a directory is named, else the history database (which only
+    a run that changes the tenant creates)."""
     directory = journal_dir or (Path(os.environ[JOURNAL_ENV]) if os.environ.get(JOURNAL_ENV)
                                 else None)
     if directory is not None:
         yield FileJournal(directory)
         return
-    with DatabaseJournal(db) as journal:
+    with DatabaseJournal(db, create=create) as journal:
         yield journal
 
 
@@ -226,24 +208,11 @@ def _confirmed(yes: bool, question: str) -> bool:
     return typer.confirm(question, default=False)
 
 
-def report_table(report: RunReport) -> Table:
-    table = Table(title=f"run {report.run_id}" if report.run_id else "dry run")
-    for column in ("id", "action", "mailbox", "result", "detail"):
-        table.add_column(column, overflow="fold")
-    for outcome in report.outcomes:
-        style = "red" if outcome.status in {OutcomeStatus.FAILED,
-                                            OutcomeStatus.ROLLBACK_FAILED} else ""
-        table.add_row(outcome.action.id, outcome.action.kind.value, Text(outcome.action.upn),
-                      Text(outcome.status.value, style=style),
-                      Text(outcome.error or ""))
-    return table
-
-
 def _finish(report: RunReport) -> None:
     console.print(report_table(report))
     counts = ", ".join(f"{s.value} {report.count(s)}" for s in OutcomeStatus if report.count(s))
     console.print(counts or "nothing to do")
-    if report.run_id:
+    if report.run_id and not report.dry_run:
         console.print(f"journal: run {report.run_id} "
                       f"(`mailwarden remediate rollback {report.run_id}` undoes it)")
     if report.failures:
@@ -253,13 +222,26 @@ def _finish(report: RunReport) -> None:
         )
 
 
+def _who(by: str | None) -> str | None:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        return None
+
+
 @remediate_app.command("apply")
 def apply_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
-    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False, action: ActionOpt = None,
+    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    include_external_delegates: ExternalOpt = False, action: ActionOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Make the changes (else a dry run).")] =
     False,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Who makes the change, as the journal keeps it (default: your user name)."
+    )] = None,
     journal_dir: JournalOpt = None, db: DbOpt = None,
     tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
     device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
@@ -273,8 +255,8 @@ def apply_command(
     with open_session(settings) as session:
         scan = _scan(from_dir, connection, session)
         require_same_tenant(scan.result.tenant, settings.require_tenant())
-        options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age,
-                           force)
+        options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age,
+                           force, include_external_delegates)
         plan = _plan(scan, options)
         if action:
             plan = plan.select(tuple(action))
@@ -289,8 +271,23 @@ def apply_command(
             report = run_apply(plan, session, None, dry_run=True)
         else:
             with _journal(journal_dir, db) as journal:
-                report = run_apply(plan, session, journal, dry_run=False)
+                report = run_apply(plan, session, journal, dry_run=False, by=_who(by))
     _finish(report)
+
+
+def _journalled(connection: Connection, run: RunRecord) -> Connection:
+    """The connection options given, the run's journalled ones where none was given: the
+    tenant and how it was reached come from the journal, the credential never does."""
+    kept = run.context.connection
+    if not kept and connection.tenant is None:
+        return replace(connection, tenant=run.tenant_id)
+    paths = {"ca_bundle"}
+    filled: dict[str, Any] = {
+        name: Path(value) if name in paths else value
+        for name, value in kept.items()
+        if name in CONNECTION_SETTINGS and getattr(connection, name) is None
+    }
+    return replace(connection, **filled)
 
 
 @remediate_app.command("rollback")
@@ -298,43 +295,61 @@ def rollback_command(
     run_id: Annotated[str, typer.Argument(help="The run id `remediate apply` printed.")],
     action: ActionOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Read each object and show what would be restored; change nothing."
+    )] = False,
     journal_dir: JournalOpt = None, db: DbOpt = None,
     tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
     device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Put back the state journalled before each change of RUN_ID (or of --action ids)."""
-    connection = Connection.of(locals())
-    settings = connection.settings()
-    with _journal(journal_dir, db) as journal, open_session(settings) as session:
+    """Put back the state journalled before each change of RUN_ID (or of --action ids). The
+    tenant and how to reach it come from the journal; options given here override them."""
+    with _journal(journal_dir, db, create=False) as journal:
         run = journal.load(run_id)
-        count = len(action) if action else len(run.actions)
-        if not _confirmed(yes, f"Roll back {plural(count, 'action')} of run {run_id}?"):
-            raise ConfigError("rollback not confirmed: pass --yes to roll back without a prompt")
-        report = run_rollback(run_id, session, journal, action_ids=tuple(action or ()))
+        settings = _journalled(Connection.of(locals()), run).settings()
+        with open_session(settings) as session:
+            count = len(action) if action else len(run.actions)
+            if not dry_run and not _confirmed(
+                yes, f"Roll back {plural(count, 'action')} of run {run_id}?"
+            ):
+                raise ConfigError("rollback not confirmed: pass --yes to roll back without a "
+                                  "prompt, or --dry-run to see what it would restore")
+            report = run_rollback(run_id, session, journal, action_ids=tuple(action or ()),
+                                  dry_run=dry_run)
+    if dry_run:
+        err_console.print("dry run: nothing is changed (drop --dry-run to roll back)")
     _finish(report)
 
 
 @remediate_app.command("show")
 def show_command(
     run_id: Annotated[str | None, typer.Argument(help="A run id; none lists the runs.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     journal_dir: JournalOpt = None, db: DbOpt = None,
 ) -> None:
-    """List journalled runs, or one run's actions and what became of them."""
-    with _journal(journal_dir, db) as journal:
-        if run_id is None:
-            for known in journal.run_ids():
-                console.print(Text(known))
-            return
-        run = journal.load(run_id)
-    table = Table(title=f"run {run_id} on {run.tenant_id}, {run.started_at.isoformat()}")
-    for column in ("id", "action", "mailbox", "status", "prior state", "error"):
-        table.add_column(column, overflow="fold")
-    for item in run.actions:
-        entry = run.entries.get(item.id)
-        table.add_row(item.id, item.kind.value, Text(item.upn),
-                      entry.status.value if entry else "not started",
-                      Text(json.dumps(dict(entry.prior)) if entry and entry.prior else ""),
-                      Text(entry.error or "" if entry else ""))
-    console.print(table)
+    """List journalled runs (when, tenant, who, outcomes, rolled back), or one run's actions
+    and what became of them."""
+    if output_format not in {"table", "json"}:
+        raise ConfigError(f"--format {output_format!r}: use table or json")
+    try:
+        with _journal(journal_dir, db, create=False) as journal:
+            if run_id is None:
+                runs = summaries(journal)
+            else:
+                run = journal.load(run_id)
+    except NoHistoryError:
+        if run_id is not None:
+            raise
+        runs = []  # no history database: no run was ever journalled there
+    if run_id is None:
+        if output_format == "json":
+            typer.echo(json.dumps(runs_document(runs), indent=1, ensure_ascii=False))
+        else:
+            console.print(runs_table(runs))
+        return
+    if output_format == "json":
+        typer.echo(json.dumps(run_document(run), indent=1, ensure_ascii=False))
+        return
+    console.print(run_table(run))

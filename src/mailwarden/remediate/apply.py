@@ -18,9 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from mailwarden.errors import MailwardenError
-from mailwarden.remediate.journal import EntryStatus, Journal
+from mailwarden.remediate.journal import EntryStatus, Journal, RunContext
 from mailwarden.remediate.kinds import kind_of
-from mailwarden.remediate.model import Action, Plan
+from mailwarden.remediate.model import Action, Call, Plan
 from mailwarden.remediate.recorder import Clock, Recorder, utc_now
 from mailwarden.remediate.wire import Wire
 
@@ -31,6 +31,7 @@ class OutcomeStatus(StrEnum):
     WOULD_APPLY = "would-apply"  # dry run: the state differs from what the action wants
     FAILED = "failed"
     ROLLED_BACK = "rolled-back"
+    WOULD_RESTORE = "would-restore"  # rollback dry run: the state differs from the prior one
     ALREADY_RESTORED = "already-restored"
     NOT_REVERSIBLE = "not-reversible"
     NOTHING_TO_UNDO = "nothing-to-undo"
@@ -43,6 +44,7 @@ class Outcome:
     status: OutcomeStatus
     prior: dict[str, Any] | None = None
     error: str | None = None
+    calls: tuple[Call, ...] = ()  # a dry run's: the calls that would be made
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +132,7 @@ async def apply_plan(
     dry_run: bool = True,
     run_id: str | None = None,
     clock: Clock = utc_now,
+    context: RunContext | None = None,
 ) -> RunReport:
     """Apply `plan` (or, with `dry_run`, only read what each action would change).
 
@@ -147,6 +150,8 @@ async def apply_plan(
     started = clock()
     run_id = run_id or new_run_id(started)
     recorder = Recorder(journal, run_id, clock)
-    await recorder.begin(tenant_id=plan.tenant_id, started_at=started, actions=plan.actions)
+    await recorder.begin(
+        tenant_id=plan.tenant_id, started_at=started, actions=plan.actions, context=context
+    )
     applier = _Applier(wire, recorder)
     return RunReport(run_id=run_id, outcomes=await per_mailbox(plan.actions, applier.run))

@@ -3,7 +3,8 @@ what became of it. A rollback reads it back.
 
 `Journal` is the interface; `FileJournal` keeps one directory per run:
 
-    <journal dir>/<run id>/run.json                the run: tenant, time, its actions
+    <journal dir>/<run id>/run.json                the run: tenant, time, who, how it
+                                                   connected, its actions
     <journal dir>/<run id>/actions/<action>.json   one action's latest entry
 
 Each file is replaced atomically (written beside, flushed, renamed), so a crash leaves
@@ -20,7 +21,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -76,17 +77,47 @@ class JournalEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RunContext:
+    """Who made a run and how it reached the tenant, so that a rollback can reach the same
+    tenant again without the connection options. No credential is kept: a rollback signs
+    in again with the secret, certificate or device code of whoever runs it."""
+
+    by: str | None = None  # who applied it (--by, else the operating-system user)
+    tenant_name: str | None = None
+    # Settings names -> values: tenant, client_id, cloud, login_url, graph_url, exo_url,
+    # ca_bundle; only those that were set.
+    connection: Mapping[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"by": self.by, "tenant_name": self.tenant_name,
+                "connection": dict(self.connection)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> RunContext:
+        data = data or {}
+        connection = data.get("connection")
+        return cls(
+            by=data.get("by"),
+            tenant_name=data.get("tenant_name"),
+            connection={str(k): str(v) for k, v in connection.items() if v is not None}
+            if isinstance(connection, Mapping) else {},
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
     run_id: str
     tenant_id: str
     started_at: datetime
     actions: tuple[Action, ...]
     entries: Mapping[str, JournalEntry]  # action id -> its latest entry
+    context: RunContext = field(default_factory=RunContext)  # empty for runs before it
 
 
 class Journal(Protocol):
     def begin(
-        self, run_id: str, *, tenant_id: str, started_at: datetime, actions: Sequence[Action]
+        self, run_id: str, *, tenant_id: str, started_at: datetime, actions: Sequence[Action],
+        context: RunContext | None = None,
     ) -> None: ...
 
     def record(self, run_id: str, entry: JournalEntry) -> None: ...
@@ -121,7 +152,8 @@ class FileJournal:
         return self.directory / run_id
 
     def begin(
-        self, run_id: str, *, tenant_id: str, started_at: datetime, actions: Sequence[Action]
+        self, run_id: str, *, tenant_id: str, started_at: datetime, actions: Sequence[Action],
+        context: RunContext | None = None,
     ) -> None:
         run_dir = self._run_dir(run_id)
         try:
@@ -137,6 +169,7 @@ class FileJournal:
             "run_id": run_id,
             "tenant_id": tenant_id,
             "started_at": started_at.isoformat(),
+            "context": (context or RunContext()).as_dict(),
             "actions": [a.as_dict() for a in actions],
         }
         write_atomic(run_dir / "run.json", json.dumps(document, ensure_ascii=False, indent=1))
@@ -163,6 +196,7 @@ class FileJournal:
             started_at=datetime.fromisoformat(str(document["started_at"])),
             actions=tuple(Action.from_dict(a) for a in document.get("actions") or ()),
             entries=entries,
+            context=RunContext.from_dict(document.get("context")),
         )
 
     def run_ids(self) -> tuple[str, ...]:

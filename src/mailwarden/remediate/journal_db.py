@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mailwarden.remediate.errors import JournalError
-from mailwarden.remediate.journal import EntryStatus, JournalEntry, RunRecord
+from mailwarden.remediate.journal import EntryStatus, JournalEntry, RunContext, RunRecord
 from mailwarden.remediate.model import Action
 from mailwarden.store.history import History
 from mailwarden.store.location import shown
@@ -31,8 +31,9 @@ class DatabaseJournal:
     """A `Journal` in the history database `db` (a path or URL; None: MAILWARDEN_DB, else
     the per-user default). Close it when done, or use it as a context manager."""
 
-    def __init__(self, db: str | None = None) -> None:
-        self.history = History.open(db)
+    def __init__(self, db: str | None = None, *, create: bool = True) -> None:
+        # create=False (commands that only read the journal): NoHistoryError, nothing created.
+        self.history = History.open(db, create=create)
         self.engine = self.history.engine
         url = self.history.url
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
@@ -57,13 +58,19 @@ class DatabaseJournal:
         return JournalError(f"cannot {what} in {shown(self.history.url)}: {exc}")
 
     def begin(
-        self, run_id: str, *, tenant_id: str, started_at: datetime, actions: Sequence[Action]
+        self, run_id: str, *, tenant_id: str, started_at: datetime, actions: Sequence[Action],
+        context: RunContext | None = None,
     ) -> None:
+        # The `actions` column holds {"actions": [...], "context": {...}}; runs journalled
+        # before the context was kept hold the bare list, which `load` still reads.
         row = {
             "run_id": run_id,
             "tenant_id": tenant_id,
             "started_at": started_at,
-            "actions": [a.as_dict() for a in actions],
+            "actions": {
+                "actions": [a.as_dict() for a in actions],
+                "context": (context or RunContext()).as_dict(),
+            },
         }
         try:
             with self.engine.begin() as connection:
@@ -121,12 +128,16 @@ class DatabaseJournal:
             )
             for r in rows
         }
+        stored = run["actions"]
+        listed = stored.get("actions") or [] if isinstance(stored, dict) else stored
+        context = stored.get("context") if isinstance(stored, dict) else None
         return RunRecord(
             run_id=run_id,
             tenant_id=str(run["tenant_id"]),
             started_at=_utc(run["started_at"]),
-            actions=tuple(Action.from_dict(a) for a in run["actions"]),
+            actions=tuple(Action.from_dict(a) for a in listed),
             entries=entries,
+            context=RunContext.from_dict(context),
         )
 
     def run_ids(self) -> tuple[str, ...]:

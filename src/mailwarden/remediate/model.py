@@ -169,6 +169,9 @@ class Plan:
     collected_at: datetime | None
     actions: tuple[Action, ...]
     skipped: tuple[Skipped, ...] = ()
+    # The tenant's *.onmicrosoft.com domain: app-only Exchange sign-in names the organization
+    # by it (Connect-ExchangeOnline -Organization).
+    initial_domain: str | None = None
     manual: tuple[Reason, ...] = ()  # failing checks no action answers (shown, not applied)
     manual_upns: tuple[str, ...] = ()  # parallel to `manual`: the mailbox, "" for the tenant
 
@@ -191,6 +194,7 @@ class Plan:
             collected_at=self.collected_at,
             actions=tuple(a for a in self.actions if a.id in wanted),
             skipped=self.skipped,
+            initial_domain=self.initial_domain,
             manual=self.manual,
             manual_upns=self.manual_upns,
         )

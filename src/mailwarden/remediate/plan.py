@@ -17,11 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mailwarden.assess.risk import ranked
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import Finding, InventoryEntry, ScanResult, Scope, Status
 from mailwarden.model.inventory import InboxRule, Mailbox, Snapshot
 from mailwarden.remediate.errors import StaleSnapshotError
-from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions
+from mailwarden.remediate.export import initial_domain
+from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions, remove_delegate
 from mailwarden.remediate.model import Action, Plan, Reason, Skipped
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
@@ -34,6 +36,7 @@ class PlanOptions:
     exclude: tuple[str, ...] = ()  # never these mailboxes
     include_ews: bool = False
     include_activesync: bool = False
+    include_external_delegates: bool = False  # also remove guests' and external delegates
     max_age: timedelta = DEFAULT_MAX_AGE
     force: bool = False  # act on a snapshot older than max_age
 
@@ -60,8 +63,9 @@ def check_age(snapshot: Snapshot, *, now: datetime, max_age: timedelta, force: b
 def build_plan(
     result: ScanResult, snapshot: Snapshot, options: PlanOptions, *, now: datetime
 ) -> Plan:
-    """The actions that fix the failing findings `options` selects, worst mailboxes first
-    within a stable order (by mailbox, then kind)."""
+    """The actions that fix the failing findings `options` selects, riskiest first: mailboxes
+    in the one risk order every output ranks them in (`assess.risk.ranked`), and within a
+    mailbox the actions answering its worst findings first, then in the order of `KINDS`."""
     check_age(snapshot, now=now, max_age=options.max_age, force=options.force)
     _require_known(options, result)
     failing: dict[str, dict[str, Finding]] = defaultdict(dict)
@@ -87,13 +91,18 @@ def build_plan(
             continue
         target = lookups.target(upn, entries.get(upn), failing[upn], options)
         built = build_actions(target)
-        actions += built
+        skipped += [Skipped(upn=upn, reason=line) for line in remove_delegate.held_back(target)]
+        worst = {a.id: max(failing[upn][c].severity.rank for c in a.check_ids) for a in built}
+        # sorted() is stable: actions of one severity keep the order of KINDS.
+        actions += sorted(built, key=lambda a: -worst[a.id])
         answered = {check for action in built for check in action.check_ids}
         manual += [
             (upn, Reason(check_id=check, message=finding.message))
             for check, finding in failing[upn].items()
             if check not in answered
         ]
+    rank = {a.upn: n for n, a in enumerate(ranked(result.assessments))}
+    actions.sort(key=lambda a: (rank.get(a.upn, len(rank)), a.upn))
     tenant = result.tenant
     return Plan(
         tenant_id=tenant.tenant_id,
@@ -104,6 +113,7 @@ def build_plan(
         skipped=tuple(skipped),
         manual=tuple(reason for _, reason in manual),
         manual_upns=tuple(upn for upn, _ in manual),
+        initial_domain=initial_domain(tenant.verified_domains),
     )
 
 
@@ -171,6 +181,7 @@ class _Lookups:
             domains=self.domains,
             include_ews=options.include_ews,
             include_activesync=options.include_activesync,
+            include_external_delegates=options.include_external_delegates,
         )
 
 

@@ -18,7 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from mailwarden.remediate.journal import EntryStatus, Journal, JournalEntry, RunRecord
+from mailwarden.remediate.journal import (
+    EntryStatus,
+    Journal,
+    JournalEntry,
+    RunContext,
+    RunRecord,
+)
 from mailwarden.remediate.model import Action
 
 Clock = Callable[[], datetime]
@@ -38,11 +44,11 @@ class Recorder:
         self._turn = asyncio.Lock()
 
     async def begin(self, *, tenant_id: str, started_at: datetime,
-                    actions: Sequence[Action]) -> None:
+                    actions: Sequence[Action], context: RunContext | None = None) -> None:
         async with self._turn:
             await asyncio.to_thread(
                 self.journal.begin, self.run_id, tenant_id=tenant_id, started_at=started_at,
-                actions=actions,
+                actions=actions, context=context,
             )
 
     async def load(self) -> RunRecord:

@@ -9,6 +9,7 @@ run, per mailbox, so that a mailbox goes back through the same states.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from mailwarden.errors import MailwardenError
 from mailwarden.remediate.apply import Outcome, OutcomeStatus, RunReport, per_mailbox
@@ -32,12 +33,19 @@ UNDOABLE = frozenset(
 
 
 class _Restorer:
+    """Restores actions, journalling through `recorder`; a dry run (None) only reads."""
+
     def __init__(
-        self, wire: Wire, recorder: Recorder, entries: Mapping[str, JournalEntry]
+        self, wire: Wire, recorder: Recorder | None, entries: Mapping[str, JournalEntry]
     ) -> None:
         self.wire = wire
         self.recorder = recorder
         self.entries = entries
+
+    async def record(self, action: Action, status: EntryStatus, prior: Any,
+                     error: str | None) -> None:
+        if self.recorder is not None:
+            await self.recorder.record(action, status, prior, error)
 
     async def run(self, action: Action) -> Outcome:
         entry = self.entries.get(action.id)
@@ -51,16 +59,20 @@ class _Restorer:
         kind = kind_of(action)
         try:
             if all_same(prior, await kind.read(action, self.wire)):  # already as it was
-                await self.recorder.record(action, EntryStatus.ROLLED_BACK, entry.prior, None)
+                await self.record(action, EntryStatus.ROLLED_BACK, entry.prior, None)
                 return Outcome(action=action, status=OutcomeStatus.ALREADY_RESTORED, prior=prior)
-            for call in kind.undo(action, prior):
+            calls = kind.undo(action, prior)
+            if self.recorder is None:
+                return Outcome(action=action, status=OutcomeStatus.WOULD_RESTORE, prior=prior,
+                               calls=calls)
+            for call in calls:
                 await self.wire.send(call)
         except MailwardenError as exc:
-            await self.recorder.record(action, EntryStatus.ROLLBACK_FAILED, entry.prior, str(exc))
+            await self.record(action, EntryStatus.ROLLBACK_FAILED, entry.prior, str(exc))
             return Outcome(
                 action=action, status=OutcomeStatus.ROLLBACK_FAILED, prior=prior, error=str(exc)
             )
-        await self.recorder.record(action, EntryStatus.ROLLED_BACK, entry.prior, None)
+        await self.record(action, EntryStatus.ROLLED_BACK, entry.prior, None)
         return Outcome(action=action, status=OutcomeStatus.ROLLED_BACK, prior=prior)
 
 
@@ -71,9 +83,11 @@ async def rollback_run(
     *,
     action_ids: tuple[str, ...] = (),
     clock: Clock = utc_now,
+    dry_run: bool = False,
 ) -> RunReport:
     """Undo run `run_id`, or only the actions `action_ids` names. The journal is read and
-    written in worker threads (see `recorder`), never on the event loop."""
+    written in worker threads (see `recorder`), never on the event loop. A dry run reads
+    each object and reports what would be restored, writing nothing anywhere."""
     recorder = Recorder(journal, run_id, clock)
     run = await recorder.load()
     actions = run.actions
@@ -86,6 +100,6 @@ async def rollback_run(
                 f"show {run_id}` lists its actions"
             )
         actions = tuple(a for a in actions if a.id in set(action_ids))
-    restorer = _Restorer(wire, recorder, run.entries)
+    restorer = _Restorer(wire, None if dry_run else recorder, run.entries)
     outcomes = await per_mailbox(tuple(reversed(actions)), restorer.run)
-    return RunReport(run_id=run_id, outcomes=tuple(reversed(outcomes)))
+    return RunReport(run_id=run_id, outcomes=tuple(reversed(outcomes)), dry_run=dry_run)

@@ -38,6 +38,16 @@ REMOVE_GRANTS = Remediation(
     ),
     note="Graph has no API for mailbox permissions; run these in Exchange Online PowerShell.",
 )
+#: Leavers and deleted objects go; guests and external people may still work with the
+#: organisation, so their grants are a question for the mailbox's custodian first.
+REMOVE_STALE = Remediation(
+    summary="Remove the grants of people who left (disabled accounts), of unlicensed "
+    "accounts and of deleted objects. Guests and external people are not leavers: ask the "
+    "mailbox's custodian whether the work with them goes on before removing theirs. The "
+    "commands after the first three remove exactly the grants this finding names.",
+    powershell=REMOVE_GRANTS.powershell,
+    note=REMOVE_GRANTS.note,
+)
 _SHOWN = 5
 #: The recorded tenant's name for the users' leave dates (see TenantInfo.unreadable).
 LEAVE_DATES = "graph/users.employeeLeaveDateTime"
@@ -80,7 +90,7 @@ STALE = CheckInfo(
     fields=("graph/users:accountEnabled", "graph/users:userType",
             "graph/users:assignedLicenses"),
     controls=ACCESS_CONTROLS,
-    remediation=REMOVE_GRANTS,
+    remediation=REMOVE_STALE,
     risk="People who left keep reading or sending as the mailbox; a deleted account's SID is "
     "re-usable access nobody reviews.",
 )

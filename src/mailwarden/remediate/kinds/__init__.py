@@ -5,8 +5,11 @@
 
 `KINDS` is in the order the actions of one mailbox are planned (and shown, exported and
 applied): sign-in first, then protocols, auditing, delegates, forwarding, rules, and
-PowerShell. A kind is added by writing its module and naming it here; a test checks that
-every `ActionKind` is registered once.
+PowerShell; a plan puts a mailbox's actions for its worst findings first, keeping this order
+among equals. A kind is added by writing its module (build, read, satisfied, undo; `script`,
+how the exported PowerShell reads and guards its change; `describe`, its one-line summary)
+and naming it here; tests check that every `ActionKind` is registered once and that every
+kind has a `script`.
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ def kind_of(action: Action) -> Kind:
     return BY_KIND[action.kind]
 
 
+def describe(action: Action) -> str:
+    """One short line saying what the action changes; its calls when the kind has none."""
+    summary = kind_of(action).describe
+    return summary(action) if summary is not None else "; ".join(c.text() for c in action.calls)
+
+
 def build_actions(target: Target) -> list[Action]:
     """Every action the failing findings of `target` call for, kind by kind."""
     try:
@@ -61,4 +70,4 @@ def build_actions(target: Target) -> list[Action]:
 
 
 __all__ = ["AUTOMATED", "BY_KIND", "KINDS", "Kind", "State", "Target", "build_actions",
-           "kind_of"]
+           "describe", "kind_of"]

@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mailwarden.model.findings.evidence import MissingAuditActions, evidence_of
-from mailwarden.remediate.kinds.base import Kind, State, Target, listed
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, listed
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
+from mailwarden.remediate.pstext import lacks, quote, select
 from mailwarden.remediate.wire import Wire
 
 CHECK = MissingAuditActions.CHECK_ID
@@ -59,7 +60,21 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (ExoCall(cmdlet="Set-Mailbox", parameters={"Identity": action.upn, **prior}),)
 
 
+def script(action: Action) -> ScriptStep:
+    added = _added(action)
+    return ScriptStep(
+        read=select(f"Get-Mailbox -Identity {quote(action.upn)}", ["Identity", *added]),
+        needed=" -or ".join(lacks(name, item) for name, items in added.items() for item in items),
+    )
+
+
+def describe(action: Action) -> str:
+    added = _added(action)
+    lists = ", ".join(f"{name} +{len(items)}" for name, items in added.items())
+    return f"audit {sum(len(i) for i in added.values())} more actions ({lists})"
+
+
 KIND = Kind(
     kind=ActionKind.ADD_AUDIT_ACTIONS, answers=(CHECK,),
-    build=build, read=read, satisfied=satisfied, undo=undo,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -4,7 +4,10 @@ that put a journalled prior state back.
 
 `build` is pure. `read` returns a small JSON object holding only the properties the
 action changes, as the service spelled them, so that the journal shows exactly what a
-rollback will restore; `undo` turns such an object back into calls.
+rollback will restore; `undo` turns such an object back into calls. `script` is the same
+read and test for the exported PowerShell script (`ScriptStep`): what it saves before the
+change, and whether the change is still needed, so that running the script twice changes
+nothing the second time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from mailwarden.model.findings import Finding, MailboxAccess
 from mailwarden.model.inventory import InboxRule, Mailbox
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall, Reason, action_id
+from mailwarden.remediate.pstext import any_differs, quote, select
 from mailwarden.remediate.wire import Wire
 
 State = dict[str, Any]
@@ -34,6 +38,7 @@ class Target:
     domains: frozenset[str]
     include_ews: bool = False
     include_activesync: bool = False
+    include_external_delegates: bool = False  # remove guests' and external people's grants
 
     def reason(self, check_id: str) -> Reason:
         return Reason(check_id=check_id, message=self.failing[check_id].message)
@@ -56,6 +61,24 @@ Undo = Callable[[Action, Mapping[str, Any]], tuple[Call, ...]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptStep:
+    """How the exported script reads and guards one action.
+
+    `read` is a PowerShell pipeline whose output is the current state of what the action
+    changes: the script saves it to its state file before the change. `needed` is an
+    expression over `$state` (that output) that is true while the change is still to be
+    made; when it is false the script leaves the object alone.
+    """
+
+    read: str
+    needed: str
+
+
+Script = Callable[[Action], ScriptStep]
+Describe = Callable[[Action], str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Kind:
     """One action kind and its four operations."""
 
@@ -65,6 +88,11 @@ class Kind:
     read: Read  # the current value of what an action changes
     satisfied: Satisfied  # is that value already what the action would make it?
     undo: Undo  # the calls that put a journalled prior value back
+    # How the exported script reads and guards an action; a kind without one is exported
+    # with a warning that the script cannot tell whether its change is already made.
+    script: Script | None = None
+    # One short line a person reads in plans and journals ("remove FullAccess of x").
+    describe: Describe | None = None
 
 
 def same(a: Any, b: Any) -> bool:
@@ -101,6 +129,7 @@ def exo_setting(
     set_cmdlet: str,
     wanted: Mapping[str, Any],
     breaks: str,
+    summary: str,
 ) -> Kind:
     """A kind that sets Exchange properties of the mailbox's recipient to `wanted`: built
     from the failing `check`, read with `read_cmdlet`, undone by setting the journalled
@@ -127,5 +156,11 @@ def exo_setting(
     def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
         return (ExoCall(cmdlet=set_cmdlet, parameters={"Identity": action.upn, **prior}),)
 
+    def script(action: Action) -> ScriptStep:
+        return ScriptStep(
+            read=select(f"{read_cmdlet} -Identity {quote(action.upn)}", ["Identity", *wanted]),
+            needed=any_differs(wanted),
+        )
+
     return Kind(kind=kind, answers=(check,), build=build, read=read, satisfied=satisfied,
-                undo=undo)
+                undo=undo, script=script, describe=lambda action: summary)

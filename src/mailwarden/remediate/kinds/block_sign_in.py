@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mailwarden.remediate.kinds.base import Kind, State, Target, all_same
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, all_same
 from mailwarden.remediate.model import Action, ActionKind, Call, GraphCall
+from mailwarden.remediate.pstext import quote
 from mailwarden.remediate.wire import Wire
 
 #: Checks a blocked sign-in makes pass (or not applicable).
@@ -50,7 +51,22 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (GraphCall(method="PATCH", path=f"/users/{action.account_id}", body=body),)
 
 
+def script(action: Action) -> ScriptStep:
+    """Get-MgUser returns only a few properties unless -Property names them
+    (https://learn.microsoft.com/powershell/module/microsoft.graph.users/get-mguser)."""
+    user = quote(str(action.account_id))
+    return ScriptStep(
+        read=f"Get-MgUser -UserId {user} -Property 'id,userPrincipalName,accountEnabled' | "
+        "Select-Object Id, UserPrincipalName, AccountEnabled",
+        needed="$state.AccountEnabled -ne $false",
+    )
+
+
+def describe(action: Action) -> str:
+    return "block sign-in, revoke sessions"
+
+
 KIND = Kind(
     kind=ActionKind.BLOCK_SIGN_IN, answers=SIGN_IN_CHECKS,
-    build=build, read=read, satisfied=satisfied, undo=undo,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -10,8 +10,9 @@ from typing import Any
 
 from mailwarden.assess.checks.mailflow import target_address
 from mailwarden.model.findings.evidence import ExternalForwarding, HidingInboxRules, evidence_of
-from mailwarden.remediate.kinds.base import Kind, State, Target
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
+from mailwarden.remediate.pstext import quote, select
 from mailwarden.remediate.wire import Wire
 
 FORWARDING = ExternalForwarding.CHECK_ID
@@ -75,7 +76,19 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (ExoCall(cmdlet=cmdlet, parameters={"Identity": _rule(action)}),)
 
 
+def script(action: Action) -> ScriptStep:
+    return ScriptStep(
+        read=select(f"Get-InboxRule -Identity {quote(_rule(action))} -IncludeHidden",
+                    ("Identity", "Name", "Enabled")),
+        needed="$state.Enabled -ne $false",
+    )
+
+
+def describe(action: Action) -> str:
+    return f"disable inbox rule '{action.detail.get('name') or _rule(action)}'"
+
+
 KIND = Kind(
     kind=ActionKind.DISABLE_INBOX_RULE, answers=(FORWARDING, HIDING),
-    build=build, read=read, satisfied=satisfied, undo=undo,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mailwarden.remediate.kinds.base import Kind, State, Target, all_same
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, all_same
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
+from mailwarden.remediate.pstext import any_differs, quote, select
 from mailwarden.remediate.wire import Wire
 
 #: Protocol checks -> the Set-CASMailbox parameter and the value that turns it off.
@@ -67,7 +68,19 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (ExoCall(cmdlet="Set-CASMailbox", parameters={"Identity": action.upn, **prior}),)
 
 
+def script(action: Action) -> ScriptStep:
+    parameters = _parameters(action)
+    return ScriptStep(
+        read=select(f"Get-CASMailbox -Identity {quote(action.upn)}", ["Identity", *parameters]),
+        needed=any_differs(parameters),
+    )
+
+
+def describe(action: Action) -> str:
+    return f"turn {', '.join(_LABELS[p] for p in _parameters(action))} off"
+
+
 KIND = Kind(
     kind=ActionKind.DISABLE_PROTOCOLS, answers=tuple(PROTOCOL_PARAMETERS),
-    build=build, read=read, satisfied=satisfied, undo=undo,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

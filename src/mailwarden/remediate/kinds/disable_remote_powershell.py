@@ -12,5 +12,6 @@ KIND = exo_setting(
     read_cmdlet="Get-User",
     set_cmdlet="Set-User",
     wanted={"RemotePowerShellEnabled": False},
+    summary="turn remote PowerShell off",
     breaks="Scripts that connect to Exchange Online PowerShell as this account stop.",
 )

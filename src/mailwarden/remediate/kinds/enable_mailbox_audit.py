@@ -11,5 +11,6 @@ KIND = exo_setting(
     read_cmdlet="Get-Mailbox",
     set_cmdlet="Set-Mailbox",
     wanted={"AuditEnabled": True},
+    summary="turn mailbox auditing on",
     breaks="Nothing; audit records take space in the mailbox's Recoverable Items folder.",
 )

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mailwarden.remediate.kinds.base import Kind, State, Target, all_same
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, all_same
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
+from mailwarden.remediate.pstext import differs, quote, select
 from mailwarden.remediate.wire import Wire
 
 CHECK = "room-external-booking"
@@ -48,5 +49,14 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
                     parameters={"Identity": action.upn, **prior}),)
 
 
+def script(action: Action) -> ScriptStep:
+    return ScriptStep(
+        read=select(f"Get-CalendarProcessing -Identity {quote(action.upn)}",
+                    ("Identity", "ProcessExternalMeetingMessages")),
+        needed=differs("ProcessExternalMeetingMessages", False),
+    )
+
+
 KIND = Kind(kind=ActionKind.REJECT_EXTERNAL_BOOKING, answers=(CHECK,), build=build, read=read,
-            satisfied=satisfied, undo=undo)
+            satisfied=satisfied, undo=undo, script=script,
+            describe=lambda action: "reject meeting requests from outside the organisation")

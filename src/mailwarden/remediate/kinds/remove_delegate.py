@@ -4,6 +4,11 @@ wrote it, so that the call removes what the finding saw and nothing else.
 Only grants held directly are removed (a person who holds access through a group keeps
 it until the group changes), and every grant to a deleted object. Those cannot come back:
 Exchange cannot grant a deleted object access again.
+
+A leaver (disabled account) and an unlicensed member lose their grants; a guest or an
+external person is no leaver and may still work with the organisation, so their grants
+are removed only when the plan is asked to (`include_external_delegates`), and the plan
+lists them as held back otherwise.
 """
 
 from __future__ import annotations
@@ -12,32 +17,91 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mailwarden.model.findings import Grant, Right, TrusteeKind
-from mailwarden.model.findings.evidence import StaleDelegates, evidence_of
-from mailwarden.remediate.kinds.base import Kind, State, Target, listed
+from mailwarden.model.findings.evidence import StaleDelegate, StaleDelegates, evidence_of
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, listed
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall, Reason
+from mailwarden.remediate.pstext import quote
 from mailwarden.remediate.wire import Wire
 
 CHECK = StaleDelegates.CHECK_ID
 
 
-def build(t: Target) -> Iterator[Action]:
+#: Reasons that make a person a leaver: their account is disabled.
+LEAVER = frozenset({"disabled", "left recently"})
+#: Reasons that make a person an outsider: not staff, but not gone either.
+OUTSIDER = frozenset({"guest", "external"})
+
+
+def removable(reasons: tuple[str, ...], *, include_external: bool) -> bool:
+    """Whether a stale delegate's grants are planned for removal: a leaver's always; a
+    guest's or an external person's only when asked (they may work with the organisation
+    still); anyone else's (an unlicensed member, who cannot use the access) always."""
+    if LEAVER & set(reasons):
+        return True
+    if OUTSIDER & set(reasons):
+        return include_external
+    return True
+
+
+def _direct_stale(t: Target) -> dict[str, StaleDelegate]:
     finding = t.failing.get(CHECK)
     if finding is None or t.access is None:
-        return
+        return {}
     evidence = evidence_of(finding, StaleDelegates)
-    stale = {p.upn.lower() for p in evidence.stale if p.direct}
-    reason = t.reason(CHECK)
+    return {p.upn.lower(): p for p in evidence.stale if p.direct}
+
+
+def held_back(t: Target) -> list[str]:
+    """Guests and external people holding access directly, left in place because the plan
+    was not asked to remove them: one line each, for the plan to show."""
+    return [
+        f"{person.upn} ({', '.join(person.reasons)}) keeps {'/'.join(person.rights)}: "
+        "guests and external people are removed only with --include-external-delegates"
+        for person in _direct_stale(t).values()
+        if not removable(person.reasons, include_external=t.include_external_delegates)
+    ]
+
+
+def build(t: Target) -> Iterator[Action]:
+    stale = _direct_stale(t)
+    if CHECK not in t.failing or t.access is None:
+        return
     for grant in t.access.grants:
         if grant.deny or grant.inherited or grant.kind is not TrusteeKind.USER:
             continue
-        if (grant.name or "").lower() in stale:
-            yield _removal(t, grant, reason, orphaned=False)
+        person = stale.get((grant.name or "").lower())
+        if person is not None and removable(
+            person.reasons, include_external=t.include_external_delegates
+        ):
+            yield _removal(t, grant, person.reasons)
     for grant in t.access.orphaned:
         if not grant.deny and not grant.inherited:
-            yield _removal(t, grant, reason, orphaned=True)
+            yield _removal(t, grant, ("deleted",))
 
 
-def _removal(t: Target, grant: Grant, reason: Reason, *, orphaned: bool) -> Action:
+def _why(who: str, right: str, reasons: tuple[str, ...]) -> str:
+    """What removing the grant means, by why the person should not hold it."""
+    loses = f"{who} loses {right} on the mailbox."
+    if "left recently" in reasons:
+        return (f"{loses} Their account was disabled recently (they left); if someone took "
+                "over their work, grant that person access.")
+    if "disabled" in reasons:
+        return (f"{loses} Their account is disabled (they left); if someone took over their "
+                "work, grant that person access.")
+    if "guest" in reasons:
+        return (f"{loses} They are a guest from outside the organisation; if the work with "
+                "them goes on, ask the mailbox's custodian before granting it again.")
+    if "external" in reasons:
+        return (f"{loses} Their account is outside the organisation; if the work with them "
+                "goes on, ask the mailbox's custodian before granting it again.")
+    # "Users need a license to access a shared mailbox":
+    # https://learn.microsoft.com/microsoft-365/admin/email/about-shared-mailboxes
+    return (f"{loses} Their account holds no licence, which Microsoft requires to open a "
+            "shared mailbox; if they need the access, license the account, then grant it again.")
+
+
+def _removal(t: Target, grant: Grant, reasons: tuple[str, ...]) -> Action:
+    orphaned = reasons == ("deleted",)
     right = str(grant.right)
     trustee = grant.trustee
     if right == Right.SEND_AS:
@@ -61,20 +125,31 @@ def _removal(t: Target, grant: Grant, reason: Reason, *, orphaned: bool) -> Acti
             },
         )
     who = grant.name or trustee
+    shown = (f"deleted object {trustee}" if orphaned
+             else f"{who} ({', '.join(reasons)}), held directly")
     return t.action(
         ActionKind.REMOVE_DELEGATE, right, trustee,
         calls=(call,),
-        reasons=(Reason(check_id=reason.check_id, message=f"{right} to {who}: {reason.message}"),),
+        reasons=(Reason(check_id=CHECK, message=f"{right} to {shown}."),),
         breaks="Nothing: the grant belongs to a deleted object, of which only the SID is left."
         if orphaned
-        else f"{who} loses {right} on the mailbox; if they still need it, grant it again "
-        "to their current account.",
-        detail={"right": right, "trustee": trustee, "person": grant.name, "orphaned": orphaned},
+        else _why(who, right, reasons),
+        detail={"right": right, "trustee": trustee, "person": grant.name, "orphaned": orphaned,
+                "reasons": list(reasons)},
         reversible=not orphaned,
         note="The trustee is a deleted object: Exchange cannot grant it access again."
         if orphaned
         else None,
     )
+
+
+def describe(action: Action) -> str:
+    right, trustee = _grant(action)
+    if action.detail.get("orphaned"):
+        return f"remove {right} of deleted object {trustee}"
+    reasons = ", ".join(action.detail.get("reasons") or ())
+    who = action.detail.get("person") or trustee
+    return f"remove {right} of {who}" + (f" ({reasons})" if reasons else "")
 
 
 def _grant(action: Action) -> tuple[str, str]:
@@ -140,7 +215,36 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (ExoCall(cmdlet="Add-MailboxPermission", parameters=parameters),)
 
 
+def script(action: Action) -> ScriptStep:
+    """The entry the action removes, when it is still there. As in `read`, every entry of
+    the mailbox is listed and matched here rather than filtered with -User/-Trustee, which
+    make Exchange resolve the trustee first and fail for a deleted object. AccessRights is
+    matched as text: a list of rights, or one flags value ("FullAccess, ReadPermission")."""
+    right, trustee = _grant(action)
+    upn, who = quote(action.upn), quote(trustee)
+    if right == Right.SEND_ON_BEHALF:
+        return ScriptStep(
+            read=f"Get-Mailbox -Identity {upn} | Select-Object Identity, GrantSendOnBehalfTo",
+            needed=f"@($state.GrantSendOnBehalfTo) -contains {who}",
+        )
+    pattern = quote("\\b" + right + "\\b")
+    matches = f'"$($_.AccessRights)" -match {pattern}'
+    if right == Right.SEND_AS:
+        read = (
+            f"Get-RecipientPermission -Identity {upn} | Where-Object {{ $_.Trustee -eq {who} "
+            f"-and $_.AccessControlType -eq 'Allow' -and -not $_.IsInherited -and {matches} }} "
+            "| Select-Object Identity, Trustee, AccessRights, AccessControlType, IsInherited"
+        )
+    else:
+        read = (
+            f"Get-MailboxPermission -Identity {upn} | Where-Object {{ $_.User -eq {who} "
+            f"-and -not $_.Deny -and -not $_.IsInherited -and {matches} }} "
+            "| Select-Object Identity, User, AccessRights, Deny, IsInherited"
+        )
+    return ScriptStep(read=read, needed="$null -ne $state")
+
+
 KIND = Kind(
     kind=ActionKind.REMOVE_DELEGATE, answers=(CHECK,),
-    build=build, read=read, satisfied=satisfied, undo=undo,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

@@ -11,8 +11,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mailwarden.model.findings.evidence import ExternalForwarding, evidence_of
-from mailwarden.remediate.kinds.base import Kind, State, Target, all_same
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, all_same
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
+from mailwarden.remediate.pstext import any_differs, quote, select
 from mailwarden.remediate.wire import Wire
 
 CHECK = ExternalForwarding.CHECK_ID
@@ -62,7 +63,20 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (ExoCall(cmdlet="Set-Mailbox", parameters={"Identity": action.upn, **prior}),)
 
 
+def script(action: Action) -> ScriptStep:
+    wanted: Mapping[str, Any] = action.detail["parameters"]
+    return ScriptStep(
+        read=select(f"Get-Mailbox -Identity {quote(action.upn)}", ("Identity", *_FORWARDING)),
+        needed=any_differs(wanted),
+    )
+
+
+def describe(action: Action) -> str:
+    cleared = [p for p in action.detail["parameters"] if p != "DeliverToMailboxAndForward"]
+    return f"stop forwarding: clear {' and '.join(cleared)}"
+
+
 KIND = Kind(
     kind=ActionKind.REMOVE_FORWARDING, answers=(CHECK,),
-    build=build, read=read, satisfied=satisfied, undo=undo,
+    build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

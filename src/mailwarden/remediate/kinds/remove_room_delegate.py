@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mailwarden.remediate.kinds.base import Kind, State, Target
+from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
+from mailwarden.remediate.pstext import quote, select, value_text
 from mailwarden.remediate.wire import Wire
 
 CHECK = "room-delegate-left"
@@ -50,5 +51,24 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
                     parameters={"Identity": action.upn, PROPERTY: delegates}),)
 
 
+def _departed(action: Action) -> list[str]:
+    return [str(n) for n in action.detail.get("remove", ())]
+
+
+def script(action: Action) -> ScriptStep:
+    # Still needed while any departed delegate is listed (-contains compares without case).
+    gone = value_text(_departed(action))
+    return ScriptStep(
+        read=select(f"Get-CalendarProcessing -Identity {quote(action.upn)}",
+                    ("Identity", PROPERTY)),
+        needed=f"@(@($state.{PROPERTY}) | Where-Object {{ @({gone}) -contains \"$_\" }}).Count "
+        "-gt 0",
+    )
+
+
+def describe(action: Action) -> str:
+    return f"remove departed booking delegates {', '.join(_departed(action))}"
+
+
 KIND = Kind(kind=ActionKind.REMOVE_ROOM_DELEGATE, answers=(CHECK,), build=build, read=read,
-            satisfied=satisfied, undo=undo)
+            satisfied=satisfied, undo=undo, script=script, describe=describe)

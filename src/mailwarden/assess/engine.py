@@ -211,7 +211,9 @@ def _finding(check: Check, verdict: Verdict, resource: Resource, context: Contex
         message=verdict.message,
         evidence=verdict.evidence,
         # CIS 1.2.2 speaks of shared mailboxes: a room account does not fail it.
-        controls=applicable(info.controls, resource.kind),
+        controls=applicable(
+            info.controls if verdict.controls is None else verdict.controls, resource.kind
+        ),
         remediation=remediation,
     )
 

@@ -62,7 +62,12 @@ def compliance_table(rows: tuple[ControlResult, ...], framework: Framework) -> T
 
 
 def print_open(rows: tuple[ControlResult, ...], *, limit: int = 5) -> None:
-    """Under the table: what keeps each control from passing."""
+    """Under the table: where the benchmark looks wider, and what keeps each control from
+    passing."""
+    for row in rows:
+        if row.control.coverage:
+            console.print(f"{row.control.id}: {row.control.coverage}", markup=False,
+                          highlight=False, style="dim")
     for row in rows:
         if not row.open:
             continue

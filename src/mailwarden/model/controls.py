@@ -65,6 +65,9 @@ class Control:
     #: The mailbox kinds the control speaks of; empty for every kind. CIS 1.2.2 is about
     #: shared mailboxes: a room account that can sign in does not fail it.
     kinds: tuple[MailboxKind, ...] = ()
+    #: What the benchmark's own audit covers that the mapped checks do not ("" when they
+    #: perform it): a pass means every finding mailwarden makes for the control passed.
+    coverage: str = ""
 
     @property
     def ref(self) -> str:
@@ -82,16 +85,26 @@ _SCUBA = "https://github.com/cisagov/ScubaGear/blob/main/PowerShell/ScubaGear/ba
 _CONTROLS_V8 = "https://www.cisecurity.org/controls/v8"
 
 
-def _cis(control_id: str, title: str, *kinds: MailboxKind) -> Control:
+def _cis(control_id: str, title: str, *kinds: MailboxKind, coverage: str = "") -> Control:
     return Control(framework=Framework.CIS_M365, id=control_id, title=title, source=_CIS,
-                   kinds=kinds)
+                   kinds=kinds, coverage=coverage)
 
 
-def _scuba(policy: str, statement: str) -> Control:
+def _scuba(policy: str, statement: str, coverage: str = "") -> Control:
     baseline = "aad.md" if policy.startswith("MS.AAD.") else "exo.md"
     anchor = policy.lower().replace(".", "")
     return Control(framework=Framework.SCUBA, id=policy, title=statement,
-                   source=f"{_SCUBA}{baseline}#{anchor}")
+                   source=f"{_SCUBA}{baseline}#{anchor}", coverage=coverage)
+
+
+#: The audits of the benchmarks (CIS's Audit procedures, ScubaGear's Implementation
+#: sections) that look wider than the ownerless mailboxes.
+_LEGACY_POLICY = ("The benchmark also requires the blocking policy to include All users and "
+                  "All resources; mailwarden checks that one covers each ownerless account.")
+_ORG_SMTP = ("The benchmark audits the organisation's setting (Get-TransportConfig); "
+             "mailwarden counts the mailboxes that follow it, not those with their own setting.")
+_FORWARDING = ("mailwarden sees forwarding set on ownerless mailboxes (their settings and inbox "
+               "rules), not whether a policy blocks it; the benchmark audits {}.")
 
 
 def _safeguard(control_id: str, title: str) -> Control:
@@ -107,17 +120,29 @@ def _technique(technique: str, title: str) -> Control:
 
 CONTROLS: tuple[Control, ...] = (
     _cis("1.2.2", "Ensure sign-in to shared mailboxes is blocked", MailboxKind.SHARED),
-    _cis("5.2.2.3", "Enable Conditional Access policies to block legacy authentication"),
-    _cis("5.2.3.4", "Ensure all member users are 'MFA capable'"),
+    _cis("5.2.2.3", "Enable Conditional Access policies to block legacy authentication",
+         coverage=_LEGACY_POLICY),
+    _cis("5.2.3.4", "Ensure all member users are 'MFA capable'",
+         coverage="The benchmark reviews every member user; mailwarden the ownerless accounts "
+         "that can sign in."),
     _cis("6.1.1", "Ensure 'AuditDisabled' organizationally is set to 'False'"),
-    _cis("6.1.2", "Ensure mailbox audit actions are configured"),
+    # Its audit inspects "each UserMailbox": a shared or resource mailbox is not one.
+    _cis("6.1.2", "Ensure mailbox audit actions are configured", MailboxKind.UNLICENSED_USER,
+         coverage="The benchmark inspects every UserMailbox for AuditEnabled and its own list "
+         "of actions (Admin: Copy, FolderBind, Move; Delegate: FolderBind, Move; Owner: "
+         "Create, MailboxLogin, Move); mailwarden the unlicensed user mailboxes, for the "
+         "actions that show abuse."),
     _cis("6.1.3", "Ensure 'AuditBypassEnabled' is not enabled on mailboxes"),
-    _cis("6.2.1", "Ensure all forms of mail forwarding are blocked and/or disabled"),
-    _cis("6.5.4", "Ensure SMTP AUTH is disabled"),
-    _scuba("MS.AAD.1.1v1", "Legacy authentication SHALL be blocked."),
-    _scuba("MS.EXO.1.1v2", "Automatic forwarding to external domains SHALL be disabled."),
-    _scuba("MS.EXO.5.1v1", "SMTP AUTH SHALL be disabled."),
-    _scuba("MS.EXO.13.1v1", "Mailbox auditing SHALL be enabled."),
+    _cis("6.2.1", "Ensure all forms of mail forwarding are blocked and/or disabled",
+         coverage=_FORWARDING.format("transport rules and the outbound anti-spam policy")),
+    _cis("6.5.4", "Ensure SMTP AUTH is disabled", coverage=_ORG_SMTP),
+    _scuba("MS.AAD.1.1v1", "Legacy authentication SHALL be blocked.", _LEGACY_POLICY),
+    _scuba("MS.EXO.1.1v2", "Automatic forwarding to external domains SHALL be disabled.",
+           _FORWARDING.format("remote domains (AutoForwardEnabled)")),
+    _scuba("MS.EXO.5.1v1", "SMTP AUTH SHALL be disabled.", _ORG_SMTP),
+    _scuba("MS.EXO.13.1v1", "Mailbox auditing SHALL be enabled.",
+           "ScubaGear audits the organisation's AuditDisabled; mailwarden also counts ownerless "
+           "mailboxes whose AuditEnabled is false."),
     _safeguard("3.3", "Configure Data Access Control Lists"),
     _safeguard("4.8", "Uninstall or Disable Unnecessary Services on Enterprise Assets and "
                "Software"),
@@ -125,6 +150,7 @@ CONTROLS: tuple[Control, ...] = (
     _safeguard("5.4", "Restrict Administrator Privileges to Dedicated Administrator Accounts"),
     _safeguard("6.2", "Establish an Access Revoking Process"),
     _safeguard("6.8", "Define and Maintain Role-Based Access Control"),
+    _safeguard("8.5", "Collect Detailed Audit Logs"),
     _technique("T1078.004", "Valid Accounts: Cloud Accounts"),
     _technique("T1098", "Account Manipulation"),
     _technique("T1110.003", "Brute Force: Password Spraying"),

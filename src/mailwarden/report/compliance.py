@@ -1,9 +1,15 @@
 """The compliance roll-up: findings gathered per benchmark control, and its renderings.
 
-`roll_up` is pure. Which controls a finding counts towards is the check's mapping in the
-catalogue the run was assessed with (`ScanResult.checks`, or today's catalogue for a
-findings.json), narrowed by the control's mailbox kinds (CIS 1.2.2 counts shared mailboxes
-only): a findings file written before a mapping was corrected rolls up the corrected way.
+`roll_up` is pure. A finding counts towards the controls it names: its check's mapping in
+the catalogue, narrowed to the mailbox kinds a control speaks of (CIS 1.2.2: shared
+mailboxes; 6.1.2: user mailboxes) and by the check where one finding does not speak to a
+control (a mailbox's own SMTP AUTH setting is not the organisation's). A findings.json
+that names controls this catalogue does not know (written before a mapping was corrected)
+rolls up by its checks' mappings today.
+
+Scope: mailwarden judges the ownerless mailboxes, so a control's pass means every finding
+mailwarden makes for it passed; where the benchmark's own audit looks wider, the control's
+`coverage` says how.
 
 A control's status, worst first:
 - fail: any finding behind it failed;
@@ -28,6 +34,7 @@ from mailwarden.model.controls import (
     Control,
     Framework,
     applicable,
+    control,
     framework_controls,
 )
 from mailwarden.model.findings import CheckInfo, Finding, Status
@@ -71,6 +78,15 @@ def control_status(findings: Iterable[Finding]) -> Status:
     return Status.NOT_APPLICABLE
 
 
+def _speaks_to(finding: Finding, checks: Mapping[str, CheckInfo]) -> tuple[str, ...]:
+    """The controls a finding counts towards: those it names, when the catalogue knows them
+    all; else (a findings file of another catalogue version) its check's mapping today."""
+    if all(control(ref) is not None for ref in finding.controls):
+        return finding.controls
+    info = checks.get(finding.check_id)
+    return applicable(info.controls, finding.resource.kind) if info else ()
+
+
 def roll_up(
     findings: Sequence[Finding], checks: Sequence[CheckInfo], framework: Framework
 ) -> tuple[ControlResult, ...]:
@@ -81,11 +97,7 @@ def roll_up(
         mapped = tuple(info.id for info in checks if entry.ref in info.controls)
         if not mapped:
             continue
-        behind = tuple(
-            f for f in findings
-            if f.check_id in by_check
-            and entry.ref in applicable(by_check[f.check_id].controls, f.resource.kind)
-        )
+        behind = tuple(f for f in findings if entry.ref in _speaks_to(f, by_check))
         rows.append(ControlResult(control=entry, status=control_status(behind), checks=mapped,
                                   findings=behind))
     return tuple(rows)
@@ -120,6 +132,7 @@ def row_dict(row: ControlResult) -> dict[str, Any]:
         "ref": entry.ref,
         "title": entry.title,
         "source": entry.source,
+        "coverage": entry.coverage or None,
         "status": row.status.value,
         "checks": list(row.checks),
         "counts": row.counts,
@@ -154,7 +167,7 @@ def render_json(rows: Sequence[ControlResult], framework: Framework, *,
 
 
 CSV_COLUMNS = ("framework", "control", "title", "status", *(s.value for s in COUNTED),
-               "checks", "open_findings", "source")
+               "checks", "open_findings", "coverage", "source")
 
 
 def csv_rows(rows: Sequence[ControlResult]) -> list[list[str]]:
@@ -166,7 +179,7 @@ def csv_rows(rows: Sequence[ControlResult]) -> list[list[str]]:
         behind = "; ".join(f"{f.status.value} {f.check_id} {_resource(f)}" for f in row.open)
         out.append([entry.framework.value, entry.id, entry.title, row.status.value,
                     *(str(row.count(s)) for s in COUNTED), " ".join(row.checks), behind,
-                    entry.source])
+                    entry.coverage, entry.source])
     return out
 
 

@@ -97,7 +97,7 @@ AUDIT_ACTIONS = CheckInfo(
     fails="AuditOwner, AuditDelegate or AuditAdmin lacks an action needed to see abuse "
     "(MailItemsAccessed, Send, SendAs, SendOnBehalf, UpdateInboxRules, HardDelete).",
     needs=("exo/Get-Mailbox",),
-    controls=mapped("CIS M365 6.0.0 6.1.2"),
+    controls=mapped("CIS M365 6.0.0 6.1.2", "CIS Controls v8 8.5"),
     remediation=Remediation(
         summary="Add the missing actions to each logon type's audit set.",
         powershell=(

@@ -3,6 +3,8 @@ SMTP AUTH, basic authentication, and conditional access for legacy clients."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mailwarden.assess.checks.base import (
     LEGACY_PATH,
     MAILBOXES,
@@ -17,6 +19,10 @@ from mailwarden.assess.checks.base import (
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
+
+#: CIS Controls v8 4.8, "Uninstall or Disable Unnecessary Services on Enterprise Assets and
+#: Software": a protocol nobody uses on a mailbox nobody owns.
+UNNEEDED_SERVICE = "CIS Controls v8 4.8"
 
 
 def _cas_remediation(parameter: str, label: str) -> Remediation:
@@ -44,7 +50,7 @@ def _protocol_check(check_id: str, label: str, attribute: str, parameter: str) -
         fails=f"{label} is enabled on the mailbox ({parameter} is true in Get-CASMailbox).",
         needs=(MAILBOXES, "exo/Get-CASMailbox"),
         uses=(USERS,),  # an account that can sign in raises the severity
-        controls=mapped("CIS Controls v8 4.8"),
+        controls=mapped(UNNEEDED_SERVICE),
         remediation=_cas_remediation(parameter, label),
         risk=f"{label} accepts a password from anywhere; nobody reads a shared mailbox with it.",
     )
@@ -76,7 +82,7 @@ SMTP_AUTH = CheckInfo(
     "unset there and false in Get-TransportConfig.",
     needs=(MAILBOXES, "exo/Get-CASMailbox"),
     uses=("exo/Get-TransportConfig",),
-    controls=mapped("CIS M365 6.0.0 6.5.4", "CISA SCuBA MS.EXO.5.1v1"),
+    controls=mapped("CIS M365 6.0.0 6.5.4", "CISA SCuBA MS.EXO.5.1v1", UNNEEDED_SERVICE),
     remediation=Remediation(
         summary="Disable SMTP AUTH for the mailbox, and for the organisation unless a device "
         "still needs it (then allow it only on that device's mailbox).",
@@ -100,13 +106,20 @@ def smtp_auth(facts: MailboxFacts, context: Context) -> Verdict:
     smtp = facts.smtp
     evidence = {"source": smtp.source, "reason": smtp.reason}
     if smtp.enabled is None:
-        return errored(
+        verdict = errored(
             f"Whether SMTP AUTH is enabled for {facts.subject.upn} is unknown.", evidence
         )
-    if not smtp.enabled:
-        return passed(f"SMTP AUTH is disabled for {facts.subject.upn}.", evidence)
-    origin = "its own setting" if smtp.source == "mailbox" else "the organisation's setting"
-    return failed(f"SMTP AUTH is enabled for {facts.subject.upn} by {origin}.", evidence)
+    elif not smtp.enabled:
+        verdict = passed(f"SMTP AUTH is disabled for {facts.subject.upn}.", evidence)
+    else:
+        origin = "its own setting" if smtp.source == "mailbox" else "the organisation's setting"
+        verdict = failed(f"SMTP AUTH is enabled for {facts.subject.upn} by {origin}.", evidence)
+    if smtp.source == "mailbox":
+        # CIS 6.5.4 and MS.EXO.5.1v1 audit the organisation's setting (Get-TransportConfig);
+        # CIS allows "a per-mailbox setting ... that overrides the tenant-wide setting ...
+        # for special cases" (6.5.4, Impact). A mailbox's own setting says nothing of it.
+        return replace(verdict, controls=(UNNEEDED_SERVICE,))
+    return verdict
 
 
 BASIC_AUTH = CheckInfo(
@@ -122,7 +135,7 @@ BASIC_AUTH = CheckInfo(
     "at least one protocol.",
     needs=(MAILBOXES, "exo/Get-User"),
     uses=("exo/Get-OrganizationConfig", "exo/Get-AuthenticationPolicy", USERS),
-    controls=mapped("CIS Controls v8 4.8"),
+    controls=mapped(UNNEEDED_SERVICE),
     remediation=Remediation(
         summary="Assign a policy that blocks basic auth for every protocol, and make it the "
         "organisation default.",

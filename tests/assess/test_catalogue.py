@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
+import pytest
 
 from mailwarden.assess import CATALOGUE, list_checks
+from mailwarden.model.controls import CONTROLS, UnknownControlError, control, mapped
 from mailwarden.model.findings import Scope
 from mailwarden.synth import CHECK_IDS
 from tests.assess.test_checks import CASES
@@ -42,10 +43,6 @@ SPEC_IDS = (
     "mailbox-inactive",
 )
 SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout"}
-CONTROL = re.compile(
-    r"^(CIS M365 5\.0\.0 \d+(\.\d+)+|CIS Azure 3\.0\.0 \d+(\.\d+)+|CIS Controls v8 \d+\.\d+"
-    r"|CISA SCuBA MS\.(AAD|EXO)\.\d+\.\d+v\d|MITRE ATT&CK T\d{4}(\.\d{3})?)$"
-)
 
 
 def test_ids_are_the_spec_ids_unique_and_in_order() -> None:
@@ -60,7 +57,7 @@ def test_every_check_is_documented_and_mapped() -> None:
         assert info.title and info.passes.endswith(".") and info.fails.endswith("."), info.id
         assert info.risk, info.id
         assert info.needs and all("/" in source for source in info.needs), info.id
-        assert info.controls and all(CONTROL.match(c) for c in info.controls), info.id
+        assert info.controls and all(control(c) is not None for c in info.controls), info.id
         remediation = info.remediation
         assert remediation.summary, info.id
         assert remediation.powershell or remediation.graph or remediation.exchange_api, info.id
@@ -86,13 +83,29 @@ def test_every_check_has_tests() -> None:
 
 def test_the_spec_controls_are_mapped_where_they_apply() -> None:
     controls = {info.id: set(info.controls) for info in list_checks()}
-    assert "CIS M365 5.0.0 1.2.2" in controls["sign-in-enabled"]
-    assert {"CIS M365 5.0.0 5.2.2.3", "CISA SCuBA MS.AAD.1.1v1"} <= controls[
+    assert "CIS M365 6.0.0 1.2.2" in controls["sign-in-enabled"]
+    assert {"CIS M365 6.0.0 5.2.2.3", "CISA SCuBA MS.AAD.1.1v1"} <= controls[
         "legacy-auth-not-blocked"
     ]
-    assert {"CIS M365 5.0.0 6.1.1", "CISA SCuBA MS.EXO.13.1v1"} <= controls["audit-disabled-org"]
-    assert "CIS M365 5.0.0 6.1.2" in controls["audit-actions-missing"]
-    assert "CIS M365 5.0.0 6.1.3" in controls["audit-bypass-enabled"]
-    assert {"CIS M365 5.0.0 6.2.1", "CISA SCuBA MS.EXO.1.1v1"} <= controls["external-forwarding"]
-    assert "CIS M365 5.0.0 6.5.1" in controls["basic-auth-allowed"]
-    assert {"CIS M365 5.0.0 6.5.4", "CISA SCuBA MS.EXO.5.1v1"} <= controls["smtp-auth-enabled"]
+    assert {"CIS M365 6.0.0 6.1.1", "CISA SCuBA MS.EXO.13.1v1"} <= controls["audit-disabled-org"]
+    assert "CIS M365 6.0.0 6.1.2" in controls["audit-actions-missing"]
+    assert "CIS M365 6.0.0 6.1.3" in controls["audit-bypass-enabled"]
+    assert {"CIS M365 6.0.0 6.2.1", "CISA SCuBA MS.EXO.1.1v2"} <= controls["external-forwarding"]
+    assert {"CIS M365 6.0.0 6.5.4", "CISA SCuBA MS.EXO.5.1v1"} <= controls["smtp-auth-enabled"]
+
+
+def test_the_conditional_access_legacy_block_is_mapped_only_to_the_check_of_that_policy() -> None:
+    """MS.AAD.1.1v1 and CIS 5.2.2.3 are a conditional-access policy blocking legacy
+    authentication: a mailbox's IMAP switch or authentication policy is not that policy."""
+    for ref in ("CISA SCuBA MS.AAD.1.1v1", "CIS M365 6.0.0 5.2.2.3"):
+        assert {i.id for i in list_checks() if ref in i.controls} == {"legacy-auth-not-blocked"}
+
+
+def test_a_check_naming_an_unknown_control_is_refused() -> None:
+    with pytest.raises(UnknownControlError, match=r"CIS M365 5\.0\.0 1\.2\.2"):
+        mapped("CIS M365 6.0.0 1.2.2", "CIS M365 5.0.0 1.2.2")
+
+
+def test_every_control_has_a_title_and_a_source() -> None:
+    for entry in CONTROLS:
+        assert entry.title and entry.source.startswith("https://"), entry.ref

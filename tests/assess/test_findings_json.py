@@ -75,7 +75,7 @@ def test_a_failure_carries_its_bound_remediation() -> None:
         "Update-MgUser -UserId 'hr@contoso.com' -AccountEnabled:$false"
         in sign_in["remediation"]["powershell"]
     )
-    assert sign_in["controls"] == ["CIS M365 5.0.0 1.2.2"]
+    assert sign_in["controls"] == ["CIS M365 6.0.0 1.2.2"]
 
 
 def test_mailboxes_and_summary_are_extra_keys() -> None:

@@ -39,8 +39,8 @@ def test_report_history_and_diff(tenant_dir: Path, tmp_path: Path) -> None:
                     "--format", "all", "--db", db)
     assert "stored as run 1" in output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["alerts.json", "findings.csv", "findings.json", "findings.sarif",
-                     "ocsf.json", "report.html", "summary.md"]
+    assert names == ["alerts.json", "compliance.csv", "findings.csv", "findings.json",
+                     "findings.sarif", "ocsf.json", "report.html", "summary.md"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in out.iterdir())
     alerts = json.loads((out / "alerts.json").read_text(encoding="utf-8"))
     assert any(a["category"] == "ownerless-sign-in" for a in alerts["alerts"])

@@ -72,6 +72,12 @@ def test_checks_lists_the_catalogue_as_json() -> None:
     document = json.loads(invoke_ok("checks", "--format", "json"))
     assert [c["id"] for c in document] == [c.id for c in list_checks()]
     assert all(c["controls"] and c["remediation"]["powershell"] for c in document)
+    sign_in = next(c for c in document if c["id"] == "sign-in-enabled")
+    assert sign_in["control_details"] == [{
+        "ref": "CIS M365 6.0.0 1.2.2", "framework": "cis-m365", "id": "1.2.2",
+        "title": "Ensure sign-in to shared mailboxes is blocked",
+        "source": "https://www.cisecurity.org/benchmark/microsoft_365", "kinds": ["shared"],
+        "coverage": None}]
 
 
 def test_checks_name_the_inputs_of_each_check() -> None:

@@ -26,7 +26,7 @@ def test_every_format_is_mapped_to_files() -> None:
     run = small_run()
     names = [o.filename for fmt in ReportFormat for o in outputs(fmt, run)]
     assert names == ["report.html", "findings.json", "alerts.json", "findings.csv",
-                     "findings.sarif", "ocsf.json", "summary.md"]
+                     "compliance.csv", "findings.sarif", "ocsf.json", "summary.md"]
     assert all(text.strip() for text in render_reports(run, ReportFormat).values())
 
 

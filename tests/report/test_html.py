@@ -68,6 +68,19 @@ def test_report_shows_its_content_without_errors(browser: Any, report: Path) -> 
     page.close()
 
 
+def test_report_rolls_findings_up_per_control(browser: Any, report: Path) -> None:
+    page, problems = _open(browser, report)
+    section = page.inner_text("#compliance")
+    assert "CIS Microsoft 365 Foundations Benchmark v6.0.0" in section
+    assert "CISA SCuBA Secure Configuration Baselines" in section
+    row = page.locator("#compliance tr", has_text="Ensure sign-in to shared mailboxes is blocked")
+    assert row.locator("td.status").inner_text() == "fail"
+    page.evaluate("document.querySelectorAll('#compliance details').forEach(d => d.open = true)")
+    assert "sign-in-enabled hr@contoso.com" in page.inner_text("#compliance")
+    assert problems == []
+    page.close()
+
+
 def test_hostile_strings_render_as_text(browser: Any, report: Path) -> None:
     page, problems = _open(browser, report)
     names = page.locator("#mailbox-table td.display-name").all_inner_texts()

@@ -15,6 +15,7 @@ from mailwarden.assess.options import AssessOptions
 from mailwarden.assess.records import inventory_entry, snapshot_problems, trustee_problems
 from mailwarden.assess.risk import assess_mailbox
 from mailwarden.gcpause import cyclic_gc_paused
+from mailwarden.model.controls import applicable
 from mailwarden.model.findings import (
     TENANT_RESOURCE,
     Custodian,
@@ -209,7 +210,10 @@ def _finding(check: Check, verdict: Verdict, resource: Resource, context: Contex
         resource=resource,
         message=verdict.message,
         evidence=verdict.evidence,
-        controls=info.controls,
+        # CIS 1.2.2 speaks of shared mailboxes: a room account does not fail it.
+        controls=applicable(
+            info.controls if verdict.controls is None else verdict.controls, resource.kind
+        ),
         remediation=remediation,
     )
 

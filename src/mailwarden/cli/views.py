@@ -12,6 +12,7 @@ from rich.text import Text
 
 from mailwarden.assess import riskiest
 from mailwarden.detect.results import Alert, DetectionResult
+from mailwarden.model.controls import control
 from mailwarden.model.findings import CheckInfo, RiskTier, ScanResult, Severity, Status
 from mailwarden.model.findings.scan import InventoryEntry
 from mailwarden.report.findings_json import plain_value
@@ -166,6 +167,16 @@ def checks_table(checks: tuple[CheckInfo, ...]) -> Table:
     return table
 
 
+def _control(ref: str) -> dict[str, object]:
+    """A control of the catalogue as `checks --format json` lists it."""
+    entry = control(ref)
+    if entry is None:  # a check cannot name one (`mapped` refuses it at import)
+        return {"ref": ref}
+    return {"ref": ref, "framework": entry.framework.value, "id": entry.id,
+            "title": entry.title, "source": entry.source,
+            "kinds": [k.value for k in entry.kinds], "coverage": entry.coverage or None}
+
+
 def checks_document(checks: tuple[CheckInfo, ...]) -> list[dict[str, object]]:
     return [
         {
@@ -180,6 +191,7 @@ def checks_document(checks: tuple[CheckInfo, ...]) -> list[dict[str, object]]:
             "fields": list(info.fields),
             "reads_mailbox": info.reads_mailbox,
             "controls": list(info.controls),
+            "control_details": [_control(ref) for ref in info.controls],
             "risk": info.risk,
             "remediation": info.remediation.as_dict(),
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,9 @@ class FindingsFile:
     generated_at: str
     findings: tuple[Finding, ...]
     custodians: Mapping[str, str]  # mailbox -> custodian, from the run's assessments
+    tenant: Mapping[str, Any] = field(default_factory=dict)  # the document's "tenant"
+    #: The kinds of the run's problems ("missing-source", ...), one per problem.
+    problem_kinds: tuple[str, ...] = ()
 
 
 def _document(path: Path, schema: str) -> dict[str, Any]:
@@ -115,4 +118,7 @@ def load_findings(path: Path) -> FindingsFile:
             custodians[str(mailbox["upn"]).lower()] = str(custodian["person"]).lower()
     return FindingsFile(generated_at=str(data.get("generated_at") or ""),
                         findings=tuple(_finding(path, i, f) for i, f in enumerate(items)),
-                        custodians=custodians)
+                        custodians=custodians,
+                        tenant=data["tenant"] if isinstance(data.get("tenant"), dict) else {},
+                        problem_kinds=tuple(str(p.get("kind")) for p in data.get("problems") or ()
+                                            if isinstance(p, dict)))

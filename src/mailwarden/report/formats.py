@@ -13,6 +13,7 @@ from mailwarden.files import make_private_dirs, write_private_text
 from mailwarden.model.run import Run
 from mailwarden.report import (
     alerts_json,
+    compliance,
     csv_report,
     findings_json,
     html_report,
@@ -51,7 +52,8 @@ def outputs(fmt: ReportFormat, run: Run) -> tuple[Output, ...]:
                 return (found,)
             return (found, Output(filename="alerts.json", render=alerts_json.render))
         case ReportFormat.CSV:
-            return (Output(filename="findings.csv", render=csv_report.render),)
+            return (Output(filename="findings.csv", render=csv_report.render),
+                    Output(filename="compliance.csv", render=compliance.render_run_csv))
         case ReportFormat.SARIF:
             return (Output(filename="findings.sarif", render=sarif.render),)
         case ReportFormat.OCSF:

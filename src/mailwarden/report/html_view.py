@@ -13,6 +13,7 @@ from typing import Any
 
 from mailwarden.assess.risk import ranked
 from mailwarden.assess.summary import RiskyMailbox, riskiest
+from mailwarden.model.controls import FRAMEWORK_NAMES
 from mailwarden.model.findings import (
     CheckInfo,
     Finding,
@@ -23,6 +24,7 @@ from mailwarden.model.findings import (
 )
 from mailwarden.model.run import Run
 from mailwarden.report.common import alert_counts, failures_worst_first
+from mailwarden.report.compliance import COUNTED, run_rows, status_summary
 from mailwarden.times import iso, parse_time
 
 RISKIEST_SHOWN = 10
@@ -270,4 +272,7 @@ def report_context(run: Run) -> dict[str, Any]:
         "changes": run.changes,
         "snapshot": run.snapshot,
         "problems": result.problems,
+        "compliance": [(FRAMEWORK_NAMES[fw], rows, status_summary(rows))
+                       for fw, rows in run_rows(run)],
+        "counted": [s.value for s in COUNTED],
     }

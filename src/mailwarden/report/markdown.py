@@ -7,12 +7,14 @@ text and cannot add links, images, HTML or table cells.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mailwarden.assess.summary import riskiest
+from mailwarden.model.controls import FRAMEWORK_NAMES, Framework
 from mailwarden.model.findings import RiskTier
 from mailwarden.model.run import Drift, FindingChangeKind, Run
 from mailwarden.report.common import alert_counts, severity_counts
+from mailwarden.report.compliance import COUNTED, ControlResult, run_rows, status_summary
 from mailwarden.text import plural
 from mailwarden.times import iso
 
@@ -105,6 +107,40 @@ def _changes(drift: Drift | None) -> list[str]:
     return lines
 
 
+def compliance_lines(rows: Sequence[ControlResult], framework: Framework, *,
+                     heading: str = "###", limit: int = 10) -> list[str]:
+    """The roll-up of one framework: its controls table, then, per control that does not
+    pass, the findings that keep it from passing."""
+    said = ", ".join(f"{n} {status}" for status, n in status_summary(rows).items() if n)
+    lines = [f"{heading} {md(FRAMEWORK_NAMES[framework])}", "",
+             f"{plural(len(rows), 'control')} mapped: {said or 'none'}.", ""]
+    lines += _table(("control", "title", "status", *(s.value for s in COUNTED)),
+                    ((md(r.control.id), md(r.control.title), r.status.value,
+                      *(str(r.count(s)) for s in COUNTED)) for r in rows))
+    notes = [f"- {md(r.control.id)}: {md(r.control.coverage)}" for r in rows
+             if r.control.coverage]
+    if notes:
+        lines += ["", "Where the benchmark's audit looks wider than the ownerless mailboxes:",
+                  "", *notes]
+    for row in rows:
+        if not row.open:
+            continue
+        lines += ["", f"{row.status.value} {md(row.control.id)} "
+                      f"({md(row.control.title)}):", ""]
+        lines += [f"- {f.status.value} {md(f.check_id)} {md(f.resource.upn or 'tenant')}: "
+                  f"{md(f.message)}" for f in row.open[:limit]]
+        if len(row.open) > limit:
+            lines.append(f"- and {len(row.open) - limit} more")
+    return lines
+
+
+def _compliance(run: Run) -> list[str]:
+    lines = ["", "## Compliance", ""]
+    for framework, rows in run_rows(run):
+        lines += [*compliance_lines(rows, framework), ""]
+    return lines[:-1]
+
+
 def render(run: Run) -> str:
     tenant = run.tenant
     title = tenant.display_name or tenant.default_domain or tenant.tenant_id
@@ -116,6 +152,7 @@ def render(run: Run) -> str:
         *_summary(run),
         *_riskiest(run),
         *_alerts(run),
+        *_compliance(run),
         *_changes(run.changes),
     ]
     return "\n".join(lines) + "\n"

@@ -74,7 +74,7 @@ def _base(run: Run, class_uid: int, class_name: str, severity: str, when: int) -
 
 
 def _standards(controls: tuple[str, ...]) -> list[str]:
-    """"CIS M365 5.0.0 1.2.2" -> "CIS M365 5.0.0": the benchmark without the control number."""
+    """"CIS M365 6.0.0 1.2.2" -> "CIS M365 6.0.0": the benchmark without the control number."""
     names = {control.rsplit(" ", 1)[0] if " " in control else control for control in controls}
     return sorted(names) or ["mailwarden"]
 

@@ -14,6 +14,7 @@ from mailwarden.assess.checks.base import (
     quoted,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 from mailwarden.model.findings.evidence import AuditGap, MissingAuditActions
 from mailwarden.text import plural
@@ -27,7 +28,7 @@ AUDIT_ORG = CheckInfo(
     fails="OrganizationConfig.AuditDisabled is true: no mailbox action is audited, whatever "
     "each mailbox says.",
     needs=("exo/Get-OrganizationConfig",),
-    controls=("CIS M365 5.0.0 6.1.1", "CISA SCuBA MS.EXO.13.1v1"),
+    controls=mapped("CIS M365 6.0.0 6.1.1", "CISA SCuBA MS.EXO.13.1v1"),
     remediation=Remediation(
         summary="Turn mailbox auditing on by default for the organisation.",
         powershell=("Set-OrganizationConfig -AuditDisabled $false",),
@@ -62,7 +63,7 @@ MAILBOX_AUDIT = CheckInfo(
     passes="AuditEnabled is true on the mailbox.",
     fails="AuditEnabled is false on the mailbox.",
     needs=("exo/Get-Mailbox",),
-    controls=("CIS M365 5.0.0 6.1.2", "CISA SCuBA MS.EXO.13.1v1"),
+    controls=mapped("CIS M365 6.0.0 6.1.2", "CISA SCuBA MS.EXO.13.1v1"),
     remediation=Remediation(
         summary="Turn auditing on for the mailbox.",
         powershell=("Set-Mailbox -Identity '<upn>' -AuditEnabled $true",),
@@ -96,7 +97,7 @@ AUDIT_ACTIONS = CheckInfo(
     fails="AuditOwner, AuditDelegate or AuditAdmin lacks an action needed to see abuse "
     "(MailItemsAccessed, Send, SendAs, SendOnBehalf, UpdateInboxRules, HardDelete).",
     needs=("exo/Get-Mailbox",),
-    controls=("CIS M365 5.0.0 6.1.2",),
+    controls=mapped("CIS M365 6.0.0 6.1.2", "CIS Controls v8 8.5"),
     remediation=Remediation(
         summary="Add the missing actions to each logon type's audit set.",
         powershell=(
@@ -153,7 +154,7 @@ AUDIT_BYPASS = CheckInfo(
     needs=("exo/Get-MailboxAuditBypassAssociation",),
     # Get-Mailbox is in `uses`, not `needs`: the tenant's summary needs no mailbox.
     uses=(MAILBOXES, *ACCESS),
-    controls=("CIS M365 5.0.0 6.1.3",),
+    controls=mapped("CIS M365 6.0.0 6.1.3"),
     remediation=Remediation(
         summary="Remove the audit bypass from every account that has it.",
         powershell=(

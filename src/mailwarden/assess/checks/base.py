@@ -20,6 +20,10 @@ class Verdict:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     severity: Severity | None = None  # None: the check's own severity
     commands: tuple[str, ...] = ()  # PowerShell specific to this finding
+    #: The controls this finding speaks to when they are fewer than the check's (None: the
+    #: check's): a mailbox's own SMTP AUTH setting is not the organisation's, which the
+    #: benchmarks audit.
+    controls: tuple[str, ...] | None = None
 
 
 #: The sources a check reads, as its `CheckInfo` declares them (`needs`, `uses`, `fields`;

@@ -13,6 +13,7 @@ from mailwarden.assess.checks.base import (
     quoted,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import (
     CheckInfo,
     CustodianSource,
@@ -25,7 +26,6 @@ from mailwarden.model.findings import (
 from mailwarden.model.findings.evidence import StaleDelegate, StaleDelegates
 from mailwarden.text import plural
 
-ACCESS_CONTROLS = ("CIS Controls v8 6.2", "CIS Controls v8 5.3")
 REMOVE_GRANTS = Remediation(
     summary="Remove the grants; if people still need the mailbox, grant them directly. The "
     "commands after the first three remove exactly the grants this finding names.",
@@ -89,7 +89,7 @@ STALE = CheckInfo(
     uses=tuple(s for s in ACCESS if s != USERS),
     fields=("graph/users:accountEnabled", "graph/users:userType",
             "graph/users:assignedLicenses"),
-    controls=ACCESS_CONTROLS,
+    controls=mapped("CIS Controls v8 6.2"),
     remediation=REMOVE_STALE,
     risk="People who left keep reading or sending as the mailbox; a deleted account's SID is "
     "re-usable access nobody reviews.",
@@ -168,7 +168,7 @@ BROAD = CheckInfo(
     "the mailbox has more delegates than the threshold.",
     needs=("exo/Get-Mailbox",),
     uses=ACCESS,
-    controls=("CIS Controls v8 3.3", "CIS Controls v8 6.8"),
+    controls=mapped("CIS Controls v8 3.3", "CIS Controls v8 6.8"),
     remediation=REMOVE_GRANTS,
     risk="Everybody who can read the mailbox is one phished password away from its data.",
 )
@@ -215,7 +215,7 @@ NO_CUSTODIAN = CheckInfo(
     needs=("exo/Get-Mailbox",),
     uses=ACCESS,
     fields=("graph/users:accountEnabled", "graph/users:assignedLicenses"),
-    controls=("CIS Controls v8 5.1",),
+    controls=mapped("CIS Controls v8 5.1"),
     remediation=Remediation(
         summary="Name a custodian for the mailbox in the custodians file (mailbox,custodian,team),"
         " so alerts and reviews reach a person.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mailwarden.assess.checks.base import Check, Verdict, errored, failed, passed, quoted
 from mailwarden.assess.facts import Context
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 from mailwarden.text import plural
 
@@ -20,7 +21,8 @@ WEAK_LOCKOUT = CheckInfo(
     "defaults apply when the tenant has no 'Password Rule Settings').",
     fails="LockoutThreshold is above 10 or LockoutDurationInSeconds is under 60.",
     needs=("graph/settings",),
-    controls=("CIS Azure 3.0.0 2.6", "CIS Azure 3.0.0 2.7"),
+    # CIS M365 v6.0.0 has no lockout recommendation (v7.0.0 adds 5.2.3.8 and 5.2.3.9).
+    controls=mapped("MITRE ATT&CK T1110.003"),
     remediation=Remediation(
         summary="Set the lockout threshold to 10 or fewer and the duration to 60 seconds or "
         "more (Entra admin center: Authentication methods > Password protection).",

@@ -25,6 +25,7 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.assess.forwarding import Destination, ForwardingResolver, Reach
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 from mailwarden.model.findings.evidence import (
     ExternalForwarding,
@@ -98,7 +99,7 @@ EXTERNAL = CheckInfo(
     uses=(RULES, "tenant", USERS, "exo/Get-MailContact", "exo/Get-MailUser", "graph/groups",
           "graph/groupMembers"),
     fields=("tenant:verifiedDomains",),
-    controls=("CIS M365 5.0.0 6.2.1", "CISA SCuBA MS.EXO.1.1v1"),
+    controls=mapped("CIS M365 6.0.0 6.2.1", "CISA SCuBA MS.EXO.1.1v2"),
     remediation=Remediation(
         summary="Remove the forwarding and the forwarding rules; block automatic forwarding to "
         "remote domains.",
@@ -200,7 +201,7 @@ HIDING = CheckInfo(
     fails="An enabled inbox rule deletes mail, marks it as read, or moves it to a folder nobody "
     "looks at (RSS Feeds, Conversation History, Archive, Junk Email, Deleted Items, ...).",
     needs=(MAILBOXES, RULES),
-    controls=("MITRE ATT&CK T1564.008",),
+    controls=mapped("MITRE ATT&CK T1564.008"),
     remediation=Remediation(
         summary="Review the rules and remove the ones nobody can explain; then look for what "
         "they hid.",

@@ -14,6 +14,7 @@ from mailwarden.assess.checks.base import (
     quoted,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 
 REMOTE_POWERSHELL = CheckInfo(
@@ -26,7 +27,7 @@ REMOTE_POWERSHELL = CheckInfo(
     fails="RemotePowerShellEnabled is true for the account (Get-User).",
     needs=(MAILBOXES, "exo/Get-User"),
     uses=(USERS,),
-    controls=("CIS Controls v8 4.8",),
+    controls=mapped("CIS Controls v8 4.8"),
     remediation=Remediation(
         summary="Turn remote PowerShell off for the account.",
         powershell=("Set-User -Identity '<upn>' -RemotePowerShellEnabled $false",),
@@ -67,7 +68,7 @@ PRIVILEGED = CheckInfo(
     needs=(MAILBOXES, USERS, "graph/roleAssignments"),
     uses=("graph/roleDefinitions", "graph/groups", "graph/groupMembers",
           "graph/roleEligibilitySchedules"),
-    controls=("CIS Controls v8 5.4",),
+    controls=mapped("CIS Controls v8 5.4"),
     remediation=Remediation(
         summary="Remove the role assignments; administer from a named admin account.",
         powershell=(

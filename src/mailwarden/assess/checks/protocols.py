@@ -3,6 +3,8 @@ SMTP AUTH, basic authentication, and conditional access for legacy clients."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mailwarden.assess.checks.base import (
     LEGACY_PATH,
     MAILBOXES,
@@ -15,9 +17,12 @@ from mailwarden.assess.checks.base import (
     passed,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, Remediation, Scope, Severity
 
-LEGACY_CONTROLS = ("CIS M365 5.0.0 5.2.2.3", "CISA SCuBA MS.AAD.1.1v1")
+#: CIS Controls v8 4.8, "Uninstall or Disable Unnecessary Services on Enterprise Assets and
+#: Software": a protocol nobody uses on a mailbox nobody owns.
+UNNEEDED_SERVICE = "CIS Controls v8 4.8"
 
 
 def _cas_remediation(parameter: str, label: str) -> Remediation:
@@ -45,7 +50,7 @@ def _protocol_check(check_id: str, label: str, attribute: str, parameter: str) -
         fails=f"{label} is enabled on the mailbox ({parameter} is true in Get-CASMailbox).",
         needs=(MAILBOXES, "exo/Get-CASMailbox"),
         uses=(USERS,),  # an account that can sign in raises the severity
-        controls=LEGACY_CONTROLS,
+        controls=mapped(UNNEEDED_SERVICE),
         remediation=_cas_remediation(parameter, label),
         risk=f"{label} accepts a password from anywhere; nobody reads a shared mailbox with it.",
     )
@@ -77,7 +82,7 @@ SMTP_AUTH = CheckInfo(
     "unset there and false in Get-TransportConfig.",
     needs=(MAILBOXES, "exo/Get-CASMailbox"),
     uses=("exo/Get-TransportConfig",),
-    controls=("CIS M365 5.0.0 6.5.4", "CISA SCuBA MS.EXO.5.1v1"),
+    controls=mapped("CIS M365 6.0.0 6.5.4", "CISA SCuBA MS.EXO.5.1v1", UNNEEDED_SERVICE),
     remediation=Remediation(
         summary="Disable SMTP AUTH for the mailbox, and for the organisation unless a device "
         "still needs it (then allow it only on that device's mailbox).",
@@ -101,13 +106,20 @@ def smtp_auth(facts: MailboxFacts, context: Context) -> Verdict:
     smtp = facts.smtp
     evidence = {"source": smtp.source, "reason": smtp.reason}
     if smtp.enabled is None:
-        return errored(
+        verdict = errored(
             f"Whether SMTP AUTH is enabled for {facts.subject.upn} is unknown.", evidence
         )
-    if not smtp.enabled:
-        return passed(f"SMTP AUTH is disabled for {facts.subject.upn}.", evidence)
-    origin = "its own setting" if smtp.source == "mailbox" else "the organisation's setting"
-    return failed(f"SMTP AUTH is enabled for {facts.subject.upn} by {origin}.", evidence)
+    elif not smtp.enabled:
+        verdict = passed(f"SMTP AUTH is disabled for {facts.subject.upn}.", evidence)
+    else:
+        origin = "its own setting" if smtp.source == "mailbox" else "the organisation's setting"
+        verdict = failed(f"SMTP AUTH is enabled for {facts.subject.upn} by {origin}.", evidence)
+    if smtp.source == "mailbox":
+        # CIS 6.5.4 and MS.EXO.5.1v1 audit the organisation's setting (Get-TransportConfig);
+        # CIS allows "a per-mailbox setting ... that overrides the tenant-wide setting ...
+        # for special cases" (6.5.4, Impact). A mailbox's own setting says nothing of it.
+        return replace(verdict, controls=(UNNEEDED_SERVICE,))
+    return verdict
 
 
 BASIC_AUTH = CheckInfo(
@@ -123,7 +135,7 @@ BASIC_AUTH = CheckInfo(
     "at least one protocol.",
     needs=(MAILBOXES, "exo/Get-User"),
     uses=("exo/Get-OrganizationConfig", "exo/Get-AuthenticationPolicy", USERS),
-    controls=("CIS M365 5.0.0 6.5.1", "CISA SCuBA MS.AAD.1.1v1"),
+    controls=mapped(UNNEEDED_SERVICE),
     remediation=Remediation(
         summary="Assign a policy that blocks basic auth for every protocol, and make it the "
         "organisation default.",
@@ -173,7 +185,7 @@ LEGACY_NOT_BLOCKED = CheckInfo(
     "account: none exists, it is report-only or disabled, or it excludes this account.",
     needs=(MAILBOXES, USERS, "graph/conditionalAccessPolicies"),
     uses=tuple(s for s in LEGACY_PATH if s != "graph/conditionalAccessPolicies"),
-    controls=LEGACY_CONTROLS,
+    controls=mapped("CIS M365 6.0.0 5.2.2.3", "CISA SCuBA MS.AAD.1.1v1"),
     remediation=Remediation(
         summary="Block legacy authentication for all users with conditional access, and take "
         "the account out of the policy's exclusions.",

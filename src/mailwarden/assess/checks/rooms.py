@@ -23,6 +23,7 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.facts import Context, MailboxFacts
 from mailwarden.assess.trustees import TrusteeResolver
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import (
     CheckInfo,
     MailboxKind,
@@ -50,7 +51,7 @@ EXTERNAL_BOOKING = CheckInfo(
     needs=(MAILBOXES, CALENDAR),
     uses=(USERS, "exo/Get-MailUser", "exo/Get-MailContact"),
     fields=(f"{CALENDAR}:ProcessExternalMeetingMessages", f"{CALENDAR}:ResourceDelegates"),
-    controls=("MITRE ATT&CK T1566",),
+    controls=mapped("MITRE ATT&CK T1566"),
     remediation=Remediation(
         summary="Reject meeting requests from outside the organisation, and give the room "
         "delegates who work here.",
@@ -82,7 +83,7 @@ DELEGATE_LEFT = CheckInfo(
     "employeeLeaveDateTime has passed.",
     needs=(MAILBOXES, CALENDAR, USERS),
     fields=(f"{CALENDAR}:ResourceDelegates", "graph/users:accountEnabled"),
-    controls=("CIS Controls v8 6.2",),
+    controls=mapped("CIS Controls v8 6.2"),
     remediation=Remediation(
         summary="Replace the departed delegates with people who approve the bookings now.",
         powershell=(

@@ -24,6 +24,7 @@ from mailwarden.assess.checks.base import (
 )
 from mailwarden.assess.checks.registration import MfaState, judge_registration
 from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, MailboxKind, Remediation, Scope, Severity
 from mailwarden.model.inventory import SIGN_IN_ACTIVITY
 
@@ -49,7 +50,7 @@ SIGN_IN_ENABLED = CheckInfo(
     needs=(MAILBOXES, USERS),
     uses=LEGACY_PATH,
     fields=("graph/users:accountEnabled",),
-    controls=("CIS M365 5.0.0 1.2.2",),
+    controls=mapped("CIS M365 6.0.0 1.2.2"),
     remediation=BLOCK_SIGN_IN,
     risk="Anyone who has or guesses the password signs in as the mailbox; nobody owns it, so "
     "nobody notices. With a legacy protocol reachable it is critical: password spray needs no MFA.",
@@ -90,7 +91,7 @@ DIRECT_SIGN_IN = CheckInfo(
     # exists from December 2023 and is not backfilled.
     fields=("graph/users:signInActivity",
             "graph/users:signInActivity/lastSuccessfulSignInDateTime"),
-    controls=("CIS M365 5.0.0 1.2.2",),
+    controls=mapped("MITRE ATT&CK T1078.004"),
     remediation=Remediation(
         summary="Find out who signed in and from where, then block sign-in and end sessions.",
         powershell=(
@@ -151,7 +152,7 @@ PASSWORD_RESET = CheckInfo(
     "(lastPasswordChangeDateTime): somebody knows it.",
     needs=(MAILBOXES, USERS),
     fields=("graph/users:lastPasswordChangeDateTime",),
-    controls=("CIS M365 5.0.0 1.2.2",),
+    controls=mapped("MITRE ATT&CK T1098"),
     remediation=Remediation(
         summary="Set a long random password nobody keeps, block sign-in and end sessions.",
         powershell=(
@@ -214,7 +215,7 @@ NO_MFA = CheckInfo(
         "graph/userRegistrationDetails:isMfaCapable",
         "graph/userRegistrationDetails:isMfaRegistered",
     ),
-    controls=("CIS M365 5.0.0 5.2.3.4", "CIS M365 5.0.0 5.2.2.2", "CISA SCuBA MS.AAD.3.2v1"),
+    controls=mapped("CIS M365 6.0.0 5.2.3.4"),
     remediation=BLOCK_SIGN_IN,
     risk="The password is the only factor anyone needs; alerts about the account reach nobody.",
 )
@@ -278,7 +279,7 @@ RESOURCE_ENABLED = CheckInfo(
     fails="The room or equipment account is enabled (accountEnabled / RoomMailboxAccountEnabled).",
     needs=(MAILBOXES, USERS),
     fields=("graph/users:accountEnabled",),
-    controls=("CIS M365 5.0.0 1.2.2",),
+    controls=mapped("MITRE ATT&CK T1078.004"),
     remediation=Remediation(
         summary="Disable the resource account (Teams Rooms devices need a separate, "
         "protected account).",

@@ -33,6 +33,7 @@ from mailwarden.assess.checks.base import (
     when,
 )
 from mailwarden.assess.facts import Context, MailboxFacts
+from mailwarden.model.controls import mapped
 from mailwarden.model.findings import CheckInfo, MailboxKind, Remediation, Scope, Severity
 from mailwarden.model.inventory import MailboxStatistics
 
@@ -56,7 +57,7 @@ NEEDS_LICENCE = CheckInfo(
     needs=(MAILBOXES, STATISTICS, USERS, SKUS),
     fields=(f"{STATISTICS}:TotalItemSize", f"{MAILBOXES}:ArchiveStatus",
             f"{MAILBOXES}:LitigationHoldEnabled", f"{USERS}:assignedLicenses"),
-    controls=("CIS Controls v8 3.4",),
+    controls=mapped("CIS Controls v8 3.4"),
     remediation=Remediation(
         summary="Assign the mailbox's account a licence with Exchange Online Plan 2 (sign-in "
         "stays blocked: a licence does not need it).",
@@ -88,7 +89,7 @@ LICENCE_UNUSED = CheckInfo(
     "has no archive and no hold.",
     needs=(MAILBOXES, STATISTICS, USERS),
     fields=(f"{STATISTICS}:TotalItemSize", f"{USERS}:assignedLicenses"),
-    controls=("CIS Controls v8 5.1",),
+    controls=mapped("CIS Controls v8 5.1"),
     remediation=Remediation(
         summary="Remove the licence from the shared mailbox's account (Microsoft 365 admin "
         "center: Users > Active users > Licenses and apps).",
@@ -117,7 +118,7 @@ INACTIVE = CheckInfo(
     fails="The latest activity Get-MailboxStatistics records is more than 180 days old.",
     needs=(MAILBOXES, STATISTICS),
     fields=(f"{STATISTICS}:LastInteractionTime",),
-    controls=("CIS Controls v8 5.3",),
+    controls=mapped("CIS Controls v8 5.3"),
     remediation=Remediation(
         summary="Ask the custodian whether the mailbox is still needed; if not, export what "
         "must be kept and remove it (a removed mailbox can be recovered for 30 days).",

@@ -13,6 +13,7 @@ class Status(StrEnum):
     FAIL = "fail"
     ERROR = "error"  # the input the check needs was missing or unreadable
     NOT_APPLICABLE = "not_applicable"
+    ACCEPTED = "accepted"  # a failing finding covered by an unexpired exception
 
 
 class Severity(StrEnum):
@@ -149,7 +150,8 @@ class CheckInfo:
     #: Snapshot sources it cannot judge without, e.g. "exo/Get-CASMailbox": when one is
     #: missing every finding of the check is `error`.
     needs: tuple[str, ...]
-    controls: tuple[str, ...]  # "CIS M365 5.0.0 1.2.2", "CISA SCuBA MS.AAD.1.1v1", ...
+    #: References into the control catalogue (`model/controls.py`): "CIS M365 6.0.0 1.2.2".
+    controls: tuple[str, ...]
     remediation: Remediation
     risk: str  # why a failure matters
     tenant_summary: bool = False  # a mailbox check that also reports once for the tenant

@@ -14,6 +14,7 @@ import platformdirs
 import typer
 
 from mailwarden.cli import app
+from mailwarden.cli.accepting import ExceptionsOpt, exceptions_file
 from mailwarden.cli.connect import (
     CaBundleOpt,
     CertificateOpt,
@@ -158,6 +159,7 @@ def watch_command(
     exo_url: ExoUrlOpt = None,
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
+    exceptions: ExceptionsOpt = None,
 ) -> None:
     """Pull new log records every cycle, detect, check, store the run, group the alerts into
     incidents (kept in the history database with their lifecycle), and send each new or
@@ -197,6 +199,7 @@ def watch_command(
             posture_every=parse_duration(posture_every, what="--posture-every"),
             history=parse_duration(history, what="--history"),
             custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
+            exceptions_file=exceptions_file(exceptions, config),
             db_url=db, policy=policy, first_cycle=FirstCycle(first_cycle),
             digest_hour=digest_hour)
         with (hold_folder(state, hint=STATE_DIR_HINT), _log_writer(log_file) as log,

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from mailwarden.model.exceptions import FindingException
+
 
 class Status(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"  # the input the check needs was missing or unreadable
     NOT_APPLICABLE = "not_applicable"
+    ACCEPTED = "accepted"  # a failing finding covered by an unexpired exception
 
 
 class Severity(StrEnum):
@@ -196,6 +199,9 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     controls: tuple[str, ...] = ()
     remediation: Remediation | None = None
+    #: The exception that accepts this finding (status `accepted`), or the expired one that
+    #: no longer does (status `fail`); None when no exception names it.
+    exception: FindingException | None = None
 
     @property
     def failed(self) -> bool:

@@ -210,3 +210,12 @@ def test_an_accepted_finding_adds_nothing_to_the_mailbox_risk() -> None:
 def test_exceptions_need_the_run_time() -> None:
     with pytest.raises(ValueError, match="run's time"):
         assess(snapshot(), exceptions=[])
+
+
+def test_the_shipped_example_file_is_valid() -> None:
+    from importlib import resources
+
+    example = resources.files("mailwarden.assess").joinpath("exceptions.example.yaml")
+    found = parse_exceptions(example.read_text(encoding="utf-8"), "example", CHECKS)
+    assert [e.check for e in found] == ["resource-account-enabled", "direct-sign-in-observed",
+                                        "*", "weak-smart-lockout"]

@@ -147,6 +147,8 @@ def test_stored_exceptions_round_trip_and_apply(tenant_dir: Path, tmp_path: Path
     listed = mailwarden("exceptions", "list", "--db", str(db))
     assert listed.returncode == 0 and "no history database" in listed.stdout
     assert not db.exists()  # reading never creates it
+    example = mailwarden("exceptions", "example")
+    assert example.returncode == 0 and example.stdout.startswith("# mailwarden exceptions file")
 
     exceptions = tmp_path / "exceptions.yaml"
     exceptions.write_text("exceptions:\n" + _entry("sign-in-enabled", signed_in, _day(30),

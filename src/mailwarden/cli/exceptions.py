@@ -5,6 +5,7 @@
                               --expires YYYY-MM-DD [--ticket ..]
     mailwarden exceptions remove ID [ID ...] [--tenant ID]
     mailwarden exceptions import FILE --tenant ID
+    mailwarden exceptions example > exceptions.yaml
 
 Every run of the tenant (scan, report, watch) applies these after the exceptions file's
 own. `list` never creates the database; `add`, `remove` and `import` record who (`--by`,
@@ -18,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -103,6 +105,14 @@ def _table(exceptions: Sequence[FindingException], now: datetime) -> Table:
                            style=_STATE_STYLE[use.state]),
                       Text(exception.ticket or ""), Text(exception.reason), Text(added))
     return table
+
+
+@exceptions_app.command("example")
+def example_command() -> None:
+    """Print a commented example exceptions file (every field explained), to start from:
+    `mailwarden exceptions example > exceptions.yaml`. Exit codes: 0."""
+    example = resources.files("mailwarden.assess").joinpath("exceptions.example.yaml")
+    typer.echo(example.read_text(encoding="utf-8"), nl=False)
 
 
 @exceptions_app.command("list")

@@ -174,6 +174,8 @@ def watch_command(
 
     Each cycle's run goes to the history database every command uses (--db, else
     $MAILWARDEN_DB, else the per-user history.db), so `mailwarden history` lists it.
+    Exceptions (--exceptions, re-read every cycle, and those kept for the tenant) make the
+    failing findings they cover `accepted`: they are not sent as failing.
 
     Exit codes: 0 done; 2 bad usage or input, or another process holds --state-dir; 3
     sign-in or permission refused; 4 a --once cycle could not read the service; 5 the

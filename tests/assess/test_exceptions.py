@@ -95,7 +95,8 @@ def test_every_bad_entry_is_named_at_once_with_its_line() -> None:
     with pytest.raises(InputError) as caught:
         parse_exceptions(text, "exc.yaml", CHECKS)
     lines = str(caught.value).splitlines()
-    assert lines[0] == "exc.yaml: 9 bad exceptions, nothing was applied:"
+    assert lines[0] == ("exc.yaml: 9 problems, no exception was applied (fix each line "
+                        "named):")
     assert lines[1].startswith("exc.yaml:2: unknown check 'imap-enabeld'; valid checks: ")
     assert "imap-enabled" in lines[1] and "weak-smart-lockout" in lines[1]
     assert [line.split(": ", 1)[0] for line in lines[1:]] == [

@@ -126,7 +126,7 @@ def test_a_bad_exceptions_file_names_every_bad_entry(tenant_dir: Path, tmp_path:
     assert done.returncode == BAD_INPUT
     assert "Traceback" not in done.stderr
     text = " ".join(done.stderr.split())  # the terminal wraps long lines
-    assert f"{exceptions}: 5 bad exceptions, nothing was applied:" in text
+    assert f"{exceptions}: 5 problems, no exception was applied" in text
     assert f"{exceptions}:2: unknown check 'imap-enabeld'; valid checks: " in text
     assert f"{exceptions}:7: missing reason" in text and f"{exceptions}:7: missing expires" in text
     assert f"{exceptions}:13: expires 'next year' is not an ISO date" in text

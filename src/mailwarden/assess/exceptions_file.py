@@ -165,8 +165,9 @@ def parse_exceptions(text: str, source: str, checks: Sequence[CheckInfo]
         seen[key] = _line(node)
         found.append(exception)
     if errors:
-        count = f"{len(errors)} bad exception{'s' if len(errors) > 1 else ''}"
-        raise InputError(f"{source}: {count}, nothing was applied:\n" + "\n".join(errors))
+        count = f"{len(errors)} problem{'s' if len(errors) > 1 else ''}"
+        raise InputError(f"{source}: {count}, no exception was applied (fix each line "
+                         "named):\n" + "\n".join(errors))
     return tuple(found)
 
 

@@ -111,6 +111,13 @@ def test_scan_and_report_with_an_exceptions_file(tenant_dir: Path, tmp_path: Pat
     assert "Expiring within 14 days" in (out / "summary.md").read_text(encoding="utf-8")
     drift = json.loads(invoke_ok("diff", "--db", db, "--json"))
     assert drift["findings"] == []  # the same exceptions in both runs
+    # A tenant named by its domain, not its id, is pointed out.
+    added = invoke_ok("exceptions", "add", "--tenant", "alpineskihouse.com", "--check",
+                      "pop-enabled", "--mailbox", imap, "--reason", "r", "--owner", "o",
+                      "--expires", _day(9), "--db", db)
+    tenant_id = findings["tenant"]["id"]
+    assert ("note: no stored run is of tenant alpineskihouse.com; the exceptions apply to runs "
+            f"of that tenant id (stored runs are of {tenant_id})") in " ".join(added.split())
 
 
 def test_a_bad_exceptions_file_names_every_bad_entry(tenant_dir: Path, tmp_path: Path) -> None:
@@ -182,7 +189,7 @@ def test_stored_exceptions_round_trip_and_apply(tenant_dir: Path, tmp_path: Path
                         str(db))
     assert f"imap-enabled on {imap}" in removed
     gone = mailwarden("exceptions", "remove", "999", "--db", str(db))
-    assert gone.returncode == 5 and "no stored exception 999" in gone.stderr
+    assert gone.returncode == BAD_INPUT and "no stored exception 999" in gone.stderr
     # The settings' file (here from the environment) adds to the store's.
     env_file = tmp_path / "env.yaml"
     env_file.write_text("exceptions:\n" + _entry("imap-enabled", imap, _day(3), "From env"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mailwarden.errors import NoHistoryError, StoreError
+from mailwarden.errors import InputError, NoHistoryError
 from mailwarden.model.exceptions import ExceptionSource, FindingException
 from mailwarden.store.exceptions import ExceptionStore
 from mailwarden.store.migrate import downgrade, upgrade
@@ -37,7 +37,7 @@ def test_exceptions_round_trip_per_tenant(db_url: str) -> None:
             "CHG-9", date(2027, 3, 31), AT, "ops.person")
         assert lockout.mailbox is None and len(store.load()) == 3
 
-        with pytest.raises(StoreError, match="already accepted for tenant tenant-1"):
+        with pytest.raises(InputError, match="already accepted for tenant tenant-1"):
             store.add("tenant-1", _exception("weak-smart-lockout", None))
         renewed = store.add("tenant-1", _exception("weak-smart-lockout", None,
                                                    expires=date(2027, 9, 30)),
@@ -55,10 +55,10 @@ def test_exceptions_round_trip_per_tenant(db_url: str) -> None:
         assert after[1].reason == "renewed" and after[1].created_by == "importer"
         assert {e.id for e in imported} <= {e.id for e in after}
 
-        with pytest.raises(StoreError, match="no stored exception 999"):
+        with pytest.raises(InputError, match="no stored exception 999"):
             store.remove("tenant-1", [renewed.id or 0, 999])
         assert len(store.load("tenant-1")) == 3  # nothing removed
-        with pytest.raises(StoreError, match="for tenant tenant-2"):
+        with pytest.raises(InputError, match="for tenant tenant-2"):
             store.remove("tenant-2", [renewed.id or 0])  # another tenant's
         removed = store.remove("tenant-1", [renewed.id or 0])
         assert [e.check for e in removed] == ["weak-smart-lockout"]

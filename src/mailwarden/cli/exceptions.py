@@ -107,6 +107,15 @@ def _table(exceptions: Sequence[FindingException], now: datetime) -> Table:
     return table
 
 
+def _warn_if_unknown(store: ExceptionStore, tenant_id: str) -> None:
+    """A tenant id no stored run has is likely a typo or a domain: say which ids are known."""
+    known = sorted({ref.tenant_id.lower() for ref in store.history.runs()})
+    if known and tenant_id not in known:
+        console.print(Text(f"note: no stored run is of tenant {tenant_id}; the exceptions apply "
+                           f"to runs of that tenant id (stored runs are of "
+                           f"{', '.join(known)})"), soft_wrap=True)
+
+
 @exceptions_app.command("example")
 def example_command() -> None:
     """Print a commented example exceptions file (every field explained), to start from:
@@ -163,8 +172,9 @@ def add_command(
     db: DbOpt = None,
 ) -> None:
     """Keep one exception for a tenant. Checked as a file's entry is; an expiry already past
-    is refused. Exit codes: 0 stored; 2 bad usage or a bad exception; 5 the database
-    cannot be written, or the same check and mailbox is already accepted (see --replace)."""
+    is refused. Exit codes: 0 stored; 2 bad usage, a bad exception, or the same check
+    and mailbox already accepted for the tenant (see --replace); 5 the database cannot be
+    written."""
     chosen_tenant = _tenant(tenant)
     now = datetime.now(UTC)
     exception = exception_from_values(
@@ -174,6 +184,7 @@ def add_command(
         raise InputError(f"--expires {expires} is in the past: an exception is accepted "
                          f"through its expiry date; give a date from {date.today()} on")
     with ExceptionStore.open(db) as store:
+        _warn_if_unknown(store, chosen_tenant)
         stored = store.add(chosen_tenant,
                            replace(exception, created_at=now, created_by=_user(by),
                                    origin=""), replace_existing=replace_existing)
@@ -188,8 +199,8 @@ def remove_command(
     db: DbOpt = None,
 ) -> None:
     """Delete stored exceptions by id; their findings fail again from the next run.
-    Exit codes: 0 removed; 2 bad usage or no history database; 5 an id is not there
-    (nothing is removed)."""
+    Exit codes: 0 removed; 2 bad usage, no history database, or an id that is not there
+    (then nothing is removed); 5 the database cannot be written."""
     with ExceptionStore.open(db, create=False) as store:
         removed = store.remove(tenant.strip().lower() if tenant else None, ids)
     for exception in removed:
@@ -212,6 +223,7 @@ def import_command(
     exceptions = load_exceptions(file, _checks())
     now = datetime.now(UTC)
     with ExceptionStore.open(db) as store:
+        _warn_if_unknown(store, chosen_tenant)
         stored = store.import_exceptions(chosen_tenant, exceptions, by=_user(by), at=now)
     expired = sum(1 for e in stored if e.expired(now))
     note = f" ({expired} already expired)" if expired else ""

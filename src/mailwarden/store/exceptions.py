@@ -3,7 +3,7 @@ SQLite or PostgreSQL: the same records as an exceptions file, kept per tenant, s
 web console can edit them and every run of the tenant applies them.
 
     with ExceptionStore.open(db) as store:
-        store.add(exception)                 # raises StoreError if it is already there
+        store.add(exception)                 # raises InputError if it is already there
         store.load(tenant_id)                # file order: oldest first
         store.remove(tenant_id, ids)
         store.import_exceptions(tenant_id, exceptions, by=..., at=...)
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.engine import Connection, RowMapping
 
-from mailwarden.errors import StoreError
+from mailwarden.errors import InputError, StoreError
 from mailwarden.model.exceptions import ExceptionSource, FindingException
 from mailwarden.store import tables
 from mailwarden.store.history import History
@@ -90,7 +90,7 @@ class ExceptionStore:
     def add(self, tenant_id: str, exception: FindingException, *,
             replace_existing: bool = False) -> FindingException:
         """Store one exception; returns it with its id. One with the same check and
-        mailbox is an error, unless `replace_existing` (then it is replaced)."""
+        mailbox is an InputError, unless `replace_existing` (then it is replaced)."""
         with self.history._connection("store the exception", write=True) as connection:
             return self._put(connection, tenant_id, exception, replace_existing)
 
@@ -106,7 +106,7 @@ class ExceptionStore:
 
     def remove(self, tenant_id: str | None, ids: Iterable[int]) -> tuple[FindingException, ...]:
         """Delete these exceptions (of this tenant, when named); returns those deleted.
-        An id that is not there is an error and nothing is deleted."""
+        An id that is not there is an InputError and nothing is deleted."""
         wanted = sorted(set(ids))
         with self.history._connection("remove exceptions", write=True) as connection:
             query = select(_TABLE).where(_TABLE.c.id.in_(wanted))
@@ -115,7 +115,7 @@ class ExceptionStore:
             found = {row["id"]: _exception(row) for row in connection.execute(query).mappings()}
             missing = [str(i) for i in wanted if i not in found]
             if missing:
-                raise StoreError(
+                raise InputError(
                     f"no stored exception {', '.join(missing)}"
                     + (f" for tenant {tenant_id}" if tenant_id else "")
                     + "; `mailwarden exceptions list` shows their ids")
@@ -128,7 +128,7 @@ class ExceptionStore:
         existing = connection.execute(
             select(_TABLE.c.id).where(_same(tenant_id, exception))).scalars().all()
         if existing and not replace_existing:
-            raise StoreError(
+            raise InputError(
                 f"{exception.label} is already accepted for tenant {tenant_id} "
                 f"(exception {existing[0]}); remove it first or add with --replace")
         if existing:

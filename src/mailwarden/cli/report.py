@@ -142,7 +142,8 @@ def diff(
     """Show what changed between two runs of a tenant (default: its last two).
 
     A finding that failed and is now error (its input could not be read) is unverified,
-    never fixed or gone.
+    never fixed or gone; one that failed and an exception now accepts is accepted, never
+    fixed (and regressed when the exception expires).
 
     Reads the history that `report`, `scan` and `watch` store runs in; creates nothing.
 

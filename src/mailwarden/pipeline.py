@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mailwarden.assess import AssessOptions, CustodianMap, assess, load_custodians
 from mailwarden.assess.evidence import evidence_from_alerts
+from mailwarden.assess.exceptions_file import load_exceptions
 from mailwarden.assess.risk import with_evidence
 from mailwarden.collect.live import collect_tenant
 from mailwarden.collect.logs import (
@@ -25,15 +26,17 @@ from mailwarden.collect.logs import (
 from mailwarden.detect.document import alert_dict, render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
-from mailwarden.errors import DeadlineReachedError, InputError, StoreError
+from mailwarden.errors import DeadlineReachedError, InputError, NoHistoryError, StoreError
 from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
+from mailwarden.model.exceptions import FindingException
 from mailwarden.model.findings import KnownMailbox, MailboxKind, PriorInventory, ScanResult
 from mailwarden.model.inventory import Snapshot
 from mailwarden.progress import Progress
 from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
 from mailwarden.report.findings_json import render_findings_json
 from mailwarden.store import changes_since_previous, last_run_mailboxes, store_run
+from mailwarden.store.exceptions import ExceptionStore
 from mailwarden.tenant.recorded import (
     ALL_SOURCES,
     ERRORS_FILE,
@@ -56,6 +59,8 @@ class Scan:
     custodians_file: Path | None
     #: Why the run history could not be read for the mailboxes this run could not list.
     history_problem: str | None = None
+    #: The run's time: exceptions expire by it, and its reports and stored run carry it.
+    at: datetime | None = None
 
 
 def require_tenant_dir(directory: Path) -> Path:
@@ -107,22 +112,48 @@ def prior_inventory(
     ), None
 
 
+def run_exceptions(
+    snapshot: Snapshot, exceptions_file: Path | None, db_url: str | None
+) -> tuple[FindingException, ...] | None:
+    """The exceptions a run applies: the file's (in file order), then those the history
+    database keeps for the scanned tenant (oldest first). None when there are none at all
+    and no file was named. Reading the store creates no database."""
+    found = load_exceptions(exceptions_file) if exceptions_file is not None else ()
+    stored: tuple[FindingException, ...] = ()
+    if snapshot.available("tenant") and snapshot.tenant.tenant_id:
+        try:
+            with ExceptionStore.open(db_url, create=False) as store:
+                stored = store.load(snapshot.tenant.tenant_id.lower())
+        except NoHistoryError:
+            stored = ()
+    if exceptions_file is None and not stored:
+        return None
+    return (*found, *stored)
+
+
 def scan_snapshot(
     snapshot: Snapshot,
     *,
     custodians_file: Path | None = None,
     options: AssessOptions | None = None,
     db_url: str | None = None,
+    exceptions_file: Path | None = None,
+    at: datetime | None = None,
 ) -> Scan:
     """Assess a snapshot. When Get-Mailbox or graph/users failed, the tenant's last stored
-    run in the history (`db_url`, else the default) adds the mailboxes they would have named."""
+    run in the history (`db_url`, else the default) adds the mailboxes they would have named.
+    Exceptions (`exceptions_file`, and the store's for the tenant) are judged at `at`, the
+    run's time (default: now)."""
     custodians: CustodianMap | None = (
         load_custodians(custodians_file) if custodians_file is not None else None
     )
+    at = at or datetime.now(UTC)
+    exceptions = run_exceptions(snapshot, exceptions_file, db_url)
     prior, history_problem = prior_inventory(snapshot, db_url)
-    result = assess(snapshot, custodians=custodians, options=options, prior=prior)
+    result = assess(snapshot, custodians=custodians, options=options, prior=prior,
+                    exceptions=exceptions, at=at)
     return Scan(snapshot=snapshot, result=result, custodians_file=custodians_file,
-                history_problem=history_problem)
+                history_problem=history_problem, at=at)
 
 
 def scan_directory(
@@ -131,13 +162,15 @@ def scan_directory(
     custodians_file: Path | None = None,
     options: AssessOptions | None = None,
     db_url: str | None = None,
+    exceptions_file: Path | None = None,
+    at: datetime | None = None,
 ) -> Scan:
     """Load a recorded tenant and assess it (custodians from beside it unless named)."""
     require_tenant_dir(directory)
     snapshot = load_snapshot(directory)
     return scan_snapshot(
         snapshot, custodians_file=find_custodians(directory, custodians_file), options=options,
-        db_url=db_url,
+        db_url=db_url, exceptions_file=exceptions_file, at=at,
     )
 
 
@@ -225,7 +258,7 @@ def report_and_store(
     the run in the history; returns the files written and the stored run's id."""
     run = make_run(
         scan.result,
-        generated_at=generated_at or datetime.now(UTC),
+        generated_at=generated_at or scan.at or datetime.now(UTC),
         snapshot=scan.snapshot,
         detection=detection,
     )
@@ -246,7 +279,7 @@ def store_scan(
     history, as `report_and_store` does without writing reports; returns the run's id."""
     run = make_run(
         scan.result,
-        generated_at=generated_at or datetime.now(UTC),
+        generated_at=generated_at or scan.at or datetime.now(UTC),
         snapshot=scan.snapshot,
         detection=detection,
     )

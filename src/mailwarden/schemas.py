@@ -33,5 +33,7 @@ WATCH_STATE_SCHEMA = "mailwarden.watch-state/1"
 WATCH_CHECKPOINT_SCHEMA = "mailwarden.watch-checkpoint/1"
 #: What `mailwarden alerts --format json` prints: the watcher's incidents and their lifecycle.
 INCIDENTS_SCHEMA = "mailwarden.incidents/1"
+#: What `mailwarden exceptions list --format json` prints: the stored accepted exceptions.
+EXCEPTIONS_SCHEMA = "mailwarden.exceptions/1"
 #: What `mailwarden doctor --format json` prints: each source's probe and what to grant.
 DOCTOR_SCHEMA = "mailwarden.doctor/1"

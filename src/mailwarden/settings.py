@@ -119,6 +119,8 @@ class Settings:
     #: Seconds a whole collection may take before it stops and keeps what it has read.
     collect_deadline: float = DEFAULT_COLLECT_DEADLINE
     collect_mode: CollectMode = CollectMode.FAST
+    #: Accepted exceptions (YAML) that scan, report and watch apply; --exceptions wins.
+    exceptions_file: Path | None = None
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -180,6 +182,7 @@ _ENV = {
     "ca_bundle": "MAILWARDEN_CA_BUNDLE",
     "graph_concurrency": "MAILWARDEN_GRAPH_CONCURRENCY",
     "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
+    "exceptions_file": "MAILWARDEN_EXCEPTIONS",
 }
 _SECRET_LIKE = {"client_secret", "secret", "password", "token"}
 
@@ -208,7 +211,7 @@ def _coerce(name: str, value: Any) -> Any:
             return _choice(AuthMethod, value)
         if name == "collect_mode":
             return _choice(CollectMode, value)
-        if name in {"certificate_path", "ca_bundle"}:
+        if name in {"certificate_path", "ca_bundle", "exceptions_file"}:
             return Path(str(value)).expanduser()
         if name in {"graph_concurrency", "exo_concurrency"}:
             number = _number(int, value)

@@ -107,3 +107,13 @@ def test_settings_file_errors_name_keys_without_python_lists(tmp_path: Path) -> 
     toml.write_text("colud = 'global'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"s\.toml: unknown setting colud$"):
         load_settings(toml_path=toml, env={})
+
+
+def test_the_exceptions_file_comes_from_toml_then_the_environment(tmp_path: Path) -> None:
+    toml = tmp_path / "mailwarden.toml"
+    toml.write_text('[mailwarden]\nexceptions_file = "~/accepted.yaml"\n', encoding="utf-8")
+    from_toml = load_settings(toml_path=toml, env={})
+    assert from_toml.exceptions_file == Path("~/accepted.yaml").expanduser()
+    from_env = load_settings(toml_path=toml, env={"MAILWARDEN_EXCEPTIONS": "/etc/exc.yaml"})
+    assert from_env.exceptions_file == Path("/etc/exc.yaml")
+    assert load_settings(env={}).exceptions_file is None

@@ -113,3 +113,23 @@ def test_table_sorts_and_filters(browser: Any, report: Path) -> None:
     assert page.inner_text("#filter-count") == "1"
     assert problems == []
     page.close()
+
+
+def test_accepted_findings_and_exceptions_show_in_the_browser(
+    browser: Any, tmp_path: Path
+) -> None:
+    from tests.report.test_exceptions_formats import _run
+
+    (path,) = write_reports(_run(), tmp_path, [ReportFormat.HTML])
+    page, problems = _open(browser, path)
+    assert page.inner_text("#count-accepted") == "2"
+    accepted = page.inner_text("#accepted-table")
+    assert "imap-enabled" in accepted and "it-ops@contoso.com" in accepted
+    assert "<b>imap-enabled</b> accepted" in accepted  # the reason as text, not markup
+    assert page.locator("#exceptions b").count() == 0
+    section = page.inner_text("#exceptions")
+    assert "Expired: these findings fail again" in section and "expired 32 days ago" in section
+    page.fill("#filter-text", "imap-enabled")  # an accepted check still finds its mailbox
+    assert page.inner_text("#filter-count") == "1"
+    assert problems == []
+    page.close()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
+from mailwarden.assess.accept import Acceptor
 from mailwarden.assess.access import MAILBOXES, PERMISSIONS, AccessMapper, access_path
 from mailwarden.assess.checks import CATALOGUE, Check
 from mailwarden.assess.checks.base import Verdict, errored, listing
@@ -16,6 +20,7 @@ from mailwarden.assess.records import inventory_entry, snapshot_problems, truste
 from mailwarden.assess.risk import assess_mailbox
 from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.model.controls import applicable
+from mailwarden.model.exceptions import FindingException
 from mailwarden.model.findings import (
     TENANT_RESOURCE,
     Custodian,
@@ -39,14 +44,25 @@ def assess(
     custodians: CustodianMap | None = None,
     options: AssessOptions | None = None,
     prior: PriorInventory | None = None,
+    exceptions: Sequence[FindingException] | None = None,
+    at: datetime | None = None,
 ) -> ScanResult:
     """Assess every ownerless mailbox of a snapshot. Pure: no network, no clock.
 
     `prior`, the ownerless mailboxes of the tenant's last stored run, is read only when
     Get-Mailbox or graph/users failed: it adds the mailboxes (and the unlicensed user
-    mailboxes) the remaining sources cannot name (`assess.fallback`)."""
+    mailboxes) the remaining sources cannot name (`assess.fallback`).
+
+    `exceptions` turn the failing findings they cover into `accepted` before risk is
+    scored (`assess.accept`); their expiry is judged at `at`, the run's time (required
+    with exceptions). None: the run has no exceptions (no Exceptions section)."""
+    acceptor = None
+    if exceptions is not None:
+        if at is None:
+            raise ValueError("exceptions are judged at the run's time: pass `at`")
+        acceptor = Acceptor(exceptions, at=at)
     with cyclic_gc_paused():
-        return _assess(snapshot, custodians, options or AssessOptions(), prior)
+        return _assess(snapshot, custodians, options or AssessOptions(), prior, acceptor)
 
 
 def _assess(
@@ -54,7 +70,9 @@ def _assess(
     custodians: CustodianMap | None,
     options: AssessOptions,
     prior: PriorInventory | None,
+    acceptor: Acceptor | None = None,
 ) -> ScanResult:
+    accept = acceptor.apply if acceptor is not None else list
     snapshot, found = with_fallback_mailboxes(snapshot, prior)
     index = TenantIndex(snapshot)
     context = build_context(index, options, custodians)
@@ -72,18 +90,18 @@ def _assess(
 
     listed = found is not None  # the mailboxes come from other sources than Get-Mailbox
     unavailable = {c.info.id for c in CATALOGUE if _missing(c, snapshot, listed=listed)}
-    tenant_findings = [
+    tenant_findings = accept(
         _tenant_finding(check, context) for check in CATALOGUE if check.tenant is not None
-    ]
+    )
     tenant_by_id = {f.check_id: f for f in tenant_findings}
     findings: list[Finding] = list(tenant_findings)
     assessments = []
     for facts in all_facts:
-        mine = [
+        mine = accept(
             _mailbox_finding(check, facts, context, check.info.id in unavailable, listed)
             for check in CATALOGUE
             if check.mailbox is not None
-        ]
+        )
         findings += mine
         assessments.append(assess_mailbox(facts, mine, tenant_by_id, context))
     return ScanResult(
@@ -95,6 +113,7 @@ def _assess(
         problems=tuple(problems),
         checks=tuple(check.info for check in CATALOGUE),
         mailbox_counts=dict(sorted(counts.items())),
+        exceptions=acceptor.report() if acceptor is not None else None,
     )
 
 

@@ -134,15 +134,16 @@ def _factor(finding: Finding, facts: MailboxFacts) -> RiskFactor:
 
 
 def score_factors(
-    facts: MailboxFacts, failing: list[Finding]
+    facts: MailboxFacts, failing: list[Finding], *, sprayable: bool | None = None
 ) -> tuple[int, tuple[RiskFactor, ...]]:
     """The exposure score and the factors it was made from (one per failing check, plus
-    the sprayable floor when it lifted the score)."""
+    the sprayable floor when it lifted the score). `sprayable` overrides the facts' own."""
+    sprayable = facts.sprayable if sprayable is None else sprayable
     factors = [_factor(finding, facts) for finding in failing]
     counted_ids = {f.name for f in factors if f.effect is not FactorEffect.NOT_COUNTED}
     counted = [finding for finding in failing if finding.check_id in counted_ids]
-    score = risk_score(counted, facts.sprayable)
-    if facts.sprayable and score == SPRAYABLE_FLOOR and risk_score(counted, False) < score:
+    score = risk_score(counted, sprayable)
+    if sprayable and score == SPRAYABLE_FLOOR and risk_score(counted, False) < score:
         factors.insert(0, RiskFactor(
             effect=FactorEffect.FLOOR, name="sprayable", severity=Severity.CRITICAL,
             detail=f"at least {SPRAYABLE_FLOOR}: sign-in is enabled and "
@@ -394,6 +395,9 @@ def assess_mailbox(
     tenant_findings: Mapping[str, Finding],
     context: Context,
 ) -> MailboxAssessment:
+    # An accepted finding (an exception covers it) adds nothing: not to the score, the
+    # blast radius or the attack paths; a mailbox whose every failure is accepted scores 0,
+    # the sprayable floor included. It stays listed under `accepted`.
     fails = {f.check_id: f for f in findings if f.status is Status.FAIL}
     failing = sorted(fails.values(), key=lambda f: (-f.severity.rank, f.check_id))
     known = {
@@ -401,7 +405,7 @@ def assess_mailbox(
         for check_id in TENANT_FACTS
         if (finding := tenant_findings.get(check_id)) is not None and finding.failed
     }
-    score, factors = score_factors(facts, failing)
+    score, factors = score_factors(facts, failing, sprayable=facts.sprayable and bool(failing))
     return MailboxAssessment(
         upn=facts.subject.upn,
         kind=facts.subject.kind,
@@ -410,6 +414,7 @@ def assess_mailbox(
         attack_paths=attack_paths(facts, {**known, **fails}, context),
         failing=tuple(f.check_id for f in failing),
         errors=tuple(f.check_id for f in findings if f.status is Status.ERROR),
+        accepted=tuple(sorted(f.check_id for f in findings if f.status is Status.ACCEPTED)),
         custodian=facts.custodian,
         factors=factors,
         blast=blast_radius(facts, fails),

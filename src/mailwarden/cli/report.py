@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
+from mailwarden.cli.accepting import ExceptionsOpt, exceptions_file
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.errors import NoHistoryError
 from mailwarden.model.run import Drift, FindingChangeKind
@@ -45,6 +46,7 @@ def report(
     store: Annotated[
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
+    exceptions: ExceptionsOpt = None,
 ) -> None:
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
 
@@ -52,9 +54,18 @@ def report(
     open high or critical alerts first, then by score, ties by blast radius.
 
     When Get-Mailbox or graph/users failed, the tenant's last stored run (--db) adds the
-    ownerless mailboxes they would have named, so they stay in this run as error."""
+    ownerless mailboxes they would have named, so they stay in this run as error.
+
+    Exceptions (--exceptions, and those kept for the tenant) make the failing findings they
+    cover `accepted` in every format, with an Exceptions section (HTML, Markdown) listing
+    the active, expiring (14 days), expired and unmatched ones.
+
+    Exit codes: 0 written; 2 bad usage or input (a bad exceptions file names each bad entry
+    by line); 5 the history database cannot be written."""
     chosen = parse_formats(formats)
-    scan = scan_directory(from_dir, custodians_file=custodians, db_url=db)
+    scan = scan_directory(from_dir, custodians_file=custodians, db_url=db,
+                          exceptions_file=exceptions_file(exceptions),
+                          at=datetime.now(UTC))
     with progress_board(enabled=err_console.is_terminal) as board:
         detection = detect_logs(from_dir, scan, progress=board)
     paths, run_id = report_and_store(
@@ -131,7 +142,8 @@ def diff(
     """Show what changed between two runs of a tenant (default: its last two).
 
     A finding that failed and is now error (its input could not be read) is unverified,
-    never fixed or gone.
+    never fixed or gone; one that failed and an exception now accepts is accepted, never
+    fixed (and regressed when the exception expires).
 
     Reads the history that `report`, `scan` and `watch` store runs in; creates nothing.
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from mailwarden.assess import list_checks
 from mailwarden.cli import app
+from mailwarden.cli.accepting import ExceptionsOpt, exceptions_file
 from mailwarden.cli.connect import (
     CaBundleOpt,
     CertificateOpt,
@@ -43,6 +44,7 @@ from mailwarden.cli.views import (
     checks_document,
     checks_table,
     detection_table,
+    exception_lines,
     failures_table,
     inventory_document,
     inventory_table,
@@ -193,6 +195,8 @@ def print_scan_summary(scan: Scan, findings_path: Path | None, *, limit: int = 1
         f" ({escape(kinds_line(result))})", markup=True
     )
     console.print(f"findings: {status_line(result)}", markup=False)
+    for line in exception_lines(result):
+        console.print(line, markup=False, soft_wrap=True)
     snapshot = scan.snapshot
     failed = sorted(s for s in snapshot.problems if s not in snapshot.limitations)
     if failed:
@@ -273,6 +277,7 @@ def scan(
     store: Annotated[
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
+    exceptions: ExceptionsOpt = None,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
@@ -291,6 +296,10 @@ def scan(
     history (--db) know them; when graph/users failed, user mailboxes that run found
     unlicensed are assessed too. The summary says where the inventory came from.
 
+    A failing finding an unexpired exception covers (--exceptions, and those kept for the
+    tenant by `mailwarden exceptions`) is `accepted`: never counted as a failure or a pass;
+    the summary lists exceptions expired, expiring within 14 days and matching nothing.
+
     Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
     partial result: a source failed or is missing (errors.json, or for some mailboxes), so
     findings that need it are error, or a log file could not be read; 5 the history
@@ -300,9 +309,12 @@ def scan(
     detection = None
     failed = False
     collected = None
+    accepted_file = exceptions_file(exceptions, config)
+    now = datetime.now(UTC)
     if from_dir is not None:
         with err_console.status("assessing"):
-            result = scan_directory(from_dir, custodians_file=custodians, db_url=db)
+            result = scan_directory(from_dir, custodians_file=custodians, db_url=db,
+                                    exceptions_file=accepted_file, at=now)
         if logs:
             with progress_board(enabled=not quiet) as board:
                 detection = detect_logs(from_dir, result, progress=board)
@@ -311,19 +323,20 @@ def scan(
         collected = collect_with_progress(connection, out / "tenant", quiet=quiet)
         failed = report_failed_sources(collected.recorded)
         result = scan_snapshot(
-            snapshot_from_recorded(collected.recorded), custodians_file=custodians, db_url=db
+            snapshot_from_recorded(collected.recorded), custodians_file=custodians, db_url=db,
+            exceptions_file=accepted_file, at=now,
         )
     result = rank_by_evidence(result, detection)
-    path = write_findings(result.result, out)
+    path = write_findings(result.result, out, generated_at=now)
     print_scan_summary(result, path, limit=top)
     failed = report_partial_scan(result.result) or failed
     if detection is not None:
-        alerts = write_alerts(detection, out, generated_at=datetime.now(UTC))
+        alerts = write_alerts(detection, out, generated_at=now)
         print_detection_summary(detection, alerts)
         report_bad_rows(detection)
         failed = report_unread_logs(detection, rules=True) or failed
     if store:
-        run_id = store_scan(result, detection=detection, db_url=db)
+        run_id = store_scan(result, detection=detection, db_url=db, generated_at=now)
         console.print(f"stored as run {run_id}", markup=False)
     if collected is not None:
         exit_if_stopped(collected)  # the scan of a partial collection is kept, and says so

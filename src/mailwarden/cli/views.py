@@ -76,22 +76,47 @@ def kinds_line(result: ScanResult) -> str:
 
 def status_line(result: ScanResult) -> str:
     counts = result.status_counts()
+    if result.exceptions is None and not counts.get(Status.ACCEPTED.value):
+        counts.pop(Status.ACCEPTED.value, None)  # no exceptions in this run: nothing to say
     return ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in counts.items())
+
+
+def exception_lines(result: ScanResult) -> list[str]:
+    """What the run's exceptions did, worst news first; nothing when it had none."""
+    report = result.exceptions
+    if report is None:
+        return []
+    accepted = sum(1 for f in result.findings if f.status is Status.ACCEPTED)
+    lines = [f"exceptions: {plural(len(report.active), 'active exception')} accepted "
+             f"{plural(accepted, 'failing finding')}; {len(report.expiring)} expiring within "
+             f"{report.warn_days} days, {len(report.expired)} expired, "
+             f"{len(report.unused)} matching nothing"]
+    lines += [f"  expired {use.exception.expires.isoformat()}: {use.exception.label} "
+              f"({use.exception.owner}; {use.exception.origin}): "
+              f"{plural(len(use.matched), 'finding')} fail again" for use in report.expired]
+    lines += [f"  expires {use.exception.expires.isoformat()}: {use.exception.label} "
+              f"({use.exception.owner}; {use.exception.origin})" for use in report.expiring]
+    lines += [f"  matches nothing: {use.exception.label} ({use.exception.origin})"
+              for use in report.unused]
+    return lines
 
 
 def failures_table(result: ScanResult) -> Table:
     failing = Counter(f.check_id for f in result.findings if f.status is Status.FAIL)
     errors = Counter(f.check_id for f in result.findings if f.status is Status.ERROR)
+    accepted = Counter(f.check_id for f in result.findings if f.status is Status.ACCEPTED)
     table = Table(title="Checks that fail or could not run", title_justify="left")
-    for column in ("check", "severity", "fail", "error"):
+    columns = ("check", "severity", "fail", "error", *(("accepted",) if accepted else ()))
+    for column in columns:
         table.add_column(column)
     for info in result.checks:
-        if failing[info.id] or errors[info.id]:
+        if failing[info.id] or errors[info.id] or accepted[info.id]:
             table.add_row(
                 info.id,
                 Text(info.severity.value, style=_SEVERITY_STYLE[info.severity]),
                 str(failing[info.id]),
                 Text(str(errors[info.id]), style="magenta" if errors[info.id] else ""),
+                *((str(accepted[info.id]),) if accepted else ()),
             )
     return table
 

@@ -14,6 +14,7 @@ import platformdirs
 import typer
 
 from mailwarden.cli import app
+from mailwarden.cli.accepting import ExceptionsOpt, exceptions_file
 from mailwarden.cli.connect import (
     CaBundleOpt,
     CertificateOpt,
@@ -158,6 +159,7 @@ def watch_command(
     exo_url: ExoUrlOpt = None,
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
+    exceptions: ExceptionsOpt = None,
 ) -> None:
     """Pull new log records every cycle, detect, check, store the run, group the alerts into
     incidents (kept in the history database with their lifecycle), and send each new or
@@ -172,6 +174,8 @@ def watch_command(
 
     Each cycle's run goes to the history database every command uses (--db, else
     $MAILWARDEN_DB, else the per-user history.db), so `mailwarden history` lists it.
+    Exceptions (--exceptions, re-read every cycle, and those kept for the tenant) make the
+    failing findings they cover `accepted`: they are not sent as failing.
 
     Exit codes: 0 done; 2 bad usage or input, or another process holds --state-dir; 3
     sign-in or permission refused; 4 a --once cycle could not read the service; 5 the
@@ -197,6 +201,7 @@ def watch_command(
             posture_every=parse_duration(posture_every, what="--posture-every"),
             history=parse_duration(history, what="--history"),
             custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
+            exceptions_file=exceptions_file(exceptions, config),
             db_url=db, policy=policy, first_cycle=FirstCycle(first_cycle),
             digest_hour=digest_hour)
         with (hold_folder(state, hint=STATE_DIR_HINT), _log_writer(log_file) as log,

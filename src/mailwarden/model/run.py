@@ -57,6 +57,7 @@ class FindingChangeKind(StrEnum):
     NEW = "new"  # fails now; the check or mailbox was not assessed before
     REGRESSED = "regressed"  # fails now; passed (or did not apply, or errored) before
     FIXED = "fixed"  # failed before; passes or no longer applies now
+    ACCEPTED = "accepted"  # failed before; still fails, but an exception accepts it now
     UNVERIFIED = "unverified"  # failed before; cannot be judged now (input missing)
     GONE = "gone"  # failed before; the mailbox is no longer ownerless or no longer exists
 

@@ -1,4 +1,5 @@
-"""findings.csv: one row per finding, for spreadsheets.
+"""findings.csv: one row per finding, for spreadsheets. An accepted finding has status
+`accepted` and its exception's reason, owner, expiry and ticket in the last columns.
 
 Tenant strings are attacker-controlled and spreadsheets run formulas, so a cell that
 would start a formula is prefixed with an apostrophe (the usual CSV-injection guard).
@@ -10,7 +11,7 @@ import csv
 import io
 import json
 
-from mailwarden.model.findings import Finding
+from mailwarden.model.findings import Finding, Status
 from mailwarden.model.run import Run
 from mailwarden.report.findings_json import plain_value
 from mailwarden.times import iso
@@ -30,6 +31,10 @@ COLUMNS = (
     "remediation",
     "powershell",
     "evidence",
+    "exception_reason",
+    "exception_owner",
+    "exception_expires",
+    "exception_ticket",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -56,7 +61,19 @@ def _row(finding: Finding, generated_at: str, tenant: str) -> list[str]:
         remediation.summary if remediation else "",
         "\n".join(remediation.powershell) if remediation else "",
         json.dumps(plain_value(finding.evidence), sort_keys=True, ensure_ascii=False),
+        *_exception(finding),
     ]
+
+
+def _exception(finding: Finding) -> list[str]:
+    """The exception accepting the finding; on a failure, the expired one that no longer
+    does (its expiry date says why the finding fails again)."""
+    exception = finding.exception
+    if exception is None:
+        return ["", "", "", ""]
+    expired = "" if finding.status is Status.ACCEPTED else " (expired)"
+    return [exception.reason, exception.owner, exception.expires.isoformat() + expired,
+            exception.ticket or ""]
 
 
 def render(run: Run) -> str:

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from mailwarden.assess.risk import ranked
+from mailwarden.model.exceptions import ExceptionsReport, ExceptionUse, FindingException
 from mailwarden.model.findings import (
     ActiveEvidence,
     AttackPath,
@@ -18,6 +19,7 @@ from mailwarden.model.findings import (
     Problem,
     RiskFactor,
     ScanResult,
+    Status,
 )
 from mailwarden.model.inventory import TenantInfo
 from mailwarden.model.run import Run
@@ -71,7 +73,41 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "evidence": _plain(finding.evidence),
         "controls": list(finding.controls),
         "remediation": finding.remediation.as_dict() if finding.remediation else {},
+        **({"exception": {**exception_dict(finding.exception),
+                          "expired": finding.status is not Status.ACCEPTED}}
+           if finding.exception is not None else {}),
     }
+
+
+def exception_dict(exception: FindingException) -> dict[str, Any]:
+    """An exception as every JSON document shows it."""
+    return {
+        "check": exception.check,
+        "mailbox": exception.mailbox,
+        "reason": exception.reason,
+        "owner": exception.owner,
+        "expires": exception.expires.isoformat(),
+        "ticket": exception.ticket,
+        "source": exception.source.value,
+        "origin": exception.origin,
+        "id": exception.id,
+        "created_at": iso(exception.created_at) if exception.created_at else None,
+        "created_by": exception.created_by,
+    }
+
+
+def _use(use: ExceptionUse) -> dict[str, Any]:
+    return {**exception_dict(use.exception), "state": use.state.value,
+            "days_left": use.days_left, "matched": list(use.matched)}
+
+
+def exceptions_summary(report: ExceptionsReport | None) -> dict[str, Any] | None:
+    """Counts of the run's exceptions by what they did; None when the run had none."""
+    if report is None:
+        return None
+    return {"active": len(report.active), "expiring": len(report.expiring),
+            "expired": len(report.expired), "unused": len(report.unused),
+            "expiring_within_days": report.warn_days, "judged_at": iso(report.at)}
 
 
 def _custodian(custodian: Custodian | None) -> dict[str, Any] | None:
@@ -133,6 +169,7 @@ def _mailbox(rank: int, item: MailboxAssessment) -> dict[str, Any]:
             "roles": item.blast.roles,
         },
         "failing": list(item.failing),
+        "accepted": list(item.accepted),
         "errors": list(item.errors),
         "attack_paths": [_path(p) for p in item.attack_paths],
         "custodian": _custodian(item.custodian),
@@ -161,6 +198,7 @@ def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, A
             "mailboxes": dict(result.mailbox_counts),
             "ownerless": len(result.inventory),
             "checks": [info.id for info in result.checks],
+            "exceptions": exceptions_summary(result.exceptions),
         },
         "findings": [_finding(f) for f in result.findings],
         # In risk order, the order the terminal and the HTML report show (rank 1 first).
@@ -168,6 +206,8 @@ def findings_document(result: ScanResult, generated_at: datetime) -> dict[str, A
             _mailbox(rank, a) for rank, a in enumerate(ranked(result.assessments), start=1)
         ],
         "problems": [_problem(p) for p in result.problems],
+        # Each exception the run applied, with its state and the findings it matched.
+        "exceptions": [_use(u) for u in result.exceptions.uses] if result.exceptions else [],
     }
 
 

@@ -21,9 +21,15 @@ from mailwarden.model.findings import (
     MailboxAccess,
     MailboxAssessment,
     Severity,
+    Status,
 )
 from mailwarden.model.run import Run
-from mailwarden.report.common import alert_counts, failures_worst_first
+from mailwarden.report.common import (
+    alert_counts,
+    days_left,
+    exception_sections,
+    failures_worst_first,
+)
 from mailwarden.report.compliance import COUNTED, run_rows, status_summary
 from mailwarden.times import iso, parse_time
 
@@ -87,6 +93,7 @@ class MailboxRow:
     worst_rank: int
     failing: tuple[str, ...]
     errors: tuple[str, ...]
+    accepted: tuple[str, ...]  # failing checks an exception accepts
     sign_in: str  # "enabled", "blocked", "unknown"
     protocols: tuple[str, ...]  # legacy protocols enabled
     delegates: int
@@ -124,7 +131,8 @@ def mailbox_rows(run: Run) -> list[MailboxRow]:
             display_name=item.display_name or "", kind=item.kind.value,
             risk=item.risk_score, worst=top.severity.value if top else "",
             worst_rank=top.severity.rank + 1 if top else 0, failing=item.failing,
-            errors=item.errors, sign_in=_sign_in(entry), protocols=protocols,
+            errors=item.errors, accepted=item.accepted, sign_in=_sign_in(entry),
+            protocols=protocols,
             delegates=entry.delegates if entry else 0,
             custodian=item.custodian.person if item.custodian else "",
             access=access.get(item.upn),
@@ -275,4 +283,10 @@ def report_context(run: Run) -> dict[str, Any]:
         "compliance": [(FRAMEWORK_NAMES[fw], rows, status_summary(rows))
                        for fw, rows in run_rows(run)],
         "counted": [s.value for s in COUNTED],
+        "accepted": sorted((f for f in result.findings if f.status is Status.ACCEPTED),
+                           key=lambda f: (f.check_id, f.resource.upn or "")),
+        "exceptions": result.exceptions,
+        "exception_sections": (exception_sections(result.exceptions)
+                               if result.exceptions else []),
+        "days_left": days_left,
     }

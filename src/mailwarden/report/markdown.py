@@ -11,9 +11,15 @@ from collections.abc import Iterable, Sequence
 
 from mailwarden.assess.summary import riskiest
 from mailwarden.model.controls import FRAMEWORK_NAMES, Framework
+from mailwarden.model.exceptions import ExceptionUse
 from mailwarden.model.findings import RiskTier
 from mailwarden.model.run import Drift, FindingChangeKind, Run
-from mailwarden.report.common import alert_counts, severity_counts
+from mailwarden.report.common import (
+    alert_counts,
+    days_left,
+    exception_sections,
+    severity_counts,
+)
 from mailwarden.report.compliance import COUNTED, ControlResult, run_rows, status_summary
 from mailwarden.text import plural
 from mailwarden.times import iso
@@ -48,6 +54,10 @@ def _summary(run: Run) -> list[str]:
     lines += ["", f"Total ownerless: {len(result.inventory)}", ""]
     lines += _table(("failed findings by severity", "count"),
                     ((s, str(n)) for s, n in severity_counts(result.findings).items()))
+    accepted = result.status_counts().get("accepted", 0)
+    if accepted:
+        lines += ["", f"{plural(accepted, 'failing finding')} accepted by an exception "
+                  "(not counted above, never as passed): see Exceptions."]
     errors = result.status_counts().get("error", 0)
     if errors:
         lines += ["", f"{plural(errors, 'finding')} could not be judged (input missing): "
@@ -70,6 +80,28 @@ def _riskiest(run: Run) -> list[str]:
         lines += [f"   - seen, {md(e.severity.value)}: {md(e.summary)}" for e in item.evidence]
         lines += [f"   - {md(path.severity.value)}: {md(path.text)}" for path in item.paths]
     return lines
+
+
+def _exception_rows(uses: Iterable[ExceptionUse]) -> list[tuple[str, ...]]:
+    return [(md(u.exception.check), md(u.exception.mailbox or "the tenant"),
+             md(u.exception.owner), f"{u.exception.expires.isoformat()} ({days_left(u)})",
+             md(u.exception.ticket or ""), md(u.exception.reason), str(len(u.matched)))
+            for u in uses]
+
+
+def _exceptions(run: Run) -> list[str]:
+    report = run.result.exceptions
+    if report is None:
+        return []
+    lines = ["", "## Exceptions", ""]
+    if not report.uses:
+        return [*lines, "No exceptions are defined."]
+    header = ("check", "mailbox", "owner", "expires", "ticket", "reason", "findings")
+    for title, uses in exception_sections(report):
+        lines += [f"### {title}", ""]
+        lines += _table(header, _exception_rows(uses)) if uses else ["None."]
+        lines.append("")
+    return lines[:-1]
 
 
 def _alerts(run: Run) -> list[str]:
@@ -151,6 +183,7 @@ def render(run: Run) -> str:
         "",
         *_summary(run),
         *_riskiest(run),
+        *_exceptions(run),
         *_alerts(run),
         *_compliance(run),
         *_changes(run.changes),

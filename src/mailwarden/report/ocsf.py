@@ -5,6 +5,11 @@ holds (a run from before incidents) as a finding of its own. The file is a JSON 
 events.
 
 Not-applicable findings are left out: they say nothing about the tenant's posture.
+An accepted finding (an unexpired exception covers it) still fails its control
+(compliance status_id 3, Fail) and is a finding someone reviewed and chose not to act on:
+the event's status_id is 3, Suppressed (OCSF 1.3.0 Finding `status_id`: 0 Unknown, 1 New,
+2 In Progress, 3 Suppressed, 4 Resolved, 99 Other; the vendored schema's enum), with the
+exception (reason, owner, expiry, ticket) in `unmapped.exception`.
 Values OCSF has no attribute for (evidence, commands) go in `unmapped`, as the schema asks.
 """
 
@@ -18,7 +23,7 @@ from typing import Any
 
 from mailwarden.model.findings import CheckInfo, Finding, Severity, Status
 from mailwarden.model.run import Run
-from mailwarden.report.findings_json import plain_value
+from mailwarden.report.findings_json import exception_dict, plain_value
 from mailwarden.times import parse_time
 
 OCSF_VERSION = "1.3.0"
@@ -27,6 +32,7 @@ COMPLIANCE_FINDING = 2003
 DETECTION_FINDING = 2004
 _CREATE = 1  # activity_id: a new finding
 _STATUS_NEW = 1
+_STATUS_SUPPRESSED = 3
 _SEVERITY: Mapping[str, tuple[int, str]] = {  # OCSF severity_id and its caption
     Severity.CRITICAL: (5, "Critical"),
     Severity.HIGH: (4, "High"),
@@ -37,6 +43,7 @@ _SEVERITY: Mapping[str, tuple[int, str]] = {  # OCSF severity_id and its caption
 _COMPLIANCE_STATUS = {  # compliance.status_id and its caption
     Status.PASS: (1, "Pass"),
     Status.FAIL: (3, "Fail"),
+    Status.ACCEPTED: (3, "Fail"),  # the control still fails; the finding is suppressed
     Status.ERROR: (0, "Unknown"),
 }
 
@@ -112,6 +119,11 @@ def compliance_event(run: Run, finding: Finding, info: CheckInfo | None) -> dict
     if finding.remediation is not None:
         event["remediation"] = {"desc": finding.remediation.summary}
         unmapped["remediation"] = finding.remediation.as_dict()
+    if finding.exception is not None:
+        accepted = finding.status is Status.ACCEPTED
+        unmapped["exception"] = {**exception_dict(finding.exception), "expired": not accepted}
+        if accepted:
+            event["status_id"], event["status"] = _STATUS_SUPPRESSED, "Suppressed"
     event["unmapped"] = unmapped
     return event
 

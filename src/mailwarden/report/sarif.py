@@ -5,6 +5,12 @@ result per incident (the alerts of one attack), under a rule per alert category
 Mailboxes are not source files, so each result is located by a logical location (the
 mailbox UPN, or the tenant). A finding that could not be judged (`error`) is reported
 with kind "open": SARIF's word for "the tool could not tell pass from fail".
+
+An accepted finding (an unexpired exception covers it) stays a "fail" result, with one
+`suppressions` entry of kind "external" (the exception lives outside the scanned
+resource), status "accepted" and the exception's reason as its justification (SARIF 2.1.0
+section 3.35); viewers such as GitHub code scanning then show it as dismissed, not fixed.
+A finding whose exception expired is an ordinary failure that says so in its properties.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 
 from mailwarden.model.findings import CheckInfo, Finding, Severity, Status
 from mailwarden.model.run import Run
-from mailwarden.report.findings_json import plain_value
+from mailwarden.report.findings_json import exception_dict, plain_value
 from mailwarden.times import iso
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -61,11 +67,12 @@ def _fingerprint(finding: Finding, tenant: str) -> str:
 def _result(finding: Finding, rule_index: int, tenant: str) -> dict[str, Any]:
     resource = finding.resource
     name = resource.upn or tenant
+    judged = finding.status in (Status.FAIL, Status.ACCEPTED)
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "ruleIndex": rule_index,
-        "kind": "fail" if finding.status is Status.FAIL else "open",
-        "level": _LEVEL[finding.severity] if finding.status is Status.FAIL else "none",
+        "kind": "fail" if judged else "open",
+        "level": _LEVEL[finding.severity] if judged else "none",
         "message": {"text": finding.message},
         "locations": [
             {
@@ -89,6 +96,19 @@ def _result(finding: Finding, rule_index: int, tenant: str) -> dict[str, Any]:
     if finding.remediation is not None:
         fix = finding.remediation
         result["properties"]["remediation"] = fix.as_dict()
+    exception = finding.exception
+    if exception is not None:
+        accepted = finding.status is Status.ACCEPTED
+        result["properties"]["exception"] = {**exception_dict(exception), "expired": not accepted}
+        if accepted:
+            result["suppressions"] = [{
+                "kind": "external",
+                "status": "accepted",
+                "justification": exception.reason,
+                "properties": {"owner": exception.owner,
+                               "expires": exception.expires.isoformat(),
+                               "ticket": exception.ticket, "origin": exception.origin},
+            }]
     return result
 
 
@@ -140,7 +160,7 @@ def sarif_document(run: Run) -> dict[str, Any]:
     reported = [
         f
         for f in result.findings
-        if f.status in (Status.FAIL, Status.ERROR) and f.check_id in index
+        if f.status in (Status.FAIL, Status.ACCEPTED, Status.ERROR) and f.check_id in index
     ]
     return {
         "$schema": SCHEMA_URI,

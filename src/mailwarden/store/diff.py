@@ -28,6 +28,8 @@ def _finding_change(
     elif after is None:
         # The check no longer reports on it: the mailbox left scope, or the check is gone.
         kind = FindingChangeKind.GONE if mailbox_gone else FindingChangeKind.UNVERIFIED
+    elif after.status is Status.ACCEPTED:
+        kind = FindingChangeKind.ACCEPTED  # an exception is never taken for a fix
     elif after.status in _JUDGED_OK:
         kind = FindingChangeKind.FIXED
     else:

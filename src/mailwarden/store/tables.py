@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -153,4 +154,21 @@ incidents = Table(
     # categories, families, targets, places, targeted, source_ips, actors, marks,
     # acknowledged_as and the alerts (id -> the alert as last seen)
     Column("detail", JSON, nullable=False),
+)
+
+# Accepted exceptions (`mailwarden.store.exceptions`, migration 0004): the same records as
+# an exceptions file, per tenant. A NULL mailbox names the tenant-wide finding of a check.
+exceptions = Table(
+    "exceptions",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(128), nullable=False, index=True),
+    Column("check_id", String(128), nullable=False),
+    Column("mailbox", String(512)),  # an address or a glob pattern, lower case
+    Column("reason", Text, nullable=False),
+    Column("owner", String(512), nullable=False),
+    Column("expires", Date, nullable=False),  # accepted through this day (UTC)
+    Column("ticket", String(256)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(512), nullable=False),
 )

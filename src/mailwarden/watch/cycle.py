@@ -114,6 +114,8 @@ class WatchConfig:
     posture_every: timedelta = timedelta(hours=24)
     history: timedelta = DEFAULT_HISTORY
     custodians_file: Path | None = None
+    #: Accepted exceptions (YAML), re-read every cycle; the store's for the tenant apply too.
+    exceptions_file: Path | None = None
     db_url: str | None = None  # None: the history every command uses (MAILWARDEN_DB, ...)
     detect_options: DetectOptions | None = None
     #: How alerts group into incidents and when a quiet incident is resolved.
@@ -309,7 +311,8 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         save_state(config.state_dir, state)
     scan = scan_directory(config.tenant_dir, custodians_file=config.custodians_file
                           or find_custodians(config.tenant_dir, None),
-                          db_url=config.database)
+                          db_url=config.database, exceptions_file=config.exceptions_file,
+                          at=started)
     detection = _detect(config, window, scan)
     phase("detected")
 

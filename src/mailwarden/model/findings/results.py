@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from mailwarden.model.exceptions import FindingException
+
 
 class Status(StrEnum):
     PASS = "pass"
@@ -198,6 +200,9 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     controls: tuple[str, ...] = ()
     remediation: Remediation | None = None
+    #: The exception that accepts this finding (status `accepted`), or the expired one that
+    #: no longer does (status `fail`); None when no exception names it.
+    exception: FindingException | None = None
 
     @property
     def failed(self) -> bool:

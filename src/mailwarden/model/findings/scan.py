@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from mailwarden.model.exceptions import ExceptionsReport
 from mailwarden.model.findings.access import MailboxAccess
 from mailwarden.model.findings.results import CheckInfo, Finding, MailboxKind, Severity, Status
 from mailwarden.model.findings.risk import ActiveEvidence, BlastRadius, RiskFactor, RiskTier
@@ -81,6 +82,8 @@ class MailboxAssessment:
     failing: tuple[str, ...]  # ids of the checks that fail, worst first
     errors: tuple[str, ...]  # ids of the checks that could not be evaluated
     custodian: Custodian | None
+    #: ids of the failing checks an exception accepts: they add nothing to the score
+    accepted: tuple[str, ...] = ()
     factors: tuple[RiskFactor, ...] = ()  # what the score and rank were made from
     evidence: tuple[ActiveEvidence, ...] = ()  # seen happening, worst first
     blast: BlastRadius = field(default_factory=BlastRadius)
@@ -153,6 +156,8 @@ class ScanResult:
     problems: tuple[Problem, ...]
     checks: tuple[CheckInfo, ...]
     mailbox_counts: Mapping[str, int] = field(default_factory=dict)  # kind -> mailboxes
+    #: What the run's exceptions did; None when the run had none.
+    exceptions: ExceptionsReport | None = None
 
     def status_counts(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

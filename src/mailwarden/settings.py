@@ -181,6 +181,8 @@ _ENV = {
     "graph_concurrency": "MAILWARDEN_GRAPH_CONCURRENCY",
     "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
 }
+#: The environment variable of each setting that has one (docs/config.md lists them).
+ENV_VARS: Mapping[str, str] = _ENV
 _SECRET_LIKE = {"client_secret", "secret", "password", "token"}
 
 

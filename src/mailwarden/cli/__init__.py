@@ -46,7 +46,7 @@ def _root(
 
 #: Modules that add commands to `app` when imported.
 COMMAND_MODULES = ("demo", "detect", "doctor", "emulator", "logs", "notify", "remediate",
-                   "report", "tenant", "watch", "alerts")
+                   "report", "tenant", "watch", "alerts", "config")
 
 
 def _register() -> None:

@@ -167,7 +167,10 @@ def plan_command(
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Show the changes that would fix the failing findings, with the exact calls."""
+    """Show the changes that would fix the failing findings, with the exact calls.
+
+    Exit codes: 0 shown; 2 bad usage or input; 3 sign-in or permission refused; 4 the live
+    tenant could not be read whole; 70 internal error."""
     connection = Connection.of(locals())
     options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
     plan = _plan(_scan(from_dir, connection), options)
@@ -192,7 +195,10 @@ def export_command(
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write the plan as a PowerShell script for change control."""
+    """Write the plan as a PowerShell script for change control.
+
+    Exit codes: 0 written; 2 bad usage or input; 3 sign-in or permission refused; 4 the
+    live tenant could not be read whole; 70 internal error."""
     if output_format != "powershell":
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
@@ -266,7 +272,11 @@ def apply_command(
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Apply the plan to the tenant: a dry run unless --yes (or you confirm)."""
+    """Apply the plan to the tenant: a dry run unless --yes (or you confirm).
+
+    Exit codes: 0 applied (or a dry run); 2 bad usage or input; 3 sign-in or permission
+    refused; 4 the live tenant could not be read whole; 5 an action failed (the others
+    went ahead) or the journal cannot be written; 70 internal error."""
     connection = Connection.of(locals())
     settings = connection.settings()
     # One session for collecting and applying: a person signs in once.
@@ -304,7 +314,11 @@ def rollback_command(
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Put back the state journalled before each change of RUN_ID (or of --action ids)."""
+    """Put back the state journalled before each change of RUN_ID (or of --action ids).
+
+    Exit codes: 0 rolled back; 2 bad usage, or not confirmed; 3 sign-in or permission
+    refused; 4 the service could not be read; 5 an action could not be put back, or the
+    journal cannot be read; 70 internal error."""
     connection = Connection.of(locals())
     settings = connection.settings()
     with _journal(journal_dir, db) as journal, open_session(settings) as session:
@@ -321,7 +335,9 @@ def show_command(
     run_id: Annotated[str | None, typer.Argument(help="A run id; none lists the runs.")] = None,
     journal_dir: JournalOpt = None, db: DbOpt = None,
 ) -> None:
-    """List journalled runs, or one run's actions and what became of them."""
+    """List journalled runs, or one run's actions and what became of them.
+
+    Exit codes: 0 shown; 2 bad usage; 5 the journal cannot be read; 70 internal error."""
     with _journal(journal_dir, db) as journal:
         if run_id is None:
             for known in journal.run_ids():

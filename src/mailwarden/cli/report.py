@@ -9,10 +9,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
+from mailwarden.cli.exitcodes import FailOnOpt, outcome, parse_fail_on
+from mailwarden.cli.partial import (
+    report_bad_rows,
+    report_fail_on,
+    report_partial_scan,
+    report_unread_logs,
+)
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.errors import NoHistoryError
 from mailwarden.model.run import Drift, FindingChangeKind
@@ -45,6 +53,7 @@ def report(
     store: Annotated[
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
+    fail_on: FailOnOpt = None,
 ) -> None:
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
 
@@ -52,8 +61,15 @@ def report(
     open high or critical alerts first, then by score, ties by blast radius.
 
     When Get-Mailbox or graph/users failed, the tenant's last stored run (--db) adds the
-    ownerless mailboxes they would have named, so they stay in this run as error."""
+    ownerless mailboxes they would have named, so they stay in this run as error.
+
+    Exit codes: 0 done, every check judged; 1 findings fail at or above --fail-on; 2 bad
+    usage or input; 4 a partial result (the reports are written and say so): a source
+    failed or is missing, a licence the tenant lacks withholds an input, so findings are
+    error, or a log file could not be read; 5 the history database cannot be written; 70
+    internal error. 1 beats 4, as for `scan` (docs/exit-codes.md)."""
     chosen = parse_formats(formats)
+    threshold = parse_fail_on(fail_on)
     scan = scan_directory(from_dir, custodians_file=custodians, db_url=db)
     with progress_board(enabled=err_console.is_terminal) as board:
         detection = detect_logs(from_dir, scan, progress=board)
@@ -64,6 +80,17 @@ def report(
         console.print(f"wrote {path}")
     if run_id is not None:
         console.print(f"stored as run {run_id}")
+    failed = sorted(s for s in scan.snapshot.problems if s not in scan.snapshot.limitations)
+    if failed:
+        err_console.print(f"[magenta]sources not read:[/] {escape(', '.join(failed))} "
+                          "(checks that need them report error)", markup=True, soft_wrap=True)
+    partial = report_partial_scan(scan.result)
+    if detection is not None:
+        report_bad_rows(detection)
+        partial = report_unread_logs(detection, rules=True) or partial
+    code = outcome(over=report_fail_on(scan.result.findings, threshold), partial=partial)
+    if code:
+        raise typer.Exit(code=int(code))
 
 
 @app.command()
@@ -78,7 +105,7 @@ def history(
     Without a history database there it says so and lists no runs.
 
     Exit codes: 0 done (no runs stored is not an error); 2 bad usage; 5 the database
-    cannot be read."""
+    cannot be read; 70 internal error."""
     try:
         runs = list_runs(db, tenant)
     except NoHistoryError as exc:
@@ -136,7 +163,7 @@ def diff(
     Reads the history that `report`, `scan` and `watch` store runs in; creates nothing.
 
     Exit codes: 0 done; 2 bad usage, or no history database there; 5 a run is missing or
-    the database cannot be read."""
+    the database cannot be read; 70 internal error."""
     drift = diff_runs(db, run_a, run_b)
     if as_json:
         console.print_json(json.dumps(_jsonable(asdict(drift)), default=str))

@@ -11,7 +11,16 @@ import pytest
 import typer
 
 from mailwarden.cli import command_app
-from mailwarden.cli.exitcodes import COMMAND_CODES, ExitCode, codes_table
+from mailwarden.cli.exitcodes import (
+    COMMAND_CODES,
+    ExitCode,
+    codes_table,
+    outcome,
+    over_threshold,
+    parse_fail_on,
+)
+from mailwarden.errors import ConfigError
+from mailwarden.model.findings import TENANT_RESOURCE, Finding, Severity, Status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,3 +74,30 @@ def test_the_documented_table_is_the_one_the_code_makes(document: str) -> None:
     assert shown == codes_table(), (
         f"{document}: the exit-code table is out of date; replace it with the output of "
         "python -c 'from mailwarden.cli.exitcodes import codes_table; print(codes_table())'")
+
+
+def _finding(status: Status, severity: Severity) -> Finding:
+    return Finding(check_id="sign-in-enabled", status=status, severity=severity,
+                   resource=TENANT_RESOURCE, message="m")
+
+
+def test_fail_on_counts_failing_findings_at_or_above_the_threshold_only() -> None:
+    findings = [_finding(Status.FAIL, s) for s in Severity]
+    assert [f.severity for f in over_threshold(findings, Severity.HIGH)] == [
+        Severity.CRITICAL, Severity.HIGH]
+    assert len(over_threshold(findings, Severity.LOW)) == 4  # info is never a threshold
+    assert over_threshold(findings, None) == ()
+    # Every other status (error, pass, not_applicable, an accepted exception) never counts.
+    others = [_finding(status, Severity.CRITICAL) for status in Status
+              if status is not Status.FAIL]
+    assert others and over_threshold(others, Severity.LOW) == ()
+
+
+def test_fail_on_names_and_precedence() -> None:
+    assert parse_fail_on(" High ") is Severity.HIGH
+    for bad in ("info", "severe", ""):
+        with pytest.raises(ConfigError, match="use critical, high, medium or low"):
+            parse_fail_on(bad)
+    assert outcome(over=True, partial=True) is ExitCode.FINDINGS
+    assert outcome(over=False, partial=True) is ExitCode.PARTIAL
+    assert outcome(over=False, partial=False) is ExitCode.OK

@@ -64,9 +64,9 @@ def report(
     ownerless mailboxes they would have named, so they stay in this run as error.
 
     Exit codes: 0 done, every check judged; 1 findings fail at or above --fail-on; 2 bad
-    usage or input; 4 a partial result (the reports are written and say so): a source
-    failed or is missing, a licence the tenant lacks withholds an input, so findings are
-    error, or a log file could not be read; 5 the history database cannot be written; 70
+    usage or input; 4 a partial result (the reports are written): a source failed or is
+    missing, or checks are error for another reason (a licence the tenant lacks, a record
+    too old to tell), or a log file could not be read; 5 the history database cannot be written; 70
     internal error. 1 beats 4, as for `scan` (docs/exit-codes.md)."""
     chosen = parse_formats(formats)
     threshold = parse_fail_on(fail_on)

@@ -302,10 +302,11 @@ def scan(
 
     Exit codes: 0 done, every check judged; 1 findings fail at or above --fail-on; 2 bad
     usage or input; 3 sign-in or permission refused (live); 4 a partial result: a source
-    failed or is missing (errors.json, or for some mailboxes), or a licence the tenant
-    lacks withholds an input, so findings are error, or a log file could not be read; 5
-    the history database cannot be written; 70 internal error. 1 beats 4: a run that is
-    both says both and exits 1; a partial run never exits 0 (docs/exit-codes.md)."""
+    failed or is missing (errors.json, or for some mailboxes), or checks are error for
+    another reason (a licence the tenant lacks, a record too old to tell), or a log file
+    could not be read; 5 the history database cannot be written; 70 internal error. 1
+    beats 4: a run that is both says both and exits 1; a partial run never exits 0
+    (docs/exit-codes.md)."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
     threshold = parse_fail_on(fail_on)

@@ -107,12 +107,17 @@ def test_every_file_read_exits_0(tmp_path: Path) -> None:
 
 # --fail-on, partial results and their precedence (docs/exit-codes.md), as processes.
 
-def _synthetic(tmp_path: Path) -> Path:
-    tenant = tmp_path / "tenant"
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tenant = tmp_path_factory.mktemp("synthetic") / "tenant"
     made = mailwarden("synth", "--out", str(tenant), "--size", "small", "--seed", "1")
     assert made.returncode == 0, made.stderr
     shutil.rmtree(tenant / "logs")  # the posture is what these codes are about
     return tenant
+
+
+def _copy(synthetic: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(synthetic, tmp_path / "tenant"))
 
 
 def _judged_whole(tenant: Path) -> None:
@@ -128,12 +133,14 @@ def _judged_whole(tenant: Path) -> None:
 
 def _fail_source(tenant: Path, source: str) -> None:
     (tenant / f"{source}.json").unlink()
-    (tenant / "errors.json").write_text(json.dumps({source: "HTTP 503 after 6 attempts"}),
-                                        encoding="utf-8")
+    (tenant / "errors.json").write_text(
+        json.dumps({source: {"error": "HTTP 503 after 6 attempts"}}), encoding="utf-8")
 
 
-def test_scan_fail_on_exits_1_when_a_finding_fails_at_or_above_it(tmp_path: Path) -> None:
-    tenant = _synthetic(tmp_path)
+def test_scan_fail_on_exits_1_when_a_finding_fails_at_or_above_it(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    tenant = _copy(synthetic, tmp_path)
     _judged_whole(tenant)
     clean = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "a"), "-q",
                        "--no-store")
@@ -148,16 +155,18 @@ def test_scan_fail_on_exits_1_when_a_finding_fails_at_or_above_it(tmp_path: Path
     assert f"fail-on high: {len(over)} findings fail at or above high" in said
 
 
-def test_error_findings_alone_are_a_partial_result(tmp_path: Path) -> None:
-    tenant = _synthetic(tmp_path)  # one check cannot tell: an `error`, no source failed
+def test_error_findings_alone_are_a_partial_result(synthetic: Path, tmp_path: Path) -> None:
+    tenant = _copy(synthetic, tmp_path)  # one check cannot tell: an `error`, no source failed
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "o"), "-q",
                       "--no-store")
     assert done.returncode == PARTIAL, done.stderr
     assert "1 finding is error, not pass" in " ".join(done.stderr.split())
 
 
-def test_report_exits_4_with_a_failed_source_and_1_beats_it(tmp_path: Path) -> None:
-    tenant = _synthetic(tmp_path)
+def test_report_exits_4_with_a_failed_source_and_1_beats_it(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    tenant = _copy(synthetic, tmp_path)
     _judged_whole(tenant)
     _fail_source(tenant, "exo/Get-CASMailbox")
     partial = mailwarden("report", "--from-dir", str(tenant), "--out", str(tmp_path / "r"),

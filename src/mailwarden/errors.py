@@ -4,9 +4,10 @@ from __future__ import annotations
 
 
 class MailwardenError(Exception):
-    """Base of every error mailwarden raises on purpose."""
+    """Base of every error mailwarden raises on purpose. One that no subclass gives a
+    meaning is a fault of mailwarden's (70): 1 is kept for findings at or above `--fail-on`."""
 
-    exit_code = 1
+    exit_code = 70
 
 
 class InputError(MailwardenError):

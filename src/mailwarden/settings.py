@@ -184,6 +184,8 @@ _ENV = {
     "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
     "exceptions_file": "MAILWARDEN_EXCEPTIONS",
 }
+#: The environment variable of each setting that has one (docs/config.md lists them).
+ENV_VARS: Mapping[str, str] = _ENV
 _SECRET_LIKE = {"client_secret", "secret", "password", "token"}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,5 +100,94 @@ def test_every_file_read_exits_0(tmp_path: Path) -> None:
     tenant = tmp_path / "tenant"
     assert mailwarden("synth", "--out", str(tenant), "--size", "small",
                       "--seed", "1").returncode == 0
+    _judged_whole(tenant)  # else one check is `error`: a partial result too
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --fail-on, partial results and their precedence (docs/exit-codes.md), as processes.
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tenant = tmp_path_factory.mktemp("synthetic") / "tenant"
+    made = mailwarden("synth", "--out", str(tenant), "--size", "small", "--seed", "1")
+    assert made.returncode == 0, made.stderr
+    shutil.rmtree(tenant / "logs")  # the posture is what these codes are about
+    return tenant
+
+
+def _copy(synthetic: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(synthetic, tmp_path / "tenant"))
+
+
+def _judged_whole(tenant: Path) -> None:
+    """Make the one check the synthetic tenant leaves `error` judgeable: its planted
+    shared mailbox last signed in before Graph's record of successful sign-ins starts."""
+    users = json.loads((tenant / "graph" / "users.json").read_text(encoding="utf-8"))
+    for user in users:
+        activity = user.get("signInActivity") or {}
+        if str(activity.get("lastSignInDateTime", "")).startswith("2023-0"):
+            activity["lastSignInDateTime"] = "2026-01-05T08:30:00Z"
+    (tenant / "graph" / "users.json").write_text(json.dumps(users), encoding="utf-8")
+
+
+def _fail_source(tenant: Path, source: str) -> None:
+    (tenant / f"{source}.json").unlink()
+    (tenant / "errors.json").write_text(
+        json.dumps({source: {"error": "HTTP 503 after 6 attempts"}}), encoding="utf-8")
+
+
+def test_scan_fail_on_exits_1_when_a_finding_fails_at_or_above_it(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    tenant = _copy(synthetic, tmp_path)
+    _judged_whole(tenant)
+    clean = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "a"), "-q",
+                       "--no-store")
+    assert clean.returncode == 0, clean.stderr
+    done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "b"), "-q",
+                      "--no-store", "--fail-on", "HIGH")
+    assert done.returncode == 1, done.stderr
+    findings = json.loads((tmp_path / "b" / "findings.json").read_text(encoding="utf-8"))
+    over = [f for f in findings["findings"]
+            if f["status"] == "fail" and f["severity"] in {"critical", "high"}]
+    said = " ".join(done.stderr.split())
+    assert f"fail-on high: {len(over)} findings fail at or above high" in said
+
+
+def test_error_findings_alone_are_a_partial_result(synthetic: Path, tmp_path: Path) -> None:
+    tenant = _copy(synthetic, tmp_path)  # one check cannot tell: an `error`, no source failed
+    done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "o"), "-q",
+                      "--no-store")
+    assert done.returncode == PARTIAL, done.stderr
+    assert "1 finding is error, not pass" in " ".join(done.stderr.split())
+
+
+def test_report_exits_4_with_a_failed_source_and_1_beats_it(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    tenant = _copy(synthetic, tmp_path)
+    _judged_whole(tenant)
+    _fail_source(tenant, "exo/Get-CASMailbox")
+    partial = mailwarden("report", "--from-dir", str(tenant), "--out", str(tmp_path / "r"),
+                         "--format", "json,sarif", "--no-store")
+    assert partial.returncode == PARTIAL, partial.stderr
+    said = " ".join(partial.stderr.split())
+    assert "sources not read: exo/Get-CASMailbox" in said and "partial result:" in said
+    assert (tmp_path / "r" / "findings.sarif").is_file()
+    both = mailwarden("report", "--from-dir", str(tenant), "--out", str(tmp_path / "s"),
+                      "--format", "json", "--no-store", "--fail-on", "high")
+    assert both.returncode == 1, both.stderr
+    said = " ".join(both.stderr.split())
+    assert "partial result:" in said and "fail-on high:" in said
+
+
+@pytest.mark.parametrize("command", ["scan", "report"])
+def test_a_bad_fail_on_is_a_usage_error_before_anything_is_written(
+    tmp_path: Path, command: str
+) -> None:
+    done = mailwarden(command, "--from-dir", str(tmp_path), "--out", str(tmp_path / "o"),
+                      "--fail-on", "info")
+    assert done.returncode == 2
+    assert "--fail-on 'info': use critical, high, medium or low" in done.stderr
+    assert not (tmp_path / "o").exists()

@@ -53,7 +53,7 @@ def _mailwarden(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def _assert_shown(result: subprocess.CompletedProcess[str]) -> str:
     assert "Traceback" not in result.stderr, result.stderr
     assert "internal error" not in result.stderr, result.stderr
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode in (0, 4), result.stderr  # 4: a check could not tell
     for control in CONTROLS:
         assert control not in result.stdout, repr(result.stdout)
         assert control not in result.stderr, repr(result.stderr)

@@ -11,6 +11,7 @@ import pytest
 
 from mailwarden.cli import command_app
 from tests.support.cli_runner import invoke_ok, runner
+from tests.support.synthetic import assessed_code
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_report_history_and_diff(tenant_dir: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "history.db")
     out = tmp_path / "out"
     output = invoke_ok("report", "--from-dir", str(tenant_dir), "--out", str(out),
-                    "--format", "all", "--db", db)
+                       "--format", "all", "--db", db, code=assessed_code(tenant_dir))
     assert "stored as run 1" in output
     names = sorted(p.name for p in out.iterdir())
     assert names == ["alerts.json", "compliance.csv", "findings.csv", "findings.json",
@@ -45,7 +46,8 @@ def test_report_history_and_diff(tenant_dir: Path, tmp_path: Path) -> None:
     alerts = json.loads((out / "alerts.json").read_text(encoding="utf-8"))
     assert any(a["category"] == "ownerless-sign-in" for a in alerts["alerts"])
 
-    invoke_ok("report", "--from-dir", str(tenant_dir), "--out", str(out), "--db", db)
+    invoke_ok("report", "--from-dir", str(tenant_dir), "--out", str(out), "--db", db,
+              code=assessed_code(tenant_dir))
     assert "Changes since the previous run" in (out / "report.html").read_text(encoding="utf-8")
     listed = json.loads(invoke_ok("history", "--db", db, "--json"))
     assert [r["id"] for r in listed] == [1, 2]

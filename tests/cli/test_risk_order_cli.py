@@ -13,6 +13,7 @@ import pytest
 
 from mailwarden.synth import generate, write_synthetic
 from tests.support.risk_orders import html_riskiest, html_table, json_order, terminal_order
+from tests.support.synthetic import assessed_code
 
 
 def mailwarden(*args: str) -> subprocess.CompletedProcess[str]:
@@ -32,10 +33,10 @@ def tenant_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_scan_and_report_show_one_risk_order(tenant_dir: Path, tmp_path: Path) -> None:
     scanned = mailwarden("scan", "--from-dir", str(tenant_dir), "--out", str(tmp_path / "scan"),
                          "--quiet")
-    assert scanned.returncode == 0, scanned.stderr
+    assert scanned.returncode == assessed_code(tenant_dir), scanned.stderr
     reported = mailwarden("report", "--from-dir", str(tenant_dir), "--out",
                           str(tmp_path / "report"), "--format", "html,json", "--no-store")
-    assert reported.returncode == 0, reported.stderr
+    assert reported.returncode == assessed_code(tenant_dir), reported.stderr
 
     terminal = terminal_order(scanned.stdout)
     scan_json = json_order(tmp_path / "scan" / "findings.json")
@@ -55,7 +56,7 @@ def test_scan_and_report_show_one_risk_order(tenant_dir: Path, tmp_path: Path) -
 def test_scan_without_logs_ranks_by_exposure(tenant_dir: Path, tmp_path: Path) -> None:
     scanned = mailwarden("scan", "--from-dir", str(tenant_dir), "--out", str(tmp_path),
                          "--no-logs", "--quiet")
-    assert scanned.returncode == 0, scanned.stderr
+    assert scanned.returncode == assessed_code(tenant_dir), scanned.stderr
     terminal = terminal_order(scanned.stdout)
     assert terminal == json_order(tmp_path / "findings.json")[:10]
     assert terminal[0][1] != "builds@adventure-works.com"

@@ -16,6 +16,7 @@ from mailwarden.assess import list_checks
 from mailwarden.cli import command_app
 from mailwarden.cli.views import checks_table
 from tests.support.cli_runner import invoke_ok, runner
+from tests.support.synthetic import assessed_code
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,8 @@ def test_synth_writes_a_private_recorded_tenant(tenant_dir: Path) -> None:
 
 
 def test_scan_writes_findings_matching_planted(tenant_dir: Path, tmp_path: Path) -> None:
-    output = invoke_ok("scan", "--from-dir", str(tenant_dir), "--out", str(tmp_path))
+    output = invoke_ok("scan", "--from-dir", str(tenant_dir), "--out", str(tmp_path),
+                       code=assessed_code(tenant_dir))
     assert "Riskiest" in output
     path = tmp_path / "findings.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

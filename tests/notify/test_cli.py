@@ -163,3 +163,27 @@ def test_notify_as_a_process_sends_one_notice_per_incident_and_again_when_worse(
         (worse,) = run()  # the same incident, worse: sent again as an escalation
         assert worse["incident"]["id"] == incident["id"]  # type: ignore[index]
         assert worse["notification"]["escalation"] is True  # type: ignore[index]
+
+
+def test_a_failed_delivery_is_a_partial_result_as_a_process(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "alerts.json").write_text(json.dumps({
+        "schema": "mailwarden.alerts/1", "generated_at": "2026-03-02T10:00:00Z",
+        "alerts": [alert("c1")]}))
+    (tmp_path / "routing.yaml").write_text(
+        f"channels:\n  hook: {{type: json, url: 'http://127.0.0.1:{port}/hook'}}\n"
+        "routes:\n  - channels: [hook]\n")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    done = subprocess.run(
+        [sys.executable, "-m", "mailwarden", "notify", "--alerts", str(tmp_path / "alerts.json"),
+         "--routing", str(tmp_path / "routing.yaml"), "--state", str(tmp_path / "state.json")],
+        capture_output=True, text=True, timeout=120, check=False, env={**env, "COLUMNS": "200"})
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "stays pending" in " ".join(done.stderr.split())

@@ -58,7 +58,7 @@ def test_routes_add_channels_by_severity_category_and_check() -> None:
      "only syslog channels take facility"),
     ("routes: []\n", 1, "missing channels"),
     ("channels:\n  a: {type: json, url: 'https://x'}\nroutes:\n  - match: {severities: [hgh]}\n"
-     "    channels: [a]\n", 4, "unknown severity 'hgh' (known: critical, high, medium"),
+     "    channels: [a]\n", 4, "unknown severity 'hgh' (did you mean 'high'?) (known: critical"),
     ("channels:\n  a: {type: json, url: 'https://x'}\nroutes:\n  - match: {checks: [oops]}\n"
      "    channels: [a]\n", 4, "unknown check 'oops'"),
     ("channels:\n  a: {type: email, url: 'https://x'}\nroutes: []\n", 2,
@@ -67,8 +67,10 @@ def test_routes_add_channels_by_severity_category_and_check() -> None:
 def test_errors_name_the_file_and_line(text: str, line: int, words: str) -> None:
     with pytest.raises(InputError) as caught:
         routing_of(text)
-    assert str(caught.value).startswith(f"routing.yaml:{line}: ")
-    assert words in str(caught.value)
+    said = str(caught.value)
+    assert said.startswith("routing.yaml:")
+    assert any(part.strip().startswith(f"routing.yaml:{line}: ") and words in part
+               for part in said.splitlines()), said
 
 
 def test_secrets_never_appear_in_reprs_or_errors() -> None:
@@ -111,3 +113,31 @@ def test_a_spray_goes_to_the_custodians_of_its_ownerless_targets() -> None:
     assert recipients.to == ("jane@x.example",) and recipients.cc == ()
     assert recipients.note and "it@x.example" in recipients.note
     assert "bob@x.example" not in recipients.note
+
+
+def test_every_problem_is_listed_at_once_with_its_line_and_a_suggestion() -> None:
+    text = ("security_team: [secops]\n"
+            "channels:\n"
+            "  a: {type: slak, url: 'https://x'}\n"
+            "  b: {type: syslog, url: 'udp://x', facility: lokal4}\n"
+            "routes:\n"
+            "  - match: {severitie: [high]}\n"
+            "    channels: [a]\n"
+            "  - match: {severities: [hihg], categories: [password-spary]}\n"
+            "    channels: [c]\n")
+    with pytest.raises(InputError) as caught:
+        routing_of(text)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "routing.yaml: 7 problems, fix them all and run again:"
+    assert [line.split(": ", 1)[0].strip() for line in lines[1:]] == [
+        "routing.yaml:1", "routing.yaml:3", "routing.yaml:4", "routing.yaml:6",
+        "routing.yaml:8", "routing.yaml:8", "routing.yaml:9"]
+    said = "\n".join(lines)
+    assert "type 'slak' (did you mean 'slack'?)" in said
+    assert "facility 'lokal4' (did you mean 'local4'?)" in said
+    assert "unknown key 'severitie' (did you mean 'severities'?)" in said
+    assert "unknown severity 'hihg' (did you mean 'high'?)" in said
+    assert "unknown category 'password-spary' (did you mean 'password-spray'?)" in said
+    assert "route names channel 'c'" in said
+    # A channel with problems is still defined: the route naming `a` is not an error too.
+    assert "channel 'a'" not in said

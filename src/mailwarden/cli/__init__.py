@@ -45,8 +45,8 @@ def _root(
 
 
 #: Modules that add commands to `app` when imported.
-COMMAND_MODULES = ("compliance", "demo", "detect", "doctor", "emulator", "logs", "notify",
-                   "remediate", "report", "tenant", "watch", "alerts", "exceptions")
+COMMAND_MODULES = ("compliance", "config", "demo", "detect", "doctor", "emulator", "logs",
+                   "notify", "remediate", "report", "tenant", "watch", "alerts", "exceptions")
 
 
 def _register() -> None:

@@ -37,7 +37,8 @@ from mailwarden.watch.durations import parse_duration
 
 alerts_app = typer.Typer(
     help="The watcher's incidents (the alerts of one attack, grouped): list them with "
-    "filters, acknowledge or resolve one or many.",
+    "filters, acknowledge or resolve one or many.\n\nExit codes: 0 listed; 2 bad usage; 5 "
+    "the history database cannot be read; 70 internal error.",
     invoke_without_command=True, no_args_is_help=False)
 app.add_typer(alerts_app, name="alerts")
 
@@ -158,7 +159,10 @@ def alerts_command(
 ) -> None:
     """List the watcher's open incidents (with --all, acknowledged and resolved ones too),
     worst and most recent first; the filters narrow the list. With no history database yet
-    it says so and creates none. Exit codes: 0 listed; 2 bad usage."""
+    it says so and creates none.
+
+    Exit codes: 0 listed; 2 bad usage; 5 the history database cannot be read; 70 internal
+    error."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"db": db}
         return
@@ -253,7 +257,8 @@ def ack_command(
     """Acknowledge open incidents, named by id or chosen by the filters: they are not
     notified again unless they get worse (a higher severity, a proven password, a new
     category or mailbox at their severity). Records who and when, with --note. Exit codes:
-    0 done; 2 bad usage, an unknown or ambiguous id, or no history database."""
+    0 done; 2 bad usage, an unknown or ambiguous id, or no history database; 5 the
+    history database cannot be written; 70 internal error."""
     _change(ctx, change=acknowledge, verb="acknowledge", ids=ids or (), db=db,
             mailbox=mailbox, category=category, severity=severity, since=since, note=note,
             by=by)
@@ -274,7 +279,8 @@ def resolve_command(
     """Resolve incidents, named by id or chosen by the filters. A resolved incident is
     closed for good: new activity like it starts a new incident (notified as new) that
     names the resolved one. Records who and when, with --note. Exit codes: 0 done; 2 bad
-    usage, an unknown or ambiguous id, or no history database."""
+    usage, an unknown or ambiguous id, or no history database; 5 the history database
+    cannot be written; 70 internal error."""
     _change(ctx, change=resolve, verb="resolve", ids=ids or (), db=db,
             mailbox=mailbox, category=category, severity=severity, since=since, note=note,
             by=by)

@@ -132,7 +132,8 @@ def compliance(
     for a findings.json written by an earlier version.
 
     Exit codes: 0 done; 2 bad usage or input; 4 a partial result: a source failed or is
-    missing, so findings behind some controls are error."""
+    missing, so findings behind some controls are error; 5 the history database (--db)
+    cannot be read; 70 internal error."""
     framework = _framework(framework_name)
     if output_format not in FORMATS:
         raise ConfigError(f"--format {output_format!r}: use {', '.join(FORMATS)}")

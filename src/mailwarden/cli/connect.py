@@ -175,10 +175,18 @@ def collect_with_progress(connection: Connection, out: Path, *, quiet: bool) -> 
             return Collected(recorded=exc.partial, stopped=exc)
 
 
+def report_stopped(collected: Collected) -> bool:
+    """Say why a collection stopped early; True when it did (a partial result)."""
+    if collected.stopped is None:
+        return False
+    err_console.print(f"error: {collected.stopped}", markup=False, soft_wrap=True)
+    return True
+
+
 def exit_if_stopped(collected: Collected) -> None:
     """Say why a collection stopped early and exit with the partial-result code (4)."""
     if collected.stopped is not None:
-        err_console.print(f"error: {collected.stopped}", markup=False, soft_wrap=True)
+        report_stopped(collected)
         raise typer.Exit(code=collected.stopped.exit_code)
 
 

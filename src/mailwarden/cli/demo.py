@@ -33,7 +33,11 @@ def demo(
     """Run everything on a built-in synthetic tenant, on 127.0.0.1 only.
 
     The emulator serves the tenant; it is collected through the real client path (MSAL,
-    Graph, Exchange), assessed, and the results are written to --out."""
+    Graph, Exchange), assessed, and the results are written to --out.
+
+    Exit codes: 0 done; 2 bad usage, or --out cannot be written; 4 the emulated tenant
+    could not be read whole; 5 the history database cannot be written; 70 internal
+    error."""
     from mailwarden.demo import run_demo
 
     started = time.perf_counter()

@@ -116,7 +116,8 @@ def detect(
     record over 16 MiB (MAILWARDEN_MAX_RECORD_BYTES) is one.
 
     Exit codes: 0 every file was read; 2 bad usage or a named file is missing; 4 a file
-    could not be read at all (it is named with the reason; the rest is still analysed)."""
+    could not be read at all (it is named with the reason; the rest is still analysed); 70
+    internal error."""
     files = [*(signins or ()), *(audit or ()), *(ual or ())]
     if tenant_dir is None and not files:
         raise ConfigError("give --tenant-dir DIR (reads DIR/logs/) or log files with "
@@ -149,7 +150,9 @@ def detect(
 def rules(
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """List the detection rules: id, category, severity, thresholds and ATT&CK techniques."""
+    """List the detection rules: id, category, severity, thresholds and ATT&CK techniques.
+
+    Exit codes: 0 listed; 2 bad usage; 70 internal error."""
     catalogue = list_rules()
     if output_format == "json":
         typer.echo(json.dumps([{
@@ -224,8 +227,10 @@ def eval_command(
     """Run detection over DIR/logs/ with DIR's snapshot; print precision and recall per
     category against DIR/labels.json, and the notifications per labelled incident a
     watcher would send (the alerts replayed cycle by cycle through the incident
-    lifecycle). Exits 1 when a category misses the targets or notifications exceed
-    --max-notifications; 2 on bad input."""
+    lifecycle).
+
+    Exit codes: 0 every target met; 1 a category misses the targets or notifications
+    exceed --max-notifications; 2 bad usage or input; 70 internal error."""
     labels_path = directory / "labels.json"
     if not labels_path.is_file():
         raise InputError(f"{labels_path}: no labels file; `mailwarden synth --out {directory}` "

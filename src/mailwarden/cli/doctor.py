@@ -146,7 +146,7 @@ def doctor(
 
     Exit codes: 0 every source can be read (licence limitations only warn); 2 bad options;
     3 signing in failed, or a permission or Exchange role is missing; 4 a service could
-    not be reached or answered with an error."""
+    not be reached or answered with an error; 70 internal error."""
     if output_format not in {"table", "json"}:
         raise ConfigError(f"--format {output_format!r}: use table or json")
     settings = Connection.of(locals()).settings()

@@ -98,7 +98,10 @@ def emulator(
     MAILWARDEN_CLIENT_SECRET), a certificate assertion, or a device-code sign-in that
     approves itself. GET /_emulator/stats shows the requests served; POST
     /_emulator/logs/signIns (directoryAudits, ual) with a JSON array of records logs them
-    now, as if they had just happened. Stops on Ctrl-C."""
+    now, as if they had just happened. Stops on Ctrl-C.
+
+    Exit codes: 0 stopped; 2 bad usage, or the tenant or port cannot be used; 70 internal
+    error."""
     from mailwarden.emulator import EmulatorConfig, run
     from mailwarden.emulator.app import create_app
     from mailwarden.emulator.exchange_roles import role_profile

@@ -119,7 +119,8 @@ def _warn_if_unknown(store: ExceptionStore, tenant_id: str) -> None:
 @exceptions_app.command("example")
 def example_command() -> None:
     """Print a commented example exceptions file (every field explained), to start from:
-    `mailwarden exceptions example > exceptions.yaml`. Exit codes: 0."""
+    `mailwarden exceptions example > exceptions.yaml`. Exit codes: 0 printed; 2 bad usage;
+    70 internal error."""
     example = resources.files("mailwarden.assess").joinpath("exceptions.example.yaml")
     typer.echo(example.read_text(encoding="utf-8"), nl=False)
 
@@ -132,7 +133,7 @@ def list_command(
 ) -> None:
     """List the stored exceptions (of one tenant with --tenant), with their state: active,
     expiring within 14 days, or expired. Creates no database. Exit codes: 0 listed; 2 bad
-    usage."""
+    usage; 5 the database cannot be read; 70 internal error."""
     if output not in ("table", "json"):
         raise ConfigError(f"--format {output!r}: use table or json")
     now = datetime.now(UTC)
@@ -174,7 +175,7 @@ def add_command(
     """Keep one exception for a tenant. Checked as a file's entry is; an expiry already past
     is refused. Exit codes: 0 stored; 2 bad usage, a bad exception, or the same check
     and mailbox already accepted for the tenant (see --replace); 5 the database cannot be
-    written."""
+    written; 70 internal error."""
     chosen_tenant = _tenant(tenant)
     now = datetime.now(UTC)
     exception = exception_from_values(
@@ -200,7 +201,7 @@ def remove_command(
 ) -> None:
     """Delete stored exceptions by id; their findings fail again from the next run.
     Exit codes: 0 removed; 2 bad usage, no history database, or an id that is not there
-    (then nothing is removed); 5 the database cannot be written."""
+    (then nothing is removed); 5 the database cannot be written; 70 internal error."""
     with ExceptionStore.open(db, create=False) as store:
         removed = store.remove(tenant.strip().lower() if tenant else None, ids)
     for exception in removed:
@@ -218,7 +219,7 @@ def import_command(
     """Store every exception of a file for a tenant, each replacing a stored one with the
     same check and mailbox, in one transaction. A bad file is refused whole, naming every
     bad entry by line. Exit codes: 0 imported; 2 bad usage or a bad file; 5 the database
-    cannot be written."""
+    cannot be written; 70 internal error."""
     chosen_tenant = _tenant(tenant)
     exceptions = load_exceptions(file, _checks())
     now = datetime.now(UTC)

@@ -101,7 +101,10 @@ def collect_logs_command(
     last run, append them to OUT/logs/, and move the checkpoint.
 
     Needs AuditLog.Read.All and AuditLogsQuery.Read.All. A kind that fails keeps its
-    checkpoint, so the next run reads it again; the command then exits with code 4."""
+    checkpoint, so the next run reads it again.
+
+    Exit codes: 0 every kind read; 2 bad usage; 3 sign-in or permission refused; 4 a kind
+    failed (its checkpoint is kept); 70 internal error."""
     connection = Connection.of(locals())
     settings = connection.settings()
     path = checkpoint_file or out / DEFAULT_CHECKPOINT

@@ -101,7 +101,12 @@ def notify_command(
 ) -> None:
     """Send each new or worsened incident (the alerts of one attack, as alerts.json groups
     them), and each newly failing finding, to the mailbox's custodian and the channels the
-    routing file names."""
+    routing file names. The routing file (docs/routing.md) is checked whole first: every
+    problem in it is listed with its line, and nothing is sent.
+
+    Exit codes: 0 every delivery accepted; 2 bad usage or input (the routing file, alerts
+    or findings); 4 a delivery failed (it stays pending and is retried on the next run);
+    70 internal error."""
     routing = load_routing(routing_path)
     alert_items = load_alerts(alerts)
     incident_items = load_incidents(alerts)

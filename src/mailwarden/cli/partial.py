@@ -3,19 +3,20 @@ then exits with the partial-result code (4) instead of claiming success."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from rich.console import Console
 from rich.markup import escape
 
+from mailwarden.cli.exitcodes import ExitCode, over_threshold
 from mailwarden.cli.ui import err_console
 from mailwarden.detect.results import DetectionResult, RuleRun
-from mailwarden.errors import ServiceError
-from mailwarden.model.findings import ProblemKind, ScanResult, Status
+from mailwarden.model.findings import Finding, ProblemKind, ScanResult, Severity, Status
 from mailwarden.text import plural
 
 #: SPEC section 8: a source failed or a file was unreadable.
-PARTIAL_EXIT = ServiceError.exit_code
+PARTIAL_EXIT = int(ExitCode.PARTIAL)
 
 
 def report_unread_logs(detection: DetectionResult, *, rules: bool) -> bool:
@@ -65,12 +66,31 @@ UNREAD = frozenset({ProblemKind.MISSING_SOURCE, ProblemKind.INCOMPLETE_INVENTORY
 
 def report_partial_scan(result: ScanResult) -> bool:
     """Say that an assessment is partial, and how many findings are `error` for it; True
-    when a source failed or is missing (a licence limitation is not a failure)."""
-    if not any(p.kind in UNREAD for p in result.problems):
-        return False
+    when a source failed or is missing, or when any check is `error` for another reason (a
+    licence the tenant lacks withholds its input): an `error` is not a pass, and a run
+    with any is not a clean one."""
     errors = sum(1 for f in result.findings if f.status is Status.ERROR)
+    unread = any(p.kind in UNREAD for p in result.problems)
+    if not unread and not errors:
+        return False
+    counted = f"{plural(errors, 'finding')} {'is' if errors == 1 else 'are'} error, not pass"
+    why = ("sources were not read whole" if unread
+           else "checks could not judge what they read (a licence limitation, or a record "
+           "too old to tell; findings.json says why for each)")
+    err_console.print(f"[yellow]partial result:[/] {why}; {counted} (exit code {PARTIAL_EXIT})",
+                      markup=True, soft_wrap=True)
+    return True
+
+
+def report_fail_on(findings: Iterable[Finding], threshold: Severity | None) -> bool:
+    """Say how many findings fail at or above `--fail-on`; True when any do."""
+    over = over_threshold(findings, threshold)
+    if threshold is None or not over:
+        return False
+    counts = Counter(f.severity for f in over)
+    detail = ", ".join(f"{counts[s]} {s.value}" for s in Severity if counts[s])
     err_console.print(
-        f"[yellow]partial result:[/] sources were not read whole; "
-        f"{plural(errors, 'finding')} {'is' if errors == 1 else 'are'} error, not pass "
-        f"(exit code {PARTIAL_EXIT})", markup=True, soft_wrap=True)
+        f"[bold red]fail-on {threshold.value}:[/] {plural(len(over), 'finding')} "
+        f"{'fails' if len(over) == 1 else 'fail'} at or above {threshold.value} ({detail}) "
+        f"(exit code {int(ExitCode.FINDINGS)})", markup=True, soft_wrap=True)
     return True

@@ -137,7 +137,10 @@ def plan_command(
     config: ConfigOpt = None,
 ) -> None:
     """Show the changes that would fix the failing findings: totals per action, then the
-    actions, riskiest mailbox first."""
+    actions, riskiest mailbox first.
+
+    Exit codes: 0 shown; 2 bad usage or input; 3 sign-in or permission refused; 4 the live
+    tenant could not be read whole; 70 internal error."""
     if output_format not in {"table", "json", "csv"}:
         raise ConfigError(f"--format {output_format!r}: use table, json or csv")
     if out is not None and output_format == "table":
@@ -172,7 +175,10 @@ def export_command(
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write the plan as a PowerShell script for change control."""
+    """Write the plan as a PowerShell script for change control.
+
+    Exit codes: 0 written; 2 bad usage or input; 3 sign-in or permission refused; 4 the
+    live tenant could not be read whole; 70 internal error."""
     if output_format != "powershell":
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
@@ -248,7 +254,11 @@ def apply_command(
     graph_url: GraphUrlOpt = None, exo_url: ExoUrlOpt = None, ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Apply the plan to the tenant: a dry run unless --yes (or you confirm)."""
+    """Apply the plan to the tenant: a dry run unless --yes (or you confirm).
+
+    Exit codes: 0 applied (or a dry run); 2 bad usage or input; 3 sign-in or permission
+    refused; 4 the live tenant could not be read whole; 5 an action failed (the others
+    went ahead) or the journal cannot be written; 70 internal error."""
     connection = Connection.of(locals())
     settings = connection.settings()
     # One session for collecting and applying: a person signs in once.
@@ -305,7 +315,11 @@ def rollback_command(
     config: ConfigOpt = None,
 ) -> None:
     """Put back the state journalled before each change of RUN_ID (or of --action ids). The
-    tenant and how to reach it come from the journal; options given here override them."""
+    tenant and how to reach it come from the journal; options given here override them.
+
+    Exit codes: 0 rolled back (or, with --dry-run, shown); 2 bad usage, not confirmed, or no
+    journal; 3 sign-in or permission refused; 4 the service could not be read; 5 an action
+    could not be put back, or the journal cannot be read; 70 internal error."""
     with _journal(journal_dir, db, create=False) as journal:
         run = journal.load(run_id)
         settings = _journalled(Connection.of(locals()), run).settings()
@@ -330,7 +344,10 @@ def show_command(
     journal_dir: JournalOpt = None, db: DbOpt = None,
 ) -> None:
     """List journalled runs (when, tenant, who, outcomes, rolled back), or one run's actions
-    and what became of them."""
+    and what became of them.
+
+    Exit codes: 0 shown; 2 bad usage, or RUN_ID with no journal; 5 the journal cannot be
+    read; 70 internal error."""
     if output_format not in {"table", "json"}:
         raise ConfigError(f"--format {output_format!r}: use table or json")
     try:

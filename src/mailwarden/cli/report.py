@@ -9,11 +9,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.accepting import ExceptionsOpt, exceptions_file
+from mailwarden.cli.exitcodes import FailOnOpt, outcome, parse_fail_on
+from mailwarden.cli.partial import (
+    report_bad_rows,
+    report_fail_on,
+    report_partial_scan,
+    report_unread_logs,
+)
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.errors import NoHistoryError
 from mailwarden.model.run import Drift, FindingChangeKind
@@ -47,6 +55,7 @@ def report(
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
     exceptions: ExceptionsOpt = None,
+    fail_on: FailOnOpt = None,
 ) -> None:
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
 
@@ -58,11 +67,17 @@ def report(
 
     Exceptions (--exceptions, and those kept for the tenant) make the failing findings they
     cover `accepted` in every format, with an Exceptions section (HTML, Markdown) listing
-    the active, expiring (14 days), expired and unmatched ones.
+    the active, expiring (14 days), expired and unmatched ones; accepted findings never
+    count for --fail-on.
 
-    Exit codes: 0 written; 2 bad usage or input (a bad exceptions file names each bad entry
-    by line); 5 the history database cannot be written."""
+    Exit codes: 0 done, every check judged; 1 findings fail at or above --fail-on; 2 bad
+    usage or input (a bad exceptions file names each bad entry by line); 4 a partial result
+    (the reports are written): a source failed or is missing, or checks are error for
+    another reason (a licence the tenant lacks, a record too old to tell), or a log file
+    could not be read; 5 the history database cannot be written; 70 internal error. 1 beats
+    4, as for `scan` (docs/exit-codes.md)."""
     chosen = parse_formats(formats)
+    threshold = parse_fail_on(fail_on)
     scan = scan_directory(from_dir, custodians_file=custodians, db_url=db,
                           exceptions_file=exceptions_file(exceptions),
                           at=datetime.now(UTC))
@@ -75,6 +90,17 @@ def report(
         console.print(f"wrote {path}")
     if run_id is not None:
         console.print(f"stored as run {run_id}")
+    failed = sorted(s for s in scan.snapshot.problems if s not in scan.snapshot.limitations)
+    if failed:
+        err_console.print(f"[magenta]sources not read:[/] {escape(', '.join(failed))} "
+                          "(checks that need them report error)", markup=True, soft_wrap=True)
+    partial = report_partial_scan(scan.result)
+    if detection is not None:
+        report_bad_rows(detection)
+        partial = report_unread_logs(detection, rules=True) or partial
+    code = outcome(over=report_fail_on(scan.result.findings, threshold), partial=partial)
+    if code:
+        raise typer.Exit(code=int(code))
 
 
 @app.command()
@@ -89,7 +115,7 @@ def history(
     Without a history database there it says so and lists no runs.
 
     Exit codes: 0 done (no runs stored is not an error); 2 bad usage; 5 the database
-    cannot be read."""
+    cannot be read; 70 internal error."""
     try:
         runs = list_runs(db, tenant)
     except NoHistoryError as exc:
@@ -148,7 +174,7 @@ def diff(
     Reads the history that `report`, `scan` and `watch` store runs in; creates nothing.
 
     Exit codes: 0 done; 2 bad usage, or no history database there; 5 a run is missing or
-    the database cannot be read."""
+    the database cannot be read; 70 internal error."""
     drift = diff_runs(db, run_a, run_b)
     if as_json:
         console.print_json(json.dumps(_jsonable(asdict(drift)), default=str))

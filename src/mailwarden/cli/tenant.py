@@ -31,10 +31,13 @@ from mailwarden.cli.connect import (
     collect_with_progress,
     exit_if_stopped,
     report_failed_sources,
+    report_stopped,
 )
+from mailwarden.cli.exitcodes import FailOnOpt, outcome, parse_fail_on
 from mailwarden.cli.partial import (
     PARTIAL_EXIT,
     report_bad_rows,
+    report_fail_on,
     report_partial_scan,
     report_unread_logs,
 )
@@ -102,7 +105,9 @@ def synth(
     """Write a synthetic recorded tenant with planted.json and custodians.csv.
 
     planted.json lists what is wrong in the tenant (the ground truth that `scan` must find)
-    and, for a licence profile other than mixed, what its licences leave unknown."""
+    and, for a licence profile other than mixed, what its licences leave unknown.
+
+    Exit codes: 0 written; 2 bad usage, or --out cannot be written; 70 internal error."""
     from mailwarden.synth import generate, write_synthetic
 
     started = time.perf_counter()
@@ -146,7 +151,7 @@ def collect(
     Exit codes: 0 every source collected (a licence limitation is noted, not a failure);
     2 bad usage; 3 sign-in or permission refused; 4 a source, or a source for some
     mailboxes, failed or the deadline was reached (written to OUT/errors.json, the rest of
-    the tenant is written)."""
+    the tenant is written); 70 internal error."""
     connection = Connection.of(locals())
     started = time.perf_counter()
     collected = collect_with_progress(connection, out, quiet=quiet)
@@ -174,7 +179,10 @@ def inventory(
     """List the ownerless mailboxes of a recorded tenant with their backing accounts.
 
     When Get-Mailbox or graph/users failed, the list comes from Get-User, Get-CASMailbox
-    and the tenant's last run in the history (--db), and says so."""
+    and the tenant's last run in the history (--db), and says so.
+
+    Exit codes: 0 listed; 2 bad usage, or DIR is not a recorded tenant; 5 the history
+    database cannot be read; 70 internal error."""
     scan = scan_directory(directory, custodians_file=custodians, db_url=db)
     if output_format == "json":
         typer.echo(json.dumps(inventory_document(scan.result), indent=1, ensure_ascii=False))
@@ -278,6 +286,7 @@ def scan(
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
     exceptions: ExceptionsOpt = None,
+    fail_on: FailOnOpt = None,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
@@ -297,15 +306,20 @@ def scan(
     unlicensed are assessed too. The summary says where the inventory came from.
 
     A failing finding an unexpired exception covers (--exceptions, and those kept for the
-    tenant by `mailwarden exceptions`) is `accepted`: never counted as a failure or a pass;
-    the summary lists exceptions expired, expiring within 14 days and matching nothing.
+    tenant by `mailwarden exceptions`) is `accepted`: never counted as a failure or a pass
+    (nor for --fail-on); the summary lists exceptions expired, expiring within 14 days and
+    matching nothing.
 
-    Exit codes: 0 done; 2 bad usage or input; 3 sign-in or permission refused (live); 4 a
-    partial result: a source failed or is missing (errors.json, or for some mailboxes), so
-    findings that need it are error, or a log file could not be read; 5 the history
-    database cannot be written."""
+    Exit codes: 0 done, every check judged; 1 findings fail at or above --fail-on; 2 bad
+    usage or input; 3 sign-in or permission refused (live); 4 a partial result: a source
+    failed or is missing (errors.json, or for some mailboxes), or checks are error for
+    another reason (a licence the tenant lacks, a record too old to tell), or a log file
+    could not be read; 5 the history database cannot be written; 70 internal error. 1
+    beats 4: a run that is both says both and exits 1; a partial run never exits 0
+    (docs/exit-codes.md)."""
     if (from_dir is None) == (tenant is None and config is None):
         raise ConfigError("give either --from-dir DIR (offline) or --tenant ... (live)")
+    threshold = parse_fail_on(fail_on)
     detection = None
     failed = False
     collected = None
@@ -338,17 +352,21 @@ def scan(
     if store:
         run_id = store_scan(result, detection=detection, db_url=db, generated_at=now)
         console.print(f"stored as run {run_id}", markup=False)
-    if collected is not None:
-        exit_if_stopped(collected)  # the scan of a partial collection is kept, and says so
-    if failed:
-        raise typer.Exit(code=PARTIAL_EXIT)
+    # The scan of a collection stopped by its deadline is kept, and says so.
+    stopped = collected is not None and report_stopped(collected)
+    over = report_fail_on(result.result.findings, threshold)
+    code = outcome(over=over, partial=failed or stopped)
+    if code:
+        raise typer.Exit(code=int(code))
 
 
 @app.command()
 def checks(
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
-    """List the check catalogue: ids, severities, what fails, and the controls they map to."""
+    """List the check catalogue: ids, severities, what fails, and the controls they map to.
+
+    Exit codes: 0 listed; 2 bad usage; 70 internal error."""
     catalogue = list_checks()
     if output_format == "json":
         typer.echo(json.dumps(checks_document(catalogue), indent=1, ensure_ascii=False))

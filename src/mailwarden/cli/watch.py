@@ -179,7 +179,7 @@ def watch_command(
 
     Exit codes: 0 done; 2 bad usage or input, or another process holds --state-dir; 3
     sign-in or permission refused; 4 a --once cycle could not read the service; 5 the
-    history database cannot be written."""
+    history database cannot be written; 70 internal error."""
     if cycles is not None and cycles < 1:
         raise ConfigError(f"--cycles {cycles}: give a number of cycles, 1 or more")
     if once and cycles is not None:

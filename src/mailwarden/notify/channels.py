@@ -53,7 +53,10 @@ def _load_apprise_email() -> None:
 
 
 class DeliveryError(MailwardenError):
-    """A channel did not accept a message; the text names the channel and why."""
+    """A channel did not accept a message; the text names the channel and why. The other
+    deliveries went ahead, so it is a partial result (4)."""
+
+    exit_code = 4
 
 
 def email_url(channel: Channel, delivery: Delivery) -> str:

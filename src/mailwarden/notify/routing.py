@@ -50,7 +50,14 @@ from typing import Any
 from mailwarden.errors import InputError
 from mailwarden.model.findings import Severity
 from mailwarden.notify.redact import Redactor, redact_url
-from mailwarden.notify.yamlnodes import Located, located, scalar_list
+from mailwarden.notify.yamlnodes import (
+    Located,
+    LocatedError,
+    Problems,
+    did_you_mean,
+    located,
+    scalar_list,
+)
 
 #: The security team is copied on notices this severe.
 COPY_SECURITY_AT = frozenset({Severity.CRITICAL, Severity.HIGH})
@@ -158,7 +165,8 @@ class Catalogue:
 
 
 def load_routing(path: Path, catalogue: Catalogue | None = None) -> Routing:
-    """Read and validate a routing file; every problem names the file and line."""
+    """Read and validate a routing file; every problem names the file and line, and all of
+    them are reported at once (docs/routing.md describes the format)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -167,68 +175,103 @@ def load_routing(path: Path, catalogue: Catalogue | None = None) -> Routing:
 
 
 def parse_routing(text: str, source: str, catalogue: Catalogue) -> Routing:
+    """A routing file checked whole: every problem is listed, each with its line."""
     root = located(text, source)
+    problems = Problems(source)
     fields = root.mapping({"channels", "routes", "security_team", "fallback"},
-                          required={"channels", "routes"})
-    channels = {name: _channel(name, node) for name, node in fields["channels"].items_of()}
-    if not channels:
-        raise fields["channels"].error("name at least one channel")
-    routes = tuple(_route(node, channels, catalogue) for node in fields["routes"].sequence())
-    if not routes:
-        raise fields["routes"].error("give at least one route")
-    return Routing(
-        source=source, channels=channels, routes=routes,
-        security_team=_addresses(fields.get("security_team")),
-        fallback=_addresses(fields.get("fallback")),
-    )
+                          required={"channels", "routes"}, problems=problems)
+    defined: dict[str, Channel | None] = {}
+    if "channels" in fields:
+        with problems.unit():
+            for name, node in fields["channels"].items_of(problems):
+                defined[name] = None  # named: routes may use it even if it has problems
+                with problems.unit():
+                    defined[name] = _channel(name, node, problems)
+            if not defined:
+                raise fields["channels"].error("name at least one channel")
+    routes: list[Route] = []
+    if "routes" in fields:
+        with problems.unit():
+            nodes = fields["routes"].sequence()
+            if not nodes:
+                raise fields["routes"].error("give at least one route")
+            for node in nodes:
+                with problems.unit():
+                    routes.append(_route(node, tuple(defined), catalogue, problems))
+    team = _addresses(fields.get("security_team"), problems)
+    fallback = _addresses(fields.get("fallback"), problems)
+    problems.raise_any()
+    channels = {name: channel for name, channel in defined.items() if channel is not None}
+    return Routing(source=source, channels=channels, routes=tuple(routes),
+                   security_team=team, fallback=fallback)
 
 
-def _addresses(node: Located | None) -> tuple[str, ...]:
+def _addresses(node: Located | None, problems: Problems) -> tuple[str, ...]:
     if node is None:
         return ()
-    values = scalar_list(node)
+    try:
+        values = scalar_list(node)
+    except LocatedError as exc:
+        problems.add(exc)
+        return ()
     for value in values:
         if "@" not in value.text or " " in value.text.strip():
-            raise value.error(f"{value.text!r} is not an email address")
+            problems.add(value.error(f"{value.text!r} is not an email address"))
     return tuple(v.text.strip().lower() for v in values)
 
 
-def _channel(name: str, node: Located) -> Channel:
-    fields = node.mapping({"type", "url", "facility"}, required={"type", "url"})
-    kind_text = fields["type"].text
-    try:
-        kind = ChannelType(kind_text)
-    except ValueError:
-        allowed = ", ".join(t.value for t in ChannelType)
-        raise fields["type"].error(f"channel {name}: type {kind_text!r} is not one of {allowed}"
-                                   ) from None
-    url = fields["url"].text.strip()
+def _channel(name: str, node: Located, problems: Problems) -> Channel | None:
+    """The channel `node` defines; None (its problems recorded) when it has any."""
+    before = len(problems.found)
+    fields = node.mapping({"type", "url", "facility"}, required={"type", "url"},
+                          problems=problems)
+    kind: ChannelType | None = None
+    if "type" in fields:
+        kind_text = fields["type"].text
+        try:
+            kind = ChannelType(kind_text)
+        except ValueError:
+            allowed = [t.value for t in ChannelType]
+            problems.add(fields["type"].error(
+                f"channel {name}: type {kind_text!r}{did_you_mean(kind_text, allowed)} is not "
+                f"one of {', '.join(allowed)}"))
+    url = fields["url"].text.strip() if "url" in fields else ""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme not in _SCHEMES[kind.value]:
+    if kind is not None and "url" in fields and scheme not in _SCHEMES[kind.value]:
         schemes = " or ".join(f"{s}://" for s in _SCHEMES[kind.value])
         article = "an" if kind.value[0] in "aeiou" else "a"
-        raise fields["url"].error(f"channel {name}: {article} {kind.value} URL starts with "
-                                  f"{schemes} (got {redact_url(url)})")
+        problems.add(fields["url"].error(f"channel {name}: {article} {kind.value} URL starts "
+                                         f"with {schemes} (got {redact_url(url)})"))
     facility = 16
     if "facility" in fields:
-        if kind is not ChannelType.SYSLOG:
-            raise fields["facility"].error(f"channel {name}: only syslog channels take facility")
         text = fields["facility"].text.lower()
-        if text not in _FACILITIES:
-            raise fields["facility"].error(f"channel {name}: unknown facility {text!r} "
-                                           f"(use one of {', '.join(_FACILITIES)})")
-        facility = _FACILITIES[text]
+        if kind is not None and kind is not ChannelType.SYSLOG:
+            problems.add(fields["facility"].error(
+                f"channel {name}: only syslog channels take facility"))
+        elif text not in _FACILITIES:
+            problems.add(fields["facility"].error(
+                f"channel {name}: unknown facility {text!r}{did_you_mean(text, _FACILITIES)} "
+                f"(use one of {', '.join(_FACILITIES)})"))
+        else:
+            facility = _FACILITIES[text]
+    if kind is None or len(problems.found) > before:
+        return None
     return Channel(name=name, type=kind, url=url, facility=facility, origin=node.where)
 
 
-def _route(node: Located, channels: Mapping[str, Channel], catalogue: Catalogue) -> Route:
-    fields = node.mapping({"match", "channels"}, required={"channels"})
-    names = scalar_list(fields["channels"])
+def _route(node: Located, channels: tuple[str, ...], catalogue: Catalogue,
+           problems: Problems) -> Route:
+    fields = node.mapping({"match", "channels"}, required={"channels"}, problems=problems)
+    names = scalar_list(fields["channels"]) if "channels" in fields else []
     for name in names:
         if name.text not in channels:
-            raise name.error(f"route names channel {name.text!r}, which is not defined "
-                             f"(defined: {', '.join(channels)})")
-    match = _match(fields["match"], catalogue) if "match" in fields else Match()
+            problems.add(name.error(
+                f"route names channel {name.text!r}{did_you_mean(name.text, channels)}, which "
+                f"is not defined (defined: {', '.join(channels) or 'none'})"))
+    match = Match()
+    if "match" in fields:
+        with problems.unit():
+            match = _match(fields["match"], catalogue, problems)
     return Route(match=match, channels=tuple(n.text for n in names), origin=node.where)
 
 
@@ -237,22 +280,24 @@ _SINGULAR = {"categories": "category", "checks": "check", "severities": "severit
              "rules": "rule"}
 
 
-def _match(node: Located, catalogue: Catalogue) -> Match:
+def _match(node: Located, catalogue: Catalogue, problems: Problems) -> Match:
     if node.is_null:
         return Match()
     known: dict[str, tuple[str, ...]] = {
         "categories": catalogue.categories, "checks": catalogue.checks,
         "severities": tuple(s.value for s in Severity), "rules": catalogue.rules}
-    fields = node.mapping(set(known))
+    fields = node.mapping(set(known), problems=problems)
     values: dict[str, Any] = {}
     for key, child in fields.items():
-        items = scalar_list(child)
-        allowed = known[key]
-        for item in items:
-            if item.text not in allowed:
-                singular = _SINGULAR[key]
-                more = ", ..." if len(allowed) > 20 else ""
-                raise item.error(f"unknown {singular} {item.text!r} "
-                                 f"(known: {', '.join(allowed[:20])}{more})")
-        values[key] = frozenset(item.text for item in items)
+        with problems.unit():
+            items = scalar_list(child)
+            allowed = known[key]
+            for item in items:
+                if item.text not in allowed:
+                    more = ", ..." if len(allowed) > 20 else ""
+                    problems.add(item.error(
+                        f"unknown {_SINGULAR[key]} {item.text!r}"
+                        f"{did_you_mean(item.text, allowed)} "
+                        f"(known: {', '.join(allowed[:20])}{more})"))
+            values[key] = frozenset(item.text for item in items)
     return Match(**values)

@@ -1,0 +1,16 @@
+"""What a command's exit code is on a whole synthetic tenant."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PARTIAL = 4
+
+
+def assessed_code(tenant: Path) -> int:
+    """The exit code of `scan` or `report` of a synthetic tenant whose sources were all
+    written: 4 when it plants checks that cannot tell (planted.json "unknown": they are
+    `error`, a partial result), else 0."""
+    planted = json.loads((tenant / "planted.json").read_text(encoding="utf-8"))
+    return PARTIAL if planted.get("unknown") else 0

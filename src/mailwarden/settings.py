@@ -119,6 +119,14 @@ class Settings:
     #: Seconds a whole collection may take before it stops and keeps what it has read.
     collect_deadline: float = DEFAULT_COLLECT_DEADLINE
     collect_mode: CollectMode = CollectMode.FAST
+    #: Break-glass (emergency access) accounts, by UPN or object id, named once here:
+    #: every conditional-access change remediation makes leaves them excluded (a new
+    #: policy excludes them, a removal from an exclusion list never takes them out).
+    #: TOML `break_glass = ["bg1@contoso.onmicrosoft.com", ...]`, environment
+    #: MAILWARDEN_BREAK_GLASS (comma-separated), `--break-glass UPN` (repeat) on the
+    #: remediate commands. With none, a new legacy-auth block is still created, report-only
+    #: (it blocks nobody), and the plan warns that it excludes nobody.
+    break_glass: tuple[str, ...] = ()
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -180,6 +188,7 @@ _ENV = {
     "ca_bundle": "MAILWARDEN_CA_BUNDLE",
     "graph_concurrency": "MAILWARDEN_GRAPH_CONCURRENCY",
     "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
+    "break_glass": "MAILWARDEN_BREAK_GLASS",
 }
 _SECRET_LIKE = {"client_secret", "secret", "password", "token"}
 
@@ -220,6 +229,11 @@ def _coerce(name: str, value: Any) -> Any:
             if seconds <= 0:
                 raise ValueError("must be positive")
             return seconds
+        if name == "break_glass":
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise ValueError("give a list of UPNs or object ids")
+            return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
         if name == "retry":
             if isinstance(value, RetryPolicy):
                 return value

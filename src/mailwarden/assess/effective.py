@@ -28,6 +28,7 @@ from mailwarden.model.inventory import (
     ConditionalAccessPolicy,
     ExoUser,
     Snapshot,
+    UsersCondition,
 )
 
 LEGACY_CLIENTS = frozenset({"exchangeactivesync", "other"})
@@ -159,6 +160,20 @@ SECURITY_DEFAULTS = "security defaults"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LegacyExclusion:
+    """How a legacy-auth block leaves the account out: `via` "user" (its id is in
+    excludeUsers: a PATCH of the policy fixes it), "group" (a group in excludeGroups holds
+    it; `via_id` the group) or "role" (it holds a role in excludeRoles; `via_id` the role
+    template)."""
+
+    policy_id: str
+    policy: str
+    state: str
+    via: str
+    via_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LegacyCoverage:
     """How conditional access and security defaults treat legacy clients
     (exchangeActiveSync + other) for one account. `blocked_by` lists enabled policies that
@@ -171,6 +186,7 @@ class LegacyCoverage:
     unknown: tuple[str, ...]  # why coverage by some policy could not be decided
     #: Security defaults: on, off, or None when they could not be read (nor inferred).
     security_defaults: bool | None = False
+    exclusions: tuple[LegacyExclusion, ...] = ()  # how each of `excluded_from` leaves it out
 
     @property
     def blocked(self) -> bool | None:
@@ -246,6 +262,19 @@ class _Membership:
                 unknown = "graph/roleAssignments was not collected"
         return (None, unknown) if unknown else (False, None)
 
+    def excluded_via(self, users: UsersCondition) -> tuple[str, str] | None:
+        """The first way the exclusions of `users` name the account: ("user", id),
+        ("group", group id) or ("role", role template id)."""
+        if self.account.id.lower() in {u.lower() for u in users.exclude_users}:
+            return "user", self.account.id
+        for group in users.exclude_groups:
+            if self.index.group_graph.contains(group, self.account.id):
+                return "group", group
+        held = self.roles() & {r.lower() for r in users.exclude_roles}
+        if held:
+            return "role", sorted(held)[0]
+        return None
+
 
 def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
     membership = _Membership(index, account)
@@ -256,6 +285,7 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
         "disabled": [],
         "unknown": [],
     }
+    exclusions: list[LegacyExclusion] = []
     for policy in index.snapshot.ca_policies:
         if not blocks_legacy_clients(policy):
             continue
@@ -272,6 +302,11 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
         state = (policy.state or "").lower()
         if excluded:
             found["excluded"].append(name)
+            via = membership.excluded_via(users)
+            if via is not None:
+                exclusions.append(LegacyExclusion(
+                    policy_id=policy.id, policy=name, state=policy.state or "",
+                    via=via[0], via_id=via[1]))
         elif state == "disabled":
             found["disabled"].append(name)
         elif state == "enabledforreportingbutnotenforced":
@@ -292,6 +327,7 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
         disabled=tuple(found["disabled"]),
         unknown=tuple(found["unknown"]),
         security_defaults=defaults,
+        exclusions=tuple(exclusions),
     )
 
 

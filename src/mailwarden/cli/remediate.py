@@ -42,10 +42,11 @@ from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.export import export_powershell
 from mailwarden.remediate.journal import JOURNAL_ENV, FileJournal, Journal
 from mailwarden.remediate.journal_db import DatabaseJournal
-from mailwarden.remediate.model import Plan
+from mailwarden.remediate.model import ActionKind, Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
 from mailwarden.schemas import REMEDIATION_PLAN_SCHEMA
+from mailwarden.settings import load_settings
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 from mailwarden.text import plural
 from mailwarden.times import iso_with_offset
@@ -87,6 +88,12 @@ DbOpt = Annotated[
                  "postgresql:// URL (default: MAILWARDEN_DB, else the per-user history.db)."),
 ]
 ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
+BreakGlassOpt = Annotated[
+    list[str] | None,
+    typer.Option("--break-glass", help="A break-glass account (UPN or object id; repeat): "
+                 "excluded from every conditional-access change (default: the setting "
+                 "break_glass, MAILWARDEN_BREAK_GLASS)."),
+]
 
 
 def _scan(
@@ -114,12 +121,33 @@ def _plan(scan: Scan, options: PlanOptions) -> Plan:
 def _options(
     check: list[str] | None, mailbox: list[str] | None, exclude: list[str] | None,
     ews: bool, activesync: bool, max_age: float, force: bool,
+    break_glass: tuple[str, ...] = (),
 ) -> PlanOptions:
     return PlanOptions(
         checks=tuple(check or ()), mailboxes=tuple(m.lower() for m in mailbox or ()),
         exclude=tuple(e.lower() for e in exclude or ()), include_ews=ews,
         include_activesync=activesync, max_age=timedelta(hours=max_age), force=force,
+        break_glass=break_glass,
     )
+
+
+def _break_glass(flag: list[str] | None, config: Path | None) -> tuple[str, ...]:
+    """The break-glass accounts: the flags, else the setting (TOML, environment)."""
+    if flag:
+        return tuple(dict.fromkeys(f.strip() for f in flag if f.strip()))
+    if config is not None and not config.is_file():
+        raise ConfigError(f"{config}: settings file not found")
+    return load_settings(toml_path=config).break_glass
+
+
+def _warn_break_glass(plan: Plan) -> None:
+    creates = [a for a in plan.actions if a.kind is ActionKind.CA_CREATE_LEGACY_BLOCK]
+    if any(not a.detail.get("break_glass") for a in creates):
+        err_console.print(
+            "[bold red]WARNING[/]: no break-glass account is configured: the new "
+            "conditional-access policy excludes nobody. It is created report-only, so it "
+            "blocks nobody yet; name the emergency-access accounts (--break-glass, setting "
+            "break_glass) before turning it on.", soft_wrap=True)
 
 
 def plan_table(plan: Plan) -> Table:
@@ -160,7 +188,7 @@ def plan_document(plan: Plan) -> dict[str, object]:
 def plan_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
-    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False, break_glass: BreakGlassOpt = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
     device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
@@ -169,8 +197,10 @@ def plan_command(
 ) -> None:
     """Show the changes that would fix the failing findings, with the exact calls."""
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+                       _break_glass(break_glass, config))
     plan = _plan(_scan(from_dir, connection), options)
+    _warn_break_glass(plan)
     if output_format == "json":
         typer.echo(json.dumps(plan_document(plan), indent=1, ensure_ascii=False))
     elif output_format == "table":
@@ -183,7 +213,7 @@ def plan_command(
 def export_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
-    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False, break_glass: BreakGlassOpt = None,
     output_format: Annotated[str, typer.Option("--format", help="powershell.")] = "powershell",
     out: Annotated[Path | None, typer.Option("--out", help="Write the script here (0600).")] =
     None,
@@ -196,8 +226,11 @@ def export_command(
     if output_format != "powershell":
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
-    script = export_powershell(_plan(_scan(from_dir, connection), options))
+    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+                       _break_glass(break_glass, config))
+    plan = _plan(_scan(from_dir, connection), options)
+    _warn_break_glass(plan)
+    script = export_powershell(plan)
     if out is None:
         typer.echo(script, nl=False)
     else:
@@ -258,6 +291,7 @@ def apply_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False, action: ActionOpt = None,
+    break_glass: BreakGlassOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Make the changes (else a dry run).")] =
     False,
     journal_dir: JournalOpt = None, db: DbOpt = None,
@@ -274,10 +308,11 @@ def apply_command(
         scan = _scan(from_dir, connection, session)
         require_same_tenant(scan.result.tenant, settings.require_tenant())
         options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age,
-                           force)
+                           force, tuple(break_glass) if break_glass else settings.break_glass)
         plan = _plan(scan, options)
         if action:
             plan = plan.select(tuple(action))
+        _warn_break_glass(plan)
         _print_plan(plan)
         live = bool(plan.actions) and _confirmed(
             yes,

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from mailwarden.remediate.kinds import kind_of
 from mailwarden.remediate.model import Action, Call, ExoCall, GraphCall, Plan
 from mailwarden.text import plural, printable
 
@@ -23,6 +24,10 @@ _CONFIRMS = frozenset(
     }
 )
 GRAPH_SCOPES = ("User.Read.All", "User.EnableDisableAccount.All", "User.RevokeSessions.All")
+#: What the conditional-access cmdlets need besides (Graph docs: conditionalaccesspolicy-update,
+#: conditionalaccessroot-post-policies).
+CA_SCOPES = ("Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+CA_PATH = "/identity/conditionalAccess/"
 
 
 def quote(text: str) -> str:
@@ -82,12 +87,13 @@ def _comment(text: str) -> str:
 
 
 def _action_lines(action: Action) -> list[str]:
-    lines = [f"# [{action.id}] {action.kind.value} {action.upn}"]
+    lines = [f"# [{action.id}] {action.kind.value} {action.upn or 'the tenant'}"]
     lines += [f"#   why: {r.check_id}: {_comment(r.message)}" for r in action.reasons]
     lines.append(f"#   might break: {_comment(action.breaks)}")
     if action.note:
         lines.append(f"#   note: {_comment(action.note)}")
-    lines += [call_text(call) for call in action.calls]
+    kind = kind_of(action)
+    lines += kind.powershell(action) if kind.powershell else [call_text(c) for c in action.calls]
     return [*lines, ""]
 
 
@@ -96,6 +102,9 @@ def _header(plan: Plan) -> list[str]:
     exchange = any(isinstance(c, ExoCall) for a in plan.actions for c in a.calls)
     modules = ["ExchangeOnlineManagement"] if exchange else []
     modules += ["Microsoft.Graph.Users", "Microsoft.Graph.Users.Actions"] if graph else []
+    ca = any(isinstance(c, GraphCall) and c.path.startswith(CA_PATH)
+             for a in plan.actions for c in a.calls)
+    modules += ["Microsoft.Graph.Identity.SignIns"] if ca else []
     name = plan.tenant_name or plan.tenant_id
     collected = plan.collected_at.isoformat() if plan.collected_at else "an unknown time"
     lines = [
@@ -113,7 +122,7 @@ def _header(plan: Plan) -> list[str]:
             f"Connect-ExchangeOnline -Organization {quote(organization)} -ShowBanner:$false"
         )
     if graph:
-        scopes = ", ".join(quote(s) for s in GRAPH_SCOPES)
+        scopes = ", ".join(quote(s) for s in GRAPH_SCOPES + (CA_SCOPES if ca else ()))
         tenant = quote(plan.tenant_id)
         lines.append(f"Connect-MgGraph -TenantId {tenant} -Scopes {scopes} -NoWelcome")
     return [*lines, ""] if modules else lines

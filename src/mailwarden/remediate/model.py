@@ -25,6 +25,8 @@ class ActionKind(StrEnum):
     REMOVE_FORWARDING = "remove-forwarding"
     DISABLE_REMOTE_POWERSHELL = "disable-remote-powershell"
     DISABLE_INBOX_RULE = "disable-inbox-rule"
+    CA_REMOVE_EXCLUSION = "ca-remove-exclusion"
+    CA_CREATE_LEGACY_BLOCK = "ca-create-legacy-block"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -205,6 +205,11 @@ def legacy_not_blocked(facts: MailboxFacts, context: Context) -> Verdict:
         "excluded_from": list(legacy.excluded_from),
         "report_only": list(legacy.report_only),
         "disabled": list(legacy.disabled),
+        "exclusions": [
+            {"policy_id": e.policy_id, "policy": e.policy, "state": e.state, "via": e.via,
+             "via_id": e.via_id}
+            for e in legacy.exclusions
+        ],
     }
     if legacy.by_security_defaults:
         return passed(
@@ -230,8 +235,11 @@ def legacy_not_blocked(facts: MailboxFacts, context: Context) -> Verdict:
             evidence,
             unknown=list(legacy.unknown),
         )
+    how = {"group": " through group {}", "role": " through role {}"}
+    first = legacy.exclusions[0] if legacy.exclusions else None
+    through = how.get(first.via, "").format(first.via_id) if first is not None else ""
     why = (
-        f"it is excluded from '{legacy.excluded_from[0]}'"
+        f"it is excluded from '{legacy.excluded_from[0]}'{through}"
         if legacy.excluded_from
         else "the only blocking policies are report-only or disabled"
         if legacy.report_only or legacy.disabled

@@ -5,8 +5,10 @@
 
 `KINDS` is in the order the actions of one mailbox are planned (and shown, exported and
 applied): sign-in first, then protocols, auditing, delegates, forwarding, rules, and
-PowerShell. A kind is added by writing its module and naming it here; a test checks that
-every `ActionKind` is registered once.
+PowerShell. The conditional-access kinds build their actions for the whole tenant
+(`remediate.ca_actions.grouped_actions`), never one per mailbox. A kind is added by
+writing its module and naming it here; a test checks that every `ActionKind` is
+registered once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from mailwarden.remediate.errors import FindingEvidenceError
 from mailwarden.remediate.kinds import (
     add_audit_actions,
     block_sign_in,
+    ca_create_legacy_block,
+    ca_remove_exclusion,
     disable_inbox_rule,
     disable_protocols,
     disable_remote_powershell,
@@ -38,6 +42,8 @@ KINDS: tuple[Kind, ...] = (
     remove_forwarding.KIND,
     disable_inbox_rule.KIND,
     disable_remote_powershell.KIND,
+    ca_remove_exclusion.KIND,
+    ca_create_legacy_block.KIND,
 )
 BY_KIND: Mapping[ActionKind, Kind] = MappingProxyType({k.kind: k for k in KINDS})
 #: Checks some action answers; the plan lists the other failures as manual work.

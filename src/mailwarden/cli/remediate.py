@@ -42,7 +42,7 @@ from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.export import export_powershell
 from mailwarden.remediate.journal import JOURNAL_ENV, FileJournal, Journal
 from mailwarden.remediate.journal_db import DatabaseJournal
-from mailwarden.remediate.model import ActionKind, Plan
+from mailwarden.remediate.model import Action, ActionKind, Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
 from mailwarden.schemas import REMEDIATION_PLAN_SCHEMA
@@ -140,6 +140,14 @@ def _break_glass(flag: list[str] | None, config: Path | None) -> tuple[str, ...]
     return load_settings(toml_path=config).break_glass
 
 
+def _target(action: Action) -> str:
+    """The mailbox an action changes, or for a tenant-wide one the mailboxes it answers."""
+    if action.upn:
+        return action.upn
+    mailboxes = action.detail.get("mailboxes") or ()
+    return "tenant: " + ", ".join(str(m) for m in mailboxes) if mailboxes else "tenant"
+
+
 def _warn_break_glass(plan: Plan) -> None:
     creates = [a for a in plan.actions if a.kind is ActionKind.CA_CREATE_LEGACY_BLOCK]
     if any(not a.detail.get("break_glass") for a in creates):
@@ -156,7 +164,7 @@ def plan_table(plan: Plan) -> Table:
         table.add_column(column, overflow="fold")
     for action in plan.actions:
         table.add_row(
-            action.id, action.kind.value, Text(action.upn),
+            action.id, action.kind.value, Text(_target(action)),
             Text("\n".join(c.text() for c in action.calls)),
             "\n".join(r.check_id for r in action.reasons), Text(action.breaks),
         )
@@ -266,7 +274,7 @@ def report_table(report: RunReport) -> Table:
     for outcome in report.outcomes:
         style = "red" if outcome.status in {OutcomeStatus.FAILED,
                                             OutcomeStatus.ROLLBACK_FAILED} else ""
-        table.add_row(outcome.action.id, outcome.action.kind.value, Text(outcome.action.upn),
+        table.add_row(outcome.action.id, outcome.action.kind.value, Text(_target(outcome.action)),
                       Text(outcome.status.value, style=style),
                       Text(outcome.error or ""))
     return table
@@ -368,7 +376,7 @@ def show_command(
         table.add_column(column, overflow="fold")
     for item in run.actions:
         entry = run.entries.get(item.id)
-        table.add_row(item.id, item.kind.value, Text(item.upn),
+        table.add_row(item.id, item.kind.value, Text(_target(item)),
                       entry.status.value if entry else "not started",
                       Text(json.dumps(dict(entry.prior)) if entry and entry.prior else ""),
                       Text(entry.error or "" if entry else ""))

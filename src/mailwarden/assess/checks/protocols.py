@@ -175,22 +175,27 @@ LEGACY_NOT_BLOCKED = CheckInfo(
     uses=tuple(s for s in LEGACY_PATH if s != "graph/conditionalAccessPolicies"),
     controls=LEGACY_CONTROLS,
     remediation=Remediation(
-        summary="Block legacy authentication for all users with conditional access, and take "
-        "the account out of the policy's exclusions.",
+        summary="Take the account out of the legacy-auth block's exclusions: remove its id "
+        "from conditions.users.excludeUsers of that policy, sending back the rest of the users "
+        "condition as read (excluded through a group: check what else the group does first). "
+        "Where no block exists, create one policy for all users, report-only, with the "
+        "break-glass accounts excluded; never one policy per mailbox. `mailwarden remediate "
+        "plan` groups the change per policy.",
         powershell=(
-            "New-MgIdentityConditionalAccessPolicy -BodyParameter @{displayName = 'Block legacy "
-            "authentication'; state = 'enabled'; conditions = @{clientAppTypes = "
-            "@('exchangeActiveSync', 'other'); applications = @{includeApplications = @('All')};"
-            " users = @{includeUsers = @('All')}}; grantControls = @{operator = 'OR'; "
-            "builtInControls = @('block')}}",
+            "Get-MgIdentityConditionalAccessPolicy -All | Where-Object { "
+            "$_.Conditions.Users.ExcludeUsers -contains '<id>' } | Select-Object Id, "
+            "DisplayName, State",
         ),
         graph=(
-            "POST https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies "
-            '{"displayName": "Block legacy authentication", "state": "enabled", "conditions": '
-            '{"clientAppTypes": ["exchangeActiveSync", "other"], "applications": '
-            '{"includeApplications": ["All"]}, "users": {"includeUsers": ["All"]}}, '
-            '"grantControls": {"operator": "OR", "builtInControls": ["block"]}}',
+            "GET https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies",
+            "PATCH https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies/"
+            '{policy-id} {"conditions": {"users": {...the users condition as read, '
+            'without <id> in excludeUsers}}}',
         ),
+        note="Needs Policy.Read.All and Policy.ReadWrite.ConditionalAccess. A new block is "
+        "created report-only (enabledForReportingButNotEnforced): read its results in the "
+        "sign-in logs before turning it on. Name the break-glass accounts once (setting "
+        "break_glass): they stay excluded from every change.",
     ),
     risk="Legacy clients never meet MFA; an account they can reach can be password-sprayed.",
 )

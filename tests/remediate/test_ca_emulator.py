@@ -72,3 +72,20 @@ def test_apply_refuses_a_policy_turned_off_since_the_scan(tmp_path: Any) -> None
     assert outcome.status is OutcomeStatus.FAILED
     assert "scan again" in (outcome.error or "")
     assert legacy_block(app)["conditions"]["users"] == before
+
+
+def test_applying_twice_changes_the_policy_once(tmp_path: Any) -> None:
+    plan = plan_for(direct(), now=SOON_AFTER, checks=("legacy-auth-not-blocked",))
+    app = app_for(_direct_exclusions())
+
+    async def main() -> list[Any]:
+        async with wire_to(app) as wire:
+            first = await apply_plan(plan, wire, FileJournal(tmp_path), dry_run=False)
+            after = legacy_block(app)
+            second = await apply_plan(plan, wire, FileJournal(tmp_path), dry_run=False)
+            return [first, after, second]
+
+    first, after, second = asyncio.run(main())
+    assert [o.status for o in first.outcomes] == [OutcomeStatus.APPLIED]
+    assert [o.status for o in second.outcomes] == [OutcomeStatus.ALREADY_DONE]
+    assert legacy_block(app) == after

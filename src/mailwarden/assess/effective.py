@@ -171,6 +171,7 @@ class LegacyExclusion:
     state: str
     via: str
     via_id: str
+    via_name: str | None = None  # the group's or the role's display name, when known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,17 +263,21 @@ class _Membership:
                 unknown = "graph/roleAssignments was not collected"
         return (None, unknown) if unknown else (False, None)
 
-    def excluded_via(self, users: UsersCondition) -> tuple[str, str] | None:
+    def excluded_via(self, users: UsersCondition) -> tuple[str, str, str | None] | None:
         """The first way the exclusions of `users` name the account: ("user", id),
-        ("group", group id) or ("role", role template id)."""
+        ("group", group id) or ("role", role template id), with the group's or role's
+        display name when known."""
         if self.account.id.lower() in {u.lower() for u in users.exclude_users}:
-            return "user", self.account.id
+            return "user", self.account.id, None
         for group in users.exclude_groups:
             if self.index.group_graph.contains(group, self.account.id):
-                return "group", group
+                found = self.index.group(group)
+                return "group", group, found.display_name if found is not None else None
         held = self.roles() & {r.lower() for r in users.exclude_roles}
         if held:
-            return "role", sorted(held)[0]
+            template = sorted(held)[0]
+            names = {t.lower(): n for _, t, n in self.index.roles_of(self.account.id)}
+            return "role", template, names.get(template)
         return None
 
 
@@ -306,7 +311,7 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
             if via is not None:
                 exclusions.append(LegacyExclusion(
                     policy_id=policy.id, policy=name, state=policy.state or "",
-                    via=via[0], via_id=via[1]))
+                    via=via[0], via_id=via[1], via_name=via[2]))
         elif state == "disabled":
             found["disabled"].append(name)
         elif state == "enabledforreportingbutnotenforced":

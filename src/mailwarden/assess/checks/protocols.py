@@ -212,7 +212,7 @@ def legacy_not_blocked(facts: MailboxFacts, context: Context) -> Verdict:
         "disabled": list(legacy.disabled),
         "exclusions": [
             {"policy_id": e.policy_id, "policy": e.policy, "state": e.state, "via": e.via,
-             "via_id": e.via_id}
+             "via_id": e.via_id, "via_name": e.via_name}
             for e in legacy.exclusions
         ],
     }
@@ -240,9 +240,12 @@ def legacy_not_blocked(facts: MailboxFacts, context: Context) -> Verdict:
             evidence,
             unknown=list(legacy.unknown),
         )
-    how = {"group": " through group {}", "role": " through role {}"}
     first = legacy.exclusions[0] if legacy.exclusions else None
-    through = how.get(first.via, "").format(first.via_id) if first is not None else ""
+    through = (
+        f" through {first.via} '{first.via_name or first.via_id}'"
+        if first is not None and first.via != "user"
+        else ""
+    )
     why = (
         f"it is excluded from '{legacy.excluded_from[0]}'{through}"
         if legacy.excluded_from

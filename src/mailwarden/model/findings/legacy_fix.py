@@ -52,6 +52,7 @@ class Exclusion:
     state: str
     via: str  # "user", "group" or "role"
     via_id: str
+    via_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +74,9 @@ class LegacyAuthGap:
             exclusions.append(Exclusion(
                 policy_id=_text(record, "policy_id"), policy=_text(record, "policy"),
                 state=_text(record, "state"), via=_text(record, "via"),
-                via_id=_text(record, "via_id")))
+                via_id=_text(record, "via_id"),
+                via_name=record.get("via_name") if isinstance(record.get("via_name"), str)
+                else None))
         return cls(exclusions=tuple(exclusions),
                    excluded_from=_texts(evidence, "excluded_from"),
                    report_only=_texts(evidence, "report_only"),
@@ -101,6 +104,7 @@ class Referral:
 
     accounts: tuple[Account, ...]
     advice: str
+    group_id: str | None = None  # the excluded group the accounts are to leave
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,7 +131,7 @@ def legacy_fix(findings: Iterable[Finding], break_glass: Iterable[str] = ()) -> 
     spared = {b.lower() for b in break_glass}
     removals: dict[tuple[str, str], list[Account]] = {}
     create: list[Account] = []
-    referred: dict[str, list[Account]] = {}
+    referred: dict[tuple[str, str | None], list[Account]] = {}
     for finding in findings:
         if finding.check_id != CHECK_ID or finding.status is not Status.FAIL:
             continue
@@ -142,37 +146,44 @@ def legacy_fix(findings: Iterable[Finding], break_glass: Iterable[str] = ()) -> 
             removals.setdefault((exclusion.policy_id, exclusion.policy), []).append(account)
         for exclusion in enabled:
             if exclusion.via != "user":
-                referred.setdefault(_group_advice(exclusion), []).append(account)
+                key = (_group_advice(exclusion),
+                       exclusion.via_id if exclusion.via == "group" else None)
+                referred.setdefault(key, []).append(account)
         if enabled:
             continue
         if not (gap.excluded_from or gap.report_only or gap.disabled):
             create.append(account)
             continue
         names = ", ".join(f"'{n}'" for n in (*gap.report_only, *gap.disabled, *gap.excluded_from))
-        referred.setdefault(
+        referred.setdefault((
             f"Only report-only or disabled policies block legacy clients ({names}): review "
             "their report-only results in the sign-in logs and turn one on (State 'enabled'), "
-            "rather than adding another.", []).append(account)
+            "rather than adding another.", None), []).append(account)
     return LegacyFix(
         removals=tuple(Removal(policy_id=pid, policy=name, accounts=tuple(accounts))
                        for (pid, name), accounts in sorted(removals.items())),
         create_for=tuple(create),
-        referrals=tuple(Referral(accounts=tuple(a), advice=text)
-                        for text, a in sorted(referred.items())),
+        referrals=tuple(Referral(accounts=tuple(a), advice=text, group_id=group)
+                        for (text, group), a in sorted(referred.items(), key=lambda i: i[0][0])),
     )
 
 
 def _group_advice(exclusion: Exclusion) -> str:
+    where = f"'{exclusion.policy}' ({exclusion.policy_id})"
+    name = exclusion.via_name or exclusion.via_id
     if exclusion.via == "group":
-        return (f"'{exclusion.policy}' ({exclusion.policy_id}) excludes them through group "
-                f"{exclusion.via_id}. Editing that group blindly can lock others out or hand "
-                "them basic auth: check what else it is used for (other policies, licences, "
-                "access), then remove these accounts from it with Remove-MgGroupMemberByRef "
-                f"-GroupId '{exclusion.via_id}' -DirectoryObjectId <account id>, or take the "
-                "group out of the policy's exclusions when it holds nobody who needs them.")
-    return (f"'{exclusion.policy}' ({exclusion.policy_id}) excludes them because they hold "
-            f"the directory role {exclusion.via_id}: an ownerless mailbox's account should "
-            "hold no role; remove the role assignment (see privileged-account).")
+        return (
+            f"{where} excludes them through group '{name}' ({exclusion.via_id}). Editing that "
+            "group blindly can lock others out or hand them basic auth: check what else it is "
+            "used for (other policies, licences, access), then take these accounts out of it "
+            "(the commented commands below), or take the group out of the policy's exclusions "
+            "when it holds nobody who needs them."
+        )
+    return (
+        f"{where} excludes them because they hold the directory role '{name}': an ownerless "
+        "mailbox's account should hold no role; remove the role assignment (see "
+        "privileged-account)."
+    )
 
 
 def new_policy_body(break_glass_ids: Sequence[str]) -> dict[str, Any]:
@@ -256,4 +267,8 @@ def fix_powershell(fix: LegacyFix, break_glass: Sequence[str] | None) -> list[st
     for referral in fix.referrals:
         lines.append(f"# Not changed here ({', '.join(a.upn for a in referral.accounts)}): "
                      f"{referral.advice}")
+        if referral.group_id is not None:
+            lines += [f"# Remove-MgGroupMemberByRef -GroupId {_quote(referral.group_id)} "
+                      f"-DirectoryObjectId {_quote(a.account_id)}  # {a.upn}"
+                      for a in referral.accounts]
     return lines

@@ -121,6 +121,14 @@ class Settings:
     collect_mode: CollectMode = CollectMode.FAST
     #: Accepted exceptions (YAML) that scan, report and watch apply; --exceptions wins.
     exceptions_file: Path | None = None
+    #: Break-glass (emergency access) accounts, by UPN or object id, named once here:
+    #: every conditional-access change remediation makes leaves them excluded (a new
+    #: policy excludes them, a removal from an exclusion list never takes them out).
+    #: TOML `break_glass = ["bg1@contoso.onmicrosoft.com", ...]`, environment
+    #: MAILWARDEN_BREAK_GLASS (comma-separated), `--break-glass UPN` (repeat) on the
+    #: remediate commands. With none, a new legacy-auth block is still created, report-only
+    #: (it blocks nobody), and the plan warns that it excludes nobody.
+    break_glass: tuple[str, ...] = ()
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -183,6 +191,7 @@ _ENV = {
     "graph_concurrency": "MAILWARDEN_GRAPH_CONCURRENCY",
     "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
     "exceptions_file": "MAILWARDEN_EXCEPTIONS",
+    "break_glass": "MAILWARDEN_BREAK_GLASS",
 }
 #: The environment variable of each setting that has one (docs/config.md lists them).
 ENV_VARS: Mapping[str, str] = _ENV
@@ -225,6 +234,11 @@ def _coerce(name: str, value: Any) -> Any:
             if seconds <= 0:
                 raise ValueError("must be positive")
             return seconds
+        if name == "break_glass":
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise ValueError("give a list of UPNs or object ids")
+            return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
         if name == "retry":
             if isinstance(value, RetryPolicy):
                 return value

@@ -28,6 +28,9 @@ class SettingDoc:
 
 
 DOCS: dict[str, SettingDoc] = {
+    "break_glass": SettingDoc(text="Break-glass (emergency access) accounts, by UPN or object "
+                              "id: every conditional-access change remediation makes leaves "
+                              "them excluded.", example='["bg1@contoso.onmicrosoft.com"]'),
     "exceptions_file": SettingDoc(text="An exceptions file (YAML) whose unexpired entries turn "
                                   "the failing findings they cover into accepted ones "
                                   "(scan, report, watch); see `mailwarden exceptions "

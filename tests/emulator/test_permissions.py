@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from mailwarden.cli.emulator import _permissions
-from mailwarden.emulator.permissions import ALL_GRAPH_PERMISSIONS
+from mailwarden.emulator.permissions import ALL_GRAPH_PERMISSIONS, DEFAULT_GRAPH_PERMISSIONS
 from mailwarden.emulator.tokens import decode_jwt_part
 from tests.emulator.emulator_helpers import (
     EXO_SCOPE,
@@ -68,7 +68,7 @@ def _error(response: httpx.Response) -> dict[str, Any]:
 
 
 def test_an_app_only_token_carries_the_granted_permissions_in_its_roles() -> None:
-    assert set(_claims(GRAPH_SCOPE)["roles"]) == ALL_GRAPH_PERMISSIONS
+    assert set(_claims(GRAPH_SCOPE)["roles"]) == DEFAULT_GRAPH_PERMISSIONS
     granted = frozenset({"User.Read.All", "Policy.Read.All"})
     assert set(_claims(GRAPH_SCOPE, graph_permissions=granted)["roles"]) == granted
     assert _claims(GRAPH_SCOPE, graph_permissions=frozenset())["roles"] == []

@@ -117,3 +117,18 @@ def test_the_exceptions_file_comes_from_toml_then_the_environment(tmp_path: Path
     from_env = load_settings(toml_path=toml, env={"MAILWARDEN_EXCEPTIONS": "/etc/exc.yaml"})
     assert from_env.exceptions_file == Path("/etc/exc.yaml")
     assert load_settings(env={}).exceptions_file is None
+
+
+def test_break_glass_accounts_come_from_toml_then_environment_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "mailwarden.toml"
+    config.write_text('break_glass = ["bg1@contoso.com", "bg2@contoso.com"]\n')
+    assert load_settings(toml_path=config, env={}).break_glass == (
+        "bg1@contoso.com", "bg2@contoso.com")
+    env = {"MAILWARDEN_BREAK_GLASS": " bg3@contoso.com, 0f0e4a3b-0000-0000-0000-000000000001,"}
+    assert load_settings(toml_path=config, env=env).break_glass == (
+        "bg3@contoso.com", "0f0e4a3b-0000-0000-0000-000000000001")
+    assert load_settings(env=env, break_glass=("bg4@contoso.com",)).break_glass == (
+        "bg4@contoso.com",)
+    config.write_text("break_glass = 3\n")
+    with pytest.raises(ConfigError, match="break_glass"):
+        load_settings(toml_path=config, env={})

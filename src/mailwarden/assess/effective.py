@@ -28,6 +28,7 @@ from mailwarden.model.inventory import (
     ConditionalAccessPolicy,
     ExoUser,
     Snapshot,
+    UsersCondition,
 )
 
 LEGACY_CLIENTS = frozenset({"exchangeactivesync", "other"})
@@ -159,6 +160,21 @@ SECURITY_DEFAULTS = "security defaults"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LegacyExclusion:
+    """How a legacy-auth block leaves the account out: `via` "user" (its id is in
+    excludeUsers: a PATCH of the policy fixes it), "group" (a group in excludeGroups holds
+    it; `via_id` the group) or "role" (it holds a role in excludeRoles; `via_id` the role
+    template)."""
+
+    policy_id: str
+    policy: str
+    state: str
+    via: str
+    via_id: str
+    via_name: str | None = None  # the group's or the role's display name, when known
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LegacyCoverage:
     """How conditional access and security defaults treat legacy clients
     (exchangeActiveSync + other) for one account. `blocked_by` lists enabled policies that
@@ -171,6 +187,7 @@ class LegacyCoverage:
     unknown: tuple[str, ...]  # why coverage by some policy could not be decided
     #: Security defaults: on, off, or None when they could not be read (nor inferred).
     security_defaults: bool | None = False
+    exclusions: tuple[LegacyExclusion, ...] = ()  # how each of `excluded_from` leaves it out
 
     @property
     def blocked(self) -> bool | None:
@@ -246,6 +263,23 @@ class _Membership:
                 unknown = "graph/roleAssignments was not collected"
         return (None, unknown) if unknown else (False, None)
 
+    def excluded_via(self, users: UsersCondition) -> tuple[str, str, str | None] | None:
+        """The first way the exclusions of `users` name the account: ("user", id),
+        ("group", group id) or ("role", role template id), with the group's or role's
+        display name when known."""
+        if self.account.id.lower() in {u.lower() for u in users.exclude_users}:
+            return "user", self.account.id, None
+        for group in users.exclude_groups:
+            if self.index.group_graph.contains(group, self.account.id):
+                found = self.index.group(group)
+                return "group", group, found.display_name if found is not None else None
+        held = self.roles() & {r.lower() for r in users.exclude_roles}
+        if held:
+            template = sorted(held)[0]
+            names = {t.lower(): n for _, t, n in self.index.roles_of(self.account.id)}
+            return "role", template, names.get(template)
+        return None
+
 
 def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
     membership = _Membership(index, account)
@@ -256,6 +290,7 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
         "disabled": [],
         "unknown": [],
     }
+    exclusions: list[LegacyExclusion] = []
     for policy in index.snapshot.ca_policies:
         if not blocks_legacy_clients(policy):
             continue
@@ -272,6 +307,11 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
         state = (policy.state or "").lower()
         if excluded:
             found["excluded"].append(name)
+            via = membership.excluded_via(users)
+            if via is not None:
+                exclusions.append(LegacyExclusion(
+                    policy_id=policy.id, policy=name, state=policy.state or "",
+                    via=via[0], via_id=via[1], via_name=via[2]))
         elif state == "disabled":
             found["disabled"].append(name)
         elif state == "enabledforreportingbutnotenforced":
@@ -292,6 +332,7 @@ def legacy_coverage(index: TenantIndex, account: Account) -> LegacyCoverage:
         disabled=tuple(found["disabled"]),
         unknown=tuple(found["unknown"]),
         security_defaults=defaults,
+        exclusions=tuple(exclusions),
     )
 
 

@@ -35,6 +35,7 @@ from mailwarden.cli.connect import (
 from mailwarden.cli.remediate_options import (
     ActionOpt,
     ActiveSyncOpt,
+    BreakGlassOpt,
     CheckOpt,
     DbOpt,
     EwsOpt,
@@ -68,7 +69,7 @@ from mailwarden.remediate.export import export_powershell
 from mailwarden.remediate.history import summaries
 from mailwarden.remediate.journal import JOURNAL_ENV, FileJournal, Journal, RunRecord
 from mailwarden.remediate.journal_db import DatabaseJournal
-from mailwarden.remediate.model import Plan
+from mailwarden.remediate.model import ActionKind, Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import (
     CONNECTION_SETTINGS,
@@ -76,6 +77,7 @@ from mailwarden.remediate.session import (
     run_apply,
     run_rollback,
 )
+from mailwarden.settings import load_settings
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 from mailwarden.text import plural
 
@@ -109,6 +111,25 @@ def _plan(scan: Scan, options: PlanOptions) -> Plan:
 
 def _print_plan(plan: Plan, *, verbose: bool = False) -> None:
     console.print(plan_view(plan, width=console.width, verbose=verbose))
+
+
+def _break_glass(flag: list[str] | None, config: Path | None) -> tuple[str, ...]:
+    """The break-glass accounts: the flags, else the setting (TOML, environment)."""
+    if flag:
+        return tuple(dict.fromkeys(f.strip() for f in flag if f.strip()))
+    if config is not None and not config.is_file():
+        raise ConfigError(f"{config}: settings file not found")
+    return load_settings(toml_path=config).break_glass
+
+
+def _warn_break_glass(plan: Plan) -> None:
+    creates = [a for a in plan.actions if a.kind is ActionKind.CA_CREATE_LEGACY_BLOCK]
+    if any(not a.detail.get("break_glass") for a in creates):
+        err_console.print(
+            "[bold red]WARNING[/]: no break-glass account is configured: the new "
+            "conditional-access policy excludes nobody. It is created report-only, so it "
+            "blocks nobody yet; name the emergency-access accounts (--break-glass, setting "
+            "break_glass) before turning it on.", soft_wrap=True)
     for skipped in plan.skipped:
         console.print(f"[yellow]left out:[/] {escape(f'{skipped.upn}: {skipped.reason}')}",
                       markup=True, soft_wrap=True)
@@ -123,7 +144,7 @@ def plan_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
-    include_external_delegates: ExternalOpt = False,
+    include_external_delegates: ExternalOpt = False, break_glass: BreakGlassOpt = None,
     output_format: Annotated[str, typer.Option(
         "--format", help="table (totals, then one line per action), json or csv (with the "
         "exact calls).")] = "table",
@@ -147,8 +168,9 @@ def plan_command(
         raise ConfigError("--out writes json or csv: add --format json or --format csv")
     connection = Connection.of(locals())
     options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
-                       include_external_delegates)
+                           include_external_delegates, _break_glass(break_glass, config))
     plan = _plan(_scan(from_dir, connection), options)
+    _warn_break_glass(plan)
     if output_format == "table":
         _print_plan(plan, verbose=verbose)
         return
@@ -166,7 +188,7 @@ def export_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
-    include_external_delegates: ExternalOpt = False,
+    include_external_delegates: ExternalOpt = False, break_glass: BreakGlassOpt = None,
     output_format: Annotated[str, typer.Option("--format", help="powershell.")] = "powershell",
     out: Annotated[Path | None, typer.Option("--out", help="Write the script here (0600).")] =
     None,
@@ -183,8 +205,10 @@ def export_command(
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
     options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
-                       include_external_delegates)
-    script = export_powershell(_plan(_scan(from_dir, connection), options))
+                           include_external_delegates, _break_glass(break_glass, config))
+    plan = _plan(_scan(from_dir, connection), options)
+    _warn_break_glass(plan)
+    script = export_powershell(plan)
     if out is None:
         typer.echo(script, nl=False)
     else:
@@ -243,6 +267,7 @@ def apply_command(
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
     include_external_delegates: ExternalOpt = False, action: ActionOpt = None,
+    break_glass: BreakGlassOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Make the changes (else a dry run).")] =
     False,
     by: Annotated[str | None, typer.Option(
@@ -266,10 +291,12 @@ def apply_command(
         scan = _scan(from_dir, connection, session)
         require_same_tenant(scan.result.tenant, settings.require_tenant())
         options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age,
-                           force, include_external_delegates)
+                               force, include_external_delegates,
+                               tuple(break_glass) if break_glass else settings.break_glass)
         plan = _plan(scan, options)
         if action:
             plan = plan.select(tuple(action))
+        _warn_break_glass(plan)
         _print_plan(plan)
         live = bool(plan.actions) and _confirmed(
             yes,

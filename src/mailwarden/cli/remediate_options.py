@@ -47,15 +47,22 @@ DbOpt = Annotated[
                  "postgresql:// URL (default: MAILWARDEN_DB, else the per-user history.db)."),
 ]
 ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
+BreakGlassOpt = Annotated[
+    list[str] | None,
+    typer.Option("--break-glass", help="A break-glass account (UPN or object id; repeat): "
+                 "excluded from every conditional-access change (default: the setting "
+                 "break_glass, MAILWARDEN_BREAK_GLASS)."),
+]
 
 
 def plan_options(
     check: list[str] | None, mailbox: list[str] | None, exclude: list[str] | None,
     ews: bool, activesync: bool, max_age: float, force: bool, external: bool = False,
+    break_glass: tuple[str, ...] = (),
 ) -> PlanOptions:
     return PlanOptions(
         checks=tuple(check or ()), mailboxes=tuple(m.lower() for m in mailbox or ()),
         exclude=tuple(e.lower() for e in exclude or ()), include_ews=ews,
         include_activesync=activesync, max_age=timedelta(hours=max_age), force=force,
-        include_external_delegates=external,
+        include_external_delegates=external, break_glass=break_glass,
     )

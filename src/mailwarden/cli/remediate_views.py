@@ -31,10 +31,26 @@ PLAN_COLUMNS = (
 )
 
 
+def mailboxes_of(action: Action) -> set[str]:
+    """The mailboxes an action is for: its own, or those a tenant-wide change answers."""
+    if action.upn:
+        return {action.upn}
+    return {str(m) for m in action.detail.get("mailboxes") or ()}
+
+
+def target_of(action: Action) -> str:
+    """How an action's target is shown: its mailbox, or "tenant" for a tenant-wide one."""
+    return action.upn or "tenant"
+
+
+def _mailbox_count(actions: Any) -> int:
+    return len(set().union(*(mailboxes_of(a) for a in actions)))
+
+
 def totals(plan: Plan) -> list[dict[str, Any]]:
     """Actions and mailboxes per kind, in the order kinds are applied."""
     actions = Counter(a.kind for a in plan.actions)
-    mailboxes = {k: len({a.upn for a in plan.actions if a.kind is k}) for k in actions}
+    mailboxes = {k: _mailbox_count(a for a in plan.actions if a.kind is k) for k in actions}
     return [
         {"kind": k.kind.value, "actions": actions[k.kind], "mailboxes": mailboxes[k.kind]}
         for k in KINDS
@@ -43,7 +59,7 @@ def totals(plan: Plan) -> list[dict[str, Any]]:
 
 
 def plan_heading(plan: Plan) -> str:
-    mailboxes = len({a.upn for a in plan.actions})
+    mailboxes = _mailbox_count(plan.actions)
     collected = plan.collected_at.isoformat() if plan.collected_at else "an unknown time"
     return (
         f"Plan for {plan.tenant_name or plan.tenant_id} ({plan.tenant_id}): "
@@ -59,7 +75,7 @@ def totals_table(plan: Plan) -> Table:
     for row in totals(plan):
         table.add_row(row["kind"], str(row["actions"]), str(row["mailboxes"]))
     table.add_row(Text("all", style="bold"), str(len(plan.actions)),
-                  str(len({a.upn for a in plan.actions})))
+                  str(_mailbox_count(plan.actions)))
     return table
 
 
@@ -71,14 +87,14 @@ def plan_lines(plan: Plan, width: int, *, verbose: bool = False) -> Text:
     """One line per action, cut to `width` (… marks a cut): order, id, mailbox, action, what
     it changes, the checks it answers. With `verbose`, each is followed by why, its exact
     calls and what might break, in full."""
-    mailbox = min(max((len(a.upn) for a in plan.actions), default=7), 40)
+    mailbox = min(max((len(target_of(a)) for a in plan.actions), default=7), 40)
     kind = max((len(a.kind.value) for a in plan.actions), default=6)
     number = len(str(len(plan.actions)))
     head = f"{'#':>{number}}  {'id':<10}  {'mailbox':<{mailbox}}  {'action':<{kind}}  change"
     text = Text(_cut(head + "  [checks]", width), style="bold")
     indent = " " * (number + 2)
     for n, action in enumerate(plan.actions, start=1):
-        line = (f"{n:>{number}}  {action.id:<10}  {_cut(action.upn, mailbox):<{mailbox}}  "
+        line = (f"{n:>{number}}  {action.id:<10}  {_cut(target_of(action), mailbox):<{mailbox}}  "
                 f"{action.kind.value:<{kind}}  {describe(action)}  "
                 f"[{', '.join(action.check_ids)}]")
         text.append("\n" + (line if verbose else _cut(line, width)))
@@ -169,7 +185,7 @@ def run_table(run: RunRecord) -> Table:
     for action in run.actions:
         status, entry = _status(run, action)
         prior = json.dumps(dict(entry.prior)) if entry and entry.prior is not None else ""
-        table.add_row(action.id, Text(action.upn), Text(describe(action)), status,
+        table.add_row(action.id, Text(target_of(action)), Text(describe(action)), status,
                       Text(prior), Text(entry.error or "" if entry else ""))
     return table
 
@@ -201,7 +217,7 @@ def report_table(report: RunReport) -> Table:
         detail = outcome.error or ""
         if outcome.status is OutcomeStatus.WOULD_RESTORE:
             detail = "\n".join(c.text() for c in outcome.calls)
-        table.add_row(action.id, Text(action.upn), Text(describe(action)),
+        table.add_row(action.id, Text(target_of(action)), Text(describe(action)),
                       Text(outcome.status.value, style="red" if outcome.status in failed else ""),
                       Text(detail))
     return table

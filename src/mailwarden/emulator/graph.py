@@ -27,7 +27,12 @@ from mailwarden.emulator.paging import (
 from mailwarden.emulator.permissions import blank_leave_dates, granted_by, read_refusal
 from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
-from mailwarden.emulator.writes_graph import WRITE_METHODS, answer_write
+from mailwarden.emulator.writes_graph import GRAPH_WRITE_SOURCE, WRITE_METHODS, answer_write
+from mailwarden.emulator.writes_policies import (
+    answer_policy_get,
+    answer_policy_write,
+    is_policy_path,
+)
 
 BATCH_LIMIT = 20
 VERSIONS = ("v1.0", "beta")
@@ -302,16 +307,34 @@ async def graph_endpoint(request: Request) -> Response:
         granted = granted_by(emulator.tokens.claims(authorization))
         if request.method == "POST" and path.strip("/") == "$batch":
             return await _batch(emulator, request, base, version, granted)
+        segments = [s for s in path.split("/") if s]
+        if is_policy_path(segments) and request.method in {*WRITE_METHODS, "DELETE"}:
+            return await _policy_write(emulator, request, segments, granted)
         if request.method in WRITE_METHODS:
             return await answer_write(emulator, request, path)
         if request.method != "GET":
             return graph_error(405, "Request_BadRequest", "The method is not allowed here.")
         query = dict(request.query_params)
+        if is_policy_path(segments) and len(segments) == 4:
+            denied = read_refusal(granted, segments, None)
+            if denied is not None:
+                return _json(denied)
+            return answer_policy_get(emulator, base, version, segments[3])
         return _json(answer_get(emulator, GraphRequest(base, version, path, query,
                                                        granted=granted)))
 
     throttle = not (request.method == "POST" and path.strip("/") == "$batch")
     return await emulator.conditions.guard(Service.GRAPH, route, handle, throttle=throttle)
+
+
+async def _policy_write(
+    emulator: Emulator, request: Request, segments: list[str], granted: frozenset[str]
+) -> Response:
+    emulator.stats.add(Service.GRAPH, "writes")
+    status = emulator.config.failing_sources.get(GRAPH_WRITE_SOURCE)
+    if status is not None:
+        return _json(_refused(status))
+    return await answer_policy_write(emulator, request, segments, granted)
 
 
 async def _batch(

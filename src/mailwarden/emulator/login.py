@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import entra_error
 from mailwarden.emulator.config import Service
-from mailwarden.emulator.permissions import ALL_GRAPH_PERMISSIONS
+from mailwarden.emulator.permissions import DEFAULT_GRAPH_PERMISSIONS
 from mailwarden.emulator.runtime import DeviceCode, Emulator
 from mailwarden.emulator.tokens import (
     EXCHANGE_AUDIENCES,
@@ -216,7 +216,7 @@ def _app_roles(emulator: Emulator, resource: str) -> frozenset[str]:
     writes into the `roles` claim of an app-only token."""
     if resource in GRAPH_AUDIENCES:
         granted = emulator.config.graph_permissions
-        return ALL_GRAPH_PERMISSIONS if granted is None else granted
+        return DEFAULT_GRAPH_PERMISSIONS if granted is None else granted
     return frozenset({EXCHANGE_MANAGE_AS_APP})
 
 

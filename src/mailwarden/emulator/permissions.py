@@ -67,6 +67,11 @@ ALL_GRAPH_PERMISSIONS: frozenset[str] = frozenset(
     {accepted[0] for _, accepted in GRAPH_READS} | {SIGN_IN_ACTIVITY, LEAVE_DATE}
 )
 
+#: Write permissions an app consented by default holds besides: the conditional-access
+#: change remediation makes (Policy.ReadWrite.ConditionalAccess, with Policy.Read.All).
+GRAPH_WRITE_PERMISSIONS: frozenset[str] = frozenset({"Policy.ReadWrite.ConditionalAccess"})
+DEFAULT_GRAPH_PERMISSIONS: frozenset[str] = ALL_GRAPH_PERMISSIONS | GRAPH_WRITE_PERMISSIONS
+
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
 

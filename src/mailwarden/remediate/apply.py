@@ -112,7 +112,12 @@ class _Applier:
         # The prior state is on disk before the first write: a crash mid-change can still
         # be rolled back.
         await self.record(action, EntryStatus.PRIOR_RECORDED, prior, None)
-        for call in action.calls:
+        try:
+            calls = kind.calls_for(action, prior) if kind.calls_for else action.calls
+        except MailwardenError as exc:
+            await self.record(action, EntryStatus.FAILED, prior, str(exc))
+            return Outcome(action=action, status=OutcomeStatus.FAILED, prior=prior, error=str(exc))
+        for call in calls:
             try:
                 await self.wire.send(call)
             except MailwardenError as exc:

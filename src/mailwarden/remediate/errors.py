@@ -29,3 +29,8 @@ class RemediationFailed(MailwardenError):
 
 class FindingEvidenceError(InputError):
     """A failing finding's evidence lacks what its remediation needs to be planned."""
+
+
+class PolicyChangedError(MailwardenError):
+    """A conditional-access policy changed since the scan in a way that makes the planned
+    change wrong (it is gone, or no longer enabled): scan again and plan anew."""

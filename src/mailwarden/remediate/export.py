@@ -47,6 +47,10 @@ _INITIAL = re.compile(r"^[^.]+\.(onmicrosoft\.(com|us|de)|partner\.onmschina\.cn
 
 __all__ = ["GRAPH_SCOPES", "call_text", "export_powershell", "initial_domain", "quote",
            "value_text"]
+#: What the conditional-access cmdlets need besides (Graph docs: conditionalaccesspolicy-update,
+#: conditionalaccessroot-post-policies).
+CA_SCOPES = ("Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+CA_PATH = "/identity/conditionalAccess/"
 
 
 def initial_domain(domains: tuple[str, ...]) -> str | None:
@@ -90,7 +94,7 @@ def _comment(text: str) -> str:
 
 
 def _action_lines(action: Action) -> list[str]:
-    lines = [f"# [{action.id}] {action.kind.value} {action.upn}"]
+    lines = [f"# [{action.id}] {action.kind.value} {action.upn or 'the tenant'}"]
     lines += [f"#   why: {r.check_id}: {_comment(r.message)}" for r in action.reasons]
     lines.append(f"#   might break: {_comment(action.breaks)}")
     if action.note:
@@ -100,15 +104,22 @@ def _action_lines(action: Action) -> list[str]:
     if step is None:
         lines.append("#   not guarded: this change is made even when it is already in place")
     head = (f"Invoke-Change -Id {quote(action.id)} -Kind {quote(action.kind.value)} "
-            f"-Target {quote(action.upn)}")
+            f"-Target {quote(action.upn or 'the tenant')}")
     lines.append(f"{head} -Read {{")
     lines.append(f"    {step.read if step is not None else '$null'}")
     if step is not None:
         lines += ["} -Needed {", f"    param($state) {step.needed}"]
     lines.append("} -Change {")
-    lines += [f"    {call_text(call)}" for call in action.calls]
+    kind = kind_of(action)
+    change = kind.powershell(action) if kind.powershell else [call_text(c) for c in action.calls]
+    lines += [f"    {line}" for line in change]
     lines.append("}")
     return [*lines, ""]
+
+
+def _conditional_access(plan: Plan) -> bool:
+    return any(isinstance(c, GraphCall) and c.path.startswith(CA_PATH)
+               for a in plan.actions for c in a.calls)
 
 
 def _services(plan: Plan) -> tuple[bool, bool]:
@@ -220,7 +231,8 @@ def _setup() -> list[str]:
 def _sign_in(plan: Plan) -> list[str]:
     graph, exchange = _services(plan)
     tenant = quote(plan.tenant_id)
-    scopes = ", ".join(quote(s) for s in GRAPH_SCOPES)
+    wanted = GRAPH_SCOPES + (CA_SCOPES if _conditional_access(plan) else ())
+    scopes = ", ".join(quote(s) for s in wanted)
     exo_app = "Connect-ExchangeOnline -AppId $AppId -Organization $Organization -ShowBanner:$false"
     mg_app = f"Connect-MgGraph -ClientId $AppId -TenantId {tenant} -NoWelcome"
     blocks = {
@@ -270,6 +282,7 @@ def _modules(plan: Plan) -> list[str]:
     graph, exchange = _services(plan)
     modules = ["ExchangeOnlineManagement"] if exchange else []
     modules += ["Microsoft.Graph.Users", "Microsoft.Graph.Users.Actions"] if graph else []
+    modules += ["Microsoft.Graph.Identity.SignIns"] if _conditional_access(plan) else []
     required = ["#Requires -Version 5.1"]
     return [*required, f"#Requires -Modules {', '.join(modules)}"] if modules else required
 

@@ -27,6 +27,8 @@ class ActionKind(StrEnum):
     DISABLE_INBOX_RULE = "disable-inbox-rule"
     REJECT_EXTERNAL_BOOKING = "reject-external-booking"
     REMOVE_ROOM_DELEGATE = "remove-room-delegate"
+    CA_REMOVE_EXCLUSION = "ca-remove-exclusion"
+    CA_CREATE_LEGACY_BLOCK = "ca-create-legacy-block"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

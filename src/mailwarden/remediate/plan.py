@@ -5,7 +5,9 @@ Guard rails live here, so that `plan`, `export` and `apply` show and do the same
 - excluded mailboxes are never touched;
 - a mailbox whose account holds a directory role is touched only when named with
   `mailboxes` (disabling an admin is a decision, not a side effect);
-- EWS and ActiveSync are turned off only when asked: they serve legitimate clients.
+- EWS and ActiveSync are turned off only when asked: they serve legitimate clients;
+- conditional access is changed once for the tenant (per policy), never per mailbox, and
+  the break-glass accounts (`break_glass`) are excluded from every such change.
 
 Each action kind builds its actions from the findings (`kinds/`); a failing finding whose
 evidence lacks what its action needs is a `FindingEvidenceError`, never a silent gap.
@@ -21,12 +23,14 @@ from mailwarden.assess.risk import ranked
 from mailwarden.errors import ConfigError
 from mailwarden.model.findings import Finding, InventoryEntry, ScanResult, Scope, Status
 from mailwarden.model.inventory import InboxRule, Mailbox, Snapshot
+from mailwarden.remediate.ca_actions import grouped_actions
 from mailwarden.remediate.errors import StaleSnapshotError
 from mailwarden.remediate.export import initial_domain
 from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions, remove_delegate
 from mailwarden.remediate.model import Action, Plan, Reason, Skipped
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
+LEGACY_CHECK = "legacy-auth-not-blocked"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +43,9 @@ class PlanOptions:
     include_external_delegates: bool = False  # also remove guests' and external delegates
     max_age: timedelta = DEFAULT_MAX_AGE
     force: bool = False  # act on a snapshot older than max_age
+    #: Break-glass accounts (UPNs or object ids): excluded from every conditional-access
+    #: change, never taken out of an exclusion list.
+    break_glass: tuple[str, ...] = ()
 
 
 def check_age(snapshot: Snapshot, *, now: datetime, max_age: timedelta, force: bool) -> None:
@@ -83,26 +90,38 @@ def build_plan(
     skipped: list[Skipped] = []
     entries = {e.upn: e for e in result.inventory}
     lookups = _Lookups(result, snapshot)
+    break_glass = resolve_break_glass(snapshot, options.break_glass)
+    answered: dict[str, set[str]] = defaultdict(set)
+    admitted: list[str] = []
     for upn in sorted(failing):
         refusal = _refusal(upn, entries.get(upn), options)
         if refusal is not None:
             if refusal:
                 skipped.append(Skipped(upn=upn, reason=refusal))
             continue
+        admitted.append(upn)
         target = lookups.target(upn, entries.get(upn), failing[upn], options)
         built = build_actions(target)
         skipped += [Skipped(upn=upn, reason=line) for line in remove_delegate.held_back(target)]
         worst = {a.id: max(failing[upn][c].severity.rank for c in a.check_ids) for a in built}
         # sorted() is stable: actions of one severity keep the order of KINDS.
         actions += sorted(built, key=lambda a: -worst[a.id])
-        answered = {check for action in built for check in action.check_ids}
-        manual += [
-            (upn, Reason(check_id=check, message=finding.message))
-            for check, finding in failing[upn].items()
-            if check not in answered
-        ]
+        answered[upn] |= {check for action in built for check in action.check_ids}
     rank = {a.upn: n for n, a in enumerate(ranked(result.assessments))}
     actions.sort(key=lambda a: (rank.get(a.upn, len(rank)), a.upn))
+    # The conditional-access changes are tenant-wide (one per policy, not per mailbox) and
+    # close the sprayable path of every account they cover: they come first.
+    legacy = [failing[u][LEGACY_CHECK] for u in admitted if LEGACY_CHECK in failing[u]]
+    grouped, covered = grouped_actions(legacy, snapshot, break_glass)
+    actions[:0] = grouped
+    for upn in covered:
+        answered[upn].add(LEGACY_CHECK)
+    manual += [
+        (upn, Reason(check_id=check, message=finding.message))
+        for upn in admitted
+        for check, finding in failing[upn].items()
+        if check not in answered[upn]
+    ]
     tenant = result.tenant
     return Plan(
         tenant_id=tenant.tenant_id,
@@ -115,6 +134,24 @@ def build_plan(
         manual_upns=tuple(upn for upn, _ in manual),
         initial_domain=initial_domain(tenant.verified_domains),
     )
+
+
+def resolve_break_glass(snapshot: Snapshot, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The object ids of the break-glass accounts named by UPN or id. An account the
+    snapshot does not hold is refused: a conditional-access change must not go ahead on
+    the belief that an emergency account is spared when it is not."""
+    by_name = {}
+    for account in snapshot.accounts:
+        by_name[account.id.lower()] = account.id
+        by_name[account.user_principal_name.lower()] = account.id
+    unknown = [n for n in names if n.lower() not in by_name]
+    if unknown:
+        raise ConfigError(
+            f"break-glass account {', '.join(unknown)} is not a user of this tenant; fix the "
+            "setting break_glass (MAILWARDEN_BREAK_GLASS, --break-glass): give each "
+            "emergency-access account's UPN or object id"
+        )
+    return tuple(dict.fromkeys(by_name[n.lower()] for n in names))
 
 
 def _require_known(options: PlanOptions, result: ScanResult) -> None:

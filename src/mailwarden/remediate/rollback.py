@@ -58,10 +58,16 @@ class _Restorer:
             )
         kind = kind_of(action)
         try:
-            if all_same(prior, await kind.read(action, self.wire)):  # already as it was
+            current = await kind.read(action, self.wire)
+            if kind.restore is not None:
+                calls = kind.restore(action, prior, current)
+                restored = not calls
+            else:
+                restored = all_same(prior, current)
+                calls = () if restored else kind.undo(action, prior)
+            if restored:  # already as it was
                 await self.record(action, EntryStatus.ROLLED_BACK, entry.prior, None)
                 return Outcome(action=action, status=OutcomeStatus.ALREADY_RESTORED, prior=prior)
-            calls = kind.undo(action, prior)
             if self.recorder is None:
                 return Outcome(action=action, status=OutcomeStatus.WOULD_RESTORE, prior=prior,
                                calls=calls)

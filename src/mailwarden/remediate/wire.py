@@ -28,9 +28,17 @@ EXCHANGE_WRITE_PERMISSION = (
 )
 
 
+GRAPH_CA_PERMISSION = (
+    "the Microsoft Graph application permissions Policy.Read.All and "
+    "Policy.ReadWrite.ConditionalAccess (both; Graph docs, conditionalaccesspolicy-update)"
+)
+
+
 def write_permission(call: Call) -> str:
     if isinstance(call, ExoCall):
         return EXCHANGE_WRITE_PERMISSION
+    if call.path.startswith("/identity/conditionalAccess/"):
+        return GRAPH_CA_PERMISSION
     if call.path.endswith("/revokeSignInSessions"):
         return GRAPH_REVOKE_PERMISSION
     return GRAPH_DISABLE_PERMISSION

@@ -23,6 +23,8 @@ from mailwarden.model.findings import (
     Severity,
     Status,
 )
+from mailwarden.model.findings.legacy_fix import CHECK_ID as LEGACY_CHECK
+from mailwarden.model.findings.legacy_fix import fix_powershell, legacy_fix
 from mailwarden.model.run import Run
 from mailwarden.report.common import (
     alert_counts,
@@ -161,7 +163,11 @@ def remediation_groups(findings: Sequence[Finding], checks: Sequence[CheckInfo]
     groups = []
     for check_id, items in by_check.items():
         lines: list[str] = []
-        for finding in items:
+        if check_id == LEGACY_CHECK:
+            # One change per policy, or one report-only policy: never one per mailbox.
+            # The break-glass accounts are not known here, so the lines ask for them.
+            lines = fix_powershell(legacy_fix(items), None)
+        for finding in items if check_id != LEGACY_CHECK else ():
             assert finding.remediation is not None
             target = finding.resource.upn or "the tenant"
             lines.append(f"# {target}")

@@ -187,22 +187,27 @@ LEGACY_NOT_BLOCKED = CheckInfo(
     uses=tuple(s for s in LEGACY_PATH if s != "graph/conditionalAccessPolicies"),
     controls=mapped("CIS M365 6.0.0 5.2.2.3", "CISA SCuBA MS.AAD.1.1v1"),
     remediation=Remediation(
-        summary="Block legacy authentication for all users with conditional access, and take "
-        "the account out of the policy's exclusions.",
+        summary="Take the account out of the legacy-auth block's exclusions: remove its id "
+        "from conditions.users.excludeUsers of that policy, sending back the rest of the users "
+        "condition as read (excluded through a group: check what else the group does first). "
+        "Where no block exists, create one policy for all users, report-only, with the "
+        "break-glass accounts excluded; never one policy per mailbox. `mailwarden remediate "
+        "plan` groups the change per policy.",
         powershell=(
-            "New-MgIdentityConditionalAccessPolicy -BodyParameter @{displayName = 'Block legacy "
-            "authentication'; state = 'enabled'; conditions = @{clientAppTypes = "
-            "@('exchangeActiveSync', 'other'); applications = @{includeApplications = @('All')};"
-            " users = @{includeUsers = @('All')}}; grantControls = @{operator = 'OR'; "
-            "builtInControls = @('block')}}",
+            "Get-MgIdentityConditionalAccessPolicy -All | Where-Object { "
+            "$_.Conditions.Users.ExcludeUsers -contains '<id>' } | Select-Object Id, "
+            "DisplayName, State",
         ),
         graph=(
-            "POST https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies "
-            '{"displayName": "Block legacy authentication", "state": "enabled", "conditions": '
-            '{"clientAppTypes": ["exchangeActiveSync", "other"], "applications": '
-            '{"includeApplications": ["All"]}, "users": {"includeUsers": ["All"]}}, '
-            '"grantControls": {"operator": "OR", "builtInControls": ["block"]}}',
+            "GET https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies",
+            "PATCH https://graph.microsoft.com/v1.0/identity/conditionalAccess/policies/"
+            '{policy-id} {"conditions": {"users": {...the users condition as read, '
+            'without <id> in excludeUsers}}}',
         ),
+        note="Needs Policy.Read.All and Policy.ReadWrite.ConditionalAccess. A new block is "
+        "created report-only (enabledForReportingButNotEnforced): read its results in the "
+        "sign-in logs before turning it on. Name the break-glass accounts once (setting "
+        "break_glass): they stay excluded from every change.",
     ),
     risk="Legacy clients never meet MFA; an account they can reach can be password-sprayed.",
 )
@@ -217,6 +222,11 @@ def legacy_not_blocked(facts: MailboxFacts, context: Context) -> Verdict:
         "excluded_from": list(legacy.excluded_from),
         "report_only": list(legacy.report_only),
         "disabled": list(legacy.disabled),
+        "exclusions": [
+            {"policy_id": e.policy_id, "policy": e.policy, "state": e.state, "via": e.via,
+             "via_id": e.via_id, "via_name": e.via_name}
+            for e in legacy.exclusions
+        ],
     }
     if legacy.by_security_defaults:
         return passed(
@@ -242,8 +252,14 @@ def legacy_not_blocked(facts: MailboxFacts, context: Context) -> Verdict:
             evidence,
             unknown=list(legacy.unknown),
         )
+    first = legacy.exclusions[0] if legacy.exclusions else None
+    through = (
+        f" through {first.via} '{first.via_name or first.via_id}'"
+        if first is not None and first.via != "user"
+        else ""
+    )
     why = (
-        f"it is excluded from '{legacy.excluded_from[0]}'"
+        f"it is excluded from '{legacy.excluded_from[0]}'{through}"
         if legacy.excluded_from
         else "the only blocking policies are report-only or disabled"
         if legacy.report_only or legacy.disabled

@@ -6,10 +6,11 @@
 `KINDS` is in the order the actions of one mailbox are planned (and shown, exported and
 applied): sign-in first, then protocols, auditing, delegates, forwarding, rules, and
 PowerShell; a plan puts a mailbox's actions for its worst findings first, keeping this order
-among equals. A kind is added by writing its module (build, read, satisfied, undo; `script`,
-how the exported PowerShell reads and guards its change; `describe`, its one-line summary)
-and naming it here; tests check that every `ActionKind` is registered once and that every
-kind has a `script`.
+among equals. The conditional-access kinds build their actions for the whole tenant
+(`remediate.ca_actions.grouped_actions`), never one per mailbox. A kind is added by writing
+its module (build, read, satisfied, undo; `script`, how the exported PowerShell reads and
+guards its change; `describe`, its one-line summary) and naming it here; tests check that
+every `ActionKind` is registered once and that every kind has a `script`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from mailwarden.remediate.errors import FindingEvidenceError
 from mailwarden.remediate.kinds import (
     add_audit_actions,
     block_sign_in,
+    ca_create_legacy_block,
+    ca_remove_exclusion,
     disable_inbox_rule,
     disable_protocols,
     disable_remote_powershell,
@@ -45,6 +48,8 @@ KINDS: tuple[Kind, ...] = (
     disable_remote_powershell.KIND,
     reject_external_booking.KIND,
     remove_room_delegate.KIND,
+    ca_remove_exclusion.KIND,
+    ca_create_legacy_block.KIND,
 )
 BY_KIND: Mapping[ActionKind, Kind] = MappingProxyType({k.kind: k for k in KINDS})
 #: Checks some action answers; the plan lists the other failures as manual work.

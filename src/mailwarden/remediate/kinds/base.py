@@ -58,6 +58,19 @@ Build = Callable[[Target], Iterator[Action]]
 Read = Callable[[Action, Wire], Awaitable[State]]
 Satisfied = Callable[[Action, Mapping[str, Any]], bool]
 Undo = Callable[[Action, Mapping[str, Any]], tuple[Call, ...]]
+#: The calls that make the change, from the state read just before (raises a
+#: MailwardenError when that state makes the planned change wrong).
+CallsFor = Callable[[Action, Mapping[str, Any]], tuple[Call, ...]]
+#: The calls that put the journalled prior state back, from the prior and the current
+#: state; () when nothing is to be done.
+Restore = Callable[[Action, Mapping[str, Any], Mapping[str, Any]], tuple[Call, ...]]
+#: The action as PowerShell lines for the export, when its calls alone do not say it.
+PowerShell = Callable[[Action], list[str]]
+
+
+def never(target: Target) -> Iterator[Action]:
+    """The per-mailbox builder of a kind whose actions are built for the whole tenant."""
+    return iter(())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +106,9 @@ class Kind:
     script: Script | None = None
     # One short line a person reads in plans and journals ("remove FullAccess of x").
     describe: Describe | None = None
+    calls_for: CallsFor | None = None  # None: the action's own calls
+    restore: Restore | None = None  # None: `undo` unless the state is already the prior
+    powershell: PowerShell | None = None  # None: the export spells each call
 
 
 def same(a: Any, b: Any) -> bool:

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
@@ -32,6 +31,7 @@ from mailwarden.cli.connect import (
     open_session,
     report_failed_sources,
 )
+from mailwarden.cli.tables import Column, FitTable
 from mailwarden.cli.ui import console, err_console
 from mailwarden.errors import ConfigError
 from mailwarden.files import write_private_text
@@ -122,10 +122,12 @@ def _options(
     )
 
 
-def plan_table(plan: Plan) -> Table:
-    table = Table(title=plural(len(plan.actions), "action"), show_lines=True)
-    for column in ("id", "action", "mailbox", "calls", "why", "might break"):
-        table.add_column(column, overflow="fold")
+def plan_table(plan: Plan) -> FitTable:
+    table = FitTable(
+        [Column("id", ident=True), Column("action", ident=True), Column("mailbox", ident=True),
+         Column("calls", beneath=True), Column("why", ident=True, drop=1),
+         Column("might break", beneath=True)],
+        title=plural(len(plan.actions), "action"), show_lines=True)
     for action in plan.actions:
         table.add_row(
             action.id, action.kind.value, Text(action.upn),
@@ -226,10 +228,12 @@ def _confirmed(yes: bool, question: str) -> bool:
     return typer.confirm(question, default=False)
 
 
-def report_table(report: RunReport) -> Table:
-    table = Table(title=f"run {report.run_id}" if report.run_id else "dry run")
-    for column in ("id", "action", "mailbox", "result", "detail"):
-        table.add_column(column, overflow="fold")
+def report_table(report: RunReport) -> FitTable:
+    table = FitTable(
+        [Column("id", ident=True), Column("action", ident=True, drop=1),
+         Column("mailbox", ident=True), Column("result", ident=True),
+         Column("detail", beneath=True)],
+        title=f"run {report.run_id}" if report.run_id else "dry run")
     for outcome in report.outcomes:
         style = "red" if outcome.status in {OutcomeStatus.FAILED,
                                             OutcomeStatus.ROLLBACK_FAILED} else ""
@@ -328,9 +332,11 @@ def show_command(
                 console.print(Text(known))
             return
         run = journal.load(run_id)
-    table = Table(title=f"run {run_id} on {run.tenant_id}, {run.started_at.isoformat()}")
-    for column in ("id", "action", "mailbox", "status", "prior state", "error"):
-        table.add_column(column, overflow="fold")
+    table = FitTable(
+        [Column("id", ident=True), Column("action", ident=True, drop=1),
+         Column("mailbox", ident=True), Column("status", ident=True),
+         Column("prior state", beneath=True), Column("error", beneath=True)],
+        title=f"run {run_id} on {run.tenant_id}, {run.started_at.isoformat()}")
     for item in run.actions:
         entry = run.entries.get(item.id)
         table.add_row(item.id, item.kind.value, Text(item.upn),

@@ -151,7 +151,8 @@ def detect(
 def rules(
     output_format: Annotated[str, format_option("table", "json")] = "table",
 ) -> None:
-    """List the detection rules: id, category, severity, thresholds and ATT&CK techniques."""
+    """List the detection rules: id, category, default severity, thresholds and ATT&CK
+    techniques."""
     catalogue = list_rules()
     if check_format(output_format) == "json":
         typer.echo(json.dumps([{
@@ -163,9 +164,11 @@ def rules(
         return
     table = FitTable(
         [Column("id", ident=True), Column("category", ident=True, drop=2),
-         Column("severity", ident=True), Column("ATT&CK", drop=3),
+         Column("default severity"), Column("ATT&CK", drop=3),
          Column("thresholds", beneath=True)],
-        title=plural(len(catalogue), "detection rule"))
+        title=plural(len(catalogue), "detection rule"),
+        caption="default severity: the rule's; one alert may carry another (what it found "
+        "makes it worse), and detect, scan and alerts show each alert's own")
     for r in catalogue:
         table.add_row(r.id, r.category, r.severity.value, ", ".join(r.mitre),
                       ", ".join(f"{t.name}={t.default}" for t in r.thresholds))

@@ -9,7 +9,8 @@ out and the caption names them.
 
 Piped or redirected (`| less`, `| grep`, `> file`) a table is plain text: a header line and
 one line per record, columns aligned with two spaces, no box characters and no wrapping,
-whatever the width; a cell of several lines is joined with "; ". So `grep` finds whole
+whatever the width; a cell of several lines is joined with "; " (with a space for
+identifiers). So `grep` finds whole
 records and `less -S` scrolls them sideways.
 """
 
@@ -189,8 +190,9 @@ class FitTable:
 
     def _plain(self) -> Iterable[Segment]:
         header = [c.header for c in self.columns]
-        body = [["; ".join(line.strip() for line in _lines(cell) if line.strip())
-                 for cell in row] for row in self.rows]
+        body = [[(" " if column.ident else "; ").join(
+                     line.strip() for line in _lines(cell) if line.strip())
+                 for cell, column in zip(row, self.columns, strict=True)] for row in self.rows]
         sizes = [max(Text(value).cell_len for value in column)
                  for column in zip(header, *body, strict=True)]
         if self.title is not None:

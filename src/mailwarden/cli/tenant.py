@@ -171,10 +171,14 @@ def inventory(
     output_format: Annotated[str, format_option("table", "csv", "json")] = "table",
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write the csv or json here (0600) instead of to stdout.")] = None,
+    logs: Annotated[bool, typer.Option(
+        "--logs/--no-logs", help="Rank by what DIR/logs/ shows too, as scan does.")] = True,
+    quiet: QuietOpt = False,
     db: DbOpt = None,
 ) -> None:
     """List the ownerless mailboxes of a recorded tenant, riskiest first (the order of
-    `scan`'s riskiest list and findings.json's "rank"), with their backing accounts.
+    `scan`'s riskiest list and findings.json's "rank": the mailboxes DIR/logs/ shows
+    abused first), with their backing accounts.
 
     When Get-Mailbox or graph/users failed, the list comes from Get-User, Get-CASMailbox
     and the tenant's last run in the history (--db), and says so."""
@@ -182,6 +186,9 @@ def inventory(
     if out is not None and output_format == "table":
         raise ConfigError("--out writes csv or json: add --format csv or --format json")
     scan = scan_directory(directory, custodians_file=custodians, db_url=db)
+    if logs:
+        with progress_board(enabled=not quiet and err_console.is_terminal) as board:
+            scan = rank_by_evidence(scan, detect_logs(directory, scan, progress=board))
     if output_format != "table":
         text = (inventory_csv(scan.result) if output_format == "csv" else
                 json.dumps(inventory_document(scan.result), indent=1, ensure_ascii=False) + "\n")

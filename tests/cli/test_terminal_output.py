@@ -23,7 +23,7 @@ from mailwarden.cli.alerts import _table as incidents_table
 from mailwarden.cli.views import failures_table, inventory_table
 from mailwarden.model.findings import Severity, Status
 from mailwarden.model.incidents import IncidentStatus, TrackedIncident
-from mailwarden.pipeline import scan_directory
+from mailwarden.pipeline import detect_logs, rank_by_evidence, scan_directory
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _ADDRESS = re.compile(r"[\w.#'+-]+@[\w.-]*")
@@ -212,7 +212,8 @@ def test_the_failing_checks_show_the_findings_own_severity(tenant: Path) -> None
 
 def test_the_demo_inventory_starts_with_the_riskiest(tenant: Path,
                                                      ranked_upns: list[str]) -> None:
-    result = scan_directory(tenant).result
+    scan = scan_directory(tenant)
+    result = rank_by_evidence(scan, detect_logs(tenant, scan)).result
     shown = _render(inventory_table(result, limit=5), 80)
     listed = [w for line in shown.splitlines() for w in line.replace("│", " ").split()
               if w in ranked_upns]

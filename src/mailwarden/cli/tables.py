@@ -134,14 +134,19 @@ class FitTable:
         for number, row in enumerate(self.rows):
             yield _aligned([flat[i][number] for i in head], sizes, columns)
             for i in under:
-                cell = row[i] if isinstance(row[i], Text) else Text(_plain_text(row[i]))
-                assert isinstance(cell, Text)
+                value = row[i]
+                cell = value.copy() if isinstance(value, Text) else Text(value)
+                if len(under) > 1 and cell.plain.strip():  # say which prose is which
+                    cell = Text(f"{self.columns[i].header}: ", style="dim") + cell
                 for line in cell.split("\n"):
                     yield Padding(line, (0, 0, 0, 4))
             if self.show_lines:
                 yield Text("")
-        if self.caption:
-            yield Text(self.caption)
+        left_out = [c.header for i, c in enumerate(self.columns) if i not in head + under]
+        note = f"left out at this width: {', '.join(left_out)}" if left_out else None
+        caption = "\n".join(part for part in (self.caption, note) if part)
+        if caption:
+            yield Text(caption, style="dim")
 
     def _natural(self, index: int) -> tuple[int, int]:
         """(the width a column needs to show every line whole, the least it can take)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+
+import pytest
 
 from mailwarden.cli import command_app
 from tests.support.cli_runner import runner
@@ -33,3 +36,41 @@ def test_later_paragraphs_are_reflowed_not_broken_where_the_source_wraps() -> No
     assert ("Offline with --from-dir, or live with --tenant (collects first into OUT/tenant). "
             "When the recorded tenant has logs/") in output
     assert "Offline with --from-dir" in _words(_help("scan", width=60))
+
+
+_COMMANDS = (
+    (), ("scan",), ("demo",), ("inventory",), ("history",), ("diff",), ("alerts",),
+    ("alerts", "ack"), ("checks",), ("rules",), ("detect",), ("eval",), ("doctor",),
+    ("notify",), ("watch",), ("collect",), ("collect-logs",), ("synth",), ("report",),
+    ("emulator",), ("remediate",), ("remediate", "plan"), ("remediate", "show"),
+)
+
+
+def _broken_lines(output: str, width: int) -> list[str]:
+    """Lines of help prose that end well before the width mid-sentence, the next line
+    going on with it: what a hard line break of a docstring leaves."""
+    lines = [line.rstrip(" │╮╯") for line in output.splitlines()]
+    broken = []
+    for line, following in itertools.pairwise(lines):
+        words = line.strip("│ ")
+        if (words and len(line) < width - 30 and "  " not in words
+                and not words.endswith((".", ":", ";", ")", "]"))
+                and following.strip("│ ")[:1].islower()):
+            broken.append(f"{line!r} / {following.strip()!r}")
+    return broken
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_every_help_fits_and_no_paragraph_breaks_mid_sentence(width: int) -> None:
+    for command in _COMMANDS:
+        output = _help(*command, width=width)
+        assert all(len(line) <= width for line in output.splitlines()), command
+        assert _broken_lines(output, width) == [], command
+
+
+def test_the_deprecated_json_flag_is_hidden_and_format_is_offered() -> None:
+    for command in ("history", "diff"):
+        output = _help(command, width=200)
+        assert "--format" in output and "table or json" in output
+        assert "--json" not in output
+    assert "table, csv or json" in _help("inventory", width=200)

@@ -49,10 +49,10 @@ def test_report_history_and_diff(tenant_dir: Path, tmp_path: Path) -> None:
     invoke_ok("report", "--from-dir", str(tenant_dir), "--out", str(out), "--db", db,
               code=assessed_code(tenant_dir))
     assert "Changes since the previous run" in (out / "report.html").read_text(encoding="utf-8")
-    listed = json.loads(invoke_ok("history", "--db", db, "--json"))
+    listed = json.loads(invoke_ok("history", "--db", db, "--format", "json"))
     assert [r["id"] for r in listed] == [1, 2]
     assert "no changes" in invoke_ok("diff", "--db", db)
-    drift = json.loads(invoke_ok("diff", "1", "2", "--db", db, "--json"))
+    drift = json.loads(invoke_ok("diff", "1", "2", "--db", db, "--format", "json"))
     assert drift["findings"] == [] and drift["before"]["id"] == 1
 
 

@@ -93,7 +93,7 @@ def test_checks_name_the_inputs_of_each_check() -> None:
     by_id = {entry["id"]: entry for entry in document}
     assert "graph/users:signInActivity" in by_id["direct-sign-in-observed"]["fields"]
     assert "reads" in invoke_ok("checks")
-    console = Console(width=240, record=True, file=io.StringIO())
+    console = Console(width=240, record=True, file=io.StringIO(), force_terminal=True)
     console.print(checks_table(list_checks()))
     table = console.export_text()
     assert "graph/userRegistrationDetails" in table and "+exo/Get-TransportConfig" in table

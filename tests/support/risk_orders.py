@@ -7,16 +7,20 @@ import json
 import re
 from pathlib import Path
 
-#: A riskiest-table row's first line: "│  3 │ active │ press@example.com  │ ...".
+#: A riskiest-table row's first line: "│  3 │ active 80 │ press@example.com  │ ..." at a
+#: terminal, " 3  active 80  press@example.com shared  ..." piped (one line per mailbox).
 _TERMINAL_ROW = re.compile(r"^│\s*(\d+)\s*│[^│]*│\s*(\S+@\S+)\s*│", re.MULTILINE)
+_PLAIN_ROW = re.compile(r"^\s*(\d+)\s+(?:active\s+)?\d+\s+(\S+@\S+)\s", re.MULTILINE)
 _HTML_RISKY = re.compile(r'<details open class="risky" data-rank="(\d+)" data-upn="([^"]+)">')
 _HTML_ROW = re.compile(r'<td data-value="([^"]+)"><a href="#access-\d+">')
 
 
 def terminal_order(stdout: str) -> list[tuple[int, str]]:
-    """(rank, UPN) of the riskiest table; the console must be wide enough not to fold UPNs."""
+    """(rank, UPN) of the riskiest table, boxed or plain (piped)."""
     table = stdout[stdout.index("Riskiest"):]
-    return [(int(rank), upn) for rank, upn in _TERMINAL_ROW.findall(table)]
+    table = table[:table.index("\nAlerts")] if "\nAlerts" in table else table
+    boxed = _TERMINAL_ROW.findall(table)
+    return [(int(rank), upn) for rank, upn in boxed or _PLAIN_ROW.findall(table)]
 
 
 def json_order(findings: Path) -> list[tuple[int, str]]:

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.report import DbOpt
+from mailwarden.cli.tables import Column, FitTable, check_format, format_option
 from mailwarden.cli.ui import console
 from mailwarden.detect.lifecycle import acknowledge, resolve
 from mailwarden.detect.rules import CATEGORIES
@@ -56,7 +56,7 @@ IncidentOpt = Annotated[list[str] | None, typer.Option(
     "--incident", help="Only this incident (its id or a unique start of it); repeat for more.")]
 AllOpt = Annotated[bool, typer.Option(
     "--all", help="Include acknowledged and resolved incidents.")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+FormatOpt = Annotated[str, format_option("table", "json")]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Why, for the record.")]
 ByOpt = Annotated[str | None, typer.Option(
     "--by", help="Who is doing it (default: the OS user name).")]
@@ -127,12 +127,14 @@ def _targets(incident: TrackedIncident) -> str:
     return shown + (f" and {more} more" if more > 0 else "") or "-"
 
 
-def _table(chosen: Sequence[TrackedIncident], *, closed: bool) -> Table:
+def _table(chosen: Sequence[TrackedIncident], *, closed: bool) -> FitTable:
     word = "known" if closed else "open"
-    table = Table(title=plural(len(chosen), f"{word} incident"), title_justify="left")
-    for column in ("id", "status", "severity", "categories", "mailboxes", "last seen",
-                   "alerts", "summary"):
-        table.add_column(column, overflow="fold")
+    table = FitTable(
+        [Column("id", ident=True), Column("status", drop=3), Column("severity", ident=True),
+         Column("categories", drop=2), Column("mailboxes"), Column("last seen", ident=True,
+                                                                    drop=4),
+         Column("alerts", justify="right", drop=5), Column("summary", beneath=True)],
+        title=plural(len(chosen), f"{word} incident"))
     for item in chosen:
         status = item.status.value + (" (reopened)" if item.reopened else "")
         if item.status is IncidentStatus.ACKNOWLEDGED:
@@ -166,8 +168,7 @@ def alerts_command(
     if ctx.invoked_subcommand is not None:
         ctx.obj = {"db": db}
         return
-    if output not in ("table", "json"):
-        raise ConfigError(f"--format {output!r}: use table or json")
+    check_format(output)
     chosen_filter = _filter(mailbox=mailbox, category=category, severity=severity,
                             since=since, incidents=incident or (), include_closed=show_all,
                             now=datetime.now(UTC))

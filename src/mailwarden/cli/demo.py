@@ -8,12 +8,16 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.tenant import QuietOpt, print_detection_summary, print_scan_summary
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import inventory_table
 from mailwarden.text import plural
+
+#: Ownerless mailboxes the demo lists, riskiest first.
+_INVENTORY_SHOWN = 15
 
 
 @app.command()
@@ -54,7 +58,10 @@ def demo(
         f"{len(run.recorded.errors)} failed",
         markup=False,
     )
-    console.print(inventory_table(run.scan.result, limit=15))
+    console.print(inventory_table(run.scan.result, limit=_INVENTORY_SHOWN))
+    if len(run.scan.result.inventory) > _INVENTORY_SHOWN:
+        console.print(Text(f"all of them: mailwarden inventory {out / 'tenant'}"),
+                      soft_wrap=True)
     print_scan_summary(run.scan, None)
     if run.detection is not None:
         print_detection_summary(run.detection, None)

@@ -12,11 +12,11 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.partial import PARTIAL_EXIT, print_rule_reasons, report_unread_logs
+from mailwarden.cli.tables import Column, FitTable, check_format, format_option
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.detect import (
     EMPTY_CONTEXT,
@@ -66,11 +66,12 @@ def _run(tenant_dir: Path | None, files: Sequence[Path], *, quiet: bool) -> Dete
         return detect_files(list(files), context, progress=progress)
 
 
-def _inputs_table(result: DetectionResult) -> Table:
-    table = Table(title="log files", title_justify="left")
-    for column in ("file", "format", "rows", "bad rows", "skipped", "note"):
-        table.add_column(column, justify="right" if column in {"rows", "bad rows", "skipped"}
-                         else "left", overflow="fold")
+def _inputs_table(result: DetectionResult) -> FitTable:
+    table = FitTable(
+        [Column("file", ident=True), Column("format", ident=True, drop=2),
+         Column("rows", justify="right"), Column("bad rows", justify="right", drop=1),
+         Column("skipped", justify="right", drop=3), Column("note", beneath=True)],
+        title="log files")
     for report in result.readers:
         notes = [report.error or "; ".join(filter(None, (report.skipped_reason, *report.notes)))]
         if report.bad_samples:
@@ -83,12 +84,13 @@ def _inputs_table(result: DetectionResult) -> Table:
     return table
 
 
-def _alerts_table(result: DetectionResult, limit: int) -> Table:
+def _alerts_table(result: DetectionResult, limit: int) -> FitTable:
     shown = (f"the {limit} worst of {len(result.alerts)}" if len(result.alerts) > limit
              else f"{len(result.alerts)}, worst first")
-    table = Table(title=f"alerts ({shown})", title_justify="left")
-    for column in ("severity", "category", "target", "summary"):
-        table.add_column(column)
+    table = FitTable(
+        [Column("severity", ident=True), Column("category", ident=True, drop=1),
+         Column("target", ident=True), Column("summary", beneath=True)],
+        title=f"alerts ({shown})")
     for alert in result.alerts[:limit]:
         table.add_row(str(alert.severity), alert.category, Text(alert.target or "-"),
                       Text(alert.summary))
@@ -148,13 +150,14 @@ def detect(
 
 @app.command()
 def rules(
-    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    output_format: Annotated[str, format_option("table", "json")] = "table",
 ) -> None:
-    """List the detection rules: id, category, severity, thresholds and ATT&CK techniques.
+    """List the detection rules: id, category, default severity, thresholds and ATT&CK
+    techniques.
 
     Exit codes: 0 listed; 2 bad usage; 70 internal error."""
     catalogue = list_rules()
-    if output_format == "json":
+    if check_format(output_format) == "json":
         typer.echo(json.dumps([{
             "id": r.id, "category": r.category, "severity": r.severity.value, "title": r.title,
             "description": r.description, "mitre": list(r.mitre), "tables": list(r.tables),
@@ -162,11 +165,13 @@ def rules(
             "thresholds": [{"name": t.name, "default": t.default, "doc": t.doc}
                            for t in r.thresholds]} for r in catalogue], indent=1))
         return
-    if output_format != "table":
-        raise ConfigError(f"--format {output_format!r}: use table or json")
-    table = Table(title=plural(len(catalogue), "detection rule"), title_justify="left")
-    for column in ("id", "category", "severity", "ATT&CK", "thresholds"):
-        table.add_column(column)
+    table = FitTable(
+        [Column("id", ident=True), Column("category", ident=True, drop=2),
+         Column("default severity"), Column("ATT&CK", drop=3),
+         Column("thresholds", beneath=True)],
+        title=plural(len(catalogue), "detection rule"),
+        caption="default severity: the rule's; one alert may carry another (what it found "
+        "makes it worse), and detect, scan and alerts show each alert's own")
     for r in catalogue:
         table.add_row(r.id, r.category, r.severity.value, ", ".join(r.mitre),
                       ", ".join(f"{t.name}={t.default}" for t in r.thresholds))
@@ -177,10 +182,12 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _evaluation_table(evaluation: Evaluation) -> Table:
-    table = Table(title="detection against labels.json", title_justify="left")
-    for column in ("category", "labels", "found", "alerts", "true", "recall", "precision"):
-        table.add_column(column, justify="left" if column == "category" else "right")
+def _evaluation_table(evaluation: Evaluation) -> FitTable:
+    drops = {"labels": 0, "found": 0, "alerts": 2, "true": 1, "recall": 0, "precision": 0}
+    table = FitTable(
+        [Column("category", ident=True),
+         *(Column(name, justify="right", drop=drop) for name, drop in drops.items())],
+        title="detection against labels.json")
     for s in evaluation.scores:
         table.add_row(s.category, str(s.labels), str(s.found), str(s.alerts),
                       str(s.true_alerts), _score(s.recall), _score(s.precision))

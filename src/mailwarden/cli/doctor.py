@@ -6,7 +6,6 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
@@ -24,10 +23,11 @@ from mailwarden.cli.connect import (
     TenantOpt,
     open_session,
 )
+from mailwarden.cli.tables import Column, FitTable, check_format, format_option
 from mailwarden.cli.ui import console, err_console
 from mailwarden.collect.preflight import Preflight, preflight
 from mailwarden.collect.verdicts import Verdict
-from mailwarden.errors import AuthError, ConfigError, ServiceError
+from mailwarden.errors import AuthError, ServiceError
 from mailwarden.schemas import DOCTOR_SCHEMA
 from mailwarden.text import plural
 
@@ -71,13 +71,11 @@ def doctor_document(result: Preflight) -> dict[str, Any]:
     }
 
 
-def doctor_table(result: Preflight) -> Table:
+def doctor_table(result: Preflight) -> FitTable:
     """Each source and its result, with what to grant; the details follow in `to_do`."""
-    table = Table(title=Text(f"What collect can read in {result.tenant}"),
-                  title_justify="left", expand=False)
-    table.add_column("source", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    table.add_column("grant", overflow="fold")
+    table = FitTable([Column("source", ident=True), Column("result", ident=True),
+                      Column("grant", beneath=True)],
+                     title=Text(f"What collect can read in {result.tenant}"))
     for probe in result.probes:
         grant = probe.grant if probe.verdict is not Verdict.OK else ""
         table.add_row(Text(probe.source), Text(probe.verdict.value, style=_STYLE[probe.verdict]),
@@ -134,7 +132,7 @@ def doctor(
     exo_url: ExoUrlOpt = None,
     ca_bundle: CaBundleOpt = None,
     config: ConfigOpt = None,
-    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    output_format: Annotated[str, format_option("table", "json")] = "table",
 ) -> None:
     """Check, before a long collect, that every source it reads can be read: sign in once,
     read the permissions the tokens carry, and send one small request per source.
@@ -147,8 +145,7 @@ def doctor(
     Exit codes: 0 every source can be read (licence limitations only warn); 2 bad options;
     3 signing in failed, or a permission or Exchange role is missing; 4 a service could
     not be reached or answered with an error; 70 internal error."""
-    if output_format not in {"table", "json"}:
-        raise ConfigError(f"--format {output_format!r}: use table or json")
+    check_format(output_format)
     settings = Connection.of(locals()).settings()
     tenant_name = settings.require_tenant()
     with err_console.status("signing in and probing each source"), \

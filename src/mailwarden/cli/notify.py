@@ -8,10 +8,10 @@ from typing import Annotated
 import httpx
 import platformdirs
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
+from mailwarden.cli.tables import Column, FitTable
 from mailwarden.cli.ui import console, err_console
 from mailwarden.notify import (
     DeliveryError,
@@ -46,10 +46,13 @@ def _custodians(findings_custodians: dict[str, str], path: Path | None) -> dict[
     return mapping
 
 
-def deliveries_table(reports: tuple[DeliveryReport, ...]) -> Table:
-    table = Table(title=plural(len(reports), "delivery", "deliveries"), title_justify="left")
-    for column in ("result", "kind", "severity", "notice", "channel", "to", "cc", "why"):
-        table.add_column(column, overflow="fold")
+def deliveries_table(reports: tuple[DeliveryReport, ...]) -> FitTable:
+    table = FitTable(
+        [Column("result", ident=True), Column("kind", ident=True, drop=3),
+         Column("severity", ident=True, drop=2), Column("notice"),
+         Column("channel", ident=True, drop=4), Column("to"), Column("cc", drop=5),
+         Column("why", beneath=True)],
+        title=plural(len(reports), "delivery", "deliveries"))
     for report in reports:
         delivery = report.delivery
         result = Text("sent", style="green") if report.ok else Text("FAILED", style="bold red")

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from mailwarden.cli import app
@@ -22,6 +21,14 @@ from mailwarden.cli.partial import (
     report_partial_scan,
     report_unread_logs,
 )
+from mailwarden.cli.tables import (
+    Column,
+    FitTable,
+    Record,
+    chosen_format,
+    format_option,
+    json_alias,
+)
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.errors import NoHistoryError
 from mailwarden.model.run import Drift, FindingChangeKind
@@ -29,13 +36,15 @@ from mailwarden.pipeline import detect_logs, report_and_store, scan_directory
 from mailwarden.report import parse_formats
 from mailwarden.store import diff_runs, list_runs
 from mailwarden.store.location import ENV_VAR
-from mailwarden.times import iso_with_offset
+from mailwarden.text import plural
+from mailwarden.times import iso, iso_with_offset
 
 _DB_HELP = (f"History database: a SQLite file path or postgresql://USER@HOST/DB "
             f"(default: ${ENV_VAR}, else the per-user data folder's mailwarden/history.db; "
             "report, scan, watch, history and diff all use it).")
 DbOpt = Annotated[str | None, typer.Option("--db", help=_DB_HELP)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JsonOpt = Annotated[bool, json_alias()]
+FormatOpt = Annotated[str, format_option("table", "json")]
 
 
 @app.command()
@@ -107,6 +116,7 @@ def report(
 def history(
     db: DbOpt = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="Only this tenant id.")] = None,
+    output_format: FormatOpt = "table",
     as_json: JsonOpt = False,
 ) -> None:
     """List the stored runs, oldest first.
@@ -116,6 +126,7 @@ def history(
 
     Exit codes: 0 done (no runs stored is not an error); 2 bad usage; 5 the database
     cannot be read; 70 internal error."""
+    as_json = chosen_format(output_format, as_json=as_json) == "json"
     try:
         runs = list_runs(db, tenant)
     except NoHistoryError as exc:
@@ -130,10 +141,16 @@ def history(
     if not runs:
         console.print("no runs stored yet: `mailwarden report` stores one")
         return
-    table = Table("run", "tenant", "name", "generated", "ownerless", "failures", "alerts")
+    table = FitTable([Column("run", ident=True, justify="right"),
+                      Column("tenant", ident=True, drop=4), Column("name", drop=1),
+                      Column("generated", ident=True),
+                      Column("ownerless", justify="right", drop=2),
+                      Column("failures", justify="right"),
+                      Column("alerts", justify="right", drop=3)],
+                     title=plural(len(runs), "stored run"))
     for r in runs:
-        table.add_row(str(r.id), Text(r.tenant_id), Text(r.tenant_name or ""),
-                      r.generated_at.isoformat(),
+        table.add_row(str(r.id), Text(r.tenant_id), Text(r.tenant_name or "-"),
+                      iso(r.generated_at, timespec="seconds"),
                       str(r.ownerless), str(r.failures), "-" if r.alerts is None else str(r.alerts))
     console.print(table)
 
@@ -163,6 +180,7 @@ def diff(
         int | None, typer.Argument(help="The later run (default: the latest).")
     ] = None,
     db: DbOpt = None,
+    output_format: FormatOpt = "table",
     as_json: JsonOpt = False,
 ) -> None:
     """Show what changed between two runs of a tenant (default: its last two).
@@ -175,15 +193,16 @@ def diff(
 
     Exit codes: 0 done; 2 bad usage, or no history database there; 5 a run is missing or
     the database cannot be read; 70 internal error."""
+    as_json = chosen_format(output_format, as_json=as_json) == "json"
     drift = diff_runs(db, run_a, run_b)
     if as_json:
         console.print_json(json.dumps(_jsonable(asdict(drift)), default=str))
         return
-    console.print(f"run {drift.before.id} ({drift.before.generated_at.isoformat()}) -> "
-                  f"run {drift.after.id} ({drift.after.generated_at.isoformat()}), "
-                  f"tenant {drift.after.tenant_id}", markup=False, soft_wrap=True)
+    console.print(Record(f"run {drift.before.id} ({iso(drift.before.generated_at)}) -> "
+                         f"run {drift.after.id} ({iso(drift.after.generated_at)}), "
+                         f"tenant {drift.after.tenant_id}"))
     for line in _drift_lines(drift) or ["no changes"]:
-        console.print(line, markup=False, soft_wrap=True)
+        console.print(Record(line, indent=11))
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from mailwarden.assess import list_checks
 from mailwarden.cli import app
@@ -42,6 +43,7 @@ from mailwarden.cli.partial import (
     report_unread_logs,
 )
 from mailwarden.cli.report import DbOpt
+from mailwarden.cli.tables import check_format, format_option
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
@@ -49,6 +51,7 @@ from mailwarden.cli.views import (
     detection_table,
     exception_lines,
     failures_table,
+    inventory_csv,
     inventory_document,
     inventory_table,
     kinds_line,
@@ -57,6 +60,7 @@ from mailwarden.cli.views import (
 )
 from mailwarden.detect.results import DetectionResult
 from mailwarden.errors import ConfigError
+from mailwarden.files import write_private_text
 from mailwarden.model.findings import ProblemKind
 from mailwarden.pipeline import (
     INVENTORY_SOURCES,
@@ -171,24 +175,39 @@ def collect(
 def inventory(
     directory: Annotated[Path, typer.Argument(help="A recorded tenant directory.")],
     custodians: CustodiansOpt = None,
-    output_format: Annotated[
-        str, typer.Option("--format", help="table or json.")
-    ] = "table",
+    output_format: Annotated[str, format_option("table", "csv", "json")] = "table",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the csv or json here (0600) instead of to stdout.")] = None,
+    logs: Annotated[bool, typer.Option(
+        "--logs/--no-logs", help="Rank by what DIR/logs/ shows too, as scan does.")] = True,
+    quiet: QuietOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """List the ownerless mailboxes of a recorded tenant with their backing accounts.
+    """List the ownerless mailboxes of a recorded tenant, riskiest first (the order of
+    `scan`'s riskiest list and findings.json's "rank": the mailboxes DIR/logs/ shows
+    abused first), with their backing accounts.
 
     When Get-Mailbox or graph/users failed, the list comes from Get-User, Get-CASMailbox
     and the tenant's last run in the history (--db), and says so.
 
     Exit codes: 0 listed; 2 bad usage, or DIR is not a recorded tenant; 5 the history
     database cannot be read; 70 internal error."""
+    check_format(output_format, ("table", "csv", "json"))
+    if out is not None and output_format == "table":
+        raise ConfigError("--out writes csv or json: add --format csv or --format json")
     scan = scan_directory(directory, custodians_file=custodians, db_url=db)
-    if output_format == "json":
-        typer.echo(json.dumps(inventory_document(scan.result), indent=1, ensure_ascii=False))
-        return
+    if logs:
+        with progress_board(enabled=not quiet and err_console.is_terminal) as board:
+            scan = rank_by_evidence(scan, detect_logs(directory, scan, progress=board))
     if output_format != "table":
-        raise ConfigError(f"--format {output_format!r}: use table or json")
+        text = (inventory_csv(scan.result) if output_format == "csv" else
+                json.dumps(inventory_document(scan.result), indent=1, ensure_ascii=False) + "\n")
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            write_private_text(out, text)
+            err_console.print(Text(f"wrote {out}"), soft_wrap=True)
+        return
     console.print(inventory_table(scan.result))
     console.print(f"by kind: {kinds_line(scan.result)}", markup=False)
     print_unread(scan)  # where the list came from when Get-Mailbox or graph/users failed
@@ -362,15 +381,18 @@ def scan(
 
 @app.command()
 def checks(
-    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    output_format: Annotated[str, format_option("table", "json")] = "table",
 ) -> None:
-    """List the check catalogue: ids, severities, what fails, and the controls they map to.
+    """List the check catalogue: ids, default severities, what fails, and the controls
+    they map to.
+
+    A finding may be raised or lowered from its check's default severity for one mailbox
+    (what the evidence shows, or a source it could not read); `scan`, `inventory` and
+    every report give each finding's own.
 
     Exit codes: 0 listed; 2 bad usage; 70 internal error."""
     catalogue = list_checks()
-    if output_format == "json":
+    if check_format(output_format) == "json":
         typer.echo(json.dumps(checks_document(catalogue), indent=1, ensure_ascii=False))
-    elif output_format == "table":
-        console.print(checks_table(catalogue))
     else:
-        raise ConfigError(f"--format {output_format!r}: use table or json")
+        console.print(checks_table(catalogue))

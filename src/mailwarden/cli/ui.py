@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import (
     Console,
@@ -50,10 +51,20 @@ class _ShowOnly(RenderHook):
         return [_Shown(r) for r in renderables]
 
 
+class _Console(Console):
+    """Piped or redirected, nothing is cut at the width: a table's plain layout gives one
+    record per line however long (`cli.tables`); at a terminal rich crops as usual."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if not self.is_terminal:
+            options["crop"] = False
+        super().print(*objects, **options)
+
+
 def _console(*, stderr: bool) -> Console:
     # Without markup by default: tenant strings ("[/]", "[locked]") are text. A line that
     # styles our own words passes markup=True and escapes what it quotes.
-    made = Console(stderr=stderr, highlight=False, markup=False)
+    made = _Console(stderr=stderr, highlight=False, markup=False)
     made.push_render_hook(_ShowOnly())
     return made
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from mailwarden.assess import riskiest
+from mailwarden.assess.risk import ranked
+from mailwarden.cli.tables import Column, FitTable
 from mailwarden.detect.results import Alert, DetectionResult
 from mailwarden.model.controls import control
 from mailwarden.model.findings import CheckInfo, RiskTier, ScanResult, Severity, Status
-from mailwarden.model.findings.scan import InventoryEntry
+from mailwarden.model.findings.scan import InventoryEntry, MailboxAssessment
+from mailwarden.report.csv_report import safe_cell
 from mailwarden.report.findings_json import plain_value
 from mailwarden.text import plural
+from mailwarden.times import iso
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -44,27 +49,57 @@ def _protocols(entry: InventoryEntry) -> str:
     return ", ".join(on) or "-"
 
 
-def inventory_table(result: ScanResult, *, limit: int | None = None) -> Table:
-    entries = sorted(result.inventory, key=lambda e: (e.kind.value, e.upn))
+def _risk_order(result: ScanResult) -> dict[str, tuple[int, MailboxAssessment]]:
+    """Each assessed mailbox's place in the one risk order (`assess.risk.ranked`), 1 first."""
+    return {a.upn: (rank, a) for rank, a in enumerate(ranked(result.assessments), start=1)}
+
+
+def inventory_in_risk_order(result: ScanResult) -> list[InventoryEntry]:
+    """The ownerless inventory riskiest first, as `scan` ranks it; a mailbox without an
+    assessment (none in a complete scan) after them, by address."""
+    order = _risk_order(result)
+    last = len(order) + 1
+    return sorted(result.inventory, key=lambda e: (order.get(e.upn, (last,))[0], e.upn))
+
+
+def _risk(assessment: MailboxAssessment | None) -> str:
+    if assessment is None:
+        return "-"
+    if assessment.tier is RiskTier.ACTIVE:
+        return f"active {assessment.risk_score}"
+    return str(assessment.risk_score)
+
+
+def inventory_table(result: ScanResult, *, limit: int | None = None) -> FitTable:
+    """The ownerless mailboxes riskiest first; at a narrow terminal the account details
+    give way before the address, the risk, the kind and the custodian."""
+    entries = inventory_in_risk_order(result)
+    order = _risk_order(result)
     shown = entries if limit is None else entries[:limit]
     title = (f"{plural(len(entries), 'ownerless mailbox', 'ownerless mailboxes')} in "
-             f"{result.tenant.display_name or 'the tenant'}")
+             f"{result.tenant.display_name or 'the tenant'}, riskiest first")
     if len(shown) < len(entries):
-        title += f" (first {len(shown)})"
-    table = Table(title=Text(title), title_justify="left", expand=False)
-    for column in ("mailbox", "kind", "sign-in", "licence", "last sign-in", "protocols",
-                   "delegates", "custodian"):
-        table.add_column(column, overflow="fold")
+        title += f" (the first {len(shown)})"
+    table = FitTable(
+        [Column("#", ident=True, justify="right"), Column("mailbox", ident=True),
+         Column("risk", justify="right"), Column("kind", ident=True, drop=2),
+         Column("custodian", ident=True, drop=3), Column("sign-in", drop=4),
+         Column("delegates", justify="right", drop=5), Column("licence", drop=6),
+         Column("last sign-in", ident=True, drop=7), Column("protocols", drop=8)],
+        title=Text(title))
     for e in shown:
+        rank, assessment = order.get(e.upn, (None, None))
         table.add_row(
+            "-" if rank is None else str(rank),
             Text(e.upn),
+            _risk(assessment),
             e.kind.value,
+            Text(e.custodian.person if e.custodian else "-"),
             _yes_no(e.account_enabled, bad=True),
+            str(e.delegates),
             _yes_no(e.licensed, bad=False),
             _date(e.last_successful_sign_in),
             _protocols(e),
-            str(e.delegates),
-            Text(e.custodian.person if e.custodian else "-"),
         )
     return table
 
@@ -101,37 +136,53 @@ def exception_lines(result: ScanResult) -> list[str]:
     return lines
 
 
-def failures_table(result: ScanResult) -> Table:
+def failures_table(result: ScanResult) -> FitTable:
+    """Checks with failing or unjudged findings, worst first. The severity is the findings'
+    own, as every report gives it (`Finding.severity`: a check's default may be raised or
+    lowered for a mailbox), the worst when they differ."""
     failing = Counter(f.check_id for f in result.findings if f.status is Status.FAIL)
     errors = Counter(f.check_id for f in result.findings if f.status is Status.ERROR)
     accepted = Counter(f.check_id for f in result.findings if f.status is Status.ACCEPTED)
-    table = Table(title="Checks that fail or could not run", title_justify="left")
-    columns = ("check", "severity", "fail", "error", *(("accepted",) if accepted else ()))
-    for column in columns:
-        table.add_column(column)
-    for info in result.checks:
-        if failing[info.id] or errors[info.id] or accepted[info.id]:
-            table.add_row(
-                info.id,
-                Text(info.severity.value, style=_SEVERITY_STYLE[info.severity]),
-                str(failing[info.id]),
-                Text(str(errors[info.id]), style="magenta" if errors[info.id] else ""),
-                *((str(accepted[info.id]),) if accepted else ()),
-            )
+    worst: dict[str, Severity] = {}
+    for finding in result.findings:
+        if finding.status is Status.FAIL or (
+                finding.status in {Status.ERROR, Status.ACCEPTED}
+                and not failing[finding.check_id]):
+            known = worst.get(finding.check_id)
+            if known is None or finding.severity.rank > known.rank:
+                worst[finding.check_id] = finding.severity
+    default = {info.id: info.severity for info in result.checks}
+    listed = sorted(worst, key=lambda c: (-worst[c].rank, -failing[c], -errors[c], c))
+    table = FitTable(
+        [Column("check", ident=True), Column("severity", ident=True),
+         Column("fail", justify="right"), Column("error", justify="right"),
+         *((Column("accepted", justify="right"),) if accepted else ())],
+        title="Checks that fail or could not run",
+        caption="severity: the worst of the check's findings, as the reports give it"
+        if any(worst[c] is not default.get(c, worst[c]) for c in listed) else None)
+    for check_id in listed:
+        severity = worst[check_id]
+        table.add_row(
+            check_id,
+            Text(severity.value, style=_SEVERITY_STYLE[severity]),
+            str(failing[check_id]),
+            Text(str(errors[check_id]), style="magenta" if errors[check_id] else ""),
+            *((str(accepted[check_id]),) if accepted else ()),
+        )
     return table
 
 
-def riskiest_table(result: ScanResult, *, limit: int = 10) -> Table:
+def riskiest_table(result: ScanResult, *, limit: int = 10) -> FitTable:
     """The riskiest mailboxes in the one risk order (`assess.risk.ranked`): those with open
     high or critical alerts ("active") first, then by score, ties by blast radius."""
     top = riskiest(result, limit)
     title = {0: "Riskiest mailboxes: none has a risk above zero",
              1: "Riskiest mailbox"}.get(len(top), f"Riskiest {len(top)} mailboxes")
-    table = Table(title=title, title_justify="left", show_lines=True)
-    table.add_column("#", justify="right")
-    table.add_column("risk", justify="right")
-    table.add_column("mailbox", overflow="fold")
-    table.add_column("what was seen / how it can be taken", overflow="fold")
+    table = FitTable(
+        [Column("#", ident=True, justify="right"), Column("risk", justify="right"),
+         Column("mailbox", ident=True),
+         Column("what was seen / how it can be taken", beneath=True)],
+        title=title, show_lines=True)
     for item in top:
         lines = Text()
         for evidence in item.evidence[:2]:
@@ -150,7 +201,7 @@ def riskiest_table(result: ScanResult, *, limit: int = 10) -> Table:
             lines.append(", ".join(item.failing[:4]))
         score = Text(str(item.risk_score))
         if item.tier is RiskTier.ACTIVE:
-            score = Text("active\n", style="bold red") + score
+            score = Text("active ", style="bold red") + score
         table.add_row(str(item.rank), score, Text(f"{item.upn}\n{item.kind}"), lines)
     return table
 
@@ -172,14 +223,15 @@ def _inputs(info: CheckInfo) -> Text:
     return text
 
 
-def checks_table(checks: tuple[CheckInfo, ...]) -> Table:
-    caption = ("reads: the sources a check cannot judge without (it says error when one is "
-               "missing); + the sources it also reads when they are there; ? properties a "
-               "source may lack")
-    table = Table(title=f"{len(checks)} checks", title_justify="left", caption=caption,
-                  caption_justify="left")
-    for column in ("id", "severity", "scope", "fails when", "reads", "controls"):
-        table.add_column(column, overflow="fold")
+def checks_table(checks: tuple[CheckInfo, ...]) -> FitTable:
+    caption = ("default severity: the catalogue's; a finding may be raised or lowered for a "
+               "mailbox, and scan and the reports show each finding's own. reads: the sources "
+               "a check cannot judge without (it says error when one is missing); + the "
+               "sources it also reads when they are there; ? properties a source may lack")
+    table = FitTable(
+        [Column("id", ident=True), Column("default severity"), Column("scope", drop=3),
+         Column("fails when"), Column("reads", drop=2), Column("controls", drop=1)],
+        title=f"{len(checks)} checks", caption=caption)
     for info in checks:
         table.add_row(
             info.id,
@@ -224,14 +276,22 @@ def checks_document(checks: tuple[CheckInfo, ...]) -> list[dict[str, object]]:
     ]
 
 
-
 def inventory_document(result: ScanResult) -> list[dict[str, Any]]:
-    """The ownerless inventory as JSON-ready dicts, sorted by kind and UPN."""
-    entries = sorted(result.inventory, key=lambda e: (e.kind.value, e.upn))
-    return [plain_value(asdict(entry)) for entry in entries]
+    """The ownerless inventory as JSON-ready dicts, riskiest first, each with its place in
+    the risk order ("rank", as findings.json gives it), score and tier."""
+    order = _risk_order(result)
+    documents = []
+    for entry in inventory_in_risk_order(result):
+        rank, assessment = order.get(entry.upn, (None, None))
+        documents.append({
+            **plain_value(asdict(entry)), "rank": rank,
+            "risk_score": assessment.risk_score if assessment else None,
+            "risk_tier": assessment.tier.value if assessment else None,
+        })
+    return documents
 
 
-def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
+def detection_table(detection: DetectionResult, *, limit: int = 12) -> FitTable:
     """Alerts grouped by category and target (a daily rule raises one a day), worst first,
     with a caption saying what the readers took in."""
     def rank(alert: Alert) -> int:
@@ -252,9 +312,11 @@ def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
                f"({plural(len(groups), 'category/target pair')}) from "
                f"{plural(rows, 'log row')} in {plural(len(detection.readers), 'file')}; "
                f"{plural(detection.bad_rows, 'bad row')}")
-    table = Table(title="Alerts", title_justify="left", caption=caption, caption_justify="left")
-    for column in ("severity", "category", "target", "alerts", "latest"):
-        table.add_column(column, overflow="fold")
+    table = FitTable(
+        [Column("severity", ident=True), Column("category", ident=True, drop=1),
+         Column("target", ident=True), Column("alerts", justify="right", drop=2),
+         Column("latest", beneath=True)],
+        title="Alerts", caption=caption)
     for (category, target), alerts in ranked[:limit]:
         worst = max(alerts, key=rank)
         latest = max(alerts, key=lambda a: (a.last_seen is not None, a.last_seen or 0, a.id))
@@ -268,3 +330,40 @@ def detection_table(detection: DetectionResult, *, limit: int = 12) -> Table:
     if len(ranked) > limit:
         table.add_row("", f"... {plural(len(ranked) - limit, 'more pair')}", "", "", "")
     return table
+
+
+INVENTORY_CSV_COLUMNS = (
+    "rank", "upn", "kind", "risk_score", "risk_tier", "display_name", "account_enabled",
+    "licensed", "last_successful_sign_in", "protocols", "smtp_auth_enabled", "delegates",
+    "forwarding", "custodian", "custodian_team",
+)
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return iso(value)
+    return str(value)
+
+
+def inventory_csv(result: ScanResult) -> str:
+    """The ownerless inventory as CSV, riskiest first, with a header; a cell that would
+    start a spreadsheet formula is quoted with an apostrophe, as findings.csv does."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(INVENTORY_CSV_COLUMNS)
+    order = _risk_order(result)
+    for e in inventory_in_risk_order(result):
+        rank, assessment = order.get(e.upn, (None, None))
+        enabled = [name for name, on in sorted(e.protocols.items()) if on]
+        row = (rank, e.upn, e.kind.value, assessment.risk_score if assessment else None,
+               assessment.tier.value if assessment else None, e.display_name,
+               e.account_enabled, e.licensed, e.last_successful_sign_in, " ".join(enabled),
+               e.smtp_auth_enabled, e.delegates, " ".join(e.forwarding),
+               e.custodian.person if e.custodian else None,
+               e.custodian.team if e.custodian else None)
+        writer.writerow([safe_cell(_csv_value(value)) for value in row])
+    return buffer.getvalue()

@@ -12,9 +12,9 @@ from datetime import UTC
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
+from mailwarden.cli.tables import Column, FitTable
 from mailwarden.remediate.apply import OutcomeStatus, RunReport
 from mailwarden.remediate.history import RunSummary, summarize
 from mailwarden.remediate.journal import JournalEntry, RunRecord
@@ -68,10 +68,9 @@ def plan_heading(plan: Plan) -> str:
     )
 
 
-def totals_table(plan: Plan) -> Table:
-    table = Table(title="totals", title_justify="left")
-    for column, justify in (("action", "left"), ("actions", "right"), ("mailboxes", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+def totals_table(plan: Plan) -> FitTable:
+    table = FitTable([Column("action", ident=True), Column("actions", justify="right"),
+                      Column("mailboxes", justify="right")], title="totals")
     for row in totals(plan):
         table.add_row(row["kind"], str(row["actions"]), str(row["mailboxes"]))
     table.add_row(Text("all", style="bold"), str(len(plan.actions)),
@@ -149,11 +148,13 @@ def plan_csv(plan: Plan) -> str:
     return buffer.getvalue()
 
 
-def runs_table(runs: Sequence[RunSummary]) -> Table:
-    table = Table(title=plural(len(runs), "remediation run"), title_justify="left")
-    for column in ("run", "started (UTC)", "tenant", "by", "actions", "outcomes",
-                   "rolled back"):
-        table.add_column(column, overflow="fold")
+def runs_table(runs: Sequence[RunSummary]) -> FitTable:
+    table = FitTable(
+        [Column("run", ident=True), Column("started (UTC)", ident=True, drop=2),
+         Column("tenant", ident=True), Column("by", ident=True, drop=1),
+         Column("actions", justify="right"), Column("outcomes", beneath=True),
+         Column("rolled back", ident=True)],
+        title=plural(len(runs), "remediation run"))
     for run in runs:
         outcomes = ", ".join(f"{name} {count}" for name, count in sorted(run.counts.items()))
         table.add_row(
@@ -173,15 +174,16 @@ def _status(run: RunRecord, action: Action) -> tuple[str, JournalEntry | None]:
     return (entry.status.value if entry else "not started"), entry
 
 
-def run_table(run: RunRecord) -> Table:
+def run_table(run: RunRecord) -> FitTable:
     """One run's actions: what each changes, in words, and what became of it."""
     summary = summarize(run)
     who = f" by {summary.by}" if summary.by else ""
-    table = Table(title=f"run {run.run_id} on {summary.tenant}{who}, "
-                  f"{run.started_at.isoformat(timespec='seconds')}; rolled back: "
-                  f"{summary.rolled_back}", title_justify="left")
-    for column in ("id", "mailbox", "change", "outcome", "state before", "error"):
-        table.add_column(column, overflow="fold")
+    table = FitTable(
+        [Column("id", ident=True), Column("mailbox", ident=True),
+         Column("change", beneath=True), Column("outcome", ident=True),
+         Column("state before", beneath=True, drop=1), Column("error", beneath=True)],
+        title=f"run {run.run_id} on {summary.tenant}{who}, "
+        f"{run.started_at.isoformat(timespec='seconds')}; rolled back: {summary.rolled_back}")
     for action in run.actions:
         status, entry = _status(run, action)
         prior = json.dumps(dict(entry.prior)) if entry and entry.prior is not None else ""
@@ -205,12 +207,14 @@ def run_document(run: RunRecord) -> dict[str, Any]:
             "connection": dict(run.context.connection), "actions": actions}
 
 
-def report_table(report: RunReport) -> Table:
+def report_table(report: RunReport) -> FitTable:
     """What an apply or a rollback did (or, in a dry run, would do) to each action."""
     title = f"run {report.run_id}" if report.run_id else "run"
-    table = Table(title=f"{title} (dry run)" if report.dry_run else title, title_justify="left")
-    for column in ("id", "mailbox", "change", "result", "detail"):
-        table.add_column(column, overflow="fold")
+    table = FitTable(
+        [Column("id", ident=True), Column("mailbox", ident=True),
+         Column("change", beneath=True), Column("result", ident=True),
+         Column("detail", beneath=True)],
+        title=f"{title} (dry run)" if report.dry_run else title)
     failed = {OutcomeStatus.FAILED, OutcomeStatus.ROLLBACK_FAILED}
     for outcome in report.outcomes:
         action = outcome.action

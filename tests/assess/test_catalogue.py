@@ -35,8 +35,11 @@ SPEC_IDS = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "app-mail-access-unscoped",
+    "direct-send-allowed",
 )
-SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout"}
+SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout", "app-mail-access-unscoped",
+                   "direct-send-allowed"}
 CONTROL = re.compile(
     r"^(CIS M365 5\.0\.0 \d+(\.\d+)+|CIS Azure 3\.0\.0 \d+(\.\d+)+|CIS Controls v8 \d+\.\d+"
     r"|CISA SCuBA MS\.(AAD|EXO)\.\d+\.\d+v\d|MITRE ATT&CK T\d{4}(\.\d{3})?)$"
@@ -70,7 +73,8 @@ def test_scopes_match_the_spec() -> None:
 def test_each_check_runs_for_its_scope() -> None:
     for check in CATALOGUE:
         if check.info.scope is Scope.TENANT:
-            assert check.tenant is not None and check.mailbox is None
+            assert (check.tenant is None) != (check.applications is None)
+            assert check.mailbox is None
         else:
             assert check.mailbox is not None
 

@@ -10,6 +10,7 @@ high when it can.
 from __future__ import annotations
 
 from mailwarden.assess.checks import (
+    apps,
     audit,
     delegation,
     lockout,
@@ -23,7 +24,7 @@ from mailwarden.model.findings import CheckInfo
 
 _BY_ID: dict[str, Check] = {
     check.info.id: check
-    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout)
+    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout, apps)
     for check in module.CHECKS
 }
 #: SPEC section 5's ids, in its order.
@@ -52,6 +53,8 @@ CHECK_ORDER = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "app-mail-access-unscoped",
+    "direct-send-allowed",
 )
 if set(CHECK_ORDER) != set(_BY_ID) or len(_BY_ID) != len(CHECK_ORDER):
     raise RuntimeError(

@@ -181,6 +181,16 @@ class Resource:
     kind: MailboxKind | None = None
     display_name: str | None = None
     account_id: str | None = None
+    #: A tenant finding about one application (app-mail-access-unscoped): its appId.
+    app_id: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """What tells this resource from the others of its check: the mailbox's UPN, the
+        application's "app:<appId>", or None for the tenant."""
+        if self.upn:
+            return self.upn
+        return f"app:{self.app_id}" if self.app_id else None
 
 
 TENANT_RESOURCE = Resource(type=Scope.TENANT)

@@ -68,8 +68,10 @@ def plan_apps(
     """The planted applications and the scope groups they name (group id -> user ids)."""
     rng = random.Random(f"apps-{tenant_id}")
 
-    def ids(name: str) -> tuple[str, str]:
-        return derived_guid(tenant_id, name, "sp"), derived_guid(tenant_id, name, "app")
+    def make(name: str, **changes: Any) -> PlantedApp:
+        return PlantedApp(sp_id=derived_guid(tenant_id, name, "sp"),
+                          app_id=derived_guid(tenant_id, name, "app"), display_name=name,
+                          **changes)
 
     notifier_scope = derived_guid(tenant_id, "notifier-scope")
     deny_scope = derived_guid(tenant_id, "sync-deny-scope")
@@ -78,25 +80,18 @@ def plan_apps(
     deny_users = tuple(rng.sample(staff_ids, min(3, len(staff_ids))))
     short = organisation.split()[0]
     apps = (
-        PlantedApp(**_ids(ids, f"{short} Mail Archiver"), graph_roles=("Mail.Read",),
-                   unscoped=True),
-        PlantedApp(**_ids(ids, "Helpdesk Notifier"), graph_roles=("Mail.Send",),
-                   policies=(("RestrictAccess", notifier_scope),), reaches=in_scope),
-        PlantedApp(**_ids(ids, "Room Booking System"),
-                   rbac=(("Application Mail.Read", "Room mailboxes"),), reaches=()),
-        PlantedApp(**_ids(ids, "Legacy CRM Sync"), graph_roles=("Mail.ReadWrite",),
-                   rbac=(("Application Mail.ReadWrite", "Sales mailboxes"),), unscoped=True),
-        PlantedApp(**_ids(ids, "Ops Mailbox Sync"), exchange_roles=("full_access_as_app",),
-                   policies=(("DenyAccess", deny_scope),), unscoped=True),
-        PlantedApp(**_ids(ids, "Teams Meeting Bot"), graph_roles=("User.Read.All",),
-                   mail=False),
+        make(f"{short} Mail Archiver", graph_roles=("Mail.Read",), unscoped=True),
+        make("Helpdesk Notifier", graph_roles=("Mail.Send",),
+             policies=(("RestrictAccess", notifier_scope),), reaches=in_scope),
+        make("Room Booking System", rbac=(("Application Mail.Read", "Room mailboxes"),),
+             reaches=()),
+        make("Legacy CRM Sync", graph_roles=("Mail.ReadWrite",),
+             rbac=(("Application Mail.ReadWrite", "Sales mailboxes"),), unscoped=True),
+        make("Ops Mailbox Sync", exchange_roles=("full_access_as_app",),
+             policies=(("DenyAccess", deny_scope),), unscoped=True),
+        make("Teams Meeting Bot", graph_roles=("User.Read.All",), mail=False),
     )
     return apps, {notifier_scope: scope_users, deny_scope: deny_users}
-
-
-def _ids(ids: Any, name: str) -> dict[str, str]:
-    sp_id, app_id = ids(name)
-    return {"sp_id": sp_id, "app_id": app_id, "display_name": name}
 
 
 def _resource(tenant_id: str, app_id: str, name: str, roles: dict[str, str]) -> dict[str, Any]:

@@ -103,7 +103,8 @@ def build_tenant(total: int, seed: int, profile: str | None = None) -> Tenant:
     return Tenant(
         tenant_id=tenant_id, display_name=organisation, default_domain=domain,
         initial_domain=initial, verified_domains=verified, exo_forest=ctx.forest,
-        exo_domain_sid=ctx.exo_sid, accounts=relicensed_accounts, groups=layout.groups + _scope_groups(ctx, apps, scopes),
+        exo_domain_sid=ctx.exo_sid, accounts=relicensed_accounts,
+        groups=layout.groups + _scope_groups(ctx, apps, scopes),
         ownerless=plan.ownerless,
         role_assignments=active,
         policies=conditional_access if licences.p1 else (),

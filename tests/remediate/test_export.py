@@ -24,7 +24,8 @@ def test_every_action_has_a_comment_then_its_commands() -> None:
     plan = plan_for()
     script = export_powershell(plan)
     for action in plan.actions:
-        header = f"# [{action.id}] {action.kind.value} {action.upn}"
+        target = action.upn or str(action.detail.get("target"))
+        header = f"# [{action.id}] {action.kind.value} {target}"
         assert script.count(header) == 1
         block = script.split(header, 1)[1].split("\n\n", 1)[0]
         assert "#   why: " in block and "#   might break: " in block

@@ -13,12 +13,15 @@ from mailwarden.remediate.model import ActionKind, ExoCall, GraphCall, Plan
 from tests.remediate.remediate_helpers import app_for, plan_for, small_scan, wire_to
 
 OPERATIONS = ("build", "read", "satisfied", "undo")
+#: The synthetic tenant's mail-enabled security group an access policy already names.
+APP_SCOPE = "App scope - Helpdesk Notifier"
 
 
 def everything() -> Plan:
     """The widest plan of the small tenant: every mailbox named, EWS and ActiveSync too."""
     return plan_for(mailboxes=tuple(e.upn for e in small_scan().result.inventory),
-                    include_ews=True, include_activesync=True)
+                    include_ews=True, include_activesync=True,
+                    app_scope_group=APP_SCOPE, remove_app_grants=True)
 
 
 def test_every_action_kind_is_registered_once() -> None:

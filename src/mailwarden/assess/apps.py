@@ -79,6 +79,9 @@ class AppReach:
     display_name: str
     service_principal_id: str | None
     entra_permissions: tuple[str, ...]  # app role values granted in Entra ID
+    #: The grants behind them: (assignment id, resource service principal id, app role id,
+    #: permission), what removing one takes.
+    entra_grants: tuple[tuple[str, str, str, str], ...] = ()
     rbac_unscoped: tuple[str, ...]  # RBAC for Applications roles without a scope
     rbac_scoped: tuple[tuple[str, str], ...]  # (role, scope)
     restrict_groups: tuple[str, ...]  # RestrictAccess policy scopes (names)
@@ -103,23 +106,26 @@ class AppReach:
         )
 
 
-def _entra_grants(index: TenantIndex) -> dict[str, list[str]]:
-    """Service principal id -> the mail application permissions it holds in Entra ID."""
+Grant = tuple[str, str, str, str]
+
+
+def _entra_grants(index: TenantIndex) -> dict[str, list[Grant]]:
+    """Service principal id -> the mail application permissions it holds in Entra ID, as
+    (assignment id, resource id, app role id, permission)."""
     snapshot = index.snapshot
     roles: dict[tuple[str, str], str] = {}
     for sp in snapshot.service_principals:
         for role in sp.app_roles:
             if role.value and role.value.lower() in MAIL_PERMISSIONS:
                 roles[(sp.id, role.id)] = role.value
-    grants: dict[str, list[str]] = {}
+    grants: dict[str, list[Grant]] = {}
     for assignment in snapshot.app_role_assignments:
         if (assignment.principal_type or "ServicePrincipal").lower() != "serviceprincipal":
             continue
         name = roles.get((assignment.resource_id, assignment.app_role_id))
         if name is not None:
-            grants.setdefault(assignment.principal_id, [])
-            if name not in grants[assignment.principal_id]:
-                grants[assignment.principal_id].append(name)
+            grants.setdefault(assignment.principal_id, []).append(
+                (assignment.id, assignment.resource_id, assignment.app_role_id, name))
     return grants
 
 
@@ -194,17 +200,18 @@ def application_reach(index: TenantIndex, subjects: Sequence[Subject]) -> tuple[
             scoped.append((row.role, row.scope))
         elif row.role not in unscoped:
             unscoped.append(row.role)
-    apps: dict[str, tuple[str, str | None, list[str]]] = {}
-    for sp_id, permissions in grants.items():
+    apps: dict[str, tuple[str, str | None, list[Grant]]] = {}
+    for sp_id, held in grants.items():
         holder = by_key.get(sp_id)
         key = (holder.app_id if holder else None) or sp_id
-        apps[key] = ((holder.display_name if holder else None) or key, sp_id, permissions)
+        apps[key] = ((holder.display_name if holder else None) or key, sp_id, held)
     for key in rbac:
         if key not in apps:
             holder = by_key.get(key)
             apps[key] = (rbac_names[key], holder.id if holder else None, [])
     result = []
-    for app_id, (name, principal, permissions) in apps.items():
+    for app_id, (name, principal, held) in apps.items():
+        permissions = sorted({grant[3] for grant in held})
         policies = [p for p in snapshot.application_access_policies if p.app_id in (app_id, "*")]
         restrict = [p for p in policies if (p.access_right or "").lower() == RESTRICT]
         deny = [p for p in policies if (p.access_right or "").lower() == DENY]
@@ -232,7 +239,7 @@ def application_reach(index: TenantIndex, subjects: Sequence[Subject]) -> tuple[
                 app_id=app_id,
                 display_name=name,
                 service_principal_id=principal,
-                entra_permissions=tuple(sorted(permissions)),
+                entra_permissions=tuple(permissions), entra_grants=tuple(sorted(held)),
                 rbac_unscoped=tuple(sorted(unscoped_roles)),
                 rbac_scoped=tuple(sorted(scoped_roles)),
                 restrict_groups=tuple(p.scope_name or p.scope_identity or "?" for p in restrict),

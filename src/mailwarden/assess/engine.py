@@ -77,7 +77,7 @@ def _assess(
         _tenant_finding(check, context) for check in CATALOGUE if check.tenant is not None
     ]
     app_findings = [finding for check in CATALOGUE if check.applications is not None
-                    for finding in _application_findings(check, context, subjects)]
+                    for finding in _application_findings(check, context, subjects, listed)]
     tenant_by_id = {f.check_id: f for f in tenant_findings}
     reached = application_paths(app_findings)
     findings: list[Finding] = list(tenant_findings) + app_findings
@@ -254,10 +254,10 @@ def _tenant_finding(check: Check, context: Context) -> Finding:
 
 
 def _application_findings(
-    check: Check, context: Context, subjects: Sequence[Subject]
+    check: Check, context: Context, subjects: Sequence[Subject], listed: bool
 ) -> list[Finding]:
     assert check.applications is not None
-    guarded = _guard(check, context, "the tenant")
+    guarded = _guard(check, context, "the tenant", listed=listed)
     if guarded is not None:
         return [_finding(check, guarded, TENANT_RESOURCE, context)]
     return [_finding(check, verdict, resource, context)

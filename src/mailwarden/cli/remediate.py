@@ -42,7 +42,7 @@ from mailwarden.remediate.errors import RemediationFailed
 from mailwarden.remediate.export import export_powershell
 from mailwarden.remediate.journal import JOURNAL_ENV, FileJournal, Journal
 from mailwarden.remediate.journal_db import DatabaseJournal
-from mailwarden.remediate.model import Plan
+from mailwarden.remediate.model import Action, Plan
 from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.remediate.session import require_same_tenant, run_apply, run_rollback
 from mailwarden.schemas import REMEDIATION_PLAN_SCHEMA
@@ -76,6 +76,16 @@ MaxAgeOpt = Annotated[
     float, typer.Option("--max-age", help="Refuse findings older than this many hours.")
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Act on findings older than --max-age.")]
+AppScopeOpt = Annotated[
+    str | None,
+    typer.Option("--app-scope-group", help="Restrict each unscoped app's Entra ID mail grants "
+                 "to this mail-enabled security group (New-ApplicationAccessPolicy)."),
+]
+RemoveGrantsOpt = Annotated[
+    bool,
+    typer.Option("--remove-app-grants", help="Also remove unscoped apps' Entra ID mail grants "
+                 "(the apps lose that access: say so only when you mean it)."),
+]
 JournalOpt = Annotated[
     Path | None,
     typer.Option("--journal-dir", help="Journal runs as JSON files in this directory instead "
@@ -114,12 +124,19 @@ def _plan(scan: Scan, options: PlanOptions) -> Plan:
 def _options(
     check: list[str] | None, mailbox: list[str] | None, exclude: list[str] | None,
     ews: bool, activesync: bool, max_age: float, force: bool,
+    app_scope_group: str | None = None, remove_app_grants: bool = False,
 ) -> PlanOptions:
     return PlanOptions(
         checks=tuple(check or ()), mailboxes=tuple(m.lower() for m in mailbox or ()),
         exclude=tuple(e.lower() for e in exclude or ()), include_ews=ews,
         include_activesync=activesync, max_age=timedelta(hours=max_age), force=force,
+        app_scope_group=app_scope_group, remove_app_grants=remove_app_grants,
     )
+
+
+def _target(action: Action) -> Text:
+    """The mailbox, or what a tenant-wide action changes."""
+    return Text(action.upn or str(action.detail.get("target") or "the tenant"))
 
 
 def plan_table(plan: Plan) -> Table:
@@ -128,7 +145,7 @@ def plan_table(plan: Plan) -> Table:
         table.add_column(column, overflow="fold")
     for action in plan.actions:
         table.add_row(
-            action.id, action.kind.value, Text(action.upn),
+            action.id, action.kind.value, _target(action),
             Text("\n".join(c.text() for c in action.calls)),
             "\n".join(r.check_id for r in action.reasons), Text(action.breaks),
         )
@@ -161,6 +178,7 @@ def plan_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    app_scope_group: AppScopeOpt = None, remove_app_grants: RemoveGrantsOpt = False,
     output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     tenant: TenantOpt = None, client_id: ClientIdOpt = None, certificate: CertificateOpt = None,
     device_code: DeviceCodeOpt = False, cloud: CloudOpt = None, login_url: LoginUrlOpt = None,
@@ -169,7 +187,8 @@ def plan_command(
 ) -> None:
     """Show the changes that would fix the failing findings, with the exact calls."""
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+                       app_scope_group, remove_app_grants)
     plan = _plan(_scan(from_dir, connection), options)
     if output_format == "json":
         typer.echo(json.dumps(plan_document(plan), indent=1, ensure_ascii=False))
@@ -184,6 +203,7 @@ def export_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
+    app_scope_group: AppScopeOpt = None, remove_app_grants: RemoveGrantsOpt = False,
     output_format: Annotated[str, typer.Option("--format", help="powershell.")] = "powershell",
     out: Annotated[Path | None, typer.Option("--out", help="Write the script here (0600).")] =
     None,
@@ -196,7 +216,8 @@ def export_command(
     if output_format != "powershell":
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
-    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force)
+    options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
+                       app_scope_group, remove_app_grants)
     script = export_powershell(_plan(_scan(from_dir, connection), options))
     if out is None:
         typer.echo(script, nl=False)
@@ -233,7 +254,7 @@ def report_table(report: RunReport) -> Table:
     for outcome in report.outcomes:
         style = "red" if outcome.status in {OutcomeStatus.FAILED,
                                             OutcomeStatus.ROLLBACK_FAILED} else ""
-        table.add_row(outcome.action.id, outcome.action.kind.value, Text(outcome.action.upn),
+        table.add_row(outcome.action.id, outcome.action.kind.value, _target(outcome.action),
                       Text(outcome.status.value, style=style),
                       Text(outcome.error or ""))
     return table
@@ -258,6 +279,7 @@ def apply_command(
     from_dir: FromDirOpt = None, check: CheckOpt = None, mailbox: MailboxOpt = None,
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False, action: ActionOpt = None,
+    app_scope_group: AppScopeOpt = None, remove_app_grants: RemoveGrantsOpt = False,
     yes: Annotated[bool, typer.Option("--yes", help="Make the changes (else a dry run).")] =
     False,
     journal_dir: JournalOpt = None, db: DbOpt = None,
@@ -274,7 +296,7 @@ def apply_command(
         scan = _scan(from_dir, connection, session)
         require_same_tenant(scan.result.tenant, settings.require_tenant())
         options = _options(check, mailbox, exclude, include_ews, include_activesync, max_age,
-                           force)
+                           force, app_scope_group, remove_app_grants)
         plan = _plan(scan, options)
         if action:
             plan = plan.select(tuple(action))
@@ -333,7 +355,7 @@ def show_command(
         table.add_column(column, overflow="fold")
     for item in run.actions:
         entry = run.entries.get(item.id)
-        table.add_row(item.id, item.kind.value, Text(item.upn),
+        table.add_row(item.id, item.kind.value, _target(item),
                       entry.status.value if entry else "not started",
                       Text(json.dumps(dict(entry.prior)) if entry and entry.prior else ""),
                       Text(entry.error or "" if entry else ""))

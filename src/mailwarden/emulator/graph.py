@@ -313,7 +313,7 @@ def _unauthorized(reason: str) -> JSONResponse:
 
 
 async def graph_endpoint(request: Request) -> Response:
-    """GET /{version}/{path} and POST /{version}/$batch."""
+    """GET /{version}/{path}, POST /{version}/$batch, and the writes of `writes_graph`."""
     emulator: Emulator = request.app.state.emulator
     version, path = request.url.path.split("/")[1], request.path_params["path"]
     base = str(request.base_url).rstrip("/")

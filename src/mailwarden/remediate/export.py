@@ -77,12 +77,18 @@ def _json(body: Mapping[str, Any]) -> str:
     return json.dumps(dict(body), ensure_ascii=False)
 
 
+#: What removing and granting app role assignments takes (serviceprincipal-delete-
+#: approleassignedto.md, serviceprincipal-post-approleassignedto.md).
+APP_ROLE_SCOPES = ("AppRoleAssignment.ReadWrite.All", "Application.Read.All")
+
+
 def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
 def _action_lines(action: Action) -> list[str]:
-    lines = [f"# [{action.id}] {action.kind.value} {action.upn}"]
+    target = action.upn or str(action.detail.get("target") or "the tenant")
+    lines = [f"# [{action.id}] {action.kind.value} {target}"]
     lines += [f"#   why: {r.check_id}: {_comment(r.message)}" for r in action.reasons]
     lines.append(f"#   might break: {_comment(action.breaks)}")
     if action.note:
@@ -113,7 +119,11 @@ def _header(plan: Plan) -> list[str]:
             f"Connect-ExchangeOnline -Organization {quote(organization)} -ShowBanner:$false"
         )
     if graph:
-        scopes = ", ".join(quote(s) for s in GRAPH_SCOPES)
+        wanted = list(GRAPH_SCOPES)
+        if any(isinstance(c, GraphCall) and "/appRoleAssignedTo" in c.path
+               for a in plan.actions for c in a.calls):
+            wanted += list(APP_ROLE_SCOPES)
+        scopes = ", ".join(quote(s) for s in wanted)
         tenant = quote(plan.tenant_id)
         lines.append(f"Connect-MgGraph -TenantId {tenant} -Scopes {scopes} -NoWelcome")
     return [*lines, ""] if modules else lines

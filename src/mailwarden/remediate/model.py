@@ -25,6 +25,9 @@ class ActionKind(StrEnum):
     REMOVE_FORWARDING = "remove-forwarding"
     DISABLE_REMOTE_POWERSHELL = "disable-remote-powershell"
     DISABLE_INBOX_RULE = "disable-inbox-rule"
+    REJECT_DIRECT_SEND = "reject-direct-send"
+    ADD_APP_ACCESS_POLICY = "add-app-access-policy"
+    REMOVE_APP_GRANT = "remove-app-grant"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +99,7 @@ class Action:
 
     id: str
     kind: ActionKind
-    upn: str  # the mailbox (lower case)
+    upn: str  # the mailbox (lower case); "" for a change to the tenant or an application
     account_id: str | None
     calls: tuple[Call, ...]
     reasons: tuple[Reason, ...]
@@ -168,7 +171,9 @@ class Plan:
     actions: tuple[Action, ...]
     skipped: tuple[Skipped, ...] = ()
     manual: tuple[Reason, ...] = ()  # failing checks no action answers (shown, not applied)
-    manual_upns: tuple[str, ...] = ()  # parallel to `manual`: the mailbox, "" for the tenant
+    #: Parallel to `manual`: the mailbox, "" for the tenant, "application <name> (<appId>)"
+    #: for an application.
+    manual_upns: tuple[str, ...] = ()
 
     def select(self, ids: tuple[str, ...]) -> Plan:
         """The plan restricted to the actions named (every id must exist)."""

@@ -1,5 +1,5 @@
 # mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639)
-# From findings collected at 2026-11-01T00:00:00+00:00: 59 actions.
+# From findings collected at 2026-11-01T00:00:00+00:00: 60 actions.
 # Review each change before running it. `mailwarden remediate apply` makes the same
 # changes with a journal of the prior state, so that they can be rolled back.
 #Requires -Modules ExchangeOnlineManagement, Microsoft.Graph.Users, Microsoft.Graph.Users.Actions
@@ -335,11 +335,19 @@ Set-Mailbox -Identity 'yusuf.nielsen@adventure-works.com' -AuditOwner @{Add = 'M
 #   might break: Scripts that connect to Exchange Online PowerShell as this account stop.
 Set-User -Identity 'yusuf.nielsen@adventure-works.com' -RemotePowerShellEnabled $false
 
+# [9f60fa6d3e] reject-direct-send the tenant
+#   why: direct-send-allowed: Direct Send is allowed (RejectDirectSend is false): anyone can send to the tenant as an internal address.
+#   might break: Printers, scanners and services that send anonymously 'from' your own domains to your mailboxes without an inbound connector matched by their IP address or certificate are rejected: give them such a connector first.
+Set-OrganizationConfig -RejectDirectSend $true
+
 # Left out by the guard rails:
 #   facilities@adventure-works.com: its account holds Exchange Administrator; name it with --mailbox facilities@adventure-works.com to include it
 
 # Failing checks this script does not change (see the report's remediation):
 #   audit-bypass-enabled tenant
+#   app-mail-access-unscoped application Adventure Mail Archiver (efc331eb-ac85-441d-8b1a-5efae47e2568)
+#   app-mail-access-unscoped application Legacy CRM Sync (b10a21d7-0e72-48bc-8710-ec4ab10b2b41)
+#   app-mail-access-unscoped application Ops Mailbox Sync (6d93bc0d-74f0-42d3-93b0-2b4d215e3773)
 #   direct-sign-in-observed builds@adventure-works.com
 #   password-reset-by-admin builds@adventure-works.com
 #   ews-enabled builds@adventure-works.com

@@ -131,6 +131,10 @@ def _evidence(app: AppReach, scoped: bool) -> dict[str, object]:
         "app_id": app.app_id,
         "service_principal_id": app.service_principal_id,
         "entra_permissions": list(app.entra_permissions),
+        "entra_grants": [
+            {"assignment_id": a, "resource_id": r, "app_role_id": role, "permission": name}
+            for a, r, role, name in app.entra_grants
+        ],
         "rbac_unscoped_roles": list(app.rbac_unscoped),
         "rbac_scoped_roles": [{"role": r, "scope": s} for r, s in app.rbac_scoped],
         "restrict_access_groups": list(app.restrict_groups),

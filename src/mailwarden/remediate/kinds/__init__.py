@@ -17,16 +17,19 @@ from types import MappingProxyType
 from mailwarden.model.findings.evidence import EvidenceError
 from mailwarden.remediate.errors import FindingEvidenceError
 from mailwarden.remediate.kinds import (
+    add_app_access_policy,
     add_audit_actions,
     block_sign_in,
     disable_inbox_rule,
     disable_protocols,
     disable_remote_powershell,
     enable_mailbox_audit,
+    reject_direct_send,
+    remove_app_grant,
     remove_delegate,
     remove_forwarding,
 )
-from mailwarden.remediate.kinds.base import Kind, State, Target
+from mailwarden.remediate.kinds.base import AppScope, Kind, State, Target
 from mailwarden.remediate.model import Action, ActionKind
 
 KINDS: tuple[Kind, ...] = (
@@ -38,6 +41,9 @@ KINDS: tuple[Kind, ...] = (
     remove_forwarding.KIND,
     disable_inbox_rule.KIND,
     disable_remote_powershell.KIND,
+    reject_direct_send.KIND,
+    add_app_access_policy.KIND,
+    remove_app_grant.KIND,
 )
 BY_KIND: Mapping[ActionKind, Kind] = MappingProxyType({k.kind: k for k in KINDS})
 #: Checks some action answers; the plan lists the other failures as manual work.
@@ -56,5 +62,5 @@ def build_actions(target: Target) -> list[Action]:
         raise FindingEvidenceError(str(exc)) from exc
 
 
-__all__ = ["AUTOMATED", "BY_KIND", "KINDS", "Kind", "State", "Target", "build_actions",
+__all__ = ["AUTOMATED", "BY_KIND", "KINDS", "AppScope", "Kind", "State", "Target", "build_actions",
            "kind_of"]

@@ -60,8 +60,7 @@ def _fingerprint(finding: Finding, tenant: str) -> str:
 
 def _result(finding: Finding, rule_index: int, tenant: str) -> dict[str, Any]:
     resource = finding.resource
-    name = resource.upn or (f"{resource.display_name} ({resource.app_id})" if resource.app_id
-                            else tenant)
+    name = resource.upn or (resource.label if resource.app_id else tenant)
     result: dict[str, Any] = {
         "ruleId": finding.check_id,
         "ruleIndex": rule_index,

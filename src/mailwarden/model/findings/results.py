@@ -192,6 +192,15 @@ class Resource:
             return self.upn
         return f"app:{self.app_id}" if self.app_id else None
 
+    @property
+    def label(self) -> str:
+        """How a person reads it: the UPN, "application <name> (<appId>)", or "the tenant"."""
+        if self.upn:
+            return self.upn
+        if self.app_id:
+            return f"application {self.display_name or self.app_id} ({self.app_id})"
+        return "the tenant"
+
 
 TENANT_RESOURCE = Resource(type=Scope.TENANT)
 

@@ -12,7 +12,13 @@ the profiles below (or its slug); each says what Exchange answers that caller:
 - Exchange Recipient Administrator + Global Reader: runs every cmdlet mailwarden uses.
 The other read cmdlets (Get-Mailbox, Get-CASMailbox, Get-User, Get-MailboxPermission,
 Get-MailboxAuditBypassAssociation, Get-AuthenticationPolicy, Get-OrganizationConfig,
-Get-TransportConfig) run under every profile.
+Get-TransportConfig, Get-ApplicationAccessPolicy, Get-ManagementRoleAssignment) run under
+every profile. The last two are in the View-Only Configuration role, which View-Only
+Organization Management and Global Reader hold (Get-ManagementRole -Cmdlet
+Get-ApplicationAccessPolicy: "Organization Configuration, View-Only Configuration";
+Microsoft365DSC's EXOApplicationAccessPolicy and EXOManagementRoleAssignment resources
+read with Global Reader / View-Only Configuration); writing them (New-/Remove-
+ApplicationAccessPolicy, Set-OrganizationConfig) takes Organization Configuration.
 
 Sources:
 - "The Global Administrator and Exchange Administrator roles provide the required

@@ -23,8 +23,9 @@ APP_CHECK = "app-mail-access-unscoped"
 
 
 def _apps(scan: Scan) -> dict[str, Status]:
-    return {str(f.resource.app_id): f.status for f in scan.result.findings
-            if f.check_id == APP_CHECK}
+    return {
+        str(f.resource.app_id): f.status for f in scan.result.findings if f.check_id == APP_CHECK
+    }
 
 
 def _kinds(plan: Plan) -> list[ActionKind]:
@@ -40,8 +41,7 @@ def test_tenant_actions_are_planned_only_as_asked() -> None:
     # DenyAccess policy too; no policy can limit an RBAC role, and none is unscoped here.
     assert set(_kinds(scoped)) == {ActionKind.ADD_APP_ACCESS_POLICY}
     assert len(scoped.actions) == 3
-    assert all(a.upn == "" and a.note and "RBAC for Applications" in a.note
-               for a in scoped.actions)
+    assert all(a.upn == "" and a.note and "RBAC for Applications" in a.note for a in scoped.actions)
     removal = plan_for(checks=(APP_CHECK,), remove_app_grants=True)
     assert set(_kinds(removal)) == {ActionKind.REMOVE_APP_GRANT}
     unified = next(g for g in small_scan().snapshot.groups if "Unified" in g.group_types)
@@ -51,8 +51,9 @@ def test_tenant_actions_are_planned_only_as_asked() -> None:
 
 def test_apply_fixes_the_findings_and_rollback_puts_them_back(tmp_path: Path) -> None:
     app = app_for()
-    plan = plan_for(checks=("direct-send-allowed", APP_CHECK), app_scope_group=SCOPE,
-                    remove_app_grants=True)
+    plan = plan_for(
+        checks=("direct-send-allowed", APP_CHECK), app_scope_group=SCOPE, remove_app_grants=True
+    )
     journal = FileJournal(tmp_path)
 
     async def main() -> None:
@@ -60,7 +61,8 @@ def test_apply_fixes_the_findings_and_rollback_puts_them_back(tmp_path: Path) ->
             before = await rescan(wire)
             report = await apply_plan(plan, wire, journal, dry_run=False)
             assert {o.status for o in report.outcomes} == {OutcomeStatus.APPLIED}, [
-                o.error for o in report.outcomes]
+                o.error for o in report.outcomes
+            ]
             run = journal.load(report.run_id or "")
             reject = next(a for a in plan.actions if a.kind is ActionKind.REJECT_DIRECT_SEND)
             assert run.entries[reject.id].prior == {"RejectDirectSend": False}

@@ -37,16 +37,22 @@ def test_each_application_is_its_own_result_in_every_format() -> None:
     assert len(apps) == len(ids) == 5 and None not in ids
     reports = render_reports(run, list(ReportFormat))
 
-    results = [r for r in json.loads(reports["findings.sarif"])["runs"][0]["results"]
-               if r["ruleId"] == CHECK]
+    results = [
+        r
+        for r in json.loads(reports["findings.sarif"])["runs"][0]["results"]
+        if r["ruleId"] == CHECK
+    ]
     failing = {f.resource.app_id for f in apps if f.failed}
     assert len(failing) == 3  # SARIF holds the results that fail or could not be judged
     assert len({r["partialFingerprints"]["mailwardenFinding/v1"] for r in results}) == 3
     names = {r["locations"][0]["logicalLocations"][0]["name"] for r in results}
     assert all(any(str(app_id) in name for name in names) for app_id in failing)
 
-    events = [e for e in json.loads(reports["ocsf.json"])
-              if e.get("finding_info", {}).get("types") == [CHECK]]
+    events = [
+        e
+        for e in json.loads(reports["ocsf.json"])
+        if e.get("finding_info", {}).get("types") == [CHECK]
+    ]
     assert len({e["finding_info"]["uid"] for e in events}) == len(events) >= 3
     assert {e["resources"][0]["type"] for e in events} == {"application"}
     schema = json.loads((SCHEMAS / "ocsf-1.3.0-compliance_finding.json").read_text("utf-8"))
@@ -58,12 +64,14 @@ def test_each_application_is_its_own_result_in_every_format() -> None:
     assert {f["resource"]["app_id"] for f in listed} == ids
     assert all(f["resource"]["type"] == "tenant" for f in listed)
 
-    rows = [r for r in csv.DictReader(io.StringIO(reports["findings.csv"]))
-            if r["check_id"] == CHECK]
+    rows = [
+        r for r in csv.DictReader(io.StringIO(reports["findings.csv"])) if r["check_id"] == CHECK
+    ]
     assert {r["display_name"] for r in rows} == {f.resource.display_name for f in apps}
 
-    (group,) = [g for g in remediation_groups(run.result.findings, run.result.checks)
-                if g.check_id == CHECK]
+    (group,) = [
+        g for g in remediation_groups(run.result.findings, run.result.checks) if g.check_id == CHECK
+    ]
     assert all(label.startswith("application ") for label in group.mailboxes)
     assert "<html" in reports["report.html"].lower()
 

@@ -125,7 +125,8 @@ def _entra_grants(index: TenantIndex) -> dict[str, list[Grant]]:
         name = roles.get((assignment.resource_id, assignment.app_role_id))
         if name is not None:
             grants.setdefault(assignment.principal_id, []).append(
-                (assignment.id, assignment.resource_id, assignment.app_role_id, name))
+                (assignment.id, assignment.resource_id, assignment.app_role_id, name)
+            )
     return grants
 
 
@@ -239,7 +240,8 @@ def application_reach(index: TenantIndex, subjects: Sequence[Subject]) -> tuple[
                 app_id=app_id,
                 display_name=name,
                 service_principal_id=principal,
-                entra_permissions=tuple(permissions), entra_grants=tuple(sorted(held)),
+                entra_permissions=tuple(permissions),
+                entra_grants=tuple(sorted(held)),
                 rbac_unscoped=tuple(sorted(unscoped_roles)),
                 rbac_scoped=tuple(sorted(scoped_roles)),
                 restrict_groups=tuple(p.scope_name or p.scope_identity or "?" for p in restrict),

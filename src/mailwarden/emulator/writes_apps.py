@@ -55,22 +55,23 @@ def set_organization_config(emulator: Emulator, parameters: Mapping[str, Any]) -
 def _scope_group(emulator: Emulator, wanted: str) -> dict[str, Any]:
     key = wanted.lower()
     for group in emulator.state.rows("graph/groups"):
-        names = {str(group.get(k) or "").lower()
-                 for k in ("id", "mail", "displayName", "mailNickname")}
+        names = {
+            str(group.get(k) or "").lower() for k in ("id", "mail", "displayName", "mailNickname")
+        }
         if key in names:
             if not (group.get("mailEnabled") and group.get("securityEnabled")):
                 raise WriteError(
-                    400, "BadRequest",
+                    400,
+                    "BadRequest",
                     "|Microsoft.Exchange.Management.Tasks.ValidationException|The "
                     f"PolicyScopeGroupId '{wanted}' isn't a mail-enabled security group or a "
-                    "mailbox.")
+                    "mailbox.",
+                )
             return group
     raise WriteError.not_found(wanted)
 
 
-def new_application_access_policy(
-    emulator: Emulator, parameters: Mapping[str, Any]
-) -> list[str]:
+def new_application_access_policy(emulator: Emulator, parameters: Mapping[str, Any]) -> list[str]:
     given = _params(parameters, {"appid", "policyscopegroupid", "accessright", "description"})
     app_ids = given.get("appid")
     app_list = app_ids if isinstance(app_ids, list) else [app_ids]
@@ -84,14 +85,20 @@ def new_application_access_policy(
     tenant = emulator.state.tenant_id
     rows = emulator.state.rows(POLICIES)
     for app_id in app_list:
-        rows.append({
-            "ScopeName": group.get("displayName"),
-            "ScopeIdentity": group.get("displayName"),
-            "Identity": f"{tenant}\\{app_id}:{sid};{group_id}",
-            "AppId": app_id, "ScopeIdentityRaw": f"{sid};{group_id}",
-            "Description": given.get("description") or "", "AccessRight": right,
-            "ShardType": "All", "IsValid": True, "ObjectState": "Unchanged",
-        })
+        rows.append(
+            {
+                "ScopeName": group.get("displayName"),
+                "ScopeIdentity": group.get("displayName"),
+                "Identity": f"{tenant}\\{app_id}:{sid};{group_id}",
+                "AppId": app_id,
+                "ScopeIdentityRaw": f"{sid};{group_id}",
+                "Description": given.get("description") or "",
+                "AccessRight": right,
+                "ShardType": "All",
+                "IsValid": True,
+                "ObjectState": "Unchanged",
+            }
+        )
     emulator.state.replace_source(POLICIES, rows)
     return []
 

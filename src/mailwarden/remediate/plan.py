@@ -88,8 +88,7 @@ def build_plan(
             built = build_actions(_tenant_target(finding, result, scope, options))
             tenant_actions += built
             if not built:
-                label = (f"application {finding.resource.display_name} "
-                         f"({finding.resource.app_id})" if finding.resource.app_id else "")
+                label = finding.resource.label if finding.resource.app_id else ""
                 manual.append((label, Reason(check_id=finding.check_id,
                                              message=finding.message)))
             continue

@@ -69,9 +69,12 @@ def plan_apps(
     rng = random.Random(f"apps-{tenant_id}")
 
     def make(name: str, **changes: Any) -> PlantedApp:
-        return PlantedApp(sp_id=derived_guid(tenant_id, name, "sp"),
-                          app_id=derived_guid(tenant_id, name, "app"), display_name=name,
-                          **changes)
+        return PlantedApp(
+            sp_id=derived_guid(tenant_id, name, "sp"),
+            app_id=derived_guid(tenant_id, name, "app"),
+            display_name=name,
+            **changes,
+        )
 
     notifier_scope = derived_guid(tenant_id, "notifier-scope")
     deny_scope = derived_guid(tenant_id, "sync-deny-scope")
@@ -81,14 +84,27 @@ def plan_apps(
     short = organisation.split()[0]
     apps = (
         make(f"{short} Mail Archiver", graph_roles=("Mail.Read",), unscoped=True),
-        make("Helpdesk Notifier", graph_roles=("Mail.Send",),
-             policies=(("RestrictAccess", notifier_scope),), reaches=in_scope),
-        make("Room Booking System", rbac=(("Application Mail.Read", "Room mailboxes"),),
-             reaches=()),
-        make("Legacy CRM Sync", graph_roles=("Mail.ReadWrite",),
-             rbac=(("Application Mail.ReadWrite", "Sales mailboxes"),), unscoped=True),
-        make("Ops Mailbox Sync", exchange_roles=("full_access_as_app",),
-             policies=(("DenyAccess", deny_scope),), unscoped=True),
+        make(
+            "Helpdesk Notifier",
+            graph_roles=("Mail.Send",),
+            policies=(("RestrictAccess", notifier_scope),),
+            reaches=in_scope,
+        ),
+        make(
+            "Room Booking System", rbac=(("Application Mail.Read", "Room mailboxes"),), reaches=()
+        ),
+        make(
+            "Legacy CRM Sync",
+            graph_roles=("Mail.ReadWrite",),
+            rbac=(("Application Mail.ReadWrite", "Sales mailboxes"),),
+            unscoped=True,
+        ),
+        make(
+            "Ops Mailbox Sync",
+            exchange_roles=("full_access_as_app",),
+            policies=(("DenyAccess", deny_scope),),
+            unscoped=True,
+        ),
         make("Teams Meeting Bot", graph_roles=("User.Read.All",), mail=False),
     )
     return apps, {notifier_scope: scope_users, deny_scope: deny_users}
@@ -96,12 +112,23 @@ def plan_apps(
 
 def _resource(tenant_id: str, app_id: str, name: str, roles: dict[str, str]) -> dict[str, Any]:
     return {
-        "id": derived_guid(tenant_id, app_id, "resource"), "appId": app_id,
-        "displayName": name, "servicePrincipalType": "Application", "accountEnabled": True,
+        "id": derived_guid(tenant_id, app_id, "resource"),
+        "appId": app_id,
+        "displayName": name,
+        "servicePrincipalType": "Application",
+        "accountEnabled": True,
         "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
-        "appRoles": [{"id": role_id, "value": value, "displayName": value,
-                      "allowedMemberTypes": ["Application"], "isEnabled": True,
-                      "origin": "Application"} for value, role_id in roles.items()],
+        "appRoles": [
+            {
+                "id": role_id,
+                "value": value,
+                "displayName": value,
+                "allowedMemberTypes": ["Application"],
+                "isEnabled": True,
+                "origin": "Application",
+            }
+            for value, role_id in roles.items()
+        ],
     }
 
 
@@ -109,44 +136,73 @@ def render_apps(
     tenant_id: str, apps: tuple[PlantedApp, ...], group_names: dict[str, str]
 ) -> dict[str, Any]:
     graph = _resource(tenant_id, GRAPH_APP_ID, "Microsoft Graph", GRAPH_ROLES)
-    exchange = _resource(tenant_id, EXCHANGE_APP_ID, "Office 365 Exchange Online",
-                         EXCHANGE_ROLES)
-    principals = [graph, exchange] + [{
-        "id": app.sp_id, "appId": app.app_id, "displayName": app.display_name,
-        "servicePrincipalType": "Application", "accountEnabled": True,
-        "appOwnerOrganizationId": tenant_id, "appRoles": [],
-    } for app in apps]
+    exchange = _resource(tenant_id, EXCHANGE_APP_ID, "Office 365 Exchange Online", EXCHANGE_ROLES)
+    principals = [graph, exchange] + [
+        {
+            "id": app.sp_id,
+            "appId": app.app_id,
+            "displayName": app.display_name,
+            "servicePrincipalType": "Application",
+            "accountEnabled": True,
+            "appOwnerOrganizationId": tenant_id,
+            "appRoles": [],
+        }
+        for app in apps
+    ]
     assigned: dict[str, list[dict[str, Any]]] = {graph["id"]: [], exchange["id"]: []}
     for app in apps:
-        for resource, roles, names in ((graph, GRAPH_ROLES, app.graph_roles),
-                                       (exchange, EXCHANGE_ROLES, app.exchange_roles)):
-            assigned[resource["id"]] += [{
-                "id": derived_guid(tenant_id, app.sp_id, name),
-                "appRoleId": roles[name], "createdDateTime": "2024-03-04T10:00:00Z",
-                "principalDisplayName": app.display_name, "principalId": app.sp_id,
-                "principalType": "ServicePrincipal",
-                "resourceDisplayName": resource["displayName"], "resourceId": resource["id"],
-            } for name in names]
+        for resource, roles, names in (
+            (graph, GRAPH_ROLES, app.graph_roles),
+            (exchange, EXCHANGE_ROLES, app.exchange_roles),
+        ):
+            assigned[resource["id"]] += [
+                {
+                    "id": derived_guid(tenant_id, app.sp_id, name),
+                    "appRoleId": roles[name],
+                    "createdDateTime": "2024-03-04T10:00:00Z",
+                    "principalDisplayName": app.display_name,
+                    "principalId": app.sp_id,
+                    "principalType": "ServicePrincipal",
+                    "resourceDisplayName": resource["displayName"],
+                    "resourceId": resource["id"],
+                }
+                for name in names
+            ]
     policies = []
     for app in apps:
         for right, group_id in app.policies:
             sid = cloud_sid(group_id)
-            policies.append({
-                "ScopeName": group_names[group_id],
-                "ScopeIdentity": f"{group_names[group_id]}20240304100000",
-                "Identity": f"{tenant_id}\\{app.app_id}:{sid};{group_id}",
-                "AppId": app.app_id, "ScopeIdentityRaw": f"{sid};{group_id}",
-                "Description": f"{right} for {app.display_name}", "AccessRight": right,
-                "ShardType": "All", "IsValid": True, "ObjectState": "Unchanged",
-            })
-    rbac = [{
-        "Name": f"{role}-{app.sp_id[:8]}", "Identity": f"{role}-{app.sp_id[:8]}",
-        "Role": role, "RoleAssignee": app.sp_id, "RoleAssigneeName": app.sp_id,
-        "RoleAssigneeType": "ServicePrincipal", "AssignmentMethod": "Direct",
-        "Enabled": True, "CustomResourceScope": scope,
-        "RecipientWriteScope": "CustomRecipientScope" if scope else "Organization",
-        "IsValid": True,
-    } for app in apps for role, scope in app.rbac]
+            policies.append(
+                {
+                    "ScopeName": group_names[group_id],
+                    "ScopeIdentity": f"{group_names[group_id]}20240304100000",
+                    "Identity": f"{tenant_id}\\{app.app_id}:{sid};{group_id}",
+                    "AppId": app.app_id,
+                    "ScopeIdentityRaw": f"{sid};{group_id}",
+                    "Description": f"{right} for {app.display_name}",
+                    "AccessRight": right,
+                    "ShardType": "All",
+                    "IsValid": True,
+                    "ObjectState": "Unchanged",
+                }
+            )
+    rbac = [
+        {
+            "Name": f"{role}-{app.sp_id[:8]}",
+            "Identity": f"{role}-{app.sp_id[:8]}",
+            "Role": role,
+            "RoleAssignee": app.sp_id,
+            "RoleAssigneeName": app.sp_id,
+            "RoleAssigneeType": "ServicePrincipal",
+            "AssignmentMethod": "Direct",
+            "Enabled": True,
+            "CustomResourceScope": scope,
+            "RecipientWriteScope": "CustomRecipientScope" if scope else "Organization",
+            "IsValid": True,
+        }
+        for app in apps
+        for role, scope in app.rbac
+    ]
     return {
         "graph/servicePrincipals": principals,
         "graph/appRoleAssignedTo": assigned,

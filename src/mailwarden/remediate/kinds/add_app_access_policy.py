@@ -19,10 +19,12 @@ from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall
 from mailwarden.remediate.wire import Wire
 
 CHECK = "app-mail-access-unscoped"
-NOTE = ("Microsoft replaces application access policies with RBAC for Applications and asks "
-        "not to create new ones: plan the move to a scoped RBAC for Applications role "
-        "(New-ManagementRoleAssignment -App ... -CustomResourceScope ...) and the removal of "
-        "the Entra grant.")
+NOTE = (
+    "Microsoft replaces application access policies with RBAC for Applications and asks "
+    "not to create new ones: plan the move to a scoped RBAC for Applications role "
+    "(New-ManagementRoleAssignment -App ... -CustomResourceScope ...) and the removal of "
+    "the Entra grant."
+)
 
 
 def build(t: Target) -> Iterator[Action]:
@@ -36,17 +38,29 @@ def build(t: Target) -> Iterator[Action]:
     scope = t.app_scope
     identity = f"{t.tenant_id}\\{app_id}:{scope.sid};{scope.group_id}" if scope.sid else None
     yield t.action(
-        ActionKind.ADD_APP_ACCESS_POLICY, app_id,
-        calls=(ExoCall(cmdlet="New-ApplicationAccessPolicy", parameters={
-            "AppId": app_id, "PolicyScopeGroupId": scope.group_id,
-            "AccessRight": "RestrictAccess",
-            "Description": f"mailwarden: restrict {finding.resource.display_name} to "
-                           f"{scope.name}"}),),
+        ActionKind.ADD_APP_ACCESS_POLICY,
+        app_id,
+        calls=(
+            ExoCall(
+                cmdlet="New-ApplicationAccessPolicy",
+                parameters={
+                    "AppId": app_id,
+                    "PolicyScopeGroupId": scope.group_id,
+                    "AccessRight": "RestrictAccess",
+                    "Description": f"mailwarden: restrict {finding.resource.display_name} to "
+                    f"{scope.name}",
+                },
+            ),
+        ),
         reasons=(t.reason(CHECK),),
         breaks=f"{finding.resource.display_name} can no longer reach mailboxes outside "
         f"{scope.name} through its Entra ID permissions (after up to an hour).",
-        detail={"app_id": app_id, "group_id": scope.group_id, "policy_identity": identity,
-                "target": f"application {finding.resource.display_name} ({app_id})"},
+        detail={
+            "app_id": app_id,
+            "group_id": scope.group_id,
+            "policy_identity": identity,
+            "target": f"application {finding.resource.display_name} ({app_id})",
+        },
         reversible=identity is not None,
         note=NOTE,
     )
@@ -55,10 +69,14 @@ def build(t: Target) -> Iterator[Action]:
 async def read(action: Action, wire: Wire) -> State:
     app_id = str(action.detail["app_id"]).lower()
     rows = await wire.exo_rows("Get-ApplicationAccessPolicy", {})
-    return {"restrict": sorted(
-        str(r.get("Identity")) for r in rows
-        if str(r.get("AppId", "")).lower() == app_id
-        and str(r.get("AccessRight", "")).lower() == "restrictaccess")}
+    return {
+        "restrict": sorted(
+            str(r.get("Identity"))
+            for r in rows
+            if str(r.get("AppId", "")).lower() == app_id
+            and str(r.get("AccessRight", "")).lower() == "restrictaccess"
+        )
+    }
 
 
 def satisfied(action: Action, state: Mapping[str, Any]) -> bool:
@@ -69,9 +87,19 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     identity = action.detail.get("policy_identity")
     if prior.get("restrict") or not identity:
         return ()
-    return (ExoCall(cmdlet="Remove-ApplicationAccessPolicy",
-                    parameters={"Identity": identity, "Confirm": False}),)
+    return (
+        ExoCall(
+            cmdlet="Remove-ApplicationAccessPolicy",
+            parameters={"Identity": identity, "Confirm": False},
+        ),
+    )
 
 
-KIND = Kind(kind=ActionKind.ADD_APP_ACCESS_POLICY, answers=(CHECK,), build=build, read=read,
-            satisfied=satisfied, undo=undo)
+KIND = Kind(
+    kind=ActionKind.ADD_APP_ACCESS_POLICY,
+    answers=(CHECK,),
+    build=build,
+    read=read,
+    satisfied=satisfied,
+    undo=undo,
+)

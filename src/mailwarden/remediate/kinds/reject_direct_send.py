@@ -43,5 +43,11 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     return (ExoCall(cmdlet="Set-OrganizationConfig", parameters={"RejectDirectSend": value}),)
 
 
-KIND = Kind(kind=ActionKind.REJECT_DIRECT_SEND, answers=(CHECK,), build=build, read=read,
-            satisfied=satisfied, undo=undo)
+KIND = Kind(
+    kind=ActionKind.REJECT_DIRECT_SEND,
+    answers=(CHECK,),
+    build=build,
+    read=read,
+    satisfied=satisfied,
+    undo=undo,
+)

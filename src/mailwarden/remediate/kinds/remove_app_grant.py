@@ -30,16 +30,25 @@ def build(t: Target) -> Iterator[Action]:
     for grant in finding.evidence.get("entra_grants", ()):
         assignment, resource = str(grant["assignment_id"]), str(grant["resource_id"])
         yield t.action(
-            ActionKind.REMOVE_APP_GRANT, assignment,
-            calls=(GraphCall(method="DELETE",
-                             path=f"/servicePrincipals/{resource}/appRoleAssignedTo/{assignment}"),),
+            ActionKind.REMOVE_APP_GRANT,
+            assignment,
+            calls=(
+                GraphCall(
+                    method="DELETE",
+                    path=f"/servicePrincipals/{resource}/appRoleAssignedTo/{assignment}",
+                ),
+            ),
             reasons=(t.reason(CHECK),),
             breaks=f"{name} loses {grant['permission']} on every mailbox: whatever it does "
             "with it stops until it is given a scoped RBAC for Applications role.",
-            detail={"assignment_id": assignment, "resource_id": resource,
-                    "principal_id": principal, "app_role_id": grant["app_role_id"],
-                    "permission": grant["permission"],
-                    "target": f"application {name} ({finding.resource.app_id})"},
+            detail={
+                "assignment_id": assignment,
+                "resource_id": resource,
+                "principal_id": principal,
+                "app_role_id": grant["app_role_id"],
+                "permission": grant["permission"],
+                "target": f"application {name} ({finding.resource.app_id})",
+            },
             note="A rollback grants the permission again under a new assignment id.",
         )
 
@@ -51,8 +60,9 @@ async def read(action: Action, wire: Wire) -> State:
     found = next((r for r in rows if str(r.get("id")) == wanted), None)
     if found is None:
         return {"assignment": None}
-    return {"assignment": {k: found.get(k) for k in ("id", "principalId", "resourceId",
-                                                     "appRoleId")}}
+    return {
+        "assignment": {k: found.get(k) for k in ("id", "principalId", "resourceId", "appRoleId")}
+    }
 
 
 def satisfied(action: Action, state: Mapping[str, Any]) -> bool:
@@ -64,10 +74,20 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
     if not assignment:
         return ()
     body = {k: assignment[k] for k in ("principalId", "resourceId", "appRoleId")}
-    return (GraphCall(method="POST",
-                      path=f"/servicePrincipals/{assignment['resourceId']}/appRoleAssignedTo",
-                      body=body),)
+    return (
+        GraphCall(
+            method="POST",
+            path=f"/servicePrincipals/{assignment['resourceId']}/appRoleAssignedTo",
+            body=body,
+        ),
+    )
 
 
-KIND = Kind(kind=ActionKind.REMOVE_APP_GRANT, answers=(CHECK,), build=build, read=read,
-            satisfied=satisfied, undo=undo)
+KIND = Kind(
+    kind=ActionKind.REMOVE_APP_GRANT,
+    answers=(CHECK,),
+    build=build,
+    read=read,
+    satisfied=satisfied,
+    undo=undo,
+)

@@ -131,6 +131,11 @@ def measure(
     same = snapshot_from_recorded(collected)
     line["collected_equals_served"] = (
         same.accounts == expected.accounts and same.mailboxes == expected.mailboxes
+        and same.service_principals == expected.service_principals
+        and same.app_role_assignments == expected.app_role_assignments
+        and same.application_access_policies == expected.application_access_policies
+        and same.management_role_assignments == expected.management_role_assignments
+        and same.organization_config == expected.organization_config
     )
     bound = lower_bound(necessary, config, fast.graph_concurrency, recorded)
     line.update({

@@ -262,7 +262,8 @@ def hardened() -> Snapshot:
         ca_policies=(block_legacy(),),
         authentication_policies=(BLOCK_BASIC, ALLOW_IMAP),
         organization_config=OrganizationConfig(
-            audit_disabled=False, default_authentication_policy="Block Basic Auth"
+            audit_disabled=False, default_authentication_policy="Block Basic Auth",
+            reject_direct_send=True,
         ),
         transport_config=TransportConfig(smtp_client_authentication_disabled=True),
         security_defaults=SecurityDefaults(enabled=False),

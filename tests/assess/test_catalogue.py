@@ -36,13 +36,16 @@ SPEC_IDS = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "app-mail-access-unscoped",
+    "direct-send-allowed",
     "room-external-booking",
     "room-delegate-left",
     "shared-mailbox-needs-licence",
     "shared-mailbox-licence-unused",
     "mailbox-inactive",
 )
-SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout"}
+SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout", "app-mail-access-unscoped",
+                   "direct-send-allowed"}
 
 
 def test_ids_are_the_spec_ids_unique_and_in_order() -> None:
@@ -72,7 +75,8 @@ def test_scopes_match_the_spec() -> None:
 def test_each_check_runs_for_its_scope() -> None:
     for check in CATALOGUE:
         if check.info.scope is Scope.TENANT:
-            assert check.tenant is not None and check.mailbox is None
+            assert (check.tenant is None) != (check.applications is None)
+            assert check.mailbox is None
         else:
             assert check.mailbox is not None
 

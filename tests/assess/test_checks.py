@@ -20,6 +20,7 @@ from mailwarden.model.inventory import (
     Snapshot,
     UserRegistration,
 )
+from tests.assess.apps_factory import direct_send, mail_app
 from tests.assess.assess_factory import (
     GLOBAL_ADMIN,
     HR,
@@ -222,6 +223,17 @@ CASES: dict[str, dict[str, Make]] = {
         "fail": lambda: room(enabled()),
         "error": lambda: room(without(hardened(), "graph/users", "accounts")),
         "not_applicable": hardened,
+    },
+    "app-mail-access-unscoped": {
+        "pass": hardened,
+        "fail": mail_app,
+        "error": lambda: without(mail_app(), "exo/Get-ApplicationAccessPolicy",
+                                 "application_access_policies"),
+    },
+    "direct-send-allowed": {
+        "pass": lambda: direct_send(True),
+        "fail": lambda: direct_send(False),
+        "error": lambda: direct_send(None),
     },
     **UPKEEP_CASES,
 }

@@ -72,6 +72,10 @@ FIELDS = {
     "exo/Get-AuthenticationPolicy": "authentication_policies",
     "exo/Get-MailContact": "mail_contacts",
     "exo/Get-MailUser": "mail_users",
+    "graph/servicePrincipals": "service_principals",
+    "graph/appRoleAssignedTo": "app_role_assignments",
+    "exo/Get-ApplicationAccessPolicy": "application_access_policies",
+    "exo/Get-ManagementRoleAssignment": "management_role_assignments",
 }
 
 

@@ -44,6 +44,28 @@ def verdicts(result: ScanResult, planted: dict[str, object]) -> None:
     errors = {(f.check_id, f.resource.upn) for f in result.findings if f.status is Status.ERROR}
     assert errors == {(row["check_id"], row["upn"]) for row in unknown}, sorted(errors, key=str)
     assert not result.problems, result.problems[:3]
+    applications(result, planted)
+
+
+def applications(result: ScanResult, planted: dict[str, object]) -> None:
+    """Each planted application exactly: its status and the ownerless mailboxes in its
+    reach; an unscoped one's path on every mailbox it reaches."""
+    apps = planted["applications"]
+    assert isinstance(apps, list) and apps
+    want = {row["app_id"]: (row["status"], row["mailboxes"]) for row in apps}
+    found = [f for f in result.findings if f.check_id == "app-mail-access-unscoped"]
+    got = {f.resource.app_id: (f.status.value, f.evidence["mailboxes"]) for f in found}
+    assert got == want
+    rows = planted["planted"]
+    assert isinstance(rows, list)
+    failing = {row["app_id"] for row in rows if row["check_id"] == "app-mail-access-unscoped"}
+    assert failing == {app_id for app_id, (status, _) in want.items() if status == "fail"}
+    paths = {a.upn: {p.steps[0] for p in a.attack_paths} for a in result.assessments}
+    for f in found:
+        if f.failed:
+            step = f"application {f.resource.display_name} ({f.resource.app_id}) can read or " \
+                   "send as this mailbox"
+            assert all(step in paths[upn] for upn in f.evidence["mailboxes"]), step
 
 
 @pytest.mark.parametrize("seed", [7, 11])

@@ -76,6 +76,9 @@ GRAPH_COLLECTIONS: dict[str, list[dict[str, Any]]] = {
     "/v1.0/subscribedSkus": [{"skuId": "E3", "skuPartNumber": "SPE_E3",
                               "servicePlans": [{"servicePlanName": "AAD_PREMIUM"}]}],
     "/v1.0/roleManagement/directory/roleEligibilitySchedules": [],
+    "/v1.0/servicePrincipals": [{"id": "sp-graph",
+                                 "appId": "00000003-0000-0000-c000-000000000000"}],
+    "/v1.0/servicePrincipals/sp-graph/appRoleAssignedTo": [],
 }
 GRAPH_OBJECTS: dict[str, dict[str, Any]] = {
     "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy": {
@@ -297,7 +300,7 @@ def test_failed_batch_requests_fail_their_calls_and_the_collection_goes_on() -> 
     tenant.fail["graph.test/$batch"] = 500
     recorded = collect(tenant)
     assert set(recorded.errors) == {f"exo/{name}" for name in PER_MAILBOX} | {
-        "graph/groupMembers"}
+        "graph/groupMembers", "graph/appRoleAssignedTo"}
     assert set(recorded.data) == set(ALL_SOURCES) - set(recorded.errors)
     for source in ("exo/Get-MailboxPermission", "exo/Get-InboxRule",
                    "exo/Get-MailboxStatistics"):

@@ -67,6 +67,13 @@ def _tenant() -> RecordedTenant:
         "exo/Get-CalendarProcessing": [],
         "exo/Get-OrganizationConfig": {"Identity": "contoso"},
         "exo/Get-TransportConfig": {"Identity": "Transport Settings"},
+        "graph/servicePrincipals": [
+            {"id": "sp-graph", "appId": "00000003-0000-0000-c000-000000000000",
+             "displayName": "Microsoft Graph", "appRoles": []},
+            {"id": "sp-app", "appId": "app-1", "displayName": "An app", "appRoles": []}],
+        "graph/appRoleAssignedTo": {"sp-graph": []},
+        "exo/Get-ApplicationAccessPolicy": [],
+        "exo/Get-ManagementRoleAssignment": [],
     }
     return RecordedTenant(data=data)
 
@@ -82,12 +89,14 @@ def test_necessary_counts_every_page_and_batch_round() -> None:
     counts = necessary_requests(_tenant())
     # organization 1, users 11 (120 a page: Graph's cap with signInActivity selected),
     # groups 1, registrations 2 (999), 6 unpaged lists and the security-defaults policy,
+    # service principals 1 and one batch for Microsoft Graph's appRoleAssignedTo,
     # member batches: 25 groups in 2, then g0's second page in 1.
-    assert counts["graph"] == 1 + 11 + 1 + 2 + 7 + 3
-    # Get-Mailbox 2 pages, 7 other lists 1 each (mail contacts and mail users among them),
-    # 2 configuration objects; 36 per-mailbox calls (permissions, rules and statistics of 12
-    # shared mailboxes) 10 to a batch (4), then shared0's second page of permissions (1).
-    assert counts["exchange"] == 2 + 7 + 2 + 4 + 1
+    assert counts["graph"] == 1 + 11 + 1 + 2 + 7 + 2 + 3
+    # Get-Mailbox 2 pages, 9 other lists 1 each (mail contacts and mail users, access
+    # policies and role assignments among them), 2 configuration objects; 36 per-mailbox
+    # calls (permissions, rules and statistics of 12 shared mailboxes) 10 to a batch (4),
+    # then shared0's second page of permissions (1).
+    assert counts["exchange"] == 2 + 9 + 2 + 4 + 1
     assert counts["login"] == 2
 
 
@@ -95,8 +104,8 @@ def test_without_the_group_list_or_get_mailbox_no_follow_up_calls_are_counted() 
     data = {k: v for k, v in _tenant().data.items()
             if k not in {"graph/groups", "exo/Get-Mailbox"}}
     counts = necessary_requests(RecordedTenant(data=data))
-    assert counts["graph"] == 1 + 11 + 1 + 2 + 7
-    assert counts["exchange"] == 1 + 7 + 2
+    assert counts["graph"] == 1 + 11 + 1 + 2 + 7 + 2
+    assert counts["exchange"] == 1 + 9 + 2
 
 
 def test_the_collector_meets_the_lower_bound_on_this_tenant() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,28 @@ def test_show_lists_runs_newest_first_with_outcomes_and_rollback(tmp_path: Path)
     shown = json.loads(output)
     assert [a["outcome"] for a in shown["actions"]] == ["rolled-back", "applied", "not started"]
     assert all(a["change"] and a["change"] != a["id"] for a in shown["actions"])
+
+
+
+
+def test_tenant_wide_actions_through_the_command_line(tenant_dir: Path) -> None:
+    """As a person runs it: the application options and a group that cannot scope an app."""
+    base = [sys.executable, "-m", "mailwarden", "remediate", "plan", "--from-dir",
+            str(tenant_dir), "--force", "--format", "json", "--check",
+            "app-mail-access-unscoped", "--check", "direct-send-allowed"]
+    plain = subprocess.run(base, capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    kinds = [a["kind"] for a in json.loads(plain.stdout)["actions"]]
+    assert kinds == ["reject-direct-send"]
+    asked = subprocess.run([*base, "--app-scope-group", "App scope - Helpdesk Notifier",
+                            "--remove-app-grants"], capture_output=True, text=True, timeout=120)
+    assert asked.returncode == 0, asked.stderr
+    actions = json.loads(asked.stdout)["actions"]
+    assert {a["kind"] for a in actions} == {
+        "reject-direct-send", "add-app-access-policy", "remove-app-grant"}
+    assert all(a["upn"] == "" for a in actions)
+    wrong = subprocess.run([*base, "--app-scope-group", "no such group"],
+                           capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2
+    assert "--app-scope-group no such group" in wrong.stderr
+    assert "Traceback" not in wrong.stderr

@@ -23,7 +23,8 @@ def test_export_matches_the_golden_script() -> None:
 
 
 def _block(script: str, action: Action) -> str:
-    header = f"# [{action.id}] {action.kind.value} {action.upn}"
+    target = action.upn or str(action.detail.get("target") or "the tenant")
+    header = f"# [{action.id}] {action.kind.value} {target}"
     assert script.count(header) == 1
     return script.split(header, 1)[1].split("\n\n", 1)[0]
 

@@ -4,6 +4,7 @@ kind a plan produces can be built, read, judged and undone."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 from pathlib import Path
 
@@ -13,12 +14,18 @@ from mailwarden.remediate.model import ActionKind, ExoCall, GraphCall, Plan
 from tests.remediate.remediate_helpers import app_for, plan_for, small_scan, wire_to
 
 OPERATIONS = ("build", "read", "satisfied", "undo")
+#: The synthetic tenant's mail-enabled security group an access policy already names.
+APP_SCOPE = "App scope - Helpdesk Notifier"
 
 
 def everything() -> Plan:
     """The widest plan of the small tenant: every mailbox named, EWS and ActiveSync too."""
-    return plan_for(mailboxes=tuple(e.upn for e in small_scan().result.inventory),
-                    include_ews=True, include_activesync=True)
+    mailboxes = plan_for(mailboxes=tuple(e.upn for e in small_scan().result.inventory),
+                         include_ews=True, include_activesync=True)
+    # Tenant-wide changes are planned only when no mailbox is named.
+    tenant = plan_for(app_scope_group=APP_SCOPE, remove_app_grants=True)
+    extra = tuple(a for a in tenant.actions if not a.upn)
+    return dataclasses.replace(mailboxes, actions=mailboxes.actions + extra)
 
 
 def test_every_action_kind_is_registered_once() -> None:

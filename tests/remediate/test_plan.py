@@ -42,7 +42,8 @@ def test_every_automated_failure_has_an_action_or_a_stated_reason() -> None:
     answered = {(c, a.upn) for a in plan.actions for c in a.check_ids}
     manual = set(zip((r.check_id for r in plan.manual), plan.manual_upns, strict=True))
     for finding in small_scan().result.failures():
-        key = (finding.check_id, finding.resource.upn or "")
+        resource = finding.resource  # an application is named by its label
+        key = (finding.check_id, resource.upn or (resource.label if resource.app_id else ""))
         if finding.resource.upn in skipped:
             continue
         assert key in answered or key in manual, key

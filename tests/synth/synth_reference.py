@@ -329,6 +329,26 @@ class Reading:
             found.add("weak-smart-lockout")
         if self.bypass_ids:
             found.add("audit-bypass-enabled")
+        if not self.data["exo/Get-OrganizationConfig"]["RejectDirectSend"]:
+            found.add("direct-send-allowed")
+        if self.unscoped_apps():
+            found.add("app-mail-access-unscoped")
+        return found
+
+    def unscoped_apps(self) -> set[str]:
+        """Service principal ids with a mail app role and no RestrictAccess policy, or an
+        RBAC for Applications mail role without a scope."""
+        roles = {(sp["id"], role["id"]): role["value"]
+                 for sp in self.data["graph/servicePrincipals"] for role in sp["appRoles"]}
+        app_ids = {sp["id"]: sp["appId"] for sp in self.data["graph/servicePrincipals"]}
+        restricted = {p["AppId"] for p in self.data["exo/Get-ApplicationAccessPolicy"]
+                      if p["AccessRight"] == "RestrictAccess"}
+        found = {a["principalId"] for rows in self.data["graph/appRoleAssignedTo"].values()
+                 for a in rows
+                 if roles[(a["resourceId"], a["appRoleId"])].startswith(("Mail.", "full_access"))
+                 and app_ids[a["principalId"]] not in restricted}
+        found |= {row["RoleAssignee"] for row in self.data["exo/Get-ManagementRoleAssignment"]
+                  if row["Role"].startswith("Application Mail") and not row["CustomResourceScope"]}
         return found
 
     def unknowns(self) -> set[tuple[str, str | None]]:

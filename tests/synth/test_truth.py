@@ -11,7 +11,8 @@ import pytest
 from mailwarden.synth import CHECK_IDS, COLLECTED_AT, SyntheticTenant, generate
 from tests.synth.synth_reference import Reading
 
-TENANT_SCOPE = {"audit-disabled-org", "weak-smart-lockout"}
+TENANT_SCOPE = {"audit-disabled-org", "weak-smart-lockout", "app-mail-access-unscoped",
+                "direct-send-allowed"}
 
 
 def _reading(tenant: SyntheticTenant) -> Reading:
@@ -74,7 +75,9 @@ def test_findings_are_well_formed(small: SyntheticTenant) -> None:
     assert document["schema"] == "mailwarden.planted/1"
     assert (document["size"], document["seed"]) == ("small", 0)
     for finding in document["planted"] + document["unknown"]:
-        assert set(finding) == {"check_id", "upn", "detail"}
+        # A per-application finding also names its application.
+        extra = {"app_id"} if finding["check_id"] == "app-mail-access-unscoped" else set()
+        assert set(finding) == {"check_id", "upn", "detail"} | extra
         assert finding["detail"]
         if finding["check_id"] in TENANT_SCOPE:
             assert finding["upn"] is None

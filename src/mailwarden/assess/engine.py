@@ -17,7 +17,7 @@ from mailwarden.assess.index import TenantIndex
 from mailwarden.assess.inventory import Subject, ownerless_subjects
 from mailwarden.assess.options import AssessOptions
 from mailwarden.assess.records import inventory_entry, snapshot_problems, trustee_problems
-from mailwarden.assess.risk import assess_mailbox
+from mailwarden.assess.risk import application_paths, assess_mailbox
 from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.model.controls import applicable
 from mailwarden.model.exceptions import FindingException
@@ -93,8 +93,11 @@ def _assess(
     tenant_findings = accept(
         _tenant_finding(check, context) for check in CATALOGUE if check.tenant is not None
     )
+    app_findings = accept(finding for check in CATALOGUE if check.applications is not None
+                          for finding in _application_findings(check, context, subjects, listed))
     tenant_by_id = {f.check_id: f for f in tenant_findings}
-    findings: list[Finding] = list(tenant_findings)
+    reached = application_paths(app_findings)
+    findings: list[Finding] = list(tenant_findings) + app_findings
     assessments = []
     for facts in all_facts:
         mine = accept(
@@ -103,7 +106,8 @@ def _assess(
             if check.mailbox is not None
         )
         findings += mine
-        assessments.append(assess_mailbox(facts, mine, tenant_by_id, context))
+        assessments.append(assess_mailbox(facts, mine, tenant_by_id, context,
+                                          reached.get(facts.subject.upn, ())))
     return ScanResult(
         tenant=snapshot.tenant,
         inventory=tuple(inventory_entry(f) for f in all_facts),
@@ -268,6 +272,17 @@ def _tenant_finding(check: Check, context: Context) -> Finding:
     assert check.tenant is not None
     verdict = _guard(check, context, "the tenant") or check.tenant(context)
     return _finding(check, verdict, TENANT_RESOURCE, context)
+
+
+def _application_findings(
+    check: Check, context: Context, subjects: Sequence[Subject], listed: bool
+) -> list[Finding]:
+    assert check.applications is not None
+    guarded = _guard(check, context, "the tenant", listed=listed)
+    if guarded is not None:
+        return [_finding(check, guarded, TENANT_RESOURCE, context)]
+    return [_finding(check, verdict, resource, context)
+            for resource, verdict in check.applications(context, subjects)]
 
 
 def _custodian_problems(

@@ -389,11 +389,41 @@ def attack_paths(
 TENANT_FACTS = ("audit-disabled-org", "weak-smart-lockout")
 
 
+#: The check whose failing findings, one per application, name the mailboxes it reaches.
+APP_CHECK = "app-mail-access-unscoped"
+
+
+def application_paths(findings: Iterable[Finding]) -> dict[str, tuple[AttackPath, ...]]:
+    """Mailbox UPN -> one path per unscoped application that reaches it."""
+    paths: dict[str, list[AttackPath]] = {}
+    for finding in findings:
+        if finding.check_id != APP_CHECK or not finding.failed:
+            continue
+        evidence = finding.evidence
+        name = f"{finding.resource.display_name} ({evidence.get('app_id')})"
+        entra = [str(p) for p in evidence.get("entra_permissions", ())]
+        roles = [str(r) for r in evidence.get("rbac_unscoped_roles", ())]
+        no_policy = not evidence.get("restrict_access_groups")
+        path = _path(
+            "Application reads every mailbox",
+            finding.severity,
+            f"application {name} can read or send as this mailbox",
+            f"via {', '.join(entra)} in Entra ID"
+            + (" (no application access policy)" if no_policy else "") if entra else None,
+            f"via {', '.join(roles)} (RBAC for Applications, no scope)" if roles else None,
+            "no signed-in user: no MFA, no conditional access, no person in the audit",
+        )
+        for upn in evidence.get("mailboxes", ()):
+            paths.setdefault(str(upn), []).append(path)
+    return {upn: tuple(found) for upn, found in paths.items()}
+
+
 def assess_mailbox(
     facts: MailboxFacts,
     findings: list[Finding],
     tenant_findings: Mapping[str, Finding],
     context: Context,
+    app_paths: tuple[AttackPath, ...] = (),
 ) -> MailboxAssessment:
     # An accepted finding (an exception covers it) adds nothing: not to the score, the
     # blast radius or the attack paths; a mailbox whose every failure is accepted scores 0,
@@ -411,7 +441,8 @@ def assess_mailbox(
         kind=facts.subject.kind,
         display_name=facts.subject.mailbox.display_name,
         risk_score=score,
-        attack_paths=attack_paths(facts, {**known, **fails}, context),
+        attack_paths=tuple(sorted(attack_paths(facts, {**known, **fails}, context) + app_paths,
+                                  key=lambda p: -p.severity.rank)),
         failing=tuple(f.check_id for f in failing),
         errors=tuple(f.check_id for f in findings if f.status is Status.ERROR),
         accepted=tuple(sorted(f.check_id for f in findings if f.status is Status.ACCEPTED)),

@@ -35,6 +35,7 @@ from mailwarden.cli.connect import (
 from mailwarden.cli.remediate_options import (
     ActionOpt,
     ActiveSyncOpt,
+    AppScopeOpt,
     BreakGlassOpt,
     CheckOpt,
     DbOpt,
@@ -46,6 +47,7 @@ from mailwarden.cli.remediate_options import (
     JournalOpt,
     MailboxOpt,
     MaxAgeOpt,
+    RemoveGrantsOpt,
     plan_options,
 )
 from mailwarden.cli.remediate_views import (
@@ -145,6 +147,7 @@ def plan_command(
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
     include_external_delegates: ExternalOpt = False, break_glass: BreakGlassOpt = None,
+    app_scope_group: AppScopeOpt = None, remove_app_grants: RemoveGrantsOpt = False,
     output_format: Annotated[str, typer.Option(
         "--format", help="table (totals, then one line per action), json or csv (with the "
         "exact calls).")] = "table",
@@ -168,7 +171,8 @@ def plan_command(
         raise ConfigError("--out writes json or csv: add --format json or --format csv")
     connection = Connection.of(locals())
     options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
-                           include_external_delegates, _break_glass(break_glass, config))
+                           include_external_delegates, _break_glass(break_glass, config),
+                           app_scope_group, remove_app_grants)
     plan = _plan(_scan(from_dir, connection), options)
     _warn_break_glass(plan)
     if output_format == "table":
@@ -189,6 +193,7 @@ def export_command(
     exclude: ExcludeOpt = None, include_ews: EwsOpt = False, include_activesync: ActiveSyncOpt =
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
     include_external_delegates: ExternalOpt = False, break_glass: BreakGlassOpt = None,
+    app_scope_group: AppScopeOpt = None, remove_app_grants: RemoveGrantsOpt = False,
     output_format: Annotated[str, typer.Option("--format", help="powershell.")] = "powershell",
     out: Annotated[Path | None, typer.Option("--out", help="Write the script here (0600).")] =
     None,
@@ -205,7 +210,8 @@ def export_command(
         raise ConfigError(f"--format {output_format!r}: use powershell")
     connection = Connection.of(locals())
     options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age, force,
-                           include_external_delegates, _break_glass(break_glass, config))
+                           include_external_delegates, _break_glass(break_glass, config),
+                           app_scope_group, remove_app_grants)
     plan = _plan(_scan(from_dir, connection), options)
     _warn_break_glass(plan)
     script = export_powershell(plan)
@@ -268,6 +274,7 @@ def apply_command(
     False, max_age: MaxAgeOpt = 24.0, force: ForceOpt = False,
     include_external_delegates: ExternalOpt = False, action: ActionOpt = None,
     break_glass: BreakGlassOpt = None,
+    app_scope_group: AppScopeOpt = None, remove_app_grants: RemoveGrantsOpt = False,
     yes: Annotated[bool, typer.Option("--yes", help="Make the changes (else a dry run).")] =
     False,
     by: Annotated[str | None, typer.Option(
@@ -292,7 +299,8 @@ def apply_command(
         require_same_tenant(scan.result.tenant, settings.require_tenant())
         options = plan_options(check, mailbox, exclude, include_ews, include_activesync, max_age,
                                force, include_external_delegates,
-                               tuple(break_glass) if break_glass else settings.break_glass)
+                               tuple(break_glass) if break_glass else settings.break_glass,
+                               app_scope_group, remove_app_grants)
         plan = _plan(scan, options)
         if action:
             plan = plan.select(tuple(action))

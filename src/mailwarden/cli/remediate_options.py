@@ -47,6 +47,16 @@ DbOpt = Annotated[
                  "postgresql:// URL (default: MAILWARDEN_DB, else the per-user history.db)."),
 ]
 ActionOpt = Annotated[list[str] | None, typer.Option("--action", help="Only this action id.")]
+AppScopeOpt = Annotated[
+    str | None,
+    typer.Option("--app-scope-group", help="Restrict each unscoped app's Entra ID mail grants "
+                 "to this mail-enabled security group (New-ApplicationAccessPolicy)."),
+]
+RemoveGrantsOpt = Annotated[
+    bool,
+    typer.Option("--remove-app-grants", help="Also remove unscoped apps' Entra ID mail grants "
+                 "(the apps lose that access: say so only when you mean it)."),
+]
 BreakGlassOpt = Annotated[
     list[str] | None,
     typer.Option("--break-glass", help="A break-glass account (UPN or object id; repeat): "
@@ -58,11 +68,13 @@ BreakGlassOpt = Annotated[
 def plan_options(
     check: list[str] | None, mailbox: list[str] | None, exclude: list[str] | None,
     ews: bool, activesync: bool, max_age: float, force: bool, external: bool = False,
-    break_glass: tuple[str, ...] = (),
+    break_glass: tuple[str, ...] = (), app_scope_group: str | None = None,
+    remove_app_grants: bool = False,
 ) -> PlanOptions:
     return PlanOptions(
         checks=tuple(check or ()), mailboxes=tuple(m.lower() for m in mailbox or ()),
         exclude=tuple(e.lower() for e in exclude or ()), include_ews=ews,
         include_activesync=activesync, max_age=timedelta(hours=max_age), force=force,
         include_external_delegates=external, break_glass=break_glass,
+        app_scope_group=app_scope_group, remove_app_grants=remove_app_grants,
     )

@@ -40,7 +40,7 @@ def mailboxes_of(action: Action) -> set[str]:
 
 def target_of(action: Action) -> str:
     """How an action's target is shown: its mailbox, or "tenant" for a tenant-wide one."""
-    return action.upn or "tenant"
+    return action.upn or str(action.detail.get("target") or "tenant")
 
 
 def _mailbox_count(actions: Any) -> int:

@@ -169,6 +169,15 @@ ORGANIZATION_CONFIG = (
     "AuditDisabled",
     "DefaultAuthenticationPolicy",
     "OAuth2ClientProfileEnabled",
+    "RejectDirectSend",
 )
+#: Graph servicePrincipal: who the app is and, for a resource, the app roles it offers.
+SERVICE_PRINCIPAL = ("id", "appId", "displayName", "accountEnabled", "servicePrincipalType",
+                     "appOwnerOrganizationId", "appRoles")
+#: Graph appRoleAssignment (reference CSDL: appRoleId, principalId, principalType,
+#: resourceId and their display names).
+APP_ROLE_ASSIGNMENT = ("id", "appRoleId", "createdDateTime", "principalDisplayName",
+                       "principalId", "principalType", "resourceDisplayName", "resourceId")
+
 TRANSPORT_CONFIG = ("Identity", "SmtpClientAuthenticationDisabled")
 # Get-AuthenticationPolicy: no $select; its AllowBasicAuth* properties are all needed and few.

@@ -121,7 +121,16 @@ EXO_LISTS: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {
     "exo/Get-MailUser": ("Get-MailUser", {"ResultSize": "Unlimited"}, fields.MAIL_USER),
     "exo/Get-OrganizationConfig": ("Get-OrganizationConfig", {}, fields.ORGANIZATION_CONFIG),
     "exo/Get-TransportConfig": ("Get-TransportConfig", {}, fields.TRANSPORT_CONFIG),
+    "exo/Get-ApplicationAccessPolicy": ("Get-ApplicationAccessPolicy", {}, None),
+    # RBAC for Applications only: assignments to service principals (-RoleAssigneeType,
+    # office-docs-powershell Get-ManagementRoleAssignment.md).
+    "exo/Get-ManagementRoleAssignment": (
+        "Get-ManagementRoleAssignment", {"RoleAssigneeType": "ServicePrincipal"}, None),
 }
+#: The resources whose app roles read or send mail: Microsoft Graph and Office 365
+#: Exchange Online (well-known appIds).
+MAIL_RESOURCE_APP_IDS = ("00000003-0000-0000-c000-000000000000",
+                         "00000002-0000-0ff1-ce00-000000000000")
 _SINGLE_OBJECT = {"exo/Get-OrganizationConfig", "exo/Get-TransportConfig"}
 
 
@@ -295,6 +304,36 @@ class _Collection:
         await users.wait()
         await self.source("graph/groupMembers", lambda: self.group_members(groups))
 
+    async def applications(self) -> None:
+        """Service principals, then who holds app roles of the mail resources among them."""
+        principals = await self.source(
+            "graph/servicePrincipals",
+            lambda: self.graph.collection(
+                "/servicePrincipals",
+                select=fields.SERVICE_PRINCIPAL if self.fast else None,
+                top=DIRECTORY_MAX_TOP if self.fast else None,
+                on_page=self.counter("graph/servicePrincipals"),
+            ),
+        )
+        if principals is None:
+            self.errors["graph/appRoleAssignedTo"] = "not collected: servicePrincipals failed"
+            return
+        await self.source("graph/appRoleAssignedTo", lambda: self.assigned_to(principals))
+
+    async def assigned_to(self, principals: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        ids = [str(sp["id"]) for sp in principals
+               if str(sp.get("appId", "")).lower() in MAIL_RESOURCE_APP_IDS and sp.get("id")]
+        if not self.fast:
+            return {rid: await self.graph.collection(f"/servicePrincipals/{rid}/appRoleAssignedTo")
+                    for rid in ids}
+        query = f"?$select={','.join(fields.APP_ROLE_ASSIGNMENT)}&$top={DIRECTORY_MAX_TOP}"
+        answers = await self.graph.batch_list(
+            {rid: f"/servicePrincipals/{rid}/appRoleAssignedTo{query}" for rid in ids})
+        for rid, answer in answers.items():
+            if isinstance(answer, MailwardenError):
+                raise type(answer)(f"appRoleAssignedTo of {rid}: {answer}")
+        return {rid: answer for rid, answer in answers.items() if isinstance(answer, list)}
+
     async def exo_list(self, name: str) -> Any:
         cmdlet, parameters, select = EXO_LISTS[name]
         rows = await self.exo.invoke(
@@ -359,6 +398,7 @@ class _Collection:
             _Step(("graph/users",), users),
             _Step(("graph/groups", "graph/groupMembers"),
                   lambda: self.groups_and_members(users_done)),
+            _Step(("graph/servicePrincipals", "graph/appRoleAssignedTo"), self.applications),
         ]
         steps += [
             _Step((n,), _bind(self.source, n, self.graph_list))

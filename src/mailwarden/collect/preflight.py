@@ -162,8 +162,26 @@ class _Doctor:
         simple += [(name, path, (), False, version)
                    for name, (path, version) in GRAPH_OBJECTS.items()]
         grouped = asyncio.ensure_future(self.groups_and_members())
+        applications = asyncio.ensure_future(self.applications())
         listed = await asyncio.gather(*(self.graph(*args) for args in simple))
-        return [probe for probe, _ in listed] + await grouped
+        return [probe for probe, _ in listed] + await grouped + await applications
+
+    async def applications(self) -> list[Probe]:
+        """Service principals (Application.Read.All), then one's appRoleAssignedTo."""
+        principals, rows = await self.graph(
+            "graph/servicePrincipals", "/servicePrincipals", fields.SERVICE_PRINCIPAL, True)
+        name = "graph/appRoleAssignedTo"
+        first = next((str(r["id"]) for r in rows if r.get("id")), None)
+        if first is None:
+            why = ("graph/servicePrincipals was not read" if principals.verdict is not Verdict.OK
+                   else "the tenant has no service principal to probe with")
+            return [principals, Probe(source=name, service=Service.GRAPH,
+                                      request="GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo",
+                                      verdict=Verdict.NOT_PROBED, detail=why)]
+        assigned, _ = await self.graph(
+            name, f"/servicePrincipals/{quote(first, safe='')}/appRoleAssignedTo",
+            fields.APP_ROLE_ASSIGNMENT, True)
+        return [principals, assigned]
 
     async def groups_and_members(self) -> list[Probe]:
         groups, rows = await self.graph("graph/groups", "/groups", fields.GROUP, True)

@@ -199,6 +199,9 @@ def _cmdlet_rows(emulator: Emulator, call: Invocation) -> list[dict[str, Any]] |
             # Exchange lists SELF on every mailbox (tenant.self_permission), whatever the
             # recorded tenant kept of its rows.
             rows = [self_permission_row(recipient.display), *rows]
+    assignee = _ci(call.parameters, "RoleAssigneeType")
+    if assignee and cmdlet == "Get-ManagementRoleAssignment":
+        rows = [r for r in rows if str(_ci(r, "RoleAssigneeType")).lower() == str(assignee).lower()]
     kinds = _ci(call.parameters, "RecipientTypeDetails")
     if kinds:
         wanted = {str(k).lower() for k in (kinds if isinstance(kinds, list) else [kinds])}

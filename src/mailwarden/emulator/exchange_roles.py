@@ -12,9 +12,16 @@ the profiles below (or its slug); each says what Exchange answers that caller:
 - Exchange Recipient Administrator + Global Reader: runs every cmdlet mailwarden uses.
 The other read cmdlets (Get-Mailbox, Get-CASMailbox, Get-User, Get-MailboxPermission,
 Get-MailboxAuditBypassAssociation, Get-AuthenticationPolicy, Get-OrganizationConfig,
-Get-TransportConfig, Get-MailboxStatistics, Get-CalendarProcessing) run under every
-profile (mailwarden's own role table, m365/permissions.py, puts the last two in View-Only
-Recipients).
+Get-TransportConfig, Get-MailboxStatistics, Get-CalendarProcessing,
+Get-ApplicationAccessPolicy, Get-ManagementRoleAssignment) run under every profile.
+mailwarden's own role table (m365/permissions.py) puts Get-MailboxStatistics and
+Get-CalendarProcessing in View-Only Recipients; Get-ApplicationAccessPolicy and
+Get-ManagementRoleAssignment are in the View-Only Configuration role, which View-Only
+Organization Management and Global Reader hold (Get-ManagementRole -Cmdlet
+Get-ApplicationAccessPolicy: "Organization Configuration, View-Only Configuration";
+Microsoft365DSC's EXOApplicationAccessPolicy and EXOManagementRoleAssignment resources
+read with Global Reader / View-Only Configuration); writing them (New-/Remove-
+ApplicationAccessPolicy, Set-OrganizationConfig) takes Organization Configuration.
 
 Sources:
 - "The Global Administrator and Exchange Administrator roles provide the required

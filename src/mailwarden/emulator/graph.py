@@ -78,7 +78,12 @@ COLLECTIONS: Mapping[str, Collection] = {
     "rolemanagement/directory/roleeligibilityschedules": Collection(
         "graph/roleEligibilitySchedules", "roleManagement/directory/roleEligibilitySchedules"
     ),
+    "serviceprincipals": Collection("graph/servicePrincipals", "servicePrincipals",
+                                    DIRECTORY_DEFAULT_TOP, DIRECTORY_MAX_TOP),
 }
+#: GET /servicePrincipals/{id}/appRoleAssignedTo, paged as directory collections are.
+APP_ROLE_ASSIGNED_TO = Collection("graph/appRoleAssignedTo", "appRoleAssignments",
+                                  DIRECTORY_DEFAULT_TOP, DIRECTORY_MAX_TOP)
 #: Singletons: path (lower case) -> (source, entity set named in @odata.context).
 SINGLETONS: Mapping[str, tuple[str, str]] = {
     "policies/identitysecuritydefaultsenforcementpolicy": (
@@ -266,6 +271,9 @@ def answer_get(emulator: Emulator, request: GraphRequest) -> Answer:
         return answer
     if len(segments) == 3 and segments[0].lower() == "groups" and segments[2].lower() == "members":
         return _members(emulator, request, segments[1])
+    if (len(segments) == 3 and segments[0].lower() == "serviceprincipals"
+            and segments[2].lower() == "approleassignedto"):
+        return _assigned_to(emulator, request, segments[1])
     return _error(400, "BadRequest",
                   f"Resource not found for the segment '{segments[0] if segments else ''}'.")
 
@@ -282,6 +290,23 @@ def _members(emulator: Emulator, request: GraphRequest, group_id: str) -> Answer
     return _page(request, MEMBERS, emulator.state.members(group_id))
 
 
+def _assigned_to(emulator: Emulator, request: GraphRequest, sp_id: str) -> Answer:
+    """The app role assignments granted on a resource service principal."""
+    for source in ("graph/servicePrincipals", "graph/appRoleAssignedTo"):
+        refused = emulator.refusal_status(source)
+        if refused is not None:
+            return _refused(refused)
+    known = {str(sp.get("id", "")).lower() for sp in emulator.state.rows("graph/servicePrincipals")}
+    if sp_id.lower() not in known:
+        return _error(404, "Request_ResourceNotFound",
+                      f"Resource '{sp_id}' does not exist or one of its queried "
+                      "reference-property objects are not present.")
+    assigned = emulator.state.data.get("graph/appRoleAssignedTo")
+    rows = next((list(v) for k, v in (assigned or {}).items()
+                 if str(k).lower() == sp_id.lower() and isinstance(v, list)), [])
+    return _page(request, APP_ROLE_ASSIGNED_TO, rows)
+
+
 def _json(answer: Answer) -> JSONResponse:
     status, headers, body = answer
     return JSONResponse(body, status, headers=headers)
@@ -293,7 +318,7 @@ def _unauthorized(reason: str) -> JSONResponse:
 
 
 async def graph_endpoint(request: Request) -> Response:
-    """GET /{version}/{path} and POST /{version}/$batch."""
+    """GET /{version}/{path}, POST /{version}/$batch, and the writes of `writes_graph`."""
     emulator: Emulator = request.app.state.emulator
     version, path = request.url.path.split("/")[1], request.path_params["path"]
     base = str(request.base_url).rstrip("/")

@@ -47,6 +47,9 @@ from mailwarden.tenant.lenient import Record, to_enum
 from mailwarden.tenant.recorded import RecordedTenant
 
 GRAPH_BATCH_LIMIT = 20
+#: Microsoft Graph and Office 365 Exchange Online: the resources of mail app roles.
+MAIL_RESOURCE_APP_IDS = frozenset({"00000003-0000-0000-c000-000000000000",
+                                   "00000002-0000-0ff1-ce00-000000000000"})
 EXO_BATCH_LIMIT = 10
 DIRECTORY_PAGE = DIRECTORY_MAX_TOP
 #: The page the emulator serves users in when signInActivity is selected (it caps silently).
@@ -71,6 +74,8 @@ _EXO_LISTS = (
     "Get-AuthenticationPolicy",
     "Get-MailContact",
     "Get-MailUser",
+    "Get-ApplicationAccessPolicy",
+    "Get-ManagementRoleAssignment",
 )
 
 
@@ -104,6 +109,12 @@ def _graph(state: TenantState) -> int:
         count += 1 + pages(users, DIRECTORY_PAGE) + 1  # refused, read without; refused
     count += pages(len(state.rows("graph/groups")), DIRECTORY_PAGE)
     count += len(_UNPAGED_GRAPH)
+    # Service principals, then one $batch for the appRoleAssignedTo of Microsoft Graph and
+    # Office 365 Exchange Online (when either resource is in the tenant).
+    count += pages(len(state.rows("graph/servicePrincipals")), DIRECTORY_PAGE)
+    if any(str(sp.get("appId", "")).lower() in MAIL_RESOURCE_APP_IDS
+           for sp in state.rows("graph/servicePrincipals")):
+        count += 1
     return count + _member_batches(state)
 
 

@@ -49,6 +49,8 @@ CMDLET_SOURCES: Mapping[str, tuple[str, str]] = {
     "Get-MailUser": ("exo/Get-MailUser", "Identity"),
     "Get-OrganizationConfig": ("exo/Get-OrganizationConfig", "Identity"),
     "Get-TransportConfig": ("exo/Get-TransportConfig", "Identity"),
+    "Get-ApplicationAccessPolicy": ("exo/Get-ApplicationAccessPolicy", "Identity"),
+    "Get-ManagementRoleAssignment": ("exo/Get-ManagementRoleAssignment", "Identity"),
 }
 #: Cmdlets that answer with the tenant's one configuration object.
 SINGLE_OBJECT_CMDLETS = frozenset({"Get-OrganizationConfig", "Get-TransportConfig"})

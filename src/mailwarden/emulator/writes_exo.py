@@ -10,6 +10,7 @@
                      ResourceDelegates (a list, or {"Add": [...]} / {"Remove": [...]})
     Add-/Remove-MailboxPermission, Add-/Remove-RecipientPermission,
     Enable-/Disable-InboxRule
+    Set-OrganizationConfig, New-/Remove-ApplicationAccessPolicy (writes_apps)
 
 Each changes the served rows, so a rescan sees it, and counts as a write in the stats,
 refused or not. Unknown identities and parameters fail the way Exchange fails them;
@@ -24,6 +25,7 @@ from typing import Any
 
 from mailwarden.emulator.config import Service
 from mailwarden.emulator.runtime import Emulator
+from mailwarden.emulator.writes_apps import APP_CMDLETS
 from mailwarden.emulator.writes_permissions import (
     PERMISSION_CMDLETS,
     Answer,
@@ -78,7 +80,7 @@ SETTERS: Mapping[str, tuple[str, bool, Mapping[str, str]]] = {
         },
     ),
 }
-WRITE_CMDLETS = frozenset(SETTERS) | frozenset(PERMISSION_CMDLETS)
+WRITE_CMDLETS = frozenset(SETTERS) | frozenset(PERMISSION_CMDLETS) | frozenset(APP_CMDLETS)
 _IGNORED = {"identity", "confirm"}
 
 
@@ -96,6 +98,8 @@ def write_cmdlet(emulator: Emulator, cmdlet: str, parameters: Mapping[str, Any])
         with emulator.state.lock:
             if cmdlet in SETTERS:
                 warnings = _set(emulator, cmdlet, parameters)
+            elif cmdlet in APP_CMDLETS:
+                warnings = APP_CMDLETS[cmdlet](emulator, parameters)
             else:
                 warnings = PERMISSION_CMDLETS[cmdlet](emulator, parameters)
     except WriteError as exc:

@@ -155,6 +155,7 @@ CONTROLS: tuple[Control, ...] = (
     _safeguard("8.5", "Collect Detailed Audit Logs"),
     _technique("T1078.004", "Valid Accounts: Cloud Accounts"),
     _technique("T1098", "Account Manipulation"),
+    _technique("T1114.002", "Email Collection: Remote Email Collection"),
     _technique("T1110.003", "Brute Force: Password Spraying"),
     _technique("T1564.008", "Hide Artifacts: Email Hiding Rules"),
     _technique("T1566", "Phishing"),

@@ -396,6 +396,87 @@ class OrganizationConfig:
     audit_disabled: bool | None = None
     default_authentication_policy: str | None = None
     oauth2_client_profile_enabled: bool | None = None
+    #: Set-OrganizationConfig -RejectDirectSend: anonymous mail from an accepted domain
+    #: that matches no inbound connector is rejected (None: the property was not read).
+    reject_direct_send: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppRole:
+    """One of the application permissions a resource service principal offers."""
+
+    id: str
+    value: str | None = None  # "Mail.Read", "full_access_as_app", ...
+    allowed_member_types: tuple[str, ...] = ()  # ("Application",) for app permissions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServicePrincipal:
+    """Graph `servicePrincipal`: an application's instance in the tenant."""
+
+    id: str
+    app_id: str | None = None
+    display_name: str | None = None
+    account_enabled: bool | None = None
+    service_principal_type: str | None = None  # "Application", "ManagedIdentity", ...
+    app_owner_organization_id: str | None = None
+    app_roles: tuple[AppRole, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppRoleAssignment:
+    """Graph `appRoleAssignment`: `principal_id` holds application permission
+    `app_role_id` of resource service principal `resource_id`."""
+
+    id: str
+    principal_id: str
+    resource_id: str
+    app_role_id: str
+    principal_type: str | None = None  # "ServicePrincipal", "User", "Group"
+    principal_display_name: str | None = None
+    resource_display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationAccessPolicy:
+    """Exchange `Get-ApplicationAccessPolicy`: limits app `app_id` to the members of a
+    group (RestrictAccess) or keeps it from them (DenyAccess)."""
+
+    identity: str | None = None
+    app_id: str
+    access_right: str | None = None  # "RestrictAccess" | "DenyAccess"
+    scope_name: str | None = None
+    scope_identity: str | None = None
+    scope_group_id: str | None = None  # Entra object id, from ScopeIdentityRaw "<sid>;<id>"
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManagementRoleAssignment:
+    """Exchange `Get-ManagementRoleAssignment` row; RBAC for Applications when
+    `role_assignee_type` is "ServicePrincipal" and the role an "Application ..." one."""
+
+    identity: str | None = None
+    name: str | None = None
+    role: str
+    role_assignee: str | None = None
+    role_assignee_name: str | None = None
+    role_assignee_type: str | None = None
+    enabled: bool | None = None
+    custom_resource_scope: str | None = None
+    recipient_write_scope: str | None = None
+    custom_recipient_write_scope: str | None = None
+    recipient_administrative_unit_scope: str | None = None
+    recipient_group_scope: str | None = None
+
+    @property
+    def scope(self) -> str | None:
+        """What limits the assignment to some mailboxes, or None when nothing does."""
+        for value in (self.custom_resource_scope, self.recipient_administrative_unit_scope,
+                      self.recipient_group_scope, self.custom_recipient_write_scope):
+            if value:
+                return value
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -433,6 +514,10 @@ class Snapshot:
     transport_config: TransportConfig | None = None
     security_defaults: SecurityDefaults | None = None
     subscribed_skus: tuple[SubscribedSku, ...] = ()
+    service_principals: tuple[ServicePrincipal, ...] = ()
+    app_role_assignments: tuple[AppRoleAssignment, ...] = ()
+    application_access_policies: tuple[ApplicationAccessPolicy, ...] = ()
+    management_role_assignments: tuple[ManagementRoleAssignment, ...] = ()
     problems: Mapping[str, str] = field(default_factory=dict)
     #: The problems a licence the tenant lacks explains (source or part -> reason), e.g.
     #: SIGN_IN_ACTIVITY -> "needs Entra ID P1 (signInActivity)". Each is in `problems` too.

@@ -78,7 +78,7 @@ def remembered(sent: SentState | None, notice: Notice) -> SentState:
 
 def finding_key(finding: Finding) -> str:
     """A finding's identity across runs: the check and the resource it is about."""
-    return f"{finding.check_id}:{finding.resource.upn or 'tenant'}"
+    return f"{finding.check_id}:{finding.resource.key or 'tenant'}"
 
 
 def failing_keys(findings: Iterable[Finding]) -> frozenset[str]:

@@ -91,7 +91,8 @@ def _finding(path: Path, index: int, item: Any) -> Finding:
             resource=Resource(type=Scope(resource.get("type", "mailbox")),
                               upn=upn.lower() if upn else None,
                               kind=MailboxKind(resource["kind"]) if resource.get("kind") else None,
-                              display_name=resource.get("display_name")),
+                              display_name=resource.get("display_name"),
+                              app_id=resource.get("app_id")),
             message=str(item.get("message") or ""), evidence=item.get("evidence") or {},
             controls=tuple(item.get("controls") or ()),
             remediation=Remediation(

@@ -169,7 +169,8 @@ def finding_document(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "resource": {"type": resource.type.value, "upn": resource.upn,
                      "kind": resource.kind.value if resource.kind else None,
-                     "display_name": resource.display_name},
+                     "display_name": resource.display_name,
+                     **({"app_id": resource.app_id} if resource.app_id else {})},
         "message": finding.message, "evidence": finding.evidence,
         "controls": list(finding.controls),
         "remediation": finding.remediation.as_dict() if finding.remediation else {},
@@ -187,9 +188,9 @@ def finding_notice(finding: Finding, *, since: str) -> Notice:
     actions = (remediation,) if remediation else ("Review the failing check and fix it.",)
     evidence = document["evidence"]
     return Notice(
-        key=f"finding:{finding.check_id}:{upn or 'tenant'}:{since}", kind="finding",
-        severity=finding.severity.value,
-        title=f"{finding.check_id} newly failing on {upn or 'the tenant'}",
+        key=f"finding:{finding.check_id}:{finding.resource.key or 'tenant'}:{since}",
+        kind="finding", severity=finding.severity.value,
+        title=f"{finding.check_id} newly failing on {finding.resource.label}",
         summary=finding.message, mailboxes=(upn,) if upn else (), actions=actions,
         evidence=(evidence,) if evidence else (), check_id=finding.check_id,
         document=document,

@@ -89,12 +89,18 @@ def _json(body: Mapping[str, Any]) -> str:
     return json.dumps(dict(body), ensure_ascii=False)
 
 
+#: What removing and granting app role assignments takes (serviceprincipal-delete-
+#: approleassignedto.md, serviceprincipal-post-approleassignedto.md).
+APP_ROLE_SCOPES = ("AppRoleAssignment.ReadWrite.All", "Application.Read.All")
+
+
 def _comment(text: str) -> str:
     return " ".join(text.split())
 
 
 def _action_lines(action: Action) -> list[str]:
-    lines = [f"# [{action.id}] {action.kind.value} {action.upn or 'the tenant'}"]
+    target = action.upn or str(action.detail.get("target") or "the tenant")
+    lines = [f"# [{action.id}] {action.kind.value} {target}"]
     lines += [f"#   why: {r.check_id}: {_comment(r.message)}" for r in action.reasons]
     lines.append(f"#   might break: {_comment(action.breaks)}")
     if action.note:
@@ -104,7 +110,7 @@ def _action_lines(action: Action) -> list[str]:
     if step is None:
         lines.append("#   not guarded: this change is made even when it is already in place")
     head = (f"Invoke-Change -Id {quote(action.id)} -Kind {quote(action.kind.value)} "
-            f"-Target {quote(action.upn or 'the tenant')}")
+            f"-Target {quote(target)}")
     lines.append(f"{head} -Read {{")
     lines.append(f"    {step.read if step is not None else '$null'}")
     if step is not None:
@@ -232,6 +238,9 @@ def _sign_in(plan: Plan) -> list[str]:
     graph, exchange = _services(plan)
     tenant = quote(plan.tenant_id)
     wanted = GRAPH_SCOPES + (CA_SCOPES if _conditional_access(plan) else ())
+    if any(isinstance(c, GraphCall) and "/appRoleAssignedTo" in c.path
+           for a in plan.actions for c in a.calls):
+        wanted += APP_ROLE_SCOPES
     scopes = ", ".join(quote(s) for s in wanted)
     exo_app = "Connect-ExchangeOnline -AppId $AppId -Organization $Organization -ShowBanner:$false"
     mg_app = f"Connect-MgGraph -ClientId $AppId -TenantId {tenant} -NoWelcome"

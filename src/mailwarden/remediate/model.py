@@ -29,6 +29,9 @@ class ActionKind(StrEnum):
     REMOVE_ROOM_DELEGATE = "remove-room-delegate"
     CA_REMOVE_EXCLUSION = "ca-remove-exclusion"
     CA_CREATE_LEGACY_BLOCK = "ca-create-legacy-block"
+    REJECT_DIRECT_SEND = "reject-direct-send"
+    ADD_APP_ACCESS_POLICY = "add-app-access-policy"
+    REMOVE_APP_GRANT = "remove-app-grant"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +103,7 @@ class Action:
 
     id: str
     kind: ActionKind
-    upn: str  # the mailbox (lower case)
+    upn: str  # the mailbox (lower case); "" for a change to the tenant or an application
     account_id: str | None
     calls: tuple[Call, ...]
     reasons: tuple[Reason, ...]
@@ -175,7 +178,9 @@ class Plan:
     # by it (Connect-ExchangeOnline -Organization).
     initial_domain: str | None = None
     manual: tuple[Reason, ...] = ()  # failing checks no action answers (shown, not applied)
-    manual_upns: tuple[str, ...] = ()  # parallel to `manual`: the mailbox, "" for the tenant
+    #: Parallel to `manual`: the mailbox, "" for the tenant, "application <name> (<appId>)"
+    #: for an application.
+    manual_upns: tuple[str, ...] = ()
 
     def select(self, ids: tuple[str, ...]) -> Plan:
         """The plan restricted to the actions named (every id must exist)."""

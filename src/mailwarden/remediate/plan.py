@@ -8,6 +8,9 @@ Guard rails live here, so that `plan`, `export` and `apply` show and do the same
 - EWS and ActiveSync are turned off only when asked: they serve legitimate clients;
 - conditional access is changed once for the tenant (per policy), never per mailbox, and
   the break-glass accounts (`break_glass`) are excluded from every such change.
+- tenant-wide changes (Direct Send, applications) are planned only when no mailbox is
+  named; an application is restricted only to the group the person names, and its Entra
+  grants are removed only when the person says so (`app_scope_group`, `remove_app_grants`).
 
 Each action kind builds its actions from the findings (`kinds/`); a failing finding whose
 evidence lacks what its action needs is a `FindingEvidenceError`, never a silent gap.
@@ -26,7 +29,7 @@ from mailwarden.model.inventory import InboxRule, Mailbox, Snapshot
 from mailwarden.remediate.ca_actions import grouped_actions
 from mailwarden.remediate.errors import StaleSnapshotError
 from mailwarden.remediate.export import initial_domain
-from mailwarden.remediate.kinds import AUTOMATED, Target, build_actions, remove_delegate
+from mailwarden.remediate.kinds import AUTOMATED, AppScope, Target, build_actions, remove_delegate
 from mailwarden.remediate.model import Action, Plan, Reason, Skipped
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
@@ -46,6 +49,11 @@ class PlanOptions:
     #: Break-glass accounts (UPNs or object ids): excluded from every conditional-access
     #: change, never taken out of an exclusion list.
     break_glass: tuple[str, ...] = ()
+    #: A mail-enabled security group (id, address or name): restrict each unscoped app with
+    #: Entra ID mail grants to its members with an application access policy.
+    app_scope_group: str | None = None
+    #: Remove unscoped apps' Entra ID mail grants (the person said so explicitly).
+    remove_app_grants: bool = False
 
 
 def check_age(snapshot: Snapshot, *, now: datetime, max_age: timedelta, force: bool) -> None:
@@ -77,16 +85,25 @@ def build_plan(
     _require_known(options, result)
     failing: dict[str, dict[str, Finding]] = defaultdict(dict)
     manual: list[tuple[str, Reason]] = []
+    actions: list[Action] = []
+    tenant_actions: list[Action] = []  # after the mailboxes'
+    scope = _app_scope(options.app_scope_group, snapshot)
     for finding in result.findings:
         if finding.status is not Status.FAIL:
             continue
         if options.checks and finding.check_id not in options.checks:
             continue
         if finding.resource.type is Scope.TENANT or not finding.resource.upn:
-            manual.append(("", Reason(check_id=finding.check_id, message=finding.message)))
+            if options.mailboxes:
+                continue  # only the named mailboxes: no tenant-wide change
+            built = build_actions(_tenant_target(finding, result, scope, options))
+            tenant_actions += built
+            if not built:
+                label = finding.resource.label if finding.resource.app_id else ""
+                manual.append((label, Reason(check_id=finding.check_id,
+                                             message=finding.message)))
             continue
         failing[finding.resource.upn][finding.check_id] = finding
-    actions: list[Action] = []
     skipped: list[Skipped] = []
     entries = {e.upn: e for e in result.inventory}
     lookups = _Lookups(result, snapshot)
@@ -128,7 +145,7 @@ def build_plan(
         tenant_name=tenant.display_name,
         default_domain=tenant.default_domain,
         collected_at=snapshot.collected_at,
-        actions=tuple(actions),
+        actions=tuple(actions + tenant_actions),
         skipped=tuple(skipped),
         manual=tuple(reason for _, reason in manual),
         manual_upns=tuple(upn for upn, _ in manual),
@@ -152,6 +169,34 @@ def resolve_break_glass(snapshot: Snapshot, names: tuple[str, ...]) -> tuple[str
             "emergency-access account's UPN or object id"
         )
     return tuple(dict.fromkeys(by_name[n.lower()] for n in names))
+
+
+def _tenant_target(finding: Finding, result: ScanResult, scope: AppScope | None,
+                   options: PlanOptions) -> Target:
+    """A tenant finding (one per application for app-mail-access-unscoped) as a target."""
+    return Target(upn="", account_id=None, failing={finding.check_id: finding}, access=None,
+                  mailbox=None, rules=(), domains=frozenset(), tenant_id=result.tenant.tenant_id,
+                  app_scope=scope, remove_app_grants=options.remove_app_grants)
+
+
+def _app_scope(wanted: str | None, snapshot: Snapshot) -> AppScope | None:
+    """The group --app-scope-group names: a mail-enabled security group of the tenant."""
+    if wanted is None:
+        return None
+    key = wanted.strip().lower()
+    found = [g for g in snapshot.groups
+             if key in {g.id.lower(), (g.mail or "").lower(), (g.display_name or "").lower()}]
+    if len(found) != 1:
+        raise ConfigError(
+            f"--app-scope-group {wanted}: {'no' if not found else 'more than one'} group of the "
+            "tenant has that id, address or name; give a mail-enabled security group's id")
+    group = found[0]
+    if not (group.mail_enabled and group.security_enabled):
+        raise ConfigError(
+            f"--app-scope-group {wanted}: {group.display_name or group.id} is not a "
+            "mail-enabled security group, which an application access policy needs")
+    return AppScope(group_id=group.id, name=group.display_name or group.mail or group.id,
+                    sid=group.security_identifier or group.on_premises_sid)
 
 
 def _require_known(options: PlanOptions, result: ScanResult) -> None:

@@ -20,6 +20,10 @@ GRAPH_DISABLE_PERMISSION = (
 GRAPH_REVOKE_PERMISSION = (
     "the Microsoft Graph application permission User.RevokeSessions.All (or User.ReadWrite.All)"
 )
+GRAPH_APP_ROLE_PERMISSION = (
+    "the Microsoft Graph application permission AppRoleAssignment.ReadWrite.All with "
+    "Application.Read.All"
+)
 EXCHANGE_WRITE_PERMISSION = (
     "the Office 365 Exchange Online application permission Exchange.ManageAsApp (admin "
     "consented) and an Exchange role that may change recipients for the app's service "
@@ -39,6 +43,8 @@ def write_permission(call: Call) -> str:
         return EXCHANGE_WRITE_PERMISSION
     if call.path.startswith("/identity/conditionalAccess/"):
         return GRAPH_CA_PERMISSION
+    if "/appRoleAssignedTo" in call.path:
+        return GRAPH_APP_ROLE_PERMISSION
     if call.path.endswith("/revokeSignInSessions"):
         return GRAPH_REVOKE_PERMISSION
     return GRAPH_DISABLE_PERMISSION
@@ -57,6 +63,9 @@ class Wire:
         if not isinstance(body, Mapping):
             raise ServiceError(f"Microsoft Graph answered GET {path} without an object")
         return body
+
+    async def graph_list(self, path: str) -> list[dict[str, Any]]:
+        return await self.graph.collection(path)
 
     async def exo_rows(self, cmdlet: str, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
         return await self.exo.invoke(cmdlet, parameters, page_size=None)

@@ -13,7 +13,7 @@ from mailwarden.model.findings import Finding, Severity, Status
 def failures_worst_first(findings: Iterable[Finding]) -> list[Finding]:
     """Failed findings, worst severity first, then by check and mailbox (stable output)."""
     failed = [f for f in findings if f.status is Status.FAIL]
-    return sorted(failed, key=lambda f: (-f.severity.rank, f.check_id, f.resource.upn or ""))
+    return sorted(failed, key=lambda f: (-f.severity.rank, f.check_id, f.resource.key or ""))
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:

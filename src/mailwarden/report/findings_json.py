@@ -68,6 +68,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
             "upn": resource.upn.lower() if resource.upn else None,
             "kind": resource.kind.value if resource.kind else None,
             "display_name": resource.display_name,
+            **({"app_id": resource.app_id} if resource.app_id else {}),
         },
         "message": finding.message,
         "evidence": _plain(finding.evidence),

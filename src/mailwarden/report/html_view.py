@@ -169,7 +169,7 @@ def remediation_groups(findings: Sequence[Finding], checks: Sequence[CheckInfo]
             lines = fix_powershell(legacy_fix(items), None)
         for finding in items if check_id != LEGACY_CHECK else ():
             assert finding.remediation is not None
-            target = finding.resource.upn or "the tenant"
+            target = finding.resource.label
             lines.append(f"# {target}")
             lines += finding.remediation.powershell
         first = items[0].remediation
@@ -177,7 +177,7 @@ def remediation_groups(findings: Sequence[Finding], checks: Sequence[CheckInfo]
         groups.append(RemediationGroup(
             check_id=check_id, title=titles.get(check_id, check_id),
             severity=items[0].severity.value, summary=first.summary,
-            mailboxes=tuple(f.resource.upn or "the tenant" for f in items),
+            mailboxes=tuple(f.resource.label for f in items),
             commands="\n".join(lines), graph=tuple(dict.fromkeys(
                 line for f in items if f.remediation for line in f.remediation.graph)),
         ))

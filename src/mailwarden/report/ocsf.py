@@ -98,7 +98,7 @@ def compliance_event(run: Run, finding: Finding, info: CheckInfo | None) -> dict
                   _ms(run.generated_at))
     event["message"] = finding.message
     event["finding_info"] = {
-        "uid": _uid(tenant, finding.check_id, resource.upn or ""),
+        "uid": _uid(tenant, finding.check_id, resource.key or ""),
         "title": info.title if info else finding.check_id,
         "desc": finding.message,
         "types": [finding.check_id],
@@ -111,9 +111,11 @@ def compliance_event(run: Run, finding: Finding, info: CheckInfo | None) -> dict
         "status": status,
     }
     event["resources"] = [{
-        "uid": resource.account_id or resource.upn or tenant,
-        "name": resource.upn or run.tenant.default_domain or tenant,
-        "type": f"mailbox/{resource.kind.value}" if resource.kind else resource.type.value,
+        "uid": resource.account_id or resource.upn or resource.app_id or tenant,
+        "name": resource.upn or resource.display_name if resource.app_id
+        else resource.upn or run.tenant.default_domain or tenant,
+        "type": f"mailbox/{resource.kind.value}" if resource.kind
+        else "application" if resource.app_id else resource.type.value,
     }]
     unmapped: dict[str, Any] = {"evidence": plain_value(finding.evidence)}
     if finding.remediation is not None:

@@ -60,13 +60,13 @@ def _rule(info: CheckInfo) -> dict[str, Any]:
 
 
 def _fingerprint(finding: Finding, tenant: str) -> str:
-    material = "\x1f".join((tenant, finding.check_id, finding.resource.upn or ""))
+    material = "\x1f".join((tenant, finding.check_id, finding.resource.key or ""))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
 def _result(finding: Finding, rule_index: int, tenant: str) -> dict[str, Any]:
     resource = finding.resource
-    name = resource.upn or tenant
+    name = resource.upn or (resource.label if resource.app_id else tenant)
     judged = finding.status in (Status.FAIL, Status.ACCEPTED)
     result: dict[str, Any] = {
         "ruleId": finding.check_id,

@@ -171,7 +171,7 @@ def _child_rows(run: Run) -> list[tuple[Any, list[dict[str, Any]]]]:
     result = run.result
     risk = {a.upn: a.risk_score for a in result.assessments}
     findings = [{
-        "check_id": f.check_id, "upn": f.resource.upn,
+        "check_id": f.check_id, "upn": f.resource.key,
         "kind": f.resource.kind.value if f.resource.kind else None,
         "status": f.status.value, "severity": f.severity.value, "message": f.message,
         "evidence": plain_value(f.evidence), "controls": list(f.controls),
@@ -206,7 +206,7 @@ def facts_of(run: Run, ref: RunRef) -> StoredRun:
         settings.update({(entry.upn, k): v for k, v in mailbox_settings(entry).items()})
     return StoredRun(
         ref=ref,
-        findings={(f.check_id, f.resource.upn): FindingFact(
+        findings={(f.check_id, f.resource.key): FindingFact(
             status=f.status, severity=f.severity.value, message=f.message)
             for f in result.findings},
         mailboxes={e.upn: MailboxChange(upn=e.upn, kind=e.kind.value,

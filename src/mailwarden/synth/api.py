@@ -13,6 +13,7 @@ from mailwarden.errors import ConfigError
 from mailwarden.files import write_private_text
 from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.schemas import PLANTED_SCHEMA
+from mailwarden.synth.apps import render_apps
 from mailwarden.synth.build import build_tenant
 from mailwarden.synth.constants import COLLECTED_AT, MIN_USERS, SIZES
 from mailwarden.synth.ids import graph_date
@@ -50,8 +51,10 @@ class SyntheticTenant:
             "users": len(self.recorded.data["graph/users"]),
             "collectedAt": graph_date(COLLECTED_AT),
             **({} if self.profile == DEFAULT_PROFILE else self._licence_document()),
-            "planted": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
+            "planted": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail,
+                         **({"app_id": f.app_id} if f.app_id else {})}
                         for f in self.planted.findings],
+            "applications": [dict(app) for app in self.planted.applications],
             "unknown": [{"check_id": f.check_id, "upn": f.upn, "detail": f.detail}
                         for f in self.planted.unknown],
             "clean": list(self.planted.clean),
@@ -107,6 +110,8 @@ def _recorded(tenant: Tenant) -> RecordedTenant:
     }
     data.update(render_graph(tenant))
     data.update(render_exo(tenant))
+    data.update(render_apps(tenant.tenant_id, tenant.apps,
+                            {g.id: g.display_name for g in tenant.groups}))
     return RecordedTenant(data=data, limitations=limitations(tenant))
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from mailwarden.synth import names, people, policies
 from mailwarden.synth.access import Pools
+from mailwarden.synth.apps import PlantedApp, plan_apps
+from mailwarden.synth.constants import COLLECTED_AT
 from mailwarden.synth.contacts import mail_contacts
 from mailwarden.synth.context import Context
 from mailwarden.synth.groups import build_groups, with_users
-from mailwarden.synth.ids import domain_sid
+from mailwarden.synth.ids import cloud_sid, domain_sid
 from mailwarden.synth.licensing import eligibilities, licensing, relicensed
 from mailwarden.synth.mailboxes import plan_mailboxes
-from mailwarden.synth.model import Account, Tenant
+from mailwarden.synth.model import Account, Group, Tenant
 
 
 def _shared(ctx: Context, count: int) -> list[Account]:
@@ -92,10 +95,16 @@ def build_tenant(total: int, seed: int, profile: str | None = None) -> Tenant:
     # Drawn under every profile, so that what follows draws the same numbers.
     conditional_access = policies.conditional_access(ctx, breakglass, layout.exceptions)
     relicensed_accounts = relicensed(plan.accounts, licences)
+    ownerless_ids = {box.account_id for box in plan.ownerless}
+    apps, scopes = plan_apps(
+        tenant_id, organisation,
+        [a.id for a in accounts if a.kind == "shared" and a.id in ownerless_ids],
+        [p.id for p in members])
     return Tenant(
         tenant_id=tenant_id, display_name=organisation, default_domain=domain,
         initial_domain=initial, verified_domains=verified, exo_forest=ctx.forest,
-        exo_domain_sid=ctx.exo_sid, accounts=relicensed_accounts, groups=layout.groups,
+        exo_domain_sid=ctx.exo_sid, accounts=relicensed_accounts,
+        groups=layout.groups + _scope_groups(ctx, apps, scopes),
         ownerless=plan.ownerless,
         role_assignments=active,
         policies=conditional_access if licences.p1 else (),
@@ -108,8 +117,27 @@ def build_tenant(total: int, seed: int, profile: str | None = None) -> Tenant:
         security_defaults=licences.security_defaults,
         role_eligibilities=eligibilities(
             licences, relicensed_accounts, plan.ownerless, active),
-        contacts=contacts,
+        contacts=contacts, apps=apps,
+        # Drawn apart from the main stream, so that every other draw stays as it was.
+        reject_direct_send=random.Random(f"direct-send-{tenant_id}").random() < 0.5,
     )
+
+
+def _scope_groups(ctx: Context, apps: tuple[PlantedApp, ...],
+                  scopes: dict[str, tuple[str, ...]]) -> tuple[Group, ...]:
+    """The mail-enabled security groups the planted access policies name."""
+    names = {group_id: f"App scope - {app.display_name}" for app in apps
+             for _, group_id in app.policies}
+    result = []
+    for group_id, users in scopes.items():
+        nickname = "appscope-" + names[group_id].split(" - ", 1)[1].lower().replace(" ", "-")
+        result.append(Group(
+            id=group_id, display_name=names[group_id],
+            description="Mailboxes an application access policy names",
+            mail_nickname=nickname, mail=f"{nickname}@{ctx.domain}", security_enabled=True,
+            unified=False, created=COLLECTED_AT - timedelta(days=400), users=users,
+            groups=(), exo_sid=cloud_sid(group_id)))
+    return tuple(result)
 
 
 def _deputies(ctx: Context, members: list[Account]) -> tuple[tuple[str, str], ...]:

@@ -51,13 +51,16 @@ CHECK_IDS: Final[tuple[str, ...]] = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "app-mail-access-unscoped",
+    "direct-send-allowed",
     "room-external-booking",
     "room-delegate-left",
     "shared-mailbox-needs-licence",
     "shared-mailbox-licence-unused",
     "mailbox-inactive",
 )
-TENANT_CHECK_IDS: Final = frozenset({"audit-disabled-org", "weak-smart-lockout"})
+TENANT_CHECK_IDS: Final = frozenset({"audit-disabled-org", "weak-smart-lockout",
+                                     "app-mail-access-unscoped", "direct-send-allowed"})
 
 #: RecipientTypeDetails values whose mailbox is ownerless by type (SPEC section 5).
 OWNERLESS_TYPES: Final = frozenset(

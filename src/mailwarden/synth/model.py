@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from mailwarden.synth.apps import PlantedApp
 from mailwarden.synth.constants import (
     INTERACTIVE_RECORDED_SINCE,
     NON_INTERACTIVE_RECORDED_SINCE,
@@ -284,3 +285,7 @@ class Tenant:
     #: PIM eligibility schedules: (principal id, role display name).
     role_eligibilities: tuple[tuple[str, str], ...] = ()
     contacts: tuple[MailContact, ...] = ()
+    #: Applications with application permissions (synth.apps) and the groups they name.
+    apps: tuple[PlantedApp, ...] = ()
+    #: Set-OrganizationConfig -RejectDirectSend.
+    reject_direct_send: bool = False

@@ -192,6 +192,7 @@ def organisation(tenant: Tenant) -> dict[str, Any]:
             "AuditDisabled": tenant.audit_disabled_org,
             "DefaultAuthenticationPolicy": tenant.default_auth_policy,
             "OAuth2ClientProfileEnabled": True, "SendFromAliasEnabled": False,
+            "RejectDirectSend": tenant.reject_direct_send,
             "IsValid": True,
         },
         "exo/Get-TransportConfig": {

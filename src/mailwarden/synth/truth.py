@@ -74,6 +74,10 @@ Get-InboxRule returns only with -IncludeHidden): they forward and hide like any 
 - audit-disabled-org (tenant): OrganizationConfig.AuditDisabled is true.
 - weak-smart-lockout (tenant): LockoutThreshold above 10 or LockoutDurationInSeconds
   under 60 in the "Password Rule Settings" directory setting.
+- direct-send-allowed (tenant): OrganizationConfig.RejectDirectSend is false.
+- app-mail-access-unscoped (tenant, one entry per application, with its app_id): an
+  application holds a Mail.* or full_access_as_app app role with no RestrictAccess policy,
+  or an RBAC for Applications mail role with no scope (synth.apps plants which).
 
 "clean" lists the hardened mailboxes, which fail none of the above. "unknown" lists the
 checks the files cannot decide for a mailbox: a scan must report exactly those as error.
@@ -110,6 +114,7 @@ class PlantedFinding:
     check_id: str
     upn: str | None  # lower case; None for a tenant-scope check
     detail: str
+    app_id: str | None = None  # the application a per-application finding is about
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +125,9 @@ class GroundTruth:
     unknown: tuple[PlantedFinding, ...] = ()
     #: Verdicts a licence the tenant lacks makes `error` (detail: the limitation's reason).
     errors: tuple[PlantedFinding, ...] = ()
+    #: Every application holding a mail permission: its app_id, display_name, status
+    #: ("fail" unscoped, "pass" scoped) and the ownerless mailboxes it reaches.
+    applications: tuple[dict[str, object], ...] = ()
 
 
 def _tenant_findings(tenant: Tenant) -> list[PlantedFinding]:
@@ -138,7 +146,23 @@ def _tenant_findings(tenant: Tenant) -> list[PlantedFinding]:
         holders = ", ".join(sorted(people[i] for i in tenant.bypass_account_ids))
         found.append(PlantedFinding(check_id="audit-bypass-enabled", upn=None,
                                     detail=f"AuditBypassEnabled on {holders}"))
+    if not tenant.reject_direct_send:
+        found.append(PlantedFinding(check_id="direct-send-allowed", upn=None,
+                                    detail="OrganizationConfig.RejectDirectSend is false"))
+    found += [PlantedFinding(check_id="app-mail-access-unscoped", upn=None, app_id=app.app_id,
+                             detail=f"{app.display_name}: mail permission with no limit")
+              for app in tenant.apps if app.mail and app.unscoped]
     return found
+
+
+def _applications(tenant: Tenant) -> tuple[dict[str, object], ...]:
+    upns = {a.id: a.upn.lower() for a in tenant.accounts}
+    everyone = sorted(upns[box.account_id] for box in tenant.ownerless)
+    return tuple({
+        "app_id": app.app_id, "display_name": app.display_name,
+        "status": "fail" if app.unscoped else "pass",
+        "mailboxes": everyone if app.reaches is None else sorted(upns[i] for i in app.reaches),
+    } for app in tenant.apps if app.mail)
 
 
 def ground_truth(tenant: Tenant) -> GroundTruth:
@@ -164,4 +188,5 @@ def ground_truth(tenant: Tenant) -> GroundTruth:
     unknown.sort(key=lambda f: (f.upn or "", order[f.check_id]))
     errors.sort(key=lambda f: (f.upn or "", order[f.check_id]))
     return GroundTruth(findings=tuple(findings), clean=tuple(sorted(clean)),
-                       unknown=tuple(unknown), errors=tuple(errors))
+                       unknown=tuple(unknown), errors=tuple(errors),
+                       applications=_applications(tenant))

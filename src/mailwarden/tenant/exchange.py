@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailwarden.model.inventory import (
+    ApplicationAccessPolicy,
     AuditBypass,
     AuthenticationPolicy,
     CasMailbox,
@@ -15,6 +16,7 @@ from mailwarden.model.inventory import (
     Mailbox,
     MailboxPermission,
     MailRecipient,
+    ManagementRoleAssignment,
     OrganizationConfig,
     RecipientPermission,
     TransportConfig,
@@ -221,6 +223,7 @@ def parse_organization_config(raw: Mapping[str, Any] | None) -> OrganizationConf
         audit_disabled=r.flag("AuditDisabled"),
         default_authentication_policy=r.text("DefaultAuthenticationPolicy"),
         oauth2_client_profile_enabled=r.flag("OAuth2ClientProfileEnabled"),
+        reject_direct_send=r.flag("RejectDirectSend"),
     )
 
 
@@ -233,3 +236,40 @@ def parse_transport_config(raw: Mapping[str, Any] | None) -> TransportConfig | N
     )
 
 
+
+
+def parse_application_access_policy(r: Record) -> ApplicationAccessPolicy:
+    """Get-ApplicationAccessPolicy (New-ApplicationAccessPolicy.md, office-docs-powershell;
+    published output: ScopeName, ScopeIdentity, Identity, AppId, ScopeIdentityRaw
+    "<group SID>;<group object id>", Description, AccessRight, ShardType, IsValid)."""
+    raw_scope = r.text("ScopeIdentityRaw") or ""
+    group_id = raw_scope.split(";", 1)[1].strip().lower() if ";" in raw_scope else None
+    return ApplicationAccessPolicy(
+        identity=r.text("Identity"),
+        app_id=required(r, "AppId").lower(),
+        access_right=r.text("AccessRight"),
+        scope_name=r.text("ScopeName"),
+        scope_identity=r.text("ScopeIdentity"),
+        scope_group_id=group_id or None,
+        description=r.text("Description"),
+    )
+
+
+def parse_management_role_assignment(r: Record) -> ManagementRoleAssignment:
+    """Get-ManagementRoleAssignment (office-docs-powershell Get-ManagementRoleAssignment.md;
+    RBAC for Applications rows: RoleAssigneeType ServicePrincipal, Role "Application
+    Mail.Read", a CustomResourceScope or RecipientAdministrativeUnitScope when scoped)."""
+    return ManagementRoleAssignment(
+        identity=r.text("Identity"),
+        name=r.text("Name"),
+        role=required(r, "Role"),
+        role_assignee=r.text("RoleAssignee"),
+        role_assignee_name=r.text("RoleAssigneeName"),
+        role_assignee_type=r.text("RoleAssigneeType"),
+        enabled=r.flag("Enabled"),
+        custom_resource_scope=r.text("CustomResourceScope"),
+        recipient_write_scope=r.text("RecipientWriteScope"),
+        custom_recipient_write_scope=r.text("CustomRecipientWriteScope"),
+        recipient_administrative_unit_scope=r.text("RecipientAdministrativeUnitScope"),
+        recipient_group_scope=r.text("RecipientGroupScope"),
+    )

@@ -7,6 +7,8 @@ from typing import Any
 
 from mailwarden.model.inventory import (
     Account,
+    AppRole,
+    AppRoleAssignment,
     ConditionalAccessPolicy,
     DirectoryObjectRef,
     DirectorySetting,
@@ -16,6 +18,7 @@ from mailwarden.model.inventory import (
     RoleDefinition,
     RoleEligibility,
     SecurityDefaults,
+    ServicePrincipal,
     SkippedRecord,
     SubscribedSku,
     TenantInfo,
@@ -216,3 +219,50 @@ def parse_subscribed_sku(r: Record) -> SubscribedSku:
         capability_status=r.text("capabilityStatus"),
         service_plans=tuple(sorted(plans)),
     )
+
+
+def parse_service_principal(r: Record) -> ServicePrincipal:
+    """Graph v1.0 `servicePrincipal` (reference/graph-v1.0-metadata.xml): its `appRoles`
+    are the application permissions it offers as a resource (Microsoft Graph's Mail.Read,
+    Office 365 Exchange Online's full_access_as_app), named by `value`."""
+    roles = []
+    for item in r.get("appRoles") or ():
+        if isinstance(item, Mapping):
+            role = Record(item)
+            role_id = role.text("id")
+            if role_id:
+                roles.append(AppRole(id=role_id.lower(), value=role.text("value"),
+                                     allowed_member_types=role.texts("allowedMemberTypes") or ()))
+    return ServicePrincipal(
+        id=required(r, "id").lower(),
+        app_id=(r.text("appId") or "").lower() or None,
+        display_name=r.text("displayName"),
+        account_enabled=r.flag("accountEnabled"),
+        service_principal_type=r.text("servicePrincipalType"),
+        app_owner_organization_id=r.text("appOwnerOrganizationId"),
+        app_roles=tuple(sorted(roles, key=lambda role: role.id)),
+    )
+
+
+def parse_app_role_assignment(r: Record) -> AppRoleAssignment:
+    """Graph v1.0 `appRoleAssignment`: principalId holds appRoleId of resourceId."""
+    return AppRoleAssignment(
+        id=required(r, "id"),
+        principal_id=required(r, "principalId").lower(),
+        resource_id=required(r, "resourceId").lower(),
+        app_role_id=required(r, "appRoleId").lower(),
+        principal_type=r.text("principalType"),
+        principal_display_name=r.text("principalDisplayName"),
+        resource_display_name=r.text("resourceDisplayName"),
+    )
+
+
+def parse_app_role_assigned_to(
+    raw: Mapping[str, Any] | None, skipped: list[SkippedRecord]
+) -> tuple[AppRoleAssignment, ...]:
+    """`{"<resource servicePrincipal id>": [appRoleAssignment, ...]}` (SPEC section 4)."""
+    result: list[AppRoleAssignment] = []
+    for resource_id, rows in (raw or {}).items():
+        source = f"graph/appRoleAssignedTo[{resource_id}]"
+        result += parse_list(source, rows, parse_app_role_assignment, skipped)
+    return tuple(sorted(result, key=lambda a: (a.resource_id, a.principal_id, a.id)))

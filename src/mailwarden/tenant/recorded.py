@@ -34,6 +34,7 @@ LIST_SOURCES: tuple[str, ...] = (
     "graph/userRegistrationDetails",
     "graph/roleEligibilitySchedules",
     "graph/subscribedSkus",
+    "graph/servicePrincipals",
     "exo/Get-Mailbox",
     "exo/Get-CASMailbox",
     "exo/Get-MailboxPermission",
@@ -46,6 +47,8 @@ LIST_SOURCES: tuple[str, ...] = (
     "exo/Get-AuthenticationPolicy",
     "exo/Get-MailContact",
     "exo/Get-MailUser",
+    "exo/Get-ApplicationAccessPolicy",
+    "exo/Get-ManagementRoleAssignment",
 )
 #: Sources holding one JSON object.
 OBJECT_SOURCES: tuple[str, ...] = (
@@ -54,6 +57,7 @@ OBJECT_SOURCES: tuple[str, ...] = (
     "exo/Get-OrganizationConfig",
     "exo/Get-TransportConfig",
     "graph/securityDefaults",
+    "graph/appRoleAssignedTo",
 )
 ALL_SOURCES: tuple[str, ...] = OBJECT_SOURCES + LIST_SOURCES
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.model.inventory import SkippedRecord, Snapshot
 from mailwarden.tenant.exchange import (
+    parse_application_access_policy,
     parse_audit_bypass,
     parse_authentication_policy,
     parse_cas_mailbox,
@@ -24,12 +25,14 @@ from mailwarden.tenant.exchange import (
     parse_mail_recipient,
     parse_mailbox,
     parse_mailbox_permission,
+    parse_management_role_assignment,
     parse_organization_config,
     parse_recipient_permission,
     parse_transport_config,
 )
 from mailwarden.tenant.graph import (
     parse_account,
+    parse_app_role_assigned_to,
     parse_ca_policy,
     parse_group,
     parse_group_members,
@@ -38,6 +41,7 @@ from mailwarden.tenant.graph import (
     parse_role_definition,
     parse_role_eligibility,
     parse_security_defaults,
+    parse_service_principal,
     parse_setting,
     parse_subscribed_sku,
     parse_tenant,
@@ -116,6 +120,16 @@ def _parse_snapshot(recorded: RecordedTenant) -> Snapshot:
         transport_config=parse_transport_config(_object(data.get("exo/Get-TransportConfig"))),
         security_defaults=parse_security_defaults(_object(data.get("graph/securityDefaults"))),
         subscribed_skus=rows("graph/subscribedSkus", parse_subscribed_sku),
+        service_principals=rows("graph/servicePrincipals", parse_service_principal),
+        app_role_assignments=parse_app_role_assigned_to(
+            _object(data.get("graph/appRoleAssignedTo")), skipped
+        ),
+        application_access_policies=rows(
+            "exo/Get-ApplicationAccessPolicy", parse_application_access_policy
+        ),
+        management_role_assignments=rows(
+            "exo/Get-ManagementRoleAssignment", parse_management_role_assignment
+        ),
         problems=problems,
         limitations=dict(recorded.limitations),
         skipped=tuple(skipped),

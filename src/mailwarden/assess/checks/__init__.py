@@ -10,6 +10,7 @@ high when it can.
 from __future__ import annotations
 
 from mailwarden.assess.checks import (
+    apps,
     audit,
     delegation,
     lockout,
@@ -25,8 +26,8 @@ from mailwarden.model.findings import CheckInfo
 
 _BY_ID: dict[str, Check] = {
     check.info.id: check
-    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout, rooms,
-                   upkeep)
+    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout, apps,
+                   rooms, upkeep)
     for check in module.CHECKS
 }
 #: SPEC section 5's ids, in its order.
@@ -55,6 +56,8 @@ CHECK_ORDER = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "app-mail-access-unscoped",
+    "direct-send-allowed",
     "room-external-booking",
     "room-delegate-left",
     "shared-mailbox-needs-licence",

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from mailwarden.assess.facts import Context, MailboxFacts
-from mailwarden.model.findings import CheckInfo, Severity, Status
+from mailwarden.assess.inventory import Subject
+from mailwarden.model.findings import CheckInfo, Resource, Severity, Status
 from mailwarden.text import plural
 from mailwarden.times import iso_with_offset
 
@@ -44,6 +45,9 @@ LEGACY_PATH = ("exo/Get-CASMailbox", "exo/Get-User", "exo/Get-AuthenticationPoli
 
 MailboxRule = Callable[[MailboxFacts, Context], Verdict]
 TenantRule = Callable[[Context], Verdict]
+#: A tenant check reported once per application: (resource naming the app, verdict) pairs,
+#: judged over the ownerless mailboxes.
+ApplicationsRule = Callable[[Context, Sequence[Subject]], tuple[tuple[Resource, Verdict], ...]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +55,7 @@ class Check:
     info: CheckInfo
     mailbox: MailboxRule | None = None
     tenant: TenantRule | None = None
+    applications: ApplicationsRule | None = None
 
 
 def passed(message: str, evidence: Mapping[str, Any] | None = None, **more: Any) -> Verdict:

@@ -185,6 +185,25 @@ class Resource:
     kind: MailboxKind | None = None
     display_name: str | None = None
     account_id: str | None = None
+    #: A tenant finding about one application (app-mail-access-unscoped): its appId.
+    app_id: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """What tells this resource from the others of its check: the mailbox's UPN, the
+        application's "app:<appId>", or None for the tenant."""
+        if self.upn:
+            return self.upn
+        return f"app:{self.app_id}" if self.app_id else None
+
+    @property
+    def label(self) -> str:
+        """How a person reads it: the UPN, "application <name> (<appId>)", or "the tenant"."""
+        if self.upn:
+            return self.upn
+        if self.app_id:
+            return f"application {self.display_name or self.app_id} ({self.app_id})"
+        return "the tenant"
 
 
 TENANT_RESOURCE = Resource(type=Scope.TENANT)

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from mailwarden.model.findings.evidence import EvidenceError
 from mailwarden.remediate.errors import FindingEvidenceError
 from mailwarden.remediate.kinds import (
+    add_app_access_policy,
     add_audit_actions,
     block_sign_in,
     ca_create_legacy_block,
@@ -29,12 +30,14 @@ from mailwarden.remediate.kinds import (
     disable_protocols,
     disable_remote_powershell,
     enable_mailbox_audit,
+    reject_direct_send,
     reject_external_booking,
+    remove_app_grant,
     remove_delegate,
     remove_forwarding,
     remove_room_delegate,
 )
-from mailwarden.remediate.kinds.base import Kind, State, Target
+from mailwarden.remediate.kinds.base import AppScope, Kind, State, Target
 from mailwarden.remediate.model import Action, ActionKind
 
 KINDS: tuple[Kind, ...] = (
@@ -50,6 +53,9 @@ KINDS: tuple[Kind, ...] = (
     remove_room_delegate.KIND,
     ca_remove_exclusion.KIND,
     ca_create_legacy_block.KIND,
+    reject_direct_send.KIND,
+    add_app_access_policy.KIND,
+    remove_app_grant.KIND,
 )
 BY_KIND: Mapping[ActionKind, Kind] = MappingProxyType({k.kind: k for k in KINDS})
 #: Checks some action answers; the plan lists the other failures as manual work.
@@ -74,5 +80,5 @@ def build_actions(target: Target) -> list[Action]:
         raise FindingEvidenceError(str(exc)) from exc
 
 
-__all__ = ["AUTOMATED", "BY_KIND", "KINDS", "Kind", "State", "Target", "build_actions",
-           "describe", "kind_of"]
+__all__ = ["AUTOMATED", "BY_KIND", "KINDS", "AppScope", "Kind", "State", "Target",
+           "build_actions", "describe", "kind_of"]

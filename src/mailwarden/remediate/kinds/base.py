@@ -26,6 +26,15 @@ State = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AppScope:
+    """A mail-enabled security group to restrict applications to (--app-scope-group)."""
+
+    group_id: str
+    name: str
+    sid: str | None  # what the policy's identity names besides the group's object id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
     """What the builders know about one ownerless mailbox."""
 
@@ -39,6 +48,11 @@ class Target:
     include_ews: bool = False
     include_activesync: bool = False
     include_external_delegates: bool = False  # remove guests' and external people's grants
+    #: For tenant findings (upn ""): the tenant, the group a new application access policy
+    #: restricts an app to, and whether an app's Entra grants may be removed.
+    tenant_id: str | None = None
+    app_scope: AppScope | None = None
+    remove_app_grants: bool = False
 
     def reason(self, check_id: str) -> Reason:
         return Reason(check_id=check_id, message=self.failing[check_id].message)

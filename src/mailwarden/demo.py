@@ -23,6 +23,7 @@ from mailwarden.m365.auth import secret_token_source
 from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import (
     Scan,
+    audit_usage,
     collect_live_tenant,
     collect_logs_to_directory,
     detect_logs,
@@ -120,7 +121,8 @@ def run_demo(
 
     step("assessing the collected tenant")
     started = time.perf_counter()
-    run.scan = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
+    run.scan = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians,
+                             usage=audit_usage(tenant_dir))
     run.seconds["assess"] = time.perf_counter() - started
 
     step("analysing the sign-in and audit records with the tenant as context")

@@ -35,6 +35,7 @@ SPEC_IDS = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "dormant-delegate",
 )
 SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout"}
 CONTROL = re.compile(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mailwarden.assess.access import MAILBOXES, PERMISSIONS, AccessMapper, access_path
 from mailwarden.assess.checks import CATALOGUE, Check
 from mailwarden.assess.checks.base import Verdict, errored, listing
@@ -14,6 +16,7 @@ from mailwarden.assess.inventory import Subject, ownerless_subjects
 from mailwarden.assess.options import AssessOptions
 from mailwarden.assess.records import inventory_entry, snapshot_problems, trustee_problems
 from mailwarden.assess.risk import assess_mailbox
+from mailwarden.assess.usage import grant_uses
 from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.model.findings import (
     TENANT_RESOURCE,
@@ -30,6 +33,7 @@ from mailwarden.model.findings import (
     Status,
 )
 from mailwarden.model.inventory import Snapshot
+from mailwarden.model.usage import DelegateUsage
 
 
 def assess(
@@ -38,14 +42,19 @@ def assess(
     custodians: CustodianMap | None = None,
     options: AssessOptions | None = None,
     prior: PriorInventory | None = None,
+    usage: DelegateUsage | None = None,
 ) -> ScanResult:
     """Assess every ownerless mailbox of a snapshot. Pure: no network, no clock.
+
+    `usage`, delegates' last use of the mailboxes from the Unified Audit Log
+    (`detect.usage`), dates the access map's grants and decides `dormant-delegate`;
+    without it that check is `error` wherever a grant was not seen used.
 
     `prior`, the ownerless mailboxes of the tenant's last stored run, is read only when
     Get-Mailbox or graph/users failed: it adds the mailboxes (and the unlicensed user
     mailboxes) the remaining sources cannot name (`assess.fallback`)."""
     with cyclic_gc_paused():
-        return _assess(snapshot, custodians, options or AssessOptions(), prior)
+        return _assess(snapshot, custodians, options or AssessOptions(), prior, usage)
 
 
 def _assess(
@@ -53,10 +62,11 @@ def _assess(
     custodians: CustodianMap | None,
     options: AssessOptions,
     prior: PriorInventory | None,
+    usage: DelegateUsage | None,
 ) -> ScanResult:
     snapshot, found = with_fallback_mailboxes(snapshot, prior)
     index = TenantIndex(snapshot)
-    context = build_context(index, options, custodians)
+    context = build_context(index, options, custodians, usage)
     subjects, counts, subject_problems = ownerless_subjects(index, prior)
     mapper = AccessMapper(index, options)
     problems: list[Problem] = snapshot_problems(snapshot) + index.problems + subject_problems
@@ -102,6 +112,10 @@ def _facts(
 ) -> MailboxFacts:
     snapshot = context.snapshot
     access = mapper.map(subject.position, subject.mailbox, subject.upn, subject.account)
+    access = replace(access, usage=grant_uses(
+        access, subject.mailbox, (context.uses or {}).get(subject.position, {}),
+        snapshot=snapshot, usage=context.usage, bypass=context.bypass,
+        days=context.options.dormant_days))
     empty = mapper.no_permission_rows(subject.position, subject.mailbox)
     if empty is not None:
         problems.append(

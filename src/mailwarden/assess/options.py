@@ -37,6 +37,9 @@ class AssessOptions:
     #: Infer custodians from group-derived FullAccess too (after direct grants). Off by
     #: default: membership of a team group says little about who answers for a mailbox.
     infer_custodian_from_groups: bool = False
+    #: A grant not used for this many days before the snapshot is dormant
+    #: (`dormant-delegate`), when the audit log covers those days.
+    dormant_days: int = 90
     required_audit_actions: tuple[tuple[str, frozenset[str]], ...] = tuple(
         REQUIRED_AUDIT_ACTIONS.items()
     )

@@ -51,6 +51,7 @@ CHECK_IDS: Final[tuple[str, ...]] = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "dormant-delegate",
 )
 TENANT_CHECK_IDS: Final = frozenset({"audit-disabled-org", "weak-smart-lockout"})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailwarden.synth import logs_shapes as shapes
+from mailwarden.synth import logs_usage as usage
 from mailwarden.synth.logs_book import LogBook
 from mailwarden.synth.model import Account, OwnerlessMailbox
 
@@ -117,7 +118,10 @@ def delegate_access(book: LogBook) -> None:
         mailbox = book.accounts[box.account_id]
         delegates = direct_delegates(book, box)
         for person_id in sorted(delegates):
-            person, rights = book.accounts[person_id], delegates[person_id]
+            person = book.accounts[person_id]
+            # The grants nobody uses (logs_usage.dormant) see no use at all.
+            rights = {r for r in delegates[person_id]
+                      if not usage.dormant(mailbox.id, person.id, r)}
             for day in book.days():
                 if day.weekday() >= 5 or rng.random() > 0.5:
                     continue

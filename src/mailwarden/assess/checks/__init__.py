@@ -12,6 +12,7 @@ from __future__ import annotations
 from mailwarden.assess.checks import (
     audit,
     delegation,
+    dormant,
     lockout,
     mailflow,
     privilege,
@@ -23,7 +24,8 @@ from mailwarden.model.findings import CheckInfo
 
 _BY_ID: dict[str, Check] = {
     check.info.id: check
-    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout)
+    for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout,
+                   dormant)
     for check in module.CHECKS
 }
 #: SPEC section 5's ids, in its order.
@@ -52,6 +54,7 @@ CHECK_ORDER = (
     "no-mfa-on-enabled-account",
     "weak-smart-lockout",
     "resource-account-enabled",
+    "dormant-delegate",
 )
 if set(CHECK_ORDER) != set(_BY_ID) or len(_BY_ID) != len(CHECK_ORDER):
     raise RuntimeError(

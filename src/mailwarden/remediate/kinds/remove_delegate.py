@@ -4,6 +4,9 @@ wrote it, so that the call removes what the finding saw and nothing else.
 Only grants held directly are removed (a person who holds access through a group keeps
 it until the group changes), and every grant to a deleted object. Those cannot come back:
 Exchange cannot grant a deleted object access again.
+
+A dormant grant (`dormant-delegate`: unused for the window, by the audit log) is removed
+as it is written, to a user or to a group, with "dormant since" its last use as reason.
 """
 
 from __future__ import annotations
@@ -12,15 +15,39 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mailwarden.model.findings import Grant, Right, TrusteeKind
-from mailwarden.model.findings.evidence import StaleDelegates, evidence_of
+from mailwarden.model.findings.evidence import DormantGrants, StaleDelegates, evidence_of
 from mailwarden.remediate.kinds.base import Kind, State, Target, listed
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall, Reason
 from mailwarden.remediate.wire import Wire
 
 CHECK = StaleDelegates.CHECK_ID
+DORMANT = DormantGrants.CHECK_ID
 
 
 def build(t: Target) -> Iterator[Action]:
+    removed: set[tuple[str, str]] = set()
+    for action in _stale(t):
+        removed.add(_grant(action))
+        yield action
+    yield from (a for a in _dormant(t) if _grant(a) not in removed)
+
+
+def _dormant(t: Target) -> Iterator[Action]:
+    finding = t.failing.get(DORMANT)
+    if finding is None or t.access is None:
+        return
+    evidence = evidence_of(finding, DormantGrants)
+    idle = {(g.right, g.trustee.lower()): g for g in evidence.dormant}
+    for grant in t.access.grants:
+        found = idle.get((str(grant.right), grant.trustee.lower()))
+        if found is None or grant.deny or grant.inherited:
+            continue
+        unused = f"not used in the last {evidence.window_days} days"
+        since = f"dormant since {found.last_used[:10]} ({unused})" if found.last_used else unused
+        yield _removal(t, grant, Reason(check_id=DORMANT, message=since), orphaned=False)
+
+
+def _stale(t: Target) -> Iterator[Action]:
     finding = t.failing.get(CHECK)
     if finding is None or t.access is None:
         return
@@ -141,6 +168,6 @@ def undo(action: Action, prior: Mapping[str, Any]) -> tuple[Call, ...]:
 
 
 KIND = Kind(
-    kind=ActionKind.REMOVE_DELEGATE, answers=(CHECK,),
+    kind=ActionKind.REMOVE_DELEGATE, answers=(CHECK, DORMANT),
     build=build, read=read, satisfied=satisfied, undo=undo,
 )

@@ -151,14 +151,16 @@ def scan_directory(
     custodians_file: Path | None = None,
     options: AssessOptions | None = None,
     db_url: str | None = None,
+    read_logs: bool = True,
 ) -> Scan:
     """Load a recorded tenant and assess it (custodians from beside it unless named), with
-    delegates' use of the mailboxes from its Unified Audit Log (`audit_usage`)."""
+    delegates' use of the mailboxes from its Unified Audit Log (`audit_usage`) unless
+    `read_logs` is false (then `dormant-delegate` cannot be judged)."""
     require_tenant_dir(directory)
     snapshot = load_snapshot(directory)
     return scan_snapshot(
         snapshot, custodians_file=find_custodians(directory, custodians_file), options=options,
-        db_url=db_url, usage=audit_usage(directory),
+        db_url=db_url, usage=audit_usage(directory) if read_logs else None,
     )
 
 

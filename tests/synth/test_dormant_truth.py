@@ -13,7 +13,7 @@ import pytest
 from mailwarden.assess import AssessOptions
 from mailwarden.model.findings import ScanResult, Status
 from mailwarden.pipeline import scan_directory
-from mailwarden.synth import SyntheticTenant, generate, write_synthetic
+from mailwarden.synth import SyntheticTenant, write_synthetic
 
 CHECK = "dormant-delegate"
 
@@ -93,6 +93,7 @@ def test_a_medium_tenant_finds_exactly_the_planted_dormant_grants(
 
 
 @pytest.mark.slow
-def test_a_large_tenant_finds_exactly_the_planted_dormant_grants(tmp_path: Path) -> None:
-    write_synthetic(generate("large", seed=2), tmp_path / "large")
+def test_a_large_tenant_finds_exactly_the_planted_dormant_grants(
+        large: SyntheticTenant, tmp_path: Path) -> None:
+    write_synthetic(large, tmp_path / "large")
     assert_exactly_planted(tmp_path / "large")

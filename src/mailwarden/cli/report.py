@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from mailwarden.assess import AssessOptions
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.errors import NoHistoryError
@@ -27,6 +28,14 @@ _DB_HELP = (f"History database: a SQLite file path or postgresql://USER@HOST/DB 
             "report, scan, watch, history and diff all use it).")
 DbOpt = Annotated[str | None, typer.Option("--db", help=_DB_HELP)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+DormantDaysOpt = Annotated[
+    int,
+    typer.Option(
+        "--dormant-days", min=1, envvar="MAILWARDEN_DORMANT_DAYS",
+        help="A grant unused for this many days is dormant-delegate, when the Unified Audit "
+        "Log under logs/ covers them (else that check is error).",
+    ),
+]
 
 
 @app.command()
@@ -45,6 +54,7 @@ def report(
     store: Annotated[
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
+    dormant_days: DormantDaysOpt = 90,
 ) -> None:
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
 
@@ -54,7 +64,8 @@ def report(
     When Get-Mailbox or graph/users failed, the tenant's last stored run (--db) adds the
     ownerless mailboxes they would have named, so they stay in this run as error."""
     chosen = parse_formats(formats)
-    scan = scan_directory(from_dir, custodians_file=custodians, db_url=db)
+    scan = scan_directory(from_dir, custodians_file=custodians, db_url=db,
+                          options=AssessOptions(dormant_days=dormant_days))
     with progress_board(enabled=err_console.is_terminal) as board:
         detection = detect_logs(from_dir, scan, progress=board)
     paths, run_id = report_and_store(

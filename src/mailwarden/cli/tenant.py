@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from mailwarden.assess import list_checks
+from mailwarden.assess import AssessOptions, list_checks
 from mailwarden.cli import app
 from mailwarden.cli.connect import (
     CaBundleOpt,
@@ -37,7 +37,7 @@ from mailwarden.cli.partial import (
     report_partial_scan,
     report_unread_logs,
 )
-from mailwarden.cli.report import DbOpt
+from mailwarden.cli.report import DbOpt, DormantDaysOpt
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
     checks_document,
@@ -273,6 +273,7 @@ def scan(
     store: Annotated[
         bool, typer.Option("--store/--no-store", help="Keep the run in the history.")
     ] = True,
+    dormant_days: DormantDaysOpt = 90,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
@@ -302,7 +303,9 @@ def scan(
     collected = None
     if from_dir is not None:
         with err_console.status("assessing"):
-            result = scan_directory(from_dir, custodians_file=custodians, db_url=db)
+            result = scan_directory(from_dir, custodians_file=custodians, db_url=db,
+                                    options=AssessOptions(dormant_days=dormant_days),
+                                    read_logs=logs)
         if logs:
             with progress_board(enabled=not quiet) as board:
                 detection = detect_logs(from_dir, result, progress=board)
@@ -311,7 +314,8 @@ def scan(
         collected = collect_with_progress(connection, out / "tenant", quiet=quiet)
         failed = report_failed_sources(collected.recorded)
         result = scan_snapshot(
-            snapshot_from_recorded(collected.recorded), custodians_file=custodians, db_url=db
+            snapshot_from_recorded(collected.recorded), custodians_file=custodians, db_url=db,
+            options=AssessOptions(dormant_days=dormant_days),
         )
     result = rank_by_evidence(result, detection)
     path = write_findings(result.result, out)

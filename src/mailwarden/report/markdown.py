@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 
 from mailwarden.assess.summary import riskiest
-from mailwarden.model.findings import RiskTier
+from mailwarden.model.findings import RiskTier, UseState
 from mailwarden.model.run import Drift, FindingChangeKind, Run
 from mailwarden.report.common import alert_counts, severity_counts
 from mailwarden.text import plural
@@ -70,6 +70,26 @@ def _riskiest(run: Run) -> list[str]:
     return lines
 
 
+def _grant_use(run: Run) -> list[str]:
+    """The access map's last use per delegate: every grant not seen used in the window
+    (dormant, or unknown with why), and how many were."""
+    uses = [(access.upn, use) for access in run.result.access for use in access.usage]
+    lines = ["", "## Delegates' last use", ""]
+    if not uses:
+        return [*lines, "No FullAccess, SendAs or SendOnBehalf grant was judged."]
+    days = uses[0][1].window_days
+    used = sum(1 for _, use in uses if use.state is UseState.USED)
+    lines.append(f"{plural(used, 'grant')} of {len(uses)} used in the last {days} days "
+                 "(Unified Audit Log).")
+    rest = [(upn, use) for upn, use in uses if use.state is not UseState.USED]
+    if rest:
+        lines.append("")
+        lines += _table(("mailbox", "grant", "to", "last use"), (
+            (md(upn), md(use.right), md(use.name or use.trustee), md(use.describe()))
+            for upn, use in rest))
+    return lines
+
+
 def _alerts(run: Run) -> list[str]:
     if run.detection is None:
         return ["", "## Alerts", "", "No logs were analysed in this run."]
@@ -115,6 +135,7 @@ def render(run: Run) -> str:
         "",
         *_summary(run),
         *_riskiest(run),
+        *_grant_use(run),
         *_alerts(run),
         *_changes(run.changes),
     ]

@@ -23,8 +23,8 @@ DORMANT = CheckInfo(
     fails="A grant was not used inside the window although the audit log covers all of it "
     "and would have recorded a use (auditing on, the delegate actions audited, no bypass).",
     needs=(MAILBOXES,),
-    uses=(*ACCESS, "exo/Get-OrganizationConfig", "exo/Get-MailboxAuditBypassAssociation",
-          "logs/ual"),
+    # Besides these, the Unified Audit Log under logs/ (`assess(usage=)`, `detect.usage`).
+    uses=(*ACCESS, "exo/Get-OrganizationConfig", "exo/Get-MailboxAuditBypassAssociation"),
     fields=("exo/Get-Mailbox:AuditEnabled", "exo/Get-Mailbox:AuditDelegate",
             "exo/Get-OrganizationConfig:AuditDisabled"),
     # CIS Controls v8 6.2 (establish an access revoking process) covers removing access a

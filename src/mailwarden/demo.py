@@ -40,6 +40,7 @@ from mailwarden.settings import SECRET_ENV, Settings
 from mailwarden.synth import generate
 from mailwarden.synth.constants import COLLECTED_AT
 from mailwarden.synth.logs import synthetic_logs
+from mailwarden.synth.logs_usage import USAGE_DAYS
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 
@@ -105,7 +106,10 @@ def run_demo(
                 run.logs = collect_logs_to_directory(
                     session, tenant_dir,
                     checkpoint_file=tenant_dir / "logs" / ".checkpoint.json",
-                    start=COLLECTED_AT - timedelta(days=LOG_DAYS), progress=progress,
+                    # The audit log's history reaches further back than the other logs:
+                    # dormant-delegate needs it to cover its 90-day window.
+                    start=COLLECTED_AT - timedelta(days=max(LOG_DAYS, USAGE_DAYS)),
+                    progress=progress,
                 )
                 run.seconds["collect_logs"] = time.perf_counter() - started
         stats = served.stats.as_dict()

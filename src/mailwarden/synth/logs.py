@@ -137,12 +137,12 @@ def synthetic_logs(tenant: Tenant, *, size: str | int, seed: int) -> SyntheticLo
     background.integration_sign_ins(book)
     background.recorded_activity(book)
     background.delegate_access(book)
-    usage.usage_history(book, {box.account_id: background.direct_delegates(book, box)
-                               for box in tenant.ownerless})
     background.calendar_processing(book)
     background.admin_routine(book)
     taken = _scenarios(book)
     background.stale_devices(book, taken)
+    usage.usage_history(book, {box.account_id: background.direct_delegates(book, box)
+                               for box in tenant.ownerless}, seed)
     return SyntheticLogs(
         signins=tuple(sorted(book.signins, key=lambda r: r["createdDateTime"])),
         directory_audits=tuple(sorted(book.audits, key=lambda r: r["activityDateTime"])),

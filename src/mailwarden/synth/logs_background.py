@@ -110,31 +110,41 @@ def direct_delegates(book: LogBook, box: OwnerlessMailbox) -> dict[str, set[str]
     return rights
 
 
+def _drop_unused(book: LogBook, drawn: int, mailbox: Account, person: Account,
+                 right: str) -> None:
+    """Drop the records drawn since `drawn` when the grant is one nobody uses."""
+    if usage.dormant(mailbox.id, person.id, right):
+        del book.ual[drawn:]
+
+
 def delegate_access(book: LogBook) -> None:
     """People with FullAccess read the shared mailbox most working days; those with
-    SendAs or SendOnBehalf send from it now and then."""
+    SendAs or SendOnBehalf send from it now and then. The uses of a grant nobody uses
+    (logs_usage.dormant) are drawn all the same and then dropped, so that every other
+    record of the logs stays as the seed draws it."""
     rng = book.rng
     for box in book.tenant.ownerless:
         mailbox = book.accounts[box.account_id]
         delegates = direct_delegates(book, box)
         for person_id in sorted(delegates):
-            person = book.accounts[person_id]
-            # The grants nobody uses (logs_usage.dormant) see no use at all.
-            rights = {r for r in delegates[person_id]
-                      if not usage.dormant(mailbox.id, person.id, r)}
+            person, rights = book.accounts[person_id], delegates[person_id]
             for day in book.days():
                 if day.weekday() >= 5 or rng.random() > 0.5:
                     continue
                 ip = book.office_ip(person)
                 if "FullAccess" in rights:
                     for _ in range(rng.randrange(1, 4)):
+                        drawn = len(book.ual)
                         book.item(book.at(day, 8, 18), "MailItemsAccessed", person.upn, ip,
                                   mailbox=mailbox, logon="delegate")
+                        _drop_unused(book, drawn, mailbox, person, "FullAccess")
                 for right in ("SendAs", "SendOnBehalf"):
                     if right in rights and rng.random() < 0.3:
+                        drawn = len(book.ual)
                         book.item(book.at(day, 8, 18), right, person.upn, ip, mailbox=mailbox,
                                   logon="delegate", subject="Re: your request",
                                   send_as=mailbox.upn)
+                        _drop_unused(book, drawn, mailbox, person, right)
         if delegates:
             for category in ("non-owner-access", "mass-send"):
                 book.avoid(category, mailbox.upn, "delegates' normal access",

@@ -13,6 +13,7 @@ record fall before the window's start.
 
 from __future__ import annotations
 
+import random
 import zlib
 from datetime import timedelta
 
@@ -36,9 +37,18 @@ def dormant(mailbox_id: str, person_id: str, right: str) -> bool:
     return _hash(mailbox_id, person_id, right) % DORMANT_ONE_IN == 0
 
 
-def usage_history(book: LogBook, direct: dict[str, dict[str, set[str]]]) -> None:
+def usage_history(book: LogBook, direct: dict[str, dict[str, set[str]]], seed: int) -> None:
     """One use per used grant inside the window, older uses of half the dormant ones, and
-    the record that starts the history. `direct` is mailbox id -> person id -> rights."""
+    the record that starts the history. `direct` is mailbox id -> person id -> rights.
+    Drawn from a random stream of its own, so the other logs stay as the seed draws them."""
+    drawing, book.rng = book.rng, random.Random(f"mailwarden-usage-{seed}")
+    try:
+        _history(book, direct)
+    finally:
+        book.rng = drawing
+
+
+def _history(book: LogBook, direct: dict[str, dict[str, set[str]]]) -> None:
     rng = book.rng
     first = True
     for box in book.tenant.ownerless:

@@ -23,6 +23,7 @@ from mailwarden.m365.auth import secret_token_source
 from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import (
     Scan,
+    audit_usage,
     collect_live_tenant,
     collect_logs_to_directory,
     detect_logs,
@@ -39,6 +40,7 @@ from mailwarden.settings import SECRET_ENV, Settings
 from mailwarden.synth import generate
 from mailwarden.synth.constants import COLLECTED_AT
 from mailwarden.synth.logs import synthetic_logs
+from mailwarden.synth.logs_usage import USAGE_DAYS
 from mailwarden.tenant.recorded import RecordedTenant
 from mailwarden.tenant.snapshot import snapshot_from_recorded
 
@@ -104,7 +106,10 @@ def run_demo(
                 run.logs = collect_logs_to_directory(
                     session, tenant_dir,
                     checkpoint_file=tenant_dir / "logs" / ".checkpoint.json",
-                    start=COLLECTED_AT - timedelta(days=LOG_DAYS), progress=progress,
+                    # The audit log's history reaches further back than the other logs:
+                    # dormant-delegate needs it to cover its 90-day window.
+                    start=COLLECTED_AT - timedelta(days=max(LOG_DAYS, USAGE_DAYS)),
+                    progress=progress,
                 )
                 run.seconds["collect_logs"] = time.perf_counter() - started
         stats = served.stats.as_dict()
@@ -120,7 +125,8 @@ def run_demo(
 
     step("assessing the collected tenant")
     started = time.perf_counter()
-    run.scan = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians)
+    run.scan = scan_snapshot(snapshot_from_recorded(recorded), custodians_file=custodians,
+                             usage=audit_usage(tenant_dir))
     run.seconds["assess"] = time.perf_counter() - started
 
     step("analysing the sign-in and audit records with the tenant as context")

@@ -26,12 +26,14 @@ from mailwarden.collect.logs import (
 from mailwarden.detect.document import alert_dict, render_alerts_json
 from mailwarden.detect.results import DetectionResult
 from mailwarden.detect.tenant import context_from_scan, detect_directory, log_files
+from mailwarden.detect.usage import delegate_usage
 from mailwarden.errors import DeadlineReachedError, InputError, NoHistoryError, StoreError
 from mailwarden.files import write_private_text
 from mailwarden.m365.session import M365Session
 from mailwarden.model.exceptions import FindingException
 from mailwarden.model.findings import KnownMailbox, MailboxKind, PriorInventory, ScanResult
 from mailwarden.model.inventory import Snapshot
+from mailwarden.model.usage import DelegateUsage
 from mailwarden.progress import Progress
 from mailwarden.report import DEFAULT_FORMATS, ReportFormat, make_run, with_changes, write_reports
 from mailwarden.report.findings_json import render_findings_json
@@ -50,6 +52,8 @@ from mailwarden.times import iso
 INVENTORY_SOURCES = frozenset({"exo/Get-Mailbox", "graph/users"})
 #: Custodian files looked for beside a recorded tenant when none is named.
 CUSTODIAN_FILES = ("custodians.csv", "custodians.yaml", "custodians.yml")
+#: Where `collect-logs` keeps its checkpoint unless told otherwise (cli.logs).
+LOG_CHECKPOINT = Path("logs") / ".checkpoint.json"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +135,21 @@ def run_exceptions(
     return (*found, *stored)
 
 
+def audit_usage(directory: Path) -> DelegateUsage | None:
+    """Delegates' last use of each mailbox from the Unified Audit Log under
+    `directory/logs/`; None when the tenant has no logs. The `collect-logs` checkpoint, when
+    it has read the audit log, says from when the read began (the window it covers)."""
+    files = log_files(directory)
+    if not files:
+        return None
+    try:
+        checkpoint = load_checkpoint(directory / LOG_CHECKPOINT)
+    except InputError:
+        checkpoint = None  # unreadable: the records' own times say what the log covers
+    since = checkpoint.start if checkpoint is not None and "ual" in checkpoint.marks else None
+    return delegate_usage(files, requested_from=since)
+
+
 def scan_snapshot(
     snapshot: Snapshot,
     *,
@@ -139,6 +158,7 @@ def scan_snapshot(
     db_url: str | None = None,
     exceptions_file: Path | None = None,
     at: datetime | None = None,
+    usage: DelegateUsage | None = None,
 ) -> Scan:
     """Assess a snapshot. When Get-Mailbox or graph/users failed, the tenant's last stored
     run in the history (`db_url`, else the default) adds the mailboxes they would have named.
@@ -151,7 +171,7 @@ def scan_snapshot(
     exceptions = run_exceptions(snapshot, exceptions_file, db_url)
     prior, history_problem = prior_inventory(snapshot, db_url)
     result = assess(snapshot, custodians=custodians, options=options, prior=prior,
-                    exceptions=exceptions, at=at)
+                    exceptions=exceptions, at=at, usage=usage)
     return Scan(snapshot=snapshot, result=result, custodians_file=custodians_file,
                 history_problem=history_problem, at=at)
 
@@ -164,13 +184,17 @@ def scan_directory(
     db_url: str | None = None,
     exceptions_file: Path | None = None,
     at: datetime | None = None,
+    read_logs: bool = True,
 ) -> Scan:
-    """Load a recorded tenant and assess it (custodians from beside it unless named)."""
+    """Load a recorded tenant and assess it (custodians from beside it unless named), with
+    delegates' use of the mailboxes from its Unified Audit Log (`audit_usage`) unless
+    `read_logs` is false (then `dormant-delegate` cannot be judged)."""
     require_tenant_dir(directory)
     snapshot = load_snapshot(directory)
     return scan_snapshot(
         snapshot, custodians_file=find_custodians(directory, custodians_file), options=options,
         db_url=db_url, exceptions_file=exceptions_file, at=at,
+        usage=audit_usage(directory) if read_logs else None,
     )
 
 

@@ -43,6 +43,7 @@ SPEC_IDS = (
     "shared-mailbox-needs-licence",
     "shared-mailbox-licence-unused",
     "mailbox-inactive",
+    "dormant-delegate",
 )
 SPEC_TENANT_IDS = {"audit-disabled-org", "weak-smart-lockout", "app-mail-access-unscoped",
                    "direct-send-allowed"}

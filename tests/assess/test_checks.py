@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mailwarden.assess import CATALOGUE
+from mailwarden.assess import CATALOGUE, AssessOptions, assess
 from mailwarden.model.findings import Scope, Status
 from mailwarden.model.inventory import (
     AuditBypass,
@@ -20,6 +20,7 @@ from mailwarden.model.inventory import (
     Snapshot,
     UserRegistration,
 )
+from mailwarden.model.usage import DelegateUsage
 from tests.assess.apps_factory import direct_send, mail_app
 from tests.assess.assess_factory import (
     GLOBAL_ADMIN,
@@ -37,9 +38,10 @@ from tests.assess.assess_factory import (
     with_mailbox,
     without,
 )
+from tests.assess.test_dormant import used_by_alice
 from tests.assess.upkeep_cases import UPKEEP_CASES
 
-Make = Callable[[], Snapshot]
+Make = Callable[[], Snapshot | tuple[Snapshot, DelegateUsage]]
 
 
 def enabled() -> Snapshot:
@@ -236,6 +238,11 @@ CASES: dict[str, dict[str, Make]] = {
         "error": lambda: direct_send(None),
     },
     **UPKEEP_CASES,
+    "dormant-delegate": {
+        "pass": lambda: (hardened(), used_by_alice(days_ago=10)),
+        "fail": lambda: (hardened(), used_by_alice(days_ago=120)),
+        "error": hardened,  # no audit log read
+    },
 }
 TENANT_ONLY = {c.info.id for c in CATALOGUE if c.info.scope is Scope.TENANT}
 
@@ -246,7 +253,9 @@ def _cases() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("check_id", "want"), _cases())
 def test_check_verdict(check_id: str, want: str) -> None:
-    result = run(CASES[check_id][want]())
+    made = CASES[check_id][want]()
+    result = assess(made[0], usage=made[1], options=AssessOptions()) if isinstance(made, tuple) \
+        else run(made)
     upn = None if check_id in TENANT_ONLY else HR
     got = finding(result, check_id, upn)
     assert got.status is Status(want), got.message

@@ -33,6 +33,13 @@ def test_live_scan_collects_into_out_and_assesses(tmp_path: Path) -> None:
     assert "fail" in statuses
     # Errors only where the data cannot decide, each planted as such.
     errors = {(f["check_id"], f["resource"]["upn"]) for f in document["findings"]
-              if f["status"] == "error"}
+              if f["status"] == "error" and f["check_id"] != "dormant-delegate"}
     assert errors == {(f.check_id, f.upn) for f in synthetic.planted.unknown}
+    # A live scan reads no audit log: no grant is judged dormant, and a grant not seen
+    # used is error, never pass.
+    dormant = [f for f in document["findings"] if f["check_id"] == "dormant-delegate"]
+    assert dormant and not [f for f in dormant if f["status"] == "fail"]
+    assert all("no Unified Audit Log was read" in f["message"] for f in dormant
+               if f["status"] == "error")
+    assert all(not f["evidence"]["grants"] for f in dormant if f["status"] == "pass")
     assert "emulator-secret" not in result.output

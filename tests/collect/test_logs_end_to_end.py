@@ -5,13 +5,20 @@ finds over the synthetic logs directly."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from mailwarden.collect.logs import LogCheckpoint, LogOptions, append_log_batch, collect_logs
+from mailwarden.collect.logs import (
+    LogCheckpoint,
+    LogOptions,
+    append_log_batch,
+    collect_logs,
+    save_checkpoint,
+)
 from mailwarden.detect import context_from_scan, detect_directory
 from mailwarden.detect.results import DetectionResult
 from mailwarden.emulator import create_app
@@ -46,7 +53,8 @@ def test_collected_logs_give_the_same_alerts(tmp_path: Path) -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
             http = M365Http(client, EmulatorTokens(client, tenant_id), settings)
-            checkpoint = LogCheckpoint.starting(datetime(2026, 9, 1, tzinfo=UTC))
+            # From before the audit log's history (110 days before 2026-11-01) begins.
+            checkpoint = LogCheckpoint.starting(datetime(2026, 7, 1, tzinfo=UTC))
             counts = []
             for until in (datetime(2026, 10, 17, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)):
                 batch = await collect_logs(http, settings, checkpoint=checkpoint, until=until,
@@ -55,6 +63,7 @@ def test_collected_logs_give_the_same_alerts(tmp_path: Path) -> None:
                 append_log_batch(collected, batch)
                 counts.append(sum(batch.count(kind) for kind in batch.records))
                 checkpoint = batch.checkpoint
+            save_checkpoint(collected / "logs" / ".checkpoint.json", checkpoint)
             return counts
 
     counts = asyncio.run(main())
@@ -72,3 +81,9 @@ def test_collected_logs_give_the_same_alerts(tmp_path: Path) -> None:
     assert sum(r.rows for r in from_api.readers) == sum(r.rows for r in direct.readers)
     assert len(direct.alerts) > 5
     assert _alerts(from_api) == _alerts(direct)
+    # dormant-delegate over the audit log as the API served it: what was planted.
+    truth = json.loads((original / "planted.json").read_text(encoding="utf-8"))["dormant"]
+    verdicts = {(f.resource.upn, f.status.value) for f in scan_directory(collected).result.findings
+                if f.check_id == "dormant-delegate" and f.status.value != "pass"}
+    assert verdicts == {(r["upn"], "fail") for r in truth["planted"]} | {
+        (r["upn"], "error") for r in truth["unknown"]}

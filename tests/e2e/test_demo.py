@@ -38,6 +38,16 @@ def test_demo_collects_assesses_detects_reports_and_remembers(tmp_path: Path) ->
     # plants them: a sign-in older than Graph's record of successful sign-ins.
     errors = {(f["check_id"], f["resource"]["upn"]) for f in findings["findings"]
               if f["status"] == "error"}
+    # dormant-delegate: the synthetic audit log ends on the synthetic collection day, weeks
+    # before the demo reads the tenant, so a grant not seen used since cannot be judged
+    # dormant (error, with that reason), never pass.
+    dormant = [f for f in findings["findings"] if f["check_id"] == "dormant-delegate"]
+    assert dormant and not [f for f in dormant if f["status"] == "fail"]
+    assert all("before the tenant was read" in f["message"] or "auditing" in f["message"]
+               or "AuditDelegate" in f["message"] for f in dormant if f["status"] == "error")
+    assert all(g["state"] == "used" for f in dormant if f["status"] == "pass"
+               for g in f["evidence"]["grants"])
+    errors -= {(f["check_id"], f["resource"]["upn"]) for f in dormant}
     assert errors == {(f.check_id, f.upn) for f in generate("small", seed=0).planted.unknown}
     alerts = json.loads((out / "alerts.json").read_text())
     assert alerts["schema"] == "mailwarden.alerts/1"

@@ -20,6 +20,12 @@ def medium() -> SyntheticTenant:
 
 
 @pytest.fixture(scope="session")
+def large() -> SyntheticTenant:
+    """50,000 users: generated once for the slow tests that need it."""
+    return generate("large", seed=0)
+
+
+@pytest.fixture(scope="session")
 def small_dir(small: SyntheticTenant, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "tenant"
     write_synthetic(small, out)

@@ -124,8 +124,8 @@ def test_protocols_are_mixed(medium: SyntheticTenant) -> None:
 
 
 @pytest.mark.slow
-def test_large_tenant_counts() -> None:
-    tenant = generate("large", seed=0)
+def test_large_tenant_counts(large: SyntheticTenant) -> None:
+    tenant = large
     assert len(tenant.recorded.data["graph/users"]) == 50_000
     kinds = _mailbox_kinds(tenant)
     assert kinds["SharedMailbox"] == 2_500

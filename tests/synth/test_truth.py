@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mailwarden.synth import CHECK_IDS, COLLECTED_AT, SyntheticTenant, generate
+from mailwarden.synth.logs import synthetic_logs
 from tests.synth.synth_reference import Reading
 
 TENANT_SCOPE = {"audit-disabled-org", "weak-smart-lockout", "app-mail-access-unscoped",
@@ -62,12 +63,18 @@ def test_no_success_older_than_graphs_record_of_them_is_shown(medium: SyntheticT
 
 def test_every_check_is_planted_somewhere(small: SyntheticTenant) -> None:
     planted = Counter(f.check_id for f in small.planted.findings)
+    assert small.model is not None
+    # dormant-delegate is decided by the audit log: planted with the logs (planted.json's
+    # "dormant" part, tests/synth/test_dormant_truth.py).
+    logs = synthetic_logs(small.model, size=small.size, seed=small.seed)
+    planted.update(row["check_id"] for row in logs.dormant["planted"])
     assert set(planted) <= set(CHECK_IDS)
     assert set(CHECK_IDS) - set(planted) <= {"audit-disabled-org", "weak-smart-lockout"}
     seen = set()
     for seed in range(40):
         seen |= {f.check_id for f in generate(60, seed=seed).planted.findings}
-    assert seen == set(CHECK_IDS)  # the tenant-wide ones vary with the seed
+    # The tenant-wide ones vary with the seed; the logs plant dormant-delegate.
+    assert seen | {"dormant-delegate"} == set(CHECK_IDS)
 
 
 def test_findings_are_well_formed(small: SyntheticTenant) -> None:

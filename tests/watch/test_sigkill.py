@@ -178,8 +178,16 @@ def what(key: str) -> str:
 
 
 def synth(out: Path) -> Path:
+    """A synthetic tenant whose logs all fall inside the watcher's window: the audit log's
+    longer history (for dormant-delegate) is cut at the other logs' start."""
     subprocess.run([sys.executable, "-m", "mailwarden", "synth", "--size", "small",
                     "--out", str(out)], check=True, capture_output=True, timeout=TIMEOUT)
+    start = json.loads((out / "labels.json").read_text(encoding="utf-8"))["window"]["start"]
+    ual = out / "logs" / "ual.json"
+    lines = ual.read_text(encoding="utf-8").splitlines(keepends=True)
+    ual.write_text("".join(line for line in lines
+                           if json.loads(line)["CreationTime"] >= start.rstrip("Z")),
+                   encoding="utf-8")
     return out
 
 

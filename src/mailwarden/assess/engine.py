@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from mailwarden.assess.accept import Acceptor
@@ -18,6 +19,7 @@ from mailwarden.assess.inventory import Subject, ownerless_subjects
 from mailwarden.assess.options import AssessOptions
 from mailwarden.assess.records import inventory_entry, snapshot_problems, trustee_problems
 from mailwarden.assess.risk import application_paths, assess_mailbox
+from mailwarden.assess.usage import grant_uses
 from mailwarden.gcpause import cyclic_gc_paused
 from mailwarden.model.controls import applicable
 from mailwarden.model.exceptions import FindingException
@@ -36,6 +38,7 @@ from mailwarden.model.findings import (
     Status,
 )
 from mailwarden.model.inventory import Snapshot
+from mailwarden.model.usage import DelegateUsage
 
 
 def assess(
@@ -46,8 +49,13 @@ def assess(
     prior: PriorInventory | None = None,
     exceptions: Sequence[FindingException] | None = None,
     at: datetime | None = None,
+    usage: DelegateUsage | None = None,
 ) -> ScanResult:
     """Assess every ownerless mailbox of a snapshot. Pure: no network, no clock.
+
+    `usage`, delegates' last use of the mailboxes from the Unified Audit Log
+    (`detect.usage`), dates the access map's grants and decides `dormant-delegate`;
+    without it that check is `error` wherever a grant was not seen used.
 
     `prior`, the ownerless mailboxes of the tenant's last stored run, is read only when
     Get-Mailbox or graph/users failed: it adds the mailboxes (and the unlicensed user
@@ -62,7 +70,8 @@ def assess(
             raise ValueError("exceptions are judged at the run's time: pass `at`")
         acceptor = Acceptor(exceptions, at=at)
     with cyclic_gc_paused():
-        return _assess(snapshot, custodians, options or AssessOptions(), prior, acceptor)
+        return _assess(snapshot, custodians, options or AssessOptions(), prior, acceptor,
+                       usage)
 
 
 def _assess(
@@ -71,11 +80,12 @@ def _assess(
     options: AssessOptions,
     prior: PriorInventory | None,
     acceptor: Acceptor | None = None,
+    usage: DelegateUsage | None = None,
 ) -> ScanResult:
     accept = acceptor.apply if acceptor is not None else list
     snapshot, found = with_fallback_mailboxes(snapshot, prior)
     index = TenantIndex(snapshot)
-    context = build_context(index, options, custodians)
+    context = build_context(index, options, custodians, usage)
     subjects, counts, subject_problems = ownerless_subjects(index, prior)
     mapper = AccessMapper(index, options)
     problems: list[Problem] = snapshot_problems(snapshot) + index.problems + subject_problems
@@ -126,6 +136,10 @@ def _facts(
 ) -> MailboxFacts:
     snapshot = context.snapshot
     access = mapper.map(subject.position, subject.mailbox, subject.upn, subject.account)
+    access = replace(access, usage=grant_uses(
+        access, subject.mailbox, (context.uses or {}).get(subject.position, {}),
+        snapshot=snapshot, usage=context.usage, bypass=context.bypass,
+        days=context.options.dormant_days))
     empty = mapper.no_permission_rows(subject.position, subject.mailbox)
     if empty is not None:
         problems.append(

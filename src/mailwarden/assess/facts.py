@@ -11,8 +11,10 @@ from mailwarden.assess.effective import BasicAuth, LegacyCoverage, SmtpAuth
 from mailwarden.assess.index import TenantIndex
 from mailwarden.assess.inventory import Subject
 from mailwarden.assess.options import AssessOptions
+from mailwarden.assess.usage import UsesByMailbox, index_uses
 from mailwarden.model.findings import Custodian, MailboxAccess
 from mailwarden.model.inventory import Snapshot
+from mailwarden.model.usage import DelegateUsage
 
 #: Client protocols: (label, Get-CASMailbox attribute, AllowBasicAuth* suffix).
 LEGACY_PROTOCOLS = (
@@ -32,6 +34,9 @@ class Context:
     options: AssessOptions
     bypass: Mapping[str, str]  # account id (or unmatched identity) -> name, AuditBypassEnabled
     custodians: CustodianMap | None
+    #: Delegates' use of the mailboxes from the Unified Audit Log (None: no log was read).
+    usage: DelegateUsage | None = None
+    uses: UsesByMailbox | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +94,10 @@ class MailboxFacts:
 
 
 def build_context(
-    index: TenantIndex, options: AssessOptions, custodians: CustodianMap | None
+    index: TenantIndex,
+    options: AssessOptions,
+    custodians: CustodianMap | None,
+    usage: DelegateUsage | None = None,
 ) -> Context:
     snapshot = index.snapshot
     bypass: dict[str, str] = {}
@@ -103,5 +111,6 @@ def build_context(
         else:
             bypass[row.identity.lower()] = row.identity
     return Context(
-        snapshot=snapshot, index=index, options=options, bypass=bypass, custodians=custodians
+        snapshot=snapshot, index=index, options=options, bypass=bypass, custodians=custodians,
+        usage=usage, uses=index_uses(index, usage),
     )

@@ -42,6 +42,9 @@ class AssessOptions:
     #: What a shared mailbox holds without a licence: "up to 50 GB" (Microsoft 365 admin
     #: docs, "Remove a license from a shared mailbox"); Exchange's GB is 1024^3 bytes.
     shared_mailbox_free_bytes: int = 50 * 1024**3
+    #: A grant not used for this many days before the snapshot is dormant
+    #: (`dormant-delegate`), when the audit log covers those days.
+    dormant_days: int = 90
     required_audit_actions: tuple[tuple[str, frozenset[str]], ...] = tuple(
         REQUIRED_AUDIT_ACTIONS.items()
     )

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
+from mailwarden.assess import AssessOptions
 from mailwarden.cli import app
 from mailwarden.cli.accepting import ExceptionsOpt, exceptions_file
 from mailwarden.cli.exitcodes import FailOnOpt, outcome, parse_fail_on
@@ -45,6 +46,14 @@ _DB_HELP = (f"History database: a SQLite file path or postgresql://USER@HOST/DB 
 DbOpt = Annotated[str | None, typer.Option("--db", help=_DB_HELP)]
 JsonOpt = Annotated[bool, json_alias()]
 FormatOpt = Annotated[str, format_option("table", "json")]
+DormantDaysOpt = Annotated[
+    int,
+    typer.Option(
+        "--dormant-days", min=1, envvar="MAILWARDEN_DORMANT_DAYS",
+        help="A grant unused for this many days is dormant-delegate, when the Unified Audit "
+        "Log under logs/ covers them (else that check is error).",
+    ),
+]
 
 
 @app.command()
@@ -65,6 +74,7 @@ def report(
     ] = True,
     exceptions: ExceptionsOpt = None,
     fail_on: FailOnOpt = None,
+    dormant_days: DormantDaysOpt = 90,
 ) -> None:
     """Assess a recorded tenant (and its logs/, if any), write the reports, store the run.
 
@@ -89,7 +99,8 @@ def report(
     threshold = parse_fail_on(fail_on)
     scan = scan_directory(from_dir, custodians_file=custodians, db_url=db,
                           exceptions_file=exceptions_file(exceptions),
-                          at=datetime.now(UTC))
+                          at=datetime.now(UTC),
+                          options=AssessOptions(dormant_days=dormant_days))
     with progress_board(enabled=err_console.is_terminal) as board:
         detection = detect_logs(from_dir, scan, progress=board)
     paths, run_id = report_and_store(

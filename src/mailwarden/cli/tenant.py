@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from mailwarden.assess import list_checks
+from mailwarden.assess import AssessOptions, list_checks
 from mailwarden.cli import app
 from mailwarden.cli.accepting import ExceptionsOpt, exceptions_file
 from mailwarden.cli.connect import (
@@ -42,7 +42,7 @@ from mailwarden.cli.partial import (
     report_partial_scan,
     report_unread_logs,
 )
-from mailwarden.cli.report import DbOpt
+from mailwarden.cli.report import DbOpt, DormantDaysOpt
 from mailwarden.cli.tables import check_format, format_option
 from mailwarden.cli.ui import console, err_console, progress_board
 from mailwarden.cli.views import (
@@ -306,6 +306,7 @@ def scan(
     ] = True,
     exceptions: ExceptionsOpt = None,
     fail_on: FailOnOpt = None,
+    dormant_days: DormantDaysOpt = 90,
 ) -> None:
     """Assess a tenant against the check catalogue and write OUT/findings.json.
 
@@ -347,7 +348,9 @@ def scan(
     if from_dir is not None:
         with err_console.status("assessing"):
             result = scan_directory(from_dir, custodians_file=custodians, db_url=db,
-                                    exceptions_file=accepted_file, at=now)
+                                    exceptions_file=accepted_file, at=now,
+                                    options=AssessOptions(dormant_days=dormant_days),
+                                    read_logs=logs)
         if logs:
             with progress_board(enabled=not quiet) as board:
                 detection = detect_logs(from_dir, result, progress=board)
@@ -358,6 +361,7 @@ def scan(
         result = scan_snapshot(
             snapshot_from_recorded(collected.recorded), custodians_file=custodians, db_url=db,
             exceptions_file=accepted_file, at=now,
+            options=AssessOptions(dormant_days=dormant_days),
         )
     result = rank_by_evidence(result, detection)
     path = write_findings(result.result, out, generated_at=now)

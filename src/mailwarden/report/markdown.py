@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from mailwarden.assess.summary import riskiest
 from mailwarden.model.controls import FRAMEWORK_NAMES, Framework
 from mailwarden.model.exceptions import ExceptionUse
-from mailwarden.model.findings import RiskTier
+from mailwarden.model.findings import RiskTier, UseState
 from mailwarden.model.run import Drift, FindingChangeKind, Run
 from mailwarden.report.common import (
     alert_counts,
@@ -104,6 +104,26 @@ def _exceptions(run: Run) -> list[str]:
     return lines[:-1]
 
 
+def _grant_use(run: Run) -> list[str]:
+    """The access map's last use per delegate: every grant not seen used in the window
+    (dormant, or unknown with why), and how many were."""
+    uses = [(access.upn, use) for access in run.result.access for use in access.usage]
+    lines = ["", "## Delegates' last use", ""]
+    if not uses:
+        return [*lines, "No FullAccess, SendAs or SendOnBehalf grant was judged."]
+    days = uses[0][1].window_days
+    used = sum(1 for _, use in uses if use.state is UseState.USED)
+    lines.append(f"{plural(used, 'grant')} of {len(uses)} used in the last {days} days "
+                 "(Unified Audit Log).")
+    rest = [(upn, use) for upn, use in uses if use.state is not UseState.USED]
+    if rest:
+        lines.append("")
+        lines += _table(("mailbox", "grant", "to", "last use"), (
+            (md(upn), md(use.right), md(use.name or use.trustee), md(use.describe()))
+            for upn, use in rest))
+    return lines
+
+
 def _alerts(run: Run) -> list[str]:
     if run.detection is None:
         return ["", "## Alerts", "", "No logs were analysed in this run."]
@@ -184,6 +204,7 @@ def render(run: Run) -> str:
         *_summary(run),
         *_riskiest(run),
         *_exceptions(run),
+        *_grant_use(run),
         *_alerts(run),
         *_compliance(run),
         *_changes(run.changes),

@@ -148,7 +148,13 @@ def write_synthetic(tenant: SyntheticTenant, out_dir: Path) -> None:
     """Write the recorded tenant, planted.json, custodians.csv and, from the generator's
     model, logs/ and labels.json; each file 0600."""
     write_recorded_tenant(out_dir, tenant.recorded)
-    write_private_text(out_dir / "planted.json", planted_text(tenant.planted_document()))
+    logs = synthetic_logs(tenant.model, size=tenant.size, seed=tenant.seed) \
+        if tenant.model is not None else None
+    document = tenant.planted_document()
+    if logs is not None:
+        # What the logs decide (dormant-delegate) is known once they are drawn.
+        document["dormant"] = logs.dormant
+    write_private_text(out_dir / "planted.json", planted_text(document))
     write_private_text(out_dir / "custodians.csv", tenant.custodians_csv())
-    if tenant.model is not None:
-        write_logs(synthetic_logs(tenant.model, size=tenant.size, seed=tenant.seed), out_dir)
+    if logs is not None:
+        write_logs(logs, out_dir)

@@ -58,6 +58,7 @@ CHECK_IDS: Final[tuple[str, ...]] = (
     "shared-mailbox-needs-licence",
     "shared-mailbox-licence-unused",
     "mailbox-inactive",
+    "dormant-delegate",
 )
 TENANT_CHECK_IDS: Final = frozenset({"audit-disabled-org", "weak-smart-lockout",
                                      "app-mail-access-unscoped", "direct-send-allowed"})

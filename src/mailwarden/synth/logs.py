@@ -10,7 +10,7 @@ their own, so writing logs never changes the rest of the recorded tenant.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,13 @@ from mailwarden.schemas import LABELS_SCHEMA
 from mailwarden.synth import logs_attacks as attacks
 from mailwarden.synth import logs_background as background
 from mailwarden.synth import logs_changes as changes
+from mailwarden.synth import logs_usage as usage
+from mailwarden.synth.constants import BROAD_GROUP_MIN_MEMBERS, BROAD_PRINCIPALS, MAX_DELEGATES
 from mailwarden.synth.ids import graph_date
 from mailwarden.synth.logs_book import Label, LogBook
 from mailwarden.synth.model import Account, Tenant
+from mailwarden.synth.truth_mailbox import MailboxJudge
+from mailwarden.synth.truth_usage import dormant_truth
 from mailwarden.tenant.logs import LogKind
 from mailwarden.tenant.recorded import write_json_lines
 
@@ -35,6 +39,8 @@ class SyntheticLogs:
     directory_audits: tuple[dict[str, Any], ...]
     ual: tuple[dict[str, Any], ...]
     labels: dict[str, Any]
+    #: planted.json's "dormant" part: the truth of `dormant-delegate` (synth.truth_usage).
+    dormant: dict[str, Any] = field(default_factory=dict)
 
     def by_kind(self) -> dict[LogKind, tuple[dict[str, Any], ...]]:
         """The records under the names the emulator serves them by."""
@@ -135,11 +141,16 @@ def synthetic_logs(tenant: Tenant, *, size: str | int, seed: int) -> SyntheticLo
     background.admin_routine(book)
     taken = _scenarios(book)
     background.stale_devices(book, taken)
+    usage.usage_history(book, {box.account_id: background.direct_delegates(book, box)
+                               for box in tenant.ownerless}, seed)
     return SyntheticLogs(
         signins=tuple(sorted(book.signins, key=lambda r: r["createdDateTime"])),
         directory_audits=tuple(sorted(book.audits, key=lambda r: r["activityDateTime"])),
         ual=tuple(sorted(book.ual, key=lambda r: r["CreationTime"])),
         labels=_labels(book, size, seed),
+        dormant=dormant_truth(tenant, book.ual, MailboxJudge(
+            tenant, broad_group_min=BROAD_GROUP_MIN_MEMBERS, max_delegates=MAX_DELEGATES,
+            broad_principals=BROAD_PRINCIPALS)),
     )
 
 

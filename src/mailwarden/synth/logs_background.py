@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailwarden.synth import logs_shapes as shapes
+from mailwarden.synth import logs_usage as usage
 from mailwarden.synth.logs_book import LogBook
 from mailwarden.synth.model import Account, OwnerlessMailbox
 
@@ -109,9 +110,18 @@ def direct_delegates(book: LogBook, box: OwnerlessMailbox) -> dict[str, set[str]
     return rights
 
 
+def _drop_unused(book: LogBook, drawn: int, mailbox: Account, person: Account,
+                 right: str) -> None:
+    """Drop the records drawn since `drawn` when the grant is one nobody uses."""
+    if usage.dormant(mailbox.id, person.id, right):
+        del book.ual[drawn:]
+
+
 def delegate_access(book: LogBook) -> None:
     """People with FullAccess read the shared mailbox most working days; those with
-    SendAs or SendOnBehalf send from it now and then."""
+    SendAs or SendOnBehalf send from it now and then. The uses of a grant nobody uses
+    (logs_usage.dormant) are drawn all the same and then dropped, so that every other
+    record of the logs stays as the seed draws it."""
     rng = book.rng
     for box in book.tenant.ownerless:
         mailbox = book.accounts[box.account_id]
@@ -124,13 +134,17 @@ def delegate_access(book: LogBook) -> None:
                 ip = book.office_ip(person)
                 if "FullAccess" in rights:
                     for _ in range(rng.randrange(1, 4)):
+                        drawn = len(book.ual)
                         book.item(book.at(day, 8, 18), "MailItemsAccessed", person.upn, ip,
                                   mailbox=mailbox, logon="delegate")
+                        _drop_unused(book, drawn, mailbox, person, "FullAccess")
                 for right in ("SendAs", "SendOnBehalf"):
                     if right in rights and rng.random() < 0.3:
+                        drawn = len(book.ual)
                         book.item(book.at(day, 8, 18), right, person.upn, ip, mailbox=mailbox,
                                   logon="delegate", subject="Re: your request",
                                   send_as=mailbox.upn)
+                        _drop_unused(book, drawn, mailbox, person, right)
         if delegates:
             for category in ("non-owner-access", "mass-send"):
                 book.avoid(category, mailbox.upn, "delegates' normal access",

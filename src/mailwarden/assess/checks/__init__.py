@@ -13,6 +13,7 @@ from mailwarden.assess.checks import (
     apps,
     audit,
     delegation,
+    dormant,
     lockout,
     mailflow,
     privilege,
@@ -27,7 +28,7 @@ from mailwarden.model.findings import CheckInfo
 _BY_ID: dict[str, Check] = {
     check.info.id: check
     for module in (signin, protocols, audit, delegation, mailflow, privilege, lockout, apps,
-                   rooms, upkeep)
+                   rooms, upkeep, dormant)
     for check in module.CHECKS
 }
 #: SPEC section 5's ids, in its order.
@@ -63,6 +64,7 @@ CHECK_ORDER = (
     "shared-mailbox-needs-licence",
     "shared-mailbox-licence-unused",
     "mailbox-inactive",
+    "dormant-delegate",
 )
 if set(CHECK_ORDER) != set(_BY_ID) or len(_BY_ID) != len(CHECK_ORDER):
     raise RuntimeError(

@@ -2,10 +2,12 @@
 
 from mailwarden.model.findings.access import (
     Grant,
+    GrantUse,
     MailboxAccess,
     PersonAccess,
     Right,
     TrusteeKind,
+    UseState,
 )
 from mailwarden.model.findings.results import (
     TENANT_RESOURCE,
@@ -49,6 +51,7 @@ __all__ = [
     "FactorEffect",
     "Finding",
     "Grant",
+    "GrantUse",
     "InventoryEntry",
     "KnownMailbox",
     "MailboxAccess",
@@ -68,4 +71,5 @@ __all__ = [
     "Severity",
     "Status",
     "TrusteeKind",
+    "UseState",
 ]

@@ -78,6 +78,42 @@ class PersonAccess:
         return tuple(reasons)
 
 
+class UseState(StrEnum):
+    USED = "used"  # used inside the window
+    DORMANT = "dormant"  # not used inside the window, and the audit log would have shown it
+    UNKNOWN = "unknown"  # not seen used, but the audit log could not have shown it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GrantUse:
+    """When a grant was last used (`dormant-delegate`): by its holder, or for a group grant
+    by any member who holds the right through it."""
+
+    right: str
+    trustee: str  # as written in the source
+    name: str | None  # UPN of a user, display name of a group
+    kind: TrusteeKind
+    state: UseState
+    window_days: int
+    last_used: datetime | None = None  # the last use on record, inside the window or not
+    operation: str | None = None  # the operation of that use
+    used_by: str | None = None  # who used it (a group's member)
+    reason: str | None = None  # why the state is unknown
+
+    def describe(self) -> str:
+        """In words, for the access map: "last used 2026-08-01 (SendAs)"."""
+        last = (f"last used {self.last_used.date().isoformat()} ({self.operation}"
+                + (f" by {self.used_by}" if self.used_by and self.used_by != self.name else "")
+                + ")") if self.last_used is not None else None
+        if self.state is UseState.USED:
+            return last or "used"
+        if self.state is UseState.DORMANT:
+            unused = f"not used in {self.window_days} days"
+            return f"{unused}; {last}" if last else unused
+        unknown = f"unknown: {self.reason}" if self.reason else "unknown"
+        return f"{unknown}; {last}" if last else unknown
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MailboxAccess:
     """Everything that grants access to one mailbox."""
@@ -89,6 +125,9 @@ class MailboxAccess:
     broad: tuple[Grant, ...]  # grants to everyone-like principals or large groups
     ignored: int  # inherited system entries and NT AUTHORITY\SELF, left out on purpose
     unknown: tuple[str, ...]  # why the map may be incomplete (a source or group not read)
+    #: Last use of each FullAccess / SendAs / SendOnBehalf grant to a user or a group, from
+    #: the Unified Audit Log (empty when the grants were not judged).
+    usage: tuple[GrantUse, ...] = ()
 
     @property
     def complete(self) -> bool:

@@ -153,6 +153,48 @@ class StaleDelegates:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DormantGrant:
+    """One grant unused for the whole window: its right, its trustee as Exchange wrote it,
+    and its last use on record (ISO, or None when none is)."""
+
+    right: str
+    trustee: str
+    name: str | None = None
+    last_used: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DormantGrants:
+    """dormant-delegate: the grants unused for `window_days` days."""
+
+    CHECK_ID: ClassVar[str] = "dormant-delegate"
+    dormant: tuple[DormantGrant, ...]
+    window_days: int
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "window_days": self.window_days,
+            "dormant": [{"right": g.right, "trustee": g.trustee, "name": g.name,
+                         "last_used": g.last_used} for g in self.dormant],
+        }
+
+    @classmethod
+    def parse(cls, evidence: Mapping[str, Any]) -> Self:
+        expected = "a list of grants with their right and trustee"
+        grants = []
+        for item in _items(evidence, "dormant", expected):
+            grant = _record(item, "dormant", expected)
+            grants.append(DormantGrant(right=_text(grant, "right"),
+                                       trustee=_text(grant, "trustee"),
+                                       name=_optional_text(grant, "name"),
+                                       last_used=_optional_text(grant, "last_used")))
+        days = evidence.get("window_days")
+        if not isinstance(days, int) or isinstance(days, bool):
+            raise _Unusable("window_days", "a number of days")
+        return cls(dormant=tuple(grants), window_days=days)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ForwardedTo:
     """Where mail leaves the organisation: `where` is the mailbox parameter
     (ForwardingSmtpAddress, ForwardingAddress) or "inbox rule '<name>'"; `via` the

@@ -9,6 +9,10 @@ A leaver (disabled account) and an unlicensed member lose their grants; a guest 
 external person is no leaver and may still work with the organisation, so their grants
 are removed only when the plan is asked to (`include_external_delegates`), and the plan
 lists them as held back otherwise.
+
+A dormant grant (`dormant-delegate`: unused for the window, by the audit log) is removed
+as it is written, to a user or to a group, with "dormant since" its last use as reason; a
+grant that is both stale and dormant is removed once.
 """
 
 from __future__ import annotations
@@ -17,13 +21,19 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mailwarden.model.findings import Grant, Right, TrusteeKind
-from mailwarden.model.findings.evidence import StaleDelegate, StaleDelegates, evidence_of
+from mailwarden.model.findings.evidence import (
+    DormantGrants,
+    StaleDelegate,
+    StaleDelegates,
+    evidence_of,
+)
 from mailwarden.remediate.kinds.base import Kind, ScriptStep, State, Target, listed
 from mailwarden.remediate.model import Action, ActionKind, Call, ExoCall, Reason
 from mailwarden.remediate.pstext import quote
 from mailwarden.remediate.wire import Wire
 
 CHECK = StaleDelegates.CHECK_ID
+DORMANT = DormantGrants.CHECK_ID
 
 
 #: Reasons that make a person a leaver: their account is disabled.
@@ -63,6 +73,29 @@ def held_back(t: Target) -> list[str]:
 
 
 def build(t: Target) -> Iterator[Action]:
+    removed: set[tuple[str, str]] = set()
+    for action in _stale(t):
+        removed.add(_grant(action))
+        yield action
+    yield from (a for a in _dormant(t) if _grant(a) not in removed)
+
+
+def _dormant(t: Target) -> Iterator[Action]:
+    finding = t.failing.get(DORMANT)
+    if finding is None or t.access is None:
+        return
+    evidence = evidence_of(finding, DormantGrants)
+    idle = {(g.right, g.trustee.lower()): g for g in evidence.dormant}
+    for grant in t.access.grants:
+        found = idle.get((str(grant.right), grant.trustee.lower()))
+        if found is None or grant.deny or grant.inherited:
+            continue
+        unused = f"not used in the last {evidence.window_days} days"
+        since = f"dormant since {found.last_used[:10]} ({unused})" if found.last_used else unused
+        yield _removal(t, grant, ("dormant",), dormant=since)
+
+
+def _stale(t: Target) -> Iterator[Action]:
     stale = _direct_stale(t)
     if CHECK not in t.failing or t.access is None:
         return
@@ -100,7 +133,8 @@ def _why(who: str, right: str, reasons: tuple[str, ...]) -> str:
             "shared mailbox; if they need the access, license the account, then grant it again.")
 
 
-def _removal(t: Target, grant: Grant, reasons: tuple[str, ...]) -> Action:
+def _removal(t: Target, grant: Grant, reasons: tuple[str, ...],
+             dormant: str | None = None) -> Action:
     orphaned = reasons == ("deleted",)
     right = str(grant.right)
     trustee = grant.trustee
@@ -130,10 +164,13 @@ def _removal(t: Target, grant: Grant, reasons: tuple[str, ...]) -> Action:
     return t.action(
         ActionKind.REMOVE_DELEGATE, right, trustee,
         calls=(call,),
-        reasons=(Reason(check_id=CHECK, message=f"{right} to {shown}."),),
+        reasons=(Reason(check_id=DORMANT, message=f"{right} to {who}: {dormant}.")
+                 if dormant else Reason(check_id=CHECK, message=f"{right} to {shown}."),),
         breaks="Nothing: the grant belongs to a deleted object, of which only the SID is left."
         if orphaned
-        else _why(who, right, reasons),
+        else (f"{who} loses {right} on the mailbox, which they have not used in the window; "
+              "if they need it again, the custodian grants it again." if dormant
+              else _why(who, right, reasons)),
         detail={"right": right, "trustee": trustee, "person": grant.name, "orphaned": orphaned,
                 "reasons": list(reasons)},
         reversible=not orphaned,
@@ -245,6 +282,6 @@ def script(action: Action) -> ScriptStep:
 
 
 KIND = Kind(
-    kind=ActionKind.REMOVE_DELEGATE, answers=(CHECK,),
+    kind=ActionKind.REMOVE_DELEGATE, answers=(CHECK, DORMANT),
     build=build, read=read, satisfied=satisfied, undo=undo, script=script, describe=describe,
 )

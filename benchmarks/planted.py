@@ -48,9 +48,12 @@ def compare(result: ScanResult, planted: dict[str, Any], checks: set[str]) -> di
     def chosen(pairs: set[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
         return {p for p in pairs if not checks or p[0] in checks}
 
-    want = chosen({_planted_key(row) for row in planted["planted"]})
+    dormant = planted.get("dormant") or {}  # what the audit log decides, planted with it
+    want = chosen({_planted_key(row) for row in [*planted["planted"],
+                                                 *dormant.get("planted", [])]})
     got = chosen({_key(f) for f in result.findings if f.status is Status.FAIL})
-    undecided = planted.get("unknown", []) + planted.get("errors", [])
+    undecided = [*planted.get("unknown", []), *planted.get("errors", []),
+                 *dormant.get("unknown", [])]
     want_errors = chosen({_planted_key(row) for row in undecided})
     got_errors = chosen({_key(f) for f in result.findings if f.status is Status.ERROR})
     per_check: dict[str, dict[str, int]] = {}

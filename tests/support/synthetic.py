@@ -10,7 +10,9 @@ PARTIAL = 4
 
 def assessed_code(tenant: Path) -> int:
     """The exit code of `scan` or `report` of a synthetic tenant whose sources were all
-    written: 4 when it plants checks that cannot tell (planted.json "unknown": they are
-    `error`, a partial result), else 0."""
+    written: 4 when it plants checks that cannot tell (planted.json "unknown", and the
+    grants whose use the audit log cannot decide, "dormant" "unknown": they are `error`, a
+    partial result), else 0."""
     planted = json.loads((tenant / "planted.json").read_text(encoding="utf-8"))
-    return PARTIAL if planted.get("unknown") else 0
+    dormant = planted.get("dormant") or {}
+    return PARTIAL if planted.get("unknown") or dormant.get("unknown") else 0

@@ -95,14 +95,17 @@ def _from_findings(path: Path) -> tuple[
         tuple[Finding, ...], tuple[CheckInfo, ...], dict[str, Any], str | None, bool]:
     document = load_findings(path)
     unread = sum(1 for kind in document.problem_kinds if kind in {k.value for k in UNREAD})
-    if unread:
-        errors = sum(1 for f in document.findings if f.status is Status.ERROR)
+    errors = sum(1 for f in document.findings if f.status is Status.ERROR)
+    if unread or errors:
+        # As `scan` ends: a run with findings in error is partial, whatever the cause.
+        why = (f"the scan behind {path} did not read every source" if unread
+               else f"checks of the scan behind {path} could not judge what they read")
         err_console.print(
-            f"[yellow]partial result:[/] the scan behind {path} did not read every source; "
-            f"{plural(errors, 'finding')} {'is' if errors == 1 else 'are'} error, not pass "
-            f"(exit code {PARTIAL_EXIT})", markup=True, soft_wrap=True)
+            f"[yellow]partial result:[/] {why}; {plural(errors, 'finding')} "
+            f"{'is' if errors == 1 else 'are'} error, not pass (exit code {PARTIAL_EXIT})",
+            markup=True, soft_wrap=True)
     return (document.findings, list_checks(), dict(document.tenant),
-            document.generated_at or None, bool(unread))
+            document.generated_at or None, bool(unread or errors))
 
 
 @app.command()
@@ -132,7 +135,8 @@ def compliance(
     for a findings.json written by an earlier version.
 
     Exit codes: 0 done; 2 bad usage or input; 4 a partial result: a source failed or is
-    missing, so findings behind some controls are error; 5 the history database (--db)
+    missing, or checks are error for another reason, so findings behind some controls are
+    error; 5 the history database (--db)
     cannot be read; 70 internal error."""
     framework = _framework(framework_name)
     if output_format not in FORMATS:

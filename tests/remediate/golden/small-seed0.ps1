@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     mailwarden remediation plan for Adventure Works (f7c1bd87-4da5-4709-9471-3d60c8a70639):
-    58 actions, from findings collected at 2026-11-01T00:00:00+00:00.
+    61 actions, from findings collected at 2026-11-01T00:00:00+00:00.
 .DESCRIPTION
     Review each change before running it. Run it with -WhatIf first: it reads and saves
     the current state of every object and says what it would change, changing nothing.
@@ -581,6 +581,17 @@ try {
         Set-Mailbox -Identity 'room-london-9-11@adventure-works.com' -AuditEnabled $true
     }
 
+    # [92c267606c] reject-external-booking room-london-9-11@adventure-works.com
+    #   why: room-external-booking: room-london-9-11@adventure-works.com takes bookings from outside: it processes meeting requests from external senders.
+    #   might break: People outside the organisation can no longer book the room directly; they ask someone inside to book it for them.
+    Invoke-Change -Id '92c267606c' -Kind 'reject-external-booking' -Target 'room-london-9-11@adventure-works.com' -Read {
+        Get-CalendarProcessing -Identity 'room-london-9-11@adventure-works.com' | Select-Object Identity, ProcessExternalMeetingMessages
+    } -Needed {
+        param($state) $state.ProcessExternalMeetingMessages -ne $false
+    } -Change {
+        Set-CalendarProcessing -Identity 'room-london-9-11@adventure-works.com' -ProcessExternalMeetingMessages $false
+    }
+
     # [f4862b392a] disable-protocols press@adventure-works.com
     #   why: smtp-auth-enabled: SMTP AUTH is enabled for press@adventure-works.com by its own setting.
     #   might break: Clients that open the mailbox over SMTP AUTH (mail apps, scanners or scripts using its password) stop; Outlook and OWA through delegated access keep working.
@@ -658,6 +669,17 @@ try {
         param($state) $state.RemotePowerShellEnabled -ne $false
     } -Change {
         Set-User -Identity 'equip-van-paris@adventure-works.com' -RemotePowerShellEnabled $false
+    }
+
+    # [a88e1d89d8] remove-room-delegate equip-van-paris@adventure-works.com
+    #   why: room-delegate-left: Bookings of equip-van-paris@adventure-works.com are approved by people who have left: uma.kaur@adventure-works.com is disabled.
+    #   might break: Requests that need approval go to the remaining delegates; with none left, in-policy requests are booked or declined automatically.
+    Invoke-Change -Id 'a88e1d89d8' -Kind 'remove-room-delegate' -Target 'equip-van-paris@adventure-works.com' -Read {
+        Get-CalendarProcessing -Identity 'equip-van-paris@adventure-works.com' | Select-Object Identity, ResourceDelegates
+    } -Needed {
+        param($state) @(@($state.ResourceDelegates) | Where-Object { @('0a2581e9-b83f-464a-a463-137f35b592e5') -contains "$_" }).Count -gt 0
+    } -Change {
+        Set-CalendarProcessing -Identity 'equip-van-paris@adventure-works.com' -ResourceDelegates @{Remove = '0a2581e9-b83f-464a-a463-137f35b592e5'}
     }
 
     # [5d55723926] disable-protocols yusuf.nielsen@adventure-works.com
@@ -776,6 +798,17 @@ try {
         Set-User -Identity 'releases@adventure-works.com' -RemotePowerShellEnabled $false
     }
 
+    # [9f60fa6d3e] reject-direct-send the tenant
+    #   why: direct-send-allowed: Direct Send is allowed (RejectDirectSend is false): anyone can send to the tenant as an internal address.
+    #   might break: Printers, scanners and services that send anonymously 'from' your own domains to your mailboxes without an inbound connector matched by their IP address or certificate are rejected: give them such a connector first.
+    Invoke-Change -Id '9f60fa6d3e' -Kind 'reject-direct-send' -Target 'the tenant' -Read {
+        Get-OrganizationConfig | Select-Object Identity, RejectDirectSend
+    } -Needed {
+        param($state) $state.RejectDirectSend -ne $true
+    } -Change {
+        Set-OrganizationConfig -RejectDirectSend $true
+    }
+
     Write-Host ('changed {0}, already done {1}, not changed {2}' -f $Outcomes['changed'], $Outcomes['already done'], $Outcomes['not changed'])
     Write-Host "states saved before each change: $StatePath"
 } finally {
@@ -788,6 +821,9 @@ try {
 
 # Failing checks this script does not change (see the report's remediation):
 #   audit-bypass-enabled tenant
+#   app-mail-access-unscoped application Adventure Mail Archiver (efc331eb-ac85-441d-8b1a-5efae47e2568)
+#   app-mail-access-unscoped application Legacy CRM Sync (b10a21d7-0e72-48bc-8710-ec4ab10b2b41)
+#   app-mail-access-unscoped application Ops Mailbox Sync (6d93bc0d-74f0-42d3-93b0-2b4d215e3773)
 #   direct-sign-in-observed builds@adventure-works.com
 #   password-reset-by-admin builds@adventure-works.com
 #   ews-enabled builds@adventure-works.com
@@ -808,11 +844,13 @@ try {
 #   ews-enabled legal@adventure-works.com
 #   audit-bypass-enabled legal@adventure-works.com
 #   broad-delegation legal@adventure-works.com
+#   shared-mailbox-needs-licence legal@adventure-works.com
 #   direct-sign-in-observed licensing@adventure-works.com
 #   password-reset-by-admin licensing@adventure-works.com
 #   ews-enabled licensing@adventure-works.com
 #   activesync-enabled licensing@adventure-works.com
 #   legacy-auth-not-blocked licensing@adventure-works.com
+#   shared-mailbox-licence-unused licensing@adventure-works.com
 #   direct-sign-in-observed noreply@adventure-works.com
 #   ews-enabled noreply@adventure-works.com
 #   activesync-enabled noreply@adventure-works.com
@@ -820,15 +858,19 @@ try {
 #   legacy-auth-not-blocked noreply@adventure-works.com
 #   ews-enabled press@adventure-works.com
 #   activesync-enabled press@adventure-works.com
+#   mailbox-inactive press@adventure-works.com
 #   password-reset-by-admin purchasing@adventure-works.com
 #   ews-enabled purchasing@adventure-works.com
 #   activesync-enabled purchasing@adventure-works.com
+#   shared-mailbox-needs-licence purchasing@adventure-works.com
 #   ews-enabled releases@adventure-works.com
 #   activesync-enabled releases@adventure-works.com
 #   basic-auth-allowed releases@adventure-works.com
+#   mailbox-inactive releases@adventure-works.com
 #   ews-enabled room-london-9-11@adventure-works.com
 #   password-reset-by-admin room-tokyo-11-18@adventure-works.com
 #   legacy-auth-not-blocked room-tokyo-11-18@adventure-works.com
+#   room-external-booking room-tokyo-11-18@adventure-works.com
 #   direct-sign-in-observed scanner@adventure-works.com
 #   ews-enabled scanner@adventure-works.com
 #   activesync-enabled scanner@adventure-works.com

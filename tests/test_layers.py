@@ -14,7 +14,7 @@ import mailwarden
 PACKAGE = Path(mailwarden.__file__).parent
 #: Shared helpers every layer may use: they import nothing above themselves.
 GROUND = frozenset({"errors", "files", "times", "text", "progress", "schemas", "gcpause",
-                    "statelock"})
+                    "statelock", "yamltext"})
 ALLOWED: dict[str, frozenset[str]] = {
     "model": frozenset(),
     "tenant": frozenset({"model"}),

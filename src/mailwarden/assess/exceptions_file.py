@@ -27,6 +27,7 @@ import yaml
 from mailwarden.errors import InputError
 from mailwarden.model.exceptions import ANY_CHECK, ExceptionSource, FindingException, is_pattern
 from mailwarden.model.findings import CheckInfo, Scope
+from mailwarden.yamltext import compose
 
 _KEYS = ("check", "mailbox", "reason", "owner", "expires", "ticket")
 _REQUIRED = ("check", "reason", "owner", "expires")
@@ -139,13 +140,7 @@ def parse_exceptions(text: str, source: str, checks: Sequence[CheckInfo]
                      ) -> tuple[FindingException, ...]:
     """The exceptions a file's text declares, in file order. Raises InputError naming every
     bad entry (one line each, FILE:LINE first)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise InputError(f"{source}{where}: not valid YAML ({problem})") from exc
+    root = compose(text, source)
     if root is None:
         return ()  # an empty file accepts nothing
     items = _items(root, source)

@@ -9,7 +9,6 @@ filters the list takes.
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from rich.text import Text
 from mailwarden.cli import app
 from mailwarden.cli.report import DbOpt
 from mailwarden.cli.tables import Column, FitTable, check_format, format_option
-from mailwarden.cli.ui import console
+from mailwarden.cli.ui import console, who_records
 from mailwarden.detect.lifecycle import acknowledge, resolve
 from mailwarden.detect.rules import CATEGORIES
 from mailwarden.errors import ConfigError, InputError, NoHistoryError
@@ -188,13 +187,6 @@ def alerts_command(
     console.print(_table(chosen, closed=show_all))
 
 
-def _user(by: str | None) -> str:
-    if by and by.strip():
-        return by.strip()
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        raise ConfigError("cannot tell who you are from the OS; give --by NAME") from None
 
 
 Change = Callable[..., TrackedIncident]
@@ -214,7 +206,7 @@ def _change(ctx: typer.Context, *, change: Change, verb: str, ids: Sequence[str]
     if not chosen_filter.narrowed:
         raise ConfigError(f"name the incidents to {verb} (ids) or choose them with --mailbox, "
                           "--category, --severity or --since")
-    who = _user(by)
+    who = who_records(by)
     with IncidentStore.open(db, create=False) as store:
         known = store.load()
         for ident in ids:

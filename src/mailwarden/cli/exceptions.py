@@ -14,7 +14,6 @@ else the OS user) and when.
 
 from __future__ import annotations
 
-import getpass
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -32,7 +31,7 @@ from mailwarden.assess.checks import CATALOGUE
 from mailwarden.assess.exceptions_file import exception_from_values, load_exceptions
 from mailwarden.cli import app
 from mailwarden.cli.report import DbOpt
-from mailwarden.cli.ui import console
+from mailwarden.cli.ui import console, who_records
 from mailwarden.errors import ConfigError, InputError, NoHistoryError
 from mailwarden.model.exceptions import ExceptionState, ExceptionUse, FindingException
 from mailwarden.report.common import days_left
@@ -54,13 +53,6 @@ ByOpt = Annotated[str | None, typer.Option(
     "--by", help="Who is recording it (default: the OS user name).")]
 
 
-def _user(by: str | None) -> str:
-    if by and by.strip():
-        return by.strip()
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        raise ConfigError("cannot tell who you are from the OS; give --by NAME") from None
 
 
 def _tenant(tenant: str | None) -> str:
@@ -187,7 +179,7 @@ def add_command(
     with ExceptionStore.open(db) as store:
         _warn_if_unknown(store, chosen_tenant)
         stored = store.add(chosen_tenant,
-                           replace(exception, created_at=now, created_by=_user(by),
+                           replace(exception, created_at=now, created_by=who_records(by),
                                    origin=""), replace_existing=replace_existing)
     console.print(Text(f"stored exception {stored.id}: {stored.label} until "
                        f"{stored.expires.isoformat()} (owner {stored.owner})"), soft_wrap=True)
@@ -225,7 +217,7 @@ def import_command(
     now = datetime.now(UTC)
     with ExceptionStore.open(db) as store:
         _warn_if_unknown(store, chosen_tenant)
-        stored = store.import_exceptions(chosen_tenant, exceptions, by=_user(by), at=now)
+        stored = store.import_exceptions(chosen_tenant, exceptions, by=who_records(by), at=now)
     expired = sum(1 for e in stored if e.expired(now))
     note = f" ({expired} already expired)" if expired else ""
     console.print(Text(f"imported {plural(len(stored), 'exception')} from {file} for tenant "

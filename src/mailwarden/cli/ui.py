@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from rich.progress import (
 )
 from rich.segment import Segment
 
+from mailwarden.errors import ConfigError
 from mailwarden.text import printable
 
 
@@ -102,3 +104,13 @@ def progress_board(*, enabled: bool = True) -> Iterator[ProgressBoard]:
     )
     with progress:
         yield ProgressBoard(progress)
+
+
+def who_records(by: str | None) -> str:
+    """Who records an acknowledgement or an exception: --by, else the OS user name."""
+    if by and by.strip():
+        return by.strip()
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        raise ConfigError("cannot tell who you are from the OS; give --by NAME") from None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from mailwarden.errors import InputError
+from mailwarden.yamltext import compose
 
 
 class LocatedError(InputError):
@@ -140,13 +141,7 @@ class Located:
 
 def located(text: str, source: str) -> Located:
     """The document's root node; a syntax error names its line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise InputError(f"{source}{where}: not valid YAML ({problem})") from exc
+    root = compose(text, source)
     if root is None:
         raise InputError(f"{source}:1: the file is empty")
     return Located(root, source)

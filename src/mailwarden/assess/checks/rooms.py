@@ -101,7 +101,11 @@ DELEGATE_LEFT = CheckInfo(
 
 
 def _calendar(facts: MailboxFacts, context: Context) -> CalendarProcessing | Verdict:
+    """The room's calendar processing, or the verdict when there is none to judge: the
+    mailbox is no room or equipment, or its row could not be read."""
     upn = facts.subject.upn
+    if facts.subject.kind not in RESOURCE_KINDS:
+        return not_applicable(f"{upn} is not a room or equipment mailbox.")
     failed_here = context.snapshot.mailbox_problem(CALENDAR, facts.subject.mailbox)
     if failed_here is not None:
         return errored(f"The calendar processing of {upn} could not be read.",
@@ -129,8 +133,6 @@ def _outside(raw: str, context: Context) -> str | None:
 
 def external_booking(facts: MailboxFacts, context: Context) -> Verdict:
     upn = facts.subject.upn
-    if facts.subject.kind not in RESOURCE_KINDS:
-        return not_applicable(f"{upn} is not a room or equipment mailbox.")
     found = _calendar(facts, context)
     if isinstance(found, Verdict):
         return found
@@ -177,8 +179,6 @@ def _departed(raw: str, context: Context) -> tuple[str | None, bool]:
 
 def delegate_left(facts: MailboxFacts, context: Context) -> Verdict:
     upn = facts.subject.upn
-    if facts.subject.kind not in RESOURCE_KINDS:
-        return not_applicable(f"{upn} is not a room or equipment mailbox.")
     found = _calendar(facts, context)
     if isinstance(found, Verdict):
         return found

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,7 +113,6 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tenant = tmp_path_factory.mktemp("synthetic") / "tenant"
     made = mailwarden("synth", "--out", str(tenant), "--size", "small", "--seed", "1")
     assert made.returncode == 0, made.stderr
-    shutil.rmtree(tenant / "logs")  # the posture is what these codes are about
     return tenant
 
 
@@ -120,15 +120,30 @@ def _copy(synthetic: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(synthetic, tmp_path / "tenant"))
 
 
+def _edit(tenant: Path, source: str, change: Any) -> None:
+    path = tenant / f"{source}.json"
+    path.write_text(json.dumps(change(json.loads(path.read_text(encoding="utf-8")))),
+                    encoding="utf-8")
+
+
 def _judged_whole(tenant: Path) -> None:
-    """Make the one check the synthetic tenant leaves `error` judgeable: its planted
-    shared mailbox last signed in before Graph's record of successful sign-ins starts."""
+    """Make what the synthetic tenant leaves `error` judgeable: its planted shared mailbox
+    last signed in before Graph's record of successful sign-ins starts, and the grants
+    whose use the audit log cannot show (auditing off, delegate actions not audited, an
+    audit bypass): every mailbox is audited as dormant-delegate needs, nobody bypasses."""
     users = json.loads((tenant / "graph" / "users.json").read_text(encoding="utf-8"))
     for user in users:
         activity = user.get("signInActivity") or {}
         if str(activity.get("lastSignInDateTime", "")).startswith("2023-0"):
             activity["lastSignInDateTime"] = "2026-01-05T08:30:00Z"
     (tenant / "graph" / "users.json").write_text(json.dumps(users), encoding="utf-8")
+    needed = {"MailItemsAccessed", "SendAs", "SendOnBehalf"}
+    _edit(tenant, "exo/Get-Mailbox", lambda rows: [
+        {**r, "AuditEnabled": True,
+         "AuditDelegate": sorted(set(r.get("AuditDelegate") or ()) | needed)} for r in rows])
+    _edit(tenant, "exo/Get-MailboxAuditBypassAssociation",
+          lambda rows: [{**r, "AuditBypassEnabled": False} for r in rows])
+    _edit(tenant, "exo/Get-OrganizationConfig", lambda o: {**o, "AuditDisabled": False})
 
 
 def _fail_source(tenant: Path, source: str) -> None:
@@ -156,11 +171,15 @@ def test_scan_fail_on_exits_1_when_a_finding_fails_at_or_above_it(
 
 
 def test_error_findings_alone_are_a_partial_result(synthetic: Path, tmp_path: Path) -> None:
-    tenant = _copy(synthetic, tmp_path)  # one check cannot tell: an `error`, no source failed
+    tenant = _copy(synthetic, tmp_path)
+    _judged_whole(tenant)
+    _edit(tenant, "exo/Get-OrganizationConfig", lambda o: {**o, "AuditDisabled": True})
+    # Organisation auditing off: no grant's use can be told (error), though no source failed.
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "o"), "-q",
                       "--no-store")
     assert done.returncode == PARTIAL, done.stderr
-    assert "1 finding is error, not pass" in " ".join(done.stderr.split())
+    said = " ".join(done.stderr.split())
+    assert "checks could not judge what they read" in said and "error, not pass" in said
 
 
 def test_report_exits_4_with_a_failed_source_and_1_beats_it(

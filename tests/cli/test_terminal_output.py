@@ -24,6 +24,7 @@ from mailwarden.cli.views import failures_table, inventory_table
 from mailwarden.model.findings import Severity, Status
 from mailwarden.model.incidents import IncidentStatus, TrackedIncident
 from mailwarden.pipeline import detect_logs, rank_by_evidence, scan_directory
+from tests.support.synthetic import assessed_code
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _ADDRESS = re.compile(r"[\w.#'+-]+@[\w.-]*")
@@ -76,7 +77,8 @@ def scans(tenant: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     shown = {}
     for name, width, terminal in (("80", 80, True), ("200", 200, True), ("piped", None, False)):
         done = _run("scan", "--from-dir", str(tenant), "--out", str(out / name), "-q",
-                    "--no-store", width=width, terminal=terminal)
+                    "--no-store", width=width, terminal=terminal,
+                    ok=(assessed_code(tenant),))
         shown[name] = _ANSI.sub("", done.stdout)
     return shown
 
@@ -159,7 +161,7 @@ def test_history_and_diff_take_format_and_still_the_old_json_flag(
     db = str(tmp_path / "history.db")
     for _ in range(2):
         _run("report", "--from-dir", str(tenant), "--out", str(tmp_path / "r"), "--db", db,
-             "--format", "json")
+             "--format", "json", ok=(assessed_code(tenant),))
     for command in ("history", "diff"):
         new = _run(command, "--db", db, "--format", "json")
         old = _run(command, "--db", db, "--json")

@@ -35,6 +35,11 @@ from tests.support.served_emulator import emulator_process
 PROFILES = ("mixed", "business-basic", "e3", "e5")
 
 
+#: Judged from the audit log, which these scans do not read (tests/assess/test_synthetic.py
+#: and tests/cli/test_dormant_cli.py check it): without it every grant is `error`.
+FROM_LOGS = "dormant-delegate"
+
+
 def verdicts(result: ScanResult, planted: dict[str, Any]) -> None:
     want = {(row["check_id"], row["upn"]) for row in planted["planted"]}
     got = {(f.check_id, f.resource.upn) for f in result.findings if f.status is Status.FAIL}
@@ -43,7 +48,7 @@ def verdicts(result: ScanResult, planted: dict[str, Any]) -> None:
     clean = set(planted["clean"])
     assert clean and not [c for c in got if c[1] in clean]
     errors = {(f.check_id, f.resource.upn): f for f in result.findings
-              if f.status is Status.ERROR}
+              if f.status is Status.ERROR and f.check_id != FROM_LOGS}
     planted_errors = {(row["check_id"], row["upn"]): row["detail"]
                       for row in planted.get("errors", [])}
     # Errors are the licence's ("errors") and those the data cannot decide ("unknown").

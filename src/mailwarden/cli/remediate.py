@@ -113,6 +113,13 @@ def _plan(scan: Scan, options: PlanOptions) -> Plan:
 
 def _print_plan(plan: Plan, *, verbose: bool = False) -> None:
     console.print(plan_view(plan, width=console.width, verbose=verbose))
+    for skipped in plan.skipped:
+        console.print(f"[yellow]left out:[/] {escape(f'{skipped.upn}: {skipped.reason}')}",
+                      markup=True, soft_wrap=True)
+    if plan.manual:
+        manual = len(plan.manual)
+        console.print(f"{plural(manual, 'failing finding')} {'needs' if manual == 1 else 'need'} "
+                      "a person, not a script (see the scan's remediation).")
 
 
 def _break_glass(flag: list[str] | None, config: Path | None) -> tuple[str, ...]:
@@ -132,13 +139,6 @@ def _warn_break_glass(plan: Plan) -> None:
             "conditional-access policy excludes nobody. It is created report-only, so it "
             "blocks nobody yet; name the emergency-access accounts (--break-glass, setting "
             "break_glass) before turning it on.", soft_wrap=True)
-    for skipped in plan.skipped:
-        console.print(f"[yellow]left out:[/] {escape(f'{skipped.upn}: {skipped.reason}')}",
-                      markup=True, soft_wrap=True)
-    if plan.manual:
-        manual = len(plan.manual)
-        console.print(f"{plural(manual, 'failing finding')} {'needs' if manual == 1 else 'need'} "
-                      "a person, not a script (see the scan's remediation).")
 
 
 @remediate_app.command("plan")

@@ -223,6 +223,10 @@ EXCHANGE_CMDLETS: dict[str, ExchangeRole] = {
     "Get-AuthenticationPolicy": VIEW_ONLY_CONFIGURATION,
     "Get-OrganizationConfig": VIEW_ONLY_CONFIGURATION,
     "Get-TransportConfig": VIEW_ONLY_CONFIGURATION,
+    # Get-ManagementRole -Cmdlet Get-ApplicationAccessPolicy: "Organization Configuration,
+    # View-Only Configuration"; role assignments are read with the same role.
+    "Get-ApplicationAccessPolicy": VIEW_ONLY_CONFIGURATION,
+    "Get-ManagementRoleAssignment": VIEW_ONLY_CONFIGURATION,
     "Get-InboxRule": MAIL_RECIPIENTS,
     "Get-RecipientPermission": MAIL_RECIPIENTS,
 }

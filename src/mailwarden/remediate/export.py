@@ -298,7 +298,9 @@ def _modules(plan: Plan) -> list[str]:
 
 def export_powershell(plan: Plan) -> str:
     """The plan as a reviewed-change script (see the module docstring)."""
-    lines = [*_help(plan), *_modules(plan), *_param_block(plan), "", *_setup()]
+    # The help block quotes tenant text (its name) inside a <# #> comment.
+    lines = [*(printable(line) for line in _help(plan)), *_modules(plan), *_param_block(plan),
+             "", *_setup()]
     lines += ["Start-Transcript -LiteralPath $TranscriptPath -WhatIf:$false | Out-Null", "try {"]
     body = _sign_in(plan) if plan.actions else []
     for action in plan.actions:

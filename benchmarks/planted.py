@@ -22,6 +22,7 @@ from typing import Any
 
 from mailwarden.assess import assess, load_custodians
 from mailwarden.model.findings import ScanResult, Status
+from mailwarden.pipeline import audit_usage
 from mailwarden.synth import generate, write_synthetic
 from mailwarden.tenant.snapshot import load_snapshot
 
@@ -78,8 +79,10 @@ def run(size: str, seed: int, checks: set[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mailwarden-planted-") as tmp:
         directory = Path(tmp) / f"{size}-{seed}"
         write_synthetic(generate(size, seed=seed), directory)
+        # As `scan` does: the audit log under logs/ dates each grant's last use.
         result = assess(load_snapshot(directory),
-                        custodians=load_custodians(directory / "custodians.csv"))
+                        custodians=load_custodians(directory / "custodians.csv"),
+                        usage=audit_usage(directory))
         planted = json.loads((directory / "planted.json").read_text(encoding="utf-8"))
     report = compare(result, planted, checks)
     return {"size": size, "seed": seed, "seconds": round(time.perf_counter() - started, 1),

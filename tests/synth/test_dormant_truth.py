@@ -91,9 +91,5 @@ def test_a_medium_tenant_finds_exactly_the_planted_dormant_grants(
     write_synthetic(medium, tmp_path / "medium")
     assert_exactly_planted(tmp_path / "medium")
 
-
-@pytest.mark.slow
-def test_a_large_tenant_finds_exactly_the_planted_dormant_grants(
-        large: SyntheticTenant, tmp_path: Path) -> None:
-    write_synthetic(large, tmp_path / "large")
-    assert_exactly_planted(tmp_path / "large")
+# The large tenant (50,000 users) takes over a minute: `python benchmarks/planted.py --size
+# large --seed 7` checks it, this check included, outside the suite.

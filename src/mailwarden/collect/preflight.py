@@ -168,35 +168,32 @@ class _Doctor:
 
     async def applications(self) -> list[Probe]:
         """Service principals (Application.Read.All), then one's appRoleAssignedTo."""
-        principals, rows = await self.graph(
-            "graph/servicePrincipals", "/servicePrincipals", fields.SERVICE_PRINCIPAL, True)
-        name = "graph/appRoleAssignedTo"
-        first = next((str(r["id"]) for r in rows if r.get("id")), None)
-        if first is None:
-            why = ("graph/servicePrincipals was not read" if principals.verdict is not Verdict.OK
-                   else "the tenant has no service principal to probe with")
-            return [principals, Probe(source=name, service=Service.GRAPH,
-                                      request="GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo",
-                                      verdict=Verdict.NOT_PROBED, detail=why)]
-        assigned, _ = await self.graph(
-            name, f"/servicePrincipals/{quote(first, safe='')}/appRoleAssignedTo",
-            fields.APP_ROLE_ASSIGNMENT, True)
-        return [principals, assigned]
+        return await self._list_then_child(
+            ("graph/servicePrincipals", "/servicePrincipals", fields.SERVICE_PRINCIPAL),
+            ("graph/appRoleAssignedTo", "/servicePrincipals/{}/appRoleAssignedTo",
+             fields.APP_ROLE_ASSIGNMENT), "service principal")
 
     async def groups_and_members(self) -> list[Probe]:
-        groups, rows = await self.graph("graph/groups", "/groups", fields.GROUP, True)
-        name = "graph/groupMembers"
+        return await self._list_then_child(
+            ("graph/groups", "/groups", fields.GROUP),
+            ("graph/groupMembers", "/groups/{}/members", fields.MEMBER), "group")
+
+    async def _list_then_child(self, parent: tuple[str, str, Sequence[str]],
+                               child: tuple[str, str, Sequence[str]], noun: str
+                               ) -> list[Probe]:
+        """Probe a list, then the child source of its first object (a source read per
+        object); with no object to take, the child is not probed, and the reason said."""
+        listed, rows = await self.graph(*parent, True)
+        name, path, select = child
         first = next((str(r["id"]) for r in rows if r.get("id")), None)
         if first is None:
-            why = ("graph/groups was not read" if groups.verdict is not Verdict.OK
-                   else "the tenant has no group to probe with")
-            return [groups, Probe(source=name, service=Service.GRAPH,
-                                  request="GET /v1.0/groups/{id}/members",
+            why = (f"{parent[0]} was not read" if listed.verdict is not Verdict.OK
+                   else f"the tenant has no {noun} to probe with")
+            return [listed, Probe(source=name, service=Service.GRAPH,
+                                  request=f"GET /v1.0{path.format('{id}')}",
                                   verdict=Verdict.NOT_PROBED, detail=why)]
-        members, _ = await self.graph(
-            name, f"/groups/{quote(first, safe='')}/members", fields.MEMBER, True
-        )
-        return [groups, members]
+        probed, _ = await self.graph(name, path.format(quote(first, safe="")), select, True)
+        return [listed, probed]
 
     # Exchange Online
 

@@ -90,12 +90,13 @@ class ChangeStore:
         if not reason.strip():
             raise InputError("a change request needs a reason")
         request_id = f"cr-{at:%Y%m%d}-{secrets.token_hex(4)}"
-        values = dict(id=request_id, tenant_id=tenant_id, state=ChangeState.PENDING.value,
-                      actions=[dict(a) for a in actions], origin=origin, origin_id=origin_id,
-                      reason=reason.strip(), requested_by=requested_by,
-                      requested_by_name=requested_by_name, requested_at=at)
+        row = insert(change_requests).values(
+            id=request_id, tenant_id=tenant_id, state=ChangeState.PENDING.value,
+            actions=[dict(a) for a in actions], origin=origin, origin_id=origin_id,
+            reason=reason.strip(), requested_by=requested_by,
+            requested_by_name=requested_by_name, requested_at=at)
         with self.history._connection("store the change request", write=True) as connection:
-            connection.execute(insert(change_requests).values(**values))
+            connection.execute(row)
         return self.get(request_id)
 
     def get(self, request_id: str) -> ChangeRequest:

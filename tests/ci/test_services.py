@@ -26,8 +26,8 @@ def test_urls_already_set_are_kept_and_printed_for_eval() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     evaluated = subprocess.run(
-        ["bash", "-c", f'eval "$1"; printf "%s\\n" "$MAILWARDEN_TEST_REDIS_URL" '
-         f'"$MAILWARDEN_TEST_POSTGRES_URL"', "-", done.stdout],
+        ["bash", "-c", 'eval "$1"; printf "%s\\n" "$MAILWARDEN_TEST_REDIS_URL" '
+         '"$MAILWARDEN_TEST_POSTGRES_URL"', "-", done.stdout],
         text=True, capture_output=True, check=True)
     assert evaluated.stdout.splitlines() == ["redis://127.0.0.1:1/0",
                                              "postgresql+psycopg://u@127.0.0.1:2/x y"]

@@ -23,6 +23,34 @@ ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 TENANT_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,126}[a-z0-9])?")
 
 
+_INTERVAL = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+#: The shortest interval a schedule takes: a job every minute is already a busy tenant.
+SHORTEST_INTERVAL = timedelta(minutes=1)
+
+
+def parse_interval(text: str) -> timedelta:
+    """"24h", "15m", "1d", "1h30m" as a timedelta; ValueError when it is not one of those,
+    or shorter than a minute."""
+    found = _INTERVAL.fullmatch(text.strip().lower())
+    if not text.strip() or found is None or not any(found.groups()):
+        raise ValueError(f"{text!r} is not an interval: write it as 24h, 15m, 1d or 1h30m")
+    days, hours, minutes = (int(part or 0) for part in found.groups())
+    interval = timedelta(days=days, hours=hours, minutes=minutes)
+    if interval < SHORTEST_INTERVAL:
+        raise ValueError(f"{text!r} is shorter than a minute")
+    return interval
+
+
+def interval_text(interval: timedelta) -> str:
+    """The interval as `parse_interval` reads it: 1d, 12h, 1h30m, 15m."""
+    minutes = int(interval.total_seconds()) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (
+        f"{minutes}m" if minutes else "")
+    return text or "0m"
+
+
 class JobKind(StrEnum):
     POSTURE = "posture"  # collect the tenant and assess it
     LOGS = "logs"  # pull new log records and detect

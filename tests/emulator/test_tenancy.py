@@ -34,16 +34,25 @@ def _recorded(seed: int) -> RecordedTenant:
     return generate(60, seed=seed).recorded
 
 
-def _specs(seeds: tuple[int, ...] = SEEDS, built: list[int] | None = None) -> list[TenantSpec]:
+def _specs(seeds: tuple[int, ...] = SEEDS, built: list[str] | None = None) -> list[TenantSpec]:
     def builder(seed: int) -> Any:
-        def build() -> tuple[RecordedTenant, dict[str, Any]]:
+        def build() -> RecordedTenant:
             if built is not None:
-                built.append(seed)
-            return _recorded(seed), {}
+                built.append(f"tenant {seed}")
+            return _recorded(seed)
         return build
 
+    def logs(seed: int) -> Any:
+        def read() -> dict[str, Any]:
+            if built is not None:
+                built.append(f"logs {seed}")
+            return {"signIns": [{"id": f"s{seed}", "createdDateTime": "2026-11-01T00:00:00Z",
+                                 "userPrincipalName": f"user{seed}@example.com"}]}
+        return read
+
     return [TenantSpec(tenant_id=tenant_identity(s).tenant_id,
-                       domains=tenant_identity(s).verified_domains, build=builder(s))
+                       domains=tenant_identity(s).verified_domains, build=builder(s),
+                       logs=logs(s))
             for s in seeds]
 
 
@@ -61,25 +70,30 @@ async def _invoke(client: httpx.AsyncClient, path_tenant: str, token: str) -> ht
                              json={"CmdletInput": {"CmdletName": "Get-OrganizationConfig"}})
 
 
-def test_tenants_are_built_only_when_a_request_names_them() -> None:
-    built: list[int] = []
+def test_tenants_are_built_when_a_request_names_them_and_logs_when_read() -> None:
+    built: list[str] = []
     app = create_tenants_app(_specs(built=built))
-    first, second, _ = _ids()
+    first, second, third = _ids()
 
-    async def main() -> None:
+    async def main() -> list[dict[str, Any]]:
         async with client_for(app) as client:
             assert tenancy_of(app).built() == {}
             await emulator_token(client, GRAPH_SCOPE, second)
-            await emulator_token(client, GRAPH_SCOPE, second)
+            token = await emulator_token(client, GRAPH_SCOPE, third)
+            assert built == ["tenant 12", "tenant 13"]
+            answer = await client.get("/v1.0/auditLogs/signIns",
+                                      headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, answer.text
+            return list(answer.json()["value"])
 
-    run(main())
-    assert built == [12]
-    assert list(tenancy_of(app).built()) == [second]
+    assert [row["id"] for row in run(main())] == ["s13"]
+    assert built == ["tenant 12", "tenant 13", "logs 13"]
+    assert list(tenancy_of(app).built()) == [second, third]
     assert first not in tenancy_of(app).built()
 
 
 def test_two_hundred_tenants_are_listed_without_being_built() -> None:
-    built: list[int] = []
+    built: list[str] = []
     app = create_tenants_app(_specs(tuple(range(1000, 1200)), built=built))
     assert len(tenancy_of(app).tenant_ids) == 200
     assert built == []
@@ -244,7 +258,7 @@ def test_the_tenants_endpoint_lists_every_tenant_and_the_built_ones_counts() -> 
     assert listing["tenants"][1]["exceeded"] == []
     assert one.json()["services"]["login"]["requests"] == 1
     assert added.json() == {"added": 1}
-    assert tenancy_of(app).built()[third].state.logs.count("signIns") == 1
+    assert tenancy_of(app).built()[third].state.logs.count("signIns") == 2  # its own, and one
 
 
 def test_one_tenant_behaves_as_it_always_did() -> None:

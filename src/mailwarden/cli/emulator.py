@@ -186,21 +186,24 @@ def _synthetic_specs(
     user_count(size)  # an unknown size or profile fails now, not at the first request
     licensing(profile)
 
-    def builder(tenant_seed: int) -> Callable[[], tuple[RecordedTenant, Logs]]:
-        def build() -> tuple[RecordedTenant, Logs]:
-            tenant = generate(size, seed=tenant_seed, profile=profile)
-            logs: Logs = {}
-            if tenant.model is not None:
-                logs = synthetic_logs(tenant.model, size=tenant.size, seed=tenant_seed).by_kind()
-            return tenant.recorded, logs
+    def builder(tenant_seed: int) -> Callable[[], RecordedTenant]:
+        return lambda: generate(size, seed=tenant_seed, profile=profile).recorded
 
-        return build
+    def logs_of(tenant_seed: int) -> Callable[[], Logs]:
+        def logs() -> Logs:
+            # The logs are drawn from the generator's model, the same for every profile.
+            tenant = generate(size, seed=tenant_seed, profile=profile)
+            if tenant.model is None:
+                return {}
+            return synthetic_logs(tenant.model, size=tenant.size, seed=tenant_seed).by_kind()
+
+        return logs
 
     specs = []
     for index in range(count):
         identity = tenant_identity(seed + index)
-        specs.append(TenantSpec(tenant_id=identity.tenant_id,
-                                domains=identity.verified_domains, build=builder(seed + index)))
+        specs.append(TenantSpec(tenant_id=identity.tenant_id, domains=identity.verified_domains,
+                                build=builder(seed + index), logs=logs_of(seed + index)))
     return tuple(specs)
 
 

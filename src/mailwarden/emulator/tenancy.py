@@ -12,9 +12,10 @@ Each tenant is an `Emulator` of its own (state, throttling, faults, counts, sign
 share only the key tokens are signed with. A tenant is built from its `TenantSpec` the
 first time a request names it, and its log records the first time a client reads them, so
 an emulator can list two hundred tenants and hold only what clients have touched (a small
-synthetic tenant: about 2.5 MB, and 11 MB more once its logs are read). A request naming no served tenant meets `nobody`: an empty
-tenant that answers as the services answer for an unknown tenant (Entra's AADSTS90002,
-Exchange's "could not be found", Graph's 401), with counts of its own.
+synthetic tenant: about 2.5 MB, and 11 MB more once its logs are read). A request naming
+no served tenant meets `nobody`: an empty tenant that answers as the services answer for
+an unknown tenant (Entra's AADSTS90002, Exchange's "could not be found", Graph's 401),
+with counts of its own.
 
 With one tenant (`create_app`) every request is that tenant's, as before: its own id,
 its domains and the aliases `common` / `organizations` reach it, and a token it did not

@@ -98,6 +98,7 @@ COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
     "fleet list": _codes(ExitCode.CHANGE_FAILED),
     "fleet remove": _codes(ExitCode.CHANGE_FAILED),
     "fleet status": _codes(ExitCode.CHANGE_FAILED),
+    "fleet run": _codes(ExitCode.CHANGE_FAILED),
 }
 
 

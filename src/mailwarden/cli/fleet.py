@@ -7,11 +7,12 @@
     mailwarden fleet list [--format table|json]
     mailwarden fleet remove TENANT
     mailwarden fleet status [--format table|json]
+    mailwarden fleet run --now [TENANT ...] [--kind posture|logs] --redis URL
 
 Credentials are kept by reference: a certificate's path, or the NAME of the environment
 variable a worker reads the client secret from. `list` and `status` never create the
-database. Running the jobs (Dramatiq workers over Redis) is still to come: see
-docs/fleet.md.
+database. `run --now` records jobs and queues them on Redis; the workers that run them
+are still to come: see docs/fleet.md.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from mailwarden.assess.custodians import load_custodians
 from mailwarden.cli import app
 from mailwarden.cli.fleet_views import status_document, status_table, tenant_dict, tenants_table
 from mailwarden.cli.report import DbOpt
-from mailwarden.cli.ui import console
+from mailwarden.cli.ui import console, who_records
 from mailwarden.errors import ConfigError, InputError, NoHistoryError
 from mailwarden.model.fleet import (
     ENV_NAME,
     TENANT_NAME,
     Credential,
     FleetTenant,
+    JobKind,
     Schedule,
     parse_interval,
     tenant_status,
@@ -43,6 +45,7 @@ from mailwarden.model.fleet import (
 from mailwarden.notify.routing import load_routing
 from mailwarden.schemas import FLEET_SCHEMA
 from mailwarden.store.fleet import FleetStore
+from mailwarden.text import plural
 
 fleet_app = typer.Typer(
     help="The tenants this installation looks after (a managed-service provider's fleet): "
@@ -52,6 +55,8 @@ app.add_typer(fleet_app, name="fleet")
 TenantArg = Annotated[str, typer.Argument(
     help="The tenant id (a GUID) or its verified domain, as sign-in takes it.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+#: The Redis that carries the fleet's queue.
+REDIS_ENV = "MAILWARDEN_REDIS_URL"
 
 
 def _tenant_name(text: str) -> str:
@@ -198,3 +203,60 @@ def status_command(output: FormatOpt = "table", db: DbOpt = None) -> None:
                                       ensure_ascii=False)), soft_wrap=True)
         return
     console.print(status_table(statuses, now))
+
+
+@fleet_app.command("run")
+def run_command(
+    tenants: Annotated[list[str] | None, typer.Argument(
+        help="Tenants to run (default: every enabled tenant; a disabled one runs only when "
+        "named).")] = None,
+    now: Annotated[bool, typer.Option(
+        "--now", help="Enqueue the jobs now (for the current minute's slot).")] = False,
+    kinds: Annotated[list[str] | None, typer.Option(
+        "--kind", help="posture or logs; repeat for both (default: both).")] = None,
+    redis_url: Annotated[str | None, typer.Option(
+        "--redis", envvar=REDIS_ENV, show_envvar=False,
+        help=f"The Redis the workers read their queue from (or {REDIS_ENV}).")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Who asks (default: the OS user name).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Enqueue jobs for the fleet's workers: each job is recorded in the history database,
+    one per tenant, kind and minute (asking twice in a minute names the same jobs), and a
+    message naming it is put on the Redis queue "mailwarden-fleet". A job that already
+    runs or has finished is not sent again. The workers that run the jobs are still to
+    come (docs/fleet.md). Exit codes: 0 enqueued; 2 bad usage, a tenant not in the fleet,
+    no history database, or Redis not answering; 5 the database cannot be written; 70
+    internal error."""
+    from mailwarden.fleet.broker import redis_broker
+    from mailwarden.fleet.queue import enqueue_now
+
+    if not now:
+        raise ConfigError("give --now: jobs are enqueued on demand; the scheduler that "
+                          "enqueues them as they fall due is still to come")
+    chosen_kinds = _kinds(kinds or [kind.value for kind in JobKind])
+    if not redis_url:
+        raise ConfigError(f"give --redis redis://HOST:PORT/DB (or set {REDIS_ENV}): the "
+                          "queue the workers read")
+    names = tuple(_tenant_name(t) for t in tenants or ())
+    who = who_records(by)
+    with redis_broker(redis_url) as broker, FleetStore.open(db, create=False) as store:
+        done = enqueue_now(store, broker, tenants=names, kinds=chosen_kinds, by=who,
+                           now=datetime.now(UTC))
+    for job in done.sent:
+        console.print(Text(f"queued {job.kind.value} of {job.tenant_id} (job {job.job_id})"),
+                      soft_wrap=True)
+    for job in done.busy:
+        console.print(Text(f"{job.kind.value} of {job.tenant_id} is {job.state.value} "
+                           f"already (job {job.job_id}); not sent again"), soft_wrap=True)
+    for tenant_id in done.paused:
+        console.print(Text(f"skipped {tenant_id}: disabled"), soft_wrap=True)
+    console.print(Text(f"run {done.run_id}: {plural(len(done.sent), 'job')} queued"),
+                  soft_wrap=True)
+
+
+def _kinds(values: list[str]) -> tuple[JobKind, ...]:
+    try:
+        return tuple(dict.fromkeys(JobKind(v.strip().lower()) for v in values))
+    except ValueError:
+        raise ConfigError(f"--kind {', '.join(values)}: use posture or logs") from None

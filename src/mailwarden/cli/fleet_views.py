@@ -96,9 +96,11 @@ def status_document(statuses: Sequence[TenantStatus], now: datetime) -> dict[str
 
 
 def _kind_cell(kind: KindStatus, now: datetime) -> Text:
-    text = Text(kind.freshness.value, style=_FRESHNESS_STYLE[kind.freshness])
-    text.append(f", last success {_ago(kind.last_success, now)} "
-                f"(every {interval_text(kind.every)})")
+    label = "never succeeded" if kind.freshness is Freshness.NEVER else kind.freshness.value
+    text = Text(label, style=_FRESHNESS_STYLE[kind.freshness])
+    if kind.last_success is not None:
+        text.append(f", last success {_ago(kind.last_success, now)}")
+    text.append(f" (every {interval_text(kind.every)})")
     if kind.running is not None:
         text.append(f"; running on {kind.running.worker_id or '?'} since "
                     f"{_ago(kind.running.started_at, now)}, heartbeat "

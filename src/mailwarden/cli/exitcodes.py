@@ -94,6 +94,8 @@ COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
     "exceptions remove": _codes(ExitCode.CHANGE_FAILED),
     "exceptions import": _codes(ExitCode.CHANGE_FAILED),
     "exceptions example": _codes(),
+    "console": _codes(ExitCode.CHANGE_FAILED),
+    "console invite": _codes(ExitCode.CHANGE_FAILED),
 }
 
 

@@ -32,7 +32,10 @@ CONTENT_SECURITY_POLICY = (
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),  # a link's token never leaves in a Referer
+    # A link's token never leaves for another site in a Referer. Not "no-referrer": with it
+    # browsers send `Origin: null` on the console's own form posts, which the CSRF origin
+    # check (guard.py) then refuses (Fetch standard, "serializing a request origin").
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),

@@ -1,7 +1,8 @@
 """A history database with something on every console page, written as the product writes
 it: a synthetic tenant (optionally with hostile strings) is written to disk with its logs,
 read back, scanned, its logs analysed, the run stored; the alerts are folded into incidents
-as the watcher does; an exception and a change request are stored through their stores.
+as the watcher does; an exception, a change request (of the tenant's real plan) and, where
+the reviews store exists, an access review are stored through their stores.
 
 `seed_history(db_url, work)` returns the ids the pages need (`Seeded.values` fills a path's
 parameters). Building one takes a few seconds: share it per module.
@@ -9,6 +10,7 @@ parameters). Building one takes a few seconds: share it per module.
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +25,7 @@ from mailwarden.pipeline import (
     report_and_store,
     scan_snapshot,
 )
+from mailwarden.remediate.plan import PlanOptions, build_plan
 from mailwarden.store.changes import ChangeStore
 from mailwarden.store.exceptions import ExceptionStore
 from mailwarden.store.history import History
@@ -76,6 +79,19 @@ def _make_hostile(directory: Path) -> None:
                 _replace_in(path, rule, f"{rule} {HOSTILE}")
 
 
+def _start_review(history: History, tenant_id: str, now: datetime) -> str | None:
+    """An access review of every ownerless mailbox, where the console has them (the
+    reviews store is added beside the console); None where it has not."""
+    try:
+        reviews = importlib.import_module("mailwarden.store.reviews")
+    except ModuleNotFoundError:
+        return None
+    review = reviews.ReviewStore(history).start(
+        tenant_id=tenant_id, mailbox=None, due=now.date() + timedelta(days=14), by="seed",
+        at=now)
+    return str(review.id)
+
+
 def seed_history(db_url: str, work: Path, *, hostile: bool = False,
                  now: datetime | None = None) -> Seeded:
     moment = now or datetime.now(UTC)
@@ -108,16 +124,21 @@ def seed_history(db_url: str, work: Path, *, hostile: bool = False,
             owner=f"it-ops {HOSTILE}" if hostile else "it-ops",
             expires=date.today() + timedelta(days=30), source=ExceptionSource.STORE,
             created_at=moment, created_by="seed"))
+    plan = build_plan(scan.result, scan.snapshot, PlanOptions(force=True), now=moment)
+    assert plan.actions, "the synthetic tenant has something to fix"
     with History.open(db_url) as history:
         change = ChangeStore(history).submit(
             tenant_id=tenant_id, origin="console", origin_id=None, reason=reason,
-            actions=[{"kind": "disable-sign-in", "mailbox": mailbox, "note": reason}],
-            requested_by="test:requester", requested_by_name="requester", at=moment)
+            actions=[plan.actions[0].as_dict()], requested_by="test:requester",
+            requested_by_name="requester", at=moment)
+        review_id = _start_review(history, tenant_id, moment)
     assert exception.id is not None
     values = {"tenant_id": tenant_id, "tenant": tenant_id, "run_id": str(run_id),
               "incident_id": incident_id, "mailbox": mailbox, "upn": mailbox,
               "exception_id": str(exception.id), "change_id": change.id,
               "request_id": change.id}
+    if review_id is not None:
+        values["review_id"] = review_id
     return Seeded(db_url=db_url, tenant_id=tenant_id, run_id=run_id, incident_id=incident_id,
                   mailbox=mailbox, exception_id=exception.id, change_id=change.id,
                   values=values)

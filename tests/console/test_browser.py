@@ -37,7 +37,7 @@ def _admin_urls(seeded: Seeded) -> tuple[list[str], list[str]]:
         if any(key not in seeded.values for key in keys.values()):
             skipped.append(page.path)
             continue
-        urls.append(_PARAM.sub(lambda m: seeded.values[keys[m.group(1)]], page.path))
+        urls.append(_PARAM.sub(lambda m, k=keys: seeded.values[k[m.group(1)]], page.path))
     return urls, skipped
 
 

@@ -162,8 +162,10 @@ Served = Callable[..., RunningConsole]
 Browse = Callable[..., ConsolePage]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One browser per test module: Playwright's synchronous API keeps an event loop running
+    while it is open, and the in-process console clients of other modules need their own."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing; bash .ci/chromium installs it"
         if os.environ.get("CI") == "true":

@@ -27,7 +27,7 @@ that is not mistaken for a missing permission, nor the other way round.
 
 A test_access_*.py module may also export `MISSING_OK`, a set of routes where an allowed
 GET may answer 404 with this seeding (a page that needs what the matrix does not set up,
-e.g. a connected tenant).
+e.g. a connected tenant; tests/console/routes.py holds the console's own).
 
 Path parameters are filled from a history seeded as the product writes it (tests/console/
 seed.py); each request runs in a fresh session holding the session's CSRF token, so what is
@@ -37,11 +37,8 @@ tested is who gets in, not the form token.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,6 +51,7 @@ from mailwarden.console.limits import RateLimiter
 from mailwarden.console.roles import LinkGrant, Principal, Role
 from mailwarden.console.sessions import COOKIE
 from mailwarden.store import dispose_engines
+from tests.console.routes import access_modules, fill, missing_ok
 from tests.console.seed import Seeded, seed_history
 from tests.console.support import ConsoleClient, console_for, link_principal, person
 
@@ -72,39 +70,18 @@ OWN_ACCESS: dict[tuple[str, str], str] = {
 VISITORS = ("anonymous", "link:review", "link:incident", "viewer", "responder", "approver",
             "admin")
 LEVELS = frozenset({"public", "link:review", "link:incident", *(r.value for r in Role)})
-_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
-#: A path's first segment -> the seeded value its `{id}` names.
-_ID_OF = {"incidents": "incident_id", "exceptions": "exception_id", "reviews": "review_id",
-          "runs": "run_id", "remediation": "request_id", "tenants": "tenant_id"}
 _REVIEW_TARGET = "rev-seeded"  # where no review could be stored: its pages may answer 404
-
-
-#: Routes where an allowed GET may answer 404 here (see the module docstring); an entry for
-#: a route the console does not serve is an unused allowance.
-OWN_MISSING_OK: set[tuple[str, str]] = {
-    # The plan is read from the tenant live: the matrix's console connects to none.
-    ("GET", "/remediation/plan/{tenant_id}"),
-}
-
-
-def missing_ok() -> set[tuple[str, str]]:
-    allowed = set(OWN_MISSING_OK)
-    for path in sorted(Path(__file__).parent.glob("test_access_*.py")):
-        module = importlib.import_module(f"tests.console.{path.stem}")
-        allowed |= set(getattr(module, "MISSING_OK", ()))
-    return allowed
 
 
 def expected_access() -> dict[tuple[str, str], str]:
     """OWN_ACCESS and every test_access_*.py module's EXPECTED_ACCESS; two rows for one
     route must agree."""
     table = dict(OWN_ACCESS)
-    for path in sorted(Path(__file__).parent.glob("test_access_*.py")):
-        module = importlib.import_module(f"tests.console.{path.stem}")
+    for module in access_modules():
         rows: dict[tuple[str, str], str] = module.EXPECTED_ACCESS
         for route, level in rows.items():
             assert table.get(route, level) == level, (
-                f"{path.name} says {route} is {level}, another table {table[route]}")
+                f"{module} says {route} is {level}, another table {table[route]}")
             table[route] = level
     return table
 
@@ -172,24 +149,9 @@ def _principal(world: World, visitor: str) -> Principal | None:
 
 def _fill(world: World, path: str, *, link_target: str | None) -> tuple[str, bool]:
     """The URL of `path` with seeded values; whether every parameter had one."""
-    values = world.seeded.values
-    first = path.strip("/").split("/", 1)[0]
-    complete = True
-
-    def value(match: re.Match[str]) -> str:
-        nonlocal complete
-        name = match.group(1)
-        if name == "target" and link_target is not None:
-            if link_target == _REVIEW_TARGET:
-                complete = False  # no review was stored: its page may answer 404
-            return link_target
-        key = _ID_OF.get(first) if name == "id" else name
-        if key in values:
-            return values[key]
-        complete = False
-        return f"no-{name}"
-
-    return _PARAM.sub(value, path), complete
+    url, complete = fill(path, world.seeded, target=link_target)
+    # Where no review could be stored, a review link's page may answer 404.
+    return url, complete and link_target != _REVIEW_TARGET
 
 
 def _request(world: World, visitor: str, method: str, url: str) -> httpx.Response:

@@ -30,15 +30,13 @@ from mailwarden.console.limits import RateLimiter
 from mailwarden.console.roles import Role
 from mailwarden.console.sessions import COOKIE
 from mailwarden.store import dispose_engines
-from tests.console.seed import HOSTILE_MARKUP, HOSTILE_SCRIPT, seed_history
+from tests.console.routes import PARAM, fill
+from tests.console.seed import HOSTILE_MARKUP, HOSTILE_SCRIPT, Seeded, seed_history
 from tests.console.support import BASE_URL, ConsoleClient, console_for, link_principal, person
 
 CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 ESCAPED = ("&lt;img src=x onerror=alert(1)&gt;", "&lt;script&gt;alert(")
 _HREF = re.compile(r'href="([^"]+)"')
-_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
-_ID_OF = {"incidents": "incident_id", "exceptions": "exception_id", "reviews": "review_id",
-          "runs": "run_id", "remediation": "request_id", "tenants": "tenant_id"}
 MAX_PAGES = 250
 
 
@@ -47,23 +45,9 @@ class Crawl:
     pages: dict[str, httpx.Response]
 
 
-def _filled(path: str, values: dict[str, str], target: str | None) -> str | None:
-    first = path.strip("/").split("/", 1)[0]
-    missing = False
-
-    def value(match: re.Match[str]) -> str:
-        nonlocal missing
-        name = match.group(1)
-        key = _ID_OF.get(first) if name == "id" else name
-        if name == "target" and target is not None:
-            return target
-        if key in values:
-            return values[key]
-        missing = True
-        return ""
-
-    url = _PARAM.sub(value, path)
-    return None if missing else url
+def _filled(path: str, seeded: Seeded, target: str | None) -> str | None:
+    url, complete = fill(path, seeded, target=target)
+    return url if complete else None
 
 
 def _crawl(client: ConsoleClient, starts: list[str], allowed: set[str]
@@ -104,7 +88,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
                                       lifetime=timedelta(hours=1), remote="127.0.0.1")
     admin.client.cookies.set(COOKIE, value)
     starts = [url for page in all_pages() if "GET" in page.methods and page.need is not None
-              and (url := _filled(page.path, seeded.values, None)) is not None]
+              and (url := _filled(page.path, seeded, None)) is not None]
     try:
         pages.update(_crawl(admin, starts, {"/"}))
         for purpose, target in (("incident", seeded.incident_id),
@@ -118,7 +102,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
             value, _ = console.sessions.start(link_principal(grant), now=now,
                                               lifetime=timedelta(hours=1), remote="127.0.0.1")
             custodian.client.cookies.set(COOKIE, value)
-            starts = [url for p in link_pages if (url := _filled(p.path, seeded.values,
+            starts = [url for p in link_pages if (url := _filled(p.path, seeded,
                                                                   target)) is not None]
             pages.update(_crawl(custodian, starts, {f"/custodian/{purpose}/"}))
             custodian.close()
@@ -131,7 +115,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
 def test_every_page_an_admin_reaches_was_fetched(crawl: Crawl) -> None:
     fetched = {urlsplit(url).path for url in crawl.pages}
     for page in all_pages():
-        if "GET" in page.methods and page.need is not None and not _PARAM.search(page.path):
+        if "GET" in page.methods and page.need is not None and not PARAM.search(page.path):
             assert page.path in fetched, page.path
     assert all(r.status_code < 500 for r in crawl.pages.values()), {
         u: r.status_code for u, r in crawl.pages.items() if r.status_code >= 500}

@@ -87,3 +87,5 @@ def test_a_signed_in_person_accepting_an_invite_sends_the_form_token(
     assert client.post(f"/invite/{issued.token}", {"csrf": "forged"}).status_code == 403
     assert client.get(f"/invite/{issued.token}").status_code == 200  # not spent
     assert client.post(f"/invite/{issued.token}").status_code == 303
+    # The earlier session ended: only Cy's is left.
+    assert [s.subject for s in console.sessions.live(now=datetime.now(UTC))] == ["invite:Cy"]

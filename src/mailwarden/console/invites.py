@@ -27,7 +27,8 @@ from mailwarden.console.audit import Outcome
 from mailwarden.console.context import Ctx
 from mailwarden.console.pages import Page
 from mailwarden.console.roles import Principal, Role, Source
-from mailwarden.console.sessions import digest
+from mailwarden.console.sessions import cookie_name, digest
+from mailwarden.console.signin import signed_in
 from mailwarden.errors import ConfigError
 from mailwarden.store.history import History
 from mailwarden.store.tables import console_invites
@@ -102,8 +103,6 @@ class InviteStore:
 
 
 async def accept_invite(request: Request, ctx: Ctx) -> Response:
-    from mailwarden.console.signin import signed_in
-
     store = InviteStore(ctx.console.history)
     token = request.path_params["token"]
     if request.method == "GET":
@@ -120,6 +119,9 @@ async def accept_invite(request: Request, ctx: Ctx) -> Response:
                           action=request.url.path)
     principal = Principal(subject=f"invite:{invite.name}", name=invite.name,
                           roles=frozenset({invite.role}), source=Source.INVITE)
+    earlier = request.cookies.get(cookie_name(ctx.console.config.secure_cookies))
+    if earlier:  # whoever was signed in in this browser is not any more
+        ctx.console.sessions.end(earlier)
     response, session = signed_in(ctx, principal, "/")
     joined = Ctx(console=ctx.console, request=request, principal=principal, session=session)
     joined.record("invite.accept", detail={"role": invite.role.value,

@@ -11,6 +11,7 @@ from mailwarden.console.app import create_app
 from mailwarden.console.context import Console
 from mailwarden.console.roles import Principal
 from mailwarden.store import dispose_engines
+from tests.console.browser import artifacts, browse, chromium, served  # noqa: F401 (fixtures)
 from tests.console.support import ConsoleClient, console_for, signed_in
 
 

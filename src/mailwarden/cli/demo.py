@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ from rich.text import Text
 
 from mailwarden.cli import app
 from mailwarden.cli.tenant import QuietOpt, print_detection_summary, print_scan_summary
-from mailwarden.cli.ui import console, err_console, progress_board
+from mailwarden.cli.ui import console, err_console, progress_board, who_records
 from mailwarden.cli.views import inventory_table
 from mailwarden.text import plural
 
@@ -33,6 +34,15 @@ def demo(
                      "run shows what changed since the last)."),
     ] = None,
     quiet: QuietOpt = False,
+    open_console: Annotated[
+        bool, typer.Option("--console", help="Then serve the web console on the demo's "
+                           "history database (127.0.0.1, local mode) until Ctrl-C; it prints "
+                           "the sign-in URL and opens no browser.")
+    ] = False,
+    console_port: Annotated[
+        int, typer.Option("--console-port", help="The console's port with --console; 0 picks "
+                          "a free one.")
+    ] = 8765,
 ) -> None:
     """Run everything on a built-in synthetic tenant, on 127.0.0.1 only.
 
@@ -41,8 +51,13 @@ def demo(
 
     Exit codes: 0 done; 2 bad usage, or --out cannot be written; 4 the emulated tenant
     could not be read whole; 5 the history database cannot be written; 70 internal
-    error."""
+    error. With --console: 0 when the console is stopped."""
     from mailwarden.demo import run_demo
+
+    if open_console:  # a port in use fails now, not after the demo
+        from mailwarden.console.serve import bind
+
+        listening = bind("127.0.0.1", console_port)
 
     started = time.perf_counter()
     with progress_board(enabled=not quiet) as board:
@@ -75,3 +90,20 @@ def demo(
     if report.exists():
         console.print(f"[bold]open the report:[/] {escape(str(report.resolve()))}", markup=True)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
+    if open_console:
+        _serve_console(db or str(out / "history.db"), listening)
+
+
+def _serve_console(db_url: str, listening: socket.socket) -> None:
+    from mailwarden.cli.console import open_console, sign_in_url
+    from mailwarden.console.app import build_console, create_app
+    from mailwarden.console.config import ConsoleConfig
+
+    config = ConsoleConfig(db_url=db_url, port=listening.getsockname()[1],
+                           owner_name=who_records(None))
+    try:
+        parts = build_console(config)
+    except BaseException:
+        listening.close()
+        raise
+    open_console(create_app(parts), listening, sign_in_url=sign_in_url(parts))

@@ -99,6 +99,8 @@ COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
     "fleet remove": _codes(ExitCode.CHANGE_FAILED),
     "fleet status": _codes(ExitCode.CHANGE_FAILED),
     "fleet run": _codes(ExitCode.CHANGE_FAILED),
+    "console": _codes(ExitCode.CHANGE_FAILED),
+    "console invite": _codes(ExitCode.CHANGE_FAILED),
 }
 
 

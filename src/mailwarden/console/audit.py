@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import RowMapping, func, insert, select
+from sqlalchemy import RowMapping, Select, func, insert, select
 
 from mailwarden.console.roles import Principal
 from mailwarden.store.history import History
@@ -67,19 +67,29 @@ class AuditLog:
     def entries(self, *, limit: int = 200, offset: int = 0, action: str | None = None,
                 actor: str | None = None) -> tuple[AuditEntry, ...]:
         """Newest first."""
-        query = select(console_audit).order_by(console_audit.c.id.desc())
-        if action:
-            query = query.where(console_audit.c.action == action)
-        if actor:
-            query = query.where(console_audit.c.actor == actor)
-        query = query.limit(limit).offset(offset)
+        query = _filtered(select(console_audit), action, actor)
+        query = query.order_by(console_audit.c.id.desc()).limit(limit).offset(offset)
         with self.history._connection("read the console audit log") as connection:
             return tuple(_entry(row) for row in connection.execute(query).mappings())
 
-    def count(self) -> int:
+    def count(self, *, action: str | None = None, actor: str | None = None) -> int:
+        query = _filtered(select(func.count()).select_from(console_audit), action, actor)
         with self.history._connection("read the console audit log") as connection:
-            return int(connection.execute(select(func.count()).select_from(console_audit))
-                       .scalar_one())
+            return int(connection.execute(query).scalar_one())
+
+    def actions(self) -> tuple[str, ...]:
+        """Every action name recorded, sorted (the audit page's filter)."""
+        query = select(console_audit.c.action).distinct().order_by(console_audit.c.action)
+        with self.history._connection("read the console audit log") as connection:
+            return tuple(connection.execute(query).scalars())
+
+
+def _filtered(query: Select[Any], action: str | None, actor: str | None) -> Select[Any]:
+    if action:
+        query = query.where(console_audit.c.action == action)
+    if actor:
+        query = query.where(console_audit.c.actor == actor)
+    return query
 
 
 def _entry(row: RowMapping) -> AuditEntry:

@@ -17,6 +17,11 @@ from mailwarden.console.sessions import Session, cookie_name
 
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
+#: What the guard's own refusals say (an endpoint's refusals, e.g. the two-person rule,
+#: say something else; the authorization matrix test tells them apart by it).
+SIGN_IN_FIRST = "This page needs you to sign in."
+NOT_ALLOWED = "Your role does not reach this page."
+FORM_EXPIRED = "This form is no longer valid; reload the page and try again."
 
 
 def session_of(console: Console, request: Request) -> tuple[str | None, Session | None]:
@@ -73,16 +78,15 @@ async def guarded(console: Console, page: Page, request: Request) -> Response:
                                                    if request.url.query else ""), safe="/")
                 return RedirectResponse(f"/login?next={target}", status_code=303)
             return ctx.render("error.html", status=401, title="Sign in first",
-                              message="This page needs you to sign in.")
+                              message=SIGN_IN_FIRST)
         if request.method != "GET":
             ctx.record(f"refused:{page.name}", outcome=Outcome.REFUSED,
                        target=request.url.path)
         return ctx.render("error.html", status=403, title="Not allowed",
-                          message="Your role does not reach this page.")
+                          message=NOT_ALLOWED)
     if request.method not in ("GET", "HEAD") and session is not None \
             and not await _csrf_ok(console, request, session):
         ctx.record(f"csrf:{page.name}", outcome=Outcome.REFUSED, target=request.url.path)
         return ctx.render("error.html", status=403, title="Form expired",
-                          message="This form is no longer valid; reload the page and try "
-                                  "again.")
+                          message=FORM_EXPIRED)
     return await page.endpoint(request, ctx)

@@ -42,6 +42,20 @@ class Session:
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveSession:
+    """A session as an admin sees it: whose, since when, from where; never its value."""
+
+    subject: str
+    name: str
+    roles: tuple[str, ...]
+    source: Source
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    remote: str | None
+
+
 class SessionStore:
     """The sessions of one history database."""
 
@@ -97,6 +111,19 @@ class SessionStore:
         with self.history._connection("end the console session", write=True) as connection:
             connection.execute(delete(console_sessions).where(
                 console_sessions.c.id_hash == digest(value)))
+
+    def live(self, *, now: datetime) -> tuple[LiveSession, ...]:
+        """Unexpired sessions, most recently seen first (the admin's sessions page)."""
+        query = (select(console_sessions).where(console_sessions.c.expires_at > now)
+                 .order_by(console_sessions.c.last_seen_at.desc()))
+        with self.history._connection("read console sessions") as connection:
+            rows = connection.execute(query).mappings().all()
+        return tuple(LiveSession(subject=row["subject"], name=row["name"],
+                                 roles=tuple(row["roles"]), source=Source(row["source"]),
+                                 created_at=_aware(row["created_at"]),
+                                 last_seen_at=_aware(row["last_seen_at"]),
+                                 expires_at=_aware(row["expires_at"]), remote=row["remote"])
+                     for row in rows)
 
     def end_all(self, subject: str) -> int:
         """End every session of one person; returns how many there were."""

@@ -13,8 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mailwarden.text import printable
 
 #: The vendored htmx (https://htmx.org, BSD Zero-Clause; npm package htmx.org@2.0.11,
 #: dist/htmx.min.js) and its Subresource Integrity hash (sha384 of the file as shipped).
@@ -36,6 +39,15 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+def shown(value: Any) -> Any:
+    """Every value a template prints, with the characters that act instead of show (terminal
+    escapes, other controls) removed; line breaks stay. Markup (already escaped) and
+    non-strings pass as they are."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value, lines=True)
+    return value
+
+
 def when(moment: datetime | None) -> str:
     if moment is None:
         return "never"
@@ -51,6 +63,7 @@ class Templates:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=shown,
         )
         self.env.filters["when"] = when
         self.env.globals.update(htmx_file=HTMX_FILE, htmx_integrity=HTMX_INTEGRITY)

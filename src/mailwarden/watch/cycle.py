@@ -92,6 +92,9 @@ STATE_DIR_HINT = "use another --state-dir"
 
 #: Called with the name of each phase as it completes (tests kill the cycle there).
 PhaseHook = Callable[[str], None]
+#: (tenant id, incident id, custodian) -> the URL of the custodian's "was this you?" page,
+#: or None (`WatchConfig.answer_links`).
+AnswerLinks = Callable[[str, str, str], str | None]
 
 
 class FirstCycle(StrEnum):
@@ -129,7 +132,7 @@ class WatchConfig:
     #: (tenant id, incident id, custodian) -> the URL of the custodian's "was this you?"
     #: page, put in the emails custodians get about an incident (`notify.answer`); None:
     #: messages carry no link (no console URL is configured).
-    answer_links: Callable[[str, str, str], str | None] | None = None
+    answer_links: AnswerLinks | None = None
 
     @property
     def tenant_dir(self) -> Path:

@@ -16,7 +16,7 @@ from tests.console.incidents.seed import Seeded, seed
 from tests.console.support import BASE_URL, LINK_KEY, console_for
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Seeded]]:
     where = tmp_path_factory.mktemp("seeded")
     url = f"sqlite:///{where / 'history.db'}"

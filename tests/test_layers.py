@@ -26,6 +26,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "emulator": frozenset({"model", "tenant", "settings"}),
     "m365": frozenset({"settings"}),
     "collect": frozenset({"model", "tenant", "m365", "settings"}),
+    # Below the console: the custodian's answer links reach notify as a function the
+    # wiring (cli) makes, never by importing the console.
+    "notify": frozenset({"model", "assess", "detect"}),
+    "watch": frozenset({"model", "tenant", "m365", "collect", "detect", "report", "store",
+                        "pipeline", "notify"}),
 }
 
 

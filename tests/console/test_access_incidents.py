@@ -59,3 +59,15 @@ def test_the_least_visitor_reaches_each_route_and_the_one_below_does_not(
         lower.get("/incidents")
         status = (lower.get(url) if method == "GET" else lower.post(url)).status_code
         assert status in (303, 401, 403), (method, url, status)
+
+
+def test_a_plain_form_posted_with_origin_null_is_judged_by_its_token(
+        client_of: ClientOf) -> None:
+    """Under the console's no-referrer policy a browser posts a plain form with
+    `Origin: null`: the CSRF token decides; another site's origin is refused."""
+    client = client_of(person(Role.RESPONDER))
+    client.get("/incidents")
+    url = "/incidents/t1/inc-1/acknowledge"
+    assert client.post(url, headers={"origin": "null"}).status_code == 404  # no such one
+    assert client.post(url, {"csrf": "forged"}, headers={"origin": "null"}).status_code == 403
+    assert client.post(url, headers={"origin": "https://evil.example"}).status_code == 403

@@ -11,6 +11,7 @@ from pathlib import Path
 from mailwarden.console.audit import Outcome
 from mailwarden.console.context import Console
 from mailwarden.console.roles import Principal, Role
+from mailwarden.model.findings import Severity
 from mailwarden.model.incidents import IncidentStatus
 from mailwarden.store.incidents import IncidentStore
 from tests.console.incidents.seed import Seeded
@@ -37,7 +38,10 @@ def test_the_queue_lists_open_incidents_worst_first_and_filters(
     known = seeded[1].incidents
     page = client.get("/incidents")
     assert page.status_code == 200
-    assert sorted(listed(page.text)) == sorted(known)
+    worst_first = sorted(known.values(), key=lambda i: (
+        -Severity.rank_of(i.severity), -(i.last_seen or datetime.min.replace(tzinfo=UTC))
+        .timestamp()))
+    assert listed(page.text) == [i.id for i in worst_first]
     assert 'href="/incidents"' in page.text  # the nav link
     forwarding = by_category(seeded, "external-forwarding-set")
     assert listed(client.get("/incidents?category=external-forwarding-set").text) == [

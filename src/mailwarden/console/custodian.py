@@ -103,7 +103,8 @@ async def custodian_answer(request: Request, ctx: Ctx) -> Response:
                        "severity": after.severity, "status": after.status.value,
                        **({"raised_from": before.severity}
                           if after.severity != before.severity else {}),
-                       **({"reopened": True} if not before.live and after.live else {})})
+                       **({"reopened": True} if after.reopened
+                          and after.status is not before.status else {})})
     return RedirectResponse(f"/custodian/incident/{grant.target}", status_code=303)
 
 

@@ -27,6 +27,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "m365": frozenset({"settings"}),
     "collect": frozenset({"model", "tenant", "m365", "settings"}),
     "fleet": frozenset({"model", "store"}),
+    # Below the console: the custodian's answer links reach notify as a function the
+    # wiring (cli) makes, never by importing the console.
+    "notify": frozenset({"model", "assess", "detect"}),
+    "watch": frozenset({"model", "tenant", "m365", "collect", "detect", "report", "store",
+                        "pipeline", "notify"}),
 }
 
 

@@ -129,6 +129,9 @@ class Settings:
     #: remediate commands. With none, a new legacy-auth block is still created, report-only
     #: (it blocks nobody), and the plan warns that it excludes nobody.
     break_glass: tuple[str, ...] = ()
+    #: The URL people open the console at. When set, `watch` puts a "was this you?" link
+    #: to the console in each email a custodian gets about an incident.
+    console_url: str | None = None
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -192,6 +195,7 @@ _ENV = {
     "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
     "exceptions_file": "MAILWARDEN_EXCEPTIONS",
     "break_glass": "MAILWARDEN_BREAK_GLASS",
+    "console_url": "MAILWARDEN_CONSOLE_URL",
 }
 #: The environment variable of each setting that has one (docs/config.md lists them).
 ENV_VARS: Mapping[str, str] = _ENV

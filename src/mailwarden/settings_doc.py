@@ -28,6 +28,12 @@ class SettingDoc:
 
 
 DOCS: dict[str, SettingDoc] = {
+    "console_url": SettingDoc(text="The URL people open the web console at. When set, "
+                              "`watch` puts a \"was this you?\" link to the console in each "
+                              "email a custodian gets about an incident (signed with the "
+                              "console's link key: MAILWARDEN_CONSOLE_SECRET, shared by the "
+                              "console and the watcher); not set, messages carry no link.",
+                              example="https://mailwarden.contoso.example"),
     "break_glass": SettingDoc(text="Break-glass (emergency access) accounts, by UPN or object "
                               "id: every conditional-access change remediation makes leaves "
                               "them excluded.", example='["bg1@contoso.onmicrosoft.com"]'),

@@ -1,6 +1,6 @@
 """Incidents in the history database, SQLite and PostgreSQL: migration 0003, a round trip,
-an acknowledgement made while a watch cycle ran kept, filters, runs' alerts with their
-incident."""
+an acknowledgement (and the console's triage) made while a watch cycle ran kept, filters,
+runs' alerts with their incident."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect, select
 
-from mailwarden.detect.lifecycle import acknowledge, observe
+from mailwarden.detect.lifecycle import acknowledge, observe, resolve
+from mailwarden.detect.triage import CONFIRMED, DENIED, answer, assign, raised, snooze
 from mailwarden.model.incidents import IncidentStatus, TrackedIncident
 from mailwarden.store import History, store_run
 from mailwarden.store.incidents import IncidentFilter, IncidentStore, select_incidents
@@ -94,3 +95,50 @@ def test_a_runs_alerts_carry_their_incident(db_url: str) -> None:
                                   .where(alerts_table.c.run_id == run_id)).all()
     assert rows and all(incident for _, incident in rows)
     assert {i for _, i in rows} == {i["id"] for i in run.incidents}
+
+
+def test_the_consoles_triage_is_kept_when_the_watcher_writes(db_url: str) -> None:
+    """Assigned, snoozed and answered while a cycle held what it read before: the cycle's
+    write (a new alert, a new severity) keeps all three."""
+    known = incidents()
+    (target,) = [i for i in known.values() if IT in i.targets]
+    with IncidentStore.open(db_url) as store:
+        store.save("tenant-1", known.values())
+        store.update("tenant-1", target.id, lambda i: assign(i, to="ana", now=NOW))
+        store.update("tenant-1", target.id,
+                     lambda i: snooze(i, until=NOW + timedelta(days=3), now=NOW))
+        store.update("tenant-1", target.id, lambda i: answer(i, given=CONFIRMED, now=NOW))
+        grown = observe({target.id: target},
+                        [alert("c", "password-reset", IT, ip="198.51.100.1",
+                               span=timedelta(minutes=30))],
+                        tenant_id="tenant-1", now=NOW + timedelta(minutes=5), as_of=NOW)
+        store.save("tenant-1", [grown.incidents[target.id]])
+        kept = store.load("tenant-1")[target.id]
+    assert kept.assignee == "ana" and kept.snoozed_until == NOW + timedelta(days=3)
+    assert kept.answer == CONFIRMED and kept.answered_at == NOW
+    assert kept.updated_at == NOW + timedelta(minutes=5)
+    assert kept.last_seen == grown.incidents[target.id].last_seen
+
+
+def test_a_denial_made_during_a_cycle_keeps_its_raised_severity_and_reopening(
+        db_url: str) -> None:
+    known = incidents()
+    (target,) = [i for i in known.values() if IT in i.targets]
+    resolved = resolve(target, now=NOW, by="ana", note="looked fine")
+    with IncidentStore.open(db_url) as store:
+        store.save("tenant-1", [resolved])
+        cycle_read = store.load("tenant-1")[target.id]
+        result = store.update("tenant-1", target.id,
+                              lambda i: answer(i, given=DENIED, now=NOW))
+        assert result is not None
+        before, after = result
+        assert after.live and after.reopened and after.severity == raised(before.severity)
+        # The cycle writes what it read before the denial (resolved, old severity).
+        store.save("tenant-1", [dataclasses.replace(cycle_read, updated_at=NOW)])
+        kept = store.load("tenant-1")[target.id]
+        assert kept.live and kept.answer == DENIED and kept.severity == after.severity
+        # A second answer changes nothing: the first one stands.
+        again = store.update("tenant-1", target.id,
+                             lambda i: answer(i, given=CONFIRMED, now=NOW))
+        assert again is not None and again[1] == again[0]
+        assert store.update("tenant-1", "no-such-incident", lambda i: i) is None

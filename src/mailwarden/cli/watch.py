@@ -31,11 +31,14 @@ from mailwarden.cli.connect import (
 )
 from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import err_console
+from mailwarden.console.answer_links import AnswerLinks, incident_answer_links
+from mailwarden.console.links import load_link_key
 from mailwarden.detect.lifecycle import Policy
 from mailwarden.errors import ConfigError
 from mailwarden.files import open_private_append
 from mailwarden.notify import Senders, load_routing
 from mailwarden.pipeline import find_custodians
+from mailwarden.settings import load_settings
 from mailwarden.statelock import hold_folder
 from mailwarden.store.location import ENV_VAR, described, resolve_db_url
 from mailwarden.watch import (
@@ -84,6 +87,14 @@ def _source(from_dir: Path | None, state_dir: Path, connection: Connection
 
     with open_session(connection.settings()) as session:
         yield ApiSource(session, state_dir)
+
+
+def _answer_links(config: Path | None, db: str | None) -> AnswerLinks | None:
+    """The "was this you?" links for custodians' emails, when a console URL is set."""
+    url = load_settings(toml_path=config).console_url
+    if not url:
+        return None
+    return incident_answer_links(db, load_link_key(), url)
 
 
 def _tell_of_legacy_history(state: Path, db: str | None) -> None:
@@ -177,6 +188,9 @@ def watch_command(
     Exceptions (--exceptions, re-read every cycle, and those kept for the tenant) make the
     failing findings they cover `accepted`: they are not sent as failing.
 
+    With console_url set (--config, or $MAILWARDEN_CONSOLE_URL), each email a custodian
+    gets about an incident links to the console's "was this you?" page for it.
+
     Exit codes: 0 done; 2 bad usage or input, or another process holds --state-dir; 3
     sign-in or permission refused; 4 a --once cycle could not read the service; 5 the
     history database cannot be written; 70 internal error."""
@@ -203,7 +217,7 @@ def watch_command(
             custodians_file=find_custodians(from_dir, custodians) if from_dir else custodians,
             exceptions_file=exceptions_file(exceptions, config),
             db_url=db, policy=policy, first_cycle=FirstCycle(first_cycle),
-            digest_hour=digest_hour)
+            digest_hour=digest_hour, answer_links=_answer_links(config, db))
         with (hold_folder(state, hint=STATE_DIR_HINT), _log_writer(log_file) as log,
               httpx.Client() as client):
             _tell_of_legacy_history(state, db)

@@ -32,8 +32,14 @@ from mailwarden.console.web import SecurityHeaders, Templates
 from mailwarden.store.history import History
 
 #: Modules whose `PAGES` make up the console, in the order their routes are matched.
-PAGE_MODULES = ("mailwarden.console.signin", "mailwarden.console.home",
-                "mailwarden.console.invites", "mailwarden.console.admin")
+PAGE_MODULES = (
+    "mailwarden.console.signin",
+    "mailwarden.console.home",
+    "mailwarden.console.invites",
+    "mailwarden.console.admin",
+    "mailwarden.console.incidents",
+    "mailwarden.console.custodian",
+)
 
 
 def all_pages() -> tuple[Page, ...]:

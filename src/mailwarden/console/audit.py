@@ -65,9 +65,14 @@ class AuditLog:
                 remote=remote))
 
     def entries(self, *, limit: int = 200, offset: int = 0, action: str | None = None,
-                actor: str | None = None) -> tuple[AuditEntry, ...]:
+                actor: str | None = None, tenant_id: str | None = None,
+                target: str | None = None) -> tuple[AuditEntry, ...]:
         """Newest first."""
         query = _filtered(select(console_audit), action, actor)
+        if tenant_id:
+            query = query.where(console_audit.c.tenant_id == tenant_id)
+        if target:
+            query = query.where(console_audit.c.target == target)
         query = query.order_by(console_audit.c.id.desc()).limit(limit).offset(offset)
         with self.history._connection("read the console audit log") as connection:
             return tuple(_entry(row) for row in connection.execute(query).mappings())

@@ -103,6 +103,14 @@ class TrackedIncident:
     resolved_reason: str | None = None
     follows: str | None = None  # the resolved incident this one continues
     reopened: bool = False  # acknowledged, then worse
+    #: Triage in the console (`mailwarden.detect.triage`): whom it is assigned to, until
+    #: when it is snoozed (hidden from the open queue), and the custodian's answer to "was
+    #: this you?" ("confirmed" or "denied") and when it was given. Only people set these;
+    #: the watcher keeps them as they are.
+    assignee: str | None = None
+    snoozed_until: datetime | None = None
+    answer: str | None = None
+    answered_at: datetime | None = None
 
     @property
     def alert_ids(self) -> tuple[str, ...]:

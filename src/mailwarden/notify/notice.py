@@ -57,6 +57,10 @@ class Notice:
     items: tuple[Mapping[str, Any], ...] = ()
     #: For a digest: who reads it, "custodian", "security" or "channel" (wording differs).
     audience: str | None = None
+    #: For an incident sent to its custodian: the page where they answer "was this you?"
+    #: (`mailwarden.notify.answer`). Set only on the copy being sent, never stored: the URL
+    #: holds a link token.
+    answer_url: str | None = None
 
     @property
     def rank(self) -> int:

@@ -141,6 +141,10 @@ def evidence_lines(notice: Notice) -> list[str]:
     return [one_line(row) for row in notice.evidence]
 
 
+#: What a custodian is asked beside the link to their answer page.
+ASK = "Was this you? Answer here:"
+
+
 def _digest_text(notice: Notice) -> list[str]:
     shown, more = shown_items(notice)
     lines = ["", "Items:"]
@@ -149,6 +153,8 @@ def _digest_text(notice: Notice) -> list[str]:
         if item.get("summary"):
             lines.append("    " + one_line(item["summary"], 1000))
         lines += [f"    {step}" for step in item_steps(notice, item)]
+        if item.get("answer_url"):
+            lines.append(f"    {ASK} {one_line(item['answer_url'], 2000)}")
     if more > 0:
         lines.append("  " + more_line(more))
     return lines
@@ -159,6 +165,8 @@ def plain_text(notice: Notice, recipients: Recipients | None = None) -> str:
     lines += [f"{label}: {value}" for label, value in facts(notice)]
     if (why := why_you(notice)) is not None:
         lines += ["", "Why you: " + one_line(why, 2000)]
+    if notice.answer_url:
+        lines += ["", f"{ASK} {one_line(notice.answer_url, 2000)}"]
     if notice.kind == "digest":
         lines += _digest_text(notice)
     if recipients and recipients.note:
@@ -175,6 +183,15 @@ def _e(value: Any) -> str:
     return html.escape(one_line(value, 2000), quote=True)
 
 
+def _answer_html(url: str, *, tag: str = "p") -> str:
+    """The custodian's answer link; only an http(s) URL becomes a link."""
+    href = html.escape(one_line(url, 2000), quote=True)
+    if not href.startswith(("https://", "http://")):
+        return f"<{tag}>{html.escape(ASK)} {href}</{tag}>"
+    return (f"<{tag}><strong>Was this you?</strong> <a href=\"{href}\">Tell us: yes, or "
+            f"no</a> ({href})</{tag}>")
+
+
 def html_body(notice: Notice, recipients: Recipients | None = None) -> str:
     """A small, self-contained HTML message; every tenant string is escaped."""
     colour = _HEADING_COLOUR.get(notice.severity, "#555555")
@@ -189,13 +206,18 @@ def html_body(notice: Notice, recipients: Recipients | None = None) -> str:
     ]
     if (why := why_you(notice)) is not None:
         parts.append(f"<p><strong>Why you:</strong> {_e(why)}</p>")
+    if notice.answer_url:
+        parts.append(_answer_html(notice.answer_url))
     if notice.kind == "digest":
         shown, more = shown_items(notice)
         parts.append("<h3>Items</h3><ul>")
         for item in shown:
             steps = "".join(f"<br>{_e(step)}" for step in item_steps(notice, item))
             summary = f"<br>{_e(item['summary'])}" if item.get("summary") else ""
-            parts.append(f"<li><strong>{_e(item_line(item))}</strong>{summary}{steps}</li>")
+            answer = (f"<br>{_answer_html(item['answer_url'], tag='span')}"
+                      if item.get("answer_url") else "")
+            parts.append(f"<li><strong>{_e(item_line(item))}</strong>{summary}{steps}"
+                         f"{answer}</li>")
         if more > 0:
             parts.append(f"<li>{_e(more_line(more))}</li>")
         parts.append("</ul>")

@@ -13,12 +13,12 @@ never half of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from mailwarden.model.findings import Severity
@@ -45,6 +45,8 @@ def _row(incident: TrackedIncident) -> dict[str, Any]:
         "acknowledged_by": incident.acknowledged_by, "note": incident.note,
         "resolved_at": incident.resolved_at, "resolved_reason": incident.resolved_reason,
         "follows": incident.follows, "reopened": incident.reopened,
+        "assignee": incident.assignee, "snoozed_until": incident.snoozed_until,
+        "answer": incident.answer, "answered_at": incident.answered_at,
         "detail": {
             "categories": list(incident.categories), "families": list(incident.families),
             "targets": list(incident.targets), "places": list(incident.places),
@@ -78,15 +80,22 @@ def _incident(row: RowMapping) -> TrackedIncident:
         acknowledged_as=None if not seen else Seen(severity=str(seen.get("severity")),
                                                     marks=tuple(seen.get("marks") or ())),
         resolved_at=_utc(row["resolved_at"]), resolved_reason=row["resolved_reason"],
-        follows=row["follows"], reopened=bool(row["reopened"]))
+        follows=row["follows"], reopened=bool(row["reopened"]), assignee=row["assignee"],
+        snoozed_until=_utc(row["snoozed_until"]), answer=row["answer"],
+        answered_at=_utc(row["answered_at"]))
 
 
 def _keep_people(stored: TrackedIncident | None, incident: TrackedIncident
                  ) -> TrackedIncident:
-    """`incident` with an acknowledgement or resolution someone stored after it was read
-    (`mailwarden alerts ack` while a watch cycle ran), so neither write loses the other."""
+    """`incident` with what people stored after it was read (`mailwarden alerts ack`, or
+    the console, while a watch cycle ran), so neither write loses the other."""
     if stored is None:
         return incident
+    return _keep_triage(stored, _keep_handled(stored, incident))
+
+
+def _keep_handled(stored: TrackedIncident, incident: TrackedIncident) -> TrackedIncident:
+    """An acknowledgement or resolution stored after `incident` was read."""
     if (stored.status is IncidentStatus.RESOLVED and incident.live
             and stored.resolved_at is not None):
         return replace(incident, status=IncidentStatus.RESOLVED,
@@ -101,12 +110,35 @@ def _keep_people(stored: TrackedIncident | None, incident: TrackedIncident
                     acknowledged_as=stored.acknowledged_as, reopened=False)
     if not incident.live:
         return acked
-    seen = stored.acknowledged_as
-    worse = seen is not None and (
+    return replace(acked, status=IncidentStatus.OPEN if _worse(acked) else
+                   IncidentStatus.ACKNOWLEDGED, reopened=_worse(acked))
+
+
+def _worse(incident: TrackedIncident) -> bool:
+    """Worse than when it was acknowledged (`detect.lifecycle.worse`)."""
+    seen = incident.acknowledged_as
+    return seen is not None and (
         Severity.rank_of(incident.severity) > Severity.rank_of(seen.severity)
         or bool(set(incident.marks) - set(seen.marks)))
-    return replace(acked, status=IncidentStatus.OPEN if worse else IncidentStatus.ACKNOWLEDGED,
-                   reopened=worse)
+
+
+def _keep_triage(stored: TrackedIncident, incident: TrackedIncident) -> TrackedIncident:
+    """The console's triage as stored: only people set the assignee, the snooze and the
+    custodian's answer, so the stored ones are the newest. An answer given after
+    `incident` was read keeps what it did (`detect.triage.answer`): a denial's raised
+    severity, and the incident it reopened stays open."""
+    kept = replace(incident, assignee=stored.assignee, snoozed_until=stored.snoozed_until)
+    if stored.answer is None or incident.answer is not None:
+        return kept
+    kept = replace(kept, answer=stored.answer, answered_at=stored.answered_at)
+    if Severity.rank_of(stored.severity) > Severity.rank_of(kept.severity):
+        kept = replace(kept, severity=stored.severity)
+    if stored.live and not kept.live and stored.reopened:
+        kept = replace(kept, status=stored.status, resolved_at=None, resolved_reason=None,
+                       reopened=True)
+    if kept.status is IncidentStatus.ACKNOWLEDGED and _worse(kept):
+        kept = replace(kept, status=IncidentStatus.OPEN, reopened=True)
+    return kept
 
 
 class IncidentStore:
@@ -159,6 +191,52 @@ class IncidentStore:
                                                             table.c.id == ident)))
             if rows:
                 connection.execute(insert(table), rows)
+
+    def find(self, tenant_id: str, ident: str) -> TrackedIncident | None:
+        """One incident of a tenant, or None."""
+        table = tables.incidents
+        query = select(table).where(and_(table.c.tenant_id == tenant_id, table.c.id == ident))
+        with self.history._connection("read an incident") as connection:
+            row = connection.execute(query).mappings().first()
+        return None if row is None else _incident(row)
+
+    def update(self, tenant_id: str, ident: str,
+               change: Callable[[TrackedIncident], TrackedIncident]
+               ) -> tuple[TrackedIncident, TrackedIncident] | None:
+        """Apply `change` to the incident as stored now and write it back, in one
+        transaction (a person's action: nothing to merge, the change sees the newest row).
+        Returns (before, after), or None when there is no such incident."""
+        table = tables.incidents
+        where = and_(table.c.tenant_id == tenant_id, table.c.id == ident)
+        with self.history._connection("update an incident", write=True) as connection:
+            row = connection.execute(select(table).where(where)).mappings().first()
+            if row is None:
+                return None
+            before = _incident(row)
+            after = change(before)
+            if after != before:
+                values = _row(after)
+                connection.execute(update(table).where(where).values(
+                    {k: v for k, v in values.items() if k not in ("tenant_id", "id")}))
+        return before, after
+
+    def alert_documents(self, tenant_id: str, alert_ids: Iterable[str]
+                        ) -> dict[str, Mapping[str, Any]]:
+        """The newest stored document (as alerts.json holds it, evidence rows included) of
+        each of these alerts, from the tenant's stored runs."""
+        wanted = list(dict.fromkeys(alert_ids))
+        if not wanted:
+            return {}
+        alerts, runs = tables.alerts, tables.runs
+        query = (select(alerts.c.alert_id, alerts.c.document)
+                 .join(runs, runs.c.id == alerts.c.run_id)
+                 .where(and_(runs.c.tenant_id == tenant_id, alerts.c.alert_id.in_(wanted)))
+                 .order_by(runs.c.generated_at.desc(), runs.c.id.desc()))
+        found: dict[str, Mapping[str, Any]] = {}
+        with self.history._connection("read an incident's alerts") as connection:
+            for alert_id, document in connection.execute(query):
+                found.setdefault(alert_id, document or {})
+        return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,6 +34,7 @@ folder is refused with `StateInUseError` before it reads or writes anything.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -63,6 +64,7 @@ from mailwarden.notify import (
     plan_notifications,
     send_pending,
 )
+from mailwarden.notify.answer import with_answer_links
 from mailwarden.notify.digest import critical, digest_deliveries, goes_alone
 from mailwarden.notify.dispatch import Plan, SendFunction
 from mailwarden.notify.outbox import Delivery, FileOutbox
@@ -90,6 +92,9 @@ STATE_DIR_HINT = "use another --state-dir"
 
 #: Called with the name of each phase as it completes (tests kill the cycle there).
 PhaseHook = Callable[[str], None]
+#: (tenant id, incident id, custodian) -> the URL of the custodian's "was this you?" page,
+#: or None (`WatchConfig.answer_links`).
+AnswerLinks = Callable[[str, str, str], str | None]
 
 
 class FirstCycle(StrEnum):
@@ -124,6 +129,10 @@ class WatchConfig:
     #: None: a digest every cycle; an hour (0-23, UTC): the day's digest goes in the first
     #: cycle at or after it, and until then non-critical notices are held in the outbox.
     digest_hour: int | None = None
+    #: (tenant id, incident id, custodian) -> the URL of the custodian's "was this you?"
+    #: page, put in the emails custodians get about an incident (`notify.answer`); None:
+    #: messages carry no link (no console URL is configured).
+    answer_links: AnswerLinks | None = None
 
     @property
     def tenant_dir(self) -> Path:
@@ -358,6 +367,8 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
                  hold=planned.hold, release=planned.release, digest_day=planned.digest_day)
     _mark_notified(config, tenant_id, observed, outbox.remembered(), started)
     phase("stored-notices")
+    if config.answer_links is not None:
+        send = with_answer_links(send, functools.partial(config.answer_links, tenant_id))
     reports = send_pending(outbox, config.routing, send, clock=clock)
     phase("sent")
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -56,6 +57,8 @@ findings = Table(
     Column("evidence", JSON, nullable=False),
     Column("controls", JSON, nullable=False),
     Column("remediation", JSON),
+    Index("ix_findings_upn_run", "upn", "run_id"),  # migration 0005: a mailbox's page
+    Index("ix_findings_run_check", "run_id", "check_id"),  # the console's check filter
 )
 
 alerts = Table(
@@ -87,6 +90,12 @@ mailboxes = Table(
     Column("account_id", String(128)),
     Column("risk_score", Integer, nullable=False),
     Column("settings", JSON, nullable=False),
+    # migration 0005: what the console lists and shows without the run in memory
+    Column("rank", Integer),  # 1 for the riskiest: `assess.risk.ranked` when it was stored
+    Column("custodian", String(512)),  # the custodian's UPN; NULL: nobody answers for it
+    Column("detail", JSON),  # `store.mailbox_detail`: tier, attack paths, last use, ...
+    Index("ix_mailboxes_upn_run", "upn", "run_id"),
+    Index("ix_mailboxes_run_rank", "run_id", "rank"),
 )
 
 delegates = Table(
@@ -99,6 +108,7 @@ delegates = Table(
     Column("access_right", String(64), nullable=False),
     Column("via", JSON, nullable=False),
     Column("state", JSON, nullable=False),  # why the principal should not hold access
+    Index("ix_delegates_mailbox_run", "mailbox", "run_id"),  # migration 0005
 )
 
 # The remediation journal (`mailwarden.remediate.journal_db`): one row per applied run,

@@ -1,10 +1,12 @@
-"""Tenant strings render inert on the overview and mailbox pages: a display name holding
-HTML, an exception's reason and owner holding a formula, markup and a terminal escape."""
+"""Tenant strings render inert on the overview and mailbox pages (a display name holding
+HTML, an exception's reason and owner holding a formula, markup and a terminal escape);
+with many tenants the overview shows one at a time with a selector."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from mailwarden.console.context import Console
@@ -49,3 +51,21 @@ def test_hostile_strings_render_inert(console: Console, client_of: ClientOf) -> 
     assert "=HYPERLINK(&#34;http://evil.example&#34;,&#34;x&#34;)&#34;&gt;&lt;img" in (
         pages["overview"].text)
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in pages["search"].text
+
+
+def test_many_tenants_get_a_selector(console: Console, client_of: ClientOf) -> None:
+    run = small_run()
+    url = console.history.url.render_as_string(hide_password=False)
+    for n in range(5):
+        tenant = replace(run.tenant, tenant_id=f"tenant-{n}", display_name=f"Tenant {n}")
+        store_run(replace(run, result=replace(run.result, tenant=tenant)), url)
+    client = client_of(person(Role.VIEWER))
+    page = client.get("/").text
+    assert '<select name="tenant">' in page
+    assert re.findall(r'<section class="tenant"[^>]*data-tenant="([^"]+)"', page) == ["tenant-0"]
+    chosen = client.get("/", params={"tenant": "tenant-3"}).text
+    assert re.findall(r'<section class="tenant"[^>]*data-tenant="([^"]+)"', chosen) == [
+        "tenant-3"]
+    listed = client.get("/mailboxes").text
+    assert [f"/tenants/tenant-{n}/mailboxes" for n in range(5)] == re.findall(
+        r'<li><a href="([^"]+)"', listed)

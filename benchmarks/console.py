@@ -5,10 +5,12 @@ history database of the large synthetic tenant with 30 stored runs; prints one J
     python benchmarks/console.py --dir /tmp/large --db /tmp/console-bench.db   # reuse both
 
 The tenant is written (when --dir holds none) and scanned once, with its Unified Audit Log
-for the grants' last use; 30 runs are stored through `store_run`, a day apart, each a small
-change from the one before (as a tenant drifts): a few failing findings fixed, a few
-passing ones regressed, the mailboxes' risk recomputed (`assess.risk.risk_score`) and
-ranked again (`ranked`). A history database already holding the 30 runs is reused.
+for the grants' last use, and its logs analysed (the alerts rank the mailboxes, and fold
+into incidents as the watcher folds them); 30 runs are stored through `store_run`, a day
+apart, each a small change from the one before (as a tenant drifts): a few failing
+findings fixed, a few passing ones regressed, those mailboxes' risk recomputed from their
+failing findings (`assess.risk.risk_score`) and the mailboxes ranked again (`ranked`).
+A history database already holding the 30 runs is reused.
 
 `mailwarden console` is then started as a user starts it (a subprocess on loopback; this
 script's own `--serve` where the command is not there), signed in with the token it
@@ -37,11 +39,13 @@ from urllib.parse import quote
 import httpx
 
 from mailwarden.assess.risk import ranked, risk_score
+from mailwarden.detect.lifecycle import observe
 from mailwarden.model.findings import Finding, ScanResult, Status
 from mailwarden.model.run import Run
-from mailwarden.pipeline import scan_directory
+from mailwarden.pipeline import detect_logs, rank_by_evidence, scan_directory
 from mailwarden.report import make_run
 from mailwarden.store import History, dispose_engines, store_run
+from mailwarden.store.incidents import IncidentStore
 from mailwarden.synth import generate, write_synthetic
 
 T0 = datetime(2026, 10, 1, 6, tzinfo=UTC)
@@ -82,8 +86,9 @@ def build(directory: Path, db_url: str, runs: int, read_logs: bool) -> dict[str,
     times: dict[str, float] = {}
     started = time.perf_counter()
     scan = scan_directory(directory, at=T0, read_logs=read_logs, db_url=db_url)
-    times["scan_s"] = time.perf_counter() - started
-    result = scan.result
+    detection = detect_logs(directory, scan) if read_logs else None
+    times["scan_and_detect_s"] = time.perf_counter() - started
+    result = rank_by_evidence(scan, detection).result
     rng = random.Random(7)
     started = time.perf_counter()
     for day in range(runs):
@@ -92,9 +97,14 @@ def build(directory: Path, db_url: str, runs: int, read_logs: bool) -> dict[str,
         at = T0 + timedelta(days=day)
         tenant = replace(result.tenant, collected_at=at - timedelta(minutes=20))
         run: Run = make_run(replace(result, tenant=tenant), generated_at=at,
-                            snapshot=scan.snapshot)
+                            snapshot=scan.snapshot, detection=detection)
         store_run(run, db_url)
     times["store_s_per_run"] = (time.perf_counter() - started) / runs
+    if detection is not None:  # the incidents, as the watcher folds the alerts into them
+        observed = observe({}, detection.alerts, tenant_id=result.tenant.tenant_id,
+                           now=T0 + timedelta(days=runs - 1), as_of=None)
+        with History.open(db_url) as history:
+            IncidentStore(history).save(result.tenant.tenant_id, observed.incidents.values())
     return times
 
 
@@ -190,7 +200,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--requests", type=int, default=200, help="per page")
     parser.add_argument("--port", type=int, default=8799)
-    parser.add_argument("--no-logs", action="store_true", help="scan without the audit log")
+    parser.add_argument("--no-logs", action="store_true",
+                        help="scan without the logs: no last use, alerts or incidents")
     parser.add_argument("--serve", metavar="DB_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -59,16 +59,20 @@ def _imap_off(recorded: RecordedTenant, upn: str) -> RecordedTenant:
 
 
 def scan_twice(directory: Path) -> Scanned:
+    """Scanned as `mailwarden scan` does, reading exceptions from an empty history of its
+    own (the tests' module-wide fixture outlives the per-test default history)."""
     tenant = generate("small", seed=0)
-    write_synthetic(tenant, directory)
-    scan = scan_directory(directory, at=T1)
+    write_synthetic(tenant, directory / "tenant")
+    db_url = f"sqlite:///{directory / 'scan-history.db'}"
+    directory = directory / "tenant"
+    scan = scan_directory(directory, at=T1, db_url=db_url)
     detection = detect_logs(directory, scan)
     assert detection is not None
     first = make_run(scan.result, generated_at=T1, snapshot=scan.snapshot, detection=detection)
     imap_upn = next(e.upn for e in first.result.inventory if e.protocols.get("IMAP"))
     snapshot = snapshot_from_recorded(_imap_off(tenant.recorded, imap_upn))
     again = scan_snapshot(snapshot, custodians_file=find_custodians(directory, None), at=T2,
-                          usage=audit_usage(directory))
+                          usage=audit_usage(directory), db_url=db_url)
     second = make_run(again.result, generated_at=T2, snapshot=snapshot)
     return Scanned(first=first, second=second, detection=detection, imap_upn=imap_upn)
 

@@ -25,7 +25,6 @@ from mailwarden.console.links_to import mailbox_url, mailboxes_url
 from mailwarden.console.pages import Page
 from mailwarden.console.roles import Role
 from mailwarden.console.views import access_rows, evidence_summary
-from mailwarden.model.incidents import TrackedIncident
 from mailwarden.model.run import RunRef
 from mailwarden.report.posture import RISK_BANDS
 from mailwarden.store.incidents import IncidentStore
@@ -102,13 +101,6 @@ async def mailbox_list(request: Request, ctx: Ctx) -> Response:
                       checks=sorted(c.id for c in list_checks()), **values)
 
 
-def targeting(incidents: Mapping[str, TrackedIncident], upn: str
-              ) -> tuple[TrackedIncident, ...]:
-    """The incidents that name the mailbox among their targets, latest first."""
-    mine = [i for i in incidents.values() if upn.lower() in {t.lower() for t in i.targets}]
-    return tuple(sorted(mine, key=lambda i: (i.last_seen or i.opened_at), reverse=True))
-
-
 async def mailbox_page(request: Request, ctx: Ctx) -> Response:
     tenant_id, upn = request.path_params["tenant"], request.path_params["upn"]
     history = ctx.console.history
@@ -125,7 +117,7 @@ async def mailbox_page(request: Request, ctx: Ctx) -> Response:
         findings=[(f, evidence_summary(f.evidence)) for f in findings_of(history, run.id,
                                                                           row.upn)],
         access=access_rows(delegates_of(history, run.id, row.upn), row.detail.usage),
-        incidents=targeting(IncidentStore(history).load(tenant_id), row.upn),
+        incidents=IncidentStore(history).naming(tenant_id, row.upn),
         history=tuple(reversed(points)),
         chart=line_chart("Risk score", [(p.generated_at, p.risk_score) for p in points]))
 

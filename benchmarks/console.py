@@ -145,6 +145,12 @@ def serve(db_url: str, port: int) -> None:
     uvicorn.run(create_app(console), host="127.0.0.1", port=port, log_level="warning")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(base: str, cookies: httpx.Cookies, path: str, *, clients: int,
                   requests: int) -> dict[str, Any]:
     latencies: list[float] = []
@@ -239,14 +245,20 @@ def main() -> int:
             assert signed.status_code == 303, signed.status_code
             cookies = client.cookies
         results = {}
+        line["load_average_before"] = round(os.getloadavg()[0], 1)
         for name, path in pages_to_measure(latest.tenant_id, top[0].upn).items():
+            cpu = cpu_seconds(process.pid)
             results[name] = asyncio.run(measure(base, cookies, path, clients=args.clients,
                                                 requests=args.requests))
+            # the server's own CPU per request: what the page costs, whatever runs beside
+            results[name]["server_cpu_ms_per_request"] = round(
+                1000 * (cpu_seconds(process.pid) - cpu) / (args.requests + args.clients), 1)
             if results[name]["statuses"] != [200]:
                 raise SystemExit(f"{path} answered {results[name]['statuses']}")
     finally:
         process.terminate()
         process.wait(timeout=30)
+    line["load_average_after"] = round(os.getloadavg()[0], 1)
     line["pages"] = results
     line["worst_p95_ms"] = max(r["p95_ms"] for r in results.values())
     print(json.dumps(line))

@@ -169,6 +169,8 @@ incidents = Table(
     # categories, families, targets, places, targeted, source_ips, actors, marks,
     # acknowledged_as and the alerts (id -> the alert as last seen)
     Column("detail", JSON, nullable=False),
+    # migration 0005: the overview counts open incidents without reading their detail
+    Index("ix_incidents_tenant_status", "tenant_id", "status", "severity"),
 )
 
 # Accepted exceptions (`mailwarden.store.exceptions`, migration 0004): the same records as

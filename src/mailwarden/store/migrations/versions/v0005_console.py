@@ -27,6 +27,7 @@ _INDEXES = (
     ("ix_findings_upn_run", "findings", ["upn", "run_id"]),
     ("ix_findings_run_check", "findings", ["run_id", "check_id"]),
     ("ix_delegates_mailbox_run", "delegates", ["mailbox", "run_id"]),
+    ("ix_incidents_tenant_status", "incidents", ["tenant_id", "status", "severity"]),
 )
 
 

@@ -25,6 +25,7 @@ from mailwarden.console.links_to import mailbox_url, mailboxes_url
 from mailwarden.console.pages import Page
 from mailwarden.console.roles import Role
 from mailwarden.console.views import access_rows, evidence_summary
+from mailwarden.model.findings import MailboxKind
 from mailwarden.model.run import RunRef
 from mailwarden.report.posture import RISK_BANDS
 from mailwarden.store.incidents import IncidentStore
@@ -32,7 +33,6 @@ from mailwarden.store.mailbox_pages import (
     MailboxFilter,
     delegates_of,
     findings_of,
-    kinds,
     latest_run,
     list_mailboxes,
     mailbox,
@@ -97,7 +97,8 @@ async def mailbox_list(request: Request, ctx: Ctx) -> Response:
     if partial:
         return ctx.render("mailbox_table.html", **values)
     return ctx.render("mailboxes.html", title=f"Mailboxes · {run.tenant_name or tenant_id}",
-                      kinds=kinds(history, run.id), bands=[b[0] for b in RISK_BANDS],
+                      kinds=[k.value for k in MailboxKind if k.ownerless],
+                      bands=[b[0] for b in RISK_BANDS],
                       checks=sorted(c.id for c in list_checks()), **values)
 
 

@@ -54,6 +54,20 @@ class MailboxRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ListedMailbox:
+    """A mailbox as the list shows it."""
+
+    upn: str
+    display_name: str | None
+    kind: str
+    risk_score: int
+    rank: int | None
+    custodian: str | None
+    tier: str
+    failing: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FindingRow:
     check_id: str
     status: str
@@ -130,27 +144,30 @@ def _row(row: RowMapping) -> MailboxRow:
 
 
 def list_mailboxes(history: History, run_id: int, chosen: MailboxFilter, *, offset: int,
-                   limit: int) -> tuple[tuple[MailboxRow, ...], int]:
+                   limit: int) -> tuple[tuple[ListedMailbox, ...], int]:
     """One page of the run's mailboxes the filter accepts, riskiest first (the rank
     stored with the run; a run stored without ranks by score, then address), and how
-    many it accepts in all."""
+    many it accepts in all. The page is chosen from the covering index
+    (`ix_mailboxes_run_rank`), then only its rows are read."""
     box = tables.mailboxes
     where = and_(*_conditions(run_id, chosen))
-    query = (select(box).where(where)
-             .order_by(box.c.rank.asc().nulls_last(), box.c.risk_score.desc(), box.c.upn)
-             .offset(offset).limit(limit))
+    page = (select(box.c.id).where(where)
+            .order_by(box.c.rank.asc().nulls_last(), box.c.risk_score.desc(), box.c.upn)
+            .offset(offset).limit(limit))
     with history._connection("read mailboxes") as connection:
         total = int(connection.execute(select(func.count()).select_from(box).where(where))
                     .scalar_one())
-        rows = tuple(_row(row) for row in connection.execute(query).mappings())
-    return rows, total
-
-
-def kinds(history: History, run_id: int) -> tuple[str, ...]:
-    box = tables.mailboxes
-    with history._connection("read mailboxes") as connection:
-        return tuple(connection.execute(select(box.c.kind).where(box.c.run_id == run_id)
-                                        .distinct().order_by(box.c.kind)).scalars())
+        ids = list(connection.execute(page).scalars())
+        rows = {r.id: r for r in connection.execute(
+            select(box.c.id, box.c.upn, box.c.display_name, box.c.kind, box.c.risk_score,
+                   box.c.rank, box.c.custodian, box.c.detail["tier"].as_string().label("tier"),
+                   box.c.detail["failing"].label("failing"))
+            .where(box.c.id.in_(ids)))} if ids else {}
+    return tuple(ListedMailbox(
+        upn=r.upn, display_name=r.display_name, kind=r.kind, risk_score=r.risk_score,
+        rank=r.rank, custodian=r.custodian, tier=r.tier or "none",
+        failing=tuple(str(c) for c in r.failing or ())) for r in map(rows.__getitem__, ids)
+    ), total
 
 
 def mailbox(history: History, run_id: int, upn: str) -> MailboxRow | None:

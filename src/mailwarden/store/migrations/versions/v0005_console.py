@@ -20,12 +20,14 @@ depends_on = None
 _AWARE = sa.DateTime(timezone=True)
 
 
-#: The console reads one run's mailboxes in risk order, and one mailbox across runs.
+#: The console reads one run's mailboxes in risk order (from the index alone), and one
+#: mailbox across runs.
 _INDEXES = (
     ("ix_mailboxes_upn_run", "mailboxes", ["upn", "run_id"]),
-    ("ix_mailboxes_run_rank", "mailboxes", ["run_id", "rank"]),
+    ("ix_mailboxes_run_rank", "mailboxes",
+     ["run_id", "rank", "risk_score", "kind", "custodian", "upn", "display_name"]),
     ("ix_findings_upn_run", "findings", ["upn", "run_id"]),
-    ("ix_findings_run_check", "findings", ["run_id", "check_id"]),
+    ("ix_findings_run_check", "findings", ["run_id", "check_id", "status", "upn"]),
     ("ix_delegates_mailbox_run", "delegates", ["mailbox", "run_id"]),
     ("ix_incidents_tenant_status", "incidents", ["tenant_id", "status", "severity"]),
 )

@@ -146,13 +146,13 @@ def _row(row: RowMapping) -> MailboxRow:
 def list_mailboxes(history: History, run_id: int, chosen: MailboxFilter, *, offset: int,
                    limit: int) -> tuple[tuple[ListedMailbox, ...], int]:
     """One page of the run's mailboxes the filter accepts, riskiest first (the rank
-    stored with the run; a run stored without ranks by score, then address), and how
-    many it accepts in all. The page is chosen from the covering index
+    stored with the run; a run stored without ranks, whose every rank is NULL, by score,
+    then address), and how many it accepts in all. The page is chosen from the covering index
     (`ix_mailboxes_run_rank`), then only its rows are read."""
     box = tables.mailboxes
     where = and_(*_conditions(run_id, chosen))
     page = (select(box.c.id).where(where)
-            .order_by(box.c.rank.asc().nulls_last(), box.c.risk_score.desc(), box.c.upn)
+            .order_by(box.c.rank, box.c.risk_score.desc(), box.c.upn)
             .offset(offset).limit(limit))
     with history._connection("read mailboxes") as connection:
         total = int(connection.execute(select(func.count()).select_from(box).where(where))

@@ -132,6 +132,11 @@ class Settings:
     #: The URL people open the console at. When set, `watch` puts a "was this you?" link
     #: to the console in each email a custodian gets about an incident.
     console_url: str | None = None
+    #: The console's overview flags a tenant STALE when its latest collection is older than
+    #: this many hours (a daily collection, with two hours' slack), or its latest log pull
+    #: older than `console_stale_logs_hours`.
+    console_stale_posture_hours: float = 26.0
+    console_stale_logs_hours: float = 2.0
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -196,6 +201,8 @@ _ENV = {
     "exceptions_file": "MAILWARDEN_EXCEPTIONS",
     "break_glass": "MAILWARDEN_BREAK_GLASS",
     "console_url": "MAILWARDEN_CONSOLE_URL",
+    "console_stale_posture_hours": "MAILWARDEN_CONSOLE_STALE_POSTURE_HOURS",
+    "console_stale_logs_hours": "MAILWARDEN_CONSOLE_STALE_LOGS_HOURS",
 }
 #: The environment variable of each setting that has one (docs/config.md lists them).
 ENV_VARS: Mapping[str, str] = _ENV
@@ -233,7 +240,8 @@ def _coerce(name: str, value: Any) -> Any:
             if number < 1:
                 raise ValueError("must be at least 1")
             return number
-        if name in {"connect_timeout", "read_timeout", "collect_deadline"}:
+        if name in {"connect_timeout", "read_timeout", "collect_deadline",
+                    "console_stale_posture_hours", "console_stale_logs_hours"}:
             seconds = _number(float, value)
             if seconds <= 0:
                 raise ValueError("must be positive")

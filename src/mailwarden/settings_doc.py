@@ -80,6 +80,14 @@ DOCS: dict[str, SettingDoc] = {
     "collect_mode": SettingDoc(text="fast is the real collector; sequential is the "
                                "one-request-at-a-time baseline benchmarks compare with "
                                "(--sequential)."),
+    "console_stale_posture_hours": SettingDoc(
+        text="The console's overview flags a tenant STALE when its latest collection of the "
+             "posture (scan, report or the watcher's daily refresh) is older than this many "
+             "hours."),
+    "console_stale_logs_hours": SettingDoc(
+        text="The console's overview flags a tenant STALE when its latest log pull (the "
+             "newest stored run that analysed logs) is older than this many hours; a tenant "
+             "whose logs were never analysed is shown so, not flagged."),
 }
 
 

@@ -11,6 +11,11 @@ Layout:
     web.py        templates (autoescaped Jinja2) and the security headers of every response
     audit.py      every console action recorded: who, what, when, from where
     app.py        `create_app(config)`: the Starlette application
+    home.py       the overview: per tenant, posture over time, incidents, risk bands,
+                  freshness (STALE), exceptions expiring soon
+    mailboxes.py  the risk-ordered mailbox list with filters, and one mailbox's page
+    chart.py      a line chart's geometry for inline SVG; views.py, links_to.py: small
+                  shapes and URLs of the mailbox pages
 
 The console sits beside `cli` at the top of the package: it reads and writes through
 `store`, plans and applies through `remediate`, and sends through `notify`.

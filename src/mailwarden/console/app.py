@@ -39,6 +39,7 @@ PAGE_MODULES = (
     "mailwarden.console.admin",
     "mailwarden.console.incidents",
     "mailwarden.console.custodian",
+    "mailwarden.console.mailboxes",
 )
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from mailwarden.settings import Settings
+
 
 class AuthMode(StrEnum):
     LOCAL = "local"  # a random token printed at start (Jupyter's pattern); binds loopback
@@ -23,6 +25,10 @@ class ConsoleConfig:
     public_url: str | None = None
     owner_name: str = "local admin"  # local mode: who started the console
     session_lifetime: timedelta = timedelta(hours=12)
+    # The overview flags a tenant STALE past these ages (settings
+    # console_stale_posture_hours and console_stale_logs_hours: `freshness_limits`).
+    stale_posture: timedelta = timedelta(hours=26)
+    stale_logs: timedelta = timedelta(hours=2)
 
     @property
     def base_url(self) -> str:
@@ -35,3 +41,10 @@ class ConsoleConfig:
     def secure_cookies(self) -> bool:
         """Cookies are marked Secure when people reach the console over HTTPS."""
         return self.base_url.startswith("https://")
+
+
+def freshness_limits(settings: Settings) -> dict[str, timedelta]:
+    """The overview's staleness limits from the settings, as ConsoleConfig's fields:
+    `ConsoleConfig(db_url=..., **freshness_limits(settings))`."""
+    return {"stale_posture": timedelta(hours=settings.console_stale_posture_hours),
+            "stale_logs": timedelta(hours=settings.console_stale_logs_hours)}

@@ -33,6 +33,7 @@ from mailwarden.report.common import (
     failures_worst_first,
 )
 from mailwarden.report.compliance import COUNTED, run_rows, status_summary
+from mailwarden.report.posture import RISK_BANDS, risk_band
 from mailwarden.times import iso, parse_time
 
 RISKIEST_SHOWN = 10
@@ -74,12 +75,9 @@ def bar_chart(title: str, counts: Mapping[str, int], tones: Mapping[str, str] | 
 
 
 def risk_buckets(assessments: Sequence[MailboxAssessment]) -> dict[str, int]:
-    buckets = {"0": 0, "1-24": 0, "25-49": 0, "50-74": 0, "75-100": 0}
+    buckets = {label: 0 for label, _, _ in RISK_BANDS}
     for item in assessments:
-        score = item.risk_score
-        key = ("0" if score == 0 else "1-24" if score < 25 else "25-49" if score < 50
-               else "50-74" if score < 75 else "75-100")
-        buckets[key] += 1
+        buckets[risk_band(item.risk_score)] += 1
     return buckets
 
 

@@ -15,6 +15,7 @@ from mailwarden.errors import StoreError
 from mailwarden.model.findings import Status
 from mailwarden.model.run import MailboxChange, Run, RunRef
 from mailwarden.report.findings_json import plain_value
+from mailwarden.report.posture import posture_score
 from mailwarden.store import tables
 from mailwarden.store.engines import is_in_memory, private_engine, shared_engine
 from mailwarden.store.facts import (
@@ -24,6 +25,7 @@ from mailwarden.store.facts import (
     mailbox_settings,
 )
 from mailwarden.store.location import resolve_db_url, shown
+from mailwarden.store.mailbox_detail import mailbox_rows
 from mailwarden.times import as_utc, parse_time
 
 
@@ -162,6 +164,7 @@ def _run_row(run: Run) -> dict[str, Any]:
             "records": dict(run.snapshot.records),
             "missing_sources": dict(run.snapshot.missing_sources),
             "skipped_records": run.snapshot.skipped_records,
+            "posture_score": posture_score(result.assessments),
         },
         "settings": dict(run.snapshot.settings),
     }
@@ -169,7 +172,6 @@ def _run_row(run: Run) -> dict[str, Any]:
 
 def _child_rows(run: Run) -> list[tuple[Any, list[dict[str, Any]]]]:
     result = run.result
-    risk = {a.upn: a.risk_score for a in result.assessments}
     findings = [{
         "check_id": f.check_id, "upn": f.resource.key,
         "kind": f.resource.kind.value if f.resource.kind else None,
@@ -177,11 +179,7 @@ def _child_rows(run: Run) -> list[tuple[Any, list[dict[str, Any]]]]:
         "evidence": plain_value(f.evidence), "controls": list(f.controls),
         "remediation": f.remediation.as_dict() if f.remediation else None,
     } for f in result.findings]
-    mailboxes = [{
-        "upn": e.upn, "kind": e.kind.value, "display_name": e.display_name,
-        "account_id": e.account_id, "risk_score": risk.get(e.upn, 0),
-        "settings": mailbox_settings(e),
-    } for e in result.inventory]
+    mailboxes = mailbox_rows(result)
     delegates = [{
         "mailbox": d.mailbox, "principal": d.principal, "access_right": d.right,
         "via": list(d.via), "state": list(d.state),

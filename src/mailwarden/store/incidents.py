@@ -13,12 +13,13 @@ never half of it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import Text, and_, cast, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from mailwarden.model.findings import Severity
@@ -172,6 +173,23 @@ class IncidentStore:
             query = query.where(tables.incidents.c.tenant_id == tenant_id)
         with self.history._connection("read incidents") as connection:
             return {row["id"]: _incident(row) for row in connection.execute(query).mappings()}
+
+    def naming(self, tenant_id: str, mailbox: str) -> tuple[TrackedIncident, ...]:
+        """The tenant's incidents that name `mailbox` among their targets, latest first.
+        The rows are narrowed in the database by the target as their JSON holds it, and
+        each is checked once read."""
+        wanted = mailbox.lower()
+        quoted = json.dumps(wanted)  # as the JSON column was written
+        pattern = "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        table = tables.incidents
+        query = select(table).where(and_(table.c.tenant_id == tenant_id,
+                                         cast(table.c.detail, Text).like(pattern,
+                                                                         escape="\\")))
+        with self.history._connection("read incidents") as connection:
+            found = [_incident(row) for row in connection.execute(query).mappings()]
+        mine = [i for i in found if wanted in {t.lower() for t in i.targets}]
+        return tuple(sorted(mine, key=lambda i: i.last_seen or i.opened_at, reverse=True))
 
     def save(self, tenant_id: str, incidents: Iterable[TrackedIncident], *,
              forgotten: Iterable[str] = ()) -> None:

@@ -58,6 +58,9 @@ findings = Table(
     Column("evidence", JSON, nullable=False),
     Column("controls", JSON, nullable=False),
     Column("remediation", JSON),
+    Index("ix_findings_upn_run", "upn", "run_id"),  # migration 0005: a mailbox's page
+    # covers the console's failing-check filter
+    Index("ix_findings_run_check", "run_id", "check_id", "status", "upn"),
 )
 
 alerts = Table(
@@ -89,6 +92,14 @@ mailboxes = Table(
     Column("account_id", String(128)),
     Column("risk_score", Integer, nullable=False),
     Column("settings", JSON, nullable=False),
+    # migration 0005: what the console lists and shows without the run in memory
+    Column("rank", Integer),  # 1 for the riskiest: `assess.risk.ranked` when it was stored
+    Column("custodian", String(512)),  # the custodian's UPN; NULL: nobody answers for it
+    Column("detail", JSON),  # `store.mailbox_detail`: tier, attack paths, last use, ...
+    Index("ix_mailboxes_upn_run", "upn", "run_id"),
+    # covers the console's list: its filters, count and order read no table row
+    Index("ix_mailboxes_run_rank", "run_id", "rank", "risk_score", "kind", "custodian", "upn",
+          "display_name"),
 )
 
 delegates = Table(
@@ -101,6 +112,7 @@ delegates = Table(
     Column("access_right", String(64), nullable=False),
     Column("via", JSON, nullable=False),
     Column("state", JSON, nullable=False),  # why the principal should not hold access
+    Index("ix_delegates_mailbox_run", "mailbox", "run_id"),  # migration 0005
 )
 
 # The remediation journal (`mailwarden.remediate.journal_db`): one row per applied run,
@@ -161,6 +173,8 @@ incidents = Table(
     # categories, families, targets, places, targeted, source_ips, actors, marks,
     # acknowledged_as and the alerts (id -> the alert as last seen)
     Column("detail", JSON, nullable=False),
+    # migration 0005: the overview counts open incidents without reading their detail
+    Index("ix_incidents_tenant_status", "tenant_id", "status", "severity"),
 )
 
 # Accepted exceptions (`mailwarden.store.exceptions`, migration 0004): the same records as

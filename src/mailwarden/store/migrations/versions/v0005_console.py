@@ -1,6 +1,7 @@
 """The console: sessions, invites, its audit log, custodian links, change requests with a
 two-person approval, access reviews; triage columns on incidents and the request/approval
-state of exceptions.
+state of exceptions; each stored mailbox's rank, custodian and detail (attack paths, last
+use of its grants), and the indexes the console's mailbox pages read through.
 
 Revision ID: 0005
 Revises: 0004
@@ -19,12 +20,30 @@ depends_on = None
 _AWARE = sa.DateTime(timezone=True)
 
 
+#: The console reads one run's mailboxes in risk order (from the index alone), and one
+#: mailbox across runs.
+_INDEXES = (
+    ("ix_mailboxes_upn_run", "mailboxes", ["upn", "run_id"]),
+    ("ix_mailboxes_run_rank", "mailboxes",
+     ["run_id", "rank", "risk_score", "kind", "custodian", "upn", "display_name"]),
+    ("ix_findings_upn_run", "findings", ["upn", "run_id"]),
+    ("ix_findings_run_check", "findings", ["run_id", "check_id", "status", "upn"]),
+    ("ix_delegates_mailbox_run", "delegates", ["mailbox", "run_id"]),
+    ("ix_incidents_tenant_status", "incidents", ["tenant_id", "status", "severity"]),
+)
+
+
 def upgrade() -> None:
     op.add_column("exceptions", sa.Column("state", sa.String(16), nullable=False,
                                           server_default="approved"))
     op.add_column("exceptions", sa.Column("approved_by", sa.String(512)))
     op.add_column("exceptions", sa.Column("approved_at", _AWARE))
     op.add_column("exceptions", sa.Column("decision_note", sa.Text))
+    op.add_column("mailboxes", sa.Column("rank", sa.Integer))
+    op.add_column("mailboxes", sa.Column("custodian", sa.String(512)))
+    op.add_column("mailboxes", sa.Column("detail", sa.JSON))
+    for name, table, columns in _INDEXES:
+        op.create_index(name, table, columns)
     op.add_column("incidents", sa.Column("assignee", sa.String(512)))
     op.add_column("incidents", sa.Column("snoozed_until", _AWARE))
     op.add_column("incidents", sa.Column("answer", sa.String(16)))
@@ -150,6 +169,11 @@ def downgrade() -> None:
     op.drop_table("console_audit")
     op.drop_table("console_invites")
     op.drop_table("console_sessions")
+    for name, table, _ in reversed(_INDEXES):
+        op.drop_index(name, table_name=table)
+    with op.batch_alter_table("mailboxes") as batch:
+        for name in ("detail", "custodian", "rank"):
+            batch.drop_column(name)
     with op.batch_alter_table("incidents") as batch:
         for name in ("answered_at", "answer", "snoozed_until", "assignee"):
             batch.drop_column(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 
 
 class AuthMode(StrEnum):
@@ -23,6 +24,10 @@ class ConsoleConfig:
     public_url: str | None = None
     owner_name: str = "local admin"  # local mode: who started the console
     session_lifetime: timedelta = timedelta(hours=12)
+    # How the console reaches the tenant it plans and applies remediation for: a settings
+    # TOML as the CLI's --config (tenant, client_id, endpoints; the credential from the
+    # environment, as for every command). None: remediation shows requests only.
+    settings_file: Path | None = None
 
     @property
     def base_url(self) -> str:

@@ -6,9 +6,7 @@ findings), each action's outcome is shown, and a rollback restores the tenant.""
 
 from __future__ import annotations
 
-import gc
 import re
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +17,6 @@ from mailwarden.console.audit import Outcome
 from mailwarden.console.context import Console
 from mailwarden.console.remediation_work import connection_settings, fresh_plan
 from mailwarden.console.roles import Principal, Role
-from mailwarden.emulator import DEFAULT_CLIENT_SECRET, Served, serve_in_thread
 from mailwarden.m365.session import M365Session
 from mailwarden.model.findings import Status
 from mailwarden.pipeline import collect_live_tenant, scan_snapshot
@@ -28,31 +25,18 @@ from mailwarden.remediate.model import Action
 from mailwarden.store import dispose_engines
 from mailwarden.store.changes import ChangeState, ChangeStore
 from mailwarden.tenant.snapshot import snapshot_from_recorded
-from tests.console.support import ConsoleClient, console_for, person, signed_in
-from tests.remediate.remediate_helpers import small, tenant_id
+from tests.console.changes_support import connected_console, served_tenant
+from tests.console.support import ConsoleClient, person, signed_in
+from tests.remediate.remediate_helpers import tenant_id
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    monkeypatch.setenv("MAILWARDEN_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-    with serve_in_thread(small().recorded) as running:
-        yield running
-        gc.collect()  # close MSAL's dropped HTTP sessions before the server stops
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def connected(served: Served, tmp_path: Path) -> Iterator[Console]:
-    settings = tmp_path / "mailwarden.toml"
-    base = served.base_url
-    settings.write_text(
-        f'tenant = "{tenant_id()}"\nclient_id = "console-test"\nlogin_url = "{base}"\n'
-        f'graph_url = "{base}"\nexo_url = "{base}"\nca_bundle = "{served.ca_file}"\n',
-        encoding="utf-8")
-    yield console_for(f"sqlite:///{tmp_path / 'history.db'}", settings_file=settings)
-    dispose_engines()
+def connected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Console]:
+    with served_tenant(monkeypatch) as served:
+        yield connected_console(served, tmp_path)
+        dispose_engines()
 
 
 @pytest.fixture

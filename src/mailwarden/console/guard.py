@@ -41,7 +41,12 @@ def reaches(page: Page, principal: Principal | None, request: Request) -> bool:
 
 async def _csrf_ok(console: Console, request: Request, session: Session) -> bool:
     origin = request.headers.get("origin")
-    if origin is not None and not _same_origin(origin, console, request):
+    # Pages are served with Referrer-Policy: no-referrer, under which Chromium sends
+    # `Origin: null` on the console's own form posts (rails/rails#28299): then the
+    # browser's Sec-Fetch-Site and the session's token decide.
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    if origin not in (None, "null") and not _same_origin(origin, console, request):
         return False
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:

@@ -5,6 +5,7 @@ the emulator on loopback HTTPS, a console connected to it through a settings fil
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import socket
 import threading
@@ -19,16 +20,18 @@ from starlette.applications import Starlette
 
 from mailwarden.console.context import Console
 from mailwarden.emulator import DEFAULT_CLIENT_SECRET, Served, serve_in_thread
+from mailwarden.tenant.recorded import RecordedTenant
 from tests.console.support import console_for
 from tests.remediate.remediate_helpers import small, tenant_id
 
 
 @contextmanager
-def served_tenant(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    """The emulator serving the small synthetic tenant; the client secret in the
-    environment, where the console reads it."""
+def served_tenant(monkeypatch: pytest.MonkeyPatch,
+                  recorded: RecordedTenant | None = None) -> Iterator[Served]:
+    """The emulator serving `recorded` (the small synthetic tenant by default); the client
+    secret in the environment, where the console reads it."""
     monkeypatch.setenv("MAILWARDEN_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-    with serve_in_thread(small().recorded) as running:
+    with serve_in_thread(recorded or small().recorded) as running:
         yield running
         gc.collect()  # close MSAL's dropped HTTP sessions before the server stops
         time.sleep(0.1)
@@ -68,3 +71,10 @@ def serve_console(app: Starlette) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def with_rule_names(recorded: RecordedTenant, name: str) -> RecordedTenant:
+    """The tenant with every inbox rule renamed `name` and its number."""
+    rules = [{**rule, "Name": f"{name} {n}"}
+             for n, rule in enumerate(recorded.data["exo/Get-InboxRule"])]
+    return dataclasses.replace(recorded, data={**recorded.data, "exo/Get-InboxRule": rules})

@@ -70,3 +70,15 @@ def test_each_visitor_reaches_what_the_table_says(method: str, path: str, consol
             assert response.status_code == 403, (role, response.text)
         else:
             assert response.status_code not in (401, 403), (role, response.text)
+
+
+def test_a_post_with_origin_null_is_decided_by_its_token(client_of: ClientOf) -> None:
+    """What Chromium sends from a page served with Referrer-Policy: no-referrer."""
+    client = client_of(person(Role.RESPONDER))
+    same = {"origin": "null", "sec-fetch-site": "same-origin"}
+    assert client.post("/exceptions", {"tenant": ""}, headers=same).status_code == 400
+    assert client.post("/exceptions", {"csrf": "forged"}, headers=same).status_code == 403
+    cross = {"origin": "null", "sec-fetch-site": "cross-site"}
+    assert client.post("/exceptions", {"tenant": ""}, headers=cross).status_code == 403
+    other = {"origin": "https://evil.example"}
+    assert client.post("/exceptions", {"tenant": ""}, headers=other).status_code == 403

@@ -25,9 +25,9 @@ from mailwarden.remediate.model import Action
 from mailwarden.store import dispose_engines
 from mailwarden.store.changes import ChangeState, ChangeStore
 from mailwarden.tenant.snapshot import snapshot_from_recorded
-from tests.console.changes_support import connected_console, served_tenant
+from tests.console.changes_support import connected_console, served_tenant, with_rule_names
 from tests.console.support import ConsoleClient, person, signed_in
-from tests.remediate.remediate_helpers import tenant_id
+from tests.remediate.remediate_helpers import small, tenant_id
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 
@@ -167,3 +167,19 @@ def test_a_request_under_way_refreshes_itself(connected: Console,
     assert '<meta http-equiv="refresh" content="2">' in page
     assert re.search(r'class="state state-applying">applying<', page)
     assert "access review rev-1" in page
+
+
+def test_hostile_tenant_strings_render_inert_in_the_plan(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    hostile = with_rule_names(small().recorded, HOSTILE + "=HYPERLINK(1)\x1b[31m")
+    with served_tenant(monkeypatch, hostile) as served:
+        console = connected_console(served, tmp_path)
+        viewer = signed_in(console, person(Role.RESPONDER))
+        try:
+            page = viewer.get(f"/remediation/plan/{tenant_id()}")
+            assert page.status_code == 200
+            assert "disable inbox rule &#39;&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+            assert "<script>alert(" not in page.text and "<img" not in page.text
+        finally:
+            viewer.close()
+            dispose_engines()

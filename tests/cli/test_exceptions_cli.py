@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ import pytest
 
 from mailwarden.cli import command_app
 from mailwarden.errors import InputError
+from mailwarden.model.exceptions import FindingException
+from mailwarden.store.exceptions import ExceptionStore
 from tests.support.cli_runner import invoke_ok, runner
 from tests.support.synthetic import assessed_code
 
@@ -186,6 +188,19 @@ def test_stored_exceptions_round_trip_and_apply(tenant_dir: Path, tmp_path: Path
     by_key = _by_key(json.loads((tmp_path / "s/findings.json").read_text(encoding="utf-8")))
     assert by_key[("sign-in-enabled", signed_in)]["exception"]["source"] == "store"
     assert by_key[("imap-enabled", imap)]["status"] == "accepted"
+
+    # One requested in the console is listed with its approval, and applies to no run.
+    with ExceptionStore.open(str(db)) as store:
+        store.request(tenant_id.lower(), FindingException(
+            check="pop-enabled", mailbox=imap, reason="asked", owner="o",
+            expires=date.fromisoformat(_day(20)), created_by="Ann"),
+            by="console:ann", at=datetime.now(UTC))
+        assert [e.check for e in store.load(tenant_id.lower())] == ["sign-in-enabled",
+                                                                    "imap-enabled"]
+    document = json.loads(invoke_ok("exceptions", "list", "--db", str(db), "--format", "json"))
+    approvals = {e["check"]: e["approval"] for e in document["exceptions"]}
+    assert approvals == {"sign-in-enabled": "approved", "imap-enabled": "approved",
+                         "pop-enabled": "requested"}
 
     removed = invoke_ok("exceptions", "remove", str(stored["imap-enabled"]["id"]), "--db",
                         str(db))

@@ -37,7 +37,7 @@ from mailwarden.model.exceptions import ExceptionState, ExceptionUse, FindingExc
 from mailwarden.report.common import days_left
 from mailwarden.report.findings_json import exception_dict
 from mailwarden.schemas import EXCEPTIONS_SCHEMA
-from mailwarden.store.exceptions import ExceptionStore
+from mailwarden.store.exceptions import ExceptionRecord, ExceptionStore
 from mailwarden.text import plural
 
 exceptions_app = typer.Typer(
@@ -71,27 +71,37 @@ def _use(exception: FindingException, now: datetime) -> ExceptionUse:
                         days_left=exception.days_left(now))
 
 
-def _document(exception: FindingException, now: datetime) -> dict[str, Any]:
+def _document(record: ExceptionRecord, now: datetime) -> dict[str, Any]:
+    exception = record.exception
     use = _use(exception, now)
     return {**exception_dict(exception), "tenant_id": exception.tenant_id,
-            "state": use.state.value, "days_left": use.days_left}
+            "state": use.state.value, "days_left": use.days_left,
+            "approval": record.approval.value, "decided_by": record.decided_by,
+            "decided_at": record.decided_at.isoformat() if record.decided_at else None,
+            "decision_note": record.decision_note}
 
 
 _STATE_STYLE = {ExceptionState.EXPIRED: "red", ExceptionState.EXPIRING: "yellow",
                 ExceptionState.ACTIVE: ""}
 
 
-def _table(exceptions: Sequence[FindingException], now: datetime) -> Table:
-    table = Table(title=f"{plural(len(exceptions), 'stored exception')}", title_justify="left")
-    for column in ("id", "tenant", "check", "mailbox", "owner", "expires", "ticket",
-                   "reason", "added"):
+_APPROVAL_STYLE = {"requested": "yellow", "rejected": "red", "approved": ""}
+
+
+def _table(records: Sequence[ExceptionRecord], now: datetime) -> Table:
+    table = Table(title=f"{plural(len(records), 'stored exception')}", title_justify="left")
+    for column in ("id", "tenant", "check", "mailbox", "approval", "owner", "expires",
+                   "ticket", "reason", "added"):
         table.add_column(column)
-    for exception in exceptions:
+    for record in records:
+        exception = record.exception
         use = _use(exception, now)
         added = (f"{exception.created_at:%Y-%m-%d} by {exception.created_by}"
                  if exception.created_at else "")
         table.add_row(str(exception.id), Text(exception.tenant_id or ""),
                       Text(exception.check), Text(exception.mailbox or "the tenant"),
+                      Text(record.approval.value,
+                           style=_APPROVAL_STYLE[record.approval.value]),
                       Text(exception.owner),
                       Text(f"{exception.expires.isoformat()} ({days_left(use)})",
                            style=_STATE_STYLE[use.state]),
@@ -123,15 +133,16 @@ def list_command(
     db: DbOpt = None,
     output: FormatOpt = "table",
 ) -> None:
-    """List the stored exceptions (of one tenant with --tenant), with their state: active,
-    expiring within 14 days, or expired. Creates no database. Exit codes: 0 listed; 2 bad
-    usage; 5 the database cannot be read; 70 internal error."""
+    """List the stored exceptions (of one tenant with --tenant), with their approval
+    (approved; requested or rejected in the console, which apply to no run) and their
+    state: active, expiring within 14 days, or expired. Creates no database. Exit codes: 0
+    listed; 2 bad usage; 5 the database cannot be read; 70 internal error."""
     if output not in ("table", "json"):
         raise ConfigError(f"--format {output!r}: use table or json")
     now = datetime.now(UTC)
     try:
         with ExceptionStore.open(db, create=False) as store:
-            found = store.load(tenant.strip().lower() if tenant else None)
+            found = store.records(tenant.strip().lower() if tenant else None)
     except NoHistoryError as exc:
         if output == "table":
             console.print(Text(str(exc)), soft_wrap=True)

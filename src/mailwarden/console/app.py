@@ -40,6 +40,8 @@ PAGE_MODULES = (
     "mailwarden.console.incidents",
     "mailwarden.console.custodian",
     "mailwarden.console.mailboxes",
+    "mailwarden.console.exceptions",
+    "mailwarden.console.remediation",
 )
 
 

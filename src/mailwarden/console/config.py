@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from mailwarden.settings import Settings
 
@@ -29,6 +30,10 @@ class ConsoleConfig:
     # console_stale_posture_hours and console_stale_logs_hours: `freshness_limits`).
     stale_posture: timedelta = timedelta(hours=26)
     stale_logs: timedelta = timedelta(hours=2)
+    # How the console reaches the tenant it plans and applies remediation for: a settings
+    # TOML as the CLI's --config (tenant, client_id, endpoints; the credential from the
+    # environment, as for every command). None: remediation shows requests only.
+    settings_file: Path | None = None
 
     @property
     def base_url(self) -> str:

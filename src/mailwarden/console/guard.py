@@ -46,10 +46,13 @@ def reaches(page: Page, principal: Principal | None, request: Request) -> bool:
 
 async def _csrf_ok(console: Console, request: Request, session: Session) -> bool:
     origin = request.headers.get("origin")
-    # A plain form posted from a page whose Referrer-Policy is no-referrer (every console
-    # page) carries `Origin: null` (Fetch standard, "append a request `Origin` header":
-    # https://fetch.spec.whatwg.org/#append-a-request-origin-header); the token decides.
-    if origin is not None and origin != "null" and not _same_origin(origin, console, request):
+    # A plain form posted from a page whose Referrer-Policy is no-referrer carries
+    # `Origin: null` (Fetch standard, "append a request `Origin` header":
+    # https://fetch.spec.whatwg.org/#append-a-request-origin-header; rails/rails#28299):
+    # then the browser's Sec-Fetch-Site and the session's token decide.
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    if origin not in (None, "null") and not _same_origin(origin, console, request):
         return False
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:

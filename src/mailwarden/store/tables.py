@@ -194,9 +194,12 @@ exceptions = Table(
     Column("created_by", String(512), nullable=False),
     # migration 0005: the console's request and approval
     Column("state", String(16), nullable=False, server_default="approved"),
-    Column("approved_by", String(512)),
+    Column("approved_by", String(512)),  # who decided (approved or rejected): a name
     Column("approved_at", DateTime(timezone=True)),
     Column("decision_note", Text),
+    # the console's requester as a stable subject (the two-person rule compares it); NULL
+    # for exceptions written by the CLI or an exceptions file
+    Column("requested_by", String(512)),
 )
 
 # -- The console (`mailwarden.console`, migration 0005) -----------------------------------

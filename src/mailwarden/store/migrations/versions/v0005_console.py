@@ -44,6 +44,7 @@ def upgrade() -> None:
     op.add_column("mailboxes", sa.Column("detail", sa.JSON))
     for name, table, columns in _INDEXES:
         op.create_index(name, table, columns)
+    op.add_column("exceptions", sa.Column("requested_by", sa.String(512)))
     op.add_column("incidents", sa.Column("assignee", sa.String(512)))
     op.add_column("incidents", sa.Column("snoozed_until", _AWARE))
     op.add_column("incidents", sa.Column("answer", sa.String(16)))
@@ -178,5 +179,5 @@ def downgrade() -> None:
         for name in ("answered_at", "answer", "snoozed_until", "assignee"):
             batch.drop_column(name)
     with op.batch_alter_table("exceptions") as batch:
-        for name in ("decision_note", "approved_at", "approved_by", "state"):
+        for name in ("requested_by", "decision_note", "approved_at", "approved_by", "state"):
             batch.drop_column(name)

@@ -32,7 +32,8 @@ from mailwarden.console.web import SecurityHeaders, Templates
 from mailwarden.store.history import History
 
 #: Modules whose `PAGES` make up the console, in the order their routes are matched.
-PAGE_MODULES = ("mailwarden.console.signin", "mailwarden.console.home")
+PAGE_MODULES = ("mailwarden.console.signin", "mailwarden.console.home",
+                "mailwarden.console.reviews", "mailwarden.console.custodian_review")
 
 
 def all_pages() -> tuple[Page, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 
 
 class AuthMode(StrEnum):
@@ -23,6 +24,11 @@ class ConsoleConfig:
     public_url: str | None = None
     owner_name: str = "local admin"  # local mode: who started the console
     session_lifetime: timedelta = timedelta(hours=12)
+    # Access review mail: the routing file whose email channels carry custodians' links
+    # (None: reviews can be started, but nobody is sent mail), and the review mail outbox
+    # (None: `console.review_mail.default_state_path()`).
+    routing: Path | None = None
+    review_mail_state: Path | None = None
 
     @property
     def base_url(self) -> str:

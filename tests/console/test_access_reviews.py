@@ -1,0 +1,267 @@
+"""Access reviews end to end on a stored synthetic tenant: start a review, custodians get
+their link by mail (a real SMTP server on loopback), follow it, decide, and the review
+closes into one change request with exactly the removed grants."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+from mailwarden.console.app import create_app
+from mailwarden.console.context import Console
+from mailwarden.console.roles import Principal, Role
+from mailwarden.console.sessions import COOKIE
+from mailwarden.pipeline import Scan, scan_directory, store_scan
+from mailwarden.remediate.model import Action, ActionKind
+from mailwarden.store import dispose_engines
+from mailwarden.store.changes import ChangeStore
+from mailwarden.store.facts import DelegateFact, delegate_facts
+from mailwarden.store.reviews import Decision, ReviewStore
+from mailwarden.synth import generate, write_synthetic
+from tests.console.support import ConsoleClient, console_for, person
+from tests.support.peers import SmtpInbox, html_part, smtp_server
+
+EXPECTED_ACCESS = {
+    ("GET", "/reviews"): "responder",
+    ("POST", "/reviews"): "responder",
+    ("GET", "/reviews/{id}"): "responder",
+    ("POST", "/reviews/{id}/decide"): "responder",
+    ("POST", "/reviews/{id}/remind"): "responder",
+    ("POST", "/reviews/{id}/close"): "responder",
+    ("GET", "/custodian/review/{target}"): "link:review",
+    ("POST", "/custodian/review/{target}"): "link:review",
+}
+
+ClientOf = Callable[[Principal | None], ConsoleClient]
+HOSTILE = "\"><img src=x onerror=alert(1)><script>alert(2)</script>=HYPERLINK(\"x\")\x1b[31m"
+_LINK = re.compile(r'href="http://127\.0\.0\.1:8765(/r/[^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
+    """The small synthetic tenant (seed 0) with its logs and custodians file, assessed."""
+    out = tmp_path_factory.mktemp("reviews") / "tenant"
+    write_synthetic(generate("small", seed=0), out)
+    return scan_directory(out, db_url=str(out / "unused.db"))
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpInbox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def console(tmp_path: Path, scan: Scan, smtp: tuple[SmtpInbox, int]) -> Iterator[Console]:
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(
+        "security_team: [secops@contoso.example]\n"
+        "channels:\n"
+        "  mail:\n"
+        "    type: email\n"
+        f"    url: mailto://alerts:HUNTER2PASS@127.0.0.1:{smtp[1]}"
+        "?from=alerts@contoso.example&mode=insecure\n"
+        "routes:\n"
+        "  - channels: [mail]\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    store_scan(scan, detection=None, db_url=db)
+    yield console_for(db, routing=routing, review_mail_state=tmp_path / "mail" / "state.json")
+    dispose_engines()
+
+
+def _tenant(console: Console) -> str:
+    return console.history.runs()[-1].tenant_id
+
+
+def _start(client: ConsoleClient, console: Console, mailbox: str = "") -> str:
+    client.get("/reviews")
+    response = client.post("/reviews", {"tenant": _tenant(console), "mailbox": mailbox,
+                                         "due": (date.today() + timedelta(days=14)).isoformat()})
+    assert response.status_code == 303, response.text
+    return response.headers["location"].split("/reviews/")[1].split("?")[0]
+
+
+def _messages(inbox: SmtpInbox) -> dict[str, Message]:
+    return {envelope.rcpt_tos[0]: email.message_from_bytes(envelope.content)
+            for envelope in inbox.messages}
+
+
+def test_a_review_holds_every_grant_of_the_run_grouped_by_custodian(
+        console: Console, client_of: ClientOf, scan: Scan,
+        smtp: tuple[SmtpInbox, int]) -> None:
+    review_id = _start(client_of(person(Role.RESPONDER)), console)
+    store = ReviewStore(console.history)
+    items = store.items(review_id)
+    expected = {(d.mailbox, d.principal, d.right) for d in _facts(scan)}
+    assert {(i.mailbox, i.principal, i.right) for i in items} == expected
+    custodians = {e.upn: e.custodian.person if e.custodian else None
+                  for e in scan.result.inventory}
+    assert all(i.custodian == custodians[i.mailbox] for i in items)
+    # Every custodian with grants to review got one mail with a link; nobody else did.
+    mail = _messages(smtp[0])
+    named = {i.custodian for i in items if i.custodian}
+    assert set(mail) - {"secops@contoso.example"} == named
+    for who in named:
+        html = html_part(mail[who])
+        assert _LINK.search(html), html
+    review = store.get(review_id)
+    assert set(review.detail.get("invited") or {}) == named
+    # The token is in no stored file or row other than the link's own signature check.
+    outbox = Path(str(console.config.review_mail_state)).read_text(encoding="utf-8")
+    assert "/r/" not in outbox
+    assert all("/r/" not in repr(e.detail) for e in console.audit.entries())
+
+
+def test_a_custodian_decides_through_the_link_and_the_review_becomes_one_change_request(
+        console: Console, client_of: ClientOf, scan: Scan,
+        smtp: tuple[SmtpInbox, int]) -> None:
+    staff = client_of(person(Role.RESPONDER, "Sec Person"))
+    store = ReviewStore(console.history)
+    mailbox = _mixed_mailbox(scan)
+    review_id = _start(staff, console, mailbox)
+    items = store.items(review_id)
+    custodian = items[0].custodian
+    assert custodian is not None
+    link = _LINK.search(html_part(_messages(smtp[0])[custodian]))
+    assert link is not None
+    visitor = client_of(None)
+    opened = visitor.get(link.group(1))
+    assert opened.status_code == 200
+    page = visitor.get(f"/custodian/review/{review_id}")
+    assert page.status_code == 200
+    assert mailbox in page.text and "last use" in page.text.lower()
+    # Remove every grant, one with a hostile note; keep none.
+    form = {f"d-{i.id}": "remove" for i in items}
+    form[f"n-{items[0].id}"] = HOSTILE
+    decided = visitor.post(f"/custodian/review/{review_id}", form)
+    assert decided.status_code == 303
+    closed = store.get(review_id)
+    assert not closed.is_open and closed.change_request_id
+    request = ChangeStore(console.history).get(closed.change_request_id)
+    assert request.origin == "review" and request.origin_id == review_id
+    actions = [Action.from_dict(a) for a in request.actions]
+    assert {a.kind for a in actions} == {ActionKind.REMOVE_DELEGATE}
+    direct = {(i.right, str(g["trustee"])) for i in items for g in i.grants
+              if g.get("via") == "direct"}
+    assert {(a.detail["right"], a.detail["trustee"]) for a in actions} == direct
+    assert all(a.upn == mailbox for a in actions)
+    recorded = store.items(review_id)
+    assert all(i.decision is Decision.REMOVE and i.decided_by == custodian for i in recorded)
+    # Grants through a group are manual work, said so in the outcome.
+    manual = closed.detail["outcome"]["manual"]
+    assert any("through group" in line and "(manual)" in line for line in manual) == any(
+        g.get("via") != "direct" for i in items for g in i.grants)
+    # After the close, the page is read-only and every hostile string is inert.
+    after = visitor.get(f"/custodian/review/{review_id}")
+    assert "Save my decisions" not in after.text and "final" in after.text
+    for text in (after.text, staff.get(f"/reviews/{review_id}").text):
+        assert "<script>alert(2)" not in text and "<img src=x" not in text
+        assert "\x1b" not in text or "&lt;img" in text
+    refused = visitor.post(f"/custodian/review/{review_id}", {f"d-{items[0].id}": "keep"})
+    assert refused.status_code == 409
+    actions_logged = [e.action for e in console.audit.entries()]
+    assert "review.decide" in actions_logged and "review.close" in actions_logged
+
+
+def test_a_link_sees_only_its_custodians_mailboxes_and_only_its_review(
+        console: Console, client_of: ClientOf, scan: Scan,
+        smtp: tuple[SmtpInbox, int]) -> None:
+    staff = client_of(person(Role.RESPONDER))
+    review_id = _start(staff, console)
+    other_review = _start(staff, console, _mixed_mailbox(scan))
+    items = ReviewStore(console.history).items(review_id)
+    mail = _messages(smtp[0])
+    custodian = sorted({i.custodian for i in items if i.custodian})[0]
+    link = _LINK.search(html_part(mail[custodian]))
+    assert link is not None
+    visitor = client_of(None)
+    visitor.get(link.group(1))
+    page = visitor.get(f"/custodian/review/{review_id}")
+    mine = {i.mailbox for i in items if i.custodian == custodian}
+    theirs = {i.mailbox for i in items if i.custodian != custodian} - mine
+    assert all(m in page.text for m in mine)
+    assert not any(f"<h2>{m}</h2>" in page.text for m in theirs)
+    foreign = next(i for i in items if i.custodian != custodian)
+    assert visitor.post(f"/custodian/review/{review_id}",
+                        {f"d-{foreign.id}": "remove"}).status_code == 403
+    assert next(i for i in ReviewStore(console.history).items(review_id)
+                if i.id == foreign.id).decision is None
+    assert visitor.get(f"/custodian/review/{other_review}").status_code == 403
+    assert visitor.get(f"/reviews/{review_id}").status_code == 403
+    assert visitor.get("/reviews").status_code == 403
+
+
+def test_reminders_go_only_to_custodians_with_undecided_grants_and_not_twice(
+        console: Console, client_of: ClientOf, smtp: tuple[SmtpInbox, int]) -> None:
+    staff = client_of(person(Role.RESPONDER))
+    review_id = _start(staff, console)
+    store = ReviewStore(console.history)
+    items = store.items(review_id)
+    custodians = sorted({i.custodian for i in items if i.custodian})
+    done = custodians[0]
+    store.decide(review_id, {i.id: (Decision.KEEP, None) for i in items
+                             if i.custodian == done}, by=done, at=datetime.now(UTC))
+    smtp[0].messages.clear()
+    # Within a day of the invitations, the button reminds nobody.
+    staff.get(f"/reviews/{review_id}")
+    assert "Nobody to remind" in staff.post(f"/reviews/{review_id}/remind").text
+    assert smtp[0].messages == []
+    # A day later, every custodian with undecided grants, and only them, once.
+    later = datetime.now(UTC) + timedelta(days=1, hours=1)
+    late = _client_at(dataclasses.replace(console, clock=lambda: later), later)
+    try:
+        late.get(f"/reviews/{review_id}")
+        response = late.post(f"/reviews/{review_id}/remind")
+        assert response.status_code == 200
+        assert set(_messages(smtp[0])) == set(custodians) - {done}
+        smtp[0].messages.clear()
+        late.post(f"/reviews/{review_id}/remind")
+        assert smtp[0].messages == []
+    finally:
+        late.close()
+
+
+def _client_at(console: Console, now: datetime) -> ConsoleClient:
+    """A responder's client on a console whose clock says `now`."""
+    value, session = console.sessions.start(person(Role.RESPONDER, "later person"), now=now,
+                                            lifetime=timedelta(hours=1), remote="127.0.0.1")
+    client = ConsoleClient(create_app(console))
+    client.client.cookies.set(COOKIE, value)
+    client.csrf = session.csrf
+    return client
+
+
+def test_roles_below_responder_and_anonymous_reach_no_review_page(
+        client_of: ClientOf) -> None:
+    assert client_of(person(Role.VIEWER)).get("/reviews").status_code == 403
+    assert client_of(None).get("/reviews").status_code == 303
+    assert client_of(person(Role.RESPONDER)).get("/reviews").status_code == 200
+
+
+def test_a_hostile_mailbox_name_in_the_start_form_is_refused_inert(
+        console: Console, client_of: ClientOf) -> None:
+    staff = client_of(person(Role.RESPONDER))
+    staff.get("/reviews")
+    response = staff.post("/reviews", {"tenant": _tenant(console), "mailbox": HOSTILE,
+                                       "due": (date.today() + timedelta(days=3)).isoformat()})
+    assert response.status_code == 400
+    assert "<img src=x" not in response.text and "&lt;img src=x" in response.text
+
+
+def _facts(scan: Scan) -> list[DelegateFact]:
+    return [d for access in scan.result.access for d in delegate_facts(access)]
+
+
+def _mixed_mailbox(scan: Scan) -> str:
+    """A mailbox with a custodian whose grants are held both directly and through a group."""
+    custodians = {e.upn for e in scan.result.inventory if e.custodian}
+    direct = {d.mailbox for d in _facts(scan) if any(g["via"] == "direct" for g in d.grants)}
+    group = {d.mailbox for d in _facts(scan) if any(g["via"] != "direct" for g in d.grants)}
+    return sorted(custodians & direct & group)[0]

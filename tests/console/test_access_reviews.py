@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
@@ -25,7 +28,7 @@ from mailwarden.store.changes import ChangeStore
 from mailwarden.store.facts import DelegateFact, delegate_facts
 from mailwarden.store.reviews import Decision, ReviewStore
 from mailwarden.synth import generate, write_synthetic
-from tests.console.support import ConsoleClient, console_for, person
+from tests.console.support import BASE_URL, LINK_KEY, ConsoleClient, console_for, person
 from tests.support.peers import SmtpInbox, html_part, smtp_server
 
 EXPECTED_ACCESS = {
@@ -265,3 +268,39 @@ def _mixed_mailbox(scan: Scan) -> str:
     direct = {d.mailbox for d in _facts(scan) if any(g["via"] == "direct" for g in d.grants)}
     group = {d.mailbox for d in _facts(scan) if any(g["via"] != "direct" for g in d.grants)}
     return sorted(custodians & direct & group)[0]
+
+
+def test_the_remind_command_reminds_due_custodians_once_with_links_that_open(
+        console: Console, client_of: ClientOf, tmp_path: Path,
+        smtp: tuple[SmtpInbox, int]) -> None:
+    store = ReviewStore(console.history)
+    week_ago = datetime.now(UTC) - timedelta(days=8)
+    review = store.start(tenant_id=_tenant(console), mailbox=None,
+                         due=date.today() + timedelta(days=10), by="sec", at=week_ago)
+    custodians = sorted({i.custodian for i in store.items(review.id) if i.custodian})
+    store.mark_notified(review.id, custodians, at=week_ago, reminder=False)
+    routing = console.config.routing
+    assert routing is not None
+    env = {**os.environ, "MAILWARDEN_CONSOLE_SECRET": LINK_KEY}
+    command = [sys.executable, "-m", "mailwarden", "reviews", "remind", "--db",
+               str(console.config.db_url), "--routing", str(routing), "--console-url",
+               BASE_URL, "--state", str(tmp_path / "cli-mail" / "state.json")]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
+                           check=False)
+    assert first.returncode == 0, first.stderr
+    assert review.id in first.stdout
+    mail = _messages(smtp[0])
+    assert set(mail) == set(custodians)
+    link = _LINK.search(html_part(mail[custodians[0]]))
+    assert link is not None
+    visitor = client_of(None)
+    assert visitor.get(link.group(1)).status_code == 200
+    assert visitor.get(f"/custodian/review/{review.id}").status_code == 200
+    smtp[0].messages.clear()
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
+                           check=False)
+    assert again.returncode == 0, again.stderr
+    assert smtp[0].messages == []
+    bad = subprocess.run([*command[:-4], "--console-url", "console", *command[-2:]],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert bad.returncode == 2 and "is not a URL" in bad.stderr

@@ -94,6 +94,7 @@ COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
     "exceptions remove": _codes(ExitCode.CHANGE_FAILED),
     "exceptions import": _codes(ExitCode.CHANGE_FAILED),
     "exceptions example": _codes(),
+    "reviews remind": _codes(ExitCode.PARTIAL, ExitCode.CHANGE_FAILED),
 }
 
 

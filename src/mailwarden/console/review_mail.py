@@ -39,7 +39,7 @@ from mailwarden.notify.notice import Notice
 from mailwarden.notify.outbox import delivery_id
 from mailwarden.notify.render_text import Recipients
 from mailwarden.notify.routing import Channel, ChannelType
-from mailwarden.store.reviews import AccessReview, ReviewItem, ReviewStore
+from mailwarden.store.reviews import AccessReview, ReviewItem, ReviewState, ReviewStore
 from mailwarden.text import plural
 
 REMIND_EVERY = timedelta(days=7)
@@ -217,3 +217,21 @@ def _linked(mailer: ReviewMailer, delivery: Delivery, now: datetime) -> Delivery
                                 target=str(notice.document["review_id"]),
                                 custodian=str(custodian), now=now)
     return replace(delivery, notice=replace(notice, link=issued.url(mailer.base_url)))
+
+
+def remind_due(mailer: ReviewMailer, store: ReviewStore, *, now: datetime,
+               every: timedelta = REMIND_EVERY, before_due: timedelta = BEFORE_DUE,
+               send: SendFunction | None = None
+               ) -> tuple[tuple[AccessReview, tuple[str, ...], MailResult], ...]:
+    """What a scheduler runs: in every open review, remind the custodians with undecided
+    grants whose reminder is due (`reminder_due`). Returns, per review reminded, who was
+    due and what happened."""
+    done = []
+    for review in store.reviews(states=(ReviewState.OPEN,)):
+        due = tuple(c for c in undecided_custodians(store.items(review.id))
+                    if reminder_due(review, c, now, every=every, before_due=before_due))
+        if due:
+            done.append((review, due, send_review_mail(mailer, store, review, now=now,
+                                                       custodians=due, reminder=True,
+                                                       send=send)))
+    return tuple(done)

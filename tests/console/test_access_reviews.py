@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import json
 import os
 import re
 import subprocess
@@ -17,18 +18,21 @@ from pathlib import Path
 
 import pytest
 
+from mailwarden.assess import assess
 from mailwarden.console.app import create_app
 from mailwarden.console.context import Console
 from mailwarden.console.roles import Principal, Role
 from mailwarden.console.sessions import COOKIE
 from mailwarden.pipeline import Scan, scan_directory, store_scan
 from mailwarden.remediate.model import Action, ActionKind
-from mailwarden.store import dispose_engines
+from mailwarden.report import make_run
+from mailwarden.store import dispose_engines, store_run
 from mailwarden.store.changes import ChangeStore
 from mailwarden.store.facts import DelegateFact, delegate_facts
 from mailwarden.store.reviews import Decision, ReviewStore
 from mailwarden.synth import generate, write_synthetic
 from tests.console.support import BASE_URL, LINK_KEY, ConsoleClient, console_for, person
+from tests.report.report_factory import snapshot
 from tests.support.peers import SmtpInbox, html_part, smtp_server
 
 EXPECTED_ACCESS = {
@@ -44,14 +48,22 @@ EXPECTED_ACCESS = {
 
 ClientOf = Callable[[Principal | None], ConsoleClient]
 HOSTILE = "\"><img src=x onerror=alert(1)><script>alert(2)</script>=HYPERLINK(\"x\")\x1b[31m"
+GROUP = "IT - Service Desk"
+HOSTILE_GROUP = "<script>alert(3)</script> Desk =HYPERLINK(\"http://x\") \x1b[31m"
 _LINK = re.compile(r'href="http://127\.0\.0\.1:8765(/r/[^"]+)"')
 
 
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
-    """The small synthetic tenant (seed 0) with its logs and custodians file, assessed."""
+    """The small synthetic tenant (seed 0) with its logs and custodians file, assessed,
+    after an administrator gave the group that holds grants a hostile name."""
     out = tmp_path_factory.mktemp("reviews") / "tenant"
     write_synthetic(generate("small", seed=0), out)
+    for path in out.rglob("*.json"):
+        text = path.read_text(encoding="utf-8")
+        if GROUP in text:
+            path.write_text(text.replace(GROUP, json.dumps(HOSTILE_GROUP)[1:-1]),
+                            encoding="utf-8")
     return scan_directory(out, db_url=str(out / "unused.db"))
 
 
@@ -166,7 +178,8 @@ def test_a_custodian_decides_through_the_link_and_the_review_becomes_one_change_
     assert "Save my decisions" not in after.text and "final" in after.text
     for text in (after.text, staff.get(f"/reviews/{review_id}").text):
         assert "<script>alert(2)" not in text and "<img src=x" not in text
-        assert "\x1b" not in text or "&lt;img" in text
+        assert "<script>alert(3)" not in text and "&lt;script&gt;alert(3)" in text
+        assert "&lt;img src=x" in text
     refused = visitor.post(f"/custodian/review/{review_id}", {f"d-{items[0].id}": "keep"})
     assert refused.status_code == 409
     actions_logged = [e.action for e in console.audit.entries()]
@@ -304,3 +317,49 @@ def test_the_remind_command_reminds_due_custodians_once_with_links_that_open(
     bad = subprocess.run([*command[:-4], "--console-url", "console", *command[-2:]],
                          capture_output=True, text=True, env=env, timeout=120, check=False)
     assert bad.returncode == 2 and "is not a URL" in bad.stderr
+
+
+def test_a_mailbox_nobody_answers_for_is_listed_and_the_security_team_decides(
+        console: Console, client_of: ClientOf, smtp: tuple[SmtpInbox, int]) -> None:
+    # A tenant whose shared mailbox is held only by a leaver: no custodian can be inferred.
+    snap = snapshot()
+    snap = dataclasses.replace(snap, mailbox_permissions=tuple(
+        p for p in snap.mailbox_permissions if p.user != "alice@contoso.com"))
+    run = make_run(assess(snap), generated_at=datetime.now(UTC), snapshot=snap, detection=None)
+    store_run(run, console.config.db_url)
+    staff = client_of(person(Role.RESPONDER, "Sec Person"))
+    staff.get("/reviews")
+    started = staff.post("/reviews", {"tenant": "tenant-1", "mailbox": "",
+                                      "due": (date.today() + timedelta(days=7)).isoformat()})
+    review_id = started.headers["location"].split("/reviews/")[1].split("?")[0]
+    (item,) = ReviewStore(console.history).items(review_id)
+    assert (item.mailbox, item.principal, item.custodian) == (
+        "hr@contoso.com", "bob@contoso.com", None)
+    page = staff.get(f"/reviews/{review_id}")
+    assert "nobody answerable" in page.text
+    # The security team is told, with the review's page (no custodian link).
+    (notice,) = _messages(smtp[0]).values()
+    assert notice["To"] == "secops@contoso.example"
+    assert f"{BASE_URL}/reviews/{review_id}" in html_part(notice)
+    assert "/r/" not in html_part(notice)
+    decided = staff.post(f"/reviews/{review_id}/decide", {f"d-{item.id}": "remove",
+                                                          "n-1": "", "d-x": "keep"})
+    assert decided.status_code == 303
+    review = ReviewStore(console.history).get(review_id)
+    assert not review.is_open and review.change_request_id  # every grant decided
+    (action,) = ChangeStore(console.history).get(review.change_request_id).actions
+    assert action["detail"]["trustee"] == "bob@contoso.com"
+    assert ReviewStore(console.history).items(review_id)[0].decided_by == "Sec Person"
+    staff.get(f"/reviews/{review_id}")
+    assert staff.post(f"/reviews/{review_id}/close").status_code == 409
+
+
+def test_closing_with_nothing_removed_makes_no_change_request(
+        console: Console, client_of: ClientOf, scan: Scan) -> None:
+    staff = client_of(person(Role.RESPONDER))
+    review_id = _start(staff, console, _mixed_mailbox(scan))
+    staff.get(f"/reviews/{review_id}")
+    assert staff.post(f"/reviews/{review_id}/close").status_code == 303
+    review = ReviewStore(console.history).get(review_id)
+    assert review.state.value == "closed" and review.change_request_id is None
+    assert "No removal was decided" in staff.get(f"/reviews/{review_id}").text

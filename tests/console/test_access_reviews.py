@@ -363,3 +363,19 @@ def test_closing_with_nothing_removed_makes_no_change_request(
     review = ReviewStore(console.history).get(review_id)
     assert review.state.value == "closed" and review.change_request_id is None
     assert "No removal was decided" in staff.get(f"/reviews/{review_id}").text
+
+
+def test_a_browser_post_with_a_null_origin_is_judged_by_its_csrf_token(
+        console: Console, client_of: ClientOf) -> None:
+    # Pages are served with Referrer-Policy: no-referrer, so browsers send `Origin: null`
+    # on every POST (the Fetch standard); a foreign origin is still refused.
+    staff = client_of(person(Role.RESPONDER))
+    staff.get("/reviews")
+    due = (date.today() + timedelta(days=3)).isoformat()
+    form = {"tenant": _tenant(console), "mailbox": "", "due": due}
+    null = {"origin": "null"}
+    assert staff.post("/reviews", {**form, "csrf": "forged"}, headers=null).status_code == 403
+    foreign = {"origin": "https://evil.example"}
+    assert staff.post("/reviews", form, headers=foreign).status_code == 403
+    assert ReviewStore(console.history).reviews() == ()
+    assert staff.post("/reviews", form, headers=null).status_code == 303

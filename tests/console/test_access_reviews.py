@@ -347,8 +347,12 @@ def test_a_mailbox_nobody_answers_for_is_listed_and_the_security_team_decides(
     assert decided.status_code == 303
     review = ReviewStore(console.history).get(review_id)
     assert not review.is_open and review.change_request_id  # every grant decided
-    (action,) = ChangeStore(console.history).get(review.change_request_id).actions
+    request = ChangeStore(console.history).get(review.change_request_id)
+    (action,) = request.actions
     assert action["detail"]["trustee"] == "bob@contoso.com"
+    # The person whose decision completed the review asked for the change: they cannot
+    # also approve it.
+    assert request.requested_by == "test:Sec Person"
     assert ReviewStore(console.history).items(review_id)[0].decided_by == "Sec Person"
     staff.get(f"/reviews/{review_id}")
     assert staff.post(f"/reviews/{review_id}/close").status_code == 409

@@ -116,8 +116,7 @@ def _custodian_notice(review: AccessReview, custodian: str, items: list[ReviewIt
         actions=("Open the link below (it is yours alone; do not forward it) and choose "
                  "keep or remove for each delegate.",),
         document={"review_id": review.id, "tenant_id": review.tenant_id,
-                  "custodian": custodian, "due": review.due.isoformat()},
-        audience="custodian")
+                  "custodian": custodian, "due": review.due.isoformat()})
 
 
 def _security_notice(review: AccessReview, mailboxes: tuple[str, ...],

@@ -73,13 +73,17 @@ def close_review(console: Console, review_id: str, *, subject: str, name: str | 
                                 change_request_id=request_id)
 
 
-def close_if_complete(console: Console, review_id: str, *, at: datetime) -> AccessReview | None:
-    """Close the review when every item is decided (the request is then the review's own:
-    requested by "review:<id>", so any approver may approve it)."""
+def close_if_complete(console: Console, review_id: str, *, at: datetime,
+                      subject: str | None = None, name: str | None = None
+                      ) -> AccessReview | None:
+    """Close the review when every item is decided. The change request is requested by
+    the person whose decision completed it (`subject`), so they cannot approve it; when a
+    custodian completed it, by the review itself ("review:<id>"): custodians hold no role,
+    so any approver may approve it."""
     if any(item.decision is None for item in reviews_of(console).items(review_id)):
         return None
-    return close_review(console, review_id, subject=f"review:{review_id}",
-                        name="access review (every grant decided)", at=at)
+    return close_review(console, review_id, subject=subject or f"review:{review_id}",
+                        name=name or "access review (every grant decided)", at=at)
 
 
 def mailer_of(console: Console) -> ReviewMailer | None:

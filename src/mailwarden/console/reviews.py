@@ -159,7 +159,8 @@ async def decide_items(request: Request, ctx: Ctx) -> Response:
         return _review_page(ctx, review, message=str(exc), status=409)
     ctx.record("review.decide", tenant_id=review.tenant_id, target=review.id,
                detail={**counts(decisions), "changed": changed})
-    closed = close_if_complete(ctx.console, review.id, at=ctx.now)
+    closed = close_if_complete(ctx.console, review.id, at=ctx.now,
+                               subject=principal.subject, name=principal.name)
     if closed is not None:
         ctx.record("review.close", tenant_id=closed.tenant_id, target=closed.id,
                    detail={"change_request": closed.change_request_id, "automatic": True})

@@ -101,6 +101,7 @@ COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
     "fleet run": _codes(ExitCode.CHANGE_FAILED),
     "console": _codes(ExitCode.CHANGE_FAILED),
     "console invite": _codes(ExitCode.CHANGE_FAILED),
+    "reviews remind": _codes(ExitCode.PARTIAL, ExitCode.CHANGE_FAILED),
 }
 
 

@@ -42,6 +42,8 @@ PAGE_MODULES = (
     "mailwarden.console.mailboxes",
     "mailwarden.console.exceptions",
     "mailwarden.console.remediation",
+    "mailwarden.console.reviews",
+    "mailwarden.console.custodian_review",
 )
 
 

@@ -34,6 +34,11 @@ class ConsoleConfig:
     # TOML as the CLI's --config (tenant, client_id, endpoints; the credential from the
     # environment, as for every command). None: remediation shows requests only.
     settings_file: Path | None = None
+    # Access review mail: the routing file whose email channels carry custodians' links
+    # (None: reviews can be started, but nobody is sent mail), and the review mail outbox
+    # (None: `console.review_mail.default_state_path()`).
+    routing: Path | None = None
+    review_mail_state: Path | None = None
 
     @property
     def base_url(self) -> str:

@@ -1,6 +1,6 @@
 """A notice: one incident (the alerts of one attack), one alert, one newly failing
-finding, or a digest of several of those for one recipient (`mailwarden.notify.digest`),
-ready to be rendered for a channel.
+finding, a digest of several of those for one recipient (`mailwarden.notify.digest`), or
+an access review's invitation or reminder, ready to be rendered for a channel.
 
 Notices are plain values that survive a trip through JSON, so the outbox can hold them
 between "stored" and "sent" and resend them after a crash without the original inputs.
@@ -18,7 +18,7 @@ from mailwarden.model.findings import Finding, Severity
 from mailwarden.notify.actions import actions_for_category
 from mailwarden.text import plural, printable
 
-NoticeKind = Literal["alert", "finding", "digest"]
+NoticeKind = Literal["alert", "finding", "digest", "review"]
 #: Evidence rows shown in a message; the full set stays in alerts.json.
 EVIDENCE_ROWS = 5
 #: Evidence columns worth a person's attention, in the order shown.
@@ -61,6 +61,9 @@ class Notice:
     #: (`mailwarden.notify.answer`). Set only on the copy being sent, never stored: the URL
     #: holds a link token.
     answer_url: str | None = None
+    #: A page the recipient opens (an access review). A custodian's link holds a token:
+    #: it is added by the sender just before sending, never stored in the outbox.
+    link: str | None = None
 
     @property
     def rank(self) -> int:

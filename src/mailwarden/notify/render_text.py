@@ -121,6 +121,8 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
             rows.append(("Source IPs", one_line(notice.source_ips[:10])))
     elif notice.kind == "finding":
         rows.append(("Check", str(notice.check_id)))
+    elif notice.kind == "review":
+        rows.append(("Due", str(notice.document.get("due"))))
     if notice.escalation:
         rows.append(("Escalated", "worse than the earlier notice: " + (
             ", ".join(notice.marks) or "severity raised")))
@@ -173,6 +175,8 @@ def plain_text(notice: Notice, recipients: Recipients | None = None) -> str:
         lines += ["", "Note: " + recipients.note]
     lines += ["", "Do now:"]
     lines += [f"  {n}. {action}" for n, action in enumerate(notice.actions, 1)]
+    if notice.link:
+        lines += ["", f"Open: {notice.link}"]
     if notice.evidence:
         lines += ["", f"{evidence_heading(notice)}:"]
         lines += [f"  - {line}" for line in evidence_lines(notice)]
@@ -226,6 +230,9 @@ def html_body(notice: Notice, recipients: Recipients | None = None) -> str:
     parts.append("<h3>Do now</h3><ol>")
     parts += [f"<li>{_e(action)}</li>" for action in notice.actions]
     parts.append("</ol>")
+    if notice.link:
+        link = html.escape(notice.link, quote=True)
+        parts.append(f"<p><a href=\"{link}\">Open the review</a><br>{link}</p>")
     if notice.evidence:
         parts.append(f"<h3>{_e(evidence_heading(notice))}</h3><ul>")
         parts += [f"<li><code>{_e(line)}</code></li>" for line in evidence_lines(notice)]

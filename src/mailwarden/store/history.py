@@ -182,7 +182,7 @@ def _child_rows(run: Run) -> list[tuple[Any, list[dict[str, Any]]]]:
     mailboxes = mailbox_rows(result)
     delegates = [{
         "mailbox": d.mailbox, "principal": d.principal, "access_right": d.right,
-        "via": list(d.via), "state": list(d.state),
+        "via": list(d.via), "state": d.stored_state(),
     } for access in result.access for d in delegate_facts(access)]
     alerts = [{
         "alert_id": str(a["id"]), "category": str(a["category"]), "rule_id": str(a["rule_id"]),

@@ -133,31 +133,53 @@ def _why(who: str, right: str, reasons: tuple[str, ...]) -> str:
             "shared mailbox; if they need the access, license the account, then grant it again.")
 
 
+def _call(upn: str, right: str, trustee: str) -> ExoCall:
+    """The one call that removes `right` of `trustee` (as Exchange wrote it) on `upn`."""
+    if right == Right.SEND_AS:
+        return ExoCall(
+            cmdlet="Remove-RecipientPermission",
+            parameters={"Identity": upn, "Trustee": trustee, "AccessRights": ["SendAs"]},
+        )
+    if right == Right.SEND_ON_BEHALF:
+        return ExoCall(
+            cmdlet="Set-Mailbox",
+            parameters={"Identity": upn, "GrantSendOnBehalfTo": {"Remove": [trustee]}},
+        )
+    return ExoCall(
+        cmdlet="Remove-MailboxPermission",
+        parameters={"Identity": upn, "User": trustee, "AccessRights": [right],
+                    "InheritanceType": "All"},
+    )
+
+
+def decided_removal(*, upn: str, account_id: str | None, right: str, trustee: str,
+                    person: str | None, orphaned: bool, reason: Reason) -> Action:
+    """The removal of one grant a person decided on (an access review), not a finding:
+    the same action, id and calls as a planned removal of that grant, with `reason` saying
+    who decided it."""
+    who = person or trustee
+    target = Target(upn=upn.lower(), account_id=account_id, failing={}, access=None,
+                    mailbox=None, rules=(), domains=frozenset())
+    return target.action(
+        ActionKind.REMOVE_DELEGATE, right, trustee, calls=(_call(upn.lower(), right, trustee),),
+        reasons=(reason,),
+        breaks="Nothing: the grant belongs to a deleted object, of which only the SID is left."
+        if orphaned else (f"{who} loses {right} on the mailbox; if they need it again, the "
+                          "custodian asks for it to be granted again."),
+        detail={"right": right, "trustee": trustee, "person": person, "orphaned": orphaned,
+                "reasons": ["reviewed"]},
+        reversible=not orphaned,
+        note="The trustee is a deleted object: Exchange cannot grant it access again."
+        if orphaned else None,
+    )
+
+
 def _removal(t: Target, grant: Grant, reasons: tuple[str, ...],
              dormant: str | None = None) -> Action:
     orphaned = reasons == ("deleted",)
     right = str(grant.right)
     trustee = grant.trustee
-    if right == Right.SEND_AS:
-        call = ExoCall(
-            cmdlet="Remove-RecipientPermission",
-            parameters={"Identity": t.upn, "Trustee": trustee, "AccessRights": ["SendAs"]},
-        )
-    elif right == Right.SEND_ON_BEHALF:
-        call = ExoCall(
-            cmdlet="Set-Mailbox",
-            parameters={"Identity": t.upn, "GrantSendOnBehalfTo": {"Remove": [trustee]}},
-        )
-    else:
-        call = ExoCall(
-            cmdlet="Remove-MailboxPermission",
-            parameters={
-                "Identity": t.upn,
-                "User": trustee,
-                "AccessRights": [right],
-                "InheritanceType": "All",
-            },
-        )
+    call = _call(t.upn, right, trustee)
     who = grant.name or trustee
     shown = (f"deleted object {trustee}" if orphaned
              else f"{who} ({', '.join(reasons)}), held directly")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,6 +15,7 @@ from mailwarden.cli import app
 from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import console, err_console, who_records
 from mailwarden.errors import ConfigError
+from mailwarden.settings import load_settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -63,6 +65,16 @@ def console_command(
     name: Annotated[str | None, typer.Option(
         "--name", help="Local mode: your name in the audit log (default: the OS user).")
     ] = None,
+    config_file: Annotated[Path | None, typer.Option(
+        "--config", help="A settings file (as every command's --config): the tenant the "
+        "remediation pages plan and apply for (the credential from the environment, as "
+        "always), the overview's staleness limits, and team mode's Entra ID application. "
+        "Without it, change requests can be read and decided but not planned or applied.")
+    ] = None,
+    routing: Annotated[Path | None, typer.Option(
+        "--routing", help="A routing file whose email channels carry access reviews' links "
+        "to custodians (see docs/routing.md). Without it reviews start but send no mail.")
+    ] = None,
 ) -> None:
     """Serve the web console until Ctrl-C (or SIGTERM).
 
@@ -75,7 +87,7 @@ def console_command(
     if ctx.invoked_subcommand is not None:
         return
     from mailwarden.console.app import build_console, create_app
-    from mailwarden.console.config import ConsoleConfig
+    from mailwarden.console.config import ConsoleConfig, freshness_limits
     from mailwarden.console.serve import bind, check_host
 
     mode = _auth(auth)
@@ -85,8 +97,12 @@ def console_command(
     owner = who_records(name)
     sock = bind(host, port)
     bound = sock.getsockname()[1]
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"--config {config_file}: no such settings file")
+    limits = freshness_limits(load_settings(toml_path=config_file))
     config = ConsoleConfig(db_url=db, host=host, port=bound, auth=mode, public_url=public_url,
-                           owner_name=owner)
+                           owner_name=owner, settings_file=config_file, routing=routing,
+                           stale_posture=limits["stale_posture"], stale_logs=limits["stale_logs"])
     try:
         parts = build_console(config)
     except BaseException:

@@ -1,11 +1,39 @@
 """Every test gets per-user data and state folders of its own (XDG_DATA_HOME,
 XDG_STATE_HOME; no MAILWARDEN_DB): commands that store runs in the default history, and the
 watcher's default state folder, never reach the home folder of whoever runs the tests, and
-no test sees another's runs."""
+no test sees another's runs; module- and session-scoped fixtures get folders of their own
+too.
+
+The package's bytecode is written once before the tests start: hundreds of tests run
+`python -m mailwarden` as a process, and where bytecode writing is off
+(PYTHONDONTWRITEBYTECODE) each of them would otherwise compile the whole package again."""
 
 from __future__ import annotations
 
+import compileall
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+import mailwarden
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller compiled it
+        return
+    compileall.compile_dir(Path(mailwarden.__file__).parent, quiet=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same for what module- and session-scoped fixtures run, before any test's own."""
+    home = tmp_path_factory.mktemp("session-user")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        patch.setenv("XDG_STATE_HOME", str(home / "state"))
+        patch.delenv("MAILWARDEN_DB", raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)

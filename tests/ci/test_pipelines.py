@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.synthetic import write_tenant
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci"
 OFFLINE = "cp -R recorded/contoso tenant"
 REPLACED = {"Install mailwarden": None, "Collect the tenant": OFFLINE}
@@ -32,9 +34,7 @@ BIN = str(Path(sys.executable).parent)
 @pytest.fixture(scope="session")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = tmp_path_factory.mktemp("recorded") / "contoso"
-    subprocess.run([sys.executable, "-m", "mailwarden", "synth", "--size", "small",
-                    "--seed", "1", "--out", str(where)], check=True, capture_output=True,
-                   timeout=120)
+    write_tenant(where, "small", seed=1)
     # Without logs/ the report assesses only the posture: what the gate reads, and faster.
     shutil.rmtree(where / "logs")
     return where

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.synthetic import write_tenant
+
 SAMPLE_CSV = (Path(__file__).resolve().parents[3] / "shared" / "samples"
               / "sentinel-training-lab" / "sign-in_adelete.csv")
 PARTIAL = 4
@@ -86,8 +88,7 @@ def test_detect_note_is_printed_whole(tmp_path: Path) -> None:
 
 def test_scan_says_an_unreadable_ual_and_the_rules_it_stops(tmp_path: Path) -> None:
     tenant = tmp_path / "tenant"
-    made = mailwarden("synth", "--out", str(tenant), "--size", "small", "--seed", "1")
-    assert made.returncode == 0, made.stderr
+    write_tenant(tenant, "small", seed=1)
     (tenant / "logs" / "ual.json").write_text("not json at all {", encoding="utf-8")
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q")
     assert done.returncode == PARTIAL, done.stdout + done.stderr
@@ -99,8 +100,7 @@ def test_scan_says_an_unreadable_ual_and_the_rules_it_stops(tmp_path: Path) -> N
 
 def test_every_file_read_exits_0(tmp_path: Path) -> None:
     tenant = tmp_path / "tenant"
-    assert mailwarden("synth", "--out", str(tenant), "--size", "small",
-                      "--seed", "1").returncode == 0
+    write_tenant(tenant, "small", seed=1)
     _judged_whole(tenant)  # else one check is `error`: a partial result too
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -111,9 +111,7 @@ def test_every_file_read_exits_0(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tenant = tmp_path_factory.mktemp("synthetic") / "tenant"
-    made = mailwarden("synth", "--out", str(tenant), "--size", "small", "--seed", "1")
-    assert made.returncode == 0, made.stderr
-    return tenant
+    return write_tenant(tenant, "small", seed=1)
 
 
 def _copy(synthetic: Path, tmp_path: Path) -> Path:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support.synthetic import PARTIAL, assessed_code
+from tests.support.synthetic import PARTIAL, assessed_code, write_tenant
 
 #: Get-Mailbox failed, and with it the per-mailbox sources, as `collect` records it.
 GET_MAILBOX_FAILED = {
@@ -47,8 +47,7 @@ def _said(done: subprocess.CompletedProcess[str]) -> str:
 
 def test_get_mailbox_failed_keeps_every_failure_and_exits_4(tmp_path: Path) -> None:
     tenant, db = tmp_path / "tenant", tmp_path / "history.db"
-    assert mailwarden("synth", "--size", "small", "--seed", "0", "--out", str(tenant),
-                      db=db).returncode == 0
+    write_tenant(tenant, "small", seed=0)
     clean = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "clean"),
                        "-q", "--no-logs", db=db)
     assert clean.returncode == assessed_code(tenant), _said(clean)
@@ -87,8 +86,7 @@ def test_empty_mailbox_permissions_are_not_read_as_no_delegates(tmp_path: Path) 
     with no row at all was not read whole, so the delegation checks say error (or fail,
     for what Send As alone shows), never pass."""
     tenant, db = tmp_path / "tenant", tmp_path / "history.db"
-    assert mailwarden("synth", "--size", "small", "--seed", "0", "--out", str(tenant),
-                      db=db).returncode == 0
+    write_tenant(tenant, "small", seed=0)
     (tenant / "exo" / "Get-MailboxPermission.json").write_text("[]", encoding="utf-8")
     done = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "out"), "-q",
                       "--no-logs", db=db)
@@ -110,8 +108,7 @@ def test_get_mailbox_failed_still_detects_on_the_ownerless_accounts_it_knows(
     tmp_path: Path
 ) -> None:
     tenant, db = tmp_path / "tenant", tmp_path / "history.db"
-    assert mailwarden("synth", "--size", "small", "--seed", "0", "--out", str(tenant),
-                      db=db).returncode == 0
+    write_tenant(tenant, "small", seed=0)
     clean = mailwarden("scan", "--from-dir", str(tenant), "--out", str(tmp_path / "clean"),
                        "-q", "--no-store", db=db)
     assert clean.returncode == assessed_code(tenant), _said(clean)

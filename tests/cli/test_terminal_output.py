@@ -24,6 +24,7 @@ from mailwarden.cli.views import failures_table, inventory_table
 from mailwarden.model.findings import Severity, Status
 from mailwarden.model.incidents import IncidentStatus, TrackedIncident
 from mailwarden.pipeline import detect_logs, rank_by_evidence, scan_directory
+from mailwarden.synth import generate, write_synthetic
 from tests.support.synthetic import assessed_code
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -49,7 +50,7 @@ def _run(*args: str, width: int | None = None, terminal: bool = False,
 @pytest.fixture(scope="module")
 def tenant(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("terminal") / "tenant"
-    _run("synth", "--out", str(out), "--size", "60", "--seed", "3")
+    write_synthetic(generate(60, seed=3), out)  # as `mailwarden synth --size 60 --seed 3`
     return out
 
 

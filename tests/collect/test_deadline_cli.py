@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -96,13 +97,17 @@ def test_collect_and_scan_past_their_deadline_keep_what_they_read_and_exit_4(
 ) -> None:
     out = tmp_path / "tenant"
     # Every Exchange answer takes two minutes; Graph answers at once.
-    with served_emulator(tmp_path, options=["--latency-exo", "120000"]) as served:
+    # collect and scan run side by side: each waits out its own deadline.
+    with served_emulator(tmp_path, options=["--latency-exo", "120000"]) as served, \
+            ThreadPoolExecutor(max_workers=1) as beside:
+        scanning = beside.submit(mailwarden, "scan", "--out", str(tmp_path / "scan"),
+                                 *served.connection(), "--deadline", "15s", "--quiet",
+                                 "--no-logs")
         started = time.monotonic()
         done = mailwarden("collect", "--out", str(out), *served.connection(),
                           "--deadline", "15s", "--quiet")
         elapsed = time.monotonic() - started
-        scanned = mailwarden("scan", "--out", str(tmp_path / "scan"), *served.connection(),
-                             "--deadline", "15s", "--quiet", "--no-logs")
+        scanned = scanning.result()
     # scan --tenant assesses what was read (checks of unread sources say error), exits 4.
     assert scanned.returncode == 4, scanned.stdout + scanned.stderr
     assert (tmp_path / "scan" / "findings.json").is_file()

@@ -27,7 +27,7 @@ import pytest
 
 from mailwarden.detect.inputs.oversize import find_long_lines
 from tests.detect.detect_factory import at, signin
-from tests.support.synthetic import assessed_code
+from tests.support.synthetic import assessed_code, write_tenant
 
 MIB = 1 << 20
 #: A small limit for the quick tests: the long lines below are 16 times longer.
@@ -220,10 +220,7 @@ def test_a_bad_limit_is_refused_with_what_to_do(tmp_path: Path) -> None:
 def test_scan_says_how_many_rows_were_too_long_and_why(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "250"}
     tenant = tmp_path / "tenant"
-    made = subprocess.run([sys.executable, "-m", "mailwarden", "synth", "--out", str(tenant),
-                           "--size", "small", "--seed", "1"], capture_output=True, text=True,
-                          timeout=300, check=False, env=env)
-    assert made.returncode == 0, made.stderr
+    write_tenant(tenant, "small", seed=1)
     signins = tenant / "logs" / "signIns.json"
     lines = signins.read_bytes().splitlines(keepends=True)
     head, tail = long_record_parts(33 * MIB)

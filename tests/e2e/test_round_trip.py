@@ -16,6 +16,7 @@ import pytest
 from mailwarden.model.inventory import Snapshot
 from mailwarden.tenant.snapshot import load_snapshot
 from tests.support.served_emulator import emulator_process
+from tests.support.synthetic import write_tenant
 
 
 def mailwarden(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -25,11 +26,12 @@ def mailwarden(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, Path]]:
+    """One emulator for the module: its tests only read the tenant it serves."""
+    tmp_path = tmp_path_factory.mktemp("served")
     tenant_dir = tmp_path / "A"
-    done = mailwarden("synth", "--size", "small", "--seed", "5", "--out", str(tenant_dir))
-    assert done.returncode == 0, done.stderr
+    write_tenant(tenant_dir, "small", seed=5)
     ca_file = tmp_path / "ca.pem"
     with emulator_process(["--tenant-dir", str(tenant_dir)], ca_file) as base_url:
         yield tenant_dir, base_url, ca_file

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mailwarden.synth import generate, write_synthetic
+
 PARTIAL = 4
 
 
@@ -16,3 +18,11 @@ def assessed_code(tenant: Path) -> int:
     planted = json.loads((tenant / "planted.json").read_text(encoding="utf-8"))
     dormant = planted.get("dormant") or {}
     return PARTIAL if planted.get("unknown") or dormant.get("unknown") else 0
+
+
+def write_tenant(out: Path, size: str | int = "small", seed: int = 0) -> Path:
+    """Write the synthetic tenant `mailwarden synth --size SIZE --seed SEED --out OUT` writes,
+    in this process: a test that only needs the files saves starting a process
+    (tests/cli/test_file_safety.py and tests/e2e run the command itself)."""
+    write_synthetic(generate(size, seed=seed), out)
+    return out

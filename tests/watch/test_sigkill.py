@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from mailwarden.synth import generate, write_synthetic
 from mailwarden.watch import DIRECTORY_CHECKPOINT
 from mailwarden.watch.cycle import OUTBOX_FILE
 from tests.support.peers import loopback_http
@@ -180,8 +181,7 @@ def what(key: str) -> str:
 def synth(out: Path) -> Path:
     """A synthetic tenant whose logs all fall inside the watcher's window: the audit log's
     longer history (for dormant-delegate) is cut at the other logs' start."""
-    subprocess.run([sys.executable, "-m", "mailwarden", "synth", "--size", "small",
-                    "--out", str(out)], check=True, capture_output=True, timeout=TIMEOUT)
+    write_synthetic(generate("small", seed=0), out)  # as `mailwarden synth --size small`
     start = json.loads((out / "labels.json").read_text(encoding="utf-8"))["window"]["start"]
     ual = out / "logs" / "ual.json"
     lines = ual.read_text(encoding="utf-8").splitlines(keepends=True)

@@ -11,7 +11,8 @@ runs (`logs_control`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mailwarden.emulator import login
+from mailwarden.emulator import login, signin
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.exchange_http import exchange_batch, invoke_command
 from mailwarden.emulator.graph import graph_endpoint
@@ -51,9 +52,11 @@ def create_app(
     *,
     config: EmulatorConfig = DEFAULT_CONFIG,
     logs: Mapping[LogKind, Iterable[Mapping[str, Any]]] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """An emulator serving `tenant` under `config` (default: no latency, throttling or faults),
-    and `logs` (sign-ins, directory audits, UAL records; e.g. `read_log_directory(DIR)`)."""
+    and `logs` (sign-ins, directory audits, UAL records; e.g. `read_log_directory(DIR)`).
+    `clock` dates the tokens and authorization codes it issues."""
     routes = [
         Route("/_emulator/stats", _stats, methods=["GET"]),
         Route("/_emulator/stats/reset", _reset, methods=["POST"]),
@@ -67,10 +70,11 @@ def create_app(
               methods=["GET"]),
         Route("/{tenant}/oauth2/v2.0/token", login.token, methods=["POST"]),
         Route("/{tenant}/oauth2/v2.0/devicecode", login.device_code, methods=["POST"]),
+        Route("/{tenant}/oauth2/v2.0/authorize", signin.authorize, methods=["GET", "POST"]),
         Route("/{tenant}/discovery/v2.0/keys", login.keys, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
-    app.state.emulator = Emulator(tenant, config)
+    app.state.emulator = Emulator(tenant, config, clock=clock)
     app.state.logs_api = LogsApi(config)
     for kind, rows in (logs or {}).items():
         app.state.emulator.state.add_log_records(kind, rows)

@@ -151,6 +151,11 @@ incidents = Table(
     Column("resolved_reason", Text),
     Column("follows", String(80)),
     Column("reopened", Boolean, nullable=False),
+    # migration 0005: triage in the console
+    Column("assignee", String(512)),
+    Column("snoozed_until", DateTime(timezone=True)),
+    Column("answer", String(16)),  # the custodian's "was this you?": confirmed | denied
+    Column("answered_at", DateTime(timezone=True)),
     # categories, families, targets, places, targeted, source_ips, actors, marks,
     # acknowledged_as and the alerts (id -> the alert as last seen)
     Column("detail", JSON, nullable=False),
@@ -171,4 +176,145 @@ exceptions = Table(
     Column("ticket", String(256)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(512), nullable=False),
+    # migration 0005: the console's request and approval
+    Column("state", String(16), nullable=False, server_default="approved"),
+    Column("approved_by", String(512)),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("decision_note", Text),
+)
+
+# -- The console (`mailwarden.console`, migration 0005) -----------------------------------
+# Exceptions requested in the console wait for an approver: `state` is "approved" for every
+# exception written by the CLI or an exceptions file, "requested" until an approver decides,
+# then "approved" or "rejected". Only approved exceptions apply (columns added to
+# `exceptions` by migration 0005, declared there above).
+
+# Signed-in people: one row per session, keyed by the SHA-256 of the cookie's value (the
+# value itself is never stored), with the session's CSRF token.
+console_sessions = Table(
+    "console_sessions",
+    METADATA,
+    Column("id_hash", String(64), primary_key=True),
+    Column("subject", String(512), nullable=False),  # stable id: "local:NAME", an Entra oid
+    Column("name", String(512), nullable=False),
+    Column("roles", JSON, nullable=False),  # role names; a custodian link session has none
+    Column("source", String(16), nullable=False),  # local | invite | entra | link
+    Column("link_id", String(64)),  # a custodian link's session: the link it came from
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("remote", String(64)),
+)
+
+# Local-mode sign-in links for more people than the one who started the console (a second
+# person is needed to approve a change): single use, expiring, stored as a hash.
+console_invites = Table(
+    "console_invites",
+    METADATA,
+    Column("token_hash", String(64), primary_key=True),
+    Column("name", String(512), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_by", String(512), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+# Every console action: who, what, when, from where.
+console_audit = Table(
+    "console_audit",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(512), nullable=False),  # subject, or "anonymous"
+    Column("actor_name", String(512)),
+    Column("source", String(16)),
+    Column("action", String(64), nullable=False),
+    Column("tenant_id", String(128)),
+    Column("target", String(512)),
+    Column("outcome", String(16), nullable=False),  # done | refused | failed
+    Column("detail", JSON, nullable=False),
+    Column("remote", String(64)),
+)
+
+# Custodian links: signed tokens carry the id; this row binds it to one purpose and one
+# target and lets it be revoked. Nothing else is reachable with the link.
+console_links = Table(
+    "console_links",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("purpose", String(16), nullable=False),  # review | incident
+    Column("tenant_id", String(128), nullable=False),
+    Column("target", String(128), nullable=False),  # a review id, an incident id
+    Column("custodian", String(512), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Remediation changes submitted in the console: a selection of a plan's actions, approved
+# by a different person with the approver role, applied through the journalled apply.
+change_requests = Table(
+    "change_requests",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(128), nullable=False, index=True),
+    # pending | approved | rejected | cancelled | applying | applied | failed | rolled-back
+    Column("state", String(16), nullable=False),
+    Column("actions", JSON, nullable=False),  # the selected actions, as Action.as_dict()
+    Column("origin", String(16), nullable=False),  # console | review
+    Column("origin_id", String(64)),  # the access review it came from
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(512), nullable=False),
+    Column("requested_by_name", String(512)),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(512)),
+    Column("decided_by_name", String(512)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_note", Text),
+    Column("remediation_run_id", String(64)),  # remediation_runs.run_id once applied
+    Column("applied_at", DateTime(timezone=True)),
+    Column("outcome", JSON),  # per action: status and error
+    Column("rolled_back_at", DateTime(timezone=True)),
+    Column("rolled_back_by", String(512)),
+)
+
+# Access reviews: custodians confirm who should still reach their mailbox.
+access_reviews = Table(
+    "access_reviews",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(128), nullable=False, index=True),
+    Column("history_run_id", Integer),  # the stored run whose access map was reviewed
+    Column("state", String(16), nullable=False),  # open | closed | cancelled
+    Column("created_by", String(512), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("reminded_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("change_request_id", String(64)),
+    Column("detail", JSON, nullable=False),  # scope, notices sent, counts
+)
+
+review_items = Table(
+    "review_items",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "review_id", String(64), ForeignKey("access_reviews.id", ondelete="CASCADE"),
+        nullable=False, index=True,
+    ),
+    Column("mailbox", String(512), nullable=False),
+    Column("custodian", String(512)),  # NULL: nobody answerable (the review says so)
+    Column("principal", String(512), nullable=False),
+    Column("access_right", String(64), nullable=False),
+    Column("via", JSON, nullable=False),
+    Column("last_use", DateTime(timezone=True)),
+    Column("usage", JSON, nullable=False),  # what the audit log says of last use
+    Column("decision", String(16)),  # keep | remove; NULL: undecided
+    Column("decided_by", String(512)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("note", Text),
 )

@@ -1,0 +1,72 @@
+"""`create_app(config)`: the console as a Starlette application.
+
+The page modules listed in `PAGE_MODULES` each export `PAGES`, a tuple of `pages.Page`;
+every route is wrapped by `guard.guarded`, so no endpoint is reachable without the checks
+its page declares.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from mailwarden.console.audit import AuditLog
+from mailwarden.console.config import AuthMode, ConsoleConfig
+from mailwarden.console.context import Console
+from mailwarden.console.guard import guarded
+from mailwarden.console.limits import RateLimiter
+from mailwarden.console.pages import Page
+from mailwarden.console.sessions import SessionStore
+from mailwarden.console.web import SecurityHeaders, Templates
+from mailwarden.store.history import History
+
+#: Modules whose `PAGES` make up the console, in the order their routes are matched.
+PAGE_MODULES = ("mailwarden.console.signin", "mailwarden.console.home")
+
+
+def all_pages() -> tuple[Page, ...]:
+    pages: list[Page] = []
+    for name in PAGE_MODULES:
+        pages += importlib.import_module(name).PAGES
+    return tuple(pages)
+
+
+def build_console(config: ConsoleConfig, *, clock: Callable[[], datetime] | None = None,
+                  local_token: str | None = None) -> Console:
+    """The console's parts. In local mode a token is made unless one is given (tests)."""
+    now = clock or (lambda: datetime.now(UTC))
+    history = History.open(config.db_url)
+    token = None
+    if config.auth is AuthMode.LOCAL:
+        token = local_token or secrets.token_urlsafe(32)
+    return Console(config=config, history=history, sessions=SessionStore(history),
+                   audit=AuditLog(history), templates=Templates(),
+                   limiter=RateLimiter(limit=20, window=timedelta(minutes=1), clock=now),
+                   clock=now, local_token=token)
+
+
+def create_app(console: Console) -> Starlette:
+    def route(page: Page) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await guarded(console, page, request)
+        return Route(page.path, endpoint, methods=list(page.methods), name=page.name)
+
+    static = StaticFiles(directory=str(files("mailwarden.console") / "static"))
+    routes: list[Route | Mount] = [route(page) for page in all_pages()]
+    routes.append(Mount("/static", app=static, name="static"))
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app.state.console = console
+    return app
+
+
+__all__ = ["PAGE_MODULES", "all_pages", "build_console", "create_app"]

@@ -1,0 +1,85 @@
+"""Signing in and out.
+
+Local mode (Jupyter's pattern): the console prints a URL holding a random token; opening it
+exchanges the token for a session cookie and redirects to a URL without it, so the token is
+not left in the address bar or the history. The token is compared in constant time, the
+endpoint is rate limited, and the token is never logged or recorded.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from mailwarden.console.audit import Outcome
+from mailwarden.console.context import Ctx
+from mailwarden.console.pages import Page
+from mailwarden.console.roles import Principal, Role, Source
+from mailwarden.console.sessions import Session, cookie_name
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go to after signing in; anything else (another site, a scheme
+    relative URL) is "/"."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def signed_in(ctx: Ctx, principal: Principal, target: str) -> tuple[Response, Session]:
+    """Start a session for `principal` and send them to `target` with its cookie set."""
+    console = ctx.console
+    value, session = console.sessions.start(principal, now=ctx.now,
+                                            lifetime=console.config.session_lifetime,
+                                            remote=ctx.remote)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(ctx, response, value)
+    return response, session
+
+
+def set_session_cookie(ctx: Ctx, response: Response, value: str) -> None:
+    config = ctx.console.config
+    response.set_cookie(cookie_name(config.secure_cookies), value,
+                        max_age=int(config.session_lifetime.total_seconds()), path="/",
+                        secure=config.secure_cookies, httponly=True, samesite="strict")
+
+
+async def login(request: Request, ctx: Ctx) -> Response:
+    token = request.query_params.get("token")
+    expected = ctx.console.local_token
+    target = safe_next(request.query_params.get("next"))
+    if token is None:
+        return ctx.render("login.html", mode=ctx.console.config.auth.value, next=target,
+                          failed=False)
+    if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        ctx.record("signin.local", outcome=Outcome.REFUSED)
+        return ctx.render("login.html", status=403, mode=ctx.console.config.auth.value,
+                          next=target, failed=True)
+    owner = ctx.console.config.owner_name
+    principal = Principal(subject=f"local:{owner}", name=owner, roles=frozenset({Role.ADMIN}),
+                          source=Source.LOCAL)
+    response, _ = signed_in(ctx, principal, target)
+    ctx.record("signin.local")
+    return response
+
+
+async def logout(request: Request, ctx: Ctx) -> Response:
+    value = request.cookies.get(cookie_name(ctx.console.config.secure_cookies))
+    if value:
+        ctx.console.sessions.end(value)
+    ctx.record("signout")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(cookie_name(ctx.console.config.secure_cookies), path="/",
+                           secure=ctx.console.config.secure_cookies, httponly=True,
+                           samesite="strict")
+    return response
+
+
+PAGES = (
+    Page(path="/login", endpoint=login, name="login", public=True, need=None,
+         rate_limited=True),
+    Page(path="/logout", endpoint=logout, name="logout", methods=("POST",),
+         need=Role.VIEWER),
+)

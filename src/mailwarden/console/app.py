@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 
@@ -25,13 +25,16 @@ from mailwarden.console.config import AuthMode, ConsoleConfig
 from mailwarden.console.context import Console
 from mailwarden.console.guard import guarded
 from mailwarden.console.limits import RateLimiter
+from mailwarden.console.oidc import entra_sign_in
 from mailwarden.console.pages import Page
 from mailwarden.console.sessions import SessionStore
 from mailwarden.console.web import SecurityHeaders, Templates
+from mailwarden.settings import Settings, load_settings
 from mailwarden.store.history import History
 
 #: Modules whose `PAGES` make up the console, in the order their routes are matched.
-PAGE_MODULES = ("mailwarden.console.signin", "mailwarden.console.home")
+PAGE_MODULES = ("mailwarden.console.signin", "mailwarden.console.oidc_pages",
+                "mailwarden.console.home")
 
 
 def all_pages() -> tuple[Page, ...]:
@@ -42,9 +45,17 @@ def all_pages() -> tuple[Page, ...]:
 
 
 def build_console(config: ConsoleConfig, *, clock: Callable[[], datetime] | None = None,
-                  local_token: str | None = None) -> Console:
-    """The console's parts. In local mode a token is made unless one is given (tests)."""
+                  local_token: str | None = None,
+                  settings: Settings | None = None,
+                  env: Mapping[str, str] | None = None) -> Console:
+    """The console's parts. In local mode a token is made unless one is given (tests); in
+    team mode `settings` (default: the environment's) name the Entra ID app registration,
+    its credential (from `env`, default the process environment) and the tenant."""
     now = clock or (lambda: datetime.now(UTC))
+    entra = None
+    if config.auth is AuthMode.ENTRA:
+        entra = entra_sign_in(settings or load_settings(env=env), base_url=config.base_url,
+                              clock=now, env=env)
     history = History.open(config.db_url)
     token = None
     if config.auth is AuthMode.LOCAL:
@@ -52,7 +63,7 @@ def build_console(config: ConsoleConfig, *, clock: Callable[[], datetime] | None
     return Console(config=config, history=history, sessions=SessionStore(history),
                    audit=AuditLog(history), templates=Templates(),
                    limiter=RateLimiter(limit=20, window=timedelta(minutes=1), clock=now),
-                   clock=now, local_token=token)
+                   clock=now, local_token=token, entra=entra)
 
 
 def create_app(console: Console) -> Starlette:

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 from mailwarden.console.audit import AuditLog, Outcome
 from mailwarden.console.config import ConsoleConfig
 from mailwarden.console.limits import RateLimiter
+from mailwarden.console.oidc import EntraSignIn
 from mailwarden.console.roles import Principal
 from mailwarden.console.sessions import Session, SessionStore
 from mailwarden.console.web import Templates
@@ -32,6 +33,7 @@ class Console:
     limiter: RateLimiter
     clock: Callable[[], datetime]
     local_token: str | None  # local mode: the token printed at start; None in team mode
+    entra: EntraSignIn | None = None  # team mode: the Entra ID sign-in (oidc.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

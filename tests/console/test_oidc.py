@@ -17,6 +17,7 @@ from mailwarden.console.app import build_console, create_app
 from mailwarden.console.config import AuthMode, ConsoleConfig
 from mailwarden.console.oidc import FlowStore, entra_settings
 from mailwarden.console.oidc_pages import FLOW_COOKIE
+from mailwarden.console.signin import safe_next
 from mailwarden.emulator import EmulatorConfig, Served, serve_in_thread
 from mailwarden.emulator import create_app as emulator_app
 from mailwarden.emulator.config import WebApp
@@ -190,3 +191,28 @@ def test_a_certificate_credential_redeems_the_code_too(entra: Served, tmp_path: 
     finally:
         client.close()
         dispose_engines()
+
+
+def test_a_next_path_with_control_characters_goes_home() -> None:
+    assert safe_next("/\t/evil.example") == "/" and safe_next("/\n/evil.example") == "/"
+    assert safe_next("/incidents?state=open") == "/incidents?state=open"
+
+
+def test_signing_in_again_ends_the_browsers_earlier_session(
+    team: ConsoleClient, entra: Served
+) -> None:
+    values = []
+    for _ in range(2):
+        sent = _leave(team)
+        code = _code_for(entra, sent, "ada@console.test")
+        team.get(f"/auth/callback?code={code}&state={sent['state']}")
+        values.append(team.client.cookies.get("mailwarden_session"))
+    earlier, later = values
+    assert earlier and later and earlier != later
+    assert team.get("/").status_code == 200
+    team.client.cookies.clear()
+    team.client.cookies.set("mailwarden_session", later)
+    assert team.get("/").status_code == 200
+    team.client.cookies.clear()
+    team.client.cookies.set("mailwarden_session", earlier)
+    assert team.get("/").status_code == 303

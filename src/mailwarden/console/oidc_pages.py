@@ -24,11 +24,13 @@ from mailwarden.console.context import Ctx
 from mailwarden.console.idtoken import principal_of
 from mailwarden.console.oidc import FLOW_LIFETIME, EntraSignIn
 from mailwarden.console.pages import Page
+from mailwarden.console.sessions import cookie_name
 from mailwarden.console.signin import safe_next, set_session_cookie
 from mailwarden.errors import AuthError, ConfigError, ServiceError
 
 FLOW_COOKIE = "mailwarden_signin"
 SECURE_FLOW_COOKIE = "__Host-mailwarden_signin"
+REASON_LIMIT = 300
 NO_ROLE = "You have no role in the mailwarden console; ask an admin to assign one."
 
 
@@ -49,7 +51,9 @@ def _entra(ctx: Ctx) -> EntraSignIn | None:
 
 def _refused(ctx: Ctx, status: int, title: str, message: str, *, reason: str,
              who: str | None = None) -> Response:
-    ctx.record("signin.entra", outcome=Outcome.REFUSED, target=who, detail={"reason": reason})
+    # The reason may quote Entra's answer, which the browser brought back: keep it short.
+    ctx.record("signin.entra", outcome=Outcome.REFUSED, target=who,
+               detail={"reason": reason[:REASON_LIMIT]})
     return _forget_flow(ctx, ctx.render("error.html", status=status, title=title,
                                         message=message))
 
@@ -95,6 +99,9 @@ async def callback(request: Request, ctx: Ctx) -> Response:
         return _refused(ctx, 403, "No role in the console", NO_ROLE,
                         reason="no console app role", who=identity.username)
     console = ctx.console
+    earlier = request.cookies.get(cookie_name(console.config.secure_cookies))
+    if earlier:  # whoever was signed in in this browser is signed out first
+        console.sessions.end(earlier)
     value, _ = console.sessions.start(principal, now=ctx.now,
                                       lifetime=console.config.session_lifetime,
                                       remote=ctx.remote)

@@ -137,7 +137,7 @@ class Settings:
     console_client_id: str | None = None
     console_redirect_uri: str | None = None  # not set: the console's URL + /auth/callback
     console_certificate_path: Path | None = None
-    console_secret_env: str | None = None
+    console_client_secret_env: str | None = None
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -204,7 +204,7 @@ _ENV = {
     "console_client_id": "MAILWARDEN_CONSOLE_CLIENT_ID",
     "console_redirect_uri": "MAILWARDEN_CONSOLE_REDIRECT_URI",
     "console_certificate_path": "MAILWARDEN_CONSOLE_CERTIFICATE",
-    "console_secret_env": "MAILWARDEN_CONSOLE_SECRET_ENV",
+    "console_client_secret_env": "MAILWARDEN_CONSOLE_CLIENT_SECRET_ENV",
 }
 #: The environment variable of each setting that has one (docs/config.md lists them).
 ENV_VARS: Mapping[str, str] = _ENV
@@ -232,7 +232,8 @@ def _variable_name(value: Any) -> str:
     text = str(value)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", text):
         raise ValueError("give the NAME of the environment variable that holds the console's "
-                         "client secret (such as MAILWARDEN_CONSOLE_SECRET), never the secret")
+                         "client secret (such as MAILWARDEN_CONSOLE_CLIENT_SECRET), never the "
+                         "secret")
     return text
 
 
@@ -258,7 +259,7 @@ def _coerce(name: str, value: Any) -> Any:
             if seconds <= 0:
                 raise ValueError("must be positive")
             return seconds
-        if name == "console_secret_env":
+        if name == "console_client_secret_env":
             return _variable_name(value)
         if name == "console_redirect_uri" and not str(value).startswith(("https://", "http://")):
             raise ValueError("give the absolute URL of the console's /auth/callback")
@@ -280,7 +281,7 @@ def _coerce(name: str, value: Any) -> Any:
             return RetryPolicy(**{k: type(getattr(RetryPolicy(), k))(v) for k, v in value.items()})
     except ValueError as exc:
         # A secret pasted where its variable's name belongs is not repeated.
-        shown = "the value" if name == "console_secret_env" else repr(value)
+        shown = "the value" if name == "console_client_secret_env" else repr(value)
         raise ConfigError(f"setting {name!r}: {shown} is not valid ({exc})") from exc
     return None if value is None else str(value)
 

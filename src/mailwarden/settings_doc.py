@@ -86,10 +86,10 @@ DOCS: dict[str, SettingDoc] = {
                                            "(preferred to a secret; a password comes from "
                                            "MAILWARDEN_CERTIFICATE_PASSWORD).",
                                            example="/etc/mailwarden/console.pem"),
-    "console_secret_env": SettingDoc(text="Console team mode: the NAME of the environment "
+    "console_client_secret_env": SettingDoc(text="Console team mode: the NAME of the environment "
                                      "variable holding the console app's client secret (the "
                                      "secret itself is never a setting).",
-                                     example="MAILWARDEN_CONSOLE_SECRET"),
+                                     example="MAILWARDEN_CONSOLE_CLIENT_SECRET"),
     "collect_mode": SettingDoc(text="fast is the real collector; sequential is the "
                                "one-request-at-a-time baseline benchmarks compare with "
                                "(--sequential)."),

@@ -25,6 +25,7 @@ from mailwarden.console.sessions import COOKIE
 
 BASE_URL = "http://127.0.0.1:8765"
 TOKEN = "test-local-token-0123456789"
+LINK_KEY = "test-link-key-0123456789-0123456789-0123456789"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -60,7 +61,8 @@ class ConsoleClient:
 
 
 def console_for(db_url: str, **config: Any) -> Console:
-    return build_console(ConsoleConfig(db_url=db_url, **config), local_token=TOKEN)
+    return build_console(ConsoleConfig(db_url=db_url, **config), local_token=TOKEN,
+                         link_key=LINK_KEY)
 
 
 def person(role: Role, name: str | None = None) -> Principal:

@@ -55,7 +55,7 @@ def test_a_flow_is_taken_once_and_only_while_it_is_fresh() -> None:
 
 def _settings(**changes: Any) -> Settings:
     values: dict[str, Any] = {"tenant": "contoso.onmicrosoft.com", "console_client_id": CLIENT,
-                              "console_secret_env": SECRET}
+                              "console_client_secret_env": SECRET}
     values.update(changes)
     return Settings(**values)
 
@@ -71,17 +71,17 @@ def test_team_mode_settings_name_the_credential_and_never_hold_it_in_files() -> 
     with pytest.raises(ConfigError, match="console_client_id"):
         entra_settings(_settings(console_client_id=None), base_url=BASE_URL, env={})
     with pytest.raises(ConfigError, match="console_certificate_path"):
-        entra_settings(_settings(console_secret_env=None), base_url=BASE_URL, env={})
+        entra_settings(_settings(console_client_secret_env=None), base_url=BASE_URL, env={})
 
 
 def test_a_secret_given_where_its_variables_name_belongs_is_refused_unrepeated() -> None:
     pasted = "Xy7~Q8r.secret-value-from-the-portal"
     with pytest.raises(ConfigError) as refused:
-        load_settings(env={"MAILWARDEN_CONSOLE_SECRET_ENV": pasted})
+        load_settings(env={"MAILWARDEN_CONSOLE_CLIENT_SECRET_ENV": pasted})
     assert pasted not in str(refused.value) and "NAME" in str(refused.value)
-    named = load_settings(env={"MAILWARDEN_CONSOLE_SECRET_ENV": "MY_SECRET",
+    named = load_settings(env={"MAILWARDEN_CONSOLE_CLIENT_SECRET_ENV": "MY_SECRET",
                                "MAILWARDEN_CONSOLE_CLIENT_ID": CLIENT})
-    assert named.console_secret_env == "MY_SECRET" and named.console_client_id == CLIENT
+    assert named.console_client_secret_env == "MY_SECRET" and named.console_client_id == CLIENT
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def entra() -> Iterator[Served]:
 @pytest.fixture
 def team(entra: Served, tmp_path: Path) -> Iterator[ConsoleClient]:
     settings = Settings(tenant=tenant_id(), login_url=entra.base_url, ca_bundle=entra.ca_file,
-                        console_client_id=CLIENT, console_secret_env=SECRET)
+                        console_client_id=CLIENT, console_client_secret_env=SECRET)
     console = build_console(ConsoleConfig(db_url=f"sqlite:///{tmp_path / 'h.db'}",
                                           auth=AuthMode.ENTRA),
                             settings=settings, env={SECRET: "emulator-secret"})

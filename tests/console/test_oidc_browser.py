@@ -78,7 +78,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         web_apps=(web,), id_token_faults=FORGED))
     with serve_in_thread(emulator) as entra:
         settings = Settings(tenant=tenant_id(), login_url=entra.base_url, ca_bundle=entra.ca_file,
-                            console_client_id=CLIENT, console_secret_env=SECRET_VARIABLE)
+                            console_client_id=CLIENT, console_client_secret_env=SECRET_VARIABLE)
         db = tmp_path_factory.mktemp("console") / "history.db"
         console = build_console(
             ConsoleConfig(db_url=f"sqlite:///{db}", auth=AuthMode.ENTRA, port=port),

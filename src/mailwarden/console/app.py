@@ -25,6 +25,7 @@ from mailwarden.console.config import AuthMode, ConsoleConfig
 from mailwarden.console.context import Console
 from mailwarden.console.guard import guarded
 from mailwarden.console.limits import RateLimiter
+from mailwarden.console.links import LinkStore, load_link_key
 from mailwarden.console.oidc import entra_sign_in
 from mailwarden.console.pages import Page
 from mailwarden.console.sessions import SessionStore
@@ -45,12 +46,13 @@ def all_pages() -> tuple[Page, ...]:
 
 
 def build_console(config: ConsoleConfig, *, clock: Callable[[], datetime] | None = None,
-                  local_token: str | None = None,
+                  local_token: str | None = None, link_key: str | None = None,
                   settings: Settings | None = None,
                   env: Mapping[str, str] | None = None) -> Console:
-    """The console's parts. In local mode a token is made unless one is given (tests); in
-    team mode `settings` (default: the environment's) name the Entra ID app registration,
-    its credential (from `env`, default the process environment) and the tenant."""
+    """The console's parts. In local mode a token is made unless one is given (tests);
+    the link key is `links.load_link_key()` unless one is given. In team mode `settings`
+    (default: the environment's) name the Entra ID app registration, its credential (from
+    `env`, default the process environment) and the tenant."""
     now = clock or (lambda: datetime.now(UTC))
     entra = None
     if config.auth is AuthMode.ENTRA:
@@ -61,7 +63,8 @@ def build_console(config: ConsoleConfig, *, clock: Callable[[], datetime] | None
     if config.auth is AuthMode.LOCAL:
         token = local_token or secrets.token_urlsafe(32)
     return Console(config=config, history=history, sessions=SessionStore(history),
-                   audit=AuditLog(history), templates=Templates(),
+                   audit=AuditLog(history),
+                   links=LinkStore(history, link_key or load_link_key()), templates=Templates(),
                    limiter=RateLimiter(limit=20, window=timedelta(minutes=1), clock=now),
                    clock=now, local_token=token, entra=entra)
 

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 from mailwarden.console.audit import AuditLog, Outcome
 from mailwarden.console.config import ConsoleConfig
 from mailwarden.console.limits import RateLimiter
+from mailwarden.console.links import LinkStore
 from mailwarden.console.oidc import EntraSignIn
 from mailwarden.console.roles import Principal
 from mailwarden.console.sessions import Session, SessionStore
@@ -29,6 +30,7 @@ class Console:
     history: History
     sessions: SessionStore
     audit: AuditLog
+    links: LinkStore
     templates: Templates
     limiter: RateLimiter
     clock: Callable[[], datetime]

@@ -86,14 +86,15 @@ def entra_settings(
     if settings.console_certificate_path is not None:
         certificate = load_certificate(settings.console_certificate_path,
                                        password=environ.get(CERTIFICATE_PASSWORD_ENV) or None)
-    elif settings.console_secret_env:
-        secret = environ.get(settings.console_secret_env) or None
+    elif settings.console_client_secret_env:
+        secret = environ.get(settings.console_client_secret_env) or None
         if secret is None:
-            raise ConfigError(f"the environment variable {settings.console_secret_env} (named "
-                              "by console_secret_env) holds no client secret; set it")
+            raise ConfigError(f"the environment variable {settings.console_client_secret_env} "
+                              "(named by console_client_secret_env) holds no client secret; "
+                              "set it")
     else:
         raise ConfigError("team mode needs the console app's credential: set "
-                          "console_certificate_path, or console_secret_env to the name of "
+                          "console_certificate_path, or console_client_secret_env to the name of "
                           "the environment variable holding its client secret")
     return EntraSettings(
         authority=f"{settings.endpoints.login_url}/{tenant}",

@@ -102,14 +102,13 @@ async def callback(request: Request, ctx: Ctx) -> Response:
     earlier = request.cookies.get(cookie_name(console.config.secure_cookies))
     if earlier:  # whoever was signed in in this browser is signed out first
         console.sessions.end(earlier)
-    value, _ = console.sessions.start(principal, now=ctx.now,
-                                      lifetime=console.config.session_lifetime,
-                                      remote=ctx.remote)
-    console.audit.record(at=ctx.now, principal=principal, action="signin.entra",
-                         target=identity.username, remote=ctx.remote,
-                         detail={"roles": sorted(r.value for r in principal.roles)})
-    response = console.templates.response("signed_in.html", target=pending.target,
-                                          name=principal.name)
+    value, session = console.sessions.start(principal, now=ctx.now,
+                                            lifetime=console.config.session_lifetime,
+                                            remote=ctx.remote)
+    signed = Ctx(console=console, request=request, principal=principal, session=session)
+    signed.record("signin.entra", target=identity.username,
+                  detail={"roles": sorted(r.value for r in principal.roles)})
+    response = signed.render("continue.html", title="Signed in", target=pending.target)
     set_session_cookie(ctx, response, value)
     return _forget_flow(ctx, response)
 

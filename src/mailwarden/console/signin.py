@@ -9,6 +9,7 @@ endpoint is rate limited, and the token is never logged or recorded.
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -79,8 +80,42 @@ async def logout(request: Request, ctx: Ctx) -> Response:
     return response
 
 
+#: Where a custodian link leads, by purpose: the one page (per target) it reaches.
+LINK_PAGES = {"review": "/custodian/review/{target}", "incident": "/custodian/incident/{target}"}
+
+
+async def open_link(request: Request, ctx: Ctx) -> Response:
+    """A custodian's link: the token becomes a session bound to the link's one target.
+
+    The page answers 200 and moves on with a meta refresh: the person arrives from a mail
+    client or another site, and a SameSite=Strict cookie set during a cross-site navigation
+    is not sent on a redirect in the same navigation, but it is on the next one the page
+    starts itself."""
+    grant = ctx.console.links.open(request.path_params["token"], now=ctx.now)
+    if grant is None:
+        ctx.record("link.open", outcome=Outcome.REFUSED)
+        return ctx.render("error.html", status=404, title="This link does not work",
+                          message="It has expired, was withdrawn, or was copied wrongly. "
+                                  "Ask your security team for a new one.")
+    principal = Principal(subject=f"link:{grant.link_id}", name=grant.custodian,
+                          roles=frozenset(), source=Source.LINK, link=grant)
+    target = LINK_PAGES[grant.purpose].format(target=grant.target)
+    value, session = ctx.console.sessions.start(
+        principal, now=ctx.now, lifetime=min(ctx.console.config.session_lifetime,
+                                             timedelta(hours=2)), remote=ctx.remote)
+    ctx.console.links.mark_used(grant.link_id, now=ctx.now)
+    linked = Ctx(console=ctx.console, request=request, principal=principal, session=session)
+    linked.record("link.open", tenant_id=grant.tenant_id, target=grant.target,
+                  detail={"purpose": grant.purpose})
+    response = linked.render("continue.html", title="Opening", target=target)
+    set_session_cookie(ctx, response, value)
+    return response
+
+
 PAGES = (
     Page(path="/login", endpoint=login, name="login", public=True, need=None,
+         rate_limited=True),
+    Page(path="/r/{token}", endpoint=open_link, name="link", public=True, need=None,
          rate_limited=True),
     Page(path="/logout", endpoint=logout, name="logout", methods=("POST",),
          need=Role.VIEWER),

@@ -26,6 +26,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "emulator": frozenset({"model", "tenant", "settings"}),
     "m365": frozenset({"settings"}),
     "collect": frozenset({"model", "tenant", "m365", "settings"}),
+    "fleet": frozenset({"model", "store"}),
 }
 
 

@@ -37,3 +37,7 @@ INCIDENTS_SCHEMA = "mailwarden.incidents/1"
 EXCEPTIONS_SCHEMA = "mailwarden.exceptions/1"
 #: What `mailwarden doctor --format json` prints: each source's probe and what to grant.
 DOCTOR_SCHEMA = "mailwarden.doctor/1"
+#: What `mailwarden fleet list --format json` prints: the fleet's tenants (no secrets).
+FLEET_SCHEMA = "mailwarden.fleet/1"
+#: What `mailwarden fleet status --format json` prints: each tenant's jobs and freshness.
+FLEET_STATUS_SCHEMA = "mailwarden.fleet-status/1"

@@ -56,3 +56,46 @@ def test_it_prints_the_url_first_serves_the_tenant_and_stops_on_ctrl_c(tmp_path:
         _, errors = process.communicate(timeout=20)
     assert process.returncode == 0, errors
     assert "emulator stopped" in errors
+
+
+@pytest.mark.slow
+def test_tenants_serves_many_synthetic_tenants_each_from_its_own_seed(tmp_path: Path) -> None:
+    from mailwarden.synth import tenant_identity
+
+    ca = tmp_path / "ca.pem"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailwarden", "emulator", "--synthetic", "small", "--seed", "5",
+         "--tenants", "50", "--ca-out", str(ca)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        verify = ssl.create_default_context(cafile=str(ca))
+        with httpx.Client(base_url=base_url, verify=verify, timeout=60) as client:
+            listed = client.get("/_emulator/tenants").json()["tenants"]
+            assert len(listed) == 50 and not any(t["built"] for t in listed)
+            last = tenant_identity(5 + 49).tenant_id
+            assert listed[49]["tenantId"] == last
+            token = client.post(f"/{last}/oauth2/v2.0/token", data={
+                "grant_type": "client_credentials", "client_id": "app",
+                "client_secret": "emulator-secret",
+                "scope": "https://graph.microsoft.com/.default"}).json()["access_token"]
+            organization = client.get("/v1.0/organization",
+                                      headers={"Authorization": f"Bearer {token}"})
+            assert organization.json()["value"][0]["id"] == last
+            built = [t["tenantId"] for t in client.get("/_emulator/tenants").json()["tenants"]
+                     if t["built"]]
+            assert built == [last]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=20)
+    assert process.returncode == 0, errors
+    assert "serving 50 tenants" in errors
+
+
+def test_tenants_needs_a_synthetic_size(tmp_path: Path) -> None:
+    result = runner.invoke(command_app(), ["emulator", "--tenant-dir", str(tmp_path),
+                                           "--tenants", "2"])
+    assert isinstance(result.exception, ConfigError)
+    assert "--synthetic" in str(result.exception)

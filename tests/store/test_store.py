@@ -42,14 +42,14 @@ def small() -> Run:
 def test_migrations_run_from_empty_to_head_and_match_the_tables(db_url: str) -> None:
     with History.open(db_url) as history:
         engine = history.engine
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), METADATA) == []
         downgrade(engine, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(engine)
         assert {"runs", "findings", "alerts", "mailboxes", "delegates", "incidents",
-                "exceptions"} <= set(
+                "exceptions", "fleet_tenants", "fleet_runs", "fleet_jobs"} <= set(
             inspect(engine).get_table_names())
 
 

@@ -46,7 +46,8 @@ def _root(
 
 #: Modules that add commands to `app` when imported.
 COMMAND_MODULES = ("compliance", "config", "demo", "detect", "doctor", "emulator", "logs",
-                   "notify", "remediate", "report", "tenant", "watch", "alerts", "exceptions")
+                   "notify", "remediate", "report", "tenant", "watch", "alerts", "exceptions",
+                   "fleet")
 
 
 def _register() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,10 +16,15 @@ from mailwarden.emulator.signing import IdTokenFault
 from mailwarden.errors import ConfigError
 from mailwarden.tenant.recorded import RecordedTenant, read_recorded_tenant
 
+if TYPE_CHECKING:
+    from mailwarden.emulator import TenantSpec
+
 #: What --throttle turns on: a busy tenant's limits, low enough to be met by one client.
 THROTTLE_GRAPH_RATE = 50.0
 THROTTLE_GRAPH_BURST = 50
 THROTTLE_EXO_CONCURRENCY = 3
+#: The most synthetic tenants one emulator serves.
+MAX_TENANTS = 1000
 
 
 @app.command()
@@ -35,6 +40,15 @@ def emulator(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of the synthetic tenant and of the faults.")
     ] = 0,
+    tenants: Annotated[
+        int,
+        typer.Option(
+            "--tenants", min=1, max=MAX_TENANTS,
+            help="Serve this many synthetic tenants at once (with --synthetic), tenant i "
+            "with seed --seed + i; each has its own state, throttling and counts, and is "
+            "built when a request first names it. Sign in at /{tenant id}/oauth2/v2.0/token.",
+        ),
+    ] = 1,
     profile: Annotated[
         str,
         typer.Option(
@@ -133,7 +147,10 @@ def emulator(
     MAILWARDEN_CLIENT_SECRET), a certificate assertion, or a device-code sign-in that
     approves itself. GET /_emulator/stats shows the requests served; POST
     /_emulator/logs/signIns (directoryAudits, ual) with a JSON array of records logs them
-    now, as if they had just happened. Stops on Ctrl-C.
+    now, as if they had just happened. With --tenants, GET /_emulator/tenants lists every
+    tenant with its counts and the limits its clients asked beyond, and
+    /_emulator/tenants/{id}/stats and /_emulator/tenants/{id}/logs/{kind} are one
+    tenant's. Stops on Ctrl-C.
 
     With --console-app, people sign in to that web app as Entra ID signs them in:
     /{tenant}/oauth2/v2.0/authorize shows a sign-in page (a user name, no password) and
@@ -146,8 +163,7 @@ def emulator(
 
     Exit codes: 0 stopped; 2 bad usage, or the tenant or port cannot be used; 70 internal
     error."""
-    from mailwarden.emulator import EmulatorConfig, run
-    from mailwarden.emulator.app import create_app
+    from mailwarden.emulator import EmulatorConfig, create_tenants_app, recorded_spec, run
     from mailwarden.emulator.exchange_roles import role_profile
 
     if not 0.0 <= faults <= 1.0:
@@ -157,7 +173,10 @@ def emulator(
     role = role_profile(exchange_role)  # an unknown name fails before the tenant is built
     web_apps = _web_apps(console_app, console_redirect or [], console_user or [])
     forged = _id_token_faults(id_token_fault or [])
-    recorded, logs = _tenant(tenant_dir, synthetic, seed, profile)
+    if tenants > 1 and synthetic is None:
+        raise ConfigError("--tenants serves synthetic tenants: give --synthetic SIZE")
+    specs = _synthetic_specs(synthetic, seed, tenants, profile) if tenants > 1 else (
+        recorded_spec(*_tenant(tenant_dir, synthetic, seed, profile)),)
     config = EmulatorConfig(
         graph_latency=latency_graph / 1000,
         exo_latency=latency_exo / 1000,
@@ -171,13 +190,15 @@ def emulator(
         web_apps=web_apps,
         id_token_faults=forged,
     )
-    info = recorded.data.get("tenant")
-    tenant_id = info.get("tenantId") if isinstance(info, dict) else None
-
     def ready(base_url: str) -> None:
         console.print(base_url, markup=False, highlight=False, soft_wrap=True)
         sys.stdout.flush()  # whoever started us reads the URL before anything else
-        err_console.print(f"serving tenant {tenant_id or '(no tenant.json)'}", markup=False)
+        if tenants > 1:
+            err_console.print(f"serving {tenants} tenants, {specs[0].tenant_id} to "
+                              f"{specs[-1].tenant_id}; GET /_emulator/tenants lists them",
+                              markup=False)
+        else:
+            err_console.print(f"serving tenant {specs[0].tenant_id}", markup=False)
         err_console.print(f"Exchange role of the caller: {role.name}", markup=False)
         if ca_out is not None:
             err_console.print(f"CA certificate: {ca_out}", markup=False)
@@ -187,7 +208,7 @@ def emulator(
         err_console.print('client secret: "emulator-secret"; stop with Ctrl-C', markup=False)
 
     try:
-        run(create_app(recorded, config=config, logs=logs), port=port, ca_out=ca_out,
+        run(create_tenants_app(specs, config=config), port=port, ca_out=ca_out,
             on_ready=ready)
     except KeyboardInterrupt:
         err_console.print("emulator stopped")
@@ -242,6 +263,40 @@ def _id_token_faults(values: list[str]) -> dict[str, IdTokenFault]:
 
 
 Logs = Mapping[Any, Iterable[Mapping[str, Any]]]
+
+
+def _synthetic_specs(
+    size: str | None, seed: int, count: int, profile: str
+) -> tuple[TenantSpec, ...]:
+    """`count` synthetic tenants, tenant i of seed `seed + i`, each built on first use."""
+    from mailwarden.emulator import TenantSpec
+    from mailwarden.synth import generate, tenant_identity, user_count
+    from mailwarden.synth.licensing import licensing
+    from mailwarden.synth.logs import synthetic_logs
+
+    assert size is not None
+    user_count(size)  # an unknown size or profile fails now, not at the first request
+    licensing(profile)
+
+    def builder(tenant_seed: int) -> Callable[[], RecordedTenant]:
+        return lambda: generate(size, seed=tenant_seed, profile=profile).recorded
+
+    def logs_of(tenant_seed: int) -> Callable[[], Logs]:
+        def logs() -> Logs:
+            # The logs are drawn from the generator's model, the same for every profile.
+            tenant = generate(size, seed=tenant_seed, profile=profile)
+            if tenant.model is None:
+                return {}
+            return synthetic_logs(tenant.model, size=tenant.size, seed=tenant_seed).by_kind()
+
+        return logs
+
+    specs = []
+    for index in range(count):
+        identity = tenant_identity(seed + index)
+        specs.append(TenantSpec(tenant_id=identity.tenant_id, domains=identity.verified_domains,
+                                build=builder(seed + index), logs=logs_of(seed + index)))
+    return tuple(specs)
 
 
 def _tenant(

@@ -94,6 +94,11 @@ COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
     "exceptions remove": _codes(ExitCode.CHANGE_FAILED),
     "exceptions import": _codes(ExitCode.CHANGE_FAILED),
     "exceptions example": _codes(),
+    "fleet add": _codes(ExitCode.CHANGE_FAILED),
+    "fleet list": _codes(ExitCode.CHANGE_FAILED),
+    "fleet remove": _codes(ExitCode.CHANGE_FAILED),
+    "fleet status": _codes(ExitCode.CHANGE_FAILED),
+    "fleet run": _codes(ExitCode.CHANGE_FAILED),
 }
 
 

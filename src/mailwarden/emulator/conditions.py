@@ -55,33 +55,85 @@ class ServiceStats:
 
 
 class EmulatorStats:
-    """Per-service counts, safe to read from another thread, plus the necessary counts."""
+    """Per-service counts, safe to read from another thread, plus the necessary counts,
+    and what the tenant's limits allowed against what its clients asked (`limits`)."""
 
-    def __init__(self, necessary: Mapping[str, int]) -> None:
+    def __init__(self, necessary: Mapping[str, int], config: EmulatorConfig | None = None
+                 ) -> None:
         self._lock = threading.Lock()
         self.necessary = dict(necessary)
+        self._config = config or EmulatorConfig()
         self._services = {service.value: ServiceStats() for service in Service}
+        self._in_flight = {service.value: 0 for service in Service}
+        self._peak = {service.value: 0 for service in Service}
 
     def add(self, service: Service, name: str, count: int = 1) -> None:
         with self._lock:
             stats = self._services[service.value]
             setattr(stats, name, getattr(stats, name) + count)
 
+    def enter(self, service: Service) -> None:
+        """A request arrived (whether or not it will be let through)."""
+        with self._lock:
+            self._in_flight[service.value] += 1
+            self._peak[service.value] = max(self._peak[service.value],
+                                            self._in_flight[service.value])
+
+    def leave(self, service: Service) -> None:
+        with self._lock:
+            self._in_flight[service.value] -= 1
+
     def service(self, service: Service | str) -> ServiceStats:
         """A copy of one service's counts."""
         with self._lock:
             return ServiceStats(**asdict(self._services[str(service)]))
 
+    def limits(self) -> dict[str, dict[str, Any]]:
+        """Per service: the limits configured (None: none), the requests asked (batched
+        ones each count), the most asked at once, and how many the limits refused."""
+        config = self._config
+        configured = {
+            Service.GRAPH.value: {"rate": config.graph_rate, "burst": config.graph_burst,
+                                  "concurrency": None},
+            Service.EXCHANGE.value: {"rate": config.exo_rate, "burst": config.exo_burst,
+                                     "concurrency": config.exo_concurrency},
+        }
+        with self._lock:
+            return {
+                name: {
+                    **limits,
+                    "asked": self._services[name].requests + self._services[name].subrequests,
+                    "peak_in_flight": self._peak[name],
+                    "throttled": self._services[name].throttled,
+                }
+                for name, limits in configured.items()
+            }
+
+    def exceeded(self) -> tuple[str, ...]:
+        """The limits clients asked beyond: a service that throttled, or more Exchange
+        requests at once than its concurrency allows. Empty when none was."""
+        found = []
+        for name, limits in self.limits().items():
+            if limits["throttled"]:
+                found.append(f"{name}: {limits['throttled']} throttled")
+            cap = limits["concurrency"]
+            if cap is not None and limits["peak_in_flight"] > cap:
+                found.append(f"{name}: {limits['peak_in_flight']} at once, {cap} allowed")
+        return tuple(found)
+
     def as_dict(self) -> dict[str, Any]:
+        limits = self.limits()
         with self._lock:
             return {
                 "services": {name: asdict(stats) for name, stats in self._services.items()},
                 "necessary": dict(self.necessary),
+                "limits": limits,
             }
 
     def reset(self) -> None:
         with self._lock:
             self._services = {service.value: ServiceStats() for service in Service}
+            self._peak = dict(self._in_flight)
 
 
 class TokenBucket:
@@ -154,6 +206,19 @@ class Conditions:
     ) -> Response:
         """Count, delay, throttle or fail the request, else answer it with `handler`."""
         self.stats.add(service, "requests")
+        self.stats.enter(service)
+        try:
+            return await self._guarded(service, route, handler, throttle)
+        finally:
+            self.stats.leave(service)
+
+    async def _guarded(
+        self,
+        service: Service,
+        route: str,
+        handler: Callable[[], Awaitable[Response]],
+        throttle: bool,
+    ) -> Response:
         if service is Service.EXCHANGE and self.config.exo_concurrency is not None:
             if self._exo_in_flight >= self.config.exo_concurrency:
                 await self._delay(service)

@@ -8,6 +8,16 @@ CIPP's New-ExoBulkRequest puts it) the batch stops at the first sub-request that
 answers none after it: the default of Microsoft's OData batch handler since Web API 5.7
 (OData/WebApi#447). No capture shows what the Exchange admin API itself does without the
 preference; this is the cautious reading, under which a client that omits it loses answers.
+
+The tenant is the one the path names (`emulator.tenancy`); a token issued for another
+tenant is refused with 401 and `error="invalid_token"` in a WWW-Authenticate challenge
+naming the app, its token types and the authority, the shape Exchange Online's REST
+endpoints answer a token they do not accept for the tenant with (a captured answer:
+git.azcomputerguru.com/azcomputerguru/claudetools, clients/cascades-tucson/reports/
+2026-05-07-exchange-api-propagation-status.md). Refusing, rather than answering from the
+token's tenant, matters: the ExchangeOnlineManagement module once connected with an access
+token and another -DelegatedOrganization silently served the token's tenant
+(MicrosoftDocs/office-docs-powershell#10378), which a fleet must never mistake for data.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from mailwarden.emulator.answers import exo_error, exo_error_body, retry_after_t
 from mailwarden.emulator.config import FaultKind, Service
 from mailwarden.emulator.exchange import Answer, Invocation, answer_call
 from mailwarden.emulator.runtime import Emulator
+from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.emulator.tokens import EXCHANGE_AUDIENCES
 
 BATCH_LIMIT = 10
@@ -33,14 +44,31 @@ _SERVER_ERROR_CODES = {500: "InternalServerError", 502: "BadGateway",
 
 
 def _refusal(emulator: Emulator, request: Request, tenant: str) -> Response | None:
-    """Why the request is not served (token, tenant), or None."""
-    reason = emulator.tokens.check(request.headers.get("authorization"), EXCHANGE_AUDIENCES)
+    """Why the request is not served (token, tenant, the token's tenant), or None."""
+    authorization = request.headers.get("authorization")
+    reason = emulator.tokens.check(authorization, EXCHANGE_AUDIENCES)
     if reason is not None:
         return exo_error(401, "Unauthorized", reason,
                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if not emulator.state.knows_tenant(tenant) or tenant.lower() in {"common", "organizations"}:
         return exo_error(400, "BadRequest", f"The tenant '{tenant}' could not be found.")
+    claims = emulator.tokens.claims(authorization)
+    if str(claims.get("tid", "")).lower() != emulator.state.tenant_id.lower():
+        return exo_error(401, "Unauthorized",
+                         "The access token was issued for another tenant than the one in "
+                         "the request.", headers={"WWW-Authenticate": _challenge(claims)})
     return None
+
+
+def _challenge(claims: Mapping[str, Any]) -> str:
+    return (f'Bearer client_id="{claims.get("appid", "")}", '
+            'token_types="app_asserted_user_v1 service_asserted_app_v1", '
+            'authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+            'error="invalid_token"')
+
+
+def _emulator(request: Request, tenant: str) -> Emulator:
+    return tenancy_of(request.app).for_path(tenant)
 
 
 async def _json_body(request: Request) -> Any:
@@ -52,8 +80,8 @@ async def _json_body(request: Request) -> Any:
 
 
 async def invoke_command(request: Request) -> Response:
-    emulator: Emulator = request.app.state.emulator
     tenant = str(request.path_params["tenant"])
+    emulator = _emulator(request, tenant)
     call = Invocation(str(request.url), await _json_body(request),
                       request.headers.get("prefer", ""))
 
@@ -68,8 +96,8 @@ async def invoke_command(request: Request) -> Response:
 
 
 async def exchange_batch(request: Request) -> Response:
-    emulator: Emulator = request.app.state.emulator
     tenant = str(request.path_params["tenant"])
+    emulator = _emulator(request, tenant)
     payload = await _json_body(request)
 
     async def handle() -> Response:

@@ -1,5 +1,7 @@
 """Microsoft Graph: the collections mailwarden reads, with `$select`, `$top`, paging and `$batch`.
 
+A request is served from the tenant its token was issued for (`emulator.tenancy`).
+
 `answer_get` is one GET as Graph answers it (status, headers, body); the HTTP route and
 each `$batch` sub-request both go through it.
 """
@@ -26,6 +28,7 @@ from mailwarden.emulator.paging import (
 )
 from mailwarden.emulator.permissions import blank_leave_dates, granted_by, read_refusal
 from mailwarden.emulator.runtime import Emulator
+from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES, b64url, b64url_decode
 from mailwarden.emulator.writes_graph import GRAPH_WRITE_SOURCE, WRITE_METHODS, answer_write
 from mailwarden.emulator.writes_policies import (
@@ -319,7 +322,7 @@ def _unauthorized(reason: str) -> JSONResponse:
 
 async def graph_endpoint(request: Request) -> Response:
     """GET /{version}/{path}, POST /{version}/$batch, and the writes of `writes_graph`."""
-    emulator: Emulator = request.app.state.emulator
+    emulator = tenancy_of(request.app).for_token(request.headers.get("authorization"))
     version, path = request.url.path.split("/")[1], request.path_params["path"]
     base = str(request.base_url).rstrip("/")
     route = f"/{version}/{path}" + (f"?{request.url.query}" if request.url.query else "")

@@ -23,6 +23,7 @@ from mailwarden.emulator.config import Service
 from mailwarden.emulator.permissions import DEFAULT_GRAPH_PERMISSIONS
 from mailwarden.emulator.runtime import DeviceCode, Emulator
 from mailwarden.emulator.signin import redeem_code
+from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.emulator.tokens import (
     EXCHANGE_AUDIENCES,
     GRAPH_AUDIENCES,
@@ -62,8 +63,8 @@ def _endpoints(base: str, tenant: str) -> dict[str, str]:
 
 
 def _login_route(request: Request) -> tuple[Emulator, str, str]:
-    emulator: Emulator = request.app.state.emulator
     tenant = str(request.path_params["tenant"])
+    emulator = tenancy_of(request.app).for_login(tenant)
     return emulator, tenant, str(request.base_url).rstrip("/")
 
 

@@ -29,11 +29,9 @@ from starlette.routing import Route
 
 from mailwarden.emulator import logs_query
 from mailwarden.emulator.answers import graph_error
-from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.licensing import NON_PREMIUM_CODE, NON_PREMIUM_MESSAGE, served_licences
 from mailwarden.emulator.logs_odata import (
     QueryError,
-    ReportsLimiter,
     decode_token,
     guarded,
     next_link,
@@ -52,19 +50,6 @@ LOG_MAX_TOP = 1000
 LOG_DEFAULT_TOP = 100
 _PATHS: Mapping[str, LogKind] = {"auditLogs/signIns": "signIns",
                                  "auditLogs/directoryAudits": "directoryAudits"}
-
-
-class LogsApi:
-    """Per-app state of the log endpoints: the reports throttle and the audit queries."""
-
-    def __init__(self, config: EmulatorConfig) -> None:
-        self.reports = ReportsLimiter(config.reports_limit, config.reports_window)
-        self.queries = logs_query.AuditQueries(config)
-
-
-def logs_api_of(request: Request) -> LogsApi:
-    api: LogsApi = request.app.state.logs_api
-    return api
 
 
 def _resume_after(query: Mapping[str, str]) -> tuple[datetime, int] | None:
@@ -111,7 +96,7 @@ def _log_endpoint(kind: LogKind) -> Callable[[Request], Awaitable[Response]]:
             return refused(emulator, kind) or _unlicensed(emulator, kind) or _page(
                 emulator, request, kind)
 
-        return await guarded(request, handle, limiter=logs_api_of(request).reports)
+        return await guarded(request, handle, reports=True)
 
     return endpoint
 

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -22,10 +22,12 @@ from starlette.responses import Response
 
 from mailwarden.emulator.answers import graph_error, retry_after_text
 from mailwarden.emulator.config import Service
-from mailwarden.emulator.runtime import Emulator
 from mailwarden.emulator.tokens import GRAPH_AUDIENCES
 from mailwarden.tenant.logs import LogKind
 from mailwarden.times import parse_time
+
+if TYPE_CHECKING:  # the runtime holds this module's limiter: no import cycle at run time
+    from mailwarden.emulator.runtime import Emulator
 
 _CLAUSE = re.compile(r"^\(?\s*(?P<field>[A-Za-z]+)\s+(?P<op>eq|ge|gt|le|lt)\s+"
                      r"(?P<value>'[^']*'|[^\s()]+)\s*\)?$", re.IGNORECASE)
@@ -141,10 +143,13 @@ class ReportsLimiter:
 
 
 async def guarded(request: Request, handle: Callable[[Emulator], Awaitable[Response]],
-                  *, limiter: ReportsLimiter | None = None) -> Response:
-    """The token check, the emulator's conditions, and (for the reports) their throttle;
-    a QueryError from `handle` becomes Graph's 400."""
-    emulator: Emulator = request.app.state.emulator
+                  *, reports: bool = False) -> Response:
+    """The token check, the conditions of the tenant the token was issued for, and (for
+    the `reports`) their throttle; a QueryError from `handle` becomes Graph's 400."""
+    from mailwarden.emulator.tenancy import tenancy_of
+
+    emulator = tenancy_of(request.app).for_token(request.headers.get("authorization"))
+    limiter = emulator.reports if reports else None
     route = request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
     async def answer() -> Response:

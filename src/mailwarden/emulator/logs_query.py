@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,8 +34,10 @@ from mailwarden.emulator.logs_odata import (
     parse_top,
     refused,
 )
-from mailwarden.emulator.runtime import Emulator
 from mailwarden.times import iso, parse_time
+
+if TYPE_CHECKING:  # the runtime holds this module's queries: no import cycle at run time
+    from mailwarden.emulator.runtime import Emulator
 
 RECORDS_MAX_TOP = 1000
 RECORDS_DEFAULT_TOP = 150
@@ -177,11 +179,6 @@ def _stamp(moment: datetime) -> str:
     return iso(moment, timespec="seconds")
 
 
-def _queries(request: Request) -> AuditQueries:
-    queries: AuditQueries = request.app.state.logs_api.queries
-    return queries
-
-
 def _entity(request: Request, query: AuditQuery) -> dict[str, Any]:
     version = request.url.path.split("/")[1]
     return {"@odata.context": f"{str(request.base_url).rstrip('/')}/{version}/"
@@ -202,7 +199,7 @@ async def create_query(request: Request) -> Response:
             payload = json.loads(await request.body())
         except ValueError as exc:
             raise QueryError("The request body is not valid JSON.") from exc
-        query = _queries(request).create(emulator, payload)
+        query = emulator.audit_queries.create(emulator, payload)
         return JSONResponse(_entity(request, query), 201)
 
     return await guarded(request, handle)
@@ -210,7 +207,7 @@ async def create_query(request: Request) -> Response:
 
 async def get_query(request: Request) -> Response:
     async def handle(emulator: Emulator) -> Response:
-        query = _queries(request).read(request.path_params["query_id"])
+        query = emulator.audit_queries.read(request.path_params["query_id"])
         if query is None:
             return _not_found(request.path_params["query_id"])
         return JSONResponse(_entity(request, query))
@@ -221,7 +218,7 @@ async def get_query(request: Request) -> Response:
 async def query_records(request: Request) -> Response:
     async def handle(emulator: Emulator) -> Response:
         query_id = request.path_params["query_id"]
-        query = _queries(request).get(query_id)
+        query = emulator.audit_queries.get(query_id)
         if query is None:
             return _not_found(query_id)
         if query.status != "succeeded":

@@ -1,4 +1,8 @@
-"""One emulator instance: the tenant state, the conditions, the counts and the token issuer."""
+"""One emulated tenant: its state, conditions, counts, token issuer and log API state.
+
+An emulator serving many tenants (`emulator.tenancy`) holds one `Emulator` per tenant,
+so each has its own throttling, counts and sign-ins; they share only the token key.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from dataclasses import dataclass, field
 from mailwarden.emulator.conditions import Conditions, EmulatorStats
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.exchange_roles import role_profile
+from mailwarden.emulator.logs_odata import ReportsLimiter
+from mailwarden.emulator.logs_query import AuditQueries
 from mailwarden.emulator.necessary import necessary_requests
 from mailwarden.emulator.signing import IdTokenSigner
 from mailwarden.emulator.state import TenantState
@@ -67,17 +73,21 @@ class Emulator:
         tenant: RecordedTenant,
         config: EmulatorConfig,
         *,
+        key: bytes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.clock = clock
         self.exchange_role = role_profile(config.exchange_role)
         self.state = TenantState(tenant)
-        self.stats = EmulatorStats(necessary_requests(tenant))
+        self.stats = EmulatorStats(necessary_requests(tenant), config)
         self.conditions = Conditions(config, self.stats)
-        self.tokens = TokenIssuer(self.state.tenant_id, clock=clock)
+        self.tokens = TokenIssuer(self.state.tenant_id, key=key, clock=clock)
         self.id_tokens = IdTokenSigner(self.state.tenant_id, clock=clock)
         self.sessions = Sessions()
+        #: Graph's reports throttle on the log endpoints, and the audit log queries.
+        self.reports = ReportsLimiter(config.reports_limit, config.reports_window)
+        self.audit_queries = AuditQueries(config)
 
     def refusal_status(self, source: str) -> int | None:
         """The status a source is refused with: configured, or 403 when the tenant lacks it

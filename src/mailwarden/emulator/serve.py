@@ -29,6 +29,7 @@ from starlette.applications import Starlette
 from mailwarden.emulator.app import DEFAULT_CONFIG, create_app, emulator_of
 from mailwarden.emulator.conditions import EmulatorStats
 from mailwarden.emulator.config import EmulatorConfig
+from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.errors import ConfigError, ServiceError
 from mailwarden.files import write_private_bytes, write_private_text
 from mailwarden.tenant.recorded import RecordedTenant
@@ -140,7 +141,7 @@ def serve_in_thread(
     """Serve an app (or a tenant, with `config`) on https://127.0.0.1:PORT in a thread."""
     app = app_or_tenant if isinstance(app_or_tenant, Starlette) else create_app(
         app_or_tenant, config=config)
-    emulator_of(app).conditions.loopback = True
+    tenancy_of(app).loopback = True
     directory = _private_directory()
     try:
         ca_file, server_file = _certificates(directory)

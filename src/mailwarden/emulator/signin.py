@@ -37,6 +37,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from mailwarden.emulator.answers import entra_error
 from mailwarden.emulator.config import Service, WebApp
 from mailwarden.emulator.runtime import AuthCode, Emulator, SignedInUser
+from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.emulator.tokens import TOKEN_LIFETIME, b64url
 
 _OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
@@ -162,8 +163,8 @@ def _user(emulator: Emulator, login: str) -> tuple[SignedInUser | None, str]:
 
 
 async def authorize(request: Request) -> Response:
-    emulator: Emulator = request.app.state.emulator
     tenant = str(request.path_params["tenant"])
+    emulator = tenancy_of(request.app).for_login(tenant)
 
     async def handle() -> Response:
         if not emulator.state.knows_tenant(tenant):

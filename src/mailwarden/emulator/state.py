@@ -11,7 +11,7 @@ later write calls (remediation) can change the state and a rescan sees the resul
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from mailwarden.emulator.logs_store import LogRecords
 from mailwarden.tenant.logs import LogKind
 from mailwarden.tenant.recorded import RecordedTenant, as_object_list
 
+LogsByKind = Mapping[LogKind, Iterable[Mapping[str, Any]]]
 #: Recipient properties Exchange accepts as an identity, in the order they are indexed.
 IDENTITY_FIELDS: tuple[str, ...] = (
     "Identity",
@@ -127,8 +128,8 @@ class TenantState:
             source: {str(k).lower(): v for k, v in failed.items()}
             for source, failed in tenant.mailbox_errors.items()
         }
-        #: Sign-ins, directory audits and UAL records, served by the log endpoints.
-        self.logs = LogRecords()
+        self._logs = LogRecords()
+        self._pending_logs: Callable[[], LogsByKind] | None = None
         self._reindex()
 
     # -- sources -----------------------------------------------------------------------
@@ -149,6 +150,22 @@ class TenantState:
     def add_log_records(self, kind: LogKind, rows: Iterable[Mapping[str, Any]]) -> int:
         """Add log records (at start, or between a client's reads); returns how many."""
         return self.logs.add(kind, rows)
+
+    def defer_logs(self, load: Callable[[], LogsByKind]) -> None:
+        """Records to add the first time the logs are read: a tenant of many that no
+        client asks for its logs never holds them (they are most of its memory)."""
+        self._pending_logs = load
+
+    @property
+    def logs(self) -> LogRecords:
+        """Sign-ins, directory audits and UAL records, served by the log endpoints."""
+        if self._pending_logs is not None:
+            with self.lock:
+                load, self._pending_logs = self._pending_logs, None
+                if load is not None:
+                    for kind, rows in load().items():
+                        self._logs.add(kind, rows)
+        return self._logs
 
     def recorded(self) -> RecordedTenant:
         with self.lock:

@@ -56,11 +56,16 @@ def resource_of(scope: str) -> str:
 
 
 class TokenIssuer:
-    """Signs and verifies the emulator's tokens."""
+    """Signs and verifies the emulator's tokens. Tenants served by one emulator share its
+    `key`, as Entra signs every tenant's tokens with the same keys: a service then knows
+    a token is genuine, and reads the tenant it was issued for from its `tid` claim."""
 
-    def __init__(self, tenant_id: str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, tenant_id: str, *, key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.tenant_id = tenant_id
-        self._key = secrets.token_bytes(32)
+        self._key = key if key is not None else secrets.token_bytes(32)
         self._clock = clock
 
     def _sign(self, signing_input: str) -> str:
@@ -102,6 +107,18 @@ class TokenIssuer:
         if claims.get("aud") not in audiences:
             return "Invalid audience."
         return None
+
+    def issued_for(self, authorization: str | None) -> str | None:
+        """The tenant (`tid`) a genuine bearer token was issued for; None when the token
+        is missing, malformed or not signed with this issuer's key."""
+        token = (authorization or "")[7:].strip()
+        parts = token.split(".")
+        if len(parts) != 3 or not (authorization or "").lower().startswith("bearer "):
+            return None
+        if not hmac.compare_digest(parts[2], self._sign(f"{parts[0]}.{parts[1]}")):
+            return None
+        tid = self.claims(authorization).get("tid")
+        return str(tid) if tid else None
 
     def claims(self, authorization: str | None) -> dict[str, Any]:
         """The claims of a bearer token `check` accepted (empty when there are none)."""

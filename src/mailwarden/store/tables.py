@@ -10,11 +10,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 METADATA = MetaData()
@@ -317,4 +319,59 @@ review_items = Table(
     Column("decided_by", String(512)),
     Column("decided_at", DateTime(timezone=True)),
     Column("note", Text),
+)
+
+# The fleet (`mailwarden.store.fleet`, migration 0006): the tenants one installation looks
+# after, with their credentials by reference (a certificate's path, or the NAME of the
+# environment variable that holds a secret; never a secret), schedules and files.
+fleet_tenants = Table(
+    "fleet_tenants",
+    METADATA,
+    Column("tenant_id", String(128), primary_key=True),  # lower case
+    Column("display_name", String(512)),
+    Column("client_id", String(128), nullable=False),
+    Column("certificate_path", Text),  # exactly one of these two is set
+    Column("secret_env", String(128)),
+    Column("multi_tenant_app", Boolean, nullable=False),
+    Column("posture_every_seconds", Integer, nullable=False),
+    Column("logs_every_seconds", Integer, nullable=False),
+    Column("routing_path", Text),
+    Column("custodians_path", Text),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A fleet run is what one trigger enqueued (a schedule tick, `fleet run --now`); each of its
+# jobs is one kind for one tenant in one schedule slot. The slot is unique per tenant and
+# kind (uq_fleet_jobs_slot), so a message delivered twice finds the job it already made.
+fleet_runs = Table(
+    "fleet_runs",
+    METADATA,
+    Column("run_id", String(64), primary_key=True),
+    Column("trigger", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(512), nullable=False),
+)
+
+fleet_jobs = Table(
+    "fleet_jobs",
+    METADATA,
+    Column("job_id", String(64), primary_key=True),
+    Column("run_id", String(64), ForeignKey("fleet_runs.run_id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("tenant_id", String(128),
+           ForeignKey("fleet_tenants.tenant_id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("worker_id", String(256)),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("error", Text),
+    UniqueConstraint("tenant_id", "kind", "due_at", name="uq_fleet_jobs_slot"),
+    Index("ix_fleet_jobs_tenant_state", "tenant_id", "kind", "state"),
 )

@@ -12,6 +12,7 @@ from mailwarden.synth.api import (
     user_count,
     write_synthetic,
 )
+from mailwarden.synth.build import TenantIdentity, tenant_identity
 from mailwarden.synth.constants import CHECK_IDS, COLLECTED_AT, SIZES
 from mailwarden.synth.model import Custodian
 from mailwarden.synth.truth import GroundTruth, PlantedFinding
@@ -24,7 +25,9 @@ __all__ = [
     "GroundTruth",
     "PlantedFinding",
     "SyntheticTenant",
+    "TenantIdentity",
     "generate",
+    "tenant_identity",
     "user_count",
     "write_synthetic",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
 from mailwarden.synth import names, people, policies
@@ -59,17 +60,39 @@ def _resources(ctx: Context, counts: people.Counts) -> list[Account]:
     return result
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantIdentity:
+    """What names a synthetic tenant: its id, organisation and verified domains."""
+
+    tenant_id: str
+    display_name: str
+    verified_domains: tuple[str, ...]
+
+
+def _identity(rng: random.Random) -> tuple[Context, str, tuple[str, str, str], str]:
+    """The first draws of every tenant: its organisation, domains and tenant id."""
+    organisation, slug = rng.choice(names.ORGANISATIONS)
+    domain = f"{slug}.com"
+    initial = f"{slug.replace('-', '')}.onmicrosoft.com"
+    ctx = Context(rng, domain, initial)
+    return ctx, organisation, (domain, f"{slug}.co.uk", initial), ctx.guid()
+
+
+def tenant_identity(seed: int) -> TenantIdentity:
+    """The id and domains `build_tenant` gives the tenant of `seed` (whatever its size or
+    profile), without building it: an emulator lists many tenants before it builds any."""
+    _, organisation, verified, tenant_id = _identity(random.Random(seed))
+    return TenantIdentity(tenant_id=tenant_id, display_name=organisation,
+                          verified_domains=verified)
+
+
 def build_tenant(total: int, seed: int, profile: str | None = None) -> Tenant:
     """The tenant of `total` users for `seed` under a licence profile (synth.licensing);
     every profile of one seed draws the same random numbers."""
     licences = licensing(profile)
     rng = random.Random(seed)
-    organisation, slug = rng.choice(names.ORGANISATIONS)
-    domain = f"{slug}.com"
-    initial = f"{slug.replace('-', '')}.onmicrosoft.com"
-    verified = (domain, f"{slug}.co.uk", initial)
-    ctx = Context(rng, domain, initial)
-    tenant_id = ctx.guid()
+    ctx, organisation, verified, tenant_id = _identity(rng)
+    domain, initial = verified[0], verified[2]
     counts = people.Counts.for_total(total)
     staff = people.members_and_leavers(ctx, counts, domain_sid(rng))
     guests = people.guests(ctx, counts.guests)

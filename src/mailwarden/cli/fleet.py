@@ -1,0 +1,262 @@
+"""`mailwarden fleet`: the tenants one installation looks after, kept in the history database.
+
+    mailwarden fleet add TENANT --client-id ID (--certificate PATH | --secret-env NAME)
+                         [--multi-tenant-app] [--name NAME] [--posture-every 24h]
+                         [--logs-every 15m] [--routing FILE] [--custodians FILE]
+                         [--disabled] [--replace]
+    mailwarden fleet list [--format table|json]
+    mailwarden fleet remove TENANT
+    mailwarden fleet status [--format table|json]
+    mailwarden fleet run --now [TENANT ...] [--kind posture|logs] --redis URL
+
+Credentials are kept by reference: a certificate's path, or the NAME of the environment
+variable a worker reads the client secret from. `list` and `status` never create the
+database. `run --now` records jobs and queues them on Redis; the workers that run them
+are still to come: see docs/fleet.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from mailwarden.assess.custodians import load_custodians
+from mailwarden.cli import app
+from mailwarden.cli.fleet_views import status_document, status_table, tenant_dict, tenants_table
+from mailwarden.cli.report import DbOpt
+from mailwarden.cli.ui import console, who_records
+from mailwarden.errors import ConfigError, InputError, NoHistoryError
+from mailwarden.model.fleet import (
+    ENV_NAME,
+    TENANT_NAME,
+    Credential,
+    FleetTenant,
+    JobKind,
+    Schedule,
+    parse_interval,
+    tenant_status,
+)
+from mailwarden.notify.routing import load_routing
+from mailwarden.schemas import FLEET_SCHEMA
+from mailwarden.store.fleet import FleetStore
+from mailwarden.text import plural
+
+fleet_app = typer.Typer(
+    help="The tenants this installation looks after (a managed-service provider's fleet): "
+    "add, list, remove, and see how their jobs stand.", no_args_is_help=True)
+app.add_typer(fleet_app, name="fleet")
+
+TenantArg = Annotated[str, typer.Argument(
+    help="The tenant id (a GUID) or its verified domain, as sign-in takes it.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
+#: The Redis that carries the fleet's queue.
+REDIS_ENV = "MAILWARDEN_REDIS_URL"
+
+
+def _tenant_name(text: str) -> str:
+    name = text.strip().lower()
+    if not TENANT_NAME.fullmatch(name):
+        raise ConfigError(f"{text!r} is not a tenant id or domain: give the tenant's id "
+                          "(a GUID) or a verified domain such as contoso.onmicrosoft.com")
+    return name
+
+
+def _existing_file(path: Path | None, what: str) -> Path | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        raise InputError(f"{path}: no such {what} file; give the path a worker reads it from")
+    return path.resolve()
+
+
+def _credential(client_id: str, certificate: Path | None, secret_env: str | None,
+                multi_tenant: bool) -> Credential:
+    if not client_id.strip():
+        raise ConfigError("--client-id is empty: give the app's application (client) id")
+    if (certificate is None) == (secret_env is None):
+        raise ConfigError("give exactly one of --certificate PATH and --secret-env NAME "
+                          "(the name of the variable that holds the client secret)")
+    if secret_env is not None and not ENV_NAME.fullmatch(secret_env):
+        raise ConfigError("--secret-env takes the NAME of an environment variable (upper "
+                          "case letters, digits, _), never the secret itself")
+    return Credential(client_id=client_id.strip(),
+                      certificate_path=_existing_file(certificate, "certificate"),
+                      secret_env=secret_env, multi_tenant=multi_tenant)
+
+
+def _interval(text: str, option: str) -> timedelta:
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+
+
+@fleet_app.command("add")
+def add_command(
+    tenant: TenantArg,
+    client_id: Annotated[str, typer.Option("--client-id", help="The app's client id.")],
+    certificate: Annotated[Path | None, typer.Option(
+        "--certificate", help="The app's certificate (PEM with its private key), read by "
+        "the worker when it signs in.")] = None,
+    secret_env: Annotated[str | None, typer.Option(
+        "--secret-env", help="The NAME of the environment variable holding the app's client "
+        "secret on the workers. The secret itself is never stored.")] = None,
+    multi_tenant_app: Annotated[bool, typer.Option(
+        "--multi-tenant-app", help="The app is the fleet's one multi-tenant app, consented "
+        "in this tenant.")] = False,
+    name: Annotated[str | None, typer.Option("--name", help="A display name.")] = None,
+    posture_every: Annotated[str, typer.Option(
+        "--posture-every", help="How often to collect and assess the tenant: 24h, 12h, 1d.")
+    ] = "24h",
+    logs_every: Annotated[str, typer.Option(
+        "--logs-every", help="How often to pull its logs and detect: 15m, 5m, 1h.")] = "15m",
+    routing: Annotated[Path | None, typer.Option(
+        "--routing", help="The tenant's routing file (docs/routing.md); checked now.")] = None,
+    custodians: Annotated[Path | None, typer.Option(
+        "--custodians", help="The tenant's custodians file (CSV or YAML); checked now.")
+    ] = None,
+    disabled: Annotated[bool, typer.Option(
+        "--disabled", help="Keep the tenant but run none of its jobs.")] = False,
+    replace_existing: Annotated[bool, typer.Option(
+        "--replace", help="Change a tenant already in the fleet (its jobs are kept).")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Add a tenant to the fleet, or change one with --replace. The certificate, routing and
+    custodians files must exist (the routing and custodians files are read and checked);
+    their absolute paths are stored. Exit codes: 0 stored; 2 bad usage, a missing or bad
+    file, or the tenant already in the fleet (see --replace); 5 the database cannot be
+    written; 70 internal error."""
+    schedule = Schedule(posture_every=_interval(posture_every, "--posture-every"),
+                        logs_every=_interval(logs_every, "--logs-every"))
+    entry = FleetTenant(
+        tenant_id=_tenant_name(tenant), display_name=name.strip() if name else None,
+        credential=_credential(client_id, certificate, secret_env, multi_tenant_app),
+        schedule=schedule, routing_path=_existing_file(routing, "routing"),
+        custodians_path=_existing_file(custodians, "custodians"), enabled=not disabled)
+    if entry.routing_path is not None:
+        load_routing(entry.routing_path)
+    if entry.custodians_path is not None:
+        load_custodians(entry.custodians_path)
+    with FleetStore.open(db) as store:
+        stored = store.add(entry, at=datetime.now(UTC), replace_existing=replace_existing)
+    console.print(Text(f"{'changed' if replace_existing else 'added'} tenant "
+                       f"{stored.tenant_id}: {stored.credential.described}"), soft_wrap=True)
+    if secret_env is not None and secret_env not in os.environ:
+        console.print(Text(f"note: ${secret_env} is not set here; the workers that run this "
+                           "tenant's jobs must have it"), soft_wrap=True)
+
+
+@fleet_app.command("list")
+def list_command(output: FormatOpt = "table", db: DbOpt = None) -> None:
+    """List the fleet's tenants: credential (by reference), schedule, files, enabled.
+    Creates no database. Exit codes: 0 listed; 2 bad usage; 5 the database cannot be
+    read; 70 internal error."""
+    if output not in ("table", "json"):
+        raise ConfigError(f"--format {output!r}: use table or json")
+    try:
+        with FleetStore.open(db, create=False) as store:
+            tenants = store.tenants()
+    except NoHistoryError:
+        tenants = ()
+    if output == "json":
+        document = {"schema": FLEET_SCHEMA, "tenants": [tenant_dict(t) for t in tenants]}
+        console.print(Text(json.dumps(document, indent=2, ensure_ascii=False)), soft_wrap=True)
+        return
+    console.print(tenants_table(tenants))
+
+
+@fleet_app.command("remove")
+def remove_command(tenant: TenantArg, db: DbOpt = None) -> None:
+    """Take a tenant out of the fleet, with the record of its jobs; refused while one of
+    them runs. Exit codes: 0 removed; 2 bad usage, no history database, the tenant not in
+    the fleet, or one of its jobs running; 5 the database cannot be written; 70 internal
+    error."""
+    with FleetStore.open(db, create=False) as store:
+        removed = store.remove(_tenant_name(tenant))
+    console.print(Text(f"removed tenant {removed.tenant_id} from the fleet"), soft_wrap=True)
+
+
+@fleet_app.command("status")
+def status_command(output: FormatOpt = "table", db: DbOpt = None) -> None:
+    """How each tenant's jobs stand: per kind (posture, logs) the last success and its
+    freshness (fresh within its interval, stale, never, paused), the job running (worker,
+    heartbeat), and the failure since the last success with its error. Creates no
+    database. Exit codes: 0 shown; 2 bad usage; 5 the database cannot be read; 70
+    internal error."""
+    if output not in ("table", "json"):
+        raise ConfigError(f"--format {output!r}: use table or json")
+    now = datetime.now(UTC)
+    try:
+        with FleetStore.open(db, create=False) as store:
+            jobs = store.jobs.for_status()
+            statuses = tuple(tenant_status(t, jobs, now) for t in store.tenants())
+    except NoHistoryError:
+        statuses = ()
+    if output == "json":
+        console.print(Text(json.dumps(status_document(statuses, now), indent=2,
+                                      ensure_ascii=False)), soft_wrap=True)
+        return
+    console.print(status_table(statuses, now))
+
+
+@fleet_app.command("run")
+def run_command(
+    tenants: Annotated[list[str] | None, typer.Argument(
+        help="Tenants to run (default: every enabled tenant; a disabled one runs only when "
+        "named).")] = None,
+    now: Annotated[bool, typer.Option(
+        "--now", help="Enqueue the jobs now (for the current minute's slot).")] = False,
+    kinds: Annotated[list[str] | None, typer.Option(
+        "--kind", help="posture or logs; repeat for both (default: both).")] = None,
+    redis_url: Annotated[str | None, typer.Option(
+        "--redis", envvar=REDIS_ENV, show_envvar=False,
+        help=f"The Redis the workers read their queue from (or {REDIS_ENV}).")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="Who asks (default: the OS user name).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Enqueue jobs for the fleet's workers: each job is recorded in the history database,
+    one per tenant, kind and minute (asking twice in a minute names the same jobs), and a
+    message naming it is put on the Redis queue "mailwarden-fleet". A job that already
+    runs or has finished is not sent again. The workers that run the jobs are still to
+    come (docs/fleet.md). Exit codes: 0 enqueued; 2 bad usage, a tenant not in the fleet,
+    no history database, or Redis not answering; 5 the database cannot be written; 70
+    internal error."""
+    from mailwarden.fleet.broker import redis_broker
+    from mailwarden.fleet.queue import enqueue_now
+
+    if not now:
+        raise ConfigError("give --now: jobs are enqueued on demand; the scheduler that "
+                          "enqueues them as they fall due is still to come")
+    chosen_kinds = _kinds(kinds or [kind.value for kind in JobKind])
+    if not redis_url:
+        raise ConfigError(f"give --redis redis://HOST:PORT/DB (or set {REDIS_ENV}): the "
+                          "queue the workers read")
+    names = tuple(_tenant_name(t) for t in tenants or ())
+    who = who_records(by)
+    with redis_broker(redis_url) as broker, FleetStore.open(db, create=False) as store:
+        done = enqueue_now(store, broker, tenants=names, kinds=chosen_kinds, by=who,
+                           now=datetime.now(UTC))
+    for job in done.sent:
+        console.print(Text(f"queued {job.kind.value} of {job.tenant_id} (job {job.job_id})"),
+                      soft_wrap=True)
+    for job in done.busy:
+        console.print(Text(f"{job.kind.value} of {job.tenant_id} is {job.state.value} "
+                           f"already (job {job.job_id}); not sent again"), soft_wrap=True)
+    for tenant_id in done.paused:
+        console.print(Text(f"skipped {tenant_id}: disabled"), soft_wrap=True)
+    console.print(Text(f"run {done.run_id}: {plural(len(done.sent), 'job')} queued"),
+                  soft_wrap=True)
+
+
+def _kinds(values: list[str]) -> tuple[JobKind, ...]:
+    try:
+        return tuple(dict.fromkeys(JobKind(v.strip().lower()) for v in values))
+    except ValueError:
+        raise ConfigError(f"--kind {', '.join(values)}: use posture or logs") from None

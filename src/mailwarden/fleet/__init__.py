@@ -1,0 +1,4 @@
+"""Running many tenants: per-tenant limits shared by every worker (`limits`) and the queue
+of jobs the workers read (`queue`). The registry of tenants and the jobs' records are in
+the history database (`mailwarden.store.fleet`); docs/fleet.md says what is still to come.
+"""

@@ -1,0 +1,98 @@
+"""Per-tenant concurrency across every worker of a fleet, kept in Redis.
+
+Microsoft's limits are per tenant, not per client: Exchange Online refuses a tenant's
+requests beyond a few in flight at once ("the maximum number of concurrent requests per
+tenant"), and Graph throttles a tenant's app as a whole. One worker keeps within them by
+itself (`Settings.exo_concurrency`, `graph_concurrency`); many workers, each working on
+several tenants, must share one count per tenant. `TenantLimiter` keeps it with Dramatiq's
+`ConcurrentRateLimiter` (a counter in Redis that a holder increments up to the limit and
+decrements when done), one key per tenant and service:
+
+    limiter = TenantLimiter(RedisBackend(url=...), TenantLimits(exchange=3))
+    with limiter.hold(tenant_id, "exchange"):
+        ...  # at most 3 of these at once for this tenant, across every worker
+
+A holder that dies without releasing leaves its count until the key's `ttl` passes: set
+it above the longest single request. Clock and sleep are injectable for tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from dramatiq.rate_limits import ConcurrentRateLimiter, RateLimiterBackend
+
+from mailwarden.errors import ServiceError
+
+Service = Literal["graph", "exchange"]
+#: Redis keys: one per tenant and service, under this prefix.
+KEY_PREFIX = "mailwarden:fleet:concurrency"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantLimits:
+    """Requests one tenant may have in flight at once, across every worker. The defaults
+    are one worker's own (`Settings.graph_concurrency`, `exo_concurrency`)."""
+
+    graph: int = 16
+    exchange: int = 3
+
+    def of(self, service: Service) -> int:
+        return self.graph if service == "graph" else self.exchange
+
+
+class TenantLimiter:
+    def __init__(
+        self,
+        backend: RateLimiterBackend,
+        limits: TenantLimits = TenantLimits(),
+        *,
+        ttl_ms: int = 15 * 60 * 1000,
+        key_prefix: str = KEY_PREFIX,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.backend = backend
+        self.limits = limits
+        self.ttl_ms = ttl_ms
+        self.key_prefix = key_prefix
+        self._clock = clock
+        self._sleep = sleep
+
+    def _limiter(self, tenant_id: str, service: Service) -> ConcurrentRateLimiter:
+        key = f"{self.key_prefix}:{tenant_id.lower()}:{service}"
+        # Dramatiq leaves this constructor unannotated.
+        return ConcurrentRateLimiter(  # type: ignore[no-untyped-call]
+            self.backend, key, limit=self.limits.of(service), ttl=self.ttl_ms)
+
+    @contextmanager
+    def try_hold(self, tenant_id: str, service: Service) -> Iterator[bool]:
+        """One of the tenant's slots for `service` if one is free now (True), released on
+        leaving; False (and nothing held) when every slot is taken."""
+        with self._limiter(tenant_id, service).acquire(raise_on_failure=False) as acquired:
+            yield bool(acquired)
+
+    @contextmanager
+    def hold(self, tenant_id: str, service: Service, *, wait: float = 300.0,
+             poll: float = 0.05) -> Iterator[None]:
+        """A slot, waiting up to `wait` seconds for one (polling every `poll` seconds,
+        doubling up to a second); ServiceError when none came free in time."""
+        deadline = self._clock() + wait
+        pause = poll
+        while True:
+            with self.try_hold(tenant_id, service) as held:
+                if held:
+                    yield
+                    return
+            if self._clock() >= deadline:
+                raise ServiceError(
+                    f"every {service} slot of tenant {tenant_id} "
+                    f"({self.limits.of(service)}) stayed taken for {wait:g} s; other "
+                    "workers are busy with this tenant: run its job again later",
+                    service=service)
+            self._sleep(pause)
+            pause = min(1.0, pause * 2)

@@ -1,0 +1,165 @@
+"""The fleet's runs and jobs in the history database (tables `fleet_runs`, `fleet_jobs`).
+
+A job is one kind (posture, logs) for one tenant in one schedule slot (`due_at`), and that
+slot is unique per tenant and kind. Every step is written so that a message delivered
+twice, or a worker that restarts, does no harm:
+
+- `enqueue` of a slot that has a job returns that job (created False) and adds nothing;
+- `start` moves a job from queued to running only once: a second worker, or the same
+  message redelivered, gets None and must not run it;
+- `heartbeat` and `finish` change a job only while it runs under the worker that started
+  it: a late answer from a worker presumed dead changes nothing (False).
+
+Errors are stored as given, cut to `ERROR_LIMIT` characters: whoever finishes a job must
+pass a message without secrets (mailwarden's errors never carry them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mailwarden.errors import InputError, StoreError
+from mailwarden.model.fleet import FleetJob, JobKind, JobState
+from mailwarden.store import tables
+from mailwarden.store.history import History
+from mailwarden.times import as_utc
+
+ERROR_LIMIT = 2000
+_JOBS = tables.fleet_jobs
+_RUNS = tables.fleet_runs
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def _job(row: Mapping[Any, Any]) -> FleetJob:
+    return FleetJob(
+        job_id=row["job_id"], run_id=row["run_id"], tenant_id=row["tenant_id"],
+        kind=JobKind(row["kind"]), due_at=as_utc(row["due_at"]), state=JobState(row["state"]),
+        attempts=row["attempts"], worker_id=row["worker_id"],
+        queued_at=as_utc(row["queued_at"]), started_at=_aware(row["started_at"]),
+        heartbeat_at=_aware(row["heartbeat_at"]), finished_at=_aware(row["finished_at"]),
+        error=row["error"])
+
+
+class FleetJobs:
+    """Runs and jobs of one history database (opened by `FleetStore`)."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+
+    def new_run(self, *, trigger: str, by: str, at: datetime) -> str:
+        """Record a run (what one trigger enqueues); returns its id."""
+        run_id = uuid.uuid4().hex
+        with self.history._connection("record the fleet run", write=True) as connection:
+            connection.execute(insert(_RUNS).values(run_id=run_id, trigger=trigger,
+                                                    created_at=at, created_by=by))
+        return run_id
+
+    def enqueue(self, *, run_id: str, tenant_id: str, kind: JobKind, due_at: datetime,
+                at: datetime) -> tuple[FleetJob, bool]:
+        """The job of this tenant, kind and slot: a new one (True), or the one already
+        there (False). InputError when the fleet has no such tenant."""
+        row = {"job_id": uuid.uuid4().hex, "run_id": run_id, "tenant_id": tenant_id,
+               "kind": kind.value, "due_at": due_at, "state": JobState.QUEUED.value,
+               "attempts": 0, "queued_at": at, "worker_id": None, "started_at": None,
+               "heartbeat_at": None, "finished_at": None, "error": None}
+        slot = select(_JOBS).where(_JOBS.c.tenant_id == tenant_id, _JOBS.c.kind == kind.value,
+                                   _JOBS.c.due_at == due_at)
+        try:
+            with self.history._connection("enqueue the job", write=True) as connection:
+                known = connection.execute(
+                    select(tables.fleet_tenants.c.tenant_id)
+                    .where(tables.fleet_tenants.c.tenant_id == tenant_id)).first()
+                if known is None:
+                    raise InputError(f"tenant {tenant_id} is not in the fleet; "
+                                     "`mailwarden fleet add` adds it")
+                found = connection.execute(slot).mappings().first()
+                if found is not None:  # a redelivery: the slot has its job
+                    return _job(found), False
+                connection.execute(insert(_JOBS).values(**row))
+            return _job(row), True
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        # Another enqueue of the same slot committed between the read and the insert.
+        with self.history._connection("read the job") as connection:
+            return _job(connection.execute(slot).mappings().one()), False
+
+    def start(self, job_id: str, *, worker_id: str, at: datetime) -> FleetJob | None:
+        """Run a queued job under `worker_id`; None when it is not queued (another worker
+        has it, it finished, or it was cancelled): then it must not be run."""
+        change = (update(_JOBS)
+                  .where(_JOBS.c.job_id == job_id, _JOBS.c.state == JobState.QUEUED.value)
+                  .values(state=JobState.RUNNING.value, attempts=_JOBS.c.attempts + 1,
+                          worker_id=worker_id, started_at=at, heartbeat_at=at))
+        with self.history._connection("start the job", write=True) as connection:
+            if connection.execute(change).rowcount != 1:
+                return None
+            return _job(connection.execute(
+                select(_JOBS).where(_JOBS.c.job_id == job_id)).mappings().one())
+
+    def heartbeat(self, job_id: str, *, worker_id: str, at: datetime) -> bool:
+        """Say the job still runs; False when it no longer runs under this worker."""
+        return self._running_change(job_id, worker_id, "record the heartbeat",
+                                    heartbeat_at=at)
+
+    def finish(self, job_id: str, *, worker_id: str, state: JobState, at: datetime,
+               error: str | None = None) -> bool:
+        """End a running job as succeeded, failed or cancelled; False (nothing changed)
+        when it no longer runs under this worker."""
+        if not state.finished:
+            raise ValueError(f"a job finishes as succeeded, failed or cancelled, not {state}")
+        return self._running_change(job_id, worker_id, "finish the job", state=state.value,
+                                    finished_at=at, heartbeat_at=at,
+                                    error=error[:ERROR_LIMIT] if error else None)
+
+    def cancel(self, job_id: str, *, at: datetime) -> bool:
+        """Cancel a queued or running job; False when it had finished already."""
+        change = (update(_JOBS)
+                  .where(_JOBS.c.job_id == job_id,
+                         _JOBS.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))
+                  .values(state=JobState.CANCELLED.value, finished_at=at))
+        with self.history._connection("cancel the job", write=True) as connection:
+            return bool(connection.execute(change).rowcount == 1)
+
+    def jobs(self, tenant_id: str | None = None) -> tuple[FleetJob, ...]:
+        """Jobs (of one tenant), oldest slot first."""
+        query = select(_JOBS).order_by(_JOBS.c.due_at, _JOBS.c.kind, _JOBS.c.tenant_id)
+        if tenant_id is not None:
+            query = query.where(_JOBS.c.tenant_id == tenant_id)
+        with self.history._connection("read the jobs") as connection:
+            return tuple(_job(row) for row in connection.execute(query).mappings())
+
+    def for_status(self) -> tuple[FleetJob, ...]:
+        """What `fleet status` needs and no more: the running jobs, and per tenant and kind
+        the latest success and the latest failure (not every job ever run)."""
+        running = select(_JOBS).where(_JOBS.c.state == JobState.RUNNING.value)
+        found = []
+        with self.history._connection("read the jobs") as connection:
+            found += [_job(r) for r in connection.execute(running).mappings()]
+            for state in (JobState.SUCCEEDED, JobState.FAILED):
+                latest = (select(_JOBS.c.tenant_id, _JOBS.c.kind,
+                                 func.max(_JOBS.c.finished_at).label("last"))
+                          .where(_JOBS.c.state == state.value)
+                          .group_by(_JOBS.c.tenant_id, _JOBS.c.kind).subquery())
+                query = select(_JOBS).join(latest, and_(
+                    _JOBS.c.tenant_id == latest.c.tenant_id, _JOBS.c.kind == latest.c.kind,
+                    _JOBS.c.finished_at == latest.c.last)).where(_JOBS.c.state == state.value)
+                found += [_job(r) for r in connection.execute(query).mappings()]
+        return tuple(found)
+
+    def _running_change(self, job_id: str, worker_id: str, what: str, **values: Any) -> bool:
+        change = (update(_JOBS)
+                  .where(_JOBS.c.job_id == job_id, _JOBS.c.state == JobState.RUNNING.value,
+                         _JOBS.c.worker_id == worker_id)
+                  .values(**values))
+        with self.history._connection(what, write=True) as connection:
+            return bool(connection.execute(change).rowcount == 1)

@@ -9,6 +9,7 @@ needed, so it never sits in a settings object, a repr, or a config file.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -137,6 +138,14 @@ class Settings:
     #: older than `console_stale_logs_hours`.
     console_stale_posture_hours: float = 26.0
     console_stale_logs_hours: float = 2.0
+    #: The console's team mode (Entra ID sign-in) uses its own app registration, a web app
+    #: with the console's app roles, in the tenant and cloud above (login_url and ca_bundle
+    #: apply too). Its credential is named, never held: a certificate file, or the NAME of
+    #: the environment variable that holds the client secret.
+    console_client_id: str | None = None
+    console_redirect_uri: str | None = None  # not set: the console's URL + /auth/callback
+    console_certificate_path: Path | None = None
+    console_client_secret_env: str | None = None
 
     @property
     def endpoints(self) -> CloudEndpoints:
@@ -203,6 +212,10 @@ _ENV = {
     "console_url": "MAILWARDEN_CONSOLE_URL",
     "console_stale_posture_hours": "MAILWARDEN_CONSOLE_STALE_POSTURE_HOURS",
     "console_stale_logs_hours": "MAILWARDEN_CONSOLE_STALE_LOGS_HOURS",
+    "console_client_id": "MAILWARDEN_CONSOLE_CLIENT_ID",
+    "console_redirect_uri": "MAILWARDEN_CONSOLE_REDIRECT_URI",
+    "console_certificate_path": "MAILWARDEN_CONSOLE_CERTIFICATE",
+    "console_client_secret_env": "MAILWARDEN_CONSOLE_CLIENT_SECRET_ENV",
 }
 #: The environment variable of each setting that has one (docs/config.md lists them).
 ENV_VARS: Mapping[str, str] = _ENV
@@ -224,6 +237,17 @@ def _number(kind: type[int] | type[float], value: Any) -> Any:
         raise ValueError("give a whole number" if kind is int else "give a number") from None
 
 
+def _variable_name(value: Any) -> str:
+    """The name of an environment variable; a value that is not one (a secret pasted in by
+    mistake) is refused without being repeated."""
+    text = str(value)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", text):
+        raise ValueError("give the NAME of the environment variable that holds the console's "
+                         "client secret (such as MAILWARDEN_CONSOLE_CLIENT_SECRET), never the "
+                         "secret")
+    return text
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Turn a TOML/env/flag value into the field's type, or raise a ConfigError."""
     try:
@@ -233,7 +257,8 @@ def _coerce(name: str, value: Any) -> Any:
             return _choice(AuthMethod, value)
         if name == "collect_mode":
             return _choice(CollectMode, value)
-        if name in {"certificate_path", "ca_bundle", "exceptions_file"}:
+        if name in {"certificate_path", "ca_bundle", "exceptions_file",
+                    "console_certificate_path"}:
             return Path(str(value)).expanduser()
         if name in {"graph_concurrency", "exo_concurrency"}:
             number = _number(int, value)
@@ -246,6 +271,10 @@ def _coerce(name: str, value: Any) -> Any:
             if seconds <= 0:
                 raise ValueError("must be positive")
             return seconds
+        if name == "console_client_secret_env":
+            return _variable_name(value)
+        if name == "console_redirect_uri" and not str(value).startswith(("https://", "http://")):
+            raise ValueError("give the absolute URL of the console's /auth/callback")
         if name == "break_glass":
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
@@ -263,7 +292,9 @@ def _coerce(name: str, value: Any) -> Any:
                                  f"{', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
             return RetryPolicy(**{k: type(getattr(RetryPolicy(), k))(v) for k, v in value.items()})
     except ValueError as exc:
-        raise ConfigError(f"setting {name!r}: {value!r} is not valid ({exc})") from exc
+        # A secret pasted where its variable's name belongs is not repeated.
+        shown = "the value" if name == "console_client_secret_env" else repr(value)
+        raise ConfigError(f"setting {name!r}: {shown} is not valid ({exc})") from exc
     return None if value is None else str(value)
 
 

@@ -77,6 +77,25 @@ DOCS: dict[str, SettingDoc] = {
                                "large tenants answer slowly)."),
     "collect_deadline": SettingDoc(text="Seconds a whole collection may take before it stops, "
                                    "keeps what it has read and exits 4 (--deadline)."),
+    "console_client_id": SettingDoc(text="Console team mode: the application (client) id of "
+                                    "the console's own app registration in Entra ID (a web "
+                                    "app whose app roles Console.Viewer, Console.Responder, "
+                                    "Console.Approver and Console.Admin are assigned to "
+                                    "people); people sign in to it in the tenant and cloud "
+                                    "above.", example="00000000-0000-0000-0000-000000000000"),
+    "console_redirect_uri": SettingDoc(text="Console team mode: the redirect URI registered "
+                                       "on that app, exactly (not set: the console's URL "
+                                       "followed by /auth/callback).",
+                                       example="https://mailwarden.contoso.com/auth/callback"),
+    "console_certificate_path": SettingDoc(text="Console team mode: PEM file holding the "
+                                           "console app's certificate and private key "
+                                           "(preferred to a secret; a password comes from "
+                                           "MAILWARDEN_CERTIFICATE_PASSWORD).",
+                                           example="/etc/mailwarden/console.pem"),
+    "console_client_secret_env": SettingDoc(text="Console team mode: the NAME of the environment "
+                                     "variable holding the console app's client secret (the "
+                                     "secret itself is never a setting).",
+                                     example="MAILWARDEN_CONSOLE_CLIENT_SECRET"),
     "collect_mode": SettingDoc(text="fast is the real collector; sequential is the "
                                "one-request-at-a-time baseline benchmarks compare with "
                                "(--sequential)."),

@@ -99,12 +99,13 @@ def console_command(
     bound = sock.getsockname()[1]
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"--config {config_file}: no such settings file")
-    limits = freshness_limits(load_settings(toml_path=config_file))
+    settings = load_settings(toml_path=config_file)
+    limits = freshness_limits(settings)
     config = ConsoleConfig(db_url=db, host=host, port=bound, auth=mode, public_url=public_url,
                            owner_name=owner, settings_file=config_file, routing=routing,
                            stale_posture=limits["stale_posture"], stale_logs=limits["stale_logs"])
     try:
-        parts = build_console(config)
+        parts = build_console(config, settings=settings)
     except BaseException:
         sock.close()
         raise

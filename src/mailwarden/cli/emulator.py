@@ -11,6 +11,8 @@ import typer
 
 from mailwarden.cli import app
 from mailwarden.cli.ui import console, err_console
+from mailwarden.emulator.config import CONSOLE_APP_ROLES, WebApp
+from mailwarden.emulator.signing import IdTokenFault
 from mailwarden.errors import ConfigError
 from mailwarden.tenant.recorded import RecordedTenant, read_recorded_tenant
 
@@ -103,6 +105,39 @@ def emulator(
             "recipient-administrator-and-global-reader.",
         ),
     ] = "exchange-administrator",
+    console_app: Annotated[
+        str | None,
+        typer.Option(
+            "--console-app", metavar="CLIENT_ID",
+            help="Register the mailwarden console as a web app people sign in to with OpenID "
+            "Connect (authorization code + PKCE), under this application (client) id.",
+        ),
+    ] = None,
+    console_redirect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--console-redirect", metavar="URI",
+            help="A redirect URI of the console app, matched exactly (repeat for more), e.g. "
+            "http://127.0.0.1:8080/auth/callback.",
+        ),
+    ] = None,
+    console_user: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--console-user", metavar="UPN=ROLE[,ROLE]",
+            help="Assign app roles of the console app to a user (repeat for more): "
+            f"{', '.join(CONSOLE_APP_ROLES)}. A UPN the tenant does not hold is added for "
+            "sign-in; a tenant user without an assignment signs in with no roles claim.",
+        ),
+    ] = None,
+    id_token_fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--id-token-fault", metavar="UPN=KIND",
+            help="Forge the id tokens of this user (repeat for more), to see a client "
+            f"refuse them: {', '.join(f.value for f in IdTokenFault)}.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a tenant as Entra ID, Microsoft Graph and Exchange Online on 127.0.0.1.
 
@@ -117,6 +152,15 @@ def emulator(
     /_emulator/tenants/{id}/stats and /_emulator/tenants/{id}/logs/{kind} are one
     tenant's. Stops on Ctrl-C.
 
+    With --console-app, people sign in to that web app as Entra ID signs them in:
+    /{tenant}/oauth2/v2.0/authorize shows a sign-in page (a user name, no password) and
+    sends an authorization code to a --console-redirect URI; the token endpoint redeems
+    it (grant_type=authorization_code, with the S256 PKCE code_verifier and the client
+    secret "emulator-secret" or a certificate assertion) for an id token signed with a key
+    made at start (RS256; /{tenant}/discovery/v2.0/keys), carrying the user's app roles
+    (--console-user) in its roles claim. Wrong redirect URIs, missing PKCE, reused or
+    expired codes and unknown clients are refused with Entra's AADSTS codes.
+
     Exit codes: 0 stopped; 2 bad usage, or the tenant or port cannot be used; 70 internal
     error."""
     from mailwarden.emulator import EmulatorConfig, create_tenants_app, recorded_spec, run
@@ -127,6 +171,8 @@ def emulator(
     if latency_graph < 0 or latency_exo < 0:
         raise ConfigError("--latency-graph and --latency-exo take milliseconds, 0 or more")
     role = role_profile(exchange_role)  # an unknown name fails before the tenant is built
+    web_apps = _web_apps(console_app, console_redirect or [], console_user or [])
+    forged = _id_token_faults(id_token_fault or [])
     if tenants > 1 and synthetic is None:
         raise ConfigError("--tenants serves synthetic tenants: give --synthetic SIZE")
     specs = _synthetic_specs(synthetic, seed, tenants, profile) if tenants > 1 else (
@@ -141,6 +187,8 @@ def emulator(
         seed=seed,
         graph_permissions=_permissions(graph_permissions),
         exchange_role=role.name,
+        web_apps=web_apps,
+        id_token_faults=forged,
     )
     def ready(base_url: str) -> None:
         console.print(base_url, markup=False, highlight=False, soft_wrap=True)
@@ -154,6 +202,9 @@ def emulator(
         err_console.print(f"Exchange role of the caller: {role.name}", markup=False)
         if ca_out is not None:
             err_console.print(f"CA certificate: {ca_out}", markup=False)
+        for web in web_apps:
+            err_console.print(f"web app {web.client_id}: sign-in redirects to "
+                              f"{', '.join(web.redirect_uris)}", markup=False)
         err_console.print('client secret: "emulator-secret"; stop with Ctrl-C', markup=False)
 
     try:
@@ -168,6 +219,47 @@ def _permissions(text: str | None) -> frozenset[str] | None:
     if text is None:
         return None
     return frozenset(name.strip() for name in text.split(",") if name.strip())
+
+
+def _pairs(values: list[str], option: str, shape: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name.strip() or not rest.strip():
+            raise ConfigError(f"{option} {value!r}: give {shape}")
+        pairs.append((name.strip(), rest.strip()))
+    return pairs
+
+
+def _web_apps(client_id: str | None, redirects: list[str], users: list[str]) -> tuple[WebApp, ...]:
+    """--console-app, --console-redirect and --console-user as the emulator's web app."""
+    if client_id is None:
+        if redirects or users:
+            raise ConfigError("--console-redirect and --console-user need --console-app CLIENT_ID")
+        return ()
+    if not redirects:
+        raise ConfigError("--console-app needs at least one --console-redirect URI (the "
+                          "console's /auth/callback address)")
+    assignments: dict[str, tuple[str, ...]] = {}
+    for upn, text in _pairs(users, "--console-user", "UPN=ROLE[,ROLE]"):
+        roles = tuple(r.strip() for r in text.split(",") if r.strip())
+        unknown = [r for r in roles if r not in CONSOLE_APP_ROLES]
+        if unknown:
+            raise ConfigError(f"--console-user {upn}: {', '.join(unknown)} is not an app role "
+                              f"of the console; use {', '.join(CONSOLE_APP_ROLES)}")
+        assignments[upn.lower()] = tuple(dict.fromkeys(assignments.get(upn.lower(), ()) + roles))
+    return (WebApp(client_id=client_id, redirect_uris=tuple(redirects), assignments=assignments),)
+
+
+def _id_token_faults(values: list[str]) -> dict[str, IdTokenFault]:
+    faults = {}
+    for upn, kind in _pairs(values, "--id-token-fault", "UPN=KIND"):
+        try:
+            faults[upn.lower()] = IdTokenFault(kind)
+        except ValueError:
+            raise ConfigError(f"--id-token-fault {upn}={kind}: use one of "
+                              f"{', '.join(f.value for f in IdTokenFault)}") from None
+    return faults
 
 
 Logs = Mapping[Any, Iterable[Mapping[str, Any]]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 
@@ -26,9 +26,11 @@ from mailwarden.console.context import Console
 from mailwarden.console.guard import guarded
 from mailwarden.console.limits import RateLimiter
 from mailwarden.console.links import LinkStore, load_link_key
+from mailwarden.console.oidc import entra_sign_in
 from mailwarden.console.pages import Page
 from mailwarden.console.sessions import SessionStore
 from mailwarden.console.web import SecurityHeaders, Templates
+from mailwarden.settings import Settings, load_settings
 from mailwarden.store.history import History
 
 #: Modules whose `PAGES` make up the console, in the order their routes are matched.
@@ -44,6 +46,7 @@ PAGE_MODULES = (
     "mailwarden.console.remediation",
     "mailwarden.console.reviews",
     "mailwarden.console.custodian_review",
+    "mailwarden.console.oidc_pages",
 )
 
 
@@ -55,10 +58,18 @@ def all_pages() -> tuple[Page, ...]:
 
 
 def build_console(config: ConsoleConfig, *, clock: Callable[[], datetime] | None = None,
-                  local_token: str | None = None, link_key: str | None = None) -> Console:
+                  local_token: str | None = None, link_key: str | None = None,
+                  settings: Settings | None = None,
+                  env: Mapping[str, str] | None = None) -> Console:
     """The console's parts. In local mode a token is made unless one is given (tests);
-    the link key is `links.load_link_key()` unless one is given."""
+    the link key is `links.load_link_key()` unless one is given. In team mode `settings`
+    (default: the environment's) name the Entra ID app registration, its credential (from
+    `env`, default the process environment) and the tenant."""
     now = clock or (lambda: datetime.now(UTC))
+    entra = None
+    if config.auth is AuthMode.ENTRA:
+        entra = entra_sign_in(settings or load_settings(env=env), base_url=config.base_url,
+                              clock=now, env=env)
     history = History.open(config.db_url)
     token = None
     if config.auth is AuthMode.LOCAL:
@@ -67,7 +78,7 @@ def build_console(config: ConsoleConfig, *, clock: Callable[[], datetime] | None
                    audit=AuditLog(history),
                    links=LinkStore(history, link_key or load_link_key()), templates=Templates(),
                    limiter=RateLimiter(limit=20, window=timedelta(minutes=1), clock=now),
-                   clock=now, local_token=token)
+                   clock=now, local_token=token, entra=entra)
 
 
 def create_app(console: Console) -> Starlette:

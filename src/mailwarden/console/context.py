@@ -15,6 +15,7 @@ from mailwarden.console.audit import AuditLog, Outcome
 from mailwarden.console.config import ConsoleConfig
 from mailwarden.console.limits import RateLimiter
 from mailwarden.console.links import LinkStore
+from mailwarden.console.oidc import EntraSignIn
 from mailwarden.console.roles import Principal
 from mailwarden.console.sessions import Session, SessionStore
 from mailwarden.console.web import Templates
@@ -34,6 +35,7 @@ class Console:
     limiter: RateLimiter
     clock: Callable[[], datetime]
     local_token: str | None  # local mode: the token printed at start; None in team mode
+    entra: EntraSignIn | None = None  # team mode: the Entra ID sign-in (oidc.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,9 +22,11 @@ from mailwarden.console.sessions import Session, cookie_name
 
 
 def safe_next(value: str | None) -> str:
-    """A local path to go to after signing in; anything else (another site, a scheme
-    relative URL) is "/"."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """A local path to go to after signing in; anything else is "/": another site, a scheme
+    relative URL, or a path with control characters, which browsers drop from URLs (a
+    `next` of "/%09/evil" arrives as "/", a tab, "/evil", and would lead to "//evil")."""
+    if (not value or not value.startswith("/") or value.startswith("//") or "\\" in value
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)):
         return "/"
     return value
 

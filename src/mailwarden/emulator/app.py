@@ -14,6 +14,7 @@ counts and the limits its clients asked beyond, and `/_emulator/tenants/{id}/sta
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mailwarden.emulator import login
+from mailwarden.emulator import login, signin
 from mailwarden.emulator.config import EmulatorConfig
 from mailwarden.emulator.exchange_http import exchange_batch, invoke_command
 from mailwarden.emulator.graph import graph_endpoint
@@ -110,6 +111,7 @@ def _routes() -> list[Route]:
               methods=["GET"]),
         Route("/{tenant}/oauth2/v2.0/token", login.token, methods=["POST"]),
         Route("/{tenant}/oauth2/v2.0/devicecode", login.device_code, methods=["POST"]),
+        Route("/{tenant}/oauth2/v2.0/authorize", signin.authorize, methods=["GET", "POST"]),
         Route("/{tenant}/discovery/v2.0/keys", login.keys, methods=["GET"]),
     ]
 
@@ -119,18 +121,23 @@ def create_app(
     *,
     config: EmulatorConfig = DEFAULT_CONFIG,
     logs: Mapping[LogKind, Iterable[Mapping[str, Any]]] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """An emulator serving `tenant` under `config` (default: no latency, throttling or faults),
-    and `logs` (sign-ins, directory audits, UAL records; e.g. `read_log_directory(DIR)`)."""
-    return create_tenants_app((recorded_spec(tenant, logs),), config=config)
+    and `logs` (sign-ins, directory audits, UAL records; e.g. `read_log_directory(DIR)`).
+    `clock` dates the tokens and authorization codes it issues."""
+    return create_tenants_app((recorded_spec(tenant, logs),), config=config, clock=clock)
 
 
 def create_tenants_app(
-    specs: Sequence[TenantSpec], *, config: EmulatorConfig = DEFAULT_CONFIG
+    specs: Sequence[TenantSpec],
+    *,
+    config: EmulatorConfig = DEFAULT_CONFIG,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """An emulator serving every tenant of `specs`, each with its own state, conditions
     (`config` applies to each tenant on its own: a rate is per tenant) and counts; a
     tenant is built when a request first names it (`emulator.tenancy`)."""
     app = Starlette(routes=_routes())
-    app.state.tenancy = Tenancy(specs, config)
+    app.state.tenancy = Tenancy(specs, config, clock=clock)
     return app

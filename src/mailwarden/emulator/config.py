@@ -10,8 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailwarden.emulator.signing import IdTokenFault
+
 #: The client secret the token endpoint accepts unless configured otherwise.
 DEFAULT_CLIENT_SECRET = "emulator-secret"
+#: The app roles the mailwarden console's app registration declares (their `value`s): what
+#: Entra writes into the `roles` claim of a user assigned to them.
+CONSOLE_APP_ROLES = ("Console.Viewer", "Console.Responder", "Console.Approver", "Console.Admin")
 
 
 class Service(StrEnum):
@@ -41,6 +46,26 @@ class TargetedFault:
     times: int = 1
     kind: FaultKind = FaultKind.SERVER_ERROR
     status: int = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebApp:
+    """A web application registered for OpenID Connect sign-in (authorization code + PKCE):
+    its client id, its redirect URIs (matched exactly, as Entra does), the app roles it
+    declares, and the users assigned to them (UPN, any case -> role values). A user with no
+    assignment signs in with no `roles` claim (assignment is not required, Entra's
+    default). It authenticates at the token endpoint with the emulator's client secret or
+    a certificate assertion, as the app-only flows do."""
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    app_roles: tuple[str, ...] = CONSOLE_APP_ROLES
+    assignments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def roles_of(self, upn: str) -> tuple[str, ...]:
+        wanted = upn.lower()
+        return next((tuple(roles) for name, roles in self.assignments.items()
+                     if name.lower() == wanted), ())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +108,14 @@ class EmulatorConfig:
     #: do not grant (`emulator.permissions`). None: every permission mailwarden reads with.
     graph_permissions: frozenset[str] | None = None
     seed: int = 0
+
+    #: Web applications people sign in to with OpenID Connect (`emulator.signin`).
+    web_apps: tuple[WebApp, ...] = ()
+    #: Seconds an authorization code can be redeemed in (Entra: about ten minutes).
+    auth_code_lifetime: float = 600.0
+    #: Users (UPN, any case) whose id tokens are forged as the fault says, so that a
+    #: client's id token checks can be seen to refuse them.
+    id_token_faults: Mapping[str, IdTokenFault] = field(default_factory=dict)
 
     #: Exchange's page size when the client sends no `Prefer: odata.maxpagesize`.
     exo_default_page_size: int = 100

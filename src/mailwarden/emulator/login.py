@@ -1,5 +1,6 @@
-"""Entra ID's v2.0 endpoints as MSAL uses them: OpenID discovery, the token endpoint
-(client secret, client assertion, device code, refresh token) and device authorization.
+"""Entra ID's v2.0 endpoints as MSAL uses them: OpenID discovery, the signing keys, the
+token endpoint (client secret, client assertion, device code, refresh token, and the
+authorization code of `signin`) and device authorization.
 
 Errors come in Entra's shape (error, AADSTS code in the description, error_codes, trace
 and correlation ids), so a client's handling of real sign-in failures can be exercised.
@@ -7,7 +8,6 @@ and correlation ids), so a client's handling of real sign-in failures can be exe
 
 from __future__ import annotations
 
-import hmac
 import json
 import secrets
 import time
@@ -18,24 +18,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mailwarden.emulator.answers import entra_error
+from mailwarden.emulator.client_auth import authenticate_client
 from mailwarden.emulator.config import Service
 from mailwarden.emulator.permissions import DEFAULT_GRAPH_PERMISSIONS
 from mailwarden.emulator.runtime import DeviceCode, Emulator
+from mailwarden.emulator.signin import redeem_code
 from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.emulator.tokens import (
     EXCHANGE_AUDIENCES,
     GRAPH_AUDIENCES,
     TOKEN_LIFETIME,
     b64url,
-    b64url_decode,
-    decode_jwt_part,
     resource_of,
 )
 
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
 GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 GRANT_REFRESH_TOKEN = "refresh_token"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+GRANT_AUTHORIZATION_CODE = "authorization_code"
 _RESOURCES = GRAPH_AUDIENCES | EXCHANGE_AUDIENCES
 _DELEGATED_EXTRAS = {"openid", "profile", "offline_access"}
 #: The Office 365 Exchange Online application permission of app-only Exchange calls.
@@ -94,8 +94,11 @@ async def openid_configuration(request: Request) -> Response:
 
 
 async def keys(request: Request) -> Response:
-    """The signing keys; the emulator's tokens are opaque to clients, so there are none."""
-    return JSONResponse({"keys": []})
+    """The key id tokens are signed with (access tokens stay opaque to clients)."""
+    emulator, tenant, base = _login_route(request)
+    if not emulator.state.knows_tenant(tenant):
+        return _unknown_tenant(tenant)
+    return JSONResponse(emulator.id_tokens.jwks(f"{base}/{emulator.state.tenant_id}/v2.0"))
 
 
 async def device_code(request: Request) -> Response:
@@ -146,6 +149,8 @@ async def token(request: Request) -> Response:
             return _device_code_grant(emulator, form)
         if grant == GRANT_REFRESH_TOKEN:
             return _refresh_grant(emulator, form)
+        if grant == GRANT_AUTHORIZATION_CODE:
+            return redeem_code(emulator, request, form, authenticate_client)
         if not grant:
             return _missing("grant_type")
         return entra_error(400, "unsupported_grant_type", 70003,
@@ -182,25 +187,9 @@ def _client_credentials(emulator: Emulator, request: Request, form: Mapping[str,
     resource, problem = _app_resource(form)
     if problem is not None or resource is None:
         return problem or _missing("scope")
-    if "client_secret" in form:
-        if not hmac.compare_digest(form["client_secret"], emulator.config.client_secret):
-            return entra_error(
-                401, "invalid_client", 7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request "
-                f"is the client secret value, not the client secret ID, for a secret added to "
-                f"app '{client_id}'.",
-            )
-    elif form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
-        refused = _check_assertion(emulator, form["client_assertion"], client_id,
-                                   f"{str(request.url).split('?', 1)[0]}")
-        if refused is not None:
-            return refused
-    else:
-        return entra_error(
-            401, "invalid_client", 7000218,
-            "The request body must contain the following parameter: 'client_assertion' or "
-            "'client_secret'.",
-        )
+    refused = authenticate_client(emulator, request, form)
+    if refused is not None:
+        return refused
     return JSONResponse({
         "token_type": "Bearer",
         "expires_in": TOKEN_LIFETIME,
@@ -219,52 +208,6 @@ def _app_roles(emulator: Emulator, resource: str) -> frozenset[str]:
         granted = emulator.config.graph_permissions
         return DEFAULT_GRAPH_PERMISSIONS if granted is None else granted
     return frozenset({EXCHANGE_MANAGE_AS_APP})
-
-
-def _check_assertion(
-    emulator: Emulator, assertion: str, client_id: str, token_url: str
-) -> JSONResponse | None:
-    """A client assertion must be a JWT naming its certificate (x5t or x5t#S256), issued
-    by and about the client, for this token endpoint, and current. Its signature is not
-    checked: the emulator holds no public keys of the apps."""
-    malformed = entra_error(401, "invalid_client", 50027, "JWT token is invalid or is malformed.")
-    parts = assertion.split(".")
-    if len(parts) != 3:
-        return malformed
-    try:
-        header, claims = decode_jwt_part(parts[0]), decode_jwt_part(parts[1])
-    except ValueError:
-        return malformed
-    thumbprint = str(header.get("x5t") or header.get("x5t#S256") or "")
-    if not thumbprint or claims.get("iss") != client_id or claims.get("sub") != client_id:
-        return malformed
-    if str(claims.get("aud", "")).rstrip("/") != token_url.rstrip("/"):
-        return entra_error(401, "invalid_client", 700016,
-                           "The client assertion's audience is not this token endpoint.")
-    now = time.time()
-    if not float(claims.get("nbf", 0)) - 300 <= now < float(claims.get("exp", 0)):
-        return entra_error(401, "invalid_client", 700024,
-                           "Client assertion is not within its valid time range.")
-    allowed = {_thumb_hex(t) for t in emulator.config.certificate_thumbprints}
-    if allowed and _thumb_hex(thumbprint) not in allowed:
-        return entra_error(
-            401, "invalid_client", 700027,
-            f"The certificate with identifier used to sign the client assertion is not "
-            f"registered on application. [Reason - The key was not found., Thumbprint of key "
-            f"used by client: '{_thumb_hex(thumbprint).upper()}']",
-        )
-    return None
-
-
-def _thumb_hex(value: str) -> str:
-    """A thumbprint as hex, whether given as hex or as the base64url of x5t."""
-    text = value.strip().replace(":", "")
-    if len(text) == 40 and all(c in "0123456789abcdefABCDEF" for c in text):
-        return text.lower()
-    try:
-        return b64url_decode(text).hex()
-    except ValueError:
-        return text.lower()
 
 
 def _delegated_scopes(emulator: Emulator, resource: str) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,10 +72,17 @@ def recorded_spec(tenant: RecordedTenant, logs: Logs | None = None) -> TenantSpe
 class Tenancy:
     """The served tenants by id and by domain; builds each on first use, under a lock."""
 
-    def __init__(self, specs: Sequence[TenantSpec], config: EmulatorConfig) -> None:
+    def __init__(
+        self,
+        specs: Sequence[TenantSpec],
+        config: EmulatorConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not specs:
             raise ConfigError("an emulator serves at least one tenant")
         self.config = config
+        self._clock = clock
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._specs = {spec.tenant_id.lower(): spec for spec in specs}
@@ -91,7 +99,7 @@ class Tenancy:
         self._loopback = False
         self.nobody = Emulator(
             RecordedTenant(data={"tenant": {"tenantId": str(uuid.uuid4())}}), config,
-            key=self._key)
+            key=self._key, clock=clock)
         if len(specs) == 1:
             self.primary()  # one tenant: built at once, as the emulator always did
 
@@ -167,7 +175,7 @@ class Tenancy:
             return self._built.setdefault(key, built)
 
     def _build(self, spec: TenantSpec) -> Emulator:
-        emulator = Emulator(spec.build(), self.config, key=self._key)
+        emulator = Emulator(spec.build(), self.config, key=self._key, clock=self._clock)
         if emulator.state.tenant_id.lower() != spec.tenant_id.lower():
             raise ConfigError(f"the tenant built for {spec.tenant_id} has the id "
                               f"{emulator.state.tenant_id}; its spec and tenant.json differ")

@@ -2,7 +2,8 @@
 console served on loopback and connected to the emulator: one person requests an exception
 and a change, another approves both, the local admin (signed in with the printed token)
 applies the change and rolls it back, all through the pages' own forms; no console errors;
-a screenshot of each page is kept in the test's directory."""
+a screenshot of each page is kept under $MAILWARDEN_TEST_ARTIFACTS (else the test's
+directory)."""
 
 from __future__ import annotations
 
@@ -90,8 +91,9 @@ def _submit(page: Any, selector: str) -> None:
 
 def test_exception_and_change_through_the_pages(browser: Any, console: Console,
                                                 tmp_path: Path) -> None:
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    artifacts = os.environ.get("MAILWARDEN_TEST_ARTIFACTS")
+    shots = Path(artifacts) / "console-changes" if artifacts else tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
     with serve_console(create_app(console)) as base:
         ann, bob = (Visitor(browser, base, shots, n) for n in ("ann", "bob"))
         ann.session_of(console, person(Role.RESPONDER, "Ann"))

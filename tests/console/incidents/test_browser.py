@@ -2,7 +2,7 @@
 on loopback: the queue, an incident's page, "assign to me" and acknowledge swapped in
 place by htmx under the Content-Security-Policy, and a custodian answering through the
 link in their email; no console errors. Screenshots of each page are kept beside the
-test's temporary files (`SCREENSHOTS` names a folder to keep them elsewhere)."""
+test's temporary files (`MAILWARDEN_TEST_ARTIFACTS` names a folder to keep them in)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def watched(page: Any, problems: list[str]) -> Any:
 
 
 def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOTS") or tmp_path / "screenshots")
+    artifacts = os.environ.get("MAILWARDEN_TEST_ARTIFACTS")
+    folder = Path(artifacts) / "console-incidents" if artifacts else tmp_path / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

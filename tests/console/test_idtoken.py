@@ -78,7 +78,8 @@ def test_a_good_token_gives_the_identity_and_its_app_roles() -> None:
     (jwt.encode(_claims(), "a-shared-secret-of-enough-length-32b", algorithm="HS256",
                 headers={"kid": "k1"}), "not RS256"),
     ("not.a.jwt", "not a JSON web token"),
-])
+], ids=["other-key", "audience", "issuer", "nonce", "no-nonce", "no-oid", "expired",
+        "not-yet-valid", "hs256", "not-a-jwt"])  # the tokens differ per process (a new key)
 def test_a_token_that_fails_a_check_is_refused_saying_which(token: str, words: str) -> None:
     with pytest.raises(IdTokenRejected, match=words):
         _verify(token)

@@ -29,6 +29,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -126,6 +127,8 @@ def start_console(db_url: str, port: int) -> tuple[subprocess.Popen[str], str]:
             break
         found = _URL.search(line)
         if found:
+            # Keep reading what it prints (its access log): a full pipe would stop it.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             return process, found.group(1)
     process.kill()
     raise SystemExit("the console printed no sign-in URL")

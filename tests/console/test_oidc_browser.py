@@ -6,13 +6,11 @@ forged id token (bad signature, wrong audience, wrong nonce) signs nobody in."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,10 +28,8 @@ from mailwarden.emulator.signing import IdTokenFault
 from mailwarden.settings import Settings
 from mailwarden.store import dispose_engines
 from tests.emulator.emulator_helpers import small, tenant_id
+from tests.support.chromium import launched_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 CLIENT = "0c0501e0-0000-4000-8000-00000000c0de"
 SECRET_VARIABLE = "TEST_CONSOLE_APP_SECRET"
 ROLES = {"viewer": "Console.Viewer", "responder": "Console.Responder",
@@ -98,17 +94,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; bash .ci/chromium installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 def _sign_in(browser: Any, served: Served, login: str) -> tuple[Any, Any, list[str]]:

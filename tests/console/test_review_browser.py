@@ -27,26 +27,13 @@ from mailwarden.store import dispose_engines
 from mailwarden.store.reviews import ReviewStore
 from mailwarden.synth import generate, write_synthetic
 from tests.console.support import TOKEN, console_for
+from tests.support.chromium import launched_chromium
 from tests.support.peers import SmtpInbox, free_port, html_part, smtp_server
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; bash .ci/chromium installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture

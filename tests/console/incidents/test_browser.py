@@ -21,23 +21,13 @@ from mailwarden.console.context import Console
 from mailwarden.store.incidents import IncidentStore
 from tests.console.incidents.seed import Seeded
 from tests.console.support import TOKEN, console_for
-from tests.report.test_html import ARGS, CHROMIUM
+from tests.support.chromium import launched_chromium
 from tests.support.peers import free_port
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; bash .ci/chromium installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture

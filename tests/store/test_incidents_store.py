@@ -50,6 +50,9 @@ def test_incidents_read_back_as_they_were_written(db_url: str) -> None:
         store.save("tenant-1", known.values())
         assert store.load("tenant-1") == known
         assert store.load("other") == {}
+        light = store.load("tenant-1", with_alerts=False)
+        assert light == {i: dataclasses.replace(v, alerts={}) for i, v in known.items()}
+        assert all(v.alerts for v in known.values())
         (gone, kept) = sorted(known)
         store.save("tenant-1", [], forgotten=[gone])
         assert set(store.load()) == {kept}

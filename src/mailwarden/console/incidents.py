@@ -59,7 +59,7 @@ def _choice(value: str | None, allowed: tuple[str, ...]) -> str:
 
 async def queue(request: Request, ctx: Ctx) -> Response:
     params = request.query_params
-    known = list(_store(ctx).load().values())
+    known = list(_store(ctx).load(with_alerts=False).values())  # the queue shows no alert
     chosen: dict[str, str] = {
         "tenant": params.get("tenant") or "",
         "status": _choice(params.get("status") or "open", STATUSES),

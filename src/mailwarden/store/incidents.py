@@ -19,7 +19,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import RowMapping
 
 from mailwarden.model.findings import Severity
@@ -165,14 +178,30 @@ class IncidentStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def load(self, tenant_id: str | None = None) -> dict[str, TrackedIncident]:
-        """Every kept incident of the tenant (of every tenant when None), by id."""
-        query = select(tables.incidents).order_by(tables.incidents.c.first_seen,
-                                                  tables.incidents.c.id)
+    def load(self, tenant_id: str | None = None, *, with_alerts: bool = True
+             ) -> dict[str, TrackedIncident]:
+        """Every kept incident of the tenant (of every tenant when None), by id. Without
+        `with_alerts` their `alerts` are empty: the alert documents (most of what an
+        incident stores) are left in the database, for lists that do not show them."""
+        table = tables.incidents
+        columns: list[Any] = list(table.c)
+        if not with_alerts:
+            columns[columns.index(table.c.detail)] = self._without_alerts().label("detail")
+        query = select(*columns).order_by(table.c.first_seen, table.c.id)
         if tenant_id is not None:
             query = query.where(tables.incidents.c.tenant_id == tenant_id)
         with self.history._connection("read incidents") as connection:
             return {row["id"]: _incident(row) for row in connection.execute(query).mappings()}
+
+    def _without_alerts(self) -> Any:
+        """The detail column less its "alerts" key, cut in the database."""
+        detail = tables.incidents.c.detail
+        cut: Any
+        if self.history.engine.dialect.name == "postgresql":
+            cut = cast(detail, JSONB).op("-")(literal("alerts"))
+        else:  # SQLite's JSON1 functions
+            cut = func.json_remove(detail, "$.alerts")
+        return type_coerce(cut, JSON)
 
     def naming(self, tenant_id: str, mailbox: str) -> tuple[TrackedIncident, ...]:
         """The tenant's incidents that name `mailbox` among their targets, latest first.

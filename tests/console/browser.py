@@ -44,10 +44,8 @@ from typing import Any
 import pytest
 
 from tests.console.support import LINK_KEY
+from tests.support.chromium import launched_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS_ENV = "MAILWARDEN_TEST_ARTIFACTS"
 START_TIMEOUT = 120.0
 _REPORT_CSP = """
@@ -166,17 +164,7 @@ Browse = Callable[..., ConsolePage]
 def chromium() -> Iterator[Any]:
     """One browser per test module: Playwright's synchronous API keeps an event loop running
     while it is open, and the in-process console clients of other modules need their own."""
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing; bash .ci/chromium installs it"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture(scope="session")

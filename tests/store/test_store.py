@@ -42,7 +42,7 @@ def small() -> Run:
 def test_migrations_run_from_empty_to_head_and_match_the_tables(db_url: str) -> None:
     with History.open(db_url) as history:
         engine = history.engine
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         with engine.connect() as connection:
             assert compare_metadata(MigrationContext.configure(connection), METADATA) == []
         downgrade(engine, "base")

@@ -64,6 +64,7 @@ def enqueue_now(store: FleetStore, broker: Broker, *, tenants: Sequence[str] = (
                                         due_at=slot_of(now), at=now)
             if job.state is JobState.QUEUED:
                 broker.enqueue(job_message(job))
+                store.jobs.mark_sent(job.job_id, at=now)
                 sent.append(job)
             else:
                 busy.append(job)

@@ -138,6 +138,9 @@ class FleetJob:
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
     error: str | None = None
+    sent_at: datetime | None = None  # the last message sent for it
+    retry_at: datetime | None = None  # put back (throttled, tenant busy) until then
+    history_run_id: int | None = None  # the stored run it made
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,11 +20,12 @@ from mailwarden.store.history import History, facts_of, run_ref
 from mailwarden.store.location import ENV_VAR, default_db_path, resolve_db_url
 
 
-def store_run(run: Run, db_url: str | None = None) -> int:
+def store_run(run: Run, db_url: str | None = None, *, job_key: str | None = None) -> int:
     """Store `run` in the history database (`db_url`, else MAILWARDEN_DB, else the per-user
-    default); returns the new run's id."""
+    default); returns the new run's id. A fleet job's run (`job_key`) is stored once: the
+    job run again gets the id of the run it stored before."""
     with History.open(db_url) as history:
-        return history.save(run)
+        return history.save(run, job_key=job_key)
 
 
 def list_runs(db_url: str | None = None, tenant_id: str | None = None) -> tuple[RunRef, ...]:

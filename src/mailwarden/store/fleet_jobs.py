@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mailwarden.errors import InputError, StoreError
@@ -46,7 +46,8 @@ def _job(row: Mapping[Any, Any]) -> FleetJob:
         attempts=row["attempts"], worker_id=row["worker_id"],
         queued_at=as_utc(row["queued_at"]), started_at=_aware(row["started_at"]),
         heartbeat_at=_aware(row["heartbeat_at"]), finished_at=_aware(row["finished_at"]),
-        error=row["error"])
+        error=row["error"], sent_at=_aware(row.get("sent_at")),
+        retry_at=_aware(row.get("retry_at")), history_run_id=row.get("history_run_id"))
 
 
 class FleetJobs:
@@ -70,7 +71,8 @@ class FleetJobs:
         row = {"job_id": uuid.uuid4().hex, "run_id": run_id, "tenant_id": tenant_id,
                "kind": kind.value, "due_at": due_at, "state": JobState.QUEUED.value,
                "attempts": 0, "queued_at": at, "worker_id": None, "started_at": None,
-               "heartbeat_at": None, "finished_at": None, "error": None}
+               "heartbeat_at": None, "finished_at": None, "error": None, "sent_at": None,
+               "retry_at": None, "history_run_id": None}
         slot = select(_JOBS).where(_JOBS.c.tenant_id == tenant_id, _JOBS.c.kind == kind.value,
                                    _JOBS.c.due_at == due_at)
         try:
@@ -93,18 +95,55 @@ class FleetJobs:
         with self.history._connection("read the job") as connection:
             return _job(connection.execute(slot).mappings().one()), False
 
-    def start(self, job_id: str, *, worker_id: str, at: datetime) -> FleetJob | None:
-        """Run a queued job under `worker_id`; None when it is not queued (another worker
-        has it, it finished, or it was cancelled): then it must not be run."""
+    def start(self, job_id: str, *, worker_id: str, at: datetime,
+              dead_before: datetime | None = None) -> FleetJob | None:
+        """Run the job under `worker_id`: a queued one, or with `dead_before` one that runs
+        under a worker whose last heartbeat is older than that (the worker died: its
+        message came back). None when it may not run now (another worker has it, it
+        finished, or it was cancelled): then it must not be run."""
+        runnable = _JOBS.c.state == JobState.QUEUED.value
+        if dead_before is not None:
+            runnable = or_(runnable, and_(_JOBS.c.state == JobState.RUNNING.value,
+                                          _JOBS.c.heartbeat_at < dead_before))
         change = (update(_JOBS)
-                  .where(_JOBS.c.job_id == job_id, _JOBS.c.state == JobState.QUEUED.value)
+                  .where(_JOBS.c.job_id == job_id, runnable)
                   .values(state=JobState.RUNNING.value, attempts=_JOBS.c.attempts + 1,
-                          worker_id=worker_id, started_at=at, heartbeat_at=at))
+                          worker_id=worker_id, started_at=at, heartbeat_at=at,
+                          retry_at=None))
         with self.history._connection("start the job", write=True) as connection:
             if connection.execute(change).rowcount != 1:
                 return None
             return _job(connection.execute(
                 select(_JOBS).where(_JOBS.c.job_id == job_id)).mappings().one())
+
+    def job(self, job_id: str) -> FleetJob | None:
+        """One job; None when there is no such job (its tenant was removed)."""
+        with self.history._connection("read the job") as connection:
+            row = connection.execute(
+                select(_JOBS).where(_JOBS.c.job_id == job_id)).mappings().first()
+        return _job(row) if row is not None else None
+
+    def mark_sent(self, job_id: str, *, at: datetime, retry_at: datetime | None = None) -> None:
+        """Record that a message naming the job was sent at `at` (to be delivered at
+        `retry_at` when it was sent with a delay)."""
+        with self.history._connection("record the message", write=True) as connection:
+            connection.execute(update(_JOBS).where(_JOBS.c.job_id == job_id)
+                               .values(sent_at=at, retry_at=retry_at))
+
+    def put_back(self, job_id: str, *, worker_id: str, at: datetime, retry_at: datetime,
+                 error: str) -> bool:
+        """Return a running job to the queue, to run again at `retry_at` (throttled, or
+        its tenant busy), saying why in `error`; False when it no longer runs under this
+        worker."""
+        return self._running_change(job_id, worker_id, "put the job back",
+                                    state=JobState.QUEUED.value, worker_id=None,
+                                    heartbeat_at=at, retry_at=retry_at, sent_at=at,
+                                    error=error[:ERROR_LIMIT])
+
+    def record_run(self, job_id: str, *, worker_id: str, history_run_id: int) -> bool:
+        """Note the stored run the job made."""
+        return self._running_change(job_id, worker_id, "record the job's run",
+                                    history_run_id=history_run_id)
 
     def heartbeat(self, job_id: str, *, worker_id: str, at: datetime) -> bool:
         """Say the job still runs; False when it no longer runs under this worker."""

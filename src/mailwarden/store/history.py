@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import URL, Connection, RowMapping
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mailwarden.errors import StoreError
 from mailwarden.model.findings import Status
@@ -77,15 +77,36 @@ class History:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def save(self, run: Run) -> int:
-        """Store a run; returns its id."""
-        with self._connection("store the run", write=True) as connection:
-            run_id = int(connection.execute(insert(tables.runs), [_run_row(run)])
-                         .inserted_primary_key[0])  # type: ignore[index]
-            for table, rows in _child_rows(run):
-                if rows:
-                    connection.execute(insert(table), [{**r, "run_id": run_id} for r in rows])
+    def save(self, run: Run, *, job_key: str | None = None) -> int:
+        """Store a run; returns its id. With `job_key` (the fleet job making the run) a run
+        that job stored already is kept and its id returned: a job run twice (a message
+        redelivered after its worker died) stores one run."""
+        if job_key is not None and (known := self.run_of_job(job_key)) is not None:
+            return known
+        try:
+            with self._connection("store the run", write=True) as connection:
+                row = {**_run_row(run), "job_key": job_key}
+                run_id = int(connection.execute(insert(tables.runs), [row])
+                             .inserted_primary_key[0])  # type: ignore[index]
+                for table, rows in _child_rows(run):
+                    if rows:
+                        connection.execute(insert(table),
+                                           [{**r, "run_id": run_id} for r in rows])
+        except StoreError as exc:
+            # Another worker running the same job stored its run between the two steps.
+            if job_key is None or not isinstance(exc.__cause__, IntegrityError):
+                raise
+            if (known := self.run_of_job(job_key)) is None:
+                raise
+            return known
         return run_id
+
+    def run_of_job(self, job_key: str) -> int | None:
+        """The id of the run the fleet job `job_key` stored, if it stored one."""
+        with self._connection("find the job's run") as connection:
+            found = connection.execute(select(tables.runs.c.id)
+                                       .where(tables.runs.c.job_key == job_key)).scalar()
+        return int(found) if found is not None else None
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ runs = Table(
     Column("alerts", Integer),  # NULL: no logs were analysed
     Column("summary", JSON, nullable=False),
     Column("settings", JSON, nullable=False),  # tenant-wide settings
+    #: The fleet job that stored the run (unique: a job run again stores no second run).
+    Column("job_key", String(64), index=True, unique=True),
 )
 
 
@@ -389,6 +391,9 @@ fleet_jobs = Table(
     Column("heartbeat_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
     Column("error", Text),
+    Column("sent_at", DateTime(timezone=True)),  # the last message sent for the job
+    Column("retry_at", DateTime(timezone=True)),  # put back until then (throttled, busy)
+    Column("history_run_id", Integer),  # the stored run the job made
     UniqueConstraint("tenant_id", "kind", "due_at", name="uq_fleet_jobs_slot"),
     Index("ix_fleet_jobs_tenant_state", "tenant_id", "kind", "state"),
 )

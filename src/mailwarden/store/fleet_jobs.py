@@ -135,20 +135,19 @@ class FleetJobs:
         """Return a running job to the queue, to run again at `retry_at` (throttled, or
         its tenant busy), saying why in `error`; False when it no longer runs under this
         worker."""
-        return self._running_change(job_id, worker_id, "put the job back",
-                                    state=JobState.QUEUED.value, worker_id=None,
-                                    heartbeat_at=at, retry_at=retry_at, sent_at=at,
-                                    error=error[:ERROR_LIMIT])
+        return self._running_change(job_id, worker_id, "put the job back", {
+            "state": JobState.QUEUED.value, "worker_id": None, "heartbeat_at": at,
+            "retry_at": retry_at, "sent_at": at, "error": error[:ERROR_LIMIT]})
 
     def record_run(self, job_id: str, *, worker_id: str, history_run_id: int) -> bool:
         """Note the stored run the job made."""
         return self._running_change(job_id, worker_id, "record the job's run",
-                                    history_run_id=history_run_id)
+                                    {"history_run_id": history_run_id})
 
     def heartbeat(self, job_id: str, *, worker_id: str, at: datetime) -> bool:
         """Say the job still runs; False when it no longer runs under this worker."""
         return self._running_change(job_id, worker_id, "record the heartbeat",
-                                    heartbeat_at=at)
+                                    {"heartbeat_at": at})
 
     def finish(self, job_id: str, *, worker_id: str, state: JobState, at: datetime,
                error: str | None = None) -> bool:
@@ -156,9 +155,9 @@ class FleetJobs:
         when it no longer runs under this worker."""
         if not state.finished:
             raise ValueError(f"a job finishes as succeeded, failed or cancelled, not {state}")
-        return self._running_change(job_id, worker_id, "finish the job", state=state.value,
-                                    finished_at=at, heartbeat_at=at,
-                                    error=error[:ERROR_LIMIT] if error else None)
+        return self._running_change(job_id, worker_id, "finish the job", {
+            "state": state.value, "finished_at": at, "heartbeat_at": at, "retry_at": None,
+            "error": error[:ERROR_LIMIT] if error else None})
 
     def cancel(self, job_id: str, *, at: datetime) -> bool:
         """Cancel a queued or running job; False when it had finished already."""
@@ -195,10 +194,11 @@ class FleetJobs:
                 found += [_job(r) for r in connection.execute(query).mappings()]
         return tuple(found)
 
-    def _running_change(self, job_id: str, worker_id: str, what: str, **values: Any) -> bool:
+    def _running_change(self, job_id: str, worker_id: str, what: str,
+                        values: Mapping[str, Any]) -> bool:
         change = (update(_JOBS)
                   .where(_JOBS.c.job_id == job_id, _JOBS.c.state == JobState.RUNNING.value,
                          _JOBS.c.worker_id == worker_id)
-                  .values(**values))
+                  .values(dict(values)))
         with self.history._connection(what, write=True) as connection:
             return bool(connection.execute(change).rowcount == 1)

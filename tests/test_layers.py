@@ -26,7 +26,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "emulator": frozenset({"model", "tenant", "settings"}),
     "m365": frozenset({"settings"}),
     "collect": frozenset({"model", "tenant", "m365", "settings"}),
-    "fleet": frozenset({"model", "store"}),
+    "fleet": frozenset({"model", "store", "settings", "m365", "notify", "watch"}),
     # Below the console: the custodian's answer links reach notify as a function the
     # wiring (cli) makes, never by importing the console.
     "notify": frozenset({"model", "assess", "detect"}),

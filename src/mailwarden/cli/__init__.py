@@ -47,7 +47,7 @@ def _root(
 #: Modules that add commands to `app` when imported.
 COMMAND_MODULES = ("compliance", "config", "demo", "detect", "doctor", "emulator", "logs",
                    "notify", "remediate", "report", "tenant", "watch", "alerts", "exceptions",
-                   "fleet", "console", "reviews")
+                   "fleet", "worker", "console", "reviews")
 
 
 def _register() -> None:

@@ -99,6 +99,7 @@ COMMAND_CODES: dict[str, tuple[ExitCode, ...]] = {
     "fleet remove": _codes(ExitCode.CHANGE_FAILED),
     "fleet status": _codes(ExitCode.CHANGE_FAILED),
     "fleet run": _codes(ExitCode.CHANGE_FAILED),
+    "worker": _codes(ExitCode.CHANGE_FAILED),
     "console": _codes(ExitCode.CHANGE_FAILED),
     "console invite": _codes(ExitCode.CHANGE_FAILED),
     "reviews remind": _codes(ExitCode.PARTIAL, ExitCode.CHANGE_FAILED),

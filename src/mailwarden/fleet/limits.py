@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,6 +68,17 @@ class TenantLimiter:
         # Dramatiq leaves this constructor unannotated.
         return ConcurrentRateLimiter(  # type: ignore[no-untyped-call]
             self.backend, key, limit=self.limits.of(service), ttl=self.ttl_ms)
+
+    def take(self, tenant_id: str, service: Service) -> ExitStack | None:
+        """One of the tenant's slots if one is free now, held until the stack returned is
+        closed; None (nothing held) when every slot is taken."""
+        stack = ExitStack()
+        acquired = stack.enter_context(
+            self._limiter(tenant_id, service).acquire(raise_on_failure=False))
+        if not acquired:
+            stack.close()
+            return None
+        return stack
 
     @contextmanager
     def try_hold(self, tenant_id: str, service: Service) -> Iterator[bool]:

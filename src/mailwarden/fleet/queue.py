@@ -39,9 +39,13 @@ def slot_of(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
+def message_for(job_id: str) -> Message[Any]:
+    """The message naming a job, as the workers' actor takes it."""
+    return Message(queue_name=QUEUE, actor_name=ACTOR, args=(job_id,), kwargs={}, options={})
+
+
 def job_message(job: FleetJob) -> Message[Any]:
-    return Message(queue_name=QUEUE, actor_name=ACTOR, args=(job.job_id,), kwargs={},
-                   options={})
+    return message_for(job.job_id)
 
 
 def enqueue_now(store: FleetStore, broker: Broker, *, tenants: Sequence[str] = (),

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -212,6 +212,15 @@ class PrioritySlots:
         self._free += 1
 
 
+class SharedSlots(Protocol):
+    """Slots of one tenant shared with other processes (a fleet's workers): taken around
+    every request after the run's own, and a pause the service asked for, kept for all."""
+
+    async def acquire(self, service: Service) -> None: ...
+    async def release(self, service: Service) -> None: ...
+    def pause(self, service: Service, seconds: float) -> None: ...
+
+
 class M365Http:
     """Sends requests to Graph and Exchange Online for one run; see the module docstring."""
 
@@ -222,6 +231,7 @@ class M365Http:
         settings: Settings,
         *,
         concurrency: Mapping[Service, int] | None = None,
+        shared: SharedSlots | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
@@ -234,6 +244,7 @@ class M365Http:
             Service.EXCHANGE: settings.exo_concurrency,
         }
         self._slots = {service: PrioritySlots(limits[service]) for service in Service}
+        self._shared = shared
         self._paused_until = dict.fromkeys(Service, 0.0)
         self._sleep = sleep
         self._jitter = jitter
@@ -275,7 +286,7 @@ class M365Http:
             await self._wait_while_paused(service)
             await slots.acquire(priority)
             try:
-                outcome = await self._attempt(
+                outcome = await self._shared_attempt(
                     service, method, url, json_body, headers, expect_collection
                 )
             finally:
@@ -289,6 +300,8 @@ class M365Http:
             delay = self.delay_for(outcome.retry_after, attempt)
             if outcome.retry_after is not None:
                 self.pause(service, delay)
+                if self._shared is not None:
+                    self._shared.pause(service, delay)
             await self._sleep(delay)
         assert last is not None
         raise self.exhausted(service, method, url, last.reason, last.throttled)
@@ -330,6 +343,25 @@ class M365Http:
             f"(last: {reason}); {advice}",
             service=service.value,
         )
+
+    async def _shared_attempt(
+        self,
+        service: Service,
+        method: str,
+        url: str,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        expect_collection: bool,
+    ) -> _Retry | _Success:
+        if self._shared is None:
+            return await self._attempt(service, method, url, json_body, headers,
+                                       expect_collection)
+        await self._shared.acquire(service)
+        try:
+            return await self._attempt(service, method, url, json_body, headers,
+                                       expect_collection)
+        finally:
+            await self._shared.release(service)
 
     async def _attempt(
         self,

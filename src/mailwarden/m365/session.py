@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from mailwarden.m365.auth import DeviceCodePrompt, TokenSource, token_source_from_settings
-from mailwarden.m365.http import M365Http, Service, build_async_client
+from mailwarden.m365.http import M365Http, Service, SharedSlots, build_async_client
 from mailwarden.settings import CollectMode, Settings
 
 T = TypeVar("T")
@@ -35,8 +35,10 @@ OpenHttp = Callable[[], AbstractAsyncContextManager[M365Http]]
 
 
 @asynccontextmanager
-async def open_m365_http(settings: Settings, tokens: TokenSource) -> AsyncIterator[M365Http]:
-    """The one HTTP client of a run, wrapped with the retry policy; closed on exit."""
+async def open_m365_http(settings: Settings, tokens: TokenSource, *,
+                         shared: SharedSlots | None = None) -> AsyncIterator[M365Http]:
+    """The one HTTP client of a run, wrapped with the retry policy; closed on exit.
+    `shared`: slots of the tenant shared with other processes (a fleet's workers)."""
     sequential = settings.collect_mode is CollectMode.SEQUENTIAL
     async with build_async_client(settings) as client:
         yield M365Http(
@@ -44,6 +46,7 @@ async def open_m365_http(settings: Settings, tokens: TokenSource) -> AsyncIterat
             tokens,
             settings,
             concurrency={Service.GRAPH: 1, Service.EXCHANGE: 1} if sequential else None,
+            shared=shared,
         )
 
 
@@ -51,7 +54,8 @@ class M365Session:
     """The event loop, token source and HTTP client of one command; a context manager.
 
     `tokens` replaces the token source the settings ask for; `open_http` replaces the
-    client (and with it the token source, which the client it opens carries)."""
+    client (and with it the token source, which the client it opens carries); `shared`
+    adds slots of the tenant shared with other processes (a fleet's workers)."""
 
     def __init__(
         self,
@@ -60,8 +64,10 @@ class M365Session:
         tokens: TokenSource | None = None,
         on_device_code: DeviceCodePrompt | None = None,
         open_http: OpenHttp | None = None,
+        shared: SharedSlots | None = None,
     ) -> None:
         self.settings = settings
+        self._shared = shared
         self._tokens = tokens
         self._on_device_code = on_device_code
         self._open_http = open_http
@@ -101,7 +107,8 @@ class M365Session:
             open_http = self._open_http
         else:
             tokens = self.tokens  # before the loop: a missing credential leaves nothing open
-            open_http = lambda: open_m365_http(self.settings, tokens)  # noqa: E731
+            open_http = lambda: open_m365_http(  # noqa: E731
+                self.settings, tokens, shared=self._shared)
         runner = asyncio.Runner()
         client = AsyncExitStack()
 

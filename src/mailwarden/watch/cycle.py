@@ -133,6 +133,12 @@ class WatchConfig:
     #: page, put in the emails custodians get about an incident (`notify.answer`); None:
     #: messages carry no link (no console URL is configured).
     answer_links: AnswerLinks | None = None
+    #: The posture counts as fresh only when collected at or after this time (a fleet's
+    #: posture job: its schedule slot); None: `posture_every` decides.
+    posture_since: datetime | None = None
+    #: The fleet job running this cycle: the run it stores is stored once, however often
+    #: the job runs (a message redelivered after its worker died).
+    run_key: str | None = None
 
     @property
     def tenant_dir(self) -> Path:
@@ -148,6 +154,8 @@ class WatchConfig:
 def _posture_due(config: WatchConfig, state: WatchState, now: datetime) -> bool:
     if not (config.tenant_dir / "tenant.json").exists() or state.posture_at is None:
         return True
+    if config.posture_since is not None:
+        return state.posture_at < config.posture_since
     return now - state.posture_at >= config.posture_every
 
 
@@ -345,7 +353,7 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
         run = make_run(scan.result, generated_at=started, snapshot=scan.snapshot,
                        detection=detection)
         run = with_changes(run, changes_since_previous(run, config.database))
-        run_id = store_run(run, config.database)
+        run_id = store_run(run, config.database, job_key=config.run_key)
         state = replace(state, last_run=StoredRun(run_id=run_id, fingerprint=fingerprint,
                                                   database=database))
     else:

@@ -119,7 +119,8 @@ def worker_command(
         os.environ.update({
             "dramatiq_prom_host": metrics_host, "dramatiq_prom_port": str(metrics_port),
             "dramatiq_prom_db": tempfile.mkdtemp(prefix="mailwarden-metrics-")})
-    args = dramatiq_cli.make_argument_parser().parse_args([
+    parser = dramatiq_cli.make_argument_parser()  # type: ignore[no-untyped-call]
+    args = parser.parse_args([
         "mailwarden.fleet.actors", "--processes", str(processes), "--threads", str(threads),
         "--queues", "mailwarden-fleet"])
     code = dramatiq_cli.main(args)  # type: ignore[no-untyped-call]

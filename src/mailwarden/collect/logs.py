@@ -31,7 +31,7 @@ from mailwarden.collect.logs_checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from mailwarden.errors import AuthError, MailwardenError, ServiceError
+from mailwarden.errors import AuthError, MailwardenError, RetriesExhaustedError, ServiceError
 from mailwarden.m365.http import M365Http, Service, page_items
 from mailwarden.progress import Progress
 from mailwarden.settings import Settings
@@ -86,6 +86,9 @@ class LogBatch:
     duplicates: Mapping[LogKind, int]
     checkpoint: LogCheckpoint
     until: datetime
+    #: Failed kinds whose service kept throttling or failing until the retries ran out
+    #: (worth reading again later), as opposed to a refusal.
+    transient: frozenset[LogKind] = frozenset()
 
     def count(self, kind: LogKind) -> int:
         return len(self.records.get(kind, ()))
@@ -226,6 +229,7 @@ class _Outcome:
     records: dict[LogKind, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     errors: dict[LogKind, str] = field(default_factory=dict)
     duplicates: dict[LogKind, int] = field(default_factory=dict)
+    transient: set[LogKind] = field(default_factory=set)
 
 
 def _new_records(kind: LogKind, rows: list[dict[str, Any]], checkpoint: LogCheckpoint,
@@ -268,6 +272,8 @@ async def collect_logs(http: M365Http, settings: Settings, *, checkpoint: LogChe
             raise
         except MailwardenError as exc:
             outcome.errors[kind] = str(exc)
+            if isinstance(exc, RetriesExhaustedError):
+                outcome.transient.add(kind)
             return kind, None
 
     moved = checkpoint
@@ -278,4 +284,5 @@ async def collect_logs(http: M365Http, settings: Settings, *, checkpoint: LogChe
         outcome.records[kind] = tuple(fresh)
         outcome.duplicates[kind] = skipped
     return LogBatch(records=outcome.records, errors=outcome.errors,
-                    duplicates=outcome.duplicates, checkpoint=moved, until=end)
+                    duplicates=outcome.duplicates, checkpoint=moved, until=end,
+                    transient=frozenset(outcome.transient))

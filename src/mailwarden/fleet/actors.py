@@ -90,6 +90,8 @@ def build_broker() -> RedisBroker:
     return broker
 
 
+#: One line per request is the HTTP library's, not the fleet's: kept for problems only.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 broker = build_broker()
 dramatiq.set_broker(broker)
 

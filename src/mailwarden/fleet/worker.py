@@ -70,8 +70,8 @@ from mailwarden.watch.report import CycleReport
 
 log = logging.getLogger("mailwarden.fleet")
 
-#: Redis keys of the tenants' leases.
-LEASE_PREFIX = "mailwarden:fleet:tenant"
+#: Prefix of the fleet's Redis keys: the tenants' leases and the services' pauses.
+KEY_PREFIX = "mailwarden:fleet"
 #: A logs job collects the posture only when the tenant has none.
 _ONLY_WHEN_MISSING = timedelta(days=36500)
 #: Service answers that are worth another try later rather than a failure now.
@@ -114,6 +114,7 @@ class WorkerOptions:
     throttle_retry_max: timedelta = timedelta(minutes=30)  # ... up to this
     max_attempts: int = 5  # runs of one job, the first included, before it fails
     first_cycle: FirstCycle = FirstCycle.SUMMARY
+    key_prefix: str = KEY_PREFIX
 
     def __post_init__(self) -> None:
         if self.heartbeat_every * 2 > self.dead_after.total_seconds():
@@ -164,7 +165,7 @@ class JobRunner:
                 and job.retry_at > now + timedelta(seconds=1)):
             return JobResult(job_id=job_id, outcome=Outcome.DROPPED,
                              detail="an early copy: a delayed message runs it later")
-        lease = Lease(self.redis, f"{LEASE_PREFIX}:{job.tenant_id}",
+        lease = Lease(self.redis, f"{self.options.key_prefix}:tenant:{job.tenant_id}",
                       ttl_ms=int(self.options.dead_after.total_seconds() * 1000),
                       holder=worker)
         if not lease.acquire():
@@ -188,11 +189,22 @@ class JobRunner:
             return self._run_started(started, worker, lease)
         finally:
             lease.release()
+            self._hand_over(job.tenant_id, job_id)
+
+    def _hand_over(self, tenant_id: str, done: str) -> None:
+        """Send the messages of the tenant's jobs that waited for its lease now, rather
+        than when their delayed copies come (`busy_retry`)."""
+        for waiting in self.store.jobs.waiting_for_tenant(tenant_id):
+            if waiting.job_id != done:
+                self.store.jobs.mark_sent(waiting.job_id, at=self.clock())
+                self.send_later(waiting.job_id, 0)
 
     def _defer(self, job: FleetJob, now: datetime, why: str) -> JobResult:
+        """The tenant is busy: the job waits for its lease (the holder sends its message
+        when done, `_hand_over`), with a delayed copy in case that message is lost."""
         delay = self.options.busy_retry
         if job.state is JobState.QUEUED:
-            self.store.jobs.mark_sent(job.job_id, at=now, retry_at=now + delay)
+            self.store.jobs.mark_sent(job.job_id, at=now)
         self.send_later(job.job_id, delay.total_seconds())
         return JobResult(job_id=job.job_id, outcome=Outcome.DEFERRED, detail=why)
 
@@ -298,7 +310,8 @@ class JobRunner:
             if stop.is_set():
                 raise JobStopped(name)
 
-        slots = RedisTenantSlots(self.limiter, self.redis, tenant.tenant_id)
+        slots = RedisTenantSlots(self.limiter, self.redis, tenant.tenant_id,
+                                 pause_prefix=f"{self.options.key_prefix}:pause")
         senders = Senders(client=self.http, redact=routing.redactor)
         with M365Session(settings, tokens=tokens, shared=slots) as session:
             source = ApiSource(session, state_dir)

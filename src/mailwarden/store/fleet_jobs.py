@@ -139,6 +139,16 @@ class FleetJobs:
             "state": JobState.QUEUED.value, "worker_id": None, "heartbeat_at": at,
             "retry_at": retry_at, "sent_at": at, "error": error[:ERROR_LIMIT]})
 
+    def waiting_for_tenant(self, tenant_id: str) -> tuple[FleetJob, ...]:
+        """The tenant's queued jobs that wait for no delay (`retry_at` unset): those that
+        found the tenant busy, or whose message has not come yet."""
+        query = (select(_JOBS).where(_JOBS.c.tenant_id == tenant_id,
+                                     _JOBS.c.state == JobState.QUEUED.value,
+                                     _JOBS.c.retry_at.is_(None))
+                 .order_by(_JOBS.c.due_at, _JOBS.c.kind))
+        with self.history._connection("read the jobs") as connection:
+            return tuple(_job(row) for row in connection.execute(query).mappings())
+
     def record_run(self, job_id: str, *, worker_id: str, history_run_id: int) -> bool:
         """Note the stored run the job made."""
         return self._running_change(job_id, worker_id, "record the job's run",

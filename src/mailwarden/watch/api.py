@@ -23,7 +23,7 @@ from mailwarden.collect.logs import (
     load_checkpoint,
     save_checkpoint,
 )
-from mailwarden.errors import ServiceError
+from mailwarden.errors import RetriesExhaustedError, ServiceError
 from mailwarden.m365.session import M365Session
 from mailwarden.pipeline import write_tenant_directory
 from mailwarden.tenant.recorded import RecordedTenant
@@ -58,8 +58,11 @@ class ApiSource:
                                       options=self.options))
         if batch.errors and not batch.records:
             reasons = "; ".join(f"{kind}: {why}" for kind, why in sorted(batch.errors.items()))
-            raise ServiceError(f"no log could be read ({reasons}); the next cycle retries "
-                               "from the same checkpoint")
+            message = (f"no log could be read ({reasons}); the next cycle retries from the "
+                       "same checkpoint")
+            if set(batch.errors) <= batch.transient:  # throttled or failing, not refused
+                raise RetriesExhaustedError(message, service="graph")
+            raise ServiceError(message)
         records: list[LogRecord] = []
         unreadable = 0
         for kind, rows in batch.records.items():

@@ -429,3 +429,37 @@ def test_console_settings_example_loads() -> None:
     settings = load_settings(toml_path=DEPLOY / "console.example.toml", env={})
     assert settings.console_client_id == "00000000-0000-0000-0000-000000000000"
     assert settings.console_client_secret_env == "MAILWARDEN_CONSOLE_CLIENT_SECRET"
+
+
+# --- tests: the documented steps ----------------------------------------------------------
+
+FLEET_DOC = ROOT / "docs" / "fleet.md"
+_SH_BLOCK = re.compile(r"^[ \t]*```sh\n(.*?)^[ \t]*```", re.S | re.M)
+
+
+def documented_command_lines() -> list[tuple[str, list[str]]]:
+    """The mailwarden command lines of docs/fleet.md's "Deployment" section: `mw ...` (the
+    systemd steps' helper) and `mailwarden ...` run in a compose service."""
+    text = FLEET_DOC.read_text(encoding="utf-8")
+    section = text[text.index("\n## Deployment\n"):]
+    section = section[:section.index("\n## ", 1)]
+    services = set(_mailwarden_services(_compose()))
+    found: list[tuple[str, list[str]]] = []
+    for block in _SH_BLOCK.findall(section):
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["mw"]:
+                found.append((line.strip(), words[1:]))
+            found.extend((line.strip(), words[i + 1:]) for i, word in enumerate(words)
+                         if word == "mailwarden" and i > 0 and words[i - 1] in services)
+    return found
+
+
+def test_deployment_steps_run_commands_that_exist() -> None:
+    lines = documented_command_lines()
+    assert len(lines) >= 6, lines
+    root = _root_command()
+    for line, argv in lines:
+        assert check_command_line(root, argv) == Checked(), line
+    assert "Measured figures: see benchmarks/README.md (fleet)" in FLEET_DOC.read_text(
+        encoding="utf-8")

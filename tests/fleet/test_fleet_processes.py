@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -39,19 +38,13 @@ from mailwarden.model.fleet import Credential, FleetJob, FleetTenant, JobState
 from mailwarden.store.fleet import FleetStore
 from mailwarden.store.history import History
 from mailwarden.synth import tenant_identity
-from tests.fleet.redis_support import redis_url
+from tests.fleet.redis_support import redis_database_url
 from tests.support.peers import loopback_http
+from tests.support.postgres_schema import postgres_schema_url
 from tests.support.served_emulator import emulator_process
 
 SECRET_VAR = "FLEET_E2E_SECRET"
 WAIT = 300.0
-
-
-def _redis_db(number: int) -> str:
-    """The test Redis, database `number`: each test here has one of its own, emptied
-    first, since the workers read the queue of the whole database."""
-    parts = urlsplit(redis_url())
-    return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 @dataclass
@@ -135,9 +128,10 @@ class Fleet:
 
 
 @contextmanager
-def fleet_of(tmp_path: Path, *, count: int, seed: int, redis_db: int,
+def fleet_of(tmp_path: Path, *, count: int, seed: int, redis_db: str, db: str | None = None,
              emulator: tuple[str, ...] = ()) -> Iterator[tuple[Fleet, Inbox]]:
-    url = _redis_db(redis_db)
+    """The fleet's processes' world; `db` the history database (default: SQLite)."""
+    url = redis_database_url(redis_db)
     client = redis.Redis.from_url(url)
     client.flushdb()
     ca_file = tmp_path / "ca.pem"
@@ -146,7 +140,7 @@ def fleet_of(tmp_path: Path, *, count: int, seed: int, redis_db: int,
             ["--synthetic", "60", "--seed", str(seed), "--tenants", str(count), *emulator],
             ca_file))
         inbox, hook = stack.enter_context(receiver())
-        db = str(tmp_path / "history.db")
+        db = db or str(tmp_path / "history.db")
         tenants = tuple(tenant_identity(seed + i).tenant_id for i in range(count))
         with FleetStore.open(db) as store:
             for tenant in tenants:
@@ -190,9 +184,16 @@ def _pid_of(job: FleetJob) -> str:
     return job.worker_id.split("/")[1]
 
 
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    yield from postgres_schema_url("fleet_e2e_")
+
+
 def test_fifty_tenants_on_two_workers_run_once_notify_once_within_limits(
-        tmp_path: Path) -> None:
-    with fleet_of(tmp_path, count=50, seed=500, redis_db=13,
+        tmp_path: Path, postgres_db: str) -> None:
+    # On PostgreSQL, as a fleet on several machines keeps its store.
+    database = postgres_db
+    with fleet_of(tmp_path, count=50, seed=500, redis_db="fleet-e2e", db=database,
                   emulator=("--throttle",)) as (fleet, inbox):
         workers = [fleet.worker(f"worker-{n}", "--threads", "4") for n in (1, 2)]
         try:
@@ -230,7 +231,7 @@ def test_fifty_tenants_on_two_workers_run_once_notify_once_within_limits(
 
 def test_a_worker_killed_mid_collection_has_its_jobs_taken_over_and_nothing_doubled(
         tmp_path: Path) -> None:
-    with fleet_of(tmp_path, count=4, seed=600, redis_db=14,
+    with fleet_of(tmp_path, count=4, seed=600, redis_db="fleet-sigkill",
                   emulator=("--latency-exo", "400")) as (fleet, inbox):
         first = fleet.worker("worker-1", "--threads", "2", "--dead-after", "3s")
         second: subprocess.Popen[bytes] | None = None

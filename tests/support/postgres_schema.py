@@ -1,5 +1,5 @@
 """A PostgreSQL schema of its own for a test, on the server MAILWARDEN_TEST_POSTGRES_URL
-names (the test is skipped when none is named); dropped afterwards."""
+names (without one the test is skipped, or fails in CI); dropped afterwards."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import os
 import uuid
 from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from mailwarden.store import dispose_engines
+from tests.support.services import missing_service
 
 POSTGRES_ENV = "MAILWARDEN_TEST_POSTGRES_URL"
 
@@ -21,7 +21,7 @@ def postgres_schema_url(prefix: str) -> Iterator[str]:
     suffix; the schema is dropped when the generator finishes."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
+        missing_service(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
     url = make_url(base).set(drivername="postgresql+psycopg")
     schema = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)

@@ -233,9 +233,9 @@ def run_command(
     one per tenant, kind and minute (asking twice in a minute names the same jobs), and a
     message naming it is put on the Redis queue "mailwarden-fleet". A job that already
     runs or has finished is not sent again. `fleet scheduler` enqueues the jobs as they
-    fall due; this runs them now (docs/fleet.md). Exit codes: 0 enqueued; 2 bad usage, a tenant not in the fleet,
-    no history database, or Redis not answering; 5 the database cannot be written; 70
-    internal error."""
+    fall due; this enqueues them now (docs/fleet.md). Exit codes: 0 enqueued; 2 bad
+    usage, a tenant not in the fleet, no history database, or Redis not answering; 5 the
+    database cannot be written; 70 internal error."""
     from mailwarden.fleet.broker import redis_broker
     from mailwarden.fleet.queue import enqueue_now
 

@@ -4,7 +4,9 @@ one message, a scheduler stops cleanly on SIGTERM, and reap and cancel say what 
 
 The schedulers use the workers' default namespace ("dramatiq"), so they run on a Redis
 database of their own (`SCHEDULER_DB`): a worker under test elsewhere on the same server
-must not take these messages. Only the messages of these tests' jobs are deleted after."""
+must not take these messages (nor, running at once, the two tests that run schedulers each
+other's lock: each has its own database). Only the messages of these tests' jobs are
+deleted after."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from dramatiq import Message
 from sqlalchemy import func, select
 
 from mailwarden.fleet.queue import QUEUE
-from mailwarden.fleet.schedule import LOCK_NAME, SchedulerLock
+from mailwarden.fleet.schedule import LOCK_NAME, SchedulerLock, slot_start
 from mailwarden.model.fleet import Credential, FleetTenant, JobKind, JobState
 from mailwarden.store import tables
 from mailwarden.store.fleet import FleetStore
@@ -37,9 +39,12 @@ LOCK_KEY = f"dramatiq:{LOCK_NAME}"
 
 
 @pytest.fixture
-def url() -> str:
+def url(request: pytest.FixtureRequest) -> str:
+    """The test Redis, on database SCHEDULER_DB, or SCHEDULER_DB + 1 for the SIGTERM test:
+    the two may run at once (pytest-xdist), and each takes the scheduler's lock."""
+    number = SCHEDULER_DB + ("sigterm" in request.node.name)
     parts = urlsplit(redis_url())
-    return urlunsplit(parts._replace(path=f"/{SCHEDULER_DB}"))
+    return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 @pytest.fixture
@@ -60,6 +65,24 @@ def db(tmp_path: Path) -> str:
         store.add(FleetTenant(tenant_id=OFF, credential=credential, enabled=False),
                   at=datetime.now(UTC))
     return path
+
+
+def _quiet_tenants(db: str, count: int) -> None:
+    """Add `count` enabled tenants whose current slots (default schedule) began a minute
+    ago at least and whose next ones are five minutes away at least: a scheduler started
+    now and another a few seconds later find the same slots due, whatever the clock."""
+    now = datetime.now(UTC)
+    credential = Credential(client_id="app", secret_env="FLEET_SECRET")
+    with FleetStore.open(db) as store:
+        added, candidate = 0, 0
+        while added < count:
+            name, candidate = f"t{candidate}.example", candidate + 1
+            tenant = FleetTenant(tenant_id=name, credential=credential)
+            if all(timedelta(minutes=1) <= now - slot_start(name, every, now)
+                   <= every - timedelta(minutes=5)
+                   for every in (tenant.schedule.posture_every, tenant.schedule.logs_every)):
+                store.add(tenant, at=now)
+                added += 1
 
 
 def _messages(client: redis.Redis, job_ids: set[str]) -> list[str]:
@@ -102,7 +125,8 @@ def _jobs(db: str) -> tuple[tuple[str, ...], int]:
 
 
 def test_two_schedulers_started_together_enqueue_each_job_once(
-        db: str, url: str, client: redis.Redis) -> None:
+        tmp_path: Path, url: str, client: redis.Redis) -> None:
+    db = str(tmp_path / "history.db")
     try:
         _two_schedulers(db, url, client)
     finally:
@@ -110,10 +134,13 @@ def test_two_schedulers_started_together_enqueue_each_job_once(
 
 
 def _two_schedulers(db: str, url: str, client: redis.Redis) -> None:
+    # 100 tenants: a round long enough that two schedulers started together overlap (one
+    # then says the other holds the lock), though neither outcome may enqueue twice.
+    _quiet_tenants(db, 100)
     # One holding the lock: the other says who, and does nothing.
     held = SchedulerLock(client, LOCK_KEY, ttl=timedelta(minutes=1), holder="ops-host/4242")
     if not held.hold():
-        pytest.skip(f"another run of this test holds {LOCK_KEY} on Redis db {SCHEDULER_DB}")
+        pytest.skip(f"another run of this test holds {LOCK_KEY} on {url}")
     try:
         blocked = _run(db, url, "scheduler", "--once")
     finally:
@@ -121,12 +148,7 @@ def _two_schedulers(db: str, url: str, client: redis.Redis) -> None:
     assert blocked.returncode == 0, blocked.stderr
     assert "another scheduler holds the lock: ops-host/4242; doing nothing" in blocked.stdout
     assert _jobs(db) == ((), 0)
-    # Two at the same moment, on 100 tenants: long enough a round that they overlap (one
-    # then says the other holds the lock), though neither outcome may enqueue anything twice.
-    with FleetStore.open(db) as store:
-        for i in range(98):
-            store.add(FleetTenant(tenant_id=f"t{i}.example", credential=Credential(
-                client_id="app", secret_env="FLEET_SECRET")), at=datetime.now(UTC))
+    # Two at the same moment.
     processes = [subprocess.Popen(_mailwarden(db, url, "scheduler", "--once"), text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   env=_env(url)) for _ in range(2)]
@@ -146,7 +168,9 @@ def _two_schedulers(db: str, url: str, client: redis.Redis) -> None:
 
 
 def test_a_scheduler_runs_until_sigterm_then_lets_go_of_its_lock(
-        db: str, url: str, client: redis.Redis) -> None:
+        tmp_path: Path, url: str, client: redis.Redis) -> None:
+    db = str(tmp_path / "history.db")
+    _quiet_tenants(db, 2)
     process = subprocess.Popen(_mailwarden(db, url, "scheduler", "--tick", "1s"), text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(url))
     job_ids: tuple[str, ...] = ()

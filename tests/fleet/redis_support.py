@@ -17,7 +17,8 @@ from tests.support.services import missing_service
 REDIS_ENV = "MAILWARDEN_TEST_REDIS_URL"
 #: The Redis databases tests running worker or scheduler processes empty and use, one
 #: each: a worker takes every message of its database's queue.
-REDIS_DATABASES = {"scheduler": 11, "fleet-e2e": 13, "fleet-sigkill": 14}
+REDIS_DATABASES = {"scheduler": 11, "scheduler-sigterm": 12, "fleet-e2e": 13,
+                   "fleet-sigkill": 14}
 
 
 def redis_url() -> str:

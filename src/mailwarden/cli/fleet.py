@@ -8,11 +8,17 @@
     mailwarden fleet remove TENANT
     mailwarden fleet status [--format table|json]
     mailwarden fleet run --now [TENANT ...] [--kind posture|logs] --redis URL
+    mailwarden fleet scheduler [--tick 30s] [--reap-after 10m] [--resend-after 30m]
+                               [--once] --redis URL
+    mailwarden fleet reap [--older-than 10m]
+    mailwarden fleet cancel ID
 
 Credentials are kept by reference: a certificate's path, or the NAME of the environment
 variable a worker reads the client secret from. `list` and `status` never create the
-database. `run --now` records jobs and queues them on Redis; the workers that run them
-are still to come: see docs/fleet.md.
+database. `run --now` records jobs and queues them on Redis at once; `scheduler` does so
+as each tenant's slots fall due, sends again a message Redis lost and reaps the jobs of
+workers that stopped heartbeating (`reap` does only that); `cancel` cancels a job or a
+run's unfinished jobs. See docs/fleet.md.
 """
 
 from __future__ import annotations
@@ -30,14 +36,16 @@ from mailwarden.assess.custodians import load_custodians
 from mailwarden.cli import app
 from mailwarden.cli.fleet_views import status_document, status_table, tenant_dict, tenants_table
 from mailwarden.cli.report import DbOpt
-from mailwarden.cli.ui import console, who_records
+from mailwarden.cli.ui import console, err_console, who_records
 from mailwarden.errors import ConfigError, InputError, NoHistoryError
 from mailwarden.model.fleet import (
     ENV_NAME,
     TENANT_NAME,
     Credential,
+    FleetJob,
     FleetTenant,
     JobKind,
+    JobState,
     Schedule,
     parse_interval,
     tenant_status,
@@ -224,16 +232,16 @@ def run_command(
     """Enqueue jobs for the fleet's workers: each job is recorded in the history database,
     one per tenant, kind and minute (asking twice in a minute names the same jobs), and a
     message naming it is put on the Redis queue "mailwarden-fleet". A job that already
-    runs or has finished is not sent again. The workers that run the jobs are still to
-    come (docs/fleet.md). Exit codes: 0 enqueued; 2 bad usage, a tenant not in the fleet,
-    no history database, or Redis not answering; 5 the database cannot be written; 70
-    internal error."""
+    runs or has finished is not sent again. `fleet scheduler` enqueues the jobs as they
+    fall due; this enqueues them now (docs/fleet.md). Exit codes: 0 enqueued; 2 bad
+    usage, a tenant not in the fleet, no history database, or Redis not answering; 5 the
+    database cannot be written; 70 internal error."""
     from mailwarden.fleet.broker import redis_broker
     from mailwarden.fleet.queue import enqueue_now
 
     if not now:
-        raise ConfigError("give --now: jobs are enqueued on demand; the scheduler that "
-                          "enqueues them as they fall due is still to come")
+        raise ConfigError("give --now to enqueue jobs now; `mailwarden fleet scheduler` "
+                          "enqueues them as they fall due")
     chosen_kinds = _kinds(kinds or [kind.value for kind in JobKind])
     if not redis_url:
         raise ConfigError(f"give --redis redis://HOST:PORT/DB (or set {REDIS_ENV}): the "
@@ -260,3 +268,161 @@ def _kinds(values: list[str]) -> tuple[JobKind, ...]:
         return tuple(dict.fromkeys(JobKind(v.strip().lower()) for v in values))
     except ValueError:
         raise ConfigError(f"--kind {', '.join(values)}: use posture or logs") from None
+
+
+def _duration(text: str, option: str, shortest: timedelta = timedelta(seconds=1)) -> timedelta:
+    from mailwarden.fleet.schedule import duration_text, parse_duration
+
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+    if duration < shortest:
+        raise ConfigError(f"{option} {text}: give {duration_text(shortest)} or more")
+    return duration
+
+
+def _say(line: str) -> None:
+    console.print(Text(line), soft_wrap=True)
+
+
+def _warn(line: str) -> None:
+    err_console.print(Text(line), soft_wrap=True)
+
+
+@fleet_app.command("scheduler")
+def scheduler_command(
+    tick: Annotated[str, typer.Option(
+        "--tick", help="How often to look for due slots: 30s, 1m.")] = "30s",
+    reap_after: Annotated[str, typer.Option(
+        "--reap-after", help="Fail a running job whose worker has sent no heartbeat for "
+        "this long (2m at least; workers beat every 15 s).")] = "10m",
+    resend_after: Annotated[str, typer.Option(
+        "--resend-after", help="Send again the message of a job still queued this long "
+        "after its last one.")] = "30m",
+    once: Annotated[bool, typer.Option(
+        "--once", help="Do one round and exit.")] = False,
+    redis_url: Annotated[str | None, typer.Option(
+        "--redis", envvar=REDIS_ENV, show_envvar=False,
+        help=f"The Redis the workers read their queue from (or {REDIS_ENV}).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Enqueue each enabled tenant's jobs as their slots fall due, every --tick until
+    SIGTERM or Ctrl-C (then it releases its lock and exits 0). A tenant's slots are its
+    interval apart, at an offset of its own so that tenants do not all start together; a
+    slot is due while it has no job (a `fleet run --now` counts). Each round also sends
+    again the message of a job still queued --resend-after after its last one (one lost
+    by Redis must not leave it waiting) and fails, as reaped, a running job whose worker
+    stopped heartbeating --reap-after ago. One line is printed per job queued, re-sent or
+    reaped. Only one scheduler works at a time: a second one (on any host, same Redis)
+    says which holds the lock and waits for it, or with --once does nothing. A round that
+    fails (database or Redis down) is reported and tried again at the next. Exit codes: 0
+    stopped by a signal, or --once done (also when another scheduler held the lock and
+    nothing was done); 2 bad usage, no history database, or Redis not answering; 5 the
+    database cannot be read or written (--once); 70 internal error."""
+    import signal
+    import threading
+
+    from mailwarden.fleet.broker import redis_broker
+    from mailwarden.fleet.schedule import (
+        SHORTEST_REAP_AFTER,
+        Loop,
+        SchedulerLock,
+        duration_text,
+        serve,
+        this_process,
+    )
+
+    loop = Loop(every=_duration(tick, "--tick"),
+                reap_after=_duration(reap_after, "--reap-after", SHORTEST_REAP_AFTER),
+                resend_after=_duration(resend_after, "--resend-after", timedelta(minutes=1)),
+                by=f"scheduler {this_process()}")
+    if not redis_url:
+        raise ConfigError(f"give --redis redis://HOST:PORT/DB (or set {REDIS_ENV}): the "
+                          "queue the workers read")
+    stop = threading.Event()
+    with redis_broker(redis_url) as broker, FleetStore.open(db, create=False) as store:
+        # Long enough for a slow round; short enough that a scheduler that died without
+        # letting go is replaced within a few ticks.
+        lock = SchedulerLock.of(broker, ttl=max(3 * loop.every, timedelta(minutes=1)))
+        if once:
+            serve(store, broker, lock, loop, stop=stop, say=_say, warn=_warn, once=True)
+            return
+        previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            _say(f"scheduler {lock.holder_name}: a round every {duration_text(loop.every)}, "
+                 f"reaping after {duration_text(loop.reap_after)}, re-sending after "
+                 f"{duration_text(loop.resend_after)}")
+            serve(store, broker, lock, loop, stop=stop, say=_say, warn=_warn)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    _say("scheduler stopped")
+
+
+@fleet_app.command("reap")
+def reap_command(
+    older_than: Annotated[str, typer.Option(
+        "--older-than", help="Fail running jobs whose last heartbeat is older than this "
+        "(2m at least; workers beat every 15 s).")] = "10m",
+    db: DbOpt = None,
+) -> None:
+    """Fail, as reaped, every running job whose worker has sent no heartbeat for
+    --older-than (the worker died or hangs); the scheduler does this every round. A job
+    whose heartbeat arrives meanwhile is left running. Needs no Redis. Exit codes: 0 done
+    (also when nothing was reaped); 2 bad usage or no history database; 5 the database
+    cannot be written; 70 internal error."""
+    from mailwarden.fleet.schedule import SHORTEST_REAP_AFTER, duration_text
+
+    stale = _duration(older_than, "--older-than", SHORTEST_REAP_AFTER)
+    now = datetime.now(UTC)
+    with FleetStore.open(db, create=False) as store:
+        reaped = store.jobs.reap(now - stale, now)
+    for job in reaped:
+        _say(f"reaped {job.kind.value} of {job.tenant_id} (job {job.job_id}): {job.error}")
+    _say(f"{plural(len(reaped), 'job')} reaped" if reaped else
+         f"nothing to reap: every running job has sent a heartbeat in the last "
+         f"{duration_text(stale)}")
+
+
+@fleet_app.command("cancel")
+def cancel_command(
+    job_or_run: Annotated[str, typer.Argument(
+        metavar="ID", help="A job's id, or a fleet run's id (cancels its unfinished jobs).")],
+    db: DbOpt = None,
+) -> None:
+    """Cancel a queued or running job, or every unfinished job of a fleet run (the id
+    `fleet run` and the scheduler print). A queued job is not started; a running one is
+    marked cancelled and its worker stops it at its next heartbeat. Exit codes: 0
+    cancelled, or nothing left to cancel (the job had finished); 2 bad usage, no history
+    database, or no job or run with that id; 5 the database cannot be written; 70
+    internal error."""
+    wanted = job_or_run.strip().lower()
+    now = datetime.now(UTC)
+    with FleetStore.open(db, create=False) as store:
+        job = store.jobs.job(wanted) if wanted else None
+        if job is not None:
+            if job.state.finished or not store.jobs.cancel(job.job_id, at=now):
+                state = (store.jobs.job(job.job_id) or job).state.value
+                _say(f"job {job.job_id} ({job.kind.value} of {job.tenant_id}) is {state} "
+                     "already; nothing to cancel")
+                return
+            _say(_cancelled(job))
+            return
+        cancelled = store.jobs.cancel_run(wanted, at=now) if wanted else None
+    if cancelled is None:
+        raise InputError(f"no fleet job or run has the id {job_or_run!r}; `fleet run` and "
+                         "`fleet scheduler` print the ids of what they queue")
+    for each in cancelled:
+        _say(_cancelled(each))
+    _say(f"run {wanted}: {plural(len(cancelled), 'job')} cancelled" if cancelled else
+         f"run {wanted}: nothing to cancel, every job of it had finished")
+
+
+def _cancelled(job: FleetJob) -> str:
+    if job.state is JobState.RUNNING:
+        return (f"cancelled {job.kind.value} of {job.tenant_id} (job {job.job_id}); it was "
+                f"running on {job.worker_id or 'a worker'}, which stops it at its next "
+                "heartbeat")
+    return f"cancelled {job.kind.value} of {job.tenant_id} (job {job.job_id}); it was queued"

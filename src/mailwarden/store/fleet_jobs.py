@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mailwarden.errors import InputError, StoreError
@@ -212,3 +213,96 @@ class FleetJobs:
                   .values(dict(values)))
         with self.history._connection(what, write=True) as connection:
             return bool(connection.execute(change).rowcount == 1)
+
+    # -- the scheduler's queries (`mailwarden.fleet.schedule`) ----------------------------
+
+    def latest_slots(self) -> dict[tuple[str, JobKind], datetime]:
+        """Per tenant and kind, the latest slot that has a job (one grouped query, read
+        from the slot's unique index): what the scheduler judges the due slots by."""
+        query = (select(_JOBS.c.tenant_id, _JOBS.c.kind, func.max(_JOBS.c.due_at))
+                 .group_by(_JOBS.c.tenant_id, _JOBS.c.kind))
+        with self.history._connection("read the jobs' slots") as connection:
+            return {(tenant_id, JobKind(kind)): as_utc(latest)
+                    for tenant_id, kind, latest in connection.execute(query)}
+
+    def resend_due(self, before: datetime) -> tuple[FleetJob, ...]:
+        """Queued jobs whose last message (the delayed one's `retry_at`, else `sent_at`,
+        else when it was queued) is older than `before`: the message may have been lost."""
+        query = (select(_JOBS).where(_JOBS.c.state == JobState.QUEUED.value,
+                                     _last_message() < before)
+                 .order_by(_JOBS.c.due_at, _JOBS.c.tenant_id, _JOBS.c.kind))
+        with self.history._connection("read the queued jobs") as connection:
+            return tuple(_job(row) for row in connection.execute(query).mappings())
+
+    def mark_resent(self, job_id: str, *, before: datetime, at: datetime) -> bool:
+        """Record a message sent again at `at`, only while the job is still queued with its
+        last message older than `before`; False when it changed meanwhile (a worker started
+        it or put it back, or another message was sent): then none is to be sent."""
+        change = (update(_JOBS)
+                  .where(_JOBS.c.job_id == job_id, _JOBS.c.state == JobState.QUEUED.value,
+                         _last_message() < before)
+                  .values(sent_at=at, retry_at=None))
+        with self.history._connection("record the message", write=True) as connection:
+            return bool(connection.execute(change).rowcount == 1)
+
+    def reap(self, stale_before: datetime, at: datetime) -> tuple[FleetJob, ...]:
+        """Fail every running job whose last heartbeat is older than `stale_before` (its
+        worker died or hangs), saying so in its error; returns those reaped. Each job
+        changes only while it still runs under that worker with that old heartbeat, so a
+        heartbeat or a takeover that lands meanwhile keeps it running."""
+        stale = select(_JOBS).where(_JOBS.c.state == JobState.RUNNING.value,
+                                    _JOBS.c.heartbeat_at < stale_before)
+        reaped: list[FleetJob] = []
+        with self.history._connection("reap the jobs", write=True) as connection:
+            for row in connection.execute(stale).mappings().all():
+                job = _job(row)
+                beat = job.heartbeat_at or job.started_at or job.queued_at
+                error = (f"worker {job.worker_id or '?'} stopped heartbeating at "
+                         f"{beat.isoformat(timespec='seconds')}; reaped")
+                change = (update(_JOBS)
+                          .where(_JOBS.c.job_id == job.job_id,
+                                 _JOBS.c.state == JobState.RUNNING.value,
+                                 _JOBS.c.worker_id == job.worker_id,
+                                 _JOBS.c.heartbeat_at < stale_before)
+                          .values(state=JobState.FAILED.value, finished_at=at,
+                                  retry_at=None, error=error))
+                if connection.execute(change).rowcount == 1:
+                    reaped.append(replace(job, state=JobState.FAILED, finished_at=at,
+                                          retry_at=None, error=error))
+        return tuple(reaped)
+
+    def cancel_run(self, run_id: str, *, at: datetime) -> tuple[FleetJob, ...] | None:
+        """Cancel every queued or running job of a fleet run; returns those cancelled (as
+        they were before: a running one's worker stops at its next heartbeat), None when
+        there is no such run."""
+        unfinished = select(_JOBS).where(
+            _JOBS.c.run_id == run_id,
+            _JOBS.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]))
+        cancelled: list[FleetJob] = []
+        with self.history._connection("cancel the run", write=True) as connection:
+            known = connection.execute(
+                select(_RUNS.c.run_id).where(_RUNS.c.run_id == run_id)).first()
+            if known is None:
+                return None
+            for row in connection.execute(unfinished).mappings().all():
+                change = (update(_JOBS)
+                          .where(_JOBS.c.job_id == row["job_id"],
+                                 _JOBS.c.state.in_([JobState.QUEUED.value,
+                                                    JobState.RUNNING.value]))
+                          .values(state=JobState.CANCELLED.value, finished_at=at))
+                if connection.execute(change).rowcount == 1:
+                    cancelled.append(_job(row))
+        return tuple(cancelled)
+
+    def discard_run(self, run_id: str) -> bool:
+        """Delete a run that has no job (every slot it was to fill had one already); False,
+        and nothing deleted, when it has jobs."""
+        has_jobs = select(_JOBS.c.job_id).where(_JOBS.c.run_id == run_id).exists()
+        change = delete(_RUNS).where(_RUNS.c.run_id == run_id, ~has_jobs)
+        with self.history._connection("discard the run", write=True) as connection:
+            return bool(connection.execute(change).rowcount == 1)
+
+
+def _last_message() -> ColumnElement[datetime]:
+    """When the last message naming a job was due to be delivered."""
+    return func.coalesce(_JOBS.c.retry_at, _JOBS.c.sent_at, _JOBS.c.queued_at)

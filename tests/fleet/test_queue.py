@@ -74,6 +74,10 @@ def test_jobs_are_recorded_once_and_sent_while_they_are_queued(
             enqueue_now(store, broker, tenants=("nobody.example",), by="ops", now=NOW)
     messages = _queued(redis_client, namespace)
     assert {m.actor_name for m in messages} == {ACTOR}
+    jobs = {j.job_id: j for j in (*first.sent, *again.sent, *third.sent)}
+    # Each message names its job's tenant and fleet run too.
+    assert [(m.kwargs["tenant_id"], m.kwargs["run_id"]) for m in messages] == [
+        (jobs[m.args[0]].tenant_id, jobs[m.args[0]].run_id) for m in messages]
     assert [m.args[0] for m in messages] == [
         *(j.job_id for j in first.sent), *(j.job_id for j in again.sent),
         *(j.job_id for j in third.sent)]

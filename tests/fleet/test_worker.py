@@ -110,8 +110,8 @@ def _fleet(tmp_path: Path, config: EmulatorConfig, secret_env: str = "FLEET_TEST
     client.close()
 
 
-def _record(sent: list[tuple[str, float]], job_id: str, delay: float) -> None:
-    sent.append((job_id, delay))
+def _record(sent: list[tuple[str, float]], job: FleetJob, delay: float) -> None:
+    sent.append((job.job_id, delay))
 
 
 @pytest.fixture

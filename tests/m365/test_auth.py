@@ -149,6 +149,21 @@ def test_network_failure_during_sign_in_is_an_auth_error() -> None:
     assert caught.value.__cause__ is None  # the original exception text is not chained in
 
 
+def test_an_msal_error_before_the_token_request_is_an_auth_error() -> None:
+    import msal
+
+    def acquire(scope: str) -> dict[str, Any]:
+        # What MSAL raises when the tenant's OpenID discovery answers 500.
+        raise msal.exceptions.MsalServiceError(f"HTTP Error: 500 {SECRET}", error="",
+                                               error_description="")
+
+    source = CachedTokenSource(acquire, describe="test", secrets=(SECRET,))
+    with pytest.raises(AuthError) as caught:
+        run(source.token("https://graph.microsoft.com/.default"))
+    assert "the sign-in service could not be used" in str(caught.value)
+    assert "MsalServiceError" in str(caught.value) and SECRET not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("code", "fragment"),
     [

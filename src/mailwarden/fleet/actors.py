@@ -14,9 +14,10 @@ Dramatiq's worker processes import this module (`dramatiq mailwarden.fleet.actor
 - MAILWARDEN_EXO_CONCURRENCY / MAILWARDEN_GRAPH_CONCURRENCY: each tenant's requests in
   flight across every worker (defaults 3 and 16).
 
-The actor `run_fleet_job` takes a job id and runs it (`fleet.worker.JobRunner`). Dramatiq's
-own retries (with exponential backoff) apply only when the actor cannot reach the store or
-Redis; a job's own failures are decided and recorded by the runner.
+The actor `run_fleet_job` takes a job id (with the job's tenant and fleet run) and runs it
+(`fleet.worker.JobRunner`). Dramatiq's own retries (with exponential backoff) apply only
+when the actor cannot reach the store or Redis; a job's own failures are decided and
+recorded by the runner.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from dramatiq.rate_limits.backends import RedisBackend
 
 from mailwarden.errors import ConfigError
 from mailwarden.fleet.limits import TenantLimiter, TenantLimits
-from mailwarden.fleet.queue import ACTOR, QUEUE, message_for
+from mailwarden.fleet.queue import ACTOR, QUEUE, job_message
 from mailwarden.fleet.worker import JobRunner, WorkerOptions
+from mailwarden.model.fleet import FleetJob
 from mailwarden.settings import Settings, load_settings
 from mailwarden.store.fleet import FleetStore
 
@@ -123,16 +125,16 @@ def runner() -> JobRunner:
         return _runner
 
 
-def send_later(job_id: str, seconds: float) -> None:
+def send_later(job: FleetJob, seconds: float) -> None:
     """Send the job's message again, to be delivered in `seconds`."""
-    broker.enqueue(message_for(job_id), delay=max(0, int(seconds * 1000)))
+    broker.enqueue(job_message(job), delay=max(0, int(seconds * 1000)))
 
 
 @dramatiq.actor(actor_name=ACTOR, queue_name=QUEUE, max_retries=MAX_RETRIES,
                 min_backoff=5_000, max_backoff=300_000,
                 time_limit=int(TIME_LIMIT.total_seconds() * 1000))
-def run_fleet_job(job_id: str) -> None:
-    result = runner().run(job_id)
+def run_fleet_job(job_id: str, tenant_id: str | None = None, run_id: str | None = None) -> None:
+    result = runner().run(job_id, tenant_id=tenant_id)
     log.info("job %s: %s%s", job_id, result.outcome.value,
              f" ({result.detail})" if result.detail else "")
 

@@ -2,10 +2,11 @@
 schedule slot, `store.fleet_jobs`) and a message naming it onto the Redis queue that the
 workers read (Dramatiq's Redis broker).
 
-The message carries the job id only; a worker reads the rest from the store and starts the
-job there first, which succeeds once (`FleetJobs.start`). So a message is sent again for a
-job that is still queued, which repairs a send that failed after the job was stored, and a
-duplicate does no harm; a job that runs or has finished gets none.
+The message carries the job id, with its tenant and run; a worker reads the rest from the
+store and starts the job there first, which succeeds once (`FleetJobs.start`). So a
+message is sent again for a job that is still queued, which repairs a send that failed
+after the job was stored, and a duplicate does no harm; a job that runs or has finished
+gets none.
 """
 
 from __future__ import annotations
@@ -39,13 +40,12 @@ def slot_of(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def message_for(job_id: str) -> Message[Any]:
-    """The message naming a job, as the workers' actor takes it."""
-    return Message(queue_name=QUEUE, actor_name=ACTOR, args=(job_id,), kwargs={}, options={})
-
-
 def job_message(job: FleetJob) -> Message[Any]:
-    return message_for(job.job_id)
+    """The message naming a job, as the workers' actor takes it: the job's id, and its
+    tenant and fleet run, which the worker checks against the store (and logs and
+    metrics can show without reading it)."""
+    return Message(queue_name=QUEUE, actor_name=ACTOR, args=(job.job_id,),
+                   kwargs={"tenant_id": job.tenant_id, "run_id": job.run_id}, options={})
 
 
 def enqueue_now(store: FleetStore, broker: Broker, *, tenants: Sequence[str] = (),

@@ -131,7 +131,7 @@ class JobStopped(Exception):
 
 
 #: Sends the message of a job again, after a delay in seconds.
-SendLater = Callable[[str, float], None]
+SendLater = Callable[[FleetJob, float], None]
 
 
 class JobRunner:
@@ -151,13 +151,19 @@ class JobRunner:
         self.env = env
         self.clock = clock
 
-    def run(self, job_id: str, *, worker_id: str | None = None) -> JobResult:
-        """Run the job the message names, if it is this worker's to run now."""
+    def run(self, job_id: str, *, tenant_id: str | None = None,
+            worker_id: str | None = None) -> JobResult:
+        """Run the job the message names, if it is this worker's to run now (`tenant_id`:
+        the tenant the message names, which must be the job's)."""
         worker = worker_id or worker_name()
         now = self.clock()
         job = self.store.jobs.job(job_id)
         if job is None:
             return JobResult(job_id=job_id, outcome=Outcome.DROPPED, detail="no such job")
+        if tenant_id is not None and tenant_id != job.tenant_id:
+            return JobResult(job_id=job_id, outcome=Outcome.DROPPED,
+                             detail=f"the message names tenant {tenant_id}, the job is of "
+                             f"{job.tenant_id}")
         if job.state.finished:
             return JobResult(job_id=job_id, outcome=Outcome.DROPPED,
                              detail=f"already {job.state.value}")
@@ -178,7 +184,7 @@ class JobRunner:
                 current = self.store.jobs.job(job_id)
                 if current is not None and current.state is JobState.RUNNING:
                     # Running under a worker that looks alive: if it dies, this copy runs it.
-                    self.send_later(job_id, self.options.dead_after.total_seconds())
+                    self.send_later(current, self.options.dead_after.total_seconds())
                     return JobResult(job_id=job_id, outcome=Outcome.DEFERRED,
                                      detail=f"running under {current.worker_id}")
                 state = current.state.value if current is not None else "gone"
@@ -197,7 +203,7 @@ class JobRunner:
         for waiting in self.store.jobs.waiting_for_tenant(tenant_id):
             if waiting.job_id != done:
                 self.store.jobs.mark_sent(waiting.job_id, at=self.clock())
-                self.send_later(waiting.job_id, 0)
+                self.send_later(waiting, 0)
 
     def _defer(self, job: FleetJob, now: datetime, why: str) -> JobResult:
         """The tenant is busy: the job waits for its lease (the holder sends its message
@@ -205,7 +211,7 @@ class JobRunner:
         delay = self.options.busy_retry
         if job.state is JobState.QUEUED:
             self.store.jobs.mark_sent(job.job_id, at=now)
-        self.send_later(job.job_id, delay.total_seconds())
+        self.send_later(job, delay.total_seconds())
         return JobResult(job_id=job.job_id, outcome=Outcome.DEFERRED, detail=why)
 
     def _run_started(self, job: FleetJob, worker: str, lease: Lease) -> JobResult:
@@ -240,7 +246,7 @@ class JobRunner:
         if retry is not None:
             if self.store.jobs.put_back(job.job_id, worker_id=worker, at=now,
                                         retry_at=now + retry, error=reason):
-                self.send_later(job.job_id, retry.total_seconds())
+                self.send_later(job, retry.total_seconds())
                 return JobResult(job_id=job.job_id, outcome=Outcome.PUT_BACK, detail=reason)
             return JobResult(job_id=job.job_id, outcome=Outcome.STOPPED, detail=reason)
         self.store.jobs.finish(job.job_id, worker_id=worker, state=JobState.FAILED, at=now,

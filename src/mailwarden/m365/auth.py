@@ -100,6 +100,12 @@ class CachedTokenSource:
                     f"({type(exc).__name__}: {self._redact(str(exc))}); check the network, "
                     "the cloud (--cloud) and the login URL"
                 ) from None
+            except msal.exceptions.MsalError as exc:  # e.g. the tenant's discovery failed
+                raise AuthError(
+                    f"the sign-in service could not be used for {scope} "
+                    f"({type(exc).__name__}: {self._redact(str(exc))}); check the tenant, "
+                    "the cloud (--cloud) and the login URL, then run again"
+                ) from None
             except ValueError as exc:  # MSAL's way of saying the authority or key is unusable
                 raise AuthError(
                     f"sign-in failed before a token was requested ({self._redact(str(exc))}); "

@@ -19,7 +19,7 @@ from dramatiq.rate_limits.backends import RedisBackend, StubBackend
 from mailwarden.emulator import EmulatorConfig, TenantSpec, create_tenants_app, serve_in_thread
 from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.errors import ServiceError
-from mailwarden.fleet.limits import TenantLimiter, TenantLimits
+from mailwarden.fleet.limits import ScriptedRedisBackend, TenantLimiter, TenantLimits
 from mailwarden.synth import generate, tenant_identity
 from tests.fleet.redis_support import own_namespace, redis_url
 
@@ -66,8 +66,26 @@ def test_hold_waits_for_a_slot_then_gives_up_saying_why() -> None:
 def redis_backend() -> Iterator[tuple[RedisBackend, str]]:
     client = redis.Redis.from_url(redis_url())
     for namespace in own_namespace(client):
-        yield RedisBackend(client=client), namespace
+        yield ScriptedRedisBackend(client), namespace
     client.close()
+
+
+@pytest.mark.parametrize("scripted", [False, True], ids=["dramatiq", "scripted"])
+def test_the_scripted_backend_counts_as_dramatiqs_own(
+        redis_backend: tuple[RedisBackend, str], scripted: bool) -> None:
+    backend, namespace = redis_backend
+    if not scripted:
+        backend = RedisBackend(client=backend.client)
+    key = f"{namespace}:counter"
+    assert backend.add(key, 1, ttl=60_000)
+    assert backend.incr(key, 1, maximum=2, ttl=60_000)
+    assert not backend.incr(key, 1, maximum=2, ttl=60_000)  # would pass the maximum
+    assert int(backend.client.get(key)) == 2
+    assert 0 < backend.client.pttl(key) <= 60_000
+    assert backend.decr(key, 1, minimum=0, ttl=30_000)
+    assert backend.decr(key, 1, minimum=0, ttl=30_000)
+    assert not backend.decr(key, 1, minimum=0, ttl=30_000)  # never below the minimum
+    assert int(backend.client.get(key)) == 0 and backend.client.pttl(key) <= 30_000
 
 
 @functools.cache

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import redis
-from dramatiq.rate_limits.backends import RedisBackend
 
 from mailwarden.emulator import (
     DEFAULT_CLIENT_SECRET,
@@ -30,7 +29,7 @@ from mailwarden.emulator import (
 )
 from mailwarden.emulator.config import TargetedFault
 from mailwarden.fleet.lease import Lease
-from mailwarden.fleet.limits import TenantLimiter, TenantLimits
+from mailwarden.fleet.limits import ScriptedRedisBackend, TenantLimiter, TenantLimits
 from mailwarden.fleet.shared import RedisTenantSlots
 from mailwarden.fleet.worker import JobRunner, Outcome, WorkerOptions
 from mailwarden.m365.http import Service
@@ -94,7 +93,7 @@ def _fleet(tmp_path: Path, config: EmulatorConfig, secret_env: str = "FLEET_TEST
                                 retry=RetryPolicy(max_attempts=2, backoff_base=0.01,
                                                   backoff_max=0.05, retry_after_max=0.2))
             sent: list[tuple[str, float]] = []
-            limiter = TenantLimiter(RedisBackend(client=client), TenantLimits(exchange=3),
+            limiter = TenantLimiter(ScriptedRedisBackend(client), TenantLimits(exchange=3),
                                     key_prefix=f"{namespace}:limits")
             runner = JobRunner(
                 WorkerOptions(db_url=db, state_root=tmp_path / "state", settings=settings,

@@ -31,10 +31,9 @@ from pathlib import Path
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.rate_limits.backends import RedisBackend
 
 from mailwarden.errors import ConfigError
-from mailwarden.fleet.limits import TenantLimiter, TenantLimits
+from mailwarden.fleet.limits import ScriptedRedisBackend, TenantLimiter, TenantLimits
 from mailwarden.fleet.queue import ACTOR, QUEUE, job_message
 from mailwarden.fleet.worker import JobRunner, WorkerOptions
 from mailwarden.model.fleet import FleetJob
@@ -112,7 +111,7 @@ def runner() -> JobRunner:
                 raise ConfigError(f"set {STATE_ENV}: where the tenants' state folders are")
             client = redis.Redis.from_url(os.environ[REDIS_ENV], socket_timeout=30)
             limiter = TenantLimiter(
-                RedisBackend(client=client),
+                ScriptedRedisBackend(client),
                 TenantLimits(graph=settings.graph_concurrency,
                              exchange=settings.exo_concurrency))
             _runner = JobRunner(

@@ -7,7 +7,8 @@ workers' state root, through a session signed in from the registry's credential
 (`fleet.shared`):
 
 - a posture job collects the tenant unless it was collected since its slot began, then
-  assesses it, detects over its log window, stores the run and notifies;
+  assesses it, detects over its log window as it is (it reads no new log records: the
+  logs job does), stores the run and notifies;
 - a logs job pulls the log records since its checkpoint, detects, stores and notifies;
   it collects the posture only when the tenant has none yet.
 
@@ -310,7 +311,7 @@ class JobRunner:
             custodians_file=tenant.custodians_path, first_cycle=self.options.first_cycle,
             posture_every=_ONLY_WHEN_MISSING,
             posture_since=job.due_at if job.kind is JobKind.POSTURE else None,
-            run_key=job.job_id)
+            pull_logs=job.kind is JobKind.LOGS, run_key=job.job_id)
 
         def phase(name: str) -> None:
             if stop.is_set():

@@ -139,6 +139,9 @@ class WatchConfig:
     #: The fleet job running this cycle: the run it stores is stored once, however often
     #: the job runs (a message redelivered after its worker died).
     run_key: str | None = None
+    #: False: no new log records are read (a fleet's posture job: its logs job reads
+    #: them); detection runs over the window as it is, and the checkpoint stays.
+    pull_logs: bool = True
 
     @property
     def tenant_dir(self) -> Path:
@@ -311,7 +314,7 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     state = load_state(config.state_dir)
     window = LogWindow(config.tenant_dir / "logs")
 
-    pull = source.pull()
+    pull = source.pull() if config.pull_logs else Pull(records=(), checkpoint=None)
     phase("pulled")
     written = window.append(pull.records)
     # After appending: a first pull can bring more than --history (a recorded tenant's
@@ -380,7 +383,8 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     reports = send_pending(outbox, config.routing, send, clock=clock)
     phase("sent")
 
-    source.commit(pull)
+    if config.pull_logs:
+        source.commit(pull)
     save_state(config.state_dir, replace(state, cycles=state.cycles + 1))
     phase("committed")
     return CycleReport.build(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from mailwarden.assess import assess
 from mailwarden.errors import InputError
 from mailwarden.model.fleet import (
     Credential,
@@ -19,8 +20,12 @@ from mailwarden.model.fleet import (
     Schedule,
     tenant_status,
 )
+from mailwarden.report.build import make_run
 from mailwarden.store import tables
 from mailwarden.store.fleet import FleetStore
+from mailwarden.store.history import History
+from mailwarden.synth import generate
+from mailwarden.tenant.snapshot import snapshot_from_recorded
 
 T0 = datetime(2026, 12, 1, 6, tzinfo=UTC)
 TENANT = "8f2e5b1c-1111-4c3b-9e21-3a5b7c9d0e1f"
@@ -165,3 +170,54 @@ def test_status_shows_the_last_success_what_runs_and_why_it_fails(db_url: str) -
     assert paused.freshness is Freshness.PAUSED
     never = tenant_status(_tenant(), (), now).kinds[0]
     assert never.freshness is Freshness.NEVER and never.last_success is None
+
+
+def test_a_dead_workers_job_is_taken_over_and_a_throttled_one_waits_in_view(
+        db_url: str) -> None:
+    with FleetStore.open(db_url) as store:
+        store.add(_tenant(), at=T0)
+        run = store.jobs.new_run(trigger="now", by="ops", at=T0)
+        job, _ = store.jobs.enqueue(run_id=run, tenant_id=TENANT, kind=JobKind.POSTURE,
+                                    due_at=T0, at=T0)
+        assert store.jobs.start(job.job_id, worker_id="dead", at=T0) is not None
+        # Its heartbeat is not old enough yet: nobody else may run it.
+        assert store.jobs.start(job.job_id, worker_id="w2", at=T0 + timedelta(seconds=30),
+                                dead_before=T0 - timedelta(seconds=1)) is None
+        taken = store.jobs.start(job.job_id, worker_id="w2", at=T0 + timedelta(minutes=2),
+                                 dead_before=T0 + timedelta(minutes=1))
+        assert taken is not None and taken.worker_id == "w2" and taken.attempts == 2
+        assert not store.jobs.heartbeat(job.job_id, worker_id="dead", at=T0)
+        # Throttled to the end: back in the queue, to run again later, saying why.
+        retry = T0 + timedelta(minutes=5)
+        assert store.jobs.put_back(job.job_id, worker_id="w2", at=T0 + timedelta(minutes=3),
+                                   retry_at=retry, error="Graph kept throttling (429)")
+        assert not store.jobs.put_back(job.job_id, worker_id="w2", at=T0, retry_at=retry,
+                                       error="twice")
+        back = store.jobs.job(job.job_id)
+        assert back is not None and back.state is JobState.QUEUED
+        assert back.worker_id is None and back.retry_at == retry and back.sent_at is not None
+        assert store.jobs.waiting_for_tenant(TENANT) == ()  # it waits for its delay
+        posture, _ = tenant_status(store.tenant(TENANT), store.jobs.for_status(),
+                                   T0 + timedelta(minutes=4)).kinds
+        assert posture.waiting is not None
+        assert posture.waiting.error == "Graph kept throttling (429)"
+        again = store.jobs.start(job.job_id, worker_id="w3", at=retry)
+        assert again is not None and again.attempts == 3 and again.retry_at is None
+        assert store.jobs.record_run(job.job_id, worker_id="w3", history_run_id=42)
+        assert store.jobs.finish(job.job_id, worker_id="w3", state=JobState.SUCCEEDED,
+                                 at=retry + timedelta(minutes=1))
+        done = store.jobs.job(job.job_id)
+        assert done is not None and done.history_run_id == 42 and done.error is None
+        assert store.jobs.job("no-such-job") is None
+
+
+def test_a_job_stores_its_run_once(db_url: str) -> None:
+    snapshot = snapshot_from_recorded(generate(60, seed=5).recorded)
+    run = make_run(assess(snapshot), generated_at=T0, snapshot=snapshot)
+    with History.open(db_url) as history:
+        first = history.save(run, job_key="job-1")
+        assert history.save(run, job_key="job-1") == first
+        assert history.run_of_job("job-1") == first
+        other = history.save(run)  # without a key, every save is a run
+        assert other != first and history.run_of_job("job-2") is None
+        assert len(history.runs()) == 2

@@ -73,19 +73,28 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{interval_text(timedelta(seconds=seconds)) if seconds >= 60 else '<1m'} ago"
 
 
+def _when(moment: datetime | None, now: datetime) -> str:
+    """A coming moment: "in 5m", or "now" once it has passed."""
+    if moment is None or moment <= now:
+        return "now"
+    seconds = int((moment - now).total_seconds())
+    return f"in {interval_text(timedelta(seconds=seconds)) if seconds >= 60 else '<1m'}"
+
+
 def _job_dict(job: FleetJob | None) -> dict[str, Any] | None:
     if job is None:
         return None
     return {"job_id": job.job_id, "run_id": job.run_id, "due_at": _iso(job.due_at),
             "state": job.state.value, "attempts": job.attempts, "worker_id": job.worker_id,
             "started_at": _iso(job.started_at), "heartbeat_at": _iso(job.heartbeat_at),
-            "finished_at": _iso(job.finished_at), "error": job.error}
+            "finished_at": _iso(job.finished_at), "error": job.error,
+            "retry_at": _iso(job.retry_at), "history_run_id": job.history_run_id}
 
 
 def _kind_dict(kind: KindStatus) -> dict[str, Any]:
     return {"every": interval_text(kind.every), "freshness": kind.freshness.value,
             "last_success": _iso(kind.last_success), "running": _job_dict(kind.running),
-            "failing": _job_dict(kind.last_failure)}
+            "failing": _job_dict(kind.last_failure), "waiting": _job_dict(kind.waiting)}
 
 
 def status_document(statuses: Sequence[TenantStatus], now: datetime) -> dict[str, Any]:
@@ -105,6 +114,9 @@ def _kind_cell(kind: KindStatus, now: datetime) -> Text:
         text.append(f"; running on {kind.running.worker_id or '?'} since "
                     f"{_ago(kind.running.started_at, now)}, heartbeat "
                     f"{_ago(kind.running.heartbeat_at, now)}")
+    if kind.waiting is not None:
+        text.append(f"; put back, runs again {_when(kind.waiting.retry_at, now)}: "
+                    f"{kind.waiting.error or 'no reason recorded'}", style="yellow")
     if kind.last_failure is not None:
         text.append(f"; failing: {kind.last_failure.error or 'no reason recorded'}",
                     style="red")

@@ -153,6 +153,8 @@ class KindStatus:
     running: FleetJob | None
     last_failure: FleetJob | None  # only when it is newer than the last success
     freshness: Freshness
+    #: A job put back to run again later (throttled, or its state folder busy), with why.
+    waiting: FleetJob | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,8 +182,10 @@ def kind_status(tenant: FleetTenant, kind: JobKind, jobs: tuple[FleetJob, ...],
         freshness = Freshness.NEVER
     else:
         freshness = Freshness.FRESH if now - last_success <= every else Freshness.STALE
+    waiting = max((j for j in own if j.state is JobState.QUEUED and j.retry_at is not None),
+                  key=lambda j: j.due_at, default=None)
     return KindStatus(kind=kind, every=every, last_success=last_success, running=running,
-                      last_failure=last_failure, freshness=freshness)
+                      last_failure=last_failure, freshness=freshness, waiting=waiting)
 
 
 def tenant_status(tenant: FleetTenant, jobs: tuple[FleetJob, ...], now: datetime

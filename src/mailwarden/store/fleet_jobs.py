@@ -188,9 +188,12 @@ class FleetJobs:
             return tuple(_job(row) for row in connection.execute(query).mappings())
 
     def for_status(self) -> tuple[FleetJob, ...]:
-        """What `fleet status` needs and no more: the running jobs, and per tenant and kind
-        the latest success and the latest failure (not every job ever run)."""
-        running = select(_JOBS).where(_JOBS.c.state == JobState.RUNNING.value)
+        """What `fleet status` needs and no more: the running jobs, those put back to run
+        later, and per tenant and kind the latest success and the latest failure (not
+        every job ever run)."""
+        running = select(_JOBS).where(
+            or_(_JOBS.c.state == JobState.RUNNING.value,
+                and_(_JOBS.c.state == JobState.QUEUED.value, _JOBS.c.retry_at.is_not(None))))
         found = []
         with self.history._connection("read the jobs") as connection:
             found += [_job(r) for r in connection.execute(running).mappings()]

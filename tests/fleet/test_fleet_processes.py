@@ -7,7 +7,8 @@ receiving the notifications.
   every notification arrives once, and the emulator's counts show no tenant's limits
   exceeded (no throttled request, never more Exchange requests in flight than allowed).
 - A worker SIGKILLed while it collects: Redis gives its messages back, the other worker
-  takes its jobs over; each tenant still ends with one run and nothing is sent twice.
+  takes its jobs over; each tenant still ends with one run and nothing is sent twice;
+  and a run stuck under a worker that vanished with its message is reaped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import pytest
 import redis
 
 from mailwarden.emulator import DEFAULT_CLIENT_SECRET
-from mailwarden.model.fleet import Credential, FleetJob, FleetTenant, JobState
+from mailwarden.model.fleet import Credential, FleetJob, FleetTenant, JobKind, JobState
 from mailwarden.store.fleet import FleetStore
 from mailwarden.store.history import History
 from mailwarden.synth import tenant_identity
@@ -264,6 +265,25 @@ def test_a_worker_killed_mid_collection_has_its_jobs_taken_over_and_nothing_doub
         assert fleet.runs_per_tenant() == dict.fromkeys(fleet.tenants, 1)
         assert len(inbox.keys) == len(set(inbox.keys))
         assert set(inbox.tenants) == set(fleet.tenants)
+        # A run stuck under a worker that vanished with its message is reaped.
+        stuck = _stuck_job(fleet, minutes=20)
+        reaped = fleet.mailwarden("fleet", "reap", "--older-than", "10m", "--db", fleet.db)
+        assert reaped.returncode == 0, reaped.stderr
+        (after,) = [job for job in fleet.jobs() if job.job_id == stuck]
+        assert after.state is JobState.FAILED
+        assert after.error is not None and "stopped heartbeating" in after.error
+
+
+def _stuck_job(fleet: Fleet, *, minutes: int) -> str:
+    """A logs job of the first tenant, running under a worker last heard of `minutes`
+    ago, with no message left to run it."""
+    long_ago = datetime.now(UTC) - timedelta(minutes=minutes)
+    with FleetStore.open(fleet.db, create=False) as store:
+        run = store.jobs.new_run(trigger="now", by="test", at=long_ago)
+        job, _ = store.jobs.enqueue(run_id=run, tenant_id=fleet.tenants[0],
+                                    kind=JobKind.LOGS, due_at=long_ago, at=long_ago)
+        assert store.jobs.start(job.job_id, worker_id="gone/1/t", at=long_ago) is not None
+    return job.job_id
 
 
 @pytest.mark.parametrize("argv", [["worker"], ["worker", "--redis", "redis://127.0.0.1:1/0"]])

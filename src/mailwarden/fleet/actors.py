@@ -10,7 +10,7 @@ Dramatiq's worker processes import this module (`dramatiq mailwarden.fleet.actor
   dead: Redis gives its messages back after that long, and a job it ran may be taken over;
 - MAILWARDEN_FLEET_METRICS: "1" adds Dramatiq's Prometheus middleware (its exposition
   server's address is Dramatiq's own `dramatiq_prom_host` and `dramatiq_prom_port`);
-- MAILWARDEN_CONFIG: a mailwarden.toml with the workers' endpoints, CA and limits;
+- MAILWARDEN_FLEET_CONFIG: a mailwarden.toml with the workers' endpoints, CA and limits;
 - MAILWARDEN_EXO_CONCURRENCY / MAILWARDEN_GRAPH_CONCURRENCY: each tenant's requests in
   flight across every worker (defaults 3 and 16).
 
@@ -44,7 +44,7 @@ REDIS_ENV = "MAILWARDEN_REDIS_URL"
 STATE_ENV = "MAILWARDEN_FLEET_STATE_DIR"
 DEAD_AFTER_ENV = "MAILWARDEN_FLEET_DEAD_AFTER"
 METRICS_ENV = "MAILWARDEN_FLEET_METRICS"
-CONFIG_ENV = "MAILWARDEN_CONFIG"
+CONFIG_ENV = "MAILWARDEN_FLEET_CONFIG"
 #: A job that runs longer than this is stopped by Dramatiq (it is then taken over or
 #: reaped): above the longest collection allowed (`Settings.collect_deadline`).
 TIME_LIMIT = timedelta(hours=3)

@@ -38,6 +38,7 @@ class Lease:
         self.client = client
         self.key = key
         self.ttl_ms = ttl_ms
+        self.holder_name = holder
         self.token = f"{holder}|{uuid.uuid4().hex}"
         self._renew: Any = client.register_script(_RENEW)
         self._release: Any = client.register_script(_RELEASE)
@@ -50,11 +51,12 @@ class Lease:
         """Prolong it; False when it lapsed or someone else holds it now."""
         return bool(self._renew(keys=[self.key], args=[self.token, self.ttl_ms]))
 
-    def release(self) -> None:
-        self._release(keys=[self.key], args=[self.token])
+    def release(self) -> bool:
+        """Let go of the lease if this holder has it (never another's)."""
+        return bool(self._release(keys=[self.key], args=[self.token]))
 
     def holder(self) -> str | None:
-        """Who holds the lease now (without their token's secret part)."""
+        """Who holds the lease now (without their token's random part)."""
         value = self.client.get(self.key)
         if value is None:
             return None

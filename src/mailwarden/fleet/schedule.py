@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +40,7 @@ from dramatiq import Broker
 from redis.exceptions import RedisError
 
 from mailwarden.errors import ConfigError, InputError, MailwardenError
+from mailwarden.fleet.lease import Lease
 from mailwarden.fleet.queue import job_message
 from mailwarden.model.fleet import FleetJob, FleetTenant, JobKind
 from mailwarden.store.fleet import FleetStore
@@ -117,40 +116,20 @@ def due_slots(tenants: Iterable[FleetTenant], jobs: Mapping[tuple[str, JobKind],
 
 # -- the lock --------------------------------------------------------------------------------
 
-# Renew or release the key only while it holds this holder's value.
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-    return redis.call('del', KEYS[1])
-end
-return 0
-"""
-
-
 def this_process() -> str:
     """host/pid, as the lock shows its holder."""
     return f"{socket.gethostname()}/{os.getpid()}"
 
 
-class SchedulerLock:
+class SchedulerLock(Lease):
     """The one-scheduler lock: `hold()` takes it or keeps it (True), or says another holds
     it (False; `holder()` names them). It lapses `ttl` after the last `hold()` when its
     holder dies without `release()`."""
 
     def __init__(self, client: redis.Redis, key: str, *, ttl: timedelta,
                  holder: str | None = None) -> None:
-        self.client = client
-        self.key = key
-        self.ttl_ms = max(1, int(ttl.total_seconds() * 1000))
-        self.holder_name = holder or this_process()
-        self.value = json.dumps({"holder": self.holder_name, "token": uuid.uuid4().hex})
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        super().__init__(client, key, ttl_ms=max(1, int(ttl.total_seconds() * 1000)),
+                         holder=holder or this_process())
 
     @classmethod
     def of(cls, broker: Broker, *, ttl: timedelta, holder: str | None = None
@@ -162,27 +141,7 @@ class SchedulerLock:
 
     def hold(self) -> bool:
         """Renew the lock if this holder has it, else take it if it is free."""
-        if self._renew(keys=[self.key], args=[self.value, self.ttl_ms]):
-            return True
-        return bool(self.client.set(self.key, self.value, nx=True, px=self.ttl_ms))
-
-    def renew(self) -> bool:
-        """Extend the lock only if this holder still has it."""
-        return bool(self._renew(keys=[self.key], args=[self.value, self.ttl_ms]))
-
-    def release(self) -> bool:
-        """Let go of the lock if this holder has it (never another's)."""
-        return bool(self._release(keys=[self.key], args=[self.value]))
-
-    def holder(self) -> str | None:
-        """Who holds the lock (host/pid), None when nobody does."""
-        raw = self.client.get(self.key)
-        if raw is None:
-            return None
-        try:
-            return str(json.loads(raw)["holder"])
-        except (ValueError, KeyError, TypeError):
-            return "an unknown holder"
+        return self.renew() or self.acquire()
 
 
 # -- one round -------------------------------------------------------------------------------

@@ -353,15 +353,15 @@ class M365Http:
         headers: Mapping[str, str] | None,
         expect_collection: bool,
     ) -> _Retry | _Success:
-        if self._shared is None:
-            return await self._attempt(service, method, url, json_body, headers,
-                                       expect_collection)
-        await self._shared.acquire(service)
+        shared = self._shared
+        if shared is not None:
+            await shared.acquire(service)
         try:
             return await self._attempt(service, method, url, json_body, headers,
                                        expect_collection)
         finally:
-            await self._shared.release(service)
+            if shared is not None:
+                await shared.release(service)
 
     async def _attempt(
         self,

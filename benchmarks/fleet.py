@@ -157,10 +157,11 @@ def wait_for_jobs(db: str, expected: int, timeout: float) -> float:
     raise SystemExit(f"the jobs did not finish within {timeout:g} s")
 
 
-def fleet_run(args: argparse.Namespace, workers: int, folder: Path) -> dict[str, Any]:
+def fleet_run(args: argparse.Namespace, workers: int, threads: int,
+              folder: Path) -> dict[str, Any]:
     client = redis.Redis.from_url(args.redis)
     client.flushdb()
-    db = fresh_database(args.postgres, f"mailwarden_bench_fleet_{workers}")
+    db = fresh_database(args.postgres, f"mailwarden_bench_fleet_{workers}x{threads}")
     tenants = [tenant_identity(args.seed + i).tenant_id for i in range(args.tenants)]
     with FleetStore.open(db) as store:
         for tenant in tenants:
@@ -172,10 +173,12 @@ def fleet_run(args: argparse.Namespace, workers: int, folder: Path) -> dict[str,
         env = {**os.environ, "MAILWARDEN_REDIS_URL": args.redis, SECRET_VAR:
                DEFAULT_CLIENT_SECRET, "MAILWARDEN_LOGIN_URL": base, "MAILWARDEN_GRAPH_URL": base,
                "MAILWARDEN_EXO_URL": base, "MAILWARDEN_CA_BUNDLE": str(ca)}
-        logs = [(folder / f"worker-{workers}-{n}.log").open("wb") for n in range(workers)]
+        logs = [(folder / f"worker-{workers}x{threads}-{n}.log").open("wb")
+                for n in range(workers)]
         processes = [subprocess.Popen(
-            mailwarden("worker", "--db", db, "--state-dir", str(folder / f"state-{workers}"),
-                       "--processes", "1", "--threads", str(args.threads),
+            mailwarden("worker", "--db", db,
+                       "--state-dir", str(folder / f"state-{workers}x{threads}"),
+                       "--processes", "1", "--threads", str(threads),
                        "--metrics-port", "0"), env=env, stdout=log, stderr=log)
             for log in logs]
         try:
@@ -196,12 +199,12 @@ def fleet_run(args: argparse.Namespace, workers: int, folder: Path) -> dict[str,
             for log in logs:
                 log.close()
         stats = tenants_stats(base, ca)
-    jobs_at_once = min(workers * args.threads, args.tenants)
+    jobs_at_once = min(workers * threads, args.tenants)
     bound = lower_bound(stats, jobs_at_once, args.graph_latency, args.exo_latency)
     seconds = finished - started
     cpus = os.cpu_count() or 1
     return {
-        "benchmark": "fleet", "workers": workers, "threads": args.threads,
+        "benchmark": "fleet", "workers": workers, "threads": threads,
         "tenants": args.tenants, "seconds": round(seconds, 2),
         "lower_bound": {k: round(v, 2) for k, v in bound.items()},
         "ratio_to_bound": round(seconds / bound["bound"], 2),
@@ -238,8 +241,10 @@ def sequential(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=200)
-    parser.add_argument("--workers", default="1,2,4", help="worker processes per run")
-    parser.add_argument("--threads", type=int, default=8, help="jobs each worker runs at once")
+    parser.add_argument("--workers", default="1,2,4",
+                        help="the runs: worker processes, or WORKERSxTHREADS (1x2,2x8)")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="jobs each worker runs at once, where a run does not say")
     parser.add_argument("--graph-latency", type=float, default=50.0)
     parser.add_argument("--exo-latency", type=float, default=150.0)
     parser.add_argument("--seed", type=int, default=3000)
@@ -257,8 +262,10 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="mailwarden-bench-fleet-") as temp:
         folder = Path(temp)
-        for workers in (int(w) for w in args.workers.split(",")):
-            line = {**fleet_run(args, workers, folder), "machine": machine}
+        for run in args.workers.split(","):
+            workers, _, threads = run.partition("x")
+            line = {**fleet_run(args, int(workers), int(threads or args.threads), folder),
+                    "machine": machine}
             print(json.dumps(line), flush=True)
             results.append(line)
         if args.sequential:

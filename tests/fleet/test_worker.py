@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import redis
+import trustme
 
 from mailwarden.emulator import (
     DEFAULT_CLIENT_SECRET,
@@ -28,6 +29,7 @@ from mailwarden.emulator import (
     serve_in_thread,
 )
 from mailwarden.emulator.config import TargetedFault
+from mailwarden.emulator.tenancy import tenancy_of
 from mailwarden.fleet.lease import Lease
 from mailwarden.fleet.limits import ScriptedRedisBackend, TenantLimiter, TenantLimits
 from mailwarden.fleet.shared import RedisTenantSlots
@@ -77,7 +79,7 @@ class Fleet:
 
 
 def _fleet(tmp_path: Path, config: EmulatorConfig, secret_env: str = "FLEET_TEST_SECRET",
-           **options: Any) -> Iterator[Fleet]:
+           certificate: Path | None = None, **options: Any) -> Iterator[Fleet]:
     specs = [TenantSpec(tenant_id=tenant, build=functools.partial(_recorded, seed))
              for seed, tenant in zip(SEEDS, TENANTS, strict=True)]
     client = redis.Redis.from_url(redis_url())
@@ -86,8 +88,11 @@ def _fleet(tmp_path: Path, config: EmulatorConfig, secret_env: str = "FLEET_TEST
             db = str(tmp_path / "history.db")
             store = FleetStore.open(db)
             for tenant in TENANTS:
-                store.add(FleetTenant(tenant_id=tenant, credential=Credential(
-                    client_id="fleet-app", secret_env=secret_env, multi_tenant=True)), at=SLOT)
+                credential = (Credential(client_id="fleet-app", certificate_path=certificate,
+                                         multi_tenant=True) if certificate is not None
+                              else Credential(client_id="fleet-app", secret_env=secret_env,
+                                              multi_tenant=True))
+                store.add(FleetTenant(tenant_id=tenant, credential=credential), at=SLOT)
             settings = Settings(login_url=served.base_url, graph_url=served.base_url,
                                 exo_url=served.base_url, ca_bundle=served.ca_file,
                                 retry=RetryPolicy(max_attempts=2, backoff_base=0.01,
@@ -286,3 +291,25 @@ def test_a_pause_one_worker_is_told_holds_every_workers_requests(fleet: Fleet) -
 
     blocked, waits = asyncio.run(exchange_slots())
     assert blocked == 1 and waits >= 1  # the fourth waited for the tenant's third slot
+
+
+@pytest.fixture
+def one_certificate(tmp_path: Path) -> Iterator[Fleet]:
+    pem = tmp_path / "fleet-app.pem"
+    issued = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "fleet-app", key_type=trustme.KeyType.RSA)
+    pem.write_bytes(issued.cert_chain_pems[0].bytes() + issued.private_key_pem.bytes())
+    yield from _fleet(tmp_path, EmulatorConfig(), certificate=pem)
+
+
+def test_one_multi_tenant_app_with_one_certificate_signs_in_to_each_tenant(
+        one_certificate: Fleet) -> None:
+    for tenant in TENANTS:
+        done = one_certificate.runner.run(one_certificate.job(tenant).job_id)
+        assert done.outcome is Outcome.SUCCEEDED, done.detail
+        assert one_certificate.runs(tenant) == 1
+    # Each tenant was signed in to on its own, its data read with its own tokens.
+    built = tenancy_of(one_certificate.served.app).built()
+    for tenant in TENANTS:
+        services = built[tenant].stats.as_dict()["services"]
+        assert services["login"]["requests"] >= 2 and services["graph"]["requests"] > 0

@@ -30,6 +30,7 @@ from mailwarden.emulator import (
 )
 from mailwarden.emulator.config import TargetedFault
 from mailwarden.emulator.tenancy import tenancy_of
+from mailwarden.errors import RetriesExhaustedError
 from mailwarden.fleet.lease import Lease
 from mailwarden.fleet.limits import ScriptedRedisBackend, TenantLimiter, TenantLimits
 from mailwarden.fleet.shared import RedisTenantSlots
@@ -313,3 +314,30 @@ def test_one_multi_tenant_app_with_one_certificate_signs_in_to_each_tenant(
     for tenant in TENANTS:
         services = built[tenant].stats.as_dict()["services"]
         assert services["login"]["requests"] >= 2 and services["graph"]["requests"] > 0
+
+
+def test_slots_a_dead_worker_held_lapse_and_a_request_never_waits_forever(
+        fleet: Fleet) -> None:
+    limiter = TenantLimiter(fleet.runner.limiter.backend, TenantLimits(exchange=3),
+                            ttl_ms=800, key_prefix=f"{fleet.namespace}:short")
+    leaked = [limiter.take(TENANTS[0], "exchange") for _ in range(3)]  # never given back
+    assert all(stack is not None for stack in leaked)
+    slots = RedisTenantSlots(limiter, fleet.redis, TENANTS[0],
+                             pause_prefix=f"{fleet.namespace}:pause")
+
+    async def taken() -> float:
+        started = time.monotonic()
+        await slots.acquire(Service.EXCHANGE)
+        await slots.release(Service.EXCHANGE)
+        return time.monotonic() - started
+
+    assert 0.5 < asyncio.run(taken()) < 5  # after the dead holder's count lapsed
+    busy = [limiter.take(TENANTS[1], "exchange") for _ in range(3)]  # held meanwhile
+    assert all(stack is not None for stack in busy)
+    impatient = RedisTenantSlots(limiter, fleet.redis, TENANTS[1], wait=0.3,
+                                 pause_prefix=f"{fleet.namespace}:pause")
+    with pytest.raises(RetriesExhaustedError, match="stayed taken"):
+        asyncio.run(impatient.acquire(Service.EXCHANGE))
+    for stack in busy:
+        assert stack is not None
+        stack.close()

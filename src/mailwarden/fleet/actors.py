@@ -110,10 +110,12 @@ def runner() -> JobRunner:
             if not state:
                 raise ConfigError(f"set {STATE_ENV}: where the tenants' state folders are")
             client = redis.Redis.from_url(os.environ[REDIS_ENV], socket_timeout=30)
+            # A dead worker's slots lapse when its jobs may be taken over.
             limiter = TenantLimiter(
                 ScriptedRedisBackend(client),
                 TenantLimits(graph=settings.graph_concurrency,
-                             exchange=settings.exo_concurrency))
+                             exchange=settings.exo_concurrency),
+                ttl_ms=int(dead_after().total_seconds() * 1000))
             _runner = JobRunner(
                 WorkerOptions(db_url=os.environ.get("MAILWARDEN_DB"),
                               state_root=Path(state), settings=settings,

@@ -12,8 +12,11 @@ decrements when done), one key per tenant and service:
     with limiter.hold(tenant_id, "exchange"):
         ...  # at most 3 of these at once for this tenant, across every worker
 
-A holder that dies without releasing leaves its count until the key's `ttl` passes: set
-it above the longest single request. Clock and sleep are injectable for tests.
+A holder that dies without releasing leaves its count until the key's `ttl` passes since
+its last change (any holder's take or release renews it). The fleet's workers set it to
+their `--dead-after`, so that a dead worker's slots lapse about when its job may be taken
+over; a live job keeps its key alive with every request, and its own client caps what it
+has in flight whatever the count says. Clock and sleep are injectable for tests.
 """
 
 from __future__ import annotations

@@ -8,16 +8,21 @@ and every worker holds its requests to that tenant's service until it ends, inst
 each being throttled in turn.
 
 The Redis calls are made in the event loop: each is one round trip to a Redis on the
-same machine or network, far shorter than the request it guards.
+same machine or network, far shorter than the request it guards. A worker that dies holding
+slots leaves them counted until the counter's time to live passes since its last change
+(the limiter's `ttl_ms`, which the workers set to `--dead-after`): about when another
+worker may take its job over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import ExitStack
 
 import redis
 
+from mailwarden.errors import RetriesExhaustedError
 from mailwarden.fleet.limits import KEY_PREFIX, TenantLimiter
 from mailwarden.m365.http import Service
 
@@ -28,12 +33,16 @@ POLL_MAX = 0.5
 
 
 class RedisTenantSlots:
+    """`wait`: the longest a request waits for a slot before the job gives up as if
+    throttled (RetriesExhaustedError: the worker puts the job back for later)."""
+
     def __init__(self, limiter: TenantLimiter, client: redis.Redis, tenant_id: str, *,
-                 pause_prefix: str = PAUSE_PREFIX) -> None:
+                 pause_prefix: str = PAUSE_PREFIX, wait: float = 300.0) -> None:
         self.limiter = limiter
         self.client = client
         self.tenant_id = tenant_id.lower()
         self.pause_prefix = pause_prefix
+        self.wait = wait
         self._held: dict[Service, list[ExitStack]] = {service: [] for service in Service}
         self.waits = 0  # tries that found every slot taken
 
@@ -42,7 +51,13 @@ class RedisTenantSlots:
 
     async def acquire(self, service: Service) -> None:
         pause = 0.02
+        deadline = time.monotonic() + self.wait
         while True:
+            if time.monotonic() > deadline:
+                raise RetriesExhaustedError(
+                    f"every {service.value} slot of tenant {self.tenant_id} stayed taken for "
+                    f"{self.wait:g} s (other workers, or a worker that died holding them: "
+                    "its slots lapse after --dead-after)", service=service.value)
             remaining = int(self.client.pttl(self._pause_key(service)))
             if remaining > 0:
                 await asyncio.sleep(remaining / 1000)

@@ -42,7 +42,7 @@ from mailwarden.synth import tenant_identity
 from tests.fleet.redis_support import redis_database_url
 from tests.support.peers import loopback_http
 from tests.support.postgres_schema import postgres_schema_url
-from tests.support.served_emulator import emulator_process
+from tests.support.served_emulator import NICE, emulator_process
 
 SECRET_VAR = "FLEET_E2E_SECRET"
 WAIT = 300.0
@@ -94,7 +94,7 @@ class Fleet:
         log = (self.state.parent / f"{name}.log").open("ab")
         with log:
             return subprocess.Popen(
-                [sys.executable, "-m", "mailwarden", "worker", "--db", self.db,
+                [*NICE, sys.executable, "-m", "mailwarden", "worker", "--db", self.db,
                  "--state-dir", str(self.state), "--processes", "1", "--metrics-port", "0",
                  *extra], env=self.env, stdout=log, stderr=log, start_new_session=True)
 
@@ -139,7 +139,7 @@ def fleet_of(tmp_path: Path, *, count: int, seed: int, redis_db: str, db: str | 
     with ExitStack() as stack:
         base_url = stack.enter_context(emulator_process(
             ["--synthetic", "60", "--seed", str(seed), "--tenants", str(count), *emulator],
-            ca_file))
+            ca_file, nice=True))
         inbox, hook = stack.enter_context(receiver())
         db = db or str(tmp_path / "history.db")
         tenants = tuple(tenant_identity(seed + i).tenant_id for i in range(count))

@@ -55,13 +55,20 @@ def _first_line(process: subprocess.Popen[str], timeout: float = 60.0) -> str:
     raise AssertionError(f"the emulator printed no base URL: {stderr}")
 
 
+#: Runs a command at a lower priority: the heavy processes of a test (a fleet's emulator
+#: and workers) then leave the CPU to the other tests running beside them.
+NICE = ("nice", "-n", "10")
+
+
 @contextmanager
-def emulator_process(source: list[str], ca_file: Path) -> Iterator[str]:
-    """`mailwarden emulator SOURCE --port 0 --ca-out CA_FILE` as a process; yields the base
-    URL it prints first, and stops it when the block ends."""
+def emulator_process(source: list[str], ca_file: Path, *,
+                     nice: bool = False) -> Iterator[str]:
+    """`mailwarden emulator SOURCE --port 0 --ca-out CA_FILE` as a process (at a lower
+    priority with `nice`); yields the base URL it prints first, and stops it when the block
+    ends."""
     with subprocess.Popen(
-        [sys.executable, "-m", "mailwarden", "emulator", *source, "--port", "0",
-         "--ca-out", str(ca_file)],
+        [*(NICE if nice else ()), sys.executable, "-m", "mailwarden", "emulator", *source,
+         "--port", "0", "--ca-out", str(ca_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     ) as process:
         try:

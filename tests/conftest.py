@@ -4,6 +4,9 @@ watcher's default state folder, never reach the home folder of whoever runs the 
 no test sees another's runs; module- and session-scoped fixtures get folders of their own
 too.
 
+SIGINT is handled in every test process, even when the suite was started with it ignored
+(see `pytest_configure`).
+
 The package's bytecode is written once before the tests start: hundreds of tests run
 `python -m mailwarden` as a process, and where bytecode writing is off
 (PYTHONDONTWRITEBYTECODE) each of them would otherwise compile the whole package again."""
@@ -11,6 +14,7 @@ The package's bytecode is written once before the tests start: hundreds of tests
 from __future__ import annotations
 
 import compileall
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +24,13 @@ import mailwarden
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Tests stop servers as Ctrl-C does, with SIGINT. A shell starting the suite as a
+    # background job (`cmd &` without job control) hands it SIGINT ignored, every process
+    # it starts inherits that, and Python then never raises KeyboardInterrupt. A handler
+    # here is reset to the default in each process the tests start (exec keeps only
+    # ignored signals ignored).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if hasattr(config, "workerinput"):  # an xdist worker: the controller compiled it
         return
     compileall.compile_dir(Path(mailwarden.__file__).parent, quiet=1)

@@ -285,11 +285,17 @@ class M365Http:
         for attempt in range(1, policy.max_attempts + 1):
             await self._wait_while_paused(service)
             await slots.acquire(priority)
+            shared = None
             try:
-                outcome = await self._shared_attempt(
+                if self._shared is not None:  # the tenant's slots other workers share too
+                    await self._shared.acquire(service)
+                    shared = self._shared
+                outcome = await self._attempt(
                     service, method, url, json_body, headers, expect_collection
                 )
             finally:
+                if shared is not None:
+                    await shared.release(service)
                 slots.release()
             if not isinstance(outcome, _Retry):
                 return outcome.body
@@ -343,25 +349,6 @@ class M365Http:
             f"(last: {reason}); {advice}",
             service=service.value,
         )
-
-    async def _shared_attempt(
-        self,
-        service: Service,
-        method: str,
-        url: str,
-        json_body: Any,
-        headers: Mapping[str, str] | None,
-        expect_collection: bool,
-    ) -> _Retry | _Success:
-        shared = self._shared
-        if shared is not None:
-            await shared.acquire(service)
-        try:
-            return await self._attempt(service, method, url, json_body, headers,
-                                       expect_collection)
-        finally:
-            if shared is not None:
-                await shared.release(service)
 
     async def _attempt(
         self,

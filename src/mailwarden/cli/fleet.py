@@ -38,6 +38,7 @@ from mailwarden.cli.fleet_views import status_document, status_table, tenant_dic
 from mailwarden.cli.report import DbOpt
 from mailwarden.cli.ui import console, err_console, who_records
 from mailwarden.errors import ConfigError, InputError, NoHistoryError
+from mailwarden.fleet.environment import REDIS_ENV
 from mailwarden.model.fleet import (
     ENV_NAME,
     TENANT_NAME,
@@ -63,8 +64,6 @@ app.add_typer(fleet_app, name="fleet")
 TenantArg = Annotated[str, typer.Argument(
     help="The tenant id (a GUID) or its verified domain, as sign-in takes it.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json.")]
-#: The Redis that carries the fleet's queue.
-REDIS_ENV = "MAILWARDEN_REDIS_URL"
 
 
 def _tenant_name(text: str) -> str:

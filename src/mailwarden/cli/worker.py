@@ -25,17 +25,17 @@ import typer
 from mailwarden.cli import app
 from mailwarden.cli.report import DbOpt
 from mailwarden.errors import ConfigError, NoHistoryError
+from mailwarden.fleet.environment import (
+    CONFIG_ENV,
+    DB_ENV,
+    DEAD_AFTER_ENV,
+    METRICS_ENV,
+    REDIS_ENV,
+    STATE_ENV,
+)
 from mailwarden.settings import load_settings
 from mailwarden.watch.durations import parse_duration
 
-#: Mirrors mailwarden.fleet.actors (read there by the worker processes); kept here so that
-#: `--help` does not import Dramatiq's broker.
-_REDIS_ENV = "MAILWARDEN_REDIS_URL"
-_STATE_ENV = "MAILWARDEN_FLEET_STATE_DIR"
-_DEAD_AFTER_ENV = "MAILWARDEN_FLEET_DEAD_AFTER"
-_METRICS_ENV = "MAILWARDEN_FLEET_METRICS"
-_CONFIG_ENV = "MAILWARDEN_FLEET_CONFIG"
-_DB_ENV = "MAILWARDEN_DB"
 #: The shortest --dead-after: the heartbeat comes every quarter of it.
 SHORTEST_DEAD_AFTER = 2.0
 
@@ -47,8 +47,8 @@ def default_state_root() -> Path:
 @app.command("worker")
 def worker_command(
     redis_url: Annotated[str | None, typer.Option(
-        "--redis", envvar=_REDIS_ENV, show_envvar=False,
-        help=f"The Redis of the fleet's queue (or {_REDIS_ENV}).")] = None,
+        "--redis", envvar=REDIS_ENV, show_envvar=False,
+        help=f"The Redis of the fleet's queue (or {REDIS_ENV}).")] = None,
     db: DbOpt = None,
     state_dir: Annotated[Path | None, typer.Option(
         "--state-dir", help="Root of the tenants' state folders (log window, checkpoints, "
@@ -89,7 +89,7 @@ def worker_command(
     if dead < SHORTEST_DEAD_AFTER:
         raise ConfigError(f"--dead-after {dead_after}: give {SHORTEST_DEAD_AFTER:g}s or more")
     if not redis_url:
-        raise ConfigError(f"give --redis redis://HOST:PORT/DB (or set {_REDIS_ENV}): the "
+        raise ConfigError(f"give --redis redis://HOST:PORT/DB (or set {REDIS_ENV}): the "
                           "queue the jobs are on")
     load_settings(toml_path=config, env=os.environ)  # a bad file is told here, not per job
     with redis_broker(redis_url):
@@ -105,13 +105,13 @@ def worker_command(
                    err=True)
     root = (state_dir or default_state_root()).resolve()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.environ.update({_REDIS_ENV: redis_url, _STATE_ENV: str(root),
-                       _DEAD_AFTER_ENV: f"{dead:g}",
-                       _METRICS_ENV: "1" if metrics_port else "0"})
+    os.environ.update({REDIS_ENV: redis_url, STATE_ENV: str(root),
+                       DEAD_AFTER_ENV: f"{dead:g}",
+                       METRICS_ENV: "1" if metrics_port else "0"})
     if db:
-        os.environ[_DB_ENV] = db
+        os.environ[DB_ENV] = db
     if config is not None:
-        os.environ[_CONFIG_ENV] = str(config.resolve())
+        os.environ[CONFIG_ENV] = str(config.resolve())
     if metrics_port:
         # Read by Dramatiq's Prometheus middleware when it is first imported, which is
         # in the worker processes: its files go to a folder of this worker's own.

@@ -33,6 +33,14 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from mailwarden.errors import ConfigError
+from mailwarden.fleet.environment import (
+    CONFIG_ENV,
+    DB_ENV,
+    DEAD_AFTER_ENV,
+    METRICS_ENV,
+    REDIS_ENV,
+    STATE_ENV,
+)
 from mailwarden.fleet.limits import ScriptedRedisBackend, TenantLimiter, TenantLimits
 from mailwarden.fleet.queue import ACTOR, QUEUE, job_message
 from mailwarden.fleet.worker import JobRunner, WorkerOptions
@@ -40,11 +48,6 @@ from mailwarden.model.fleet import FleetJob
 from mailwarden.settings import Settings, load_settings
 from mailwarden.store.fleet import FleetStore
 
-REDIS_ENV = "MAILWARDEN_REDIS_URL"
-STATE_ENV = "MAILWARDEN_FLEET_STATE_DIR"
-DEAD_AFTER_ENV = "MAILWARDEN_FLEET_DEAD_AFTER"
-METRICS_ENV = "MAILWARDEN_FLEET_METRICS"
-CONFIG_ENV = "MAILWARDEN_FLEET_CONFIG"
 #: A job that runs longer than this is stopped by Dramatiq (it is then taken over or
 #: reaped): above the longest collection allowed (`Settings.collect_deadline`).
 TIME_LIMIT = timedelta(hours=3)
@@ -110,18 +113,18 @@ def runner() -> JobRunner:
             if not state:
                 raise ConfigError(f"set {STATE_ENV}: where the tenants' state folders are")
             client = redis.Redis.from_url(os.environ[REDIS_ENV], socket_timeout=30)
+            dead, db = dead_after(), os.environ.get(DB_ENV)
             # A dead worker's slots lapse when its jobs may be taken over.
             limiter = TenantLimiter(
                 ScriptedRedisBackend(client),
                 TenantLimits(graph=settings.graph_concurrency,
                              exchange=settings.exo_concurrency),
-                ttl_ms=int(dead_after().total_seconds() * 1000))
+                ttl_ms=int(dead.total_seconds() * 1000))
             _runner = JobRunner(
-                WorkerOptions(db_url=os.environ.get("MAILWARDEN_DB"),
-                              state_root=Path(state), settings=settings,
-                              dead_after=dead_after(),
-                              heartbeat_every=min(15.0, dead_after().total_seconds() / 4)),
-                store=FleetStore.open(os.environ.get("MAILWARDEN_DB"), create=False),
+                WorkerOptions(db_url=db, state_root=Path(state), settings=settings,
+                              dead_after=dead,
+                              heartbeat_every=min(15.0, dead.total_seconds() / 4)),
+                store=FleetStore.open(db, create=False),
                 redis_client=client, limiter=limiter, send_later=send_later)
         return _runner
 

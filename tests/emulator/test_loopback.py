@@ -4,6 +4,7 @@ the collector over real sockets, and faults that act on the connection."""
 from __future__ import annotations
 
 import gc
+import socket
 import ssl
 import warnings
 from collections.abc import Iterator
@@ -146,3 +147,17 @@ def test_stopping_closes_connections_that_clients_keep_alive() -> None:
         gc.collect()
     session.close()
     assert not [w for w in caught if "unclosed transport" in str(w.message)]
+
+
+def test_the_emulator_answers_with_nagles_algorithm_off(served: Served) -> None:
+    """Every connection the emulator accepts has TCP_NODELAY: with Nagle's algorithm on, an
+    answer written as head then body waits for the client's delayed acknowledgement (about
+    40 ms on Linux), and every request would take that much longer than the latency the
+    emulator was asked for, in every test and benchmark."""
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(served.ca_file))) as client:
+        client.get(f"{served.base_url}/_emulator/stats").raise_for_status()
+        connections = list(served._server.server_state.connections)
+        assert connections, "the emulator holds the client's kept-alive connection"
+        for connection in connections:
+            sock = connection.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

@@ -101,6 +101,14 @@ class RecordedTenant:
             return f"{source}.json was not collected"
         return None
 
+    def __repr__(self) -> str:
+        # A summary: the full data of a large tenant is megabytes, and asyncio and anyio
+        # put the repr of a task's awaited result into their messages (anyio on every
+        # cancelled scope, which httpx's timeouts are), so a full one costs every request.
+        return (f"RecordedTenant({len(self.data)} sources, {len(self.errors)} failed, "
+                f"{len(self.limitations)} limited, {len(self.mailbox_errors)} with mailbox "
+                "errors)")
+
 
 def _decode(path: Path) -> Any:
     try:

@@ -385,7 +385,7 @@ def test_whitespace_around_the_json_is_ignored_and_lines_count_from_the_content(
 def test_a_recorded_tenant_repr_is_a_summary_not_its_data() -> None:
     """asyncio and anyio put the repr of a task's awaited result into messages they build
     on every cancelled scope; a tenant's whole data there would cost every request."""
-    recorded = generate(50, seed=5).recorded
+    recorded = generate(60, seed=5).recorded
     text = repr(recorded)
     assert text.startswith(f"RecordedTenant({len(recorded.data)} sources")
     assert len(text) < 200

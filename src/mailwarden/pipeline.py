@@ -45,7 +45,7 @@ from mailwarden.tenant.recorded import (
     RecordedTenant,
     write_recorded_tenant,
 )
-from mailwarden.tenant.snapshot import load_snapshot
+from mailwarden.tenant.snapshot import load_snapshot, snapshot_from_recorded
 from mailwarden.times import iso
 
 #: The sources that list the ownerless mailboxes and say which user mailboxes are unlicensed.
@@ -185,12 +185,15 @@ def scan_directory(
     exceptions_file: Path | None = None,
     at: datetime | None = None,
     read_logs: bool = True,
+    written: RecordedTenant | None = None,
 ) -> Scan:
     """Load a recorded tenant and assess it (custodians from beside it unless named), with
     delegates' use of the mailboxes from its Unified Audit Log (`audit_usage`) unless
-    `read_logs` is false (then `dormant-delegate` cannot be judged)."""
+    `read_logs` is false (then `dormant-delegate` cannot be judged). `written`: the tenant
+    the caller has just written to `directory` (`write_tenant_directory`), assessed as it
+    is rather than read back."""
     require_tenant_dir(directory)
-    snapshot = load_snapshot(directory)
+    snapshot = load_snapshot(directory) if written is None else snapshot_from_recorded(written)
     return scan_snapshot(
         snapshot, custodians_file=find_custodians(directory, custodians_file), options=options,
         db_url=db_url, exceptions_file=exceptions_file, at=at,

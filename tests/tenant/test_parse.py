@@ -389,3 +389,30 @@ def test_a_recorded_tenant_repr_is_a_summary_not_its_data() -> None:
     text = repr(recorded)
     assert text.startswith(f"RecordedTenant({len(recorded.data)} sources")
     assert len(text) < 200
+
+
+def test_a_tenant_assessed_as_written_is_the_tenant_read_back(tmp_path: Path) -> None:
+    """A watch cycle that has just collected assesses the tenant it wrote without reading
+    it back (`scan_directory(..., written=)`): the snapshot must be the one the files give,
+    failed sources, failed mailboxes and licence limitations included."""
+    from dataclasses import replace
+
+    from mailwarden.pipeline import scan_directory, write_tenant_directory
+
+    recorded = generate(60, seed=8).recorded
+    data = dict(recorded.data)
+    data.pop("exo/Get-InboxRule")
+    data.pop("graph/policies", None)
+    recorded = replace(
+        recorded, data=data,
+        errors={"exo/Get-InboxRule": "HTTP 500 from Exchange"},
+        limitations={"graph/policies": "needs Entra ID P1"},
+        mailbox_errors={"exo/Get-MailboxPermission": {"room-1@contoso.example": "HTTP 500"}})
+    write_tenant_directory(tmp_path, recorded)
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    as_written = scan_directory(tmp_path, db_url=db, written=recorded,
+                                at=datetime(2026, 12, 6, tzinfo=UTC))
+    read_back = scan_directory(tmp_path, db_url=db, at=datetime(2026, 12, 6, tzinfo=UTC))
+    assert as_written.snapshot == read_back.snapshot
+    assert as_written.snapshot == load_snapshot(tmp_path)
+    assert as_written.result.findings == read_back.result.findings

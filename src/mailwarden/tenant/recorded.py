@@ -255,8 +255,12 @@ def _mailbox_failures(path: Path, source: str, detail: Any) -> dict[str, str] | 
     return {str(mailbox): str(message) for mailbox, message in failures.items()}
 
 
+#: One encoder for every row: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
 
 
 def write_json(path: Path, value: Any) -> None:

@@ -325,14 +325,15 @@ def _cycle(config: WatchConfig, source: TenantSource, send: SendFunction, *,
     phase("appended")
 
     refreshed = _posture_due(config, state, started)
+    collected = None
     if refreshed:
-        source.collect_posture(config.tenant_dir)
+        collected = source.collect_posture(config.tenant_dir)
         state = state.with_posture(started)
         save_state(config.state_dir, state)
     scan = scan_directory(config.tenant_dir, custodians_file=config.custodians_file
                           or find_custodians(config.tenant_dir, None),
                           db_url=config.database, exceptions_file=config.exceptions_file,
-                          at=started)
+                          at=started, written=collected)
     detection = _detect(config, window, scan)
     phase("detected")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -349,3 +350,34 @@ def test_concurrency_refusals_shrink_the_exchange_limit_to_what_the_service_allo
     assert http.concurrency(Service.EXCHANGE) == allowed
     assert refusals["n"] == 5  # only the first burst overshot
     assert peak_after_settling["n"] <= allowed
+
+
+def test_clients_share_one_tls_context_per_ca_bundle_and_a_rewritten_bundle_loads_again(
+        tmp_path: Path) -> None:
+    """Loading a trust store costs tens of milliseconds of CPU: a fleet worker's jobs
+    share one context per CA bundle, and a bundle written anew is loaded anew."""
+    import os
+
+    import trustme
+
+    from mailwarden.errors import ConfigError
+    from mailwarden.m365.http import tls_context
+    from mailwarden.settings import Settings
+
+    bundle = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    settings = Settings(ca_bundle=bundle)
+    first = tls_context(settings)
+    assert tls_context(settings) is first
+    assert tls_context(Settings()) is tls_context(Settings())  # the default trust, once
+    assert tls_context(Settings()) is not first
+
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    os.utime(bundle, ns=(1, 1))  # a new bundle, whatever the clock's resolution
+    assert tls_context(settings) is not first
+
+    bundle.write_text("not a certificate")
+    with pytest.raises(ConfigError, match=r"cannot use the CA bundle .*ca\.pem"):
+        tls_context(settings)
+    with pytest.raises(ConfigError, match="No such file"):
+        tls_context(Settings(ca_bundle=tmp_path / "missing.pem"))

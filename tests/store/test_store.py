@@ -135,3 +135,35 @@ def test_reading_a_history_that_is_not_there_creates_nothing(tmp_path: Path) -> 
     with pytest.raises(NoHistoryError):
         list_runs(str(path))
     assert path.stat().st_size == 0
+
+
+def test_every_row_of_a_run_reads_back_as_it_was_written(db_url: str, small: Run) -> None:
+    """Rows go in by INSERT on SQLite and by COPY on PostgreSQL: either way each column
+    reads back as the row held it (JSON values, JSON null, times, NULLs)."""
+    from sqlalchemy import select
+
+    from mailwarden.store.history import _child_rows
+
+    with History.open(db_url) as history:
+        run_id = history.save(small)
+        written = _child_rows(small)
+        assert all(rows for table, rows in written if table.name != "mailboxes")
+        with history.engine.connect() as connection:
+            for table, rows in written:
+                query = select(table).where(table.c.run_id == run_id).order_by(table.c.id)
+                stored = [{k: v for k, v in row.items() if k not in ("id", "run_id")}
+                          for row in connection.execute(query).mappings()]
+                assert [_plain(row) for row in stored] == [_plain(row) for row in rows], \
+                    table.name
+
+
+def _plain(row: dict[str, object]) -> object:
+    """A row as JSON would hold it; times in UTC (SQLite keeps them without a zone)."""
+    import json
+
+    from mailwarden.times import as_utc
+
+    def value(v: object) -> object:
+        return as_utc(v).isoformat() if isinstance(v, datetime) else v
+
+    return json.loads(json.dumps({k: value(v) for k, v in row.items()}))

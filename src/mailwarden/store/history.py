@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import JSON, Engine, Table, func, insert, select
 from sqlalchemy.engine import URL, Connection, RowMapping
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -90,8 +91,7 @@ class History:
                              .inserted_primary_key[0])  # type: ignore[index]
                 for table, rows in _child_rows(run):
                     if rows:
-                        connection.execute(insert(table),
-                                           [{**r, "run_id": run_id} for r in rows])
+                        insert_rows(connection, table, [{**r, "run_id": run_id} for r in rows])
         except StoreError as exc:
             # Another worker running the same job stored its run between the two steps.
             if job_key is None or not isinstance(exc.__cause__, IntegrityError):
@@ -158,6 +158,31 @@ class History:
                                                display_name=b["display_name"]) for b in boxes},
             delegates=delegates, settings=settings,
         )
+
+
+#: JSON values as SQLAlchemy's JSON type writes them (`json.dumps` with no options).
+_JSON = json.JSONEncoder()
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows that all name the same columns. On PostgreSQL they go in one COPY:
+    a run is about a thousand rows, and an INSERT per row (SQLAlchemy's executemany)
+    costs about twice the CPU. JSON columns get the JSON an INSERT would store (None
+    included: the JSON type stores it as JSON null)."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    encoded = [isinstance(column.type, JSON) for column in columns]
+    quote = connection.dialect.identifier_preparer.quote
+    statement = (f"COPY {connection.dialect.identifier_preparer.format_table(table)} "
+                 f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+    raw: Any = connection.connection.dbapi_connection  # psycopg's, in this transaction
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([_JSON.encode(row[name]) if json_column else row[name]
+                            for name, json_column in zip(names, encoded, strict=True)])
 
 
 def _ref(row: RowMapping) -> RunRef:

@@ -14,13 +14,25 @@ Dramatiq process each, `--threads` jobs at once) and `fleet run --now --kind pos
 run's time is from the enqueue to the last job finished; each tenant is built in the
 emulator before it starts, so building tenants is not counted.
 
+The workers' rate budget is the emulator's Graph rate and burst (`MAILWARDEN_GRAPH_RATE`,
+`MAILWARDEN_GRAPH_BURST` from `THROTTLE_GRAPH_RATE`, `THROTTLE_GRAPH_BURST`), shared by
+every worker through Redis, so that no tenant is throttled: each run's line says which
+were (`exceeded`).
+
 The lower bound is the larger of
-- the slowest tenant's own bound: its necessary requests (the emulator's count) per
-  service, over the concurrency the tenant allows that service (Graph 16, Exchange 3),
-  times the service's latency, the larger of the two services (read in parallel);
+- the slowest tenant's own bound, the larger of its two services' (read in parallel):
+  Exchange's necessary requests (the emulator's count) times its latency over the
+  concurrency the tenant allows it (3); Graph's the larger of its necessary requests
+  times its latency over its concurrency (16), and its rate bound: what the tenant's
+  Graph bucket was charged beyond the burst, over the rate, (requests - batches +
+  subrequests - burst) / rate, from the emulator's counts of the tenant
+  (`/_emulator/tenants`, `stats.services.graph`: `requests` counts a `$batch` as one,
+  `batches` the `$batch` requests, `subrequests` their parts, and the bucket is charged
+  for every request but a batch and for every part);
 - the fleet's bound: the necessary request-seconds of every tenant, per service, over
   what the fleet may have in flight at once (jobs at once, min(workers x threads,
-  tenants), times the tenant's concurrency for the service).
+  tenants), times the tenant's concurrency for the service). Each tenant has a bucket
+  of its own, so the rate bounds no more than its own tenant.
 The sequential baseline is `mailwarden collect` (collection only: no assessment, no
 detection, nothing stored) for the first `--sequential` tenants one after another, as
 processes; its total for the fleet is its mean per tenant times the tenants.
@@ -49,6 +61,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from mailwarden.cli.emulator import THROTTLE_GRAPH_BURST, THROTTLE_GRAPH_RATE
 from mailwarden.emulator import DEFAULT_CLIENT_SECRET
 from mailwarden.fleet.broker import redis_broker
 from mailwarden.fleet.queue import enqueue_now
@@ -127,6 +140,12 @@ def build_every_tenant(base: str, ca: Path, tenants: list[str]) -> None:
             c.get(f"{base}/_emulator/tenants/{tenant}/stats").raise_for_status()
 
 
+def charged(graph: dict[str, int]) -> int:
+    """What a tenant's Graph bucket was charged: every request but a `$batch`, and every
+    part of one."""
+    return graph["requests"] - graph["batches"] + graph["subrequests"]
+
+
 def lower_bound(stats: list[dict[str, Any]], jobs_at_once: int, graph_ms: float,
                 exo_ms: float) -> dict[str, float]:
     own = []
@@ -135,7 +154,9 @@ def lower_bound(stats: list[dict[str, Any]], jobs_at_once: int, graph_ms: float,
         necessary = tenant["stats"]["necessary"]
         graph = necessary["graph"] * graph_ms / 1000
         exo = necessary["exchange"] * exo_ms / 1000
-        own.append(max(graph / GRAPH_CONCURRENCY, exo / EXO_CONCURRENCY))
+        rate = (charged(tenant["stats"]["services"]["graph"]) - THROTTLE_GRAPH_BURST
+                ) / THROTTLE_GRAPH_RATE
+        own.append(max(graph / GRAPH_CONCURRENCY, rate, exo / EXO_CONCURRENCY))
         graph_total += graph
         exo_total += exo
     fleet = max(graph_total / (jobs_at_once * GRAPH_CONCURRENCY),
@@ -172,7 +193,10 @@ def fleet_run(args: argparse.Namespace, workers: int, threads: int,
         build_every_tenant(base, ca, tenants)
         env = {**os.environ, "MAILWARDEN_REDIS_URL": args.redis, SECRET_VAR:
                DEFAULT_CLIENT_SECRET, "MAILWARDEN_LOGIN_URL": base, "MAILWARDEN_GRAPH_URL": base,
-               "MAILWARDEN_EXO_URL": base, "MAILWARDEN_CA_BUNDLE": str(ca)}
+               "MAILWARDEN_EXO_URL": base, "MAILWARDEN_CA_BUNDLE": str(ca),
+               # Each tenant's rate budget, shared by the workers: the emulator's own.
+               "MAILWARDEN_GRAPH_RATE": f"{THROTTLE_GRAPH_RATE:g}",
+               "MAILWARDEN_GRAPH_BURST": str(THROTTLE_GRAPH_BURST)}
         logs = [(folder / f"worker-{workers}x{threads}-{n}.log").open("wb")
                 for n in range(workers)]
         processes = [subprocess.Popen(

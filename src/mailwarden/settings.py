@@ -114,6 +114,13 @@ class Settings:
     ca_bundle: Path | None = None  # trust this CA (and only it) for every HTTPS call
     graph_concurrency: int = 16
     exo_concurrency: int = 3
+    #: Each tenant's request rate budget per service (requests per second, a `$batch`
+    #: counting each of its parts) and burst; not set: no budget, the requests in flight
+    #: and Retry-After alone pace them. docs/config.md says what Microsoft publishes.
+    graph_rate: float | None = None
+    graph_burst: int | None = None
+    exo_rate: float | None = None
+    exo_burst: int | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     connect_timeout: float = 10.0
     read_timeout: float = 120.0  # Exchange cmdlets over large tenants answer slowly
@@ -207,6 +214,10 @@ _ENV = {
     "ca_bundle": "MAILWARDEN_CA_BUNDLE",
     "graph_concurrency": "MAILWARDEN_GRAPH_CONCURRENCY",
     "exo_concurrency": "MAILWARDEN_EXO_CONCURRENCY",
+    "graph_rate": "MAILWARDEN_GRAPH_RATE",
+    "graph_burst": "MAILWARDEN_GRAPH_BURST",
+    "exo_rate": "MAILWARDEN_EXO_RATE",
+    "exo_burst": "MAILWARDEN_EXO_BURST",
     "exceptions_file": "MAILWARDEN_EXCEPTIONS",
     "break_glass": "MAILWARDEN_BREAK_GLASS",
     "console_url": "MAILWARDEN_CONSOLE_URL",
@@ -260,11 +271,16 @@ def _coerce(name: str, value: Any) -> Any:
         if name in {"certificate_path", "ca_bundle", "exceptions_file",
                     "console_certificate_path"}:
             return Path(str(value)).expanduser()
-        if name in {"graph_concurrency", "exo_concurrency"}:
+        if name in {"graph_concurrency", "exo_concurrency", "graph_burst", "exo_burst"}:
             number = _number(int, value)
             if number < 1:
                 raise ValueError("must be at least 1")
             return number
+        if name in {"graph_rate", "exo_rate"}:
+            rate = _number(float, value)
+            if not 0 < rate < float("inf"):
+                raise ValueError("must be positive: requests per second")
+            return rate
         if name in {"connect_timeout", "read_timeout", "collect_deadline",
                     "console_stale_posture_hours", "console_stale_logs_hours"}:
             seconds = _number(float, value)
@@ -336,4 +352,10 @@ def load_settings(
             raise ConfigError(f"unknown setting {name!r}")
         if value is not None:
             values[name] = value
-    return Settings(**{name: _coerce(name, value) for name, value in values.items()})
+    settings = Settings(**{name: _coerce(name, value) for name, value in values.items()})
+    for service in ("graph", "exo"):
+        if getattr(settings, f"{service}_burst") is not None and getattr(
+                settings, f"{service}_rate") is None:
+            raise ConfigError(f"setting '{service}_burst' needs '{service}_rate': a burst is "
+                              "part of a rate budget")
+    return settings

@@ -24,7 +24,7 @@ from mailwarden.settings import ENV_VARS, SECRET_ENV, Settings
 class SettingDoc:
     text: str
     #: Shown (commented out) for a setting whose default is "not set".
-    example: str | None = None
+    example: str | int | float | None = None
 
 
 DOCS: dict[str, SettingDoc] = {
@@ -65,6 +65,29 @@ DOCS: dict[str, SettingDoc] = {
     "graph_concurrency": SettingDoc(text="Graph requests in flight at once."),
     "exo_concurrency": SettingDoc(text="Exchange Online requests in flight at once (Exchange "
                                   "limits concurrent requests per tenant)."),
+    "graph_rate": SettingDoc(
+        text="Each tenant's Microsoft Graph rate budget, in requests per second, each part of "
+             "a `$batch` counting as one (Graph evaluates each request of a batch against its "
+             "limits: learn.microsoft.com/graph/throttling, \"Throttling and batching\"). "
+             "Requests wait for the budget rather than being throttled; a fleet's workers "
+             "share each tenant's. Not set: no budget. Microsoft publishes no one Graph rate "
+             "per tenant: its directory limit is 3,500, 5,000 or 8,000 resource units per "
+             "10 s per app and tenant (under 50 users, 50 to 500, more), a request costing 1 "
+             "to 5 units (learn.microsoft.com/graph/throttling-limits); see \"Rate budgets\" "
+             "below.", example=150),
+    "graph_burst": SettingDoc(
+        text="Graph requests (batch parts) a tenant's budget lets through at once after a "
+             "quiet spell, and the most it has unanswered. Not set: one second of "
+             "graph_rate. Needs graph_rate.", example=150),
+    "exo_rate": SettingDoc(
+        text="Each tenant's Exchange Online (admin API) rate budget, in requests per second, "
+             "each InvokeCommand of a `$batch` counting as one. Not set: no budget; Microsoft "
+             "publishes no request rate per tenant for this API, only that it refuses "
+             "requests beyond a few in flight (exo_concurrency).", example=10),
+    "exo_burst": SettingDoc(
+        text="Exchange requests (batch parts) a tenant's budget lets through at once after a "
+             "quiet spell, and the most it has unanswered. Not set: one second of exo_rate. "
+             "Needs exo_rate.", example=10),
     "retry": SettingDoc(text="How throttled (429, 503) and failed requests are retried."),
     "retry.max_attempts": SettingDoc(text="Tries per request, the first one included."),
     "retry.backoff_base": SettingDoc(text="Seconds before the first retry; doubled per "

@@ -3,9 +3,11 @@ multi-tenant emulator (`mailwarden emulator --tenants N --throttle`), the tenant
 history database, `mailwarden worker` twice, `mailwarden fleet run --now`, and a webhook
 receiving the notifications.
 
-- 50 tenants, two worker processes: every job succeeds, every tenant has one stored run,
-  every notification arrives once, and the emulator's counts show no tenant's limits
-  exceeded (no throttled request, never more Exchange requests in flight than allowed).
+- 50 tenants, two worker processes whose rate budget is the emulator's Graph rate: every
+  job succeeds, every tenant has one stored run, every notification arrives once, and the
+  emulator's counts show no tenant's limits exceeded (no throttled request: the workers
+  together kept each tenant within its rate; never more Exchange requests in flight than
+  allowed).
 - A worker SIGKILLed while it collects: Redis gives its messages back, the other worker
   takes its jobs over; each tenant still ends with one run and nothing is sent twice;
   and a run stuck under a worker that vanished with its message is reaped.
@@ -34,6 +36,7 @@ import httpx
 import pytest
 import redis
 
+from mailwarden.cli.emulator import THROTTLE_GRAPH_BURST, THROTTLE_GRAPH_RATE
 from mailwarden.emulator import DEFAULT_CLIENT_SECRET
 from mailwarden.model.fleet import Credential, FleetJob, FleetTenant, JobKind, JobState
 from mailwarden.store.fleet import FleetStore
@@ -130,8 +133,10 @@ class Fleet:
 
 @contextmanager
 def fleet_of(tmp_path: Path, *, count: int, seed: int, redis_db: str, db: str | None = None,
-             emulator: tuple[str, ...] = ()) -> Iterator[tuple[Fleet, Inbox]]:
-    """The fleet's processes' world; `db` the history database (default: SQLite)."""
+             emulator: tuple[str, ...] = (), settings: dict[str, str] | None = None,
+             ) -> Iterator[tuple[Fleet, Inbox]]:
+    """The fleet's processes' world; `db` the history database (default: SQLite);
+    `settings`: MAILWARDEN_* variables the processes get."""
     url = redis_database_url(redis_db)
     client = redis.Redis.from_url(url)
     client.flushdb()
@@ -157,7 +162,8 @@ def fleet_of(tmp_path: Path, *, count: int, seed: int, redis_db: str, db: str | 
                                           multi_tenant=True)), at=datetime.now(UTC))
         env = {**os.environ, "MAILWARDEN_REDIS_URL": url, SECRET_VAR: DEFAULT_CLIENT_SECRET,
                "MAILWARDEN_LOGIN_URL": base_url, "MAILWARDEN_GRAPH_URL": base_url,
-               "MAILWARDEN_EXO_URL": base_url, "MAILWARDEN_CA_BUNDLE": str(ca_file)}
+               "MAILWARDEN_EXO_URL": base_url, "MAILWARDEN_CA_BUNDLE": str(ca_file),
+               **(settings or {})}
         env.pop("MAILWARDEN_CLIENT_SECRET", None)
         try:
             yield Fleet(db=db, redis=url, env=env, state=tmp_path / "state",
@@ -194,8 +200,11 @@ def test_fifty_tenants_on_two_workers_run_once_notify_once_within_limits(
         tmp_path: Path, postgres_db: str) -> None:
     # On PostgreSQL, as a fleet on several machines keeps its store.
     database = postgres_db
+    # The workers' budget is the throttled emulator's Graph rate, shared through Redis.
+    budget = {"MAILWARDEN_GRAPH_RATE": f"{THROTTLE_GRAPH_RATE:g}",
+              "MAILWARDEN_GRAPH_BURST": str(THROTTLE_GRAPH_BURST)}
     with fleet_of(tmp_path, count=50, seed=500, redis_db="fleet-e2e", db=database,
-                  emulator=("--throttle",)) as (fleet, inbox):
+                  emulator=("--throttle",), settings=budget) as (fleet, inbox):
         workers = [fleet.worker(f"worker-{n}", "--threads", "4") for n in (1, 2)]
         try:
             queued = fleet.mailwarden("fleet", "run", "--now", "--db", fleet.db)

@@ -91,12 +91,29 @@ def test_missing_tenant_and_client_id_say_how_to_fix() -> None:
         ("auth", "pw", "(use certificate, secret or device-code)"),
         ("graph_concurrency", "x", "'x' is not valid (give a whole number)"),
         ("read_timeout", "soon", "'soon' is not valid (give a number)"),
+        ("graph_rate", "0", "'0' is not valid (must be positive: requests per second)"),
+        ("exo_rate", "nan", "'nan' is not valid (must be positive: requests per second)"),
+        ("graph_burst", "2.5", "'2.5' is not valid (give a whole number)"),
+        ("exo_burst", "0", "'0' is not valid (must be at least 1)"),
     ],
 )
 def test_bad_values_say_what_to_give(key: str, value: str, words: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(env={}, **{key: value})
     assert words in str(caught.value)
+
+
+def test_a_rate_budget_comes_from_the_file_or_the_environment_and_a_burst_needs_a_rate(
+        tmp_path: Path) -> None:
+    toml = tmp_path / "s.toml"
+    toml.write_text("[mailwarden]\ngraph_rate = 150\nexo_rate = 2.5\n", encoding="utf-8")
+    settings = load_settings(toml_path=toml, env={"MAILWARDEN_GRAPH_BURST": "300",
+                                                  "MAILWARDEN_EXO_RATE": "4"})
+    assert (settings.graph_rate, settings.graph_burst) == (150.0, 300)
+    assert (settings.exo_rate, settings.exo_burst) == (4.0, None)
+    assert Settings().graph_rate is None and Settings().exo_rate is None  # off by default
+    with pytest.raises(ConfigError, match="setting 'exo_burst' needs 'exo_rate'"):
+        load_settings(env={"MAILWARDEN_EXO_BURST": "10"})
 
 
 def test_settings_file_errors_name_keys_without_python_lists(tmp_path: Path) -> None:

@@ -68,7 +68,8 @@ def worker_command(
         "messages back and its jobs may be taken over. The same on every worker.")] = "60s",
     config: Annotated[Path | None, typer.Option(
         "--config", help="mailwarden.toml with the endpoints, CA and per-tenant limits "
-        "(graph_concurrency, exo_concurrency) the workers use.")] = None,
+        "(graph_concurrency, exo_concurrency; rate budgets graph_rate, graph_burst, "
+        "exo_rate, exo_burst) the workers use.")] = None,
 ) -> None:
     """Run the fleet's jobs: Dramatiq worker processes x threads reading the Redis queue
     "mailwarden-fleet", each job signed in to its tenant from the registry's credential,

@@ -42,11 +42,14 @@ _ERROR_CODES = {
 @dataclass(slots=True)
 class ServiceStats:
     """What one service answered. `requests` counts HTTP requests (a `$batch` is one);
-    `subrequests` the requests inside batches; `throttled` every 429 (sub-responses
-    too); `faulted` every injected fault; `refused` other 4xx answers; `writes` the
-    write calls (remediation) received."""
+    `batches` the `$batch` requests among them; `subrequests` the requests inside
+    batches; `throttled` every 429 (sub-responses too); `faulted` every injected fault;
+    `refused` other 4xx answers; `writes` the write calls (remediation) received. The
+    throttling bucket is charged for each request that is not a batch and each
+    sub-request: `requests - batches + subrequests`."""
 
     requests: int = 0
+    batches: int = 0
     subrequests: int = 0
     throttled: int = 0
     faulted: int = 0

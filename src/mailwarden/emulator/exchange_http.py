@@ -119,6 +119,7 @@ async def exchange_batch(request: Request) -> Response:
         headers = {"Preference-Applied": CONTINUE_ON_ERROR} if go_on else {}
         return JSONResponse({"responses": responses}, headers=headers)
 
+    emulator.stats.add(Service.EXCHANGE, "batches")
     return await emulator.conditions.guard(Service.EXCHANGE, "$batch", handle, throttle=False)
 
 

@@ -352,6 +352,8 @@ async def graph_endpoint(request: Request) -> Response:
                                                        granted=granted)))
 
     throttle = not (request.method == "POST" and path.strip("/") == "$batch")
+    if not throttle:  # its sub-requests are throttled, each on its own
+        emulator.stats.add(Service.GRAPH, "batches")
     return await emulator.conditions.guard(Service.GRAPH, route, handle, throttle=throttle)
 
 

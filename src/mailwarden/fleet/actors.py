@@ -12,7 +12,9 @@ Dramatiq's worker processes import this module (`dramatiq mailwarden.fleet.actor
   server's address is Dramatiq's own `dramatiq_prom_host` and `dramatiq_prom_port`);
 - MAILWARDEN_FLEET_CONFIG: a mailwarden.toml with the workers' endpoints, CA and limits;
 - MAILWARDEN_EXO_CONCURRENCY / MAILWARDEN_GRAPH_CONCURRENCY: each tenant's requests in
-  flight across every worker (defaults 3 and 16).
+  flight across every worker (defaults 3 and 16);
+- MAILWARDEN_GRAPH_RATE / MAILWARDEN_GRAPH_BURST, MAILWARDEN_EXO_RATE / MAILWARDEN_EXO_BURST:
+  each tenant's rate budget shared by every worker (default: none).
 
 The actor `run_fleet_job` takes a job id (with the job's tenant and fleet run) and runs it
 (`fleet.worker.JobRunner`). Dramatiq's own retries (with exponential backoff) apply only
@@ -44,6 +46,7 @@ from mailwarden.fleet.environment import (
 from mailwarden.fleet.limits import ScriptedRedisBackend, TenantLimiter, TenantLimits
 from mailwarden.fleet.queue import ACTOR, QUEUE, job_message
 from mailwarden.fleet.worker import JobRunner, WorkerOptions
+from mailwarden.m365.pacing import rate_budget
 from mailwarden.model.fleet import FleetJob
 from mailwarden.settings import Settings, load_settings
 from mailwarden.store.fleet import FleetStore
@@ -118,7 +121,9 @@ def runner() -> JobRunner:
             limiter = TenantLimiter(
                 ScriptedRedisBackend(client),
                 TenantLimits(graph=settings.graph_concurrency,
-                             exchange=settings.exo_concurrency),
+                             exchange=settings.exo_concurrency,
+                             graph_rate=rate_budget(settings.graph_rate, settings.graph_burst),
+                             exchange_rate=rate_budget(settings.exo_rate, settings.exo_burst)),
                 ttl_ms=int(dead.total_seconds() * 1000))
             _runner = JobRunner(
                 WorkerOptions(db_url=db, state_root=Path(state), settings=settings,

@@ -31,6 +31,7 @@ from dramatiq.rate_limits import ConcurrentRateLimiter, RateLimiterBackend
 from dramatiq.rate_limits.backends import RedisBackend
 
 from mailwarden.errors import ServiceError
+from mailwarden.m365.pacing import RateBudget
 
 Service = Literal["graph", "exchange"]
 #: Redis keys: one per tenant and service, under this prefix.
@@ -39,14 +40,20 @@ KEY_PREFIX = "mailwarden:fleet:concurrency"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TenantLimits:
-    """Requests one tenant may have in flight at once, across every worker. The defaults
-    are one worker's own (`Settings.graph_concurrency`, `exo_concurrency`)."""
+    """Requests one tenant may have in flight at once, across every worker, and its rate
+    budget per service (None: none; `fleet.rate` keeps it). The defaults are one worker's
+    own (`Settings.graph_concurrency`, `exo_concurrency`, `graph_rate`, `exo_rate`)."""
 
     graph: int = 16
     exchange: int = 3
+    graph_rate: RateBudget | None = None
+    exchange_rate: RateBudget | None = None
 
     def of(self, service: Service) -> int:
         return self.graph if service == "graph" else self.exchange
+
+    def rate(self, service: Service) -> RateBudget | None:
+        return self.graph_rate if service == "graph" else self.exchange_rate
 
 
 #: Add `amount` to a counter unless that passes `maximum`; its time to live renewed.

@@ -71,7 +71,8 @@ from mailwarden.watch.report import CycleReport
 
 log = logging.getLogger("mailwarden.fleet")
 
-#: Prefix of the fleet's Redis keys: the tenants' leases and the services' pauses.
+#: Prefix of the fleet's Redis keys: the tenants' leases, the services' pauses and rate
+#: budgets.
 KEY_PREFIX = "mailwarden:fleet"
 #: A logs job collects the posture only when the tenant has none.
 _ONLY_WHEN_MISSING = timedelta(days=36500)
@@ -318,7 +319,8 @@ class JobRunner:
                 raise JobStopped(name)
 
         slots = RedisTenantSlots(self.limiter, self.redis, tenant.tenant_id,
-                                 pause_prefix=f"{self.options.key_prefix}:pause")
+                                 pause_prefix=f"{self.options.key_prefix}:pause",
+                                 rate_prefix=f"{self.options.key_prefix}:rate")
         senders = Senders(client=self.http, redact=routing.redactor)
         with M365Session(settings, tokens=tokens, shared=slots) as session:
             source = ApiSource(session, state_dir)

@@ -2,6 +2,8 @@
 
 Every Graph and Exchange call goes through `M365Http.send`, which
 - caps concurrency per service (Exchange limits concurrent requests per tenant),
+- paces requests by the service's rate budget when one is set (`m365.pacing`: a `$batch`
+  weighs its parts; a fleet's workers share the tenant's budget instead),
 - attaches a bearer token for the service's scope,
 - on 429/503 (and Exchange's concurrency refusal) honours `Retry-After` for the whole
   service, so the other requests in flight wait too instead of being throttled in turn,
@@ -42,6 +44,7 @@ from mailwarden.errors import (
 )
 from mailwarden.m365.auth import TokenSource
 from mailwarden.m365.licences import licence_required
+from mailwarden.m365.pacing import LocalBudget, rate_budget, request_weight
 from mailwarden.m365.permissions import EXCHANGE_PERMISSION, exchange_role, graph_permission
 from mailwarden.settings import Settings
 from mailwarden.text import plural
@@ -216,10 +219,12 @@ class PrioritySlots:
 
 class SharedSlots(Protocol):
     """Slots of one tenant shared with other processes (a fleet's workers): taken around
-    every request after the run's own, and a pause the service asked for, kept for all."""
+    every request after the run's own, with the tenant's rate budget (`weight`: the
+    request's parts, `pacing.request_weight`), and a pause the service asked for, kept for
+    all."""
 
-    async def acquire(self, service: Service) -> None: ...
-    async def release(self, service: Service) -> None: ...
+    async def acquire(self, service: Service, weight: int = 1) -> None: ...
+    async def release(self, service: Service, weight: int = 1) -> None: ...
     def pause(self, service: Service, seconds: float) -> None: ...
 
 
@@ -247,6 +252,12 @@ class M365Http:
         }
         self._slots = {service: PrioritySlots(limits[service]) for service in Service}
         self._shared = shared
+        # The shared slots carry the tenant's budget across workers; a run alone keeps its own.
+        budgets = {Service.GRAPH: rate_budget(settings.graph_rate, settings.graph_burst),
+                   Service.EXCHANGE: rate_budget(settings.exo_rate, settings.exo_burst)}
+        self.budgets = {service: LocalBudget(budget, clock=clock, sleep=sleep)
+                        for service, budget in budgets.items()
+                        if budget is not None and shared is None}
         self._paused_until = dict.fromkeys(Service, 0.0)
         self._sleep = sleep
         self._jitter = jitter
@@ -284,20 +295,30 @@ class M365Http:
         policy = self.settings.retry
         last: _Retry | None = None
         slots = self._slots[service]
+        weight = request_weight(method, url, json_body)
+        budget = self.budgets.get(service)
         for attempt in range(1, policy.max_attempts + 1):
             await self._wait_while_paused(service)
             await slots.acquire(priority)
-            shared = None
+            shared = paced = None
             try:
+                # Signed in first: a sign-in must not fall between a request's turn in the
+                # rate budget and its send.
+                token = await self._tokens.token(self.scope(service))
                 if self._shared is not None:  # the tenant's slots other workers share too
-                    await self._shared.acquire(service)
+                    await self._shared.acquire(service, weight)
                     shared = self._shared
+                elif budget is not None:
+                    await budget.take(weight)
+                    paced = budget
                 outcome = await self._attempt(
-                    service, method, url, json_body, headers, expect_collection
+                    service, method, url, token, json_body, headers, expect_collection
                 )
             finally:
                 if shared is not None:
-                    await shared.release(service)
+                    await shared.release(service, weight)
+                if paced is not None:
+                    paced.give_back(weight)
                 slots.release()
             if not isinstance(outcome, _Retry):
                 return outcome.body
@@ -340,8 +361,9 @@ class M365Http:
     ) -> RetriesExhaustedError:
         attempts = self.settings.retry.max_attempts
         advice = (
-            "the tenant is throttling this application; wait a few minutes, or lower the "
-            "concurrency (--graph-concurrency / --exo-concurrency), then run again"
+            "the tenant is throttling this application; wait a few minutes, or set a rate "
+            "budget (graph_rate / exo_rate) or lower the concurrency (graph_concurrency / "
+            "exo_concurrency) in --config or MAILWARDEN_*, then run again"
             if throttled
             else "the service or the network keeps failing; check connectivity and the "
             "Microsoft 365 service health page, then run again"
@@ -357,11 +379,11 @@ class M365Http:
         service: Service,
         method: str,
         url: str,
+        token: str,
         json_body: Any,
         headers: Mapping[str, str] | None,
         expect_collection: bool,
     ) -> _Retry | _Success:
-        token = await self._tokens.token(self.scope(service))
         request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
         self.counters[service].requests += 1
         try:

@@ -208,13 +208,15 @@ def fleet_run(args: argparse.Namespace, workers: int, threads: int,
         try:
             time.sleep(args.warmup)  # the workers import and connect before the clock starts
             pids = [emulator_pid, *(process.pid for process in processes)]
-            cpu_before = sum(tree_cpu(pid) for pid in pids)
+            cpu_before = [tree_cpu(pid) for pid in pids]
             started = time.perf_counter()
             with redis_broker(args.redis) as broker, FleetStore.open(db) as store:
                 enqueue_now(store, broker, kinds=(JobKind.POSTURE,), by="benchmark",
                             now=datetime.now(UTC))
             finished = wait_for_jobs(db, args.tenants, args.timeout)
-            cpu = sum(tree_cpu(pid) for pid in pids) - cpu_before
+            cpu_used = [tree_cpu(pid) - before for pid, before in zip(pids, cpu_before,
+                                                                       strict=True)]
+            cpu = sum(cpu_used)
         finally:
             for process in processes:
                 process.send_signal(signal.SIGTERM)
@@ -236,6 +238,9 @@ def fleet_run(args: argparse.Namespace, workers: int, threads: int,
         # machine's cores at the least: where it is above the bound, CPU is the limit.
         "cpu_seconds": round(cpu, 1), "cpu_bound": round(cpu / cpus, 2),
         "cpu_per_tenant": round(cpu / args.tenants, 3),
+        # Of which the emulator's (Microsoft's part, in a real fleet) and the workers'.
+        "cpu_per_tenant_emulator": round(cpu_used[0] / args.tenants, 3),
+        "cpu_per_tenant_workers": round(sum(cpu_used[1:]) / args.tenants, 3),
         "requests": sum(t["stats"]["services"]["graph"]["requests"]
                         + t["stats"]["services"]["exchange"]["requests"] for t in stats),
         "exceeded": [t["tenantId"] for t in stats if t.get("exceeded")],

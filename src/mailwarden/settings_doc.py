@@ -77,7 +77,9 @@ DOCS: dict[str, SettingDoc] = {
              "below.", example=150),
     "graph_burst": SettingDoc(
         text="Graph requests (batch parts) a tenant's budget lets through at once after a "
-             "quiet spell, and the most it has unanswered. Not set: one second of "
+             "quiet spell, and the most it has unanswered: below graph_concurrency times "
+             "20 (a full `$batch`) it holds requests back that the concurrency would send, "
+             "and below 20 a full batch goes only alone. Not set: one second of "
              "graph_rate. Needs graph_rate.", example=150),
     "exo_rate": SettingDoc(
         text="Each tenant's Exchange Online (admin API) rate budget, in requests per second, "
@@ -86,8 +88,9 @@ DOCS: dict[str, SettingDoc] = {
              "requests beyond a few in flight (exo_concurrency).", example=10),
     "exo_burst": SettingDoc(
         text="Exchange requests (batch parts) a tenant's budget lets through at once after a "
-             "quiet spell, and the most it has unanswered. Not set: one second of exo_rate. "
-             "Needs exo_rate.", example=10),
+             "quiet spell, and the most it has unanswered: below exo_concurrency times 10 "
+             "(a full `$batch`) it holds requests back that the concurrency would send. Not "
+             "set: one second of exo_rate. Needs exo_rate.", example=30),
     "retry": SettingDoc(text="How throttled (429, 503) and failed requests are retried."),
     "retry.max_attempts": SettingDoc(text="Tries per request, the first one included."),
     "retry.backoff_base": SettingDoc(text="Seconds before the first retry; doubled per "

@@ -108,9 +108,11 @@ class RedisTenantSlots:
             return None
         holder = uuid.uuid4().hex
         poll = 0.01
+        waited = False  # the slot was taken just now, after a look for a pause
         while True:
-            if await self._paused(service):
+            if waited and await self._paused(service):
                 continue
+            waited = True
             wait, answers = self.budgets.take(self.tenant_id, service.value, budget, weight,
                                               holder)
             if wait == 0.0:

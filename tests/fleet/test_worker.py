@@ -62,6 +62,7 @@ class Fleet:
     redis: redis.Redis
     namespace: str
     served: Any
+    runners: list[JobRunner]
 
     def job(self, tenant: str, kind: JobKind = JobKind.POSTURE) -> FleetJob:
         run = self.store.jobs.new_run(trigger="now", by="test", at=SLOT)
@@ -74,9 +75,11 @@ class Fleet:
             return len(history.runs(tenant))
 
     def with_options(self, **changes: Any) -> JobRunner:
-        return JobRunner(replace(self.runner.options, **changes), store=self.store,
-                         redis_client=self.redis, limiter=self.runner.limiter,
-                         send_later=self.runner.send_later, env=self.runner.env)
+        runner = JobRunner(replace(self.runner.options, **changes), store=self.store,
+                           redis_client=self.redis, limiter=self.runner.limiter,
+                           send_later=self.runner.send_later, env=self.runner.env)
+        self.runners.append(runner)
+        return runner
 
 
 def _fleet(tmp_path: Path, config: EmulatorConfig, secret_env: str = "FLEET_TEST_SECRET",
@@ -107,10 +110,13 @@ def _fleet(tmp_path: Path, config: EmulatorConfig, secret_env: str = "FLEET_TEST
                 store=store, redis_client=client, limiter=limiter,
                 send_later=functools.partial(_record, sent),
                 env={"FLEET_TEST_SECRET": DEFAULT_CLIENT_SECRET})
+            runners = [runner]
             try:
                 yield Fleet(store=store, db=db, runner=runner, sent=sent, redis=client,
-                            namespace=namespace, served=served)
+                            namespace=namespace, served=served, runners=runners)
             finally:
+                for each in runners:
+                    each.close()
                 store.close()
     client.close()
 

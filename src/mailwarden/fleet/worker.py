@@ -59,7 +59,7 @@ from mailwarden.fleet.lease import Lease
 from mailwarden.fleet.limits import TenantLimiter
 from mailwarden.fleet.shared import RedisTenantSlots
 from mailwarden.fleet.signin import tenant_settings, tenant_tokens
-from mailwarden.m365.session import M365Session
+from mailwarden.m365.session import M365Session, Transport
 from mailwarden.model.fleet import FleetJob, FleetTenant, JobKind, JobState
 from mailwarden.notify import Senders, load_routing
 from mailwarden.notify.routing import Routing
@@ -152,6 +152,27 @@ class JobRunner:
         self.http = http or httpx.Client(timeout=30)
         self.env = env
         self.clock = clock
+        # Each worker thread's event loop and HTTP client, kept from one job to the next:
+        # the services' hosts are every tenant's, so their connections serve the next job.
+        self._local = threading.local()
+        self._transports: list[Transport] = []
+        self._transports_lock = threading.Lock()
+
+    def _transport(self) -> Transport:
+        transport: Transport | None = getattr(self._local, "transport", None)
+        if transport is None or transport.closed:
+            transport = Transport()
+            self._local.transport = transport
+            with self._transports_lock:
+                self._transports.append(transport)
+        return transport
+
+    def close(self) -> None:
+        """Close the threads' event loops and clients (when no job runs)."""
+        with self._transports_lock:
+            transports, self._transports = self._transports, []
+        for transport in transports:
+            transport.close()
 
     def run(self, job_id: str, *, tenant_id: str | None = None,
             worker_id: str | None = None) -> JobResult:
@@ -322,7 +343,8 @@ class JobRunner:
                                  pause_prefix=f"{self.options.key_prefix}:pause",
                                  rate_prefix=f"{self.options.key_prefix}:rate")
         senders = Senders(client=self.http, redact=routing.redactor)
-        with M365Session(settings, tokens=tokens, shared=slots) as session:
+        with M365Session(settings, tokens=tokens, shared=slots,
+                         transport=self._transport()) as session:
             source = ApiSource(session, state_dir)
             report = run_cycle(config, source, senders.send, on_phase=phase)
         log.info("job %s (%s of %s): %d new records, %d alerts, run %s%s", job.job_id,

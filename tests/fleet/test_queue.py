@@ -83,6 +83,17 @@ def test_jobs_are_recorded_once_and_sent_while_they_are_queued(
         *(j.job_id for j in third.sent)]
 
 
+def test_the_broker_closes_its_connections_when_it_is_done(namespace: str) -> None:
+    """Dramatiq's broker makes its client's pool and leaves it open on close: a socket the
+    garbage collector then finds open is a ResourceWarning at some unrelated moment."""
+    with redis_broker(redis_url(), namespace=namespace) as broker:
+        broker.client.ping()
+        pool = broker.client.connection_pool
+        opened = [*pool._available_connections, *pool._in_use_connections]
+        assert opened and all(connection._sock is not None for connection in opened)
+    assert all(connection._sock is None for connection in opened)
+
+
 def test_a_redis_that_does_not_answer_is_named_without_its_password() -> None:
     with (pytest.raises(ConfigError, match="does not answer") as refused,
           redis_broker("redis://:hunter2@127.0.0.1:1/0")):

@@ -24,14 +24,20 @@ def _shown(url: str) -> str:
 @contextmanager
 def redis_broker(url: str, *, namespace: str = "dramatiq") -> Iterator[RedisBroker]:
     """A broker on `url`; ConfigError, saying what to do, when Redis does not answer."""
+    broker: RedisBroker | None = None
     try:
         # Dramatiq leaves this constructor unannotated.
         broker = RedisBroker(url=url, namespace=namespace)  # type: ignore[no-untyped-call]
         broker.client.ping()
     except (RedisError, ValueError) as exc:
+        if broker is not None:
+            broker.client.connection_pool.disconnect()
         raise ConfigError(f"Redis at {_shown(url)} does not answer ({exc}); start it or give "
                           "--redis with the URL of the one the workers use") from None
     try:
         yield broker
     finally:
         broker.close()
+        # Dramatiq's close leaves the client's connections to the garbage collector (the
+        # broker made their pool, which the client then does not own): close them here.
+        broker.client.connection_pool.disconnect()

@@ -1,7 +1,11 @@
 """A run paced by its rate budget (`graph_rate`, `exo_rate`) against the emulator throttling
 at the same rates: collected in process through the production collector, it reads the
 whole tenant and meets no 429 at all, where the same run without the budget is throttled
-(and, retries running out, may lose some mailbox's answers)."""
+(and, retries running out, may lose some mailbox's answers).
+
+The budget counts each part of a `$batch` as one request, as the emulator throttles
+them: Graph evaluates each request of a JSON batch on its own against its throttling
+limits (https://learn.microsoft.com/graph/throttling#throttling-and-batching)."""
 
 from __future__ import annotations
 
